@@ -1,0 +1,1 @@
+typedef int chathub_placeholder_t;

@@ -1,0 +1,45 @@
+/*
+ * Server → client frames (PROTOCOL.md §2) serialized with cJSON. Each builder
+ * returns a new NUL-terminated string (compact JSON) that the caller frees with
+ * free(), and stores its length in *len. Never NULL (OOM aborts).
+ */
+#ifndef CHATHUB_PROTO_BUILD_H
+#define CHATHUB_PROTO_BUILD_H
+
+#include <cjson/cJSON.h>
+
+#include "proto_err.h"
+#include "proto_types.h"
+
+/* {"id","full_name","role"}; a user with id 0 becomes JSON null. Caller owns it. */
+cJSON *proto_user_json(const proto_user_t *u);
+
+/* The message object of a chat_message frame ({"id","room_id","seq","sender",
+ * "content","created_at","client_id"}). Caller owns the returned tree. */
+cJSON *proto_msg_json(const proto_msg_t *m);
+
+/* resumed_from < 0: "resumed_from":null. resume_truncated is only written when true. */
+char *proto_build_established(const proto_room_t *room, const proto_user_t *user,
+                              const proto_participant_t *parts, size_t nparts, int64_t last_seq,
+                              int64_t resumed_from, bool resume_truncated, size_t *len);
+
+char *proto_build_chat_message(const proto_msg_t *m, size_t *len);
+
+/* msgs in ascending seq order. */
+char *proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more,
+                          size_t *len);
+
+/* event is "join" or "leave"; online is the full current list of user ids. */
+char *proto_build_presence(int64_t room_id, const char *event, const proto_user_t *user,
+                           const int64_t *online, size_t nonline, size_t *len);
+
+char *proto_build_typing(int64_t room_id, const proto_user_t *user, bool is_typing, size_t *len);
+
+char *proto_build_read(int64_t room_id, int64_t user_id, int64_t seq, size_t *len);
+
+char *proto_build_pong(size_t *len);
+
+/* message NULL: proto_err_message(err). client_id NULL or "": no "client_id" key. */
+char *proto_build_error(proto_err_t err, const char *message, const char *client_id, size_t *len);
+
+#endif

@@ -1,0 +1,22 @@
+/*
+ * Schema migrations: the SQL files of store/migrations/ (embedded at build
+ * time), applied in order under a PostgreSQL advisory lock so that many nodes
+ * starting at once apply each version exactly once.
+ */
+#ifndef CHATHUB_STORE_MIGRATE_H
+#define CHATHUB_STORE_MIGRATE_H
+
+#include "store.h"
+
+/* applied: how many versions this call applied (0 when another node did). */
+typedef void (*store_migrate_cb)(void *ud, int applied, const char *err);
+
+/*
+ * Apply missing migrations. Waits at most lock_wait_s seconds for the advisory
+ * lock (then store_err_timeout); each migration runs in its own transaction with
+ * a statement_timeout. Emits "migrate.applied" events per version.
+ */
+int store_migrate(store_t *st, unsigned lock_wait_s, store_migrate_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+#endif

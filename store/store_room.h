@@ -1,0 +1,70 @@
+/*
+ * Room resolution at connect time and room/participant writes of the server
+ * API. Every write is one statement (or one SQL function), so it is atomic and
+ * idempotent; uniqueness lives in the schema, never in check-then-insert.
+ */
+#ifndef CHATHUB_STORE_ROOM_H
+#define CHATHUB_STORE_ROOM_H
+
+#include "proto_types.h"
+#include "store.h"
+
+typedef enum store_room_kind {
+    STORE_ROOM_BY_ID = 1, /* the room named by id */
+    STORE_ROOM_FALLBACK,  /* the user's first available room: latest activity, then lowest id */
+    STORE_ROOM_GENERAL,   /* the single GENERAL room; the user becomes a participant */
+} store_room_kind_t;
+
+typedef struct store_join {
+    proto_user_t user;
+    proto_room_t room;
+    bool archived;
+    int64_t last_seq;
+    const proto_participant_t *parts; /* every participant; online is always false here */
+    size_t nparts;
+} store_join_t;
+
+/*
+ * One round trip that authorizes a socket: the user exists and is active
+ * (else store_err_unauthorized), the room exists (else store_err_not_found; for
+ * FALLBACK also when the user has no room), the user is a participant (else
+ * store_err_forbidden; GENERAL adds them). j is borrowed until cb returns.
+ */
+typedef void (*store_join_cb)(void *ud, const store_join_t *j, const char *err);
+
+int store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t room_id,
+                    store_join_cb cb, void *ud) __attribute__((warn_unused_result));
+
+/* Rooms created by the hub get ids from this value up, so that ids a platform
+ * PUTs (below it) never collide with them. */
+#define STORE_ROOM_HUB_ID_BASE INT64_C(1000000000000000)
+
+/* created: false when the room already existed (DIRECT pair, PUT of an existing id). */
+typedef void (*store_room_cb)(void *ud, int64_t room_id, bool created, const char *err);
+
+/*
+ * POST /api/v1/rooms: type GROUP or DIRECT (DIRECT: exactly two distinct members,
+ * unique per pair: the existing room is returned). Unknown member: store_err_invalid.
+ */
+int store_room_create(store_t *st, const char *type, const char *name, const int64_t *members,
+                      size_t nmembers, store_room_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/*
+ * PUT /api/v1/rooms/{id}: upsert under the caller's id (id < STORE_ROOM_HUB_ID_BASE)
+ * with type and name; with has_members, participants become exactly members.
+ */
+int store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool has_members,
+                   const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
+/* Add a participant (idempotent). Room missing: store_err_not_found; user missing:
+ * store_err_invalid. */
+int store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb,
+                          void *ud) __attribute__((warn_unused_result));
+
+/* Remove a participant (idempotent). Room missing: store_err_not_found. */
+int store_participant_remove(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb,
+                             void *ud) __attribute__((warn_unused_result));
+
+#endif
