@@ -1,1 +1,629 @@
-typedef int chathub_placeholder_t;
+/*
+ * Server API handlers: check the key, parse the body, make one store call,
+ * answer. Types and ranges are checked here; the schema enforces the rest
+ * and its refusals come back as store_err_* and become 4xx answers.
+ */
+#include "hub_api.h"
+
+#include <libwebsockets.h>
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_conn.h"
+#include "hub_control.h"
+#include "hub_deliver.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "proto_build.h"
+#include "proto_jwt.h"
+#include "store_auth.h"
+#include "store_msg.h"
+#include "store_room.h"
+#include "store_user.h"
+#include "xalloc.h"
+
+#define MEMBERS_MAX 10000
+#define NAME_MAX_BYTES 1024
+
+typedef void (*api_fn)(hub_t *hub, hub_http_req_t *req);
+
+typedef struct api_route {
+    proto_api_route_t route;
+    int method;
+    api_fn fn;
+} api_route_t;
+
+/* JSON helpers: ids are integers in 1..2^53-1, as numbers or digit strings. */
+
+static int
+json_id(const cJSON *item, int64_t *out)
+{
+    if (cJSON_IsString(item)) {
+        return proto_parse_id(item->valuestring, strlen(item->valuestring), out);
+    }
+    if (!cJSON_IsNumber(item) || item->valuedouble < 1 || item->valuedouble > 9007199254740991.0 ||
+        floor(item->valuedouble) != item->valuedouble) {
+        return -1;
+    }
+    *out = (int64_t)item->valuedouble;
+    return 0;
+}
+
+/* members: an array of ids, at most MEMBERS_MAX. *out is malloc'd (free it). */
+static int
+json_ids(const cJSON *arr, int64_t **out, size_t *n)
+{
+    size_t i = 0;
+    const cJSON *it;
+
+    *out = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > MEMBERS_MAX) {
+        return -1;
+    }
+    *out = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(int64_t));
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (json_id(it, &(*out)[i++]) < 0) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+    }
+    *n = i;
+    return 0;
+}
+
+/* An optional string field: NULL when absent; -1 when present but not a string or too long. */
+static int
+json_str(const cJSON *obj, const char *key, size_t max, const char **out)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+    *out = NULL;
+    if (it == NULL || cJSON_IsNull(it)) {
+        return 0;
+    }
+    if (!cJSON_IsString(it) || strlen(it->valuestring) > max) {
+        return -1;
+    }
+    *out = it->valuestring;
+    return 0;
+}
+
+static int
+store_status(const char *err)
+{
+    if (err == store_err_not_found) {
+        return 404;
+    }
+    if (err == store_err_invalid || err == store_err_forbidden) {
+        return 400;
+    }
+    if (err == store_err_conflict || err == store_err_archived) {
+        return 409;
+    }
+    if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
+        return 503;
+    }
+    return 500;
+}
+
+static const char *
+store_code(const char *err)
+{
+    if (err == store_err_archived) {
+        return "room_archived";
+    }
+    if (err == store_err_forbidden) {
+        return "forbidden";
+    }
+    return NULL; /* from the status */
+}
+
+/* The request a store reply belongs to, or NULL when its client left. */
+static hub_http_req_t *
+take_req(void *ud, hub_t **hub)
+{
+    hub_ref_t *ref = ud;
+    hub_http_req_t *req = hub_http_lookup(ref->hub, ref->id);
+
+    *hub = ref->hub;
+    free(ref);
+    return req;
+}
+
+static bool
+reply_store_err(hub_http_req_t *req, const char *err)
+{
+    if (err == NULL) {
+        return false;
+    }
+    hub_http_reply_error(req, store_status(err), store_code(err), err);
+    return true;
+}
+
+static void
+bad_request(hub_http_req_t *req, const char *message)
+{
+    hub_http_reply_error(req, 400, NULL, message);
+}
+
+/* Queue failed synchronously: the store is closed. */
+static void
+not_queued(hub_http_req_t *req, hub_ref_t *ref)
+{
+    free(ref);
+    hub_http_reply_error(req, 503, NULL, store_err_unavailable);
+}
+
+/* PUT /api/v1/users/{id} */
+
+static void
+on_user_done(void *ud, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = take_req(ud, &hub);
+    const char *name = NULL, *role = NULL;
+    bool active;
+
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    active = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req->json, "is_active"));
+    if (!active) {
+        /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
+        hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_UNAUTHORIZED);
+    }
+    (void)json_str(req->json, "full_name", NAME_MAX_BYTES, &name);
+    (void)json_str(req->json, "role", 32, &role);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)req->api.id);
+    cJSON_AddStringToObject(j, "full_name", name != NULL ? name : "");
+    cJSON_AddStringToObject(j, "role", role != NULL ? role : "");
+    cJSON_AddBoolToObject(j, "is_active", active);
+    hub_http_reply_json(req, 200, j);
+}
+
+static void
+api_user_put(hub_t *hub, hub_http_req_t *req)
+{
+    const char *name = NULL, *role = NULL;
+    const cJSON *active = cJSON_GetObjectItemCaseSensitive(req->json, "is_active");
+
+    if (json_str(req->json, "full_name", NAME_MAX_BYTES, &name) < 0 ||
+        json_str(req->json, "role", 32, &role) < 0 || role == NULL) {
+        bad_request(req, "full_name must be a string and role one of student, teacher, tutor, "
+                         "parent, admin");
+        return;
+    }
+    if (active != NULL && !cJSON_IsBool(active)) {
+        bad_request(req, "is_active must be a boolean");
+        return;
+    }
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+    if (store_user_upsert(hub->store, req->api.id, name != NULL ? name : "", role,
+                          !cJSON_IsFalse(active), on_user_done, ref) < 0) {
+        not_queued(req, ref);
+    }
+}
+
+/* POST /api/v1/tokens, DELETE /api/v1/tokens/{key} */
+
+typedef struct token_create {
+    hub_ref_t ref;
+    int64_t user_id;
+    char key[PROTO_API_KEY_MAX + 1];
+} token_create_t;
+
+static void
+on_token_created(void *ud, const char *err)
+{
+    token_create_t *tc = ud;
+    hub_http_req_t *req = hub_http_lookup(tc->ref.hub, tc->ref.id);
+
+    if (req != NULL && !reply_store_err(req, err)) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "token", tc->key);
+        cJSON_AddNumberToObject(j, "user_id", (double)tc->user_id);
+        hub_http_reply_json(req, 201, j);
+    }
+    OPENSSL_cleanse(tc->key, sizeof(tc->key));
+    free(tc);
+}
+
+static void
+api_tokens_post(hub_t *hub, hub_http_req_t *req)
+{
+    token_create_t *tc = xcalloc(1, sizeof(*tc));
+    unsigned char raw[20];
+    const char *given = NULL;
+    proto_api_path_t shape;
+    char path[PROTO_API_KEY_MAX + 32];
+
+    tc->ref = (hub_ref_t){hub, req->id};
+    if (json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0 ||
+        json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
+        free(tc);
+        bad_request(req, "user_id must be a user id; token, when given, a string");
+        return;
+    }
+    if (given != NULL) {
+        /* A platform importing its existing keys: same charset as the path form. */
+        snprintf(path, sizeof(path), "/api/v1/tokens/%s", given);
+        proto_api_path_parse(path, &shape);
+        if (shape.route != PROTO_API_TOKEN || proto_jwt_is_jwt(given, strlen(given))) {
+            free(tc);
+            bad_request(req, "token must be 1..128 characters of A-Z a-z 0-9 _ -");
+            return;
+        }
+        snprintf(tc->key, sizeof(tc->key), "%s", given);
+    } else if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        free(tc);
+        hub_http_reply_error(req, 500, NULL, "no randomness");
+        return;
+    } else {
+        for (size_t i = 0; i < sizeof(raw); i++) {
+            snprintf(tc->key + 2 * i, 3, "%02x", raw[i]);
+        }
+    }
+    if (store_token_create(hub->store, tc->user_id, tc->key, on_token_created, tc) < 0) {
+        free(tc);
+        hub_http_reply_error(req, 503, NULL, store_err_unavailable);
+    }
+}
+
+static void
+on_token_deleted(void *ud, int64_t user_id, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = take_req(ud, &hub);
+
+    (void)user_id;
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    hub_control_close_token(hub, req->api.key);
+    hub_http_reply(req, 204, "application/json", "", 0);
+}
+
+static void
+api_token_delete(hub_t *hub, hub_http_req_t *req)
+{
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+
+    if (store_token_delete(hub->store, req->api.key, on_token_deleted, ref) < 0) {
+        not_queued(req, ref);
+    }
+}
+
+/* POST /api/v1/rooms, PUT /api/v1/rooms/{id} */
+
+static void
+on_room_done(void *ud, int64_t room_id, bool created, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = take_req(ud, &hub);
+
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "id", (double)room_id);
+    cJSON_AddBoolToObject(j, "created", created);
+    hub_http_reply_json(req, created ? 201 : 200, j);
+}
+
+static int
+room_fields(hub_http_req_t *req, const char **type, const char **name, int64_t **members, size_t *n)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(req->json, "members");
+
+    *members = NULL;
+    *n = 0;
+    if (json_str(req->json, "type", 32, type) < 0 || *type == NULL ||
+        json_str(req->json, "name", NAME_MAX_BYTES, name) < 0) {
+        bad_request(req, "type must be a room type and name a string");
+        return -1;
+    }
+    if (m != NULL && json_ids(m, members, n) < 0) {
+        bad_request(req, "members must be an array of user ids");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+api_rooms_post(hub_t *hub, hub_http_req_t *req)
+{
+    const char *type, *name;
+    int64_t *members;
+    size_t n;
+
+    if (room_fields(req, &type, &name, &members, &n) < 0) {
+        return;
+    }
+    if (strcmp(type, "GROUP") != 0 && strcmp(type, "DIRECT") != 0) {
+        free(members);
+        bad_request(req, "type must be GROUP or DIRECT");
+        return;
+    }
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+    if (store_room_create(hub->store, type, name != NULL ? name : "", members, n, on_room_done,
+                          ref) < 0) {
+        not_queued(req, ref);
+    }
+    free(members);
+}
+
+static void
+api_room_put(hub_t *hub, hub_http_req_t *req)
+{
+    const char *type, *name;
+    int64_t *members;
+    size_t n;
+
+    if (room_fields(req, &type, &name, &members, &n) < 0) {
+        return;
+    }
+    if (strcmp(type, "GENERAL") == 0 || req->api.id >= STORE_ROOM_HUB_ID_BASE) {
+        free(members);
+        bad_request(req, "type must not be GENERAL and the id must be below 10^15");
+        return;
+    }
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+    bool has_members = cJSON_GetObjectItemCaseSensitive(req->json, "members") != NULL;
+    if (store_room_put(hub->store, req->api.id, type, name != NULL ? name : "", has_members,
+                       members, n, on_room_done, ref) < 0) {
+        not_queued(req, ref);
+    }
+    free(members);
+}
+
+/* PUT/DELETE /api/v1/rooms/{id}/participants/{user_id} */
+
+static void
+on_participant_done(void *ud, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = take_req(ud, &hub);
+
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    if (req->method == LWSHUMETH_DELETE) {
+        /* Removed: their live sockets in the room go now (4403). */
+        hub_control_close_user(hub, req->api.id2, req->api.id, PROTO_ERR_FORBIDDEN);
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
+    cJSON_AddNumberToObject(j, "user_id", (double)req->api.id2);
+    hub_http_reply_json(req, 200, j);
+}
+
+static void
+api_participant(hub_t *hub, hub_http_req_t *req)
+{
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+    int rc =
+        req->method == LWSHUMETH_PUT
+            ? store_participant_add(hub->store, req->api.id, req->api.id2, on_participant_done, ref)
+            : store_participant_remove(hub->store, req->api.id, req->api.id2, on_participant_done,
+                                       ref);
+    if (rc < 0) {
+        not_queued(req, ref);
+    }
+}
+
+/* POST/GET /api/v1/rooms/{id}/messages */
+
+static void
+on_api_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool duplicate,
+            const char *err, const char *client_id)
+{
+    hub_http_req_t *req = hub_http_lookup(hub, id);
+
+    (void)frame;
+    (void)client_id;
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    hub_http_reply_json(req, duplicate ? 200 : 201, proto_msg_json(msg));
+}
+
+static void
+api_messages_post(hub_t *hub, hub_http_req_t *req)
+{
+    const cJSON *sender = cJSON_GetObjectItemCaseSensitive(req->json, "sender_id");
+    const char *content = NULL, *client_id = NULL;
+    store_msg_in_t in = {.room_id = req->api.id};
+
+    if (sender != NULL && !cJSON_IsNull(sender) && json_id(sender, &in.sender_id) < 0) {
+        bad_request(req, "sender_id must be a user id");
+        return;
+    }
+    if (json_str(req->json, "content", (size_t)hub->cfg->max_message_bytes, &content) < 0 ||
+        content == NULL || content[strspn(content, " \t\r\n")] == '\0') {
+        bad_request(req, "content must be a non-blank string within HUB_MAX_MESSAGE_BYTES");
+        return;
+    }
+    if (json_str(req->json, "client_id", PROTO_CLIENT_ID_MAX, &client_id) < 0 ||
+        (client_id != NULL && client_id[0] == '\0')) {
+        bad_request(req, "client_id must be a string of 1..128 bytes");
+        return;
+    }
+    in.content = content;
+    in.content_len = strlen(content);
+    in.client_id = client_id;
+    hub_deliver_send(hub, &in, on_api_sent, req->id);
+}
+
+static void
+on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = take_req(ud, &hub);
+
+    if (req == NULL || reply_store_err(req, err)) {
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
+    cJSON *arr = cJSON_AddArrayToObject(j, "messages");
+    for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(arr, proto_msg_json(&msgs[i]));
+    }
+    cJSON_AddBoolToObject(j, "has_more", has_more);
+    hub_http_reply_json(req, 200, j);
+}
+
+static int
+query_u53(hub_http_req_t *req, const char *name, int64_t *out)
+{
+    char buf[32];
+    const char *v = hub_http_query(req, name, buf, sizeof(buf));
+
+    return v == NULL ? 0 : proto_parse_u53(v, strlen(v), out);
+}
+
+static void
+api_messages_get(hub_t *hub, hub_http_req_t *req)
+{
+    int64_t before = 0, after = 0, limit = PROTO_HISTORY_LIMIT_DEFAULT;
+
+    if (query_u53(req, "before_seq=", &before) < 0 || query_u53(req, "after_seq=", &after) < 0 ||
+        query_u53(req, "limit=", &limit) < 0) {
+        bad_request(req, "before_seq, after_seq and limit must be non-negative integers");
+        return;
+    }
+    limit = limit < 1 ? 1 : limit > PROTO_HISTORY_LIMIT_MAX ? PROTO_HISTORY_LIMIT_MAX : limit;
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+    if (store_msg_history(hub->store, req->api.id, before, after, (int)limit, on_history, ref) <
+        0) {
+        not_queued(req, ref);
+    }
+}
+
+/* GET /api/v1/rooms/{id}/presence, POST /api/v1/users/{id}/disconnect */
+
+static void
+api_presence_get(hub_t *hub, hub_http_req_t *req)
+{
+    /* TODO(#5): presence across nodes; this node's sockets only for now. */
+    hub_room_t *room = hub_room_find(hub, req->api.id);
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(j, "online");
+
+    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
+    for (size_t i = 0; room != NULL && i < room->nconns; i++) {
+        int64_t uid = room->conns[i]->user.id;
+        if (!hub_room_user_online_before(room, uid, i)) {
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)uid));
+        }
+    }
+    hub_http_reply_json(req, 200, j);
+}
+
+static void
+api_user_disconnect(hub_t *hub, hub_http_req_t *req)
+{
+    size_t n = hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_NONE);
+    cJSON *j = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(j, "closed", (double)n);
+    hub_http_reply_json(req, 200, j);
+}
+
+static void
+api_not_yet(hub_t *hub, hub_http_req_t *req)
+{
+    (void)hub;
+    /* TODO(#4): enrollments, parent links and stats. */
+    hub_http_reply_error(req, 501, NULL, "not implemented yet");
+}
+
+static const api_route_t routes[] = {
+    {PROTO_API_USER, LWSHUMETH_PUT, api_user_put},
+    {PROTO_API_USER_DISCONNECT, LWSHUMETH_POST, api_user_disconnect},
+    {PROTO_API_TOKENS, LWSHUMETH_POST, api_tokens_post},
+    {PROTO_API_TOKEN, LWSHUMETH_DELETE, api_token_delete},
+    {PROTO_API_ROOMS, LWSHUMETH_POST, api_rooms_post},
+    {PROTO_API_ROOM, LWSHUMETH_PUT, api_room_put},
+    {PROTO_API_ROOM_PARTICIPANT, LWSHUMETH_PUT, api_participant},
+    {PROTO_API_ROOM_PARTICIPANT, LWSHUMETH_DELETE, api_participant},
+    {PROTO_API_ROOM_MESSAGES, LWSHUMETH_POST, api_messages_post},
+    {PROTO_API_ROOM_MESSAGES, LWSHUMETH_GET, api_messages_get},
+    {PROTO_API_ROOM_PRESENCE, LWSHUMETH_GET, api_presence_get},
+    {PROTO_API_STATS, LWSHUMETH_GET, api_not_yet},
+    {PROTO_API_ENROLLMENT, LWSHUMETH_PUT, api_not_yet},
+    {PROTO_API_STUDENT_PARENT, LWSHUMETH_PUT, api_not_yet},
+    {PROTO_API_STUDENT_PARENT, LWSHUMETH_DELETE, api_not_yet},
+};
+
+static bool
+key_ok(hub_t *hub, hub_http_req_t *req)
+{
+    char hdr[PROTO_API_KEY_MAX + 64];
+    const char *key = hub->cfg->api_key;
+    const char *tok;
+    size_t tlen;
+
+    if (key == NULL ||
+        lws_hdr_copy(req->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) <= 0) {
+        return false;
+    }
+    tok = proto_bearer_token(hdr, &tlen);
+    return tok != NULL && tlen == strlen(key) && CRYPTO_memcmp(tok, key, tlen) == 0;
+}
+
+static bool
+parse_body(hub_http_req_t *req)
+{
+    bool writes = req->method == LWSHUMETH_PUT || req->method == LWSHUMETH_POST;
+
+    if (!writes) {
+        return true;
+    }
+    if (req->body_len == 0) {
+        req->json = cJSON_CreateObject(); /* an empty body is an empty object */
+        return true;
+    }
+    req->json = cJSON_ParseWithLength(req->body, req->body_len);
+    if (!cJSON_IsObject(req->json)) {
+        hub_http_reply_error(req, 400, "invalid_json", "the body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+void
+hub_api_handle(hub_t *hub, hub_http_req_t *req)
+{
+    bool path_known = false;
+
+    if (!key_ok(hub, req)) {
+        hub_http_reply_error(req, 401, NULL, "missing or wrong API key");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (routes[i].route != req->api.route) {
+            continue;
+        }
+        path_known = true;
+        if (routes[i].method == req->method) {
+            if (parse_body(req)) {
+                routes[i].fn(hub, req);
+            }
+            return;
+        }
+    }
+    if (path_known) {
+        hub_http_reply_error(req, 405, NULL, "method not allowed on this path");
+    } else {
+        hub_http_reply_error(req, 404, NULL, "no such API path");
+    }
+}

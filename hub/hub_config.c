@@ -1,1 +1,259 @@
-typedef int chathub_placeholder_t;
+/*
+ * The table of settings: flag, environment variable, default, and where it
+ * lands in hub_config_t. Adding a setting is one row here and one member.
+ */
+#include "hub_config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub_log.h"
+#include "xalloc.h"
+
+typedef enum { OPT_STR, OPT_LONG } opt_kind_t;
+
+typedef struct opt {
+    const char *flag;
+    const char *env;
+    opt_kind_t kind;
+    size_t offset;
+    const char *def; /* NULL: unset */
+    long min, max;
+    const char *help;
+} opt_t;
+
+#define STR(member, flag, env, def, help)                                                          \
+    {                                                                                              \
+        flag, env, OPT_STR, offsetof(hub_config_t, member), def, 0, 0, help                        \
+    }
+#define NUM(member, flag, env, def, min, max, help)                                                \
+    {                                                                                              \
+        flag, env, OPT_LONG, offsetof(hub_config_t, member), def, min, max, help                   \
+    }
+
+static const opt_t opts[] = {
+    STR(listen, "listen", "HUB_LISTEN", "0.0.0.0:8001", "address:port to serve on"),
+    STR(database_url, "database-url", "DATABASE_URL",
+        "postgresql://postgres@127.0.0.1:5432/chathub", "PostgreSQL connection URI"),
+    STR(jwt_secret, "jwt-secret", "HUB_JWT_SECRET", NULL, "HS256 secret for JWTs"),
+    STR(api_key, "api-key", "HUB_API_KEY", NULL, "bearer key of the server API"),
+    STR(allowed_origins, "allowed-origins", "HUB_ALLOWED_ORIGINS", NULL,
+        "comma-separated Origins allowed to connect (unset: any)"),
+    STR(node_id, "node-id", "HUB_NODE_ID", NULL, "this node's id (default host-pid)"),
+    NUM(max_message_bytes, "max-message-bytes", "HUB_MAX_MESSAGE_BYTES", "65536", 256, 16777216,
+        "largest message text in bytes"),
+    NUM(rate_limit, "rate-limit", "HUB_RATE_LIMIT", "20", 1, 1000000, "messages/s per socket"),
+    NUM(rate_burst, "rate-burst", "HUB_RATE_BURST", "40", 1, 1000000, "burst per socket"),
+    NUM(channel_capacity, "channel-capacity", "HUB_CHANNEL_CAPACITY", "1500", 1, 1000000,
+        "queued frames per socket before close 4408"),
+    NUM(channel_expiry, "channel-expiry", "HUB_CHANNEL_EXPIRY", "10", 1, 3600,
+        "seconds a queued frame may wait before close 4408"),
+    NUM(run_migrations, "run-migrations", "RUN_MIGRATIONS", "0", 0, 1, "1: migrate at startup"),
+    NUM(migration_lock_wait, "migration-lock-wait", "MIGRATION_LOCK_WAIT_SECONDS", "60", 1, 3600,
+        "seconds to wait for the migration lock"),
+    STR(redis, "redis", "HUB_REDIS", "on", "off: in-process channel layer (single node)"),
+    STR(redis_url, "redis-url", "REDIS_URL", NULL, "redis://host:port (wins over host/port)"),
+    STR(redis_host, "redis-host", "REDIS_HOST", "127.0.0.1", "Redis host"),
+    NUM(redis_port, "redis-port", "REDIS_PORT", "6379", 1, 65535, "Redis port"),
+    STR(tls_cert, "tls-cert", "HUB_TLS_CERT", NULL, "PEM certificate: serve wss"),
+    STR(tls_key, "tls-key", "HUB_TLS_KEY", NULL, "PEM private key"),
+    NUM(db_pool, "db-pool", "HUB_DB_POOL", "1", 1, 64, "PostgreSQL connections"),
+    NUM(query_timeout_ms, "query-timeout-ms", "HUB_QUERY_TIMEOUT_MS", "5000", 100, 600000,
+        "per-query timeout"),
+    STR(log_level, "log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error"),
+};
+
+static const char *
+env_get(char **env, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char **e = env; e != NULL && *e != NULL; e++) {
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') {
+            return *e + n + 1;
+        }
+    }
+    return NULL;
+}
+
+static int
+set_opt(hub_config_t *cfg, const opt_t *o, const char *val, char *err, size_t errlen)
+{
+    char *base = (char *)cfg + o->offset;
+
+    if (o->kind == OPT_STR) {
+        char **slot = (char **)(void *)base;
+        free(*slot);
+        *slot = val[0] != '\0' ? xstrdup(val) : NULL;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max) {
+        snprintf(err, errlen, "%s must be an integer in %ld..%ld", o->env, o->min, o->max);
+        return -1;
+    }
+    *(long *)(void *)base = v;
+    return 0;
+}
+
+static const opt_t *
+find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0) {
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+parse_flags(hub_config_t *cfg, int argc, char **argv, int *argi, char *err, size_t errlen)
+{
+    while (*argi < argc && strncmp(argv[*argi], "--", 2) == 0) {
+        const char *arg = argv[*argi] + 2;
+        const char *eq = strchr(arg, '=');
+        size_t len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
+        const opt_t *o = find_flag(arg, len);
+        const char *val = eq != NULL ? eq + 1 : NULL;
+
+        if (o == NULL) {
+            snprintf(err, errlen, "unknown option --%.*s", (int)len, arg);
+            return -1;
+        }
+        if (val == NULL) {
+            if (*argi + 1 >= argc) {
+                snprintf(err, errlen, "--%s needs a value", o->flag);
+                return -1;
+            }
+            val = argv[++*argi];
+        }
+        if (set_opt(cfg, o, val, err, errlen) < 0) {
+            return -1;
+        }
+        (*argi)++;
+    }
+    return 0;
+}
+
+static int
+split_listen(hub_config_t *cfg, char *err, size_t errlen)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    char *end = NULL;
+    long port;
+    size_t hlen;
+
+    if (colon == NULL) {
+        snprintf(err, errlen, "HUB_LISTEN must be host:port");
+        return -1;
+    }
+    port = strtol(colon + 1, &end, 10);
+    hlen = (size_t)(colon - cfg->listen);
+    if (end == colon + 1 || *end != '\0' || port < 0 || port > 65535 ||
+        hlen >= sizeof(cfg->listen_host)) {
+        snprintf(err, errlen, "HUB_LISTEN must be host:port");
+        return -1;
+    }
+    memcpy(cfg->listen_host, cfg->listen, hlen);
+    cfg->listen_host[hlen] = '\0';
+    if (strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "*") == 0) {
+        cfg->listen_host[0] = '\0';
+    }
+    cfg->listen_port = (int)port;
+    return 0;
+}
+
+int
+hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi, char *err,
+                size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        const char *v = env_get(env, opts[i].env);
+        if (v == NULL) {
+            v = opts[i].def;
+        }
+        if (v != NULL && set_opt(cfg, &opts[i], v, err, errlen) < 0) {
+            return -1;
+        }
+    }
+    if (parse_flags(cfg, argc, argv, argi, err, errlen) < 0) {
+        return -1;
+    }
+    if (cfg->listen == NULL || split_listen(cfg, err, errlen) < 0) {
+        if (cfg->listen == NULL) {
+            snprintf(err, errlen, "HUB_LISTEN must be host:port");
+        }
+        return -1;
+    }
+    if (cfg->node_id == NULL) {
+        char host[64] = "node", id[96];
+        if (gethostname(host, sizeof(host) - 1) < 0) {
+            strcpy(host, "node");
+        }
+        host[sizeof(host) - 1] = '\0';
+        snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
+        cfg->node_id = xstrdup(id);
+    }
+    if (cfg->log_level == NULL || hub_log_level_parse(cfg->log_level) < 0) {
+        snprintf(err, errlen, "HUB_LOG_LEVEL must be debug, info, warn or error");
+        return -1;
+    }
+    return 0;
+}
+
+void
+hub_config_clear(hub_config_t *cfg)
+{
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (opts[i].kind == OPT_STR) {
+            char **slot = (char **)(void *)((char *)cfg + opts[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+}
+
+bool
+hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size_t len)
+{
+    const char *p = cfg->allowed_origins;
+
+    if (p == NULL) {
+        return true;
+    }
+    while (*p != '\0') {
+        while (*p == ' ' || *p == ',') {
+            p++;
+        }
+        size_t n = strcspn(p, ",");
+        size_t t = n;
+        while (t > 0 && p[t - 1] == ' ') {
+            t--;
+        }
+        if (t > 0 && t == len && strncmp(p, origin, len) == 0) {
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+void
+hub_config_usage(void)
+{
+    fprintf(stderr,
+            "usage: chathub [serve|migrate|token --user ID [--ttl S]] [--flag value]...\n\n");
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        fprintf(stderr, "  --%-22s %-28s %s%s%s%s\n", opts[i].flag, opts[i].env, opts[i].help,
+                opts[i].def != NULL ? " (default " : "", opts[i].def != NULL ? opts[i].def : "",
+                opts[i].def != NULL ? ")" : "");
+    }
+}

@@ -1,1 +1,449 @@
-typedef int chathub_placeholder_t;
+/*
+ * A WebSocket connection's life: handshake checks that need no I/O (path,
+ * Origin, token), the join the store authorizes after the upgrade, the
+ * bounded outbound queue written one frame per WRITEABLE, and the close,
+ * whose frame we write ourselves (PITFALLS.md: lws sends none from WRITEABLE).
+ */
+#include "hub_conn.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_frames.h"
+#include "hub_handshake.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "proto_build.h"
+#include "store_auth.h"
+#include "store_room.h"
+#include "xalloc.h"
+
+static void start_join(hub_conn_t *c);
+
+hub_conn_t *
+hub_conn_lookup(hub_t *hub, uint64_t id)
+{
+    hub_conn_t *c = hub_map_get(&hub->conns, id);
+
+    return c != NULL && c->state != HUB_CONN_CLOSING ? c : NULL;
+}
+
+int
+hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi)
+{
+    hub_auth_t auth;
+    const char *why = NULL;
+    int status = hub_handshake_check(hub, wsi, &auth, &why);
+
+    if (status == 0) {
+        return 0;
+    }
+    log_info("ws.refused", "status=%d why=%s", status, why);
+    hub_handshake_reply(wsi, status, why);
+    return 1;
+}
+
+int
+hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    const char *why = NULL;
+    hub_conn_t *c = xcalloc(1, sizeof(*c));
+
+    /* The checks ran in CONFIRM_UPGRADE; they run again here because lws
+     * reallocates the session memory between the two callbacks. */
+    if (hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
+        free(c);
+        return 1;
+    }
+    c->id = hub_next_id(hub);
+    c->hub = hub;
+    c->wsi = wsi;
+    c->state = HUB_CONN_PENDING;
+    c->tokens = (double)hub->cfg->rate_burst;
+    c->tokens_ms = hub_now_ms(hub);
+    hub_map_put(&hub->conns, c->id, c);
+    pss->conn = c;
+    hub->counters.connections_total++;
+    return 0;
+}
+
+int
+hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    hub_conn_t *c = pss->conn;
+
+    if (c == NULL) {
+        return -1;
+    }
+    /* Read nothing until the store has said who this is and where. */
+    lws_rx_flow_control(wsi, 0);
+    log_debug("ws.open", "conn=%" PRIu64, c->id);
+    start_join(c);
+    return 0;
+}
+
+static proto_err_t
+join_err(const char *err)
+{
+    if (err == store_err_unauthorized) {
+        return PROTO_ERR_UNAUTHORIZED;
+    }
+    if (err == store_err_not_found) {
+        return PROTO_ERR_NOT_FOUND;
+    }
+    if (err == store_err_forbidden) {
+        return PROTO_ERR_FORBIDDEN;
+    }
+    if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
+        return PROTO_ERR_UNAVAILABLE;
+    }
+    return PROTO_ERR_INTERNAL;
+}
+
+static void
+send_established(hub_conn_t *c, const store_join_t *j)
+{
+    proto_participant_t *parts = xcalloc(j->nparts + 1, sizeof(*parts));
+    size_t len;
+    char *s;
+
+    for (size_t i = 0; i < j->nparts; i++) {
+        parts[i] = j->parts[i];
+        parts[i].online = c->room != NULL &&
+                          hub_room_user_online_before(c->room, parts[i].user.id, c->room->nconns);
+    }
+    s = proto_build_established(&j->room, &c->user, parts, j->nparts, j->last_seq, -1, false, &len);
+    free(parts);
+    hub_buf_t *b = hub_buf_take(s, len);
+    hub_conn_send(c, b);
+    hub_buf_unref(b);
+}
+
+static void
+on_joined(void *ud, const store_join_t *j, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+
+    free(ref);
+    if (c == NULL) {
+        return;
+    }
+    if (err != NULL) {
+        log_info("ws.denied", "conn=%" PRIu64 " user=%" PRId64 " err=\"%s\"", c->id,
+                 c->auth.user_id, err);
+        hub_conn_fail(c, join_err(err), NULL);
+        return;
+    }
+    c->user.id = j->user.id;
+    c->user.full_name = xstrdup(j->user.full_name);
+    c->user.role = xstrdup(j->user.role);
+    c->room_id = j->room.id;
+    c->archived = j->archived;
+    c->last_seq = j->last_seq;
+    c->state = HUB_CONN_OPEN;
+    hub_room_join(c->hub, c->room_id, j->last_seq, c);
+    send_established(c, j);
+    lws_rx_flow_control(c->wsi, 1);
+    log_info("ws.joined", "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64,
+             c->id, c->user.id, c->room_id, j->last_seq);
+}
+
+static void
+join_room(hub_conn_t *c)
+{
+    static const store_room_kind_t kinds[] = {
+        [PROTO_WS_ROOM] = STORE_ROOM_BY_ID,
+        [PROTO_WS_FALLBACK] = STORE_ROOM_FALLBACK,
+        [PROTO_WS_GENERAL] = STORE_ROOM_GENERAL,
+    };
+    hub_ref_t *ref = hub_ref_new(c->hub, c->id);
+
+    if (store_room_join(c->hub->store, c->auth.user_id, kinds[c->auth.kind], c->auth.room_id,
+                        on_joined, ref) < 0) {
+        free(ref);
+        hub_conn_fail(c, PROTO_ERR_UNAVAILABLE, NULL);
+    }
+}
+
+static void
+on_token(void *ud, int64_t user_id, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+
+    free(ref);
+    if (c == NULL) {
+        return;
+    }
+    if (err != NULL) {
+        log_info("ws.denied", "conn=%" PRIu64 " err=\"%s\"", c->id, err);
+        hub_conn_fail(c, join_err(err), NULL);
+        return;
+    }
+    c->auth.user_id = user_id;
+    join_room(c);
+}
+
+static void
+start_join(hub_conn_t *c)
+{
+    if (c->auth.user_id != 0) {
+        join_room(c);
+        return;
+    }
+    hub_ref_t *ref = hub_ref_new(c->hub, c->id);
+    if (store_token_lookup(c->hub->store, c->auth.opaque, strlen(c->auth.opaque), on_token, ref) <
+        0) {
+        free(ref);
+        hub_conn_fail(c, PROTO_ERR_UNAVAILABLE, NULL);
+    }
+}
+
+int
+hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len)
+{
+    hub_conn_t *c = pss->conn;
+    /* Past twice the message limit nothing is buffered: the socket is closed. */
+    size_t cap = (size_t)hub->cfg->max_message_bytes * 2;
+
+    if (c == NULL || c->state != HUB_CONN_OPEN) {
+        return 0;
+    }
+    if (c->rx_len + len > cap) {
+        log_info("ws.too_large", "conn=%" PRIu64 " bytes=%zu", c->id, c->rx_len + len);
+        lws_close_reason(wsi, (enum lws_close_status)PROTO_CLOSE_TOO_LARGE,
+                         (unsigned char *)"message too large", 17);
+        return -1;
+    }
+    if (c->rx_len + len > c->rx_cap) {
+        c->rx_cap = c->rx_len + len;
+        c->rx = xrealloc(c->rx, c->rx_cap + 1);
+    }
+    if (len > 0) {
+        memcpy(c->rx + c->rx_len, in, len);
+    }
+    c->rx_len += len;
+    c->rx_binary = c->rx_binary || lws_frame_is_binary(wsi);
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
+        return 0;
+    }
+    c->rx[c->rx_len] = '\0';
+    hub_frames_handle(c, c->rx, c->rx_len, c->rx_binary);
+    c->rx_len = 0;
+    c->rx_binary = false;
+    if (c->rx_cap > 4096) {
+        /* Keep idle sockets small: a big message's buffer is not kept. */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+    return 0;
+}
+
+/* lws 4.1 hides the close opcode (its lws_close_reason() path sends nothing
+ * from WRITEABLE under libuv, PITFALLS.md); 4 is the value it uses internally. */
+#define WRITE_CLOSE ((enum lws_write_protocol)4)
+
+static int
+write_close(hub_conn_t *c)
+{
+    unsigned char buf[LWS_PRE + 2 + sizeof(c->close_reason)];
+    size_t rlen = strlen(c->close_reason);
+
+    buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+    buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
+    if (lws_write(c->wsi, buf + LWS_PRE, 2 + rlen, WRITE_CLOSE) < 0) {
+        return -1;
+    }
+    log_info("ws.close", "conn=%" PRIu64 " user=%" PRId64 " code=%d", c->id, c->user.id,
+             c->close_code);
+    return -1; /* lws closes the socket after this callback */
+}
+
+int
+hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    hub_conn_t *c = pss->conn;
+
+    if (c == NULL) {
+        return -1;
+    }
+    if (c->qlen == 0) {
+        return c->state == HUB_CONN_CLOSING ? write_close(c) : 0;
+    }
+    hub_qitem_t *it = &c->q[c->qhead];
+    hub_buf_t *b = it->buf;
+    c->qhead = (c->qhead + 1) % c->qcap;
+    c->qlen--;
+    int n = lws_write(wsi, hub_buf_payload(b), hub_buf_len(b), LWS_WRITE_TEXT);
+    hub_buf_unref(b);
+    if (n < 0) {
+        return -1;
+    }
+    hub->counters.messages_out++;
+    if (c->qlen > 0 || c->state == HUB_CONN_CLOSING) {
+        lws_callback_on_writable(wsi);
+    }
+    return 0;
+}
+
+static void
+queue_clear(hub_conn_t *c)
+{
+    while (c->qlen > 0) {
+        hub_buf_unref(c->q[c->qhead].buf);
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+    }
+    c->qhead = 0;
+}
+
+void
+hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
+{
+    hub_conn_t *c = pss->conn;
+
+    if (c == NULL) {
+        return; /* refused in FILTER: nothing was made */
+    }
+    pss->conn = NULL;
+    hub_room_remove_conn(hub, c);
+    hub_map_del(&hub->conns, c->id);
+    queue_clear(c);
+    log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
+    free(c->q);
+    free(c->rx);
+    free((char *)c->user.full_name);
+    free((char *)c->user.role);
+    free(c);
+}
+
+static bool
+queue_is_stale(const hub_conn_t *c, uint64_t now)
+{
+    const hub_t *hub = c->hub;
+
+    if (c->qlen >= (size_t)hub->cfg->channel_capacity) {
+        return true;
+    }
+    return c->qlen > 0 &&
+           now - c->q[c->qhead].queued_ms > (uint64_t)hub->cfg->channel_expiry * 1000;
+}
+
+static void
+queue_grow(hub_conn_t *c)
+{
+    size_t cap = c->qcap == 0 ? 4 : c->qcap * 2;
+    hub_qitem_t *q = xmalloc(cap * sizeof(*q));
+
+    for (size_t i = 0; i < c->qlen; i++) {
+        q[i] = c->q[(c->qhead + i) % c->qcap];
+    }
+    free(c->q);
+    c->q = q;
+    c->qcap = cap;
+    c->qhead = 0;
+}
+
+void
+hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
+{
+    uint64_t now = hub_now_ms(c->hub);
+
+    if (c->state == HUB_CONN_CLOSING) {
+        return;
+    }
+    if (queue_is_stale(c, now)) {
+        /* A slow consumer is closed, never silently skipped: it resumes from
+         * its last seq and loses nothing. */
+        log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " queued=%zu", c->id,
+                 c->user.id, c->qlen);
+        c->hub->counters.slow_consumer_closes++;
+        hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+        return;
+    }
+    if (c->qlen == c->qcap) {
+        queue_grow(c);
+    }
+    c->q[(c->qhead + c->qlen) % c->qcap] = (hub_qitem_t){hub_buf_ref(frame), now};
+    c->qlen++;
+    lws_callback_on_writable(c->wsi);
+}
+
+void
+hub_conn_send_error(hub_conn_t *c, proto_err_t err, const char *message, const char *client_id)
+{
+    size_t len;
+    char *s = proto_build_error(err, message, client_id, &len);
+    hub_buf_t *b = hub_buf_take(s, len);
+
+    hub_conn_send(c, b);
+    hub_buf_unref(b);
+}
+
+void
+hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue)
+{
+    if (c->state == HUB_CONN_CLOSING) {
+        return;
+    }
+    c->state = HUB_CONN_CLOSING;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason != NULL ? reason : "");
+    hub_room_remove_conn(c->hub, c);
+    if (drop_queue) {
+        queue_clear(c);
+    }
+    lws_callback_on_writable(c->wsi);
+}
+
+void
+hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message)
+{
+    hub_conn_send_error(c, err, message, NULL);
+    hub_conn_close(c, proto_err_close_code(err), proto_err_code(err), false);
+}
+
+size_t
+hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    size_t i = 0, n = 0;
+    uint64_t key;
+    void *val;
+
+    while (hub_map_next(&hub->conns, &i, &key, &val)) {
+        hub_conn_t *c = val;
+        if (c->state == HUB_CONN_OPEN && c->user.id == user_id &&
+            (room_id == 0 || c->room_id == room_id)) {
+            if (err == PROTO_ERR_NONE) {
+                hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
+            } else {
+                hub_conn_fail(c, err, NULL);
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t
+hub_conn_close_token(hub_t *hub, const char *key)
+{
+    size_t i = 0, n = 0;
+    uint64_t k;
+    void *val;
+
+    while (hub_map_next(&hub->conns, &i, &k, &val)) {
+        hub_conn_t *c = val;
+        if (c->state != HUB_CONN_CLOSING && c->auth.opaque[0] != '\0' &&
+            strcmp(c->auth.opaque, key) == 0) {
+            hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token revoked");
+            n++;
+        }
+    }
+    return n;
+}

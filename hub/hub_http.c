@@ -1,1 +1,354 @@
-typedef int chathub_placeholder_t;
+/*
+ * HTTP requests: collect the body, route, and write the answer in one
+ * lws_write from HTTP_WRITEABLE. Status lines are written by hand so every
+ * answer is HTTP/1.1 with a reason phrase (PITFALLS.md: lws writes HTTP/1.0
+ * on the upgrade path and has no phrase for 426).
+ */
+#include "hub_http.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_api.h"
+#include "hub_channel.h"
+#include "hub_log.h"
+#include "hub_metrics.h"
+#include "xalloc.h"
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 426:
+        return "Upgrade Required";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static const char *
+status_code(int status)
+{
+    switch (status) {
+    case 400:
+        return "bad_request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 409:
+        return "conflict";
+    case 413:
+        return "too_large";
+    case 426:
+        return "upgrade_required";
+    case 501:
+        return "not_implemented";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
+    }
+}
+
+static char *
+error_body(const char *code, const char *message, size_t *len)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    char *s;
+
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", message != NULL ? message : code);
+    s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    *len = strlen(s);
+    return s;
+}
+
+void
+hub_http_write_raw_status(struct lws *wsi, int status, const char *why)
+{
+    size_t blen;
+    char *body = error_body(status_code(status), why, &blen);
+    size_t cap = LWS_PRE + 256 + blen;
+    unsigned char *buf = xmalloc(cap);
+    int n = snprintf((char *)buf + LWS_PRE, cap - LWS_PRE,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     status, reason_phrase(status), blen, body);
+
+    if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL) < 0) {
+        log_debug("http.write_failed", "status=%d", status);
+    }
+    free(buf);
+    free(body);
+}
+
+hub_http_req_t *
+hub_http_lookup(hub_t *hub, uint64_t id)
+{
+    return hub_map_get(&hub->http_reqs, id);
+}
+
+static void
+req_free(hub_t *hub, hub_http_req_t *req)
+{
+    hub_map_del(&hub->http_reqs, req->id);
+    hub_buf_unref(req->resp);
+    cJSON_Delete(req->json);
+    free(req->body);
+    free(req);
+}
+
+void
+hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
+               size_t len)
+{
+    char head[512];
+    int n;
+
+    if (req->answered) {
+        return;
+    }
+    n = snprintf(head, sizeof(head),
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\n%s\r\n",
+                 status, reason_phrase(status), content_type, len,
+                 req->extra_headers != NULL ? req->extra_headers : "");
+    if (req->method == LWSHUMETH_HEAD) {
+        len = 0;
+    }
+    req->resp = hub_buf_new((size_t)n + len);
+    memcpy(hub_buf_payload(req->resp), head, (size_t)n);
+    if (len > 0) {
+        memcpy(hub_buf_payload(req->resp) + n, body, len);
+    }
+    req->status = status;
+    req->answered = true;
+    lws_callback_on_writable(req->wsi);
+}
+
+void
+hub_http_reply_json(hub_http_req_t *req, int status, cJSON *json)
+{
+    char *s = cJSON_PrintUnformatted(json);
+
+    cJSON_Delete(json);
+    hub_http_reply(req, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+void
+hub_http_reply_error(hub_http_req_t *req, int status, const char *code, const char *message)
+{
+    size_t len;
+    char *s = error_body(code != NULL ? code : status_code(status), message, &len);
+
+    hub_http_reply(req, status, "application/json", s, len);
+    free(s);
+}
+
+const char *
+hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len)
+{
+    return lws_get_urlarg_by_name(req->wsi, name, buf, (int)len);
+}
+
+static void
+on_ready(void *ud, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_t *hub = ref->hub;
+    hub_http_req_t *req = hub_http_lookup(hub, ref->id);
+    const char *failed[2];
+    int nfailed = 0;
+
+    free(ref);
+    if (req == NULL) {
+        return;
+    }
+    if (err != NULL) {
+        failed[nfailed++] = "store";
+    }
+    if (!hub_channel_is_up(hub->channel)) {
+        failed[nfailed++] = "redis";
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "status", nfailed == 0 ? "ready" : "unavailable");
+    cJSON_AddStringToObject(j, "store", err == NULL ? "up" : "down");
+    cJSON_AddStringToObject(j, "redis",
+                            hub_channel_is_local(hub->channel) ? "off"
+                            : hub_channel_is_up(hub->channel)  ? "up"
+                                                               : "down");
+    if (nfailed > 0) {
+        cJSON_AddItemToObject(j, "failed", cJSON_CreateStringArray(failed, nfailed));
+    }
+    hub_http_reply_json(req, nfailed == 0 ? 200 : 503, j);
+}
+
+static void
+route_ready(hub_t *hub, hub_http_req_t *req)
+{
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+
+    if (store_ping(hub->store, on_ready, ref) < 0) {
+        on_ready(ref, store_err_unavailable);
+    }
+}
+
+static void
+route(hub_t *hub, hub_http_req_t *req)
+{
+    int64_t room_id;
+    proto_ws_kind_t ws = proto_ws_path_parse(req->path, &room_id);
+    bool get = req->method == LWSHUMETH_GET || req->method == LWSHUMETH_HEAD;
+
+    if (ws == PROTO_WS_BAD) {
+        hub_http_reply_error(req, 404, NULL, "no such path");
+    } else if (ws != PROTO_WS_NOT_WS) {
+        req->extra_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+        hub_http_reply_error(req, 426, NULL, "this is a WebSocket endpoint");
+    } else if (strcmp(req->path, "/health") == 0 && get) {
+        hub_http_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+    } else if (strcmp(req->path, "/ready") == 0 && get) {
+        route_ready(hub, req);
+    } else if (strcmp(req->path, "/metrics") == 0 && get) {
+        hub_metrics_reply(hub, req);
+    } else if (req->api.route != PROTO_API_NONE) {
+        hub_api_handle(hub, req);
+    } else {
+        hub_http_reply_error(req, 404, NULL, "no such path");
+    }
+}
+
+static bool
+expects_body(struct lws *wsi)
+{
+    char cl[32];
+
+    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        return strtoull(cl, NULL, 10) > 0;
+    }
+    return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+}
+
+int
+hub_http_on_request(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const char *uri)
+{
+    hub_http_req_t *req = xcalloc(1, sizeof(*req));
+    char *muri = NULL;
+    int mlen = 0;
+
+    req->id = hub_next_id(hub);
+    req->hub = hub;
+    req->wsi = wsi;
+    req->method = lws_http_get_uri_and_method(wsi, &muri, &mlen);
+    snprintf(req->path, sizeof(req->path), "%s", uri != NULL ? uri : "/");
+    proto_api_path_parse(req->path, &req->api);
+    hub_map_put(&hub->http_reqs, req->id, req);
+    pss->req = req;
+    if ((req->method == LWSHUMETH_POST || req->method == LWSHUMETH_PUT ||
+         req->method == LWSHUMETH_PATCH) &&
+        expects_body(wsi)) {
+        return 0; /* routed on BODY_COMPLETION */
+    }
+    route(hub, req);
+    return 0;
+}
+
+int
+hub_http_on_body(hub_t *hub, hub_pss_t *pss, const void *in, size_t len)
+{
+    hub_http_req_t *req = pss->req;
+
+    (void)hub;
+    if (req == NULL || req->body_too_large) {
+        return 0;
+    }
+    if (req->body_len + len > HUB_HTTP_BODY_MAX) {
+        req->body_too_large = true;
+        return 0;
+    }
+    req->body = xrealloc(req->body, req->body_len + len + 1);
+    memcpy(req->body + req->body_len, in, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return 0;
+}
+
+int
+hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    hub_http_req_t *req = pss->req;
+
+    (void)wsi;
+    if (req == NULL) {
+        return -1;
+    }
+    if (req->body_too_large) {
+        hub_http_reply_error(req, 413, NULL, "request body too large");
+        return 0;
+    }
+    route(hub, req);
+    return 0;
+}
+
+int
+hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    hub_http_req_t *req = pss->req;
+
+    if (req == NULL || !req->answered) {
+        return 0;
+    }
+    int n =
+        lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
+    log_debug("http.answer", "method=%d path=%s status=%d", req->method, req->path, req->status);
+    /* Unlink before lws resets the session for the next request. */
+    pss->req = NULL;
+    req_free(hub, req);
+    if (n < 0) {
+        return -1;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void
+hub_http_on_closed(hub_t *hub, hub_pss_t *pss)
+{
+    if (pss->req != NULL) {
+        req_free(hub, pss->req);
+        pss->req = NULL;
+    }
+}

@@ -1,1 +1,121 @@
-typedef int chathub_placeholder_t;
+/*
+ * The hub's log writer: key=value lines with a UTC timestamp, one write(2)
+ * per line so lines from several processes sharing stderr do not interleave.
+ */
+#include "hub_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+int hub_log_level = HUB_LOG_INFO;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void
+hub_log_write(int level, const char *event, const char *fmt, ...)
+{
+    char line[2048];
+    struct timeval tv;
+    struct tm tm;
+    size_t n;
+    int w;
+    va_list ap;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+    w = snprintf(line + n, sizeof(line) - n, ".%03dZ level=%s event=%s", (int)(tv.tv_usec / 1000),
+                 level_names[level < 0 || level > HUB_LOG_ERROR ? HUB_LOG_ERROR : level], event);
+    n += (size_t)w;
+    if (fmt != NULL && fmt[0] != '\0' && n + 1 < sizeof(line)) {
+        line[n++] = ' ';
+        va_start(ap, fmt);
+        w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+        va_end(ap);
+        n = w < 0 ? n : n + (size_t)w;
+    }
+    if (n > sizeof(line) - 2) {
+        n = sizeof(line) - 2; /* truncated: still one line */
+    }
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, n) < 0) {
+        return; /* nowhere left to report it */
+    }
+}
+
+int
+hub_log_level_parse(const char *s)
+{
+    for (int i = 0; i <= HUB_LOG_ERROR; i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            return i;
+        }
+    }
+    if (strcmp(s, "warning") == 0) {
+        return HUB_LOG_WARN;
+    }
+    return -1;
+}
+
+void
+hub_log_redact_url(const char *url, char *out, size_t outlen)
+{
+    const char *scheme = strstr(url, "://");
+    const char *rest = scheme != NULL ? scheme + 3 : url;
+    const char *at = strchr(rest, '@');
+    const char *slash = strchr(rest, '/');
+    size_t n = 0;
+
+    if (outlen == 0) {
+        return;
+    }
+    out[0] = '\0';
+    if (scheme == NULL) {
+        /* key=value conninfo: say nothing of it but that it was given. */
+        snprintf(out, outlen, "(conninfo)");
+        return;
+    }
+    n = (size_t)snprintf(out, outlen, "%.*s", (int)(rest - url), url);
+    if (at != NULL && (slash == NULL || at < slash)) {
+        const char *colon = memchr(rest, ':', (size_t)(at - rest));
+        const char *user_end = colon != NULL ? colon : at;
+        n += (size_t)snprintf(out + (n < outlen ? n : outlen), n < outlen ? outlen - n : 0, "%.*s@",
+                              (int)(user_end - rest), rest);
+        rest = at + 1;
+    }
+    size_t keep = strcspn(rest, "?#");
+    if (n < outlen) {
+        snprintf(out + n, outlen - n, "%.*s", (int)keep, rest);
+    }
+}
+
+void
+hub_log_from_lws(int level, const char *line)
+{
+    char copy[512];
+    size_t n = strlen(line);
+
+    if (n >= sizeof(copy)) {
+        n = sizeof(copy) - 1;
+    }
+    memcpy(copy, line, n);
+    while (n > 0 && (copy[n - 1] == '\n' || copy[n - 1] == '\r')) {
+        n--;
+    }
+    copy[n] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (copy[i] == '"') {
+            copy[i] = '\'';
+        }
+    }
+    /* lws errors are level 1; everything else is debug noise for operators. */
+    if (level == 1) {
+        log_warn("lws.log", "msg=\"%s\"", copy);
+    } else {
+        log_debug("lws.log", "msg=\"%s\"", copy);
+    }
+}

@@ -1,1 +1,392 @@
-typedef int chathub_placeholder_t;
+/*
+ * The process: one libuv loop carrying libwebsockets (foreign loop), the
+ * store's libpq sockets and timers, and signals. Startup is a chain of
+ * asynchronous steps (resolve the database host, migrate, listen); shutdown
+ * follows the destroy order PITFALLS.md gives for lws on a foreign loop.
+ */
+#include "hub.h"
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_channel.h"
+#include "hub_deliver.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "hub_store_uv.h"
+#include "hub_ws.h"
+#include "store_migrate.h"
+#include "xalloc.h"
+
+typedef void (*step_fn)(hub_t *hub);
+
+static void start_serving(hub_t *hub);
+
+typedef struct startup {
+    hub_t *hub;
+    step_fn next;
+    char **out;
+    uv_getaddrinfo_t gai;
+    char host[256];
+} startup_t;
+
+static const struct lws_protocols protocols[] = {
+    {"chathub.v1", hub_ws_callback, sizeof(hub_pss_t), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* WebSocket ping after 30 s of silence, hang up after 60 s (half-open sockets). */
+static const lws_retry_bo_t idle_policy = {
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 60,
+};
+
+uint64_t
+hub_next_id(hub_t *hub)
+{
+    return ++hub->next_id;
+}
+
+uint64_t
+hub_now_ms(const hub_t *hub)
+{
+    return uv_now(hub->loop);
+}
+
+hub_ref_t *
+hub_ref_new(hub_t *hub, uint64_t id)
+{
+    hub_ref_t *ref = xmalloc(sizeof(*ref));
+
+    ref->hub = hub;
+    ref->id = id;
+    return ref;
+}
+
+static void
+on_store_event(void *ud, const char *level, const char *event, const char *detail)
+{
+    int lvl = hub_log_level_parse(level);
+
+    (void)ud;
+    if (lvl >= hub_log_level) {
+        hub_log_write(lvl < 0 ? HUB_LOG_WARN : lvl, event, "%s", detail != NULL ? detail : "");
+    }
+}
+
+static void
+open_store(hub_t *hub)
+{
+    store_hooks_t hooks;
+    store_config_t sc = {
+        .conninfo = hub->cfg->database_url,
+        .hostaddr = hub->db_hostaddr,
+        .pool_size = (unsigned)hub->cfg->db_pool,
+        .query_timeout_ms = (unsigned)hub->cfg->query_timeout_ms,
+        .connect_timeout_ms = 5000,
+    };
+
+    hub_store_uv_hooks_init(&hooks, hub->loop, on_store_event, hub);
+    hub->store = store_new(&sc, &hooks);
+}
+
+static void
+stop(hub_t *hub, int exit_code)
+{
+    if (hub->stopping) {
+        return;
+    }
+    hub->stopping = true;
+    hub->exit_code = exit_code;
+    log_info("hub.stop", "node=%s exit=%d", hub->cfg->node_id, exit_code);
+    if (hub->lws != NULL) {
+        lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
+    }
+    hub_room_free_all(hub);
+    hub_channel_free(hub->channel);
+    hub->channel = NULL;
+    store_free(hub->store);
+    hub->store = NULL;
+    uv_close((uv_handle_t *)&hub->sigterm, NULL);
+    uv_close((uv_handle_t *)&hub->sigint, NULL);
+}
+
+static void
+on_signal(uv_signal_t *sig, int signum)
+{
+    hub_t *hub = sig->data;
+
+    log_info("hub.signal", "signal=%d", signum);
+    stop(hub, 0);
+}
+
+static void
+listen_ws(hub_t *hub)
+{
+    struct lws_context_creation_info info;
+    void *foreign[1] = {hub->loop};
+    const hub_config_t *cfg = hub->cfg;
+
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->listen_port;
+    info.iface = cfg->listen_host[0] != '\0' ? cfg->listen_host : NULL;
+    info.protocols = protocols;
+    info.user = hub;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.foreign_loops = foreign;
+    info.retry_and_idle_policy = &idle_policy;
+    info.max_http_header_data = 8192;
+    info.timeout_secs = 10; /* handshake and HTTP idle: slowloris gets 10 s */
+    if (cfg->tls_cert != NULL && cfg->tls_key != NULL) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
+    hub->lws = lws_create_context(&info);
+    if (hub->lws == NULL) {
+        log_error("hub.listen_failed", "addr=%s", cfg->listen);
+        stop(hub, 1);
+        return;
+    }
+    log_info("hub.listening", "addr=%s node=%s tls=%s", cfg->listen, cfg->node_id,
+             info.ssl_cert_filepath != NULL ? "on" : "off");
+}
+
+static void
+on_serve_migrated(void *ud, int applied, const char *err)
+{
+    hub_t *hub = ud;
+
+    if (hub->stopping) {
+        return;
+    }
+    if (err != NULL) {
+        log_error("migrate.failed", "err=\"%s\"", err);
+        stop(hub, 1);
+        return;
+    }
+    log_info("migrate.done", "applied=%d", applied);
+    listen_ws(hub);
+}
+
+static void
+start_serving(hub_t *hub)
+{
+    static const hub_channel_hooks_t channel_hooks = {
+        .on_envelope = hub_deliver_on_envelope,
+        .on_recovered = hub_room_fill_all,
+    };
+
+    open_store(hub);
+    hub->channel = hub_channel_new(hub, hub->redis_ip, hub->redis_port, &channel_hooks);
+    if (hub->cfg->run_migrations &&
+        store_migrate(hub->store, (unsigned)hub->cfg->migration_lock_wait, on_serve_migrated,
+                      hub) == 0) {
+        return;
+    }
+    if (hub->cfg->run_migrations) {
+        log_error("migrate.failed", "err=\"%s\"", store_err_unavailable);
+        stop(hub, 1);
+        return;
+    }
+    listen_ws(hub);
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *gai, int status, struct addrinfo *res)
+{
+    startup_t *su = gai->data;
+    char ip[INET6_ADDRSTRLEN] = "";
+
+    if (status == 0 && res != NULL) {
+        const void *addr = res->ai_family == AF_INET6
+                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        inet_ntop(res->ai_family, addr, ip, sizeof(ip));
+        *su->out = xstrdup(ip);
+    } else {
+        /* The client will report the failure itself on every attempt. */
+        log_warn("hub.resolve_failed", "host=%s err=\"%s\"", su->host, uv_strerror(status));
+    }
+    uv_freeaddrinfo(res);
+    if (!su->hub->stopping) {
+        su->next(su->hub);
+    }
+    free(su);
+}
+
+/* Resolve host into *out with uv_getaddrinfo (the clients' own lookups would
+ * block the loop), then run next. A numeric host is copied as is. */
+static void
+resolve_host(hub_t *hub, const char *host, char **out, step_fn next)
+{
+    startup_t *su = xcalloc(1, sizeof(*su));
+    struct in6_addr probe;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
+
+    if (inet_pton(AF_INET, host, &probe) == 1 || inet_pton(AF_INET6, host, &probe) == 1) {
+        *out = xstrdup(host);
+        free(su);
+        next(hub);
+        return;
+    }
+    su->hub = hub;
+    su->next = next;
+    su->out = out;
+    snprintf(su->host, sizeof(su->host), "%s", host);
+    su->gai.data = su;
+    if (uv_getaddrinfo(hub->loop, &su->gai, on_resolved, su->host, NULL, &hints) != 0) {
+        free(su);
+        next(hub);
+    }
+}
+
+/* REDIS_URL (redis://[user:pass@]host[:port][/db]) wins over REDIS_HOST/REDIS_PORT. */
+static void
+redis_target(const hub_config_t *cfg, char *host, size_t hlen, int *port)
+{
+    const char *u = cfg->redis_url;
+
+    *port = (int)cfg->redis_port;
+    snprintf(host, hlen, "%s", cfg->redis_host != NULL ? cfg->redis_host : "127.0.0.1");
+    if (u == NULL || strncmp(u, "redis://", 8) != 0) {
+        return;
+    }
+    u += 8;
+    const char *at = strchr(u, '@');
+    if (at != NULL) {
+        u = at + 1;
+    }
+    size_t n = strcspn(u, ":/");
+    snprintf(host, hlen, "%.*s", (int)n, u);
+    if (u[n] == ':') {
+        *port = atoi(u + n + 1);
+    }
+}
+
+static void
+resolve_redis_then_serve(hub_t *hub)
+{
+    char host[256];
+
+    if (hub->cfg->redis != NULL && strcmp(hub->cfg->redis, "off") == 0) {
+        start_serving(hub);
+        return;
+    }
+    redis_target(hub->cfg, host, sizeof(host), &hub->redis_port);
+    resolve_host(hub, host, &hub->redis_ip, start_serving);
+}
+
+/* The database host, when DATABASE_URL names one by name, then next. */
+static void
+resolve_db_then(hub_t *hub, step_fn next)
+{
+    PQconninfoOption *opts = PQconninfoParse(hub->cfg->database_url, NULL);
+    char host[256] = "";
+    bool has_hostaddr = false;
+
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "host") == 0 && o->val != NULL) {
+            snprintf(host, sizeof(host), "%s", o->val);
+        } else if (strcmp(o->keyword, "hostaddr") == 0 && o->val != NULL) {
+            has_hostaddr = true;
+        }
+    }
+    PQconninfoFree(opts);
+    /* No host (socket), a socket path, several hosts, or hostaddr given: libpq needs no lookup. */
+    if (has_hostaddr || host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL) {
+        next(hub);
+        return;
+    }
+    resolve_host(hub, host, &hub->db_hostaddr, next);
+}
+
+static int
+run(hub_config_t *cfg, step_fn first)
+{
+    hub_t hub;
+    uv_loop_t loop;
+
+    memset(&hub, 0, sizeof(hub));
+    hub.cfg = cfg;
+    hub.loop = &loop;
+    hub_log_level = hub_log_level_parse(cfg->log_level);
+    lws_set_log_level(LLL_ERR | LLL_WARN, hub_log_from_lws);
+    if (uv_loop_init(&loop) != 0) {
+        log_error("hub.loop_failed", "");
+        return 1;
+    }
+    hub_map_init(&hub.conns);
+    hub_map_init(&hub.rooms);
+    hub_map_init(&hub.http_reqs);
+    uv_signal_init(&loop, &hub.sigterm);
+    uv_signal_init(&loop, &hub.sigint);
+    hub.sigterm.data = hub.sigint.data = &hub;
+    uv_signal_start(&hub.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&hub.sigint, on_signal, SIGINT);
+    resolve_db_then(&hub, first);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (!hub.stopping) {
+        /* uv_stop() ended the run (chathub migrate): close what is left. */
+        stop(&hub, hub.exit_code);
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    if (hub.lws != NULL) {
+        lws_context_destroy(hub.lws); /* second call, after the loop returned */
+        uv_run(&loop, UV_RUN_DEFAULT);
+    }
+    uv_loop_close(&loop);
+    hub_map_clear(&hub.conns);
+    hub_map_clear(&hub.rooms);
+    hub_map_clear(&hub.http_reqs);
+    free(hub.db_hostaddr);
+    free(hub.redis_ip);
+    return hub.exit_code;
+}
+
+int
+hub_serve(hub_config_t *cfg)
+{
+    char redacted[256];
+
+    hub_log_redact_url(cfg->database_url, redacted, sizeof(redacted));
+    log_info("hub.start", "node=%s listen=%s database=%s", cfg->node_id, cfg->listen, redacted);
+    return run(cfg, resolve_redis_then_serve);
+}
+
+static void
+on_migrated(void *ud, int applied, const char *err)
+{
+    hub_t *hub = ud;
+
+    if (err != NULL) {
+        log_error("migrate.failed", "err=\"%s\"", err);
+    } else {
+        log_info("migrate.done", "applied=%d", applied);
+    }
+    /* Not stopped here: the store is still inside its own callback. */
+    hub->exit_code = err != NULL ? 1 : 0;
+    uv_stop(hub->loop);
+}
+
+static void
+start_migrating(hub_t *hub)
+{
+    open_store(hub);
+    if (store_migrate(hub->store, (unsigned)hub->cfg->migration_lock_wait, on_migrated, hub) < 0) {
+        log_error("migrate.failed", "err=\"%s\"", store_err_unavailable);
+        hub->exit_code = 1;
+        uv_stop(hub->loop);
+    }
+}
+
+int
+hub_migrate(hub_config_t *cfg)
+{
+    return run(cfg, start_migrating);
+}

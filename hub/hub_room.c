@@ -1,1 +1,300 @@
-typedef int chathub_placeholder_t;
+/*
+ * The local room registry and in-order delivery. Delivery is one pass over
+ * an array, each socket's queue taking a reference to the one serialized
+ * frame; each socket also skips any seq it already has (its join saw it).
+ */
+#include "hub_room.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_channel.h"
+#include "hub_conn.h"
+#include "hub_log.h"
+#include "proto_build.h"
+#include "store_msg.h"
+#include "xalloc.h"
+
+/* How long an early message waits for the missing ones before the store is asked. */
+#define GAP_HOLD_MS 150
+/* Held messages past which the store is asked at once. */
+#define HELD_MAX 4096
+#define FILL_PAGE 500
+
+static void start_fill(hub_room_t *room);
+
+hub_room_t *
+hub_room_find(hub_t *hub, int64_t room_id)
+{
+    return hub_map_get(&hub->rooms, (uint64_t)room_id);
+}
+
+static void
+on_gap_timer(uv_timer_t *t)
+{
+    start_fill(t->data);
+}
+
+static hub_room_t *
+room_add(hub_t *hub, int64_t room_id, int64_t last_seq)
+{
+    hub_room_t *room = xcalloc(1, sizeof(*room));
+
+    room->id = room_id;
+    room->hub = hub;
+    room->delivered_seq = last_seq;
+    uv_timer_init(hub->loop, &room->gap_timer);
+    room->gap_timer.data = room;
+    hub_map_put(&hub->rooms, (uint64_t)room_id, room);
+    hub_channel_room_open(hub->channel, room_id);
+    return room;
+}
+
+static void
+on_room_closed(uv_handle_t *h)
+{
+    hub_room_t *room = h->data;
+
+    for (size_t i = 0; i < room->nheld; i++) {
+        hub_buf_unref(room->held[i].frame);
+    }
+    free(room->held);
+    free(room->conns);
+    free(room);
+}
+
+static void
+room_free(hub_t *hub, hub_room_t *room)
+{
+    hub_map_del(&hub->rooms, (uint64_t)room->id);
+    if (!hub->stopping) {
+        hub_channel_room_close(hub->channel, room->id);
+    }
+    uv_close((uv_handle_t *)&room->gap_timer, on_room_closed);
+}
+
+void
+hub_room_join(hub_t *hub, int64_t room_id, int64_t last_seq, hub_conn_t *c)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    if (room == NULL) {
+        room = room_add(hub, room_id, last_seq);
+    }
+    if (room->nconns == room->cap) {
+        room->cap = room->cap == 0 ? 4 : room->cap * 2;
+        room->conns = xrealloc(room->conns, room->cap * sizeof(*room->conns));
+    }
+    c->room = room;
+    c->room_index = room->nconns;
+    room->conns[room->nconns++] = c;
+}
+
+void
+hub_room_remove_conn(hub_t *hub, hub_conn_t *c)
+{
+    hub_room_t *room = c->room;
+
+    if (room == NULL) {
+        return;
+    }
+    size_t last = room->nconns - 1;
+    if (c->room_index != last) {
+        room->conns[c->room_index] = room->conns[last];
+        room->conns[c->room_index]->room_index = c->room_index;
+    }
+    room->nconns--;
+    c->room = NULL;
+    if (room->nconns == 0) {
+        room_free(hub, room);
+    }
+}
+
+/* Send to every socket that lacks seq. Backwards: a send may close a slow
+ * consumer, which swap-removes it; the element moved in was already visited. */
+static void
+deliver_now(hub_room_t *room, int64_t seq, hub_buf_t *frame)
+{
+    room->delivered_seq = seq;
+    for (size_t i = room->nconns; i > 0; i--) {
+        if (i > room->nconns) {
+            continue;
+        }
+        hub_conn_t *c = room->conns[i - 1];
+        if (seq > c->last_seq) {
+            c->last_seq = seq;
+            hub_conn_send(c, frame);
+        }
+    }
+}
+
+static void
+drain_held(hub_room_t *room)
+{
+    size_t k = 0;
+
+    while (k < room->nheld && room->held[k].seq <= room->delivered_seq + 1) {
+        if (room->held[k].seq == room->delivered_seq + 1) {
+            deliver_now(room, room->held[k].seq, room->held[k].frame);
+        }
+        hub_buf_unref(room->held[k].frame);
+        k++;
+    }
+    if (k > 0) {
+        room->nheld -= k;
+        memmove(room->held, room->held + k, room->nheld * sizeof(*room->held));
+    }
+    if (room->nheld == 0) {
+        uv_timer_stop(&room->gap_timer);
+    }
+}
+
+static void
+hold(hub_room_t *room, int64_t seq, hub_buf_t *frame)
+{
+    size_t at = room->nheld;
+
+    while (at > 0 && room->held[at - 1].seq >= seq) {
+        if (room->held[at - 1].seq == seq) {
+            return; /* already held */
+        }
+        at--;
+    }
+    if (room->nheld == room->heldcap) {
+        room->heldcap = room->heldcap == 0 ? 8 : room->heldcap * 2;
+        room->held = xrealloc(room->held, room->heldcap * sizeof(*room->held));
+    }
+    memmove(room->held + at + 1, room->held + at, (room->nheld - at) * sizeof(*room->held));
+    room->held[at] = (hub_held_t){seq, hub_buf_ref(frame)};
+    room->nheld++;
+    if (room->nheld > HELD_MAX) {
+        start_fill(room);
+    } else if (!room->filling && !uv_is_active((uv_handle_t *)&room->gap_timer)) {
+        uv_timer_start(&room->gap_timer, on_gap_timer, GAP_HOLD_MS, 0);
+    }
+}
+
+void
+hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    if (room == NULL || seq <= room->delivered_seq) {
+        return;
+    }
+    if (seq == room->delivered_seq + 1) {
+        deliver_now(room, seq, frame);
+        drain_held(room);
+        return;
+    }
+    hold(room, seq, frame);
+}
+
+static void
+on_fill(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_room_t *room = hub_room_find(ref->hub, (int64_t)ref->id);
+    size_t len;
+
+    free(ref);
+    if (room == NULL) {
+        return;
+    }
+    room->filling = false;
+    if (err != NULL) {
+        log_warn("room.fill_failed", "room=%" PRId64 " err=\"%s\"", room->id, err);
+        uv_timer_start(&room->gap_timer, on_gap_timer, 1000, 0); /* try again */
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].seq != room->delivered_seq + 1) {
+            continue;
+        }
+        char *s = proto_build_chat_message(&msgs[i], &len);
+        hub_buf_t *frame = hub_buf_take(s, len);
+        deliver_now(room, msgs[i].seq, frame);
+        hub_buf_unref(frame);
+    }
+    drain_held(room);
+    if (has_more) {
+        start_fill(room);
+    } else if (room->nheld > 0) {
+        uv_timer_start(&room->gap_timer, on_gap_timer, GAP_HOLD_MS, 0);
+    }
+}
+
+static void
+start_fill(hub_room_t *room)
+{
+    hub_ref_t *ref;
+
+    if (room->filling) {
+        return;
+    }
+    uv_timer_stop(&room->gap_timer);
+    ref = hub_ref_new(room->hub, (uint64_t)room->id);
+    room->filling = true;
+    log_debug("room.fill", "room=%" PRId64 " after_seq=%" PRId64, room->id, room->delivered_seq);
+    if (store_msg_history(room->hub->store, room->id, 0, room->delivered_seq, FILL_PAGE, on_fill,
+                          ref) < 0) {
+        free(ref);
+        room->filling = false;
+    }
+}
+
+void
+hub_room_fill_all(hub_t *hub)
+{
+    size_t i = 0;
+    uint64_t key;
+    void *val;
+
+    while (hub_map_next(&hub->rooms, &i, &key, &val)) {
+        start_fill(val);
+    }
+}
+
+void
+hub_room_broadcast(hub_t *hub, int64_t room_id, hub_buf_t *frame, int64_t except_user)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    for (size_t i = room != NULL ? room->nconns : 0; i > 0; i--) {
+        if (i > room->nconns) {
+            continue;
+        }
+        hub_conn_t *c = room->conns[i - 1];
+        if (except_user == 0 || c->user.id != except_user) {
+            hub_conn_send(c, frame);
+        }
+    }
+}
+
+bool
+hub_room_user_online_before(const hub_room_t *room, int64_t user_id, size_t n)
+{
+    for (size_t i = 0; room != NULL && i < n && i < room->nconns; i++) {
+        if (room->conns[i]->user.id == user_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+hub_room_free_all(hub_t *hub)
+{
+    size_t i = 0;
+    uint64_t key;
+    void *val;
+
+    while (hub_map_next(&hub->rooms, &i, &key, &val)) {
+        hub_room_t *room = val;
+        for (size_t k = 0; k < room->nconns; k++) {
+            room->conns[k]->room = NULL;
+        }
+        uv_close((uv_handle_t *)&room->gap_timer, on_room_closed);
+    }
+    hub_map_clear(&hub->rooms);
+}

@@ -1,1 +1,45 @@
-typedef int chathub_placeholder_t;
+/*
+ * The libwebsockets callback: a thin switch, each case one call into the
+ * module that owns the event (STYLE.md). HTTP and WebSocket share the
+ * protocol, so the session memory is one hub_pss_t for both.
+ */
+#include "hub_ws.h"
+
+#include "hub_conn.h"
+#include "hub_http.h"
+
+int
+hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    hub_t *hub = lws_context_user(lws_get_context(wsi));
+    hub_pss_t *pss = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return hub_http_on_request(hub, wsi, pss, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return hub_http_on_body(hub, pss, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return hub_http_on_body_done(hub, wsi, pss);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return hub_http_on_writeable(hub, wsi, pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        hub_http_on_closed(hub, pss);
+        return 0;
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return hub_conn_on_confirm_upgrade(hub, wsi);
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return hub_conn_on_filter(hub, wsi, pss);
+    case LWS_CALLBACK_ESTABLISHED:
+        return hub_conn_on_established(hub, wsi, pss);
+    case LWS_CALLBACK_RECEIVE:
+        return hub_conn_on_receive(hub, wsi, pss, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return hub_conn_on_writeable(hub, wsi, pss);
+    case LWS_CALLBACK_CLOSED:
+        hub_conn_on_closed(hub, pss);
+        return 0;
+    default:
+        return 0;
+    }
+}

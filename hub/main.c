@@ -1,1 +1,55 @@
-int main(void) { return 0; }
+/*
+ * chathub: parse the command and the configuration, then hand over to
+ * hub_serve(), hub_migrate() or the token command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hub.h"
+#include "hub_cli.h"
+#include "hub_config.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+int
+main(int argc, char **argv)
+{
+    hub_config_t cfg;
+    char err[256];
+    const char *cmd = "serve";
+    long long user_id = 0, ttl = 0;
+    int argi = 1, rc = 2;
+
+    xalloc_init_cjson();
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        cmd = argv[1];
+        argi = 2;
+    }
+    if (strcmp(cmd, "help") == 0 || (argc > 1 && strcmp(argv[1], "--help") == 0)) {
+        hub_config_usage();
+        return 0;
+    }
+    if (strcmp(cmd, "token") == 0 && hub_cli_token_args(&argc, argv, &user_id, &ttl) < 0) {
+        fprintf(stderr, "usage: chathub token --user ID [--ttl SECONDS]\n");
+        return 2;
+    }
+    if (hub_config_load(&cfg, environ, argc, argv, &argi, err, sizeof(err)) < 0 || argi < argc) {
+        fprintf(stderr, "chathub: %s\n", argi < argc ? "unexpected argument" : err);
+        hub_config_usage();
+        hub_config_clear(&cfg);
+        return 2;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        rc = hub_serve(&cfg);
+    } else if (strcmp(cmd, "migrate") == 0) {
+        rc = hub_migrate(&cfg);
+    } else if (strcmp(cmd, "token") == 0) {
+        rc = hub_cli_token(&cfg, user_id, ttl);
+    } else {
+        fprintf(stderr, "chathub: unknown command %s\n", cmd);
+        hub_config_usage();
+    }
+    hub_config_clear(&cfg);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * The process state (struct hub) that every hub/ module is handed
+ * explicitly, and the entry points main.c calls. There is one hub per
+ * process and no global that points at it.
+ */
+#ifndef CHATHUB_HUB_H
+#define CHATHUB_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "hub_config.h"
+#include "hub_map.h"
+#include "store.h"
+
+struct lws_context;
+
+typedef struct hub_counters {
+    uint64_t connections_total;
+    uint64_t messages_in;
+    uint64_t messages_out; /* frames written to sockets */
+    uint64_t slow_consumer_closes;
+    uint64_t rate_limited;
+} hub_counters_t;
+
+typedef struct hub {
+    hub_config_t *cfg;
+    uv_loop_t *loop;
+    struct lws_context *lws;
+    store_t *store;
+    struct hub_channel *channel; /* fan-out to other nodes */
+    hub_map_t conns;             /* conn id → hub_conn_t * */
+    hub_map_t rooms;             /* room id → hub_room_t * (rooms with a local socket) */
+    hub_map_t http_reqs;         /* request id → hub_http_req_t * (answers still owed) */
+    uint64_t next_id;            /* ids for connections and requests; never reused */
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    bool stopping;
+    bool draining;
+    int exit_code;
+    char *db_hostaddr; /* DATABASE_URL's host resolved once at startup */
+    char *redis_ip;    /* NULL: HUB_REDIS=off (in-process channel layer) */
+    int redis_port;
+    hub_counters_t counters;
+} hub_t;
+
+/* Serve until SIGTERM/SIGINT. Returns the process exit code. */
+int hub_serve(hub_config_t *cfg);
+
+/* Apply migrations and exit (chathub migrate). Returns the process exit code. */
+int hub_migrate(hub_config_t *cfg);
+
+/* A new id for a connection or a request. */
+uint64_t hub_next_id(hub_t *hub);
+
+/* Milliseconds on the loop's clock. */
+uint64_t hub_now_ms(const hub_t *hub);
+
+/* What an asynchronous call carries instead of a pointer to something that may
+ * be gone when it completes: the hub and an id (STYLE.md "Ownership"). */
+typedef struct hub_ref {
+    hub_t *hub;
+    uint64_t id;
+} hub_ref_t;
+
+hub_ref_t *hub_ref_new(hub_t *hub, uint64_t id); /* free() it in the callback */
+
+#endif

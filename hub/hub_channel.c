@@ -1,0 +1,230 @@
+/*
+ * The channel layer: envelopes, subscriptions and the two implementations
+ * (Redis through hub_redis, or in-process where publishing is a no-op since
+ * the only node already delivered locally).
+ */
+#include "hub_channel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_log.h"
+#include "hub_redis.h"
+#include "xalloc.h"
+
+#define ENVELOPE_HEAD_MAX 160
+#define CONTROL_CHANNEL "chathub:control"
+
+struct hub_channel {
+    hub_t *hub;
+    hub_channel_hooks_t hooks;
+    hub_redis_t *redis; /* NULL: in-process */
+    bool was_up;        /* went up once: a later up is a recovery */
+};
+
+static void
+room_channel(int64_t room_id, char *buf, size_t len)
+{
+    snprintf(buf, len, "chathub:room:%" PRId64, room_id);
+}
+
+static int
+next_field(const char **p, const char *end, int64_t *out)
+{
+    char *stop = NULL;
+    long long v;
+
+    if (*p >= end || **p != ' ') {
+        return -1;
+    }
+    (*p)++;
+    v = strtoll(*p, &stop, 10);
+    if (stop == *p || stop > end) {
+        return -1;
+    }
+    *out = v;
+    *p = stop;
+    return 0;
+}
+
+int
+hub_envelope_parse(const char *buf, size_t len, hub_envelope_t *env, const char **origin,
+                   size_t *origin_len)
+{
+    const char *nl = memchr(buf, '\n', len < ENVELOPE_HEAD_MAX ? len : ENVELOPE_HEAD_MAX);
+    const char *p = buf + 1;
+
+    if (nl == NULL || len < 3 || buf[1] != ' ') {
+        return -1;
+    }
+    env->kind = (hub_envelope_kind_t)buf[0];
+    if (env->kind != HUB_ENV_MSG && env->kind != HUB_ENV_EVENT && env->kind != HUB_ENV_CONTROL) {
+        return -1;
+    }
+    p++;
+    *origin = p;
+    while (p < nl && *p != ' ') {
+        p++;
+    }
+    *origin_len = (size_t)(p - *origin);
+    if (*origin_len == 0 || next_field(&p, nl, &env->room_id) < 0 ||
+        next_field(&p, nl, &env->seq) < 0 || next_field(&p, nl, &env->user) < 0 || p != nl) {
+        return -1;
+    }
+    env->payload = nl + 1;
+    env->len = len - (size_t)(nl + 1 - buf);
+    return 0;
+}
+
+static void
+on_redis_msg(void *ud, const char *channel, size_t chlen, const char *data, size_t len)
+{
+    hub_channel_t *ch = ud;
+    hub_envelope_t env;
+    const char *origin;
+    size_t olen;
+
+    (void)channel;
+    (void)chlen;
+    if (hub_envelope_parse(data, len, &env, &origin, &olen) < 0) {
+        log_warn("channel.bad_envelope", "bytes=%zu", len);
+        return;
+    }
+    /* Our own publication: delivered locally already. */
+    if (olen == strlen(ch->hub->cfg->node_id) && memcmp(origin, ch->hub->cfg->node_id, olen) == 0) {
+        return;
+    }
+    ch->hooks.on_envelope(ch->hub, &env);
+}
+
+static void
+subscribe_all(hub_channel_t *ch)
+{
+    size_t i = 0;
+    uint64_t key;
+    void *val;
+    char name[64];
+
+    if (hub_redis_subscribe(ch->redis, CONTROL_CHANNEL) < 0) {
+        return;
+    }
+    while (hub_map_next(&ch->hub->rooms, &i, &key, &val)) {
+        room_channel((int64_t)key, name, sizeof(name));
+        if (hub_redis_subscribe(ch->redis, name) < 0) {
+            return;
+        }
+    }
+}
+
+static void
+on_redis_state(void *ud, bool up)
+{
+    hub_channel_t *ch = ud;
+
+    if (!up) {
+        return;
+    }
+    subscribe_all(ch);
+    if (ch->was_up) {
+        /* Anything published while we were away is in the store: fill from it. */
+        ch->hooks.on_recovered(ch->hub);
+    }
+    ch->was_up = true;
+}
+
+hub_channel_t *
+hub_channel_new(hub_t *hub, const char *ip, int port, const hub_channel_hooks_t *hooks)
+{
+    hub_channel_t *ch = xcalloc(1, sizeof(*ch));
+
+    ch->hub = hub;
+    ch->hooks = *hooks;
+    if (ip != NULL) {
+        ch->redis = hub_redis_new(hub->loop, ip, port, on_redis_msg, on_redis_state, ch);
+    }
+    return ch;
+}
+
+void
+hub_channel_free(hub_channel_t *ch)
+{
+    if (ch == NULL) {
+        return;
+    }
+    hub_redis_free(ch->redis);
+    free(ch);
+}
+
+bool
+hub_channel_is_up(const hub_channel_t *ch)
+{
+    return ch->redis == NULL || hub_redis_is_up(ch->redis);
+}
+
+bool
+hub_channel_is_local(const hub_channel_t *ch)
+{
+    return ch->redis == NULL;
+}
+
+void
+hub_channel_room_open(hub_channel_t *ch, int64_t room_id)
+{
+    char name[64];
+
+    if (ch->redis == NULL) {
+        return;
+    }
+    room_channel(room_id, name, sizeof(name));
+    /* Down: subscribe_all() covers it on the next up. */
+    (void)hub_redis_subscribe(ch->redis, name);
+}
+
+void
+hub_channel_room_close(hub_channel_t *ch, int64_t room_id)
+{
+    char name[64];
+
+    if (ch->redis == NULL) {
+        return;
+    }
+    room_channel(room_id, name, sizeof(name));
+    (void)hub_redis_unsubscribe(ch->redis, name);
+}
+
+void
+hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
+                    int64_t user, const unsigned char *payload, size_t len)
+{
+    char name[64], head[ENVELOPE_HEAD_MAX];
+    const char *argv[3];
+    size_t argvlen[3];
+    char *data;
+    int n;
+
+    if (ch->redis == NULL || !hub_redis_is_up(ch->redis)) {
+        return;
+    }
+    if (kind == HUB_ENV_CONTROL) {
+        snprintf(name, sizeof(name), "%s", CONTROL_CHANNEL);
+    } else {
+        room_channel(room_id, name, sizeof(name));
+    }
+    n = snprintf(head, sizeof(head), "%c %s %" PRId64 " %" PRId64 " %" PRId64 "\n", (char)kind,
+                 ch->hub->cfg->node_id, room_id, seq, user);
+    /* One copy per publication (not per receiver): hiredis needs one buffer per argument. */
+    data = xmalloc((size_t)n + len);
+    memcpy(data, head, (size_t)n);
+    memcpy(data + n, payload, len);
+    argv[0] = "PUBLISH";
+    argvlen[0] = 7;
+    argv[1] = name;
+    argvlen[1] = strlen(name);
+    argv[2] = data;
+    argvlen[2] = (size_t)n + len;
+    if (hub_redis_command(ch->redis, NULL, NULL, 3, argv, argvlen) < 0) {
+        log_debug("channel.publish_failed", "room=%" PRId64 " seq=%" PRId64, room_id, seq);
+    }
+    free(data);
+}

@@ -1,0 +1,66 @@
+/*
+ * The channel layer between hub nodes (ARCHITECTURE.md "A message's path"):
+ * one Redis channel per room, subscribed while this node has a socket in the
+ * room, carrying already-serialized frames in a small envelope (origin node,
+ * room, seq) so other nodes forward the bytes without parsing them and a node
+ * skips its own publications. With HUB_REDIS=off the layer is in-process:
+ * a single node, where local delivery is all there is.
+ */
+#ifndef CHATHUB_HUB_CHANNEL_H
+#define CHATHUB_HUB_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "hub_buf.h"
+
+typedef struct hub_channel hub_channel_t;
+
+typedef enum hub_envelope_kind {
+    HUB_ENV_MSG = 'm',     /* a chat_message frame with its seq */
+    HUB_ENV_EVENT = 'e',   /* typing / read / presence: forwarded as is, except to `user` */
+    HUB_ENV_CONTROL = 'c', /* node-wide command (close a user's sockets …) */
+} hub_envelope_kind_t;
+
+/* What arrives from another node. payload is borrowed. */
+typedef struct hub_envelope {
+    hub_envelope_kind_t kind;
+    int64_t room_id; /* 0 for control */
+    int64_t seq;     /* HUB_ENV_MSG */
+    int64_t user;    /* HUB_ENV_EVENT: not to this user's sockets; CONTROL: argument */
+    const char *payload;
+    size_t len;
+} hub_envelope_t;
+
+typedef struct hub_channel_hooks {
+    void (*on_envelope)(hub_t *hub, const hub_envelope_t *env);
+    /* The layer came back after being down: every local room may have missed
+     * messages and must be filled from the store. */
+    void (*on_recovered)(hub_t *hub);
+} hub_channel_hooks_t;
+
+/* Redis when cfg->redis is not "off" (ip: the resolved REDIS host), else in-process. */
+hub_channel_t *hub_channel_new(hub_t *hub, const char *ip, int port,
+                               const hub_channel_hooks_t *hooks);
+void hub_channel_free(hub_channel_t *ch); /* NULL is fine */
+
+/* True when fan-out to other nodes works now (/ready). */
+bool hub_channel_is_up(const hub_channel_t *ch);
+bool hub_channel_is_local(const hub_channel_t *ch);
+
+/* First local socket joined / last one left this room. */
+void hub_channel_room_open(hub_channel_t *ch, int64_t room_id);
+void hub_channel_room_close(hub_channel_t *ch, int64_t room_id);
+
+/* Publish to the other nodes (this node delivered locally already). A failed
+ * publish is not retried here: the receivers' gap fill repairs it. */
+void hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
+                         int64_t user, const unsigned char *payload, size_t len);
+
+/* Parse "<kind> <node> <room> <seq> <user>\n<payload>". 0 and *env filled (payload
+ * points into buf), and *origin, *origin_len the node id; -1 when malformed. */
+int hub_envelope_parse(const char *buf, size_t len, hub_envelope_t *env, const char **origin,
+                       size_t *origin_len) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * Configuration: environment variables, each with a --flag twin that wins
+ * over it, and sane defaults (ARCHITECTURE.md "Configuration"). Parsing only;
+ * nothing here opens a socket or a file.
+ */
+#ifndef CHATHUB_HUB_CONFIG_H
+#define CHATHUB_HUB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct hub_config {
+    char *listen;         /* "host:port" as given */
+    char listen_host[64]; /* "" means every interface */
+    int listen_port;
+    char *database_url;    /* never logged as is */
+    char *jwt_secret;      /* NULL: JWTs are refused */
+    char *api_key;         /* NULL: the server API answers 401 */
+    char *allowed_origins; /* comma-separated; NULL: any origin */
+    char *node_id;
+    long max_message_bytes;
+    long rate_limit; /* messages per second per socket */
+    long rate_burst;
+    long channel_capacity; /* queued frames per socket before 4408 */
+    long channel_expiry;   /* seconds a queued frame may wait before 4408 */
+    long run_migrations;   /* 1: migrate before serving */
+    long migration_lock_wait;
+    char *redis; /* HUB_REDIS: "off" runs the in-process channel layer */
+    char *redis_url;
+    char *redis_host;
+    long redis_port;
+    char *tls_cert;
+    char *tls_key;
+    long db_pool;
+    long query_timeout_ms;
+    char *log_level;
+} hub_config_t;
+
+/*
+ * Fill cfg from the environment (env) and then from argv[*argi..] flags
+ * ("--name value" or "--name=value"), stopping at the first non-flag argument
+ * (*argi is left there). 0 on success; -1 with a message in err.
+ * Release with hub_config_clear() in both cases.
+ */
+int hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+void hub_config_clear(hub_config_t *cfg);
+
+/* True when origin (len bytes) is allowed by cfg->allowed_origins. */
+bool hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size_t len);
+
+/* Print the flags, their variables and defaults. */
+void hub_config_usage(void);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * One WebSocket connection: its handshake checks, its asynchronous join
+ * (token and membership in the store), its bounded outbound queue and its
+ * close. The frames it receives are handled in hub_frames.c.
+ */
+#ifndef CHATHUB_HUB_CONN_H
+#define CHATHUB_HUB_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "hub_buf.h"
+#include "proto_err.h"
+#include "proto_types.h"
+#include "proto_url.h"
+
+struct lws;
+typedef struct hub_room hub_room_t;
+
+typedef enum hub_conn_state {
+    HUB_CONN_PENDING = 1, /* upgraded; waiting for the store to authorize */
+    HUB_CONN_OPEN,        /* joined to its room */
+    HUB_CONN_CLOSING,     /* a close frame is owed; nothing more is queued */
+} hub_conn_state_t;
+
+/* What the handshake carried, parsed without I/O. */
+typedef struct hub_auth {
+    proto_ws_kind_t kind;               /* ROOM, FALLBACK or GENERAL */
+    int64_t room_id;                    /* ROOM */
+    int64_t last_seq;                   /* ?last_seq=, -1 when absent */
+    int64_t user_id;                    /* from a JWT; 0 for an opaque token */
+    int64_t exp;                        /* JWT expiry, 0 for an opaque token */
+    char opaque[PROTO_API_KEY_MAX + 1]; /* opaque token, "" for a JWT */
+} hub_auth_t;
+
+typedef struct hub_qitem {
+    hub_buf_t *buf;
+    uint64_t queued_ms;
+} hub_qitem_t;
+
+typedef struct hub_conn {
+    uint64_t id;
+    hub_t *hub;
+    struct lws *wsi;
+    hub_conn_state_t state;
+    hub_auth_t auth;
+    /* Set on join. */
+    proto_user_t user; /* full_name and role owned (xstrdup) */
+    int64_t room_id;
+    bool archived;
+    hub_room_t *room; /* NULL when not joined */
+    size_t room_index;
+    int64_t last_seq; /* highest seq queued to this socket */
+    /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
+    hub_qitem_t *q;
+    size_t qhead, qlen, qcap;
+    int close_code;
+    char close_reason[64];
+    /* Inbound message being reassembled from fragments. */
+    char *rx;
+    size_t rx_len, rx_cap;
+    bool rx_binary;
+    /* Token bucket (HUB_RATE_LIMIT, burst HUB_RATE_BURST). */
+    double tokens;
+    uint64_t tokens_ms;
+    unsigned rejected_in_row;
+    uint64_t typing_ms; /* last typing event forwarded */
+} hub_conn_t;
+
+/* The per-session memory lws keeps for each connection (HTTP or WebSocket). */
+typedef struct hub_pss {
+    hub_conn_t *conn;         /* WebSocket */
+    struct hub_http_req *req; /* HTTP request still being answered */
+} hub_pss_t;
+
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 allow; 1 a status was written. */
+int hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi);
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: creates the connection. 0 accept. */
+int hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+/* LWS_CALLBACK_ESTABLISHED: starts the asynchronous join. */
+int hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+/* LWS_CALLBACK_RECEIVE: reassembles and handles a message. -1 closes. */
+int hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len);
+/* LWS_CALLBACK_SERVER_WRITEABLE: one write. -1 closes. */
+int hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+/* LWS_CALLBACK_CLOSED: forget and free the connection. */
+void hub_conn_on_closed(hub_t *hub, hub_pss_t *pss);
+
+/* The open connection with this id, or NULL (closed, closing or unknown). */
+hub_conn_t *hub_conn_lookup(hub_t *hub, uint64_t id);
+
+/* Queue a frame (takes its own reference). Past capacity or expiry the
+ * connection is closed with 4408 instead. No-op when closing. */
+void hub_conn_send(hub_conn_t *c, hub_buf_t *frame);
+
+/* Queue an error frame; client_id may be NULL or "". */
+void hub_conn_send_error(hub_conn_t *c, proto_err_t err, const char *message,
+                         const char *client_id);
+
+/* Stop queuing, leave the room, and close with code once queued frames are out.
+ * drop_queue: discard what is queued (slow consumer). */
+void hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue);
+
+/* Send an error frame for err, then close with its close code. */
+void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
+
+/* Close every socket of user_id (room_id 0: any room): with err's error frame and
+ * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. */
+size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
+
+/* Close every socket authenticated with the opaque token key, with 4401. */
+size_t hub_conn_close_token(hub_t *hub, const char *key);
+
+#endif

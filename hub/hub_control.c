@@ -1,0 +1,92 @@
+/*
+ * Control envelopes: kind 'c', room and user in the header, the error code
+ * in the seq field, and a verb as payload ("close_user", or
+ * "close_token <sha256 hex>").
+ */
+#include "hub_control.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hub_conn.h"
+#include "hub_log.h"
+
+#define VERB_CLOSE_USER "close_user"
+#define VERB_CLOSE_TOKEN "close_token "
+
+static void
+key_digest(const char *key, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+
+    EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++) {
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    }
+}
+
+size_t
+hub_control_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    size_t n = hub_conn_close_user(hub, user_id, room_id, err);
+
+    hub_channel_publish(hub->channel, HUB_ENV_CONTROL, room_id, (int64_t)err, user_id,
+                        (const unsigned char *)VERB_CLOSE_USER, strlen(VERB_CLOSE_USER));
+    return n;
+}
+
+static size_t
+close_token_digest(hub_t *hub, const char *hex)
+{
+    size_t i = 0, n = 0;
+    uint64_t k;
+    void *val;
+    char mine[65];
+
+    while (hub_map_next(&hub->conns, &i, &k, &val)) {
+        hub_conn_t *c = val;
+        if (c->state == HUB_CONN_CLOSING || c->auth.opaque[0] == '\0') {
+            continue;
+        }
+        key_digest(c->auth.opaque, mine);
+        if (strcmp(mine, hex) == 0) {
+            hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token revoked");
+            n++;
+        }
+    }
+    return n;
+}
+
+void
+hub_control_close_token(hub_t *hub, const char *key)
+{
+    char payload[sizeof(VERB_CLOSE_TOKEN) + 65];
+    char hex[65];
+
+    key_digest(key, hex);
+    close_token_digest(hub, hex);
+    snprintf(payload, sizeof(payload), "%s%s", VERB_CLOSE_TOKEN, hex);
+    hub_channel_publish(hub->channel, HUB_ENV_CONTROL, 0, 0, 0, (const unsigned char *)payload,
+                        strlen(payload));
+}
+
+void
+hub_control_apply(hub_t *hub, const hub_envelope_t *env)
+{
+    size_t vlen = strlen(VERB_CLOSE_TOKEN);
+
+    if (env->len == strlen(VERB_CLOSE_USER) &&
+        memcmp(env->payload, VERB_CLOSE_USER, env->len) == 0 && env->seq >= 0 &&
+        env->seq < PROTO_ERR__COUNT) {
+        hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq);
+    } else if (env->len == vlen + 64 && memcmp(env->payload, VERB_CLOSE_TOKEN, vlen) == 0) {
+        char hex[65];
+        memcpy(hex, env->payload + vlen, 64);
+        hex[64] = '\0';
+        close_token_digest(hub, hex);
+    } else {
+        log_warn("control.unknown", "bytes=%zu", env->len);
+    }
+}

@@ -1,0 +1,127 @@
+/*
+ * Store, then deliver. Delivery happens in the store's callback, so a frame
+ * is never sent for a message that is not committed, and the sender sees its
+ * message exactly when everyone else in the room does.
+ */
+#include "hub_deliver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_channel.h"
+#include "hub_control.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "proto_build.h"
+#include "xalloc.h"
+
+typedef struct pending_send {
+    hub_t *hub;
+    hub_sent_cb cb;
+    uint64_t id;
+    int64_t room_id;
+    char client_id[PROTO_CLIENT_ID_MAX + 1];
+} pending_send_t;
+
+proto_err_t
+hub_deliver_store_err(const char *err)
+{
+    if (err == store_err_archived) {
+        return PROTO_ERR_ROOM_ARCHIVED;
+    }
+    if (err == store_err_forbidden) {
+        return PROTO_ERR_FORBIDDEN;
+    }
+    if (err == store_err_not_found) {
+        return PROTO_ERR_NOT_FOUND;
+    }
+    if (err == store_err_invalid) {
+        return PROTO_ERR_BAD_REQUEST;
+    }
+    if (err == store_err_unauthorized) {
+        return PROTO_ERR_UNAUTHORIZED;
+    }
+    if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
+        return PROTO_ERR_UNAVAILABLE;
+    }
+    return PROTO_ERR_INTERNAL;
+}
+
+static void
+on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
+{
+    pending_send_t *ps = ud;
+    hub_buf_t *frame = NULL;
+    size_t len;
+
+    if (err != NULL) {
+        log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\"", ps->room_id, err);
+        ps->cb(ps->hub, ps->id, NULL, NULL, false, err, ps->client_id);
+        free(ps);
+        return;
+    }
+    char *s = proto_build_chat_message(msg, &len);
+    frame = hub_buf_take(s, len);
+    if (!duplicate) {
+        /* Committed: deliver even if the sender has left; others must see it. */
+        hub_room_offer_msg(ps->hub, msg->room_id, msg->seq, frame);
+        hub_channel_publish(ps->hub->channel, HUB_ENV_MSG, msg->room_id, msg->seq, 0,
+                            hub_buf_payload(frame), len);
+    }
+    ps->cb(ps->hub, ps->id, msg, frame, duplicate, NULL, ps->client_id);
+    hub_buf_unref(frame);
+    free(ps);
+}
+
+void
+hub_deliver_event(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t except_user)
+{
+    hub_buf_t *b = hub_buf_take(frame, len);
+
+    hub_room_broadcast(hub, room_id, b, except_user);
+    hub_channel_publish(hub->channel, HUB_ENV_EVENT, room_id, 0, except_user, hub_buf_payload(b),
+                        len);
+    hub_buf_unref(b);
+}
+
+void
+hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
+{
+    hub_buf_t *b;
+
+    if (env->kind == HUB_ENV_CONTROL) {
+        hub_control_apply(hub, env);
+        return;
+    }
+    if (hub_room_find(hub, env->room_id) == NULL) {
+        return; /* no local socket in the room (an unsubscribe still in flight) */
+    }
+    /* One copy into a buffer with headroom, then the same bytes for every socket. */
+    b = hub_buf_from(env->payload, env->len);
+    if (env->kind == HUB_ENV_MSG) {
+        hub_room_offer_msg(hub, env->room_id, env->seq, b);
+    } else {
+        hub_room_broadcast(hub, env->room_id, b, env->user);
+    }
+    hub_buf_unref(b);
+}
+
+void
+hub_deliver_send(hub_t *hub, const store_msg_in_t *in, hub_sent_cb cb, uint64_t id)
+{
+    pending_send_t *ps = xcalloc(1, sizeof(*ps));
+
+    ps->hub = hub;
+    ps->cb = cb;
+    ps->id = id;
+    ps->room_id = in->room_id;
+    if (in->client_id != NULL) {
+        snprintf(ps->client_id, sizeof(ps->client_id), "%s", in->client_id);
+    }
+    if (store_msg_insert(hub->store, in, on_stored, ps) < 0) {
+        /* Nothing was queued (the store is closed): answer now. */
+        ps->cb(hub, id, NULL, NULL, false, store_err_unavailable, ps->client_id);
+        free(ps);
+    }
+}

@@ -1,0 +1,225 @@
+/*
+ * Client frame handlers. A chat message is stored first and delivered on
+ * commit (hub_deliver.c); nothing here waits: the store answers later and the
+ * answer finds the connection again by id.
+ */
+#include "hub_frames.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_buf.h"
+#include "hub_deliver.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "proto_build.h"
+#include "proto_frame.h"
+#include "store_msg.h"
+#include "xalloc.h"
+
+/* Rejections in a row past which a flooding socket is closed with 4429. */
+#define RATE_ABUSE_REJECTIONS 50
+#define TYPING_INTERVAL_MS 1000
+
+static bool
+take_token(hub_conn_t *c)
+{
+    const hub_config_t *cfg = c->hub->cfg;
+    uint64_t now = hub_now_ms(c->hub);
+
+    c->tokens += (double)(now - c->tokens_ms) * (double)cfg->rate_limit / 1000.0;
+    c->tokens_ms = now;
+    if (c->tokens > (double)cfg->rate_burst) {
+        c->tokens = (double)cfg->rate_burst;
+    }
+    if (c->tokens < 1.0) {
+        return false;
+    }
+    c->tokens -= 1.0;
+    return true;
+}
+
+static void
+send_frame(hub_conn_t *c, char *s, size_t len)
+{
+    hub_buf_t *b = hub_buf_take(s, len);
+
+    hub_conn_send(c, b);
+    hub_buf_unref(b);
+}
+
+static void
+on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    size_t len;
+
+    free(ref);
+    if (c == NULL) {
+        return;
+    }
+    if (err != NULL) {
+        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, NULL);
+        return;
+    }
+    char *s = proto_build_history(c->room_id, msgs, n, has_more, &len);
+    send_frame(c, s, len);
+}
+
+static void
+handle_history(hub_conn_t *c, const proto_in_t *in)
+{
+    hub_ref_t *ref = hub_ref_new(c->hub, c->id);
+
+    if (store_msg_history(c->hub->store, c->room_id, in->before_seq, 0, in->limit, on_history,
+                          ref) < 0) {
+        free(ref);
+        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, NULL);
+    }
+}
+
+static void
+handle_typing(hub_conn_t *c, const proto_in_t *in)
+{
+    uint64_t now = hub_now_ms(c->hub);
+    size_t len;
+
+    /* At most one forwarded "typing" per user per second; a stop always goes. */
+    if (in->is_typing && c->typing_ms != 0 && now - c->typing_ms < TYPING_INTERVAL_MS) {
+        return;
+    }
+    c->typing_ms = in->is_typing ? now : 0;
+    char *s = proto_build_typing(c->room_id, &c->user, in->is_typing, &len);
+    hub_deliver_event(c->hub, c->room_id, s, len, c->user.id);
+}
+
+static void
+handle_mark_read(hub_conn_t *c, const proto_in_t *in)
+{
+    size_t len;
+
+    /* TODO(#5): persist last_read_seq monotonically before fanning out. */
+    if (in->seq > c->last_seq) {
+        hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "seq is beyond the room's last message",
+                            NULL);
+        return;
+    }
+    char *s = proto_build_read(c->room_id, c->user.id, in->seq, &len);
+    hub_deliver_event(c->hub, c->room_id, s, len, 0);
+}
+
+static void
+on_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool duplicate,
+        const char *err, const char *client_id)
+{
+    hub_conn_t *c = hub_conn_lookup(hub, id);
+
+    (void)msg;
+    if (c == NULL) {
+        return;
+    }
+    if (err != NULL) {
+        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, client_id);
+        return;
+    }
+    if (duplicate) {
+        /* A retry: the sender gets the original back; the room already had it. */
+        hub_conn_send(c, frame);
+    }
+}
+
+static void
+handle_send(hub_conn_t *c, const proto_in_t *in)
+{
+    if (in->has_room_id && in->room_id != c->room_id) {
+        hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "room_id does not match this connection",
+                            in->client_id);
+        return;
+    }
+    if (c->archived) {
+        hub_conn_send_error(c, PROTO_ERR_ROOM_ARCHIVED, NULL, in->client_id);
+        return;
+    }
+    c->hub->counters.messages_in++;
+    store_msg_in_t msg = {
+        .room_id = c->room_id,
+        .sender_id = c->user.id, /* always the token's user, never the frame's */
+        .content = in->text,
+        .content_len = in->text_len,
+        .client_id = in->client_id,
+    };
+    hub_deliver_send(c->hub, &msg, on_sent, c->id);
+}
+
+static void
+dispatch(hub_conn_t *c, const proto_in_t *in)
+{
+    size_t len;
+    char *s;
+
+    switch (in->type) {
+    case PROTO_IN_CHAT_MESSAGE:
+        handle_send(c, in);
+        break;
+    case PROTO_IN_TYPING:
+        handle_typing(c, in);
+        break;
+    case PROTO_IN_MARK_READ:
+        handle_mark_read(c, in);
+        break;
+    case PROTO_IN_HISTORY:
+        handle_history(c, in);
+        break;
+    case PROTO_IN_PING:
+        s = proto_build_pong(&len);
+        send_frame(c, s, len);
+        break;
+    }
+}
+
+static bool
+rate_ok(hub_conn_t *c)
+{
+    if (take_token(c)) {
+        c->rejected_in_row = 0;
+        return true;
+    }
+    c->hub->counters.rate_limited++;
+    if (++c->rejected_in_row > RATE_ABUSE_REJECTIONS) {
+        log_warn("ws.rate_abuse", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
+        hub_conn_fail(c, PROTO_ERR_RATE_LIMITED, NULL);
+        return false;
+    }
+    return false;
+}
+
+void
+hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
+{
+    proto_in_t in;
+    proto_err_t err = PROTO_ERR_NONE;
+    size_t max = (size_t)c->hub->cfg->max_message_bytes;
+
+    memset(&in, 0, sizeof(in));
+    if (!rate_ok(c)) {
+        if (c->state == HUB_CONN_OPEN) {
+            hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, NULL);
+        }
+        return;
+    }
+    if (binary) {
+        hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "binary frames are not supported", NULL);
+        return;
+    }
+    if (len > max) {
+        hub_conn_send_error(c, PROTO_ERR_TOO_LARGE, NULL, NULL);
+        return;
+    }
+    if (proto_in_parse(buf, len, max, &in, &err) < 0) {
+        hub_conn_send_error(c, err, NULL, in.client_id);
+    } else {
+        dispatch(c, &in);
+    }
+    proto_in_clear(&in);
+}

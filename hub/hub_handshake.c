@@ -1,0 +1,175 @@
+/*
+ * Handshake checks that need no I/O. Token precedence: Authorization header,
+ * then the "bearer.<t>" subprotocol, then ?token=. A token that is present
+ * but bad is refused; we never fall through to a weaker source.
+ */
+#include "hub_handshake.h"
+
+#include <libwebsockets.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "hub_http.h"
+#include "proto_jwt.h"
+
+#define JWT_LEEWAY_S 30
+
+static int
+copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
+{
+    int n = lws_hdr_total_length(wsi, h);
+
+    if (n <= 0) {
+        return 0;
+    }
+    if ((size_t)n >= len || lws_hdr_copy(wsi, buf, (int)len, h) < 0) {
+        return -1;
+    }
+    return n;
+}
+
+static int
+parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
+{
+    char path[256], arg[64];
+    const char *v;
+
+    if (copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof(path)) <= 0) {
+        *why = "not_found";
+        return 404;
+    }
+    a->kind = proto_ws_path_parse(path, &a->room_id);
+    if (a->kind == PROTO_WS_NOT_WS || a->kind == PROTO_WS_BAD) {
+        *why = "not_found";
+        return 404;
+    }
+    v = lws_get_urlarg_by_name(wsi, "room_id=", arg, sizeof(arg));
+    if (v != NULL && a->kind == PROTO_WS_FALLBACK) {
+        if (proto_parse_id(v, strlen(v), &a->room_id) < 0) {
+            *why = "bad_room_id";
+            return 404;
+        }
+        a->kind = PROTO_WS_ROOM;
+    }
+    a->last_seq = -1;
+    v = lws_get_urlarg_by_name(wsi, "last_seq=", arg, sizeof(arg));
+    if (v != NULL && proto_parse_u53(v, strlen(v), &a->last_seq) < 0) {
+        *why = "bad_last_seq";
+        return 400;
+    }
+    return 0;
+}
+
+static int
+check_origin(hub_t *hub, struct lws *wsi, const char **why)
+{
+    char origin[256];
+    int n = copy_hdr(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin));
+
+    /* No Origin: not a browser, so no cross-site risk to police. */
+    if (n == 0 || hub->cfg->allowed_origins == NULL) {
+        return 0;
+    }
+    if (n < 0 || !hub_config_origin_allowed(hub->cfg, origin, (size_t)n)) {
+        *why = "origin_not_allowed";
+        return 403;
+    }
+    return 0;
+}
+
+static int
+token_from_opaque(const char *t, size_t len, hub_auth_t *a)
+{
+    if (len == 0 || len > PROTO_API_KEY_MAX) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = t[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              ch == '_' || ch == '-')) {
+            return -1;
+        }
+    }
+    memcpy(a->opaque, t, len);
+    a->opaque[len] = '\0';
+    return 0;
+}
+
+static int
+verify_token(hub_t *hub, const char *t, size_t len, hub_auth_t *a, const char **why)
+{
+    proto_jwt_claims_t claims;
+    const char *secret = hub->cfg->jwt_secret;
+
+    if (!proto_jwt_is_jwt(t, len)) {
+        *why = "malformed_token";
+        return token_from_opaque(t, len, a) == 0 ? 0 : 401;
+    }
+    if (secret == NULL) {
+        *why = "jwt_disabled";
+        return 401;
+    }
+    if (proto_jwt_verify(t, len, (const unsigned char *)secret, strlen(secret), (int64_t)time(NULL),
+                         JWT_LEEWAY_S, &claims, why) < 0) {
+        return 401;
+    }
+    a->user_id = claims.user_id;
+    a->exp = claims.exp;
+    return 0;
+}
+
+static int
+find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *tlen)
+{
+    bool has_v1 = false;
+    int n;
+
+    n = copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buf, buflen);
+    if (n != 0) {
+        *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
+        return *tok != NULL ? 0 : -1;
+    }
+    n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, buflen);
+    if (n > 0 && (*tok = proto_subprotocol_token(buf, tlen, &has_v1)) != NULL) {
+        return 0;
+    }
+    *tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)buflen);
+    if (*tok == NULL) {
+        return -1;
+    }
+    *tlen = strlen(*tok);
+    return 0;
+}
+
+int
+hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why)
+{
+    char buf[PROTO_JWT_MAX_LEN + 64];
+    const char *tok = NULL;
+    size_t tlen = 0;
+    int status;
+
+    memset(auth, 0, sizeof(*auth));
+    if ((status = parse_target(wsi, auth, why)) != 0) {
+        return status;
+    }
+    if (hub->draining || hub->stopping) {
+        *why = "draining";
+        return 503;
+    }
+    if ((status = check_origin(hub, wsi, why)) != 0) {
+        return status;
+    }
+    if (find_token(wsi, buf, sizeof(buf), &tok, &tlen) < 0) {
+        *why = "no_token";
+        return 401;
+    }
+    return verify_token(hub, tok, tlen, auth, why);
+}
+
+void
+hub_handshake_reply(struct lws *wsi, int status, const char *why)
+{
+    hub_http_write_raw_status(wsi, status, why);
+}

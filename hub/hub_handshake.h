@@ -1,0 +1,22 @@
+/*
+ * The checks a WebSocket upgrade gets before any I/O (PROTOCOL.md §1): path,
+ * drain state, Origin, and the token (JWT verified here; an opaque token only
+ * shaped here and looked up after the upgrade), and the HTTP status written
+ * when one fails.
+ */
+#ifndef CHATHUB_HUB_HANDSHAKE_H
+#define CHATHUB_HUB_HANDSHAKE_H
+
+#include "hub.h"
+#include "hub_conn.h"
+
+struct lws;
+
+/* 0 with *auth filled, or the HTTP status to answer (401, 403, 404, 400, 503)
+ * with *why a static reason for the log and the body. */
+int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why);
+
+/* Write "HTTP/1.1 <status> <reason>" with a small JSON body on wsi. */
+void hub_handshake_reply(struct lws *wsi, int status, const char *why);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * Plain HTTP on the hub's port: /health, /ready, /metrics, the 426 for a
+ * WebSocket path fetched without an upgrade, and the request plumbing the
+ * server API (hub_api.c) answers through. Answers may be deferred: a request
+ * is found again by id when the store replies, and forgotten when its
+ * connection closes.
+ */
+#ifndef CHATHUB_HUB_HTTP_H
+#define CHATHUB_HUB_HTTP_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hub.h"
+#include "hub_buf.h"
+#include "hub_conn.h"
+#include "proto_url.h"
+
+struct lws;
+
+#define HUB_HTTP_BODY_MAX (1024 * 1024) /* request bodies past this get 413 */
+
+typedef struct hub_http_req {
+    uint64_t id;
+    hub_t *hub;
+    struct lws *wsi;
+    int method; /* LWSHUMETH_* */
+    char path[512];
+    proto_api_path_t api;
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    cJSON *json; /* the parsed body, owned, or NULL */
+    /* The answer, once known. */
+    bool answered;
+    bool headers_sent;
+    int status;
+    const char *content_type;
+    const char *extra_headers; /* static "Name: value\r\n" lines or NULL */
+    hub_buf_t *resp;
+} hub_http_req_t;
+
+int hub_http_on_request(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const char *uri);
+int hub_http_on_body(hub_t *hub, hub_pss_t *pss, const void *in, size_t len);
+int hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+int hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+void hub_http_on_closed(hub_t *hub, hub_pss_t *pss);
+
+/* The request still owed an answer, or NULL (its connection closed). */
+hub_http_req_t *hub_http_lookup(hub_t *hub, uint64_t id);
+
+/* Answer with body (len bytes, copied). */
+void hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
+                    size_t len);
+/* Answer with json (freed here). */
+void hub_http_reply_json(hub_http_req_t *req, int status, cJSON *json);
+/* Answer {"error":{"code":code,"message":message}}. */
+void hub_http_reply_error(hub_http_req_t *req, int status, const char *code, const char *message);
+
+/* A query argument's value (name includes '='), or NULL. */
+const char *hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len);
+
+/* Write a complete status response on wsi at once (handshake refusals). */
+void hub_http_write_raw_status(struct lws *wsi, int status, const char *why);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * Rooms as this node sees them: the local sockets joined to a room, and the
+ * in-order delivery of its messages. Every seq up to delivered_seq has gone
+ * to the room's sockets; a later seq that arrives early (another node's
+ * publication overtaking ours, a message lost while Redis was away) is held
+ * briefly and the gap is then filled from the store. A room exists here
+ * while it has a local socket. Membership rules live in the store.
+ */
+#ifndef CHATHUB_HUB_ROOM_H
+#define CHATHUB_HUB_ROOM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "hub.h"
+#include "hub_buf.h"
+
+typedef struct hub_conn hub_conn_t;
+
+typedef struct hub_held {
+    int64_t seq;
+    hub_buf_t *frame;
+} hub_held_t;
+
+typedef struct hub_room {
+    int64_t id;
+    hub_t *hub;
+    hub_conn_t **conns; /* each conn knows its index (swap-remove) */
+    size_t nconns;
+    size_t cap;
+    int64_t delivered_seq;
+    hub_held_t *held; /* ascending seq, all > delivered_seq + 1 */
+    size_t nheld, heldcap;
+    bool filling;         /* a store fill is in flight */
+    uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
+} hub_room_t;
+
+/* The room or NULL. */
+hub_room_t *hub_room_find(hub_t *hub, int64_t room_id);
+
+/* Join c to the room (created when absent, delivered up to last_seq, which is
+ * the store's last seq seen by c's join). c must not be in a room. */
+void hub_room_join(hub_t *hub, int64_t room_id, int64_t last_seq, hub_conn_t *c);
+
+/* Remove c from its room, if any; the room goes when it empties. */
+void hub_room_remove_conn(hub_t *hub, hub_conn_t *c);
+
+/* A committed chat message frame for room_id with this seq, from this node or
+ * another: delivered to every local socket once and in seq order. */
+void hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame);
+
+/* Fill every local room from the store (after a channel outage). */
+void hub_room_fill_all(hub_t *hub);
+
+/* Deliver any other frame (typing, read, presence) to every local socket of the
+ * room except those of except_user (0: all). */
+void hub_room_broadcast(hub_t *hub, int64_t room_id, hub_buf_t *frame, int64_t except_user);
+
+/* True when user_id holds one of the room's first n sockets (n = nconns: any). */
+bool hub_room_user_online_before(const hub_room_t *room, int64_t user_id, size_t n);
+
+/* Forget every room (shutdown); their timers close asynchronously. */
+void hub_room_free_all(hub_t *hub);
+
+#endif
