@@ -200,24 +200,25 @@ hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
     proto_in_t in;
     proto_err_t err = PROTO_ERR_NONE;
     size_t max = (size_t)c->hub->cfg->max_message_bytes;
+    int parsed = -1;
 
     memset(&in, 0, sizeof(in));
+    if (binary) {
+        err = PROTO_ERR_BAD_REQUEST;
+    } else if (len > max) {
+        err = PROTO_ERR_TOO_LARGE;
+    } else {
+        parsed = proto_in_parse(buf, len, max, &in, &err);
+    }
+    /* Every frame costs a token, bad ones too; parsed first so that a refused
+     * send is answered with its client_id. */
     if (!rate_ok(c)) {
         if (c->state == HUB_CONN_OPEN) {
-            hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, NULL);
+            hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, in.client_id);
         }
-        return;
-    }
-    if (binary) {
-        hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "binary frames are not supported", NULL);
-        return;
-    }
-    if (len > max) {
-        hub_conn_send_error(c, PROTO_ERR_TOO_LARGE, NULL, NULL);
-        return;
-    }
-    if (proto_in_parse(buf, len, max, &in, &err) < 0) {
-        hub_conn_send_error(c, err, NULL, in.client_id);
+    } else if (parsed < 0) {
+        hub_conn_send_error(c, err, binary ? "binary frames are not supported" : NULL,
+                            in.client_id);
     } else {
         dispatch(c, &in);
     }

@@ -1,1 +1,75 @@
-typedef int chathub_placeholder_t;
+/*
+ * Allocation wrappers that abort on out of memory (see xalloc.h for why that
+ * is the right answer here).
+ */
+#include "xalloc.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void
+oom(size_t n)
+{
+    fprintf(stderr, "level=error event=oom bytes=%zu\n", n);
+    abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n == 0 ? 1 : n);
+
+    if (p == NULL) {
+        oom(n);
+    }
+    return p;
+}
+
+void *
+xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz);
+
+    if (p == NULL) {
+        oom(n * sz);
+    }
+    return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n == 0 ? 1 : n);
+
+    if (q == NULL) {
+        oom(n);
+    }
+    return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+    return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = xmalloc(len + 1);
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void
+xalloc_init_cjson(void)
+{
+    cJSON_Hooks hooks = {.malloc_fn = xmalloc, .free_fn = free};
+
+    cJSON_InitHooks(&hooks);
+}
