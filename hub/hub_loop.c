@@ -19,6 +19,7 @@
 #include "hub_log.h"
 #include "hub_room.h"
 #include "hub_store_uv.h"
+#include "hub_conn.h"
 #include "hub_ws.h"
 #include "store_migrate.h"
 #include "xalloc.h"
@@ -167,7 +168,9 @@ on_serve_migrated(void *ud, int applied, const char *err)
     }
     if (err != NULL) {
         log_error("migrate.failed", "err=\"%s\"", err);
-        stop(hub, 1);
+        /* Stopped by run() once the loop returns, not from inside the store. */
+        hub->exit_code = 1;
+        uv_stop(hub->loop);
         return;
     }
     log_info("migrate.done", "applied=%d", applied);
@@ -318,7 +321,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_log_level = hub_log_level_parse(cfg->log_level);
     lws_set_log_level(LLL_ERR | LLL_WARN, hub_log_from_lws);
     if (uv_loop_init(&loop) != 0) {
-        log_error("hub.loop_failed", "");
+        log_error("hub.loop_failed", "err=uv_loop_init");
         return 1;
     }
     hub_map_init(&hub.conns);

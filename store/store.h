@@ -21,16 +21,16 @@
 typedef struct store store_t; /* opaque */
 
 /* Errors, compared by pointer and logged as they are. */
-extern const char store_err_unavailable[]; /* no connection to PostgreSQL: retry later */
-extern const char store_err_timeout[];     /* no answer in time; the query may have run */
-extern const char store_err_shutdown[];    /* store_free() ran before the answer */
-extern const char store_err_not_found[];   /* the addressed row does not exist */
-extern const char store_err_forbidden[];   /* user not a participant of the room */
-extern const char store_err_unauthorized[];/* user unknown or inactive, token unknown */
-extern const char store_err_archived[];    /* room archived: readable, not writable */
-extern const char store_err_invalid[];     /* input the schema rejects (unknown member, bad role) */
-extern const char store_err_conflict[];    /* a uniqueness rule refused the write */
-extern const char store_err_internal[];    /* anything else; details went to the event hook */
+extern const char store_err_unavailable[];  /* no connection to PostgreSQL: retry later */
+extern const char store_err_timeout[];      /* no answer in time; the query may have run */
+extern const char store_err_shutdown[];     /* store_free() ran before the answer */
+extern const char store_err_not_found[];    /* the addressed row does not exist */
+extern const char store_err_forbidden[];    /* user not a participant of the room */
+extern const char store_err_unauthorized[]; /* user unknown or inactive, token unknown */
+extern const char store_err_archived[];     /* room archived: readable, not writable */
+extern const char store_err_invalid[];  /* input the schema rejects (unknown member, bad role) */
+extern const char store_err_conflict[]; /* a uniqueness rule refused the write */
+extern const char store_err_internal[]; /* anything else; details went to the event hook */
 
 /* I/O readiness bits for watches. */
 enum { STORE_EV_READ = 1, STORE_EV_WRITE = 2 };

@@ -1,1 +1,196 @@
-typedef int chathub_placeholder_t;
+/*
+ * Messages: insert through chathub_msg_insert (seq and idempotency in one
+ * statement), and history pages in ascending seq.
+ */
+#include "store_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+#include "xalloc.h"
+
+/* Columns shared by the insert and history results, after any leading ones. */
+enum { C_ID, C_ROOM, C_SEQ, C_SENDER, C_NAME, C_ROLE, C_CONTENT, C_CREATED, C_CLIENT };
+
+static void
+row_msg(const PGresult *res, int row, int off, proto_msg_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->id = store_col_i64(res, row, off + C_ID);
+    m->room_id = store_col_i64(res, row, off + C_ROOM);
+    m->seq = store_col_i64(res, row, off + C_SEQ);
+    if (store_col_str(res, row, off + C_SENDER) != NULL) {
+        m->sender.id = store_col_i64(res, row, off + C_SENDER);
+        m->sender.full_name = store_col_str(res, row, off + C_NAME);
+        m->sender.role = store_col_str(res, row, off + C_ROLE);
+        if (m->sender.full_name == NULL) {
+            m->sender.full_name = "";
+        }
+    }
+    m->content = PQgetvalue(res, row, off + C_CONTENT);
+    m->content_len = (size_t)PQgetlength(res, row, off + C_CONTENT);
+    m->created_at = store_col_str(res, row, off + C_CREATED);
+    m->client_id = store_col_str(res, row, off + C_CLIENT);
+}
+
+typedef struct msg_ctx {
+    store_msg_cb msg_cb;
+    store_history_cb history_cb;
+    void *ud;
+    int limit;
+    bool newest; /* history before a seq: rows come newest first */
+} msg_ctx_t;
+
+static const char *
+insert_status(const char *status, bool *duplicate)
+{
+    *duplicate = false;
+    if (status == NULL) {
+        return store_err_internal;
+    }
+    if (strcmp(status, "ok") == 0) {
+        return NULL;
+    }
+    if (strcmp(status, "duplicate") == 0) {
+        *duplicate = true;
+        return NULL;
+    }
+    if (strcmp(status, "not_found") == 0) {
+        return store_err_not_found;
+    }
+    if (strcmp(status, "forbidden") == 0) {
+        return store_err_forbidden;
+    }
+    if (strcmp(status, "archived") == 0) {
+        return store_err_archived;
+    }
+    return store_err_internal;
+}
+
+static void
+on_insert(void *ctx, const PGresult *res, const char *err)
+{
+    msg_ctx_t *c = ctx;
+    proto_msg_t m;
+    bool duplicate = false;
+
+    if (err == NULL) {
+        err = PQntuples(res) == 1 ? insert_status(store_col_str(res, 0, 0), &duplicate)
+                                  : store_err_internal;
+    }
+    if (err == NULL) {
+        row_msg(res, 0, 1, &m);
+    }
+    c->msg_cb(c->ud, err == NULL ? &m : NULL, duplicate, err);
+    free(c);
+}
+
+int
+store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *ud)
+{
+    char rid[24], sid[24];
+    char *content;
+    const char *params[4];
+    msg_ctx_t *c;
+    int rc;
+
+    /* PostgreSQL text cannot hold NUL; the protocol never sends one. */
+    if (in->content_len == 0 || memchr(in->content, '\0', in->content_len) != NULL) {
+        return -1;
+    }
+    content = xstrndup(in->content, in->content_len);
+    snprintf(rid, sizeof(rid), "%lld", (long long)in->room_id);
+    snprintf(sid, sizeof(sid), "%lld", (long long)in->sender_id);
+    params[0] = rid;
+    params[1] = in->sender_id > 0 ? sid : NULL;
+    params[2] = content;
+    params[3] = in->client_id != NULL && in->client_id[0] != '\0' ? in->client_id : NULL;
+    c = xcalloc(1, sizeof(*c));
+    c->msg_cb = cb;
+    c->ud = ud;
+    rc = store_query(st, in->room_id, "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4, params,
+                     on_insert, c);
+    if (rc < 0) {
+        free(c);
+    }
+    free(content);
+    return rc;
+}
+
+static void
+on_history(void *ctx, const PGresult *res, const char *err)
+{
+    msg_ctx_t *c = ctx;
+    proto_msg_t *msgs = NULL;
+    size_t n = 0;
+    bool has_more = false;
+
+    if (err == NULL && PQntuples(res) == 0) {
+        err = store_err_not_found;
+    }
+    if (err == NULL) {
+        int rows = PQntuples(res);
+        /* One row with NULL message columns: the room exists and is empty here. */
+        if (rows == 1 && store_col_str(res, 0, 0) == NULL) {
+            rows = 0;
+        }
+        has_more = rows > c->limit;
+        n = has_more ? (size_t)c->limit : (size_t)rows;
+        msgs = xcalloc(n + 1, sizeof(*msgs));
+        for (size_t i = 0; i < n; i++) {
+            /* Newest-first pages are reversed into ascending seq. */
+            int row = c->newest ? (int)(n - 1 - i) : (int)i;
+            row_msg(res, row, 0, &msgs[i]);
+        }
+    }
+    c->history_cb(c->ud, msgs, n, has_more, err);
+    free(msgs);
+    free(c);
+}
+
+int
+store_msg_history(store_t *st, int64_t room_id, int64_t before_seq, int64_t after_seq, int limit,
+                  store_history_cb cb, void *ud)
+{
+    char rid[24], seq[24], lim[16];
+    const char *params[] = {rid, seq, lim};
+    msg_ctx_t *c;
+    const char *sql;
+
+    if (limit < 1 || limit > 1000) {
+        return -1;
+    }
+    snprintf(rid, sizeof(rid), "%lld", (long long)room_id);
+    snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more tells whether more remain */
+    c = xcalloc(1, sizeof(*c));
+    c->history_cb = cb;
+    c->ud = ud;
+    c->limit = limit;
+    /* The LEFT JOIN LATERAL from rooms: no row at all means no such room. */
+    if (after_seq > 0) {
+        snprintf(seq, sizeof(seq), "%lld", (long long)after_seq);
+        sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
+              "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
+              "chathub_ts(m.created_at), m.client_id FROM messages m "
+              "LEFT JOIN users u ON u.id = m.sender_id "
+              "WHERE m.room_id = r.id AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int"
+              ") m ON true WHERE r.id = $1";
+    } else {
+        snprintf(seq, sizeof(seq), "%lld", (long long)before_seq);
+        c->newest = true;
+        sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
+              "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
+              "chathub_ts(m.created_at), m.client_id FROM messages m "
+              "LEFT JOIN users u ON u.id = m.sender_id "
+              "WHERE m.room_id = r.id AND ($2::bigint = 0 OR m.seq < $2::bigint) "
+              "ORDER BY m.seq DESC LIMIT $3::int"
+              ") m ON true WHERE r.id = $1";
+    }
+    if (store_query(st, room_id, sql, 3, params, on_history, c) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}

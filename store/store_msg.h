@@ -10,10 +10,10 @@
 
 typedef struct store_msg_in {
     int64_t room_id;
-    int64_t sender_id;      /* 0: a system message with no sender */
-    const char *content;    /* content_len bytes of UTF-8 */
+    int64_t sender_id;   /* 0: a system message with no sender */
+    const char *content; /* content_len bytes of UTF-8 */
     size_t content_len;
-    const char *client_id;  /* NULL or "": not idempotent */
+    const char *client_id; /* NULL or "": not idempotent */
 } store_msg_in_t;
 
 /*

@@ -1,1 +1,48 @@
-typedef int chathub_placeholder_t;
+/*
+ * Users as the platform pushes them: one idempotent upsert.
+ */
+#include "store_user.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store_internal.h"
+#include "xalloc.h"
+
+typedef struct user_ctx {
+    store_done_cb cb;
+    void *ud;
+} user_ctx_t;
+
+static void
+on_upsert(void *ctx, const PGresult *res, const char *err)
+{
+    user_ctx_t *c = ctx;
+
+    (void)res;
+    c->cb(c->ud, err);
+    free(c);
+}
+
+int
+store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *role, bool is_active,
+                  store_done_cb cb, void *ud)
+{
+    char sid[24];
+    const char *params[] = {sid, full_name, role, is_active ? "true" : "false"};
+    user_ctx_t *c = xmalloc(sizeof(*c));
+
+    snprintf(sid, sizeof(sid), "%lld", (long long)id);
+    c->cb = cb;
+    c->ud = ud;
+    /* The role's CHECK constraint refuses unknown roles (store_err_invalid). */
+    if (store_query(st, -1,
+                    "INSERT INTO users (id, full_name, role, is_active) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
+                    "role = EXCLUDED.role, is_active = EXCLUDED.is_active, updated_at = now()",
+                    4, params, on_upsert, c) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}

@@ -9,6 +9,7 @@
 /* Upsert. role must be student, teacher, tutor, parent or admin (else store_err_invalid).
  * full_name is stored as given (UTF-8). */
 int store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *role,
-                      bool is_active, store_done_cb cb, void *ud) __attribute__((warn_unused_result));
+                      bool is_active, store_done_cb cb, void *ud)
+    __attribute__((warn_unused_result));
 
 #endif
