@@ -101,8 +101,11 @@ store_status(const char *err)
     if (err == store_err_not_found) {
         return 404;
     }
-    if (err == store_err_invalid || err == store_err_forbidden) {
+    if (err == store_err_invalid) {
         return 400;
+    }
+    if (err == store_err_forbidden) {
+        return 403;
     }
     if (err == store_err_conflict || err == store_err_archived) {
         return 409;
@@ -350,6 +353,11 @@ api_rooms_post(hub_t *hub, hub_http_req_t *req)
     if (strcmp(type, "GROUP") != 0 && strcmp(type, "DIRECT") != 0) {
         free(members);
         bad_request(req, "type must be GROUP or DIRECT");
+        return;
+    }
+    if (strcmp(type, "DIRECT") == 0 && (n != 2 || members[0] == members[1])) {
+        free(members);
+        bad_request(req, "a DIRECT room has exactly two distinct members");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);

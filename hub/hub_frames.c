@@ -205,10 +205,15 @@ hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
     memset(&in, 0, sizeof(in));
     if (binary) {
         err = PROTO_ERR_BAD_REQUEST;
-    } else if (len > max) {
-        err = PROTO_ERR_TOO_LARGE;
     } else {
+        /* Parsed even when over the limit (it is at most twice the limit here),
+         * so the too_large error can carry the send's client_id. */
         parsed = proto_in_parse(buf, len, max, &in, &err);
+        if (len > max) {
+            proto_in_clear(&in);
+            parsed = -1;
+            err = PROTO_ERR_TOO_LARGE;
+        }
     }
     /* Every frame costs a token, bad ones too; parsed first so that a refused
      * send is answered with its client_id. */

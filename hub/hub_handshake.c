@@ -14,6 +14,7 @@
 #include "proto_jwt.h"
 
 #define JWT_LEEWAY_S 30
+#define SUBPROTOCOL_MAX 128
 
 static int
 copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
@@ -160,6 +161,12 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
     }
     if ((status = check_origin(hub, wsi, why)) != 0) {
         return status;
+    }
+    /* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a 128-byte buffer and
+     * drops the connection without a word past it: say so with a real status. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) >= SUBPROTOCOL_MAX) {
+        *why = "subprotocol_too_long";
+        return 431;
     }
     if (find_token(wsi, buf, sizeof(buf), &tok, &tlen) < 0) {
         *why = "no_token";

@@ -39,6 +39,8 @@ reason_phrase(int status)
         return "Method Not Allowed";
     case 409:
         return "Conflict";
+    case 431:
+        return "Request Header Fields Too Large";
     case 413:
         return "Payload Too Large";
     case 426:

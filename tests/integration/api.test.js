@@ -1,0 +1,96 @@
+// The server API of PROTOCOL.md §6 that issue 2 needs, behind HUB_API_KEY.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed } from '../lib/hub.js';
+import { connect } from '../lib/ws.js';
+
+let hub;
+before(async () => {
+  hub = await startHub();
+  await seed(hub);
+});
+after(async () => hub?.stop());
+
+test('401 without or with a wrong API key, with a JSON error body', async () => {
+  for (const key of [null, 'wrong']) {
+    const r = await hub.api('GET', '/rooms/1/messages', undefined, key);
+    assert.equal(r.status, 401);
+    assert.equal(typeof r.json.error.code, 'string');
+    assert.equal(typeof r.json.error.message, 'string');
+  }
+});
+
+test('PUT /users/{id} upserts and validates', async () => {
+  let r = await hub.api('PUT', '/users/50', { full_name: 'Anna Teacher', role: 'teacher', is_active: true });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.full_name, 'Anna Teacher');
+  r = await hub.api('PUT', '/users/50', { full_name: 'Anna T.', role: 'teacher', is_active: true });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.full_name, 'Anna T.');
+  r = await hub.api('PUT', '/users/51', { full_name: 'X', role: 'wizard', is_active: true });
+  assert.equal(r.status, 400);
+  r = await hub.api('PUT', '/users/52', '{broken');
+  assert.equal(r.status, 400);
+  r = await hub.api('PUT', '/users/abc', { full_name: 'X', role: 'student' });
+  assert.equal(r.status, 404);
+});
+
+test('POST /rooms makes GROUP rooms and one DIRECT room per pair', async () => {
+  let r = await hub.api('POST', '/rooms', { type: 'GROUP', name: 'Club', members: [1, 2] });
+  assert.equal(r.status, 201);
+  assert.ok(r.json.id >= 1e15);
+  const d1 = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [1, 2] });
+  const d2 = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [2, 1] });
+  assert.equal(d1.json.id, d2.json.id);
+  r = await hub.api('POST', '/rooms', { type: 'GROUP', name: 'Ghosts', members: [1, 9999] });
+  assert.ok(r.status >= 400 && r.status < 500, `unknown member: ${r.status}`);
+  r = await hub.api('POST', '/rooms', { type: 'DIRECT', members: [1] });
+  assert.equal(r.status, 400);
+});
+
+test('participants: PUT adds (can connect at once), DELETE removes and closes 4403', async () => {
+  let r = await hub.api('PUT', '/rooms/1/participants/4');
+  assert.equal(r.status, 200);
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(4)}`));
+  r = await hub.api('DELETE', '/rooms/1/participants/4');
+  assert.equal(r.status, 200);
+  assert.equal((await c.closed).code, 4403);
+  r = await hub.api('PUT', '/rooms/987654/participants/1');
+  assert.equal(r.status, 404);
+  r = await hub.api('PUT', '/rooms/1/participants/99999');
+  assert.ok(r.status >= 400 && r.status < 500);
+});
+
+test('POST and GET /rooms/{id}/messages', async () => {
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`));
+  let r = await hub.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'from the backend', client_id: 'api-1' });
+  assert.equal(r.status, 201);
+  const live = await c.next('chat_message');
+  assert.deepEqual(live.message, r.json);
+  const dup = await hub.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'from the backend', client_id: 'api-1' });
+  assert.equal(dup.status, 200);
+  assert.deepEqual(dup.json, r.json);
+  r = await hub.api('POST', '/rooms/1/messages', { content: 'system notice' });
+  assert.equal(r.status, 201);
+  assert.equal(r.json.sender, null);
+  for (let i = 0; i < 5; i++) await hub.api('POST', '/rooms/1/messages', { content: `m${i}` });
+  const all = await hub.api('GET', '/rooms/1/messages?limit=100');
+  assert.equal(all.status, 200);
+  const seqs = all.json.messages.map((m) => m.seq);
+  assert.deepEqual(seqs, seqs.map((_, i) => i + 1), 'ascending and gapless');
+  const page = await hub.api('GET', `/rooms/1/messages?before_seq=${seqs.at(-1)}&limit=2`);
+  assert.deepEqual(page.json.messages.map((m) => m.seq), [seqs.at(-3), seqs.at(-2)]);
+  assert.equal(page.json.has_more, true);
+  const after = await hub.api('GET', '/rooms/1/messages?after_seq=1&limit=2');
+  assert.deepEqual(after.json.messages.map((m) => m.seq), [2, 3]);
+  r = await hub.api('GET', '/rooms/555555/messages');
+  assert.equal(r.status, 404);
+  r = await hub.api('POST', '/rooms/1/messages', { sender_id: 4, content: 'outsider' });
+  assert.equal(r.status, 403);
+  await c.close();
+});
+
+test('unknown API paths are 404, wrong methods 405', async () => {
+  assert.equal((await hub.api('GET', '/nothing')).status, 404);
+  assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);
+});

@@ -1,0 +1,201 @@
+// Every connect path of PROTOCOL.md §1, the HTTP answers at the handshake, and
+// the close codes of a refused join (§5), against a real hub and PostgreSQL.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed, signJwt, freePort, BIN } from '../lib/hub.js';
+import { connect, handshakeStatus, Client } from '../lib/ws.js';
+
+let hub;
+before(async () => {
+  hub = await startHub({ env: { HUB_ALLOWED_ORIGINS: 'https://school.example' } });
+  await seed(hub);
+});
+after(async () => hub?.stop());
+
+const joinedRoom = (c) => c.established.room_id;
+
+test('/ws/chat/<id>/ with and without the trailing slash', async () => {
+  for (const p of ['/ws/chat/1/', '/ws/chat/1']) {
+    const c = await connect(hub.wsUrl(`${p}?token=${hub.token(1)}`));
+    assert.equal(joinedRoom(c), 1);
+    assert.deepEqual(c.established.user, { id: 1, full_name: 'Ivan Petrov', role: 'student' });
+    await c.close();
+  }
+});
+
+test('/ws/chat?room_id= and /ws/chat/?room_id=', async () => {
+  for (const p of ['/ws/chat?room_id=1', '/ws/chat/?room_id=1']) {
+    const c = await connect(hub.wsUrl(`${p}&token=${hub.token(2)}`));
+    assert.equal(joinedRoom(c), 1);
+    await c.close();
+  }
+});
+
+test('/ws/chat falls back to the first available room; none gives 4404', async () => {
+  const c = await connect(hub.wsUrl(`/ws/chat?token=${hub.token(3)}`));
+  assert.equal(joinedRoom(c), 1);
+  await c.close();
+  const lonely = new Client(hub.wsUrl(`/ws/chat/?token=${hub.token(4)}`));
+  const err = await lonely.next('error');
+  assert.equal(err.code, 'not_found');
+  assert.equal((await lonely.closed).code, 4404);
+});
+
+test('/ws/chat/general/ joins any active user to the GENERAL room', async () => {
+  const c = await connect(hub.wsUrl(`/ws/chat/general/?token=${hub.token(4)}`));
+  assert.equal(c.established.room.type, 'GENERAL');
+  assert.ok(c.established.participants.some((p) => p.id === 4));
+  await c.close();
+});
+
+test('connection_established has the documented shape', async () => {
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(1)}`));
+  const e = c.established;
+  assert.equal(e.type, 'connection_established');
+  assert.deepEqual(e.room, { id: 1, type: 'FORUM_SUBJECT', name: 'Mathematics' });
+  assert.equal(typeof e.last_seq, 'number');
+  assert.equal(e.resumed_from, null);
+  assert.deepEqual(e.participants.map((p) => p.id), [1, 2, 3]);
+  for (const p of e.participants) {
+    assert.deepEqual(Object.keys(p).sort(), ['full_name', 'id', 'last_read_seq', 'online', 'role']);
+  }
+  await c.close();
+});
+
+test('token from the Authorization header, the subprotocol, and ?token=', async () => {
+  const h = await connect(hub.wsUrl('/ws/chat/1/'), { headers: { Authorization: `Bearer ${hub.token(1)}` } });
+  assert.equal(h.established.user.id, 1);
+  await h.close();
+  const opaque = (await hub.api('POST', '/tokens', { user_id: 2 })).json.token;
+  const s = await connect(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${opaque}`] });
+  assert.equal(s.ws.protocol, 'chathub.v1');
+  assert.equal(s.established.user.id, 2);
+  await s.close();
+  const q = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`));
+  assert.equal(q.established.user.id, 3);
+  await q.close();
+});
+
+test('a subprotocol header over 127 bytes (a JWT there) is refused with 431, not dropped', async () => {
+  const status = await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${hub.token(2)}`] });
+  assert.equal(status, 431);
+});
+
+test('the header wins over the query string', async () => {
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), {
+    headers: { Authorization: `Bearer ${hub.token(2)}` },
+  });
+  assert.equal(c.established.user.id, 2);
+  await c.close();
+});
+
+test('JWT with sub instead of user_id', async () => {
+  const t = signJwt(hub.secret, { sub: '1' });
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${t}`));
+  assert.equal(c.established.user.id, 1);
+  await c.close();
+});
+
+test('an opaque token issued by the API connects; revoked it closes 4401', async () => {
+  const r = await hub.api('POST', '/tokens', { user_id: 2 });
+  assert.equal(r.status, 201);
+  assert.match(r.json.token, /^[0-9a-f]{40}$/);
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${r.json.token}`));
+  assert.equal(c.established.user.id, 2);
+  const d = await hub.api('DELETE', `/tokens/${r.json.token}`);
+  assert.equal(d.status, 204);
+  assert.equal((await c.closed).code, 4401);
+  const again = new Client(hub.wsUrl(`/ws/chat/1/?token=${r.json.token}`));
+  assert.equal((await again.next('error')).code, 'unauthorized');
+  assert.equal((await again.closed).code, 4401);
+});
+
+test('plain GET and HEAD on a WebSocket path answer 426', async () => {
+  const g = await fetch(`${hub.url}/ws/chat/1/`);
+  assert.equal(g.status, 426);
+  const h = await fetch(`${hub.url}/ws/chat/1/`, { method: 'HEAD' });
+  assert.equal(h.status, 426);
+});
+
+test('401 for no, malformed, badly signed, expired, alg none tokens', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+    JSON.stringify({ user_id: 1, exp: now + 600 })).toString('base64url')}.`;
+  const cases = {
+    none: '/ws/chat/1/',
+    malformed: '/ws/chat/1/?token=a.b.c',
+    badsig: `/ws/chat/1/?token=${signJwt('wrong-secret', { user_id: 1 })}`,
+    expired: `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: now - 3600 })}`,
+    algnone: `/ws/chat/1/?token=${none}`,
+    noexp: `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: undefined })}`,
+    nouser: `/ws/chat/1/?token=${signJwt(hub.secret, {})}`,
+    bad_opaque: '/ws/chat/1/?token=not%20a%20token!',
+  };
+  for (const [name, p] of Object.entries(cases)) {
+    assert.equal(await handshakeStatus(hub.wsUrl(p)), 401, name);
+  }
+});
+
+test('403 for a disallowed Origin; an allowed one connects', async () => {
+  const url = hub.wsUrl(`/ws/chat/1/?token=${hub.token(1)}`);
+  assert.equal(await handshakeStatus(url, { headers: { Origin: 'https://evil.example' } }), 403);
+  const c = await connect(url, { headers: { Origin: 'https://school.example' } });
+  await c.close();
+});
+
+test('404 for unknown paths', async () => {
+  for (const p of ['/ws/nope/', '/ws/chat/abc/', '/ws/chat/1/extra/', '/ws/chat/0/']) {
+    assert.equal(await handshakeStatus(hub.wsUrl(`${p}?token=${hub.token(1)}`)), 404, p);
+  }
+  assert.equal((await fetch(`${hub.url}/nothing-here`)).status, 404);
+});
+
+test('non-participant gets error + 4403; missing room 4404; inactive user 4401', async () => {
+  const c = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(4)}`));
+  assert.equal((await c.next('error')).code, 'forbidden');
+  assert.equal((await c.closed).code, 4403);
+  const m = new Client(hub.wsUrl(`/ws/chat/424242/?token=${hub.token(1)}`));
+  assert.equal((await m.next('error')).code, 'not_found');
+  assert.equal((await m.closed).code, 4404);
+  const u = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(777)}`));
+  assert.equal((await u.next('error')).code, 'unauthorized');
+  assert.equal((await u.closed).code, 4401);
+});
+
+test('store down at connect: error unavailable and 1013; /ready says 503', async () => {
+  const port = await freePort(); // nothing listens there
+  const down = await startHub({
+    database: `postgresql://postgres@127.0.0.1:${port}/postgres`, migrate: false, wait: false,
+  });
+  try {
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${down.url}/health`)).status === 200) break; } catch {}
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const ready = await fetch(`${down.url}/ready`);
+    assert.equal(ready.status, 503);
+    const c = new Client(down.wsUrl(`/ws/chat/1/?token=${down.token(1)}`));
+    assert.equal((await c.next('error')).code, 'unavailable');
+    assert.equal((await c.closed).code, 1013);
+  } finally {
+    await down.stop();
+  }
+});
+
+test('GET /health and /ready', async () => {
+  const h = await fetch(`${hub.url}/health`);
+  assert.equal(h.status, 200);
+  const r = await fetch(`${hub.url}/ready`);
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).status, 'ready');
+});
+
+test('chathub token mints a JWT the hub accepts', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const t = execFileSync(BIN, ['token', '--user', '3'], {
+    env: { PATH: process.env.PATH, HUB_JWT_SECRET: hub.secret }, encoding: 'utf8',
+  }).trim();
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${t}`));
+  assert.equal(c.established.user.id, 3);
+  await c.close();
+});

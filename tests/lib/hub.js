@@ -1,0 +1,147 @@
+// Test harness: real hub processes on free ports against the real PostgreSQL
+// (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL) that deploy/dev test started.
+// Each startHub() gets its own database unless opts.database names one.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes, createHmac } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+
+export const ROOT = process.env.CHATHUB_ROOT ?? path.resolve(import.meta.dirname ?? '.', '..', '..');
+export const BIN = process.env.CHATHUB_BIN ?? path.join(ROOT, 'build', 'hub', 'chathub');
+const BASE_URL = process.env.TEST_DATABASE_URL;
+
+export function requireServers(t) {
+  if (!BASE_URL) {
+    t.skip('TEST_DATABASE_URL not set (run deploy/dev test)');
+    return false;
+  }
+  return true;
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export function psql(sql, url = BASE_URL) {
+  return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' });
+}
+
+/** A fresh, empty database; returns its URL. */
+export function createDatabase() {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  psql(`CREATE DATABASE ${name}`);
+  const u = new URL(BASE_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const b64url = (b) => Buffer.from(b).toString('base64url');
+
+/** An HS256 JWT signed like Django simplejwt's; claims override the defaults. */
+export function signJwt(secret, claims, header = { alg: 'HS256', typ: 'JWT' }) {
+  const now = Math.floor(Date.now() / 1000);
+  const body = { exp: now + 3600, iat: now, token_type: 'access', ...claims };
+  const head = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(body))}`;
+  const sig = createHmac('sha256', secret).update(head).digest('base64url');
+  return `${head}.${sig}`;
+}
+
+function waitReady(url, proc, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = async () => {
+      if (proc.exitCode !== null) return reject(new Error(`hub exited with ${proc.exitCode}`));
+      try {
+        const r = await fetch(`${url}/ready`);
+        if (r.status === 200) return resolve();
+      } catch {}
+      if (Date.now() > deadline) return reject(new Error('hub not ready in time'));
+      setTimeout(tick, 100);
+    };
+    tick();
+  });
+}
+
+/**
+ * Start a hub. opts: env (extra variables), database (URL), redis (true: use
+ * TEST_REDIS_URL), migrate (default true), wait (default true).
+ */
+export async function startHub(opts = {}) {
+  const port = await freePort();
+  const database = opts.database ?? createDatabase();
+  const secret = opts.secret ?? randomBytes(16).toString('hex');
+  const apiKey = opts.apiKey ?? randomBytes(12).toString('hex');
+  const env = {
+    PATH: process.env.PATH,
+    HUB_LISTEN: `127.0.0.1:${port}`,
+    DATABASE_URL: database,
+    HUB_JWT_SECRET: secret,
+    HUB_API_KEY: apiKey,
+    HUB_REDIS: opts.redis ? 'on' : 'off',
+    RUN_MIGRATIONS: opts.migrate === false ? '0' : '1',
+    HUB_LOG_LEVEL: 'debug',
+    ...(opts.redis ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...opts.env,
+  };
+  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  const hub = {
+    port, url, database, secret, apiKey, proc,
+    get log() { return log; },
+    wsUrl: (p) => `ws://127.0.0.1:${port}${p}`,
+    token: (userId, claims = {}) => signJwt(secret, { user_id: userId, ...claims }),
+    async api(method, p, body, key = apiKey) {
+      const headers = { 'Content-Type': 'application/json' };
+      if (key !== null) headers.Authorization = `Bearer ${key}`;
+      const r = await fetch(`${url}/api/v1${p}`, {
+        method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await r.text();
+      let json = null;
+      try { json = JSON.parse(text); } catch {}
+      return { status: r.status, json, text };
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const done = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+      await done;
+      clearTimeout(timer);
+      if (process.env.TEST_HUB_CATLOG) process.stderr.write(log);
+    },
+  };
+  if (opts.wait !== false) {
+    try {
+      await waitReady(url, proc, 15000);
+    } catch (e) {
+      await hub.stop('SIGKILL');
+      throw new Error(`${e.message}\n--- hub log ---\n${log}`);
+    }
+  }
+  return hub;
+}
+
+/** Users 1 student, 2 teacher, 3 parent, 4 outsider; room 1 with 1, 2, 3. */
+export async function seed(hub) {
+  const users = [
+    [1, 'Ivan Petrov', 'student'], [2, 'Maria Ivanova', 'teacher'],
+    [3, 'Olga Petrova', 'parent'], [4, 'Out Sider', 'student'],
+  ];
+  for (const [id, full_name, role] of users) {
+    const r = await hub.api('PUT', `/users/${id}`, { full_name, role, is_active: true });
+    if (r.status !== 200) throw new Error(`seed user ${id}: ${r.status} ${r.text}`);
+  }
+  const r = await hub.api('PUT', '/rooms/1', { type: 'FORUM_SUBJECT', name: 'Mathematics', members: [1, 2, 3] });
+  if (r.status !== 200 && r.status !== 201) throw new Error(`seed room: ${r.status} ${r.text}`);
+}
