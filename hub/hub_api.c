@@ -185,7 +185,7 @@ on_user_done(void *ud, const char *err)
     (void)json_str(req->json, "full_name", NAME_MAX_BYTES, &name);
     (void)json_str(req->json, "role", 32, &role);
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "id", (double)req->api.id);
+    cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)req->api.id));
     cJSON_AddStringToObject(j, "full_name", name != NULL ? name : "");
     cJSON_AddStringToObject(j, "role", role != NULL ? role : "");
     cJSON_AddBoolToObject(j, "is_active", active);
@@ -232,7 +232,7 @@ on_token_created(void *ud, const char *err)
     if (req != NULL && !reply_store_err(req, err)) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "token", tc->key);
-        cJSON_AddNumberToObject(j, "user_id", (double)tc->user_id);
+        cJSON_AddItemToObject(j, "user_id", proto_json_int((int64_t)tc->user_id));
         hub_http_reply_json(req, 201, j);
     }
     OPENSSL_cleanse(tc->key, sizeof(tc->key));
@@ -316,7 +316,7 @@ on_room_done(void *ud, int64_t room_id, bool created, const char *err)
         return;
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "id", (double)room_id);
+    cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)room_id));
     cJSON_AddBoolToObject(j, "created", created);
     hub_http_reply_json(req, created ? 201 : 200, j);
 }
@@ -408,8 +408,8 @@ on_participant_done(void *ud, const char *err)
         hub_control_close_user(hub, req->api.id2, req->api.id, PROTO_ERR_FORBIDDEN);
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
-    cJSON_AddNumberToObject(j, "user_id", (double)req->api.id2);
+    cJSON_AddItemToObject(j, "room_id", proto_json_int((int64_t)req->api.id));
+    cJSON_AddItemToObject(j, "user_id", proto_json_int((int64_t)req->api.id2));
     hub_http_reply_json(req, 200, j);
 }
 
@@ -480,7 +480,7 @@ on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const cha
         return;
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
+    cJSON_AddItemToObject(j, "room_id", proto_json_int((int64_t)req->api.id));
     cJSON *arr = cJSON_AddArrayToObject(j, "messages");
     for (size_t i = 0; i < n; i++) {
         cJSON_AddItemToArray(arr, proto_msg_json(&msgs[i]));
@@ -526,11 +526,11 @@ api_presence_get(hub_t *hub, hub_http_req_t *req)
     cJSON *j = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(j, "online");
 
-    cJSON_AddNumberToObject(j, "room_id", (double)req->api.id);
+    cJSON_AddItemToObject(j, "room_id", proto_json_int((int64_t)req->api.id));
     for (size_t i = 0; room != NULL && i < room->nconns; i++) {
         int64_t uid = room->conns[i]->user.id;
         if (!hub_room_user_online_before(room, uid, i)) {
-            cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)uid));
+            cJSON_AddItemToArray(arr, proto_json_int(uid));
         }
     }
     hub_http_reply_json(req, 200, j);
@@ -542,7 +542,7 @@ api_user_disconnect(hub_t *hub, hub_http_req_t *req)
     size_t n = hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_NONE);
     cJSON *j = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(j, "closed", (double)n);
+    cJSON_AddItemToObject(j, "closed", proto_json_int((int64_t)n));
     hub_http_reply_json(req, 200, j);
 }
 

@@ -11,10 +11,19 @@
 
 #include "xalloc.h"
 
+cJSON *
+proto_json_int(int64_t v)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    return cJSON_CreateRaw(buf);
+}
+
 static void
 add_int(cJSON *o, const char *key, int64_t v)
 {
-    cJSON_AddItemToObject(o, key, cJSON_CreateNumber((double)v));
+    cJSON_AddItemToObject(o, key, proto_json_int(v));
 }
 
 /* A string field; NULL becomes JSON null. */
@@ -155,7 +164,7 @@ proto_build_presence(int64_t room_id, const char *event, const proto_user_t *use
     add_str(o, "event", event);
     cJSON_AddItemToObject(o, "user", proto_user_json(user));
     for (size_t i = 0; i < nonline; i++) {
-        cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)online[i]));
+        cJSON_AddItemToArray(arr, proto_json_int(online[i]));
     }
     cJSON_AddItemToObject(o, "online", arr);
     return finish(o, len);

@@ -11,6 +11,10 @@
 #include "proto_err.h"
 #include "proto_types.h"
 
+/* An integer as JSON, printed exactly. cJSON prints doubles with %.15g and an
+ * approximate round-trip check, which mangles ids past 15 digits. */
+cJSON *proto_json_int(int64_t v);
+
 /* {"id","full_name","role"}; a user with id 0 becomes JSON null. Caller owns it. */
 cJSON *proto_user_json(const proto_user_t *u);
 

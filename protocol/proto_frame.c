@@ -165,8 +165,18 @@ parse(const char *buf, size_t len, size_t max_text, proto_in_t *out)
     const cJSON *type;
     proto_err_t err = PROTO_ERR_UNKNOWN_TYPE;
 
+    const char *end = NULL;
+
     if (len == 0 || memchr(buf, '\0', len) != NULL ||
-        (root = cJSON_ParseWithLength(buf, len)) == NULL) {
+        (root = cJSON_ParseWithLengthOpts(buf, len, &end, false)) == NULL) {
+        return PROTO_ERR_INVALID_JSON;
+    }
+    /* One value and nothing after it but whitespace. */
+    while (end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) {
+        end++;
+    }
+    if (end != buf + len) {
+        cJSON_Delete(root);
         return PROTO_ERR_INVALID_JSON;
     }
     if (!cJSON_IsObject(root)) {

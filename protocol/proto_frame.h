@@ -48,8 +48,8 @@ typedef struct proto_in {
  * history takes optional before_seq >= 0 and limit (clamped to 1..100, default 50).
  * Unknown fields are ignored.
  */
-int proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out,
-                   proto_err_t *err) __attribute__((warn_unused_result));
+int proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, proto_err_t *err)
+    __attribute__((warn_unused_result));
 
 /* Release what proto_in_parse allocated; safe on a zeroed or failed struct. */
 void proto_in_clear(proto_in_t *in);

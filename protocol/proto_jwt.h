@@ -23,9 +23,9 @@ typedef struct proto_jwt_claims {
  * reason for the log ("bad_signature", "expired", "alg", "malformed", "claims",
  * "not_yet_valid"). user_id/sub may be a positive integer or a digit string.
  */
-int proto_jwt_verify(const char *token, size_t len, const unsigned char *secret,
-                     size_t secret_len, int64_t now, int64_t leeway, proto_jwt_claims_t *out,
-                     const char **why) __attribute__((warn_unused_result));
+int proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, size_t secret_len,
+                     int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
+    __attribute__((warn_unused_result));
 
 /*
  * Sign a token {"user_id":user_id,"sub":"<user_id>","iat":now,"exp":exp,

@@ -30,8 +30,8 @@ typedef struct proto_msg {
     int64_t id;
     int64_t room_id;
     int64_t seq;
-    proto_user_t sender;    /* sender.id == 0: "sender":null */
-    const char *content;    /* UTF-8, content_len bytes, may contain NUL */
+    proto_user_t sender; /* sender.id == 0: "sender":null */
+    const char *content; /* UTF-8, content_len bytes, may contain NUL */
     size_t content_len;
     const char *created_at; /* "2026-11-22T10:15:30.123Z" */
     const char *client_id;  /* NULL: "client_id":null */

@@ -67,9 +67,9 @@ typedef enum proto_api_route {
 
 typedef struct proto_api_path {
     proto_api_route_t route;
-    int64_t id;                        /* first id in the path, 0 if none */
-    int64_t id2;                       /* second id, 0 if none */
-    char key[PROTO_API_KEY_MAX + 1];   /* PROTO_API_TOKEN: the token key */
+    int64_t id;                      /* first id in the path, 0 if none */
+    int64_t id2;                     /* second id, 0 if none */
+    char key[PROTO_API_KEY_MAX + 1]; /* PROTO_API_TOKEN: the token key */
 } proto_api_path_t;
 
 /* Classify a request path (no query string; trailing slash optional). A path

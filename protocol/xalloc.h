@@ -8,10 +8,10 @@
 
 #include <stddef.h>
 
-void *xmalloc(size_t n);             /* never NULL; free() it */
-void *xcalloc(size_t n, size_t sz);  /* never NULL; free() it */
-void *xrealloc(void *p, size_t n);   /* never NULL */
-char *xstrdup(const char *s);        /* never NULL; free() it */
+void *xmalloc(size_t n);                 /* never NULL; free() it */
+void *xcalloc(size_t n, size_t sz);      /* never NULL; free() it */
+void *xrealloc(void *p, size_t n);       /* never NULL */
+char *xstrdup(const char *s);            /* never NULL; free() it */
 char *xstrndup(const char *s, size_t n); /* copies at most n bytes and a NUL; free() it */
 
 /* Route cJSON's allocations through xmalloc so OOM aborts there too. Call once at startup. */
