@@ -61,7 +61,7 @@ static const opt_t opts[] = {
     NUM(redis_port, "redis-port", "REDIS_PORT", "6379", 1, 65535, "Redis port"),
     STR(tls_cert, "tls-cert", "HUB_TLS_CERT", NULL, "PEM certificate: serve wss"),
     STR(tls_key, "tls-key", "HUB_TLS_KEY", NULL, "PEM private key"),
-    NUM(db_pool, "db-pool", "HUB_DB_POOL", "1", 1, 64, "PostgreSQL connections"),
+    NUM(db_pool, "db-pool", "HUB_DB_POOL", "2", 1, 64, "PostgreSQL connections"),
     NUM(query_timeout_ms, "query-timeout-ms", "HUB_QUERY_TIMEOUT_MS", "5000", 100, 600000,
         "per-query timeout"),
     STR(log_level, "log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error"),
