@@ -36,6 +36,7 @@ typedef struct hub {
     uint64_t next_id;            /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_timer_t sweep; /* once a second: stale outbound queues */
     bool stopping;
     bool draining;
     int exit_code;

@@ -26,6 +26,8 @@
 #include "store_user.h"
 #include "xalloc.h"
 
+#define API_HISTORY_LIMIT_MAX 1000
+
 #define MEMBERS_MAX 10000
 #define NAME_MAX_BYTES 1024
 
@@ -508,7 +510,8 @@ api_messages_get(hub_t *hub, hub_http_req_t *req)
         bad_request(req, "before_seq, after_seq and limit must be non-negative integers");
         return;
     }
-    limit = limit < 1 ? 1 : limit > PROTO_HISTORY_LIMIT_MAX ? PROTO_HISTORY_LIMIT_MAX : limit;
+    /* The backend may page in bigger steps than a socket (PROTOCOL.md caps sockets at 100). */
+    limit = limit < 1 ? 1 : limit > API_HISTORY_LIMIT_MAX ? API_HISTORY_LIMIT_MAX : limit;
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     if (store_msg_history(hub->store, req->api.id, before, after, (int)limit, on_history, ref) <
         0) {

@@ -447,3 +447,21 @@ hub_conn_close_token(hub_t *hub, const char *key)
     }
     return n;
 }
+
+void
+hub_conn_sweep(hub_t *hub)
+{
+    size_t i = 0;
+    uint64_t key, now = hub_now_ms(hub);
+    void *val;
+
+    while (hub_map_next(&hub->conns, &i, &key, &val)) {
+        hub_conn_t *c = val;
+        if (c->state != HUB_CONN_CLOSING && queue_is_stale(c, now)) {
+            log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " queued=%zu", c->id,
+                     c->user.id, c->qlen);
+            c->hub->counters.slow_consumer_closes++;
+            hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+        }
+    }
+}

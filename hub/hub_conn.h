@@ -110,6 +110,10 @@ void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
  * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. */
 size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
 
+/* Close with 4408 every socket whose oldest queued frame is past
+ * HUB_CHANNEL_EXPIRY even though nothing new arrives for it (run each second). */
+void hub_conn_sweep(hub_t *hub);
+
 /* Close every socket authenticated with the opaque token key, with 4401. */
 size_t hub_conn_close_token(hub_t *hub, const char *key);
 

@@ -115,6 +115,13 @@ stop(hub_t *hub, int exit_code)
     hub->store = NULL;
     uv_close((uv_handle_t *)&hub->sigterm, NULL);
     uv_close((uv_handle_t *)&hub->sigint, NULL);
+    uv_close((uv_handle_t *)&hub->sweep, NULL);
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+    hub_conn_sweep(t->data);
 }
 
 static void
@@ -332,6 +339,9 @@ run(hub_config_t *cfg, step_fn first)
     hub.sigterm.data = hub.sigint.data = &hub;
     uv_signal_start(&hub.sigterm, on_signal, SIGTERM);
     uv_signal_start(&hub.sigint, on_signal, SIGINT);
+    uv_timer_init(&loop, &hub.sweep);
+    hub.sweep.data = &hub;
+    uv_timer_start(&hub.sweep, on_sweep, 1000, 1000);
     resolve_db_then(&hub, first);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!hub.stopping) {

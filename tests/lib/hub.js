@@ -70,8 +70,9 @@ function waitReady(url, proc, timeoutMs) {
 }
 
 /**
- * Start a hub. opts: env (extra variables), database (URL), redis (true: use
- * TEST_REDIS_URL), migrate (default true), wait (default true).
+ * Start a hub. opts: env (extra variables), database (URL), secret, apiKey,
+ * redis (true: TEST_REDIS_URL; a string: that URL), nodeId, migrate (default
+ * true), wait (default true).
  */
 export async function startHub(opts = {}) {
   const port = await freePort();
@@ -85,9 +86,10 @@ export async function startHub(opts = {}) {
     HUB_JWT_SECRET: secret,
     HUB_API_KEY: apiKey,
     HUB_REDIS: opts.redis ? 'on' : 'off',
+    HUB_NODE_ID: opts.nodeId ?? `node-${port}`,
     RUN_MIGRATIONS: opts.migrate === false ? '0' : '1',
     HUB_LOG_LEVEL: 'debug',
-    ...(opts.redis ? { REDIS_URL: process.env.TEST_REDIS_URL } : {}),
+    ...(opts.redis ? { REDIS_URL: typeof opts.redis === 'string' ? opts.redis : process.env.TEST_REDIS_URL } : {}),
     ...opts.env,
   };
   const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,164 @@
+// Several hub nodes as one hub (issue 3): the Redis channel layer, seq order
+// across nodes, a Redis outage with zero loss, slow consumers, and nginx.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startRedis, startNginx } from '../lib/servers.js';
+import { connect, sleep } from '../lib/ws.js';
+
+const FAST = { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' };
+let redis, database, a, b;
+
+async function cluster(env = {}) {
+  const shared = { database, redis: redis.url, secret: 'multinode-secret', apiKey: 'multinode-key' };
+  return Promise.all([
+    startHub({ ...shared, nodeId: 'n1', env: { ...FAST, ...env } }),
+    startHub({ ...shared, nodeId: 'n2', env: { ...FAST, ...env }, migrate: false }),
+  ]);
+}
+
+before(async () => {
+  redis = await startRedis();
+  database = createDatabase();
+  [a, b] = await cluster();
+  await seed(a);
+  for (let id = 10; id < 20; id++) {
+    await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  }
+  await a.api('PUT', '/rooms/7', { type: 'GROUP', name: 'Load', members: [1, 2, 3, ...Array.from({ length: 10 }, (_, i) => 10 + i)] });
+});
+after(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+});
+
+const open = (hub, user, room = 1) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
+
+/** Wait until c has n chat messages, then return their seqs. */
+async function collect(c, n, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  const msgs = () => c.frames.filter((f) => f.type === 'chat_message');
+  while (msgs().length < n && Date.now() < deadline) await sleep(50);
+  return msgs().map((f) => f.message.seq);
+}
+
+function assertExactlyOnceInOrder(seqs, from, count, who) {
+  assert.equal(seqs.length, count, `${who}: ${seqs.length} of ${count}`);
+  for (let i = 0; i < count; i++) {
+    if (seqs[i] !== from + i) assert.fail(`${who}: position ${i} has seq ${seqs[i]}, want ${from + i}`);
+  }
+}
+
+test('a message sent on one node reaches the other node, identical', async () => {
+  const x = await open(a, 1);
+  const y = await open(b, 2);
+  await sleep(200); // the second node's subscription
+  x.send({ type: 'chat_message', message: 'across', client_id: 'x1' });
+  const mine = await x.next('chat_message');
+  const theirs = await y.next('chat_message');
+  assert.deepEqual(theirs, mine);
+  y.send({ type: 'chat_message', message: 'and back' });
+  assert.equal((await x.next('chat_message')).message.content, 'and back');
+  y.send({ type: 'typing', is_typing: true });
+  assert.equal((await x.next('typing')).user.id, 2);
+  await x.close();
+  await y.close();
+});
+
+test('4 senders on 2 nodes x 500 messages: every receiver gets all 2000 once, in seq order', { timeout: 120000 }, async () => {
+  const senders = [await open(a, 10, 7), await open(a, 11, 7), await open(b, 12, 7), await open(b, 13, 7)];
+  const receivers = [await open(a, 14, 7), await open(a, 15, 7), await open(b, 16, 7), await open(b, 17, 7)];
+  await sleep(300);
+  const start = receivers[0].established.last_seq + 1;
+  for (let i = 0; i < 500; i++) {
+    senders.forEach((s, k) => s.send({ type: 'chat_message', message: `s${k} m${i}`, client_id: `s${k}-${i}` }));
+    if (i % 50 === 49) await sleep(20);
+  }
+  for (const [k, c] of [...receivers, ...senders].entries()) {
+    assertExactlyOnceInOrder(await collect(c, 2000, 90000), start, 2000, `socket ${k}`);
+  }
+  const h = await a.api('GET', `/rooms/7/messages?after_seq=${start - 1}&limit=1000`);
+  assert.equal(h.json.messages.length, 1000);
+  await Promise.all([...senders, ...receivers].map((c) => c.close()));
+});
+
+test('Redis killed and restarted mid-stream: nothing lost, nothing repeated', { timeout: 120000 }, async () => {
+  const x = await open(a, 1);
+  const y = await open(b, 2);
+  const z = await open(b, 3);
+  await sleep(300);
+  const start = x.established.last_seq + 1;
+  let sent = 0;
+  const sendBatch = async (n) => {
+    for (let i = 0; i < n; i++, sent++) {
+      (sent % 2 ? x : y).send({ type: 'chat_message', message: `r${sent}`, client_id: `redis-${sent}` });
+      if (i % 10 === 9) await sleep(10);
+    }
+  };
+  await sendBatch(100);
+  await redis.stop('SIGKILL');
+  await sendBatch(100); // during the outage: same-node delivery goes on
+  const ready = await fetch(`${a.url}/ready`);
+  assert.equal(ready.status, 503, '/ready reports Redis down');
+  assert.deepEqual((await ready.json()).failed, ['redis']);
+  await sleep(500);
+  await redis.start();
+  await sendBatch(100);
+  for (const [k, c] of [x, y, z].entries()) {
+    assertExactlyOnceInOrder(await collect(c, 300, 60000), start, 300, `socket ${k}`);
+  }
+  for (let i = 0; i < 100 && (await fetch(`${b.url}/ready`)).status !== 200; i++) await sleep(100);
+  assert.equal((await fetch(`${b.url}/ready`)).status, 200, 'Redis back in /ready');
+  await Promise.all([x, y, z].map((c) => c.close()));
+});
+
+test('a socket that stops reading is closed with 4408 while the others get everything', { timeout: 120000 }, async () => {
+  const [p, q] = await cluster({ HUB_CHANNEL_CAPACITY: '50', HUB_CHANNEL_EXPIRY: '3' });
+  try {
+    const slow = await open(q, 3);
+    const reader = await open(q, 2);
+    const sender = await open(p, 1);
+    await sleep(300);
+    slow.ws._socket.pause(); // stops reading; the kernel buffers fill, then the hub's queue
+    const start = reader.established.last_seq + 1;
+    // 400 x 60 KB = 24 MB: more than loopback's kernel buffers can hide.
+    const big = 'z'.repeat(60000);
+    for (let i = 0; i < 400; i++) {
+      sender.send({ type: 'chat_message', message: `${i} ${big}`, client_id: `slow-${i}` });
+      if (i % 20 === 19) await sleep(20);
+    }
+    assertExactlyOnceInOrder(await collect(reader, 400, 60000), start, 400, 'reader');
+    assertExactlyOnceInOrder(await collect(sender, 400, 60000), start, 400, 'sender');
+    slow.ws._socket.resume();
+    const closed = await Promise.race([slow.closed, sleep(20000).then(() => ({ code: 'none' }))]);
+    assert.equal(closed.code, 4408);
+    const got = slow.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.seq);
+    assert.ok(got.length < 400, 'the slow socket did not get everything');
+    got.forEach((s, i) => assert.equal(s, start + i, 'what it got was in order, without gaps'));
+    await reader.close();
+    await sender.close();
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+  }
+});
+
+test('two nodes behind nginx: upgrade, 426, and delivery across them', { timeout: 60000 }, async () => {
+  const nginx = await startNginx([a.port, b.port]);
+  try {
+    assert.equal((await fetch(`${nginx.url}/ws/chat/1/`, { method: 'HEAD' })).status, 426);
+    assert.equal((await fetch(`${nginx.url}/health`)).status, 200);
+    const x = await connect(nginx.wsUrl(`/ws/chat/1/?token=${a.token(1)}`));
+    const y = await connect(b.wsUrl(`/ws/chat/1/?token=${b.token(2)}`));
+    const z = await connect(a.wsUrl(`/ws/chat/1/?token=${a.token(3)}`));
+    await sleep(200);
+    x.send({ type: 'chat_message', message: 'through nginx', client_id: 'ngx' });
+    const m = await x.next('chat_message');
+    assert.deepEqual(await y.next('chat_message'), m);
+    assert.deepEqual(await z.next('chat_message'), m);
+    const api = await fetch(`${nginx.url}/api/v1/rooms/1/messages?limit=1`, { headers: { Authorization: `Bearer ${a.apiKey}` } });
+    assert.equal(api.status, 200);
+    await Promise.all([x, y, z].map((c) => c.close()));
+  } finally {
+    await nginx.stop();
+  }
+});
