@@ -65,6 +65,24 @@ test('a message sent on one node reaches the other node, identical', async () =>
   await y.close();
 });
 
+test('a node subscribes to a room while it has sockets there, and only then', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const channels = () => execFileSync('redis-cli', ['-p', String(redis.port), 'pubsub', 'numsub', 'chathub:room:2'],
+    { encoding: 'utf8' }).trim().split('\n')[1];
+  await a.api('PUT', '/rooms/2', { type: 'GROUP', name: 'Two', members: [1, 2] });
+  assert.equal(channels(), '0');
+  const x = await open(a, 1, 2);
+  const y = await open(b, 2, 2);
+  await sleep(300);
+  assert.equal(channels(), '2', 'both nodes subscribed');
+  await x.close();
+  await sleep(300);
+  assert.equal(channels(), '1', 'the first node left');
+  await y.close();
+  await sleep(300);
+  assert.equal(channels(), '0', 'nobody left');
+});
+
 test('4 senders on 2 nodes x 500 messages: every receiver gets all 2000 once, in seq order', { timeout: 120000 }, async () => {
   const senders = [await open(a, 10, 7), await open(a, 11, 7), await open(b, 12, 7), await open(b, 13, 7)];
   const receivers = [await open(a, 14, 7), await open(a, 15, 7), await open(b, 16, 7), await open(b, 17, 7)];
@@ -136,6 +154,29 @@ test('a socket that stops reading is closed with 4408 while the others get every
     assert.ok(got.length < 400, 'the slow socket did not get everything');
     got.forEach((s, i) => assert.equal(s, start + i, 'what it got was in order, without gaps'));
     await reader.close();
+    await sender.close();
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+  }
+});
+
+test('a queued frame older than HUB_CHANNEL_EXPIRY closes the socket with 4408, with no new traffic', { timeout: 60000 }, async () => {
+  const [p, q] = await cluster({ HUB_CHANNEL_CAPACITY: '100000', HUB_CHANNEL_EXPIRY: '2' });
+  try {
+    const slow = await open(q, 3);
+    const sender = await open(p, 1);
+    await sleep(300);
+    slow.ws._socket.pause();
+    const big = 'e'.repeat(60000);
+    for (let i = 0; i < 400; i++) {
+      sender.send({ type: 'chat_message', message: `${i} ${big}`, client_id: `exp-${i}` });
+      if (i % 20 === 19) await sleep(20);
+    }
+    await collect(sender, 400, 60000);
+    await sleep(4000); // nothing new is sent: only the sweep can notice
+    slow.ws._socket.resume();
+    const closed = await Promise.race([slow.closed, sleep(20000).then(() => ({ code: 'none' }))]);
+    assert.equal(closed.code, 4408);
     await sender.close();
   } finally {
     await Promise.all([p.stop(), q.stop()]);
