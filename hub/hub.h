@@ -52,6 +52,12 @@ int hub_serve(hub_config_t *cfg);
 /* Apply migrations and exit (chathub migrate). Returns the process exit code. */
 int hub_migrate(hub_config_t *cfg);
 
+/* Run a one-shot command on the loop: start(hub) begins it (usually with
+ * hub_open_store()), and it ends by setting hub->exit_code and uv_stop().
+ * Returns the exit code. */
+int hub_run_task(hub_config_t *cfg, void (*start)(hub_t *hub));
+void hub_open_store(hub_t *hub);
+
 /* A new id for a connection or a request. */
 uint64_t hub_next_id(hub_t *hub);
 

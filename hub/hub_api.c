@@ -4,6 +4,8 @@
  * and its refusals come back as store_err_* and become 4xx answers.
  */
 #include "hub_api.h"
+#include "hub_api_internal.h"
+#include "hub_api_sync.h"
 
 #include <libwebsockets.h>
 #include <math.h>
@@ -41,8 +43,8 @@ typedef struct api_route {
 
 /* JSON helpers: ids are integers in 1..2^53-1, as numbers or digit strings. */
 
-static int
-json_id(const cJSON *item, int64_t *out)
+int
+hub_api_json_id(const cJSON *item, int64_t *out)
 {
     if (cJSON_IsString(item)) {
         return proto_parse_id(item->valuestring, strlen(item->valuestring), out);
@@ -56,8 +58,8 @@ json_id(const cJSON *item, int64_t *out)
 }
 
 /* members: an array of ids, at most MEMBERS_MAX. *out is malloc'd (free it). */
-static int
-json_ids(const cJSON *arr, int64_t **out, size_t *n)
+int
+hub_api_json_ids(const cJSON *arr, int64_t **out, size_t *n)
 {
     size_t i = 0;
     const cJSON *it;
@@ -70,7 +72,7 @@ json_ids(const cJSON *arr, int64_t **out, size_t *n)
     *out = xcalloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(int64_t));
     cJSON_ArrayForEach(it, arr)
     {
-        if (json_id(it, &(*out)[i++]) < 0) {
+        if (hub_api_json_id(it, &(*out)[i++]) < 0) {
             free(*out);
             *out = NULL;
             return -1;
@@ -81,8 +83,8 @@ json_ids(const cJSON *arr, int64_t **out, size_t *n)
 }
 
 /* An optional string field: NULL when absent; -1 when present but not a string or too long. */
-static int
-json_str(const cJSON *obj, const char *key, size_t max, const char **out)
+int
+hub_api_json_str(const cJSON *obj, const char *key, size_t max, const char **out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -131,8 +133,8 @@ store_code(const char *err)
 }
 
 /* The request a store reply belongs to, or NULL when its client left. */
-static hub_http_req_t *
-take_req(void *ud, hub_t **hub)
+hub_http_req_t *
+hub_api_take_req(void *ud, hub_t **hub)
 {
     hub_ref_t *ref = ud;
     hub_http_req_t *req = hub_http_lookup(ref->hub, ref->id);
@@ -142,8 +144,8 @@ take_req(void *ud, hub_t **hub)
     return req;
 }
 
-static bool
-reply_store_err(hub_http_req_t *req, const char *err)
+bool
+hub_api_reply_store_err(hub_http_req_t *req, const char *err)
 {
     if (err == NULL) {
         return false;
@@ -152,15 +154,15 @@ reply_store_err(hub_http_req_t *req, const char *err)
     return true;
 }
 
-static void
-bad_request(hub_http_req_t *req, const char *message)
+void
+hub_api_bad_request(hub_http_req_t *req, const char *message)
 {
     hub_http_reply_error(req, 400, NULL, message);
 }
 
 /* Queue failed synchronously: the store is closed. */
-static void
-not_queued(hub_http_req_t *req, hub_ref_t *ref)
+void
+hub_api_not_queued(hub_http_req_t *req, hub_ref_t *ref)
 {
     free(ref);
     hub_http_reply_error(req, 503, NULL, store_err_unavailable);
@@ -172,11 +174,11 @@ static void
 on_user_done(void *ud, const char *err)
 {
     hub_t *hub;
-    hub_http_req_t *req = take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
     const char *name = NULL, *role = NULL;
     bool active;
 
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     active = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req->json, "is_active"));
@@ -184,8 +186,8 @@ on_user_done(void *ud, const char *err)
         /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
         hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_UNAUTHORIZED);
     }
-    (void)json_str(req->json, "full_name", NAME_MAX_BYTES, &name);
-    (void)json_str(req->json, "role", 32, &role);
+    (void)hub_api_json_str(req->json, "full_name", NAME_MAX_BYTES, &name);
+    (void)hub_api_json_str(req->json, "role", 32, &role);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)req->api.id));
     cJSON_AddStringToObject(j, "full_name", name != NULL ? name : "");
@@ -200,20 +202,21 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
     const char *name = NULL, *role = NULL;
     const cJSON *active = cJSON_GetObjectItemCaseSensitive(req->json, "is_active");
 
-    if (json_str(req->json, "full_name", NAME_MAX_BYTES, &name) < 0 ||
-        json_str(req->json, "role", 32, &role) < 0 || role == NULL) {
-        bad_request(req, "full_name must be a string and role one of student, teacher, tutor, "
-                         "parent, admin");
+    if (hub_api_json_str(req->json, "full_name", NAME_MAX_BYTES, &name) < 0 ||
+        hub_api_json_str(req->json, "role", 32, &role) < 0 || role == NULL) {
+        hub_api_bad_request(req,
+                            "full_name must be a string and role one of student, teacher, tutor, "
+                            "parent, admin");
         return;
     }
     if (active != NULL && !cJSON_IsBool(active)) {
-        bad_request(req, "is_active must be a boolean");
+        hub_api_bad_request(req, "is_active must be a boolean");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     if (store_user_upsert(hub->store, req->api.id, name != NULL ? name : "", role,
                           !cJSON_IsFalse(active), on_user_done, ref) < 0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
 }
 
@@ -231,7 +234,7 @@ on_token_created(void *ud, const char *err)
     token_create_t *tc = ud;
     hub_http_req_t *req = hub_http_lookup(tc->ref.hub, tc->ref.id);
 
-    if (req != NULL && !reply_store_err(req, err)) {
+    if (req != NULL && !hub_api_reply_store_err(req, err)) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "token", tc->key);
         cJSON_AddItemToObject(j, "user_id", proto_json_int((int64_t)tc->user_id));
@@ -251,10 +254,10 @@ api_tokens_post(hub_t *hub, hub_http_req_t *req)
     char path[PROTO_API_KEY_MAX + 32];
 
     tc->ref = (hub_ref_t){hub, req->id};
-    if (json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0 ||
-        json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
+    if (hub_api_json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0 ||
+        hub_api_json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
         free(tc);
-        bad_request(req, "user_id must be a user id; token, when given, a string");
+        hub_api_bad_request(req, "user_id must be a user id; token, when given, a string");
         return;
     }
     if (given != NULL) {
@@ -263,7 +266,7 @@ api_tokens_post(hub_t *hub, hub_http_req_t *req)
         proto_api_path_parse(path, &shape);
         if (shape.route != PROTO_API_TOKEN || proto_jwt_is_jwt(given, strlen(given))) {
             free(tc);
-            bad_request(req, "token must be 1..128 characters of A-Z a-z 0-9 _ -");
+            hub_api_bad_request(req, "token must be 1..128 characters of A-Z a-z 0-9 _ -");
             return;
         }
         snprintf(tc->key, sizeof(tc->key), "%s", given);
@@ -286,10 +289,10 @@ static void
 on_token_deleted(void *ud, int64_t user_id, const char *err)
 {
     hub_t *hub;
-    hub_http_req_t *req = take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
     (void)user_id;
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     hub_control_close_token(hub, req->api.key);
@@ -302,7 +305,7 @@ api_token_delete(hub_t *hub, hub_http_req_t *req)
     hub_ref_t *ref = hub_ref_new(hub, req->id);
 
     if (store_token_delete(hub->store, req->api.key, on_token_deleted, ref) < 0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
 }
 
@@ -312,9 +315,9 @@ static void
 on_room_done(void *ud, int64_t room_id, bool created, const char *err)
 {
     hub_t *hub;
-    hub_http_req_t *req = take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -330,13 +333,13 @@ room_fields(hub_http_req_t *req, const char **type, const char **name, int64_t *
 
     *members = NULL;
     *n = 0;
-    if (json_str(req->json, "type", 32, type) < 0 || *type == NULL ||
-        json_str(req->json, "name", NAME_MAX_BYTES, name) < 0) {
-        bad_request(req, "type must be a room type and name a string");
+    if (hub_api_json_str(req->json, "type", 32, type) < 0 || *type == NULL ||
+        hub_api_json_str(req->json, "name", NAME_MAX_BYTES, name) < 0) {
+        hub_api_bad_request(req, "type must be a room type and name a string");
         return -1;
     }
-    if (m != NULL && json_ids(m, members, n) < 0) {
-        bad_request(req, "members must be an array of user ids");
+    if (m != NULL && hub_api_json_ids(m, members, n) < 0) {
+        hub_api_bad_request(req, "members must be an array of user ids");
         return -1;
     }
     return 0;
@@ -354,18 +357,18 @@ api_rooms_post(hub_t *hub, hub_http_req_t *req)
     }
     if (strcmp(type, "GROUP") != 0 && strcmp(type, "DIRECT") != 0) {
         free(members);
-        bad_request(req, "type must be GROUP or DIRECT");
+        hub_api_bad_request(req, "type must be GROUP or DIRECT");
         return;
     }
     if (strcmp(type, "DIRECT") == 0 && (n != 2 || members[0] == members[1])) {
         free(members);
-        bad_request(req, "a DIRECT room has exactly two distinct members");
+        hub_api_bad_request(req, "a DIRECT room has exactly two distinct members");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     if (store_room_create(hub->store, type, name != NULL ? name : "", members, n, on_room_done,
                           ref) < 0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
     free(members);
 }
@@ -382,14 +385,14 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
     }
     if (strcmp(type, "GENERAL") == 0 || req->api.id >= STORE_ROOM_HUB_ID_BASE) {
         free(members);
-        bad_request(req, "type must not be GENERAL and the id must be below 10^15");
+        hub_api_bad_request(req, "type must not be GENERAL and the id must be below 10^15");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     bool has_members = cJSON_GetObjectItemCaseSensitive(req->json, "members") != NULL;
     if (store_room_put(hub->store, req->api.id, type, name != NULL ? name : "", has_members,
                        members, n, on_room_done, ref) < 0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
     free(members);
 }
@@ -400,9 +403,9 @@ static void
 on_participant_done(void *ud, const char *err)
 {
     hub_t *hub;
-    hub_http_req_t *req = take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     if (req->method == LWSHUMETH_DELETE) {
@@ -425,7 +428,7 @@ api_participant(hub_t *hub, hub_http_req_t *req)
             : store_participant_remove(hub->store, req->api.id, req->api.id2, on_participant_done,
                                        ref);
     if (rc < 0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
 }
 
@@ -439,7 +442,7 @@ on_api_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, b
 
     (void)frame;
     (void)client_id;
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     hub_http_reply_json(req, duplicate ? 200 : 201, proto_msg_json(msg));
@@ -452,18 +455,18 @@ api_messages_post(hub_t *hub, hub_http_req_t *req)
     const char *content = NULL, *client_id = NULL;
     store_msg_in_t in = {.room_id = req->api.id};
 
-    if (sender != NULL && !cJSON_IsNull(sender) && json_id(sender, &in.sender_id) < 0) {
-        bad_request(req, "sender_id must be a user id");
+    if (sender != NULL && !cJSON_IsNull(sender) && hub_api_json_id(sender, &in.sender_id) < 0) {
+        hub_api_bad_request(req, "sender_id must be a user id");
         return;
     }
-    if (json_str(req->json, "content", (size_t)hub->cfg->max_message_bytes, &content) < 0 ||
+    if (hub_api_json_str(req->json, "content", (size_t)hub->cfg->max_message_bytes, &content) < 0 ||
         content == NULL || content[strspn(content, " \t\r\n")] == '\0') {
-        bad_request(req, "content must be a non-blank string within HUB_MAX_MESSAGE_BYTES");
+        hub_api_bad_request(req, "content must be a non-blank string within HUB_MAX_MESSAGE_BYTES");
         return;
     }
-    if (json_str(req->json, "client_id", PROTO_CLIENT_ID_MAX, &client_id) < 0 ||
+    if (hub_api_json_str(req->json, "client_id", PROTO_CLIENT_ID_MAX, &client_id) < 0 ||
         (client_id != NULL && client_id[0] == '\0')) {
-        bad_request(req, "client_id must be a string of 1..128 bytes");
+        hub_api_bad_request(req, "client_id must be a string of 1..128 bytes");
         return;
     }
     in.content = content;
@@ -476,9 +479,9 @@ static void
 on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
     hub_t *hub;
-    hub_http_req_t *req = take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
-    if (req == NULL || reply_store_err(req, err)) {
+    if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -507,7 +510,7 @@ api_messages_get(hub_t *hub, hub_http_req_t *req)
 
     if (query_u53(req, "before_seq=", &before) < 0 || query_u53(req, "after_seq=", &after) < 0 ||
         query_u53(req, "limit=", &limit) < 0) {
-        bad_request(req, "before_seq, after_seq and limit must be non-negative integers");
+        hub_api_bad_request(req, "before_seq, after_seq and limit must be non-negative integers");
         return;
     }
     /* The backend may page in bigger steps than a socket (PROTOCOL.md caps sockets at 100). */
@@ -515,7 +518,7 @@ api_messages_get(hub_t *hub, hub_http_req_t *req)
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     if (store_msg_history(hub->store, req->api.id, before, after, (int)limit, on_history, ref) <
         0) {
-        not_queued(req, ref);
+        hub_api_not_queued(req, ref);
     }
 }
 
@@ -549,14 +552,6 @@ api_user_disconnect(hub_t *hub, hub_http_req_t *req)
     hub_http_reply_json(req, 200, j);
 }
 
-static void
-api_not_yet(hub_t *hub, hub_http_req_t *req)
-{
-    (void)hub;
-    /* TODO(#4): enrollments, parent links and stats. */
-    hub_http_reply_error(req, 501, NULL, "not implemented yet");
-}
-
 static const api_route_t routes[] = {
     {PROTO_API_USER, LWSHUMETH_PUT, api_user_put},
     {PROTO_API_USER_DISCONNECT, LWSHUMETH_POST, api_user_disconnect},
@@ -569,10 +564,10 @@ static const api_route_t routes[] = {
     {PROTO_API_ROOM_MESSAGES, LWSHUMETH_POST, api_messages_post},
     {PROTO_API_ROOM_MESSAGES, LWSHUMETH_GET, api_messages_get},
     {PROTO_API_ROOM_PRESENCE, LWSHUMETH_GET, api_presence_get},
-    {PROTO_API_STATS, LWSHUMETH_GET, api_not_yet},
-    {PROTO_API_ENROLLMENT, LWSHUMETH_PUT, api_not_yet},
-    {PROTO_API_STUDENT_PARENT, LWSHUMETH_PUT, api_not_yet},
-    {PROTO_API_STUDENT_PARENT, LWSHUMETH_DELETE, api_not_yet},
+    {PROTO_API_STATS, LWSHUMETH_GET, hub_api_stats},
+    {PROTO_API_ENROLLMENT, LWSHUMETH_PUT, hub_api_enrollment_put},
+    {PROTO_API_STUDENT_PARENT, LWSHUMETH_PUT, hub_api_parent_link},
+    {PROTO_API_STUDENT_PARENT, LWSHUMETH_DELETE, hub_api_parent_link},
 };
 
 static bool

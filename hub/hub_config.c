@@ -249,8 +249,8 @@ hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size_t le
 void
 hub_config_usage(void)
 {
-    fprintf(stderr,
-            "usage: chathub [serve|migrate|token --user ID [--ttl S]] [--flag value]...\n\n");
+    fprintf(stderr, "usage: chathub [serve|migrate|sync-parents|check|token --user ID [--ttl S]] "
+                    "[--flag value]...\n\n");
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         fprintf(stderr, "  --%-22s %-28s %s%s%s%s\n", opts[i].flag, opts[i].env, opts[i].help,
                 opts[i].def != NULL ? " (default " : "", opts[i].def != NULL ? opts[i].def : "",

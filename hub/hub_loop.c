@@ -387,6 +387,18 @@ on_migrated(void *ud, int applied, const char *err)
     uv_stop(hub->loop);
 }
 
+int
+hub_run_task(hub_config_t *cfg, void (*start)(hub_t *hub))
+{
+    return run(cfg, start);
+}
+
+void
+hub_open_store(hub_t *hub)
+{
+    open_store(hub);
+}
+
 static void
 start_migrating(hub_t *hub)
 {

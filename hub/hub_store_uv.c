@@ -1,7 +1,8 @@
 /*
  * libuv handles behind the store's hooks. A handle is freed in its close
- * callback (libuv closes asynchronously), and the callback pointer is cleared
- * at free time, so the store never hears from a handle it has let go.
+ * callback (libuv closes asynchronously), and its callback pointer is cleared
+ * at free time, so the store never hears from a handle it has let go. The
+ * small host record (loop, event sink) lives as long as any handle made from it.
  */
 #include "hub_store_uv.h"
 
@@ -13,19 +14,36 @@ typedef struct uv_host {
     uv_loop_t *loop;
     hub_store_uv_event_fn event;
     void *event_ud;
+    size_t handles; /* open or closing; the record goes with the last one */
 } uv_host_t;
 
 typedef struct watch {
     uv_poll_t poll;
+    uv_host_t *host;
     store_io_cb cb;
     void *cb_ud;
 } watch_t;
 
 typedef struct timer {
     uv_timer_t timer;
+    uv_host_t *host;
     store_timer_cb cb;
     void *cb_ud;
-} timer_t_;
+} store_timer_t;
+
+static void
+host_hold(uv_host_t *host)
+{
+    host->handles++;
+}
+
+static void
+host_release(uv_host_t *host)
+{
+    if (--host->handles == 0) {
+        free(host);
+    }
+}
 
 static void
 on_poll(uv_poll_t *p, int status, int events)
@@ -33,7 +51,8 @@ on_poll(uv_poll_t *p, int status, int events)
     watch_t *w = p->data;
     int ev = 0;
 
-    /* On an error the store must still read or write to see it (PITFALLS.md). */
+    /* On an error libuv stops the poll; the store must still read or write to
+     * see the error from libpq (PITFALLS.md), so report both. */
     if (status < 0) {
         ev = STORE_EV_READ | STORE_EV_WRITE;
     } else {
@@ -45,16 +64,29 @@ on_poll(uv_poll_t *p, int status, int events)
     }
 }
 
+static void
+on_watch_closed(uv_handle_t *h)
+{
+    watch_t *w = h->data;
+    uv_host_t *host = w->host;
+
+    free(w);
+    host_release(host);
+}
+
 static void *
 watch_new(void *ud, int fd, store_io_cb cb, void *cb_ud)
 {
     uv_host_t *host = ud;
     watch_t *w = xcalloc(1, sizeof(*w));
 
-    if (uv_poll_init(host->loop, &w->poll, fd) != 0) {
+    /* A failed init leaves no handle behind, so plain free() is right. */
+    if (fd < 0 || uv_poll_init(host->loop, &w->poll, fd) != 0) {
         free(w);
         return NULL;
     }
+    host_hold(host);
+    w->host = host;
     w->poll.data = w;
     w->cb = cb;
     w->cb_ud = cb_ud;
@@ -79,12 +111,6 @@ watch_set(void *wp, int events)
 }
 
 static void
-on_handle_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void
 watch_free(void *wp)
 {
     watch_t *w = wp;
@@ -93,26 +119,38 @@ watch_free(void *wp)
         return;
     }
     w->cb = NULL;
-    uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&w->poll, on_watch_closed);
 }
 
 static void
 on_timer(uv_timer_t *t)
 {
-    timer_t_ *tm = t->data;
+    store_timer_t *tm = t->data;
 
     if (tm->cb != NULL) {
         tm->cb(tm->cb_ud);
     }
 }
 
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    store_timer_t *t = h->data;
+    uv_host_t *host = t->host;
+
+    free(t);
+    host_release(host);
+}
+
 static void *
 timer_new(void *ud, store_timer_cb cb, void *cb_ud)
 {
     uv_host_t *host = ud;
-    timer_t_ *t = xcalloc(1, sizeof(*t));
+    store_timer_t *t = xcalloc(1, sizeof(*t));
 
     uv_timer_init(host->loop, &t->timer);
+    host_hold(host);
+    t->host = host;
     t->timer.data = t;
     t->cb = cb;
     t->cb_ud = cb_ud;
@@ -122,7 +160,7 @@ timer_new(void *ud, store_timer_cb cb, void *cb_ud)
 static void
 timer_start(void *tp, uint64_t ms)
 {
-    timer_t_ *t = tp;
+    store_timer_t *t = tp;
 
     uv_timer_start(&t->timer, on_timer, ms, 0);
 }
@@ -130,7 +168,7 @@ timer_start(void *tp, uint64_t ms)
 static void
 timer_stop(void *tp)
 {
-    timer_t_ *t = tp;
+    store_timer_t *t = tp;
 
     uv_timer_stop(&t->timer);
 }
@@ -138,14 +176,14 @@ timer_stop(void *tp)
 static void
 timer_free(void *tp)
 {
-    timer_t_ *t = tp;
+    store_timer_t *t = tp;
 
     if (t == NULL) {
         return;
     }
     t->cb = NULL;
     uv_timer_stop(&t->timer);
-    uv_close((uv_handle_t *)&t->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 }
 
 static void
@@ -161,15 +199,15 @@ event(void *ud, const char *level, const char *ev, const char *detail)
 static uint64_t
 now_ms(void *ud)
 {
-    uv_host_t *host = ud;
-
-    return uv_now(host->loop);
+    (void)ud;
+    /* Not uv_now(): that is the time the loop last woke, and the store measures
+     * deadlines from inside long loop turns too. */
+    return uv_hrtime() / 1000000;
 }
 
 void
 hub_store_uv_hooks_init(store_hooks_t *h, uv_loop_t *loop, hub_store_uv_event_fn ev, void *event_ud)
 {
-    /* One host record per store, kept for the process's life: stores are few. */
     uv_host_t *host = xcalloc(1, sizeof(*host));
 
     host->loop = loop;

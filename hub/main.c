@@ -1,6 +1,6 @@
 /*
  * chathub: parse the command and the configuration, then hand over to
- * hub_serve(), hub_migrate() or the token command.
+ * hub_serve(), hub_migrate(), the repair tools or the token command.
  */
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "hub.h"
 #include "hub_cli.h"
 #include "hub_config.h"
+#include "hub_repair.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -44,6 +45,10 @@ main(int argc, char **argv)
         rc = hub_serve(&cfg);
     } else if (strcmp(cmd, "migrate") == 0) {
         rc = hub_migrate(&cfg);
+    } else if (strcmp(cmd, "sync-parents") == 0) {
+        rc = hub_run_task(&cfg, hub_repair_sync_parents);
+    } else if (strcmp(cmd, "check") == 0) {
+        rc = hub_run_task(&cfg, hub_repair_check);
     } else if (strcmp(cmd, "token") == 0) {
         rc = hub_cli_token(&cfg, user_id, ttl);
     } else {

@@ -1,0 +1,186 @@
+// Participant and parent sync (issue 4): race-free transactional upserts,
+// live enforcement across nodes, repair tools, and bad input.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { startHub, createDatabase, psql, BIN } from '../lib/hub.js';
+import { startRedis } from '../lib/servers.js';
+import { connect, Client, sleep } from '../lib/ws.js';
+
+let redis, database, a, b;
+
+before(async () => {
+  redis = await startRedis();
+  database = createDatabase();
+  const shared = { database, redis: redis.url, secret: 'sync-secret', apiKey: 'sync-key' };
+  a = await startHub({ ...shared, nodeId: 's1' });
+  b = await startHub({ ...shared, nodeId: 's2', migrate: false });
+});
+after(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+});
+
+const put = (p, body) => a.api('PUT', p, body);
+const roomsOf = (enrollment) => psql(
+  `SELECT type || ':' || coalesce(string_agg(rp.user_id::text, ',' ORDER BY rp.user_id), '') || ':' || is_archived
+   FROM rooms r LEFT JOIN room_participants rp ON rp.room_id = r.id
+   WHERE enrollment_id = ${enrollment} GROUP BY r.id, type, is_archived ORDER BY type`, database).trim().split('\n').filter(Boolean);
+
+async function users(base) {
+  // student base, teacher base+1, tutor base+2, parent base+3, teacher base+4, parent base+5
+  const roles = ['student', 'teacher', 'tutor', 'parent', 'teacher', 'parent'];
+  for (const [i, role] of roles.entries()) {
+    const r = await put(`/users/${base + i}`, { full_name: `${role} ${base + i}`, role, is_active: true });
+    assert.equal(r.status, 200);
+  }
+}
+
+test('50 concurrent identical enrollment upserts: one room per type, no error', async () => {
+  await users(100);
+  const body = { student_id: 100, teacher_id: 101, tutor_id: 102, subject: 'Math', is_active: true };
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).api('PUT', '/enrollments/1000', body)));
+  assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
+  assert.deepEqual(roomsOf(1000), ['FORUM_SUBJECT:100,101:false', 'FORUM_TUTOR:100,102:false']);
+});
+
+test('200 rounds of enrollment creation racing the parent link: the parent is always in both rooms', { timeout: 120000 }, async () => {
+  await users(200);
+  for (let round = 0; round < 200; round++) {
+    const enrollment = 2000 + round;
+    const calls = [
+      () => a.api('PUT', `/enrollments/${enrollment}`, { student_id: 200, teacher_id: 201, tutor_id: 202, subject: `S${round}`, is_active: true }),
+      () => b.api(round % 2 ? 'PUT' : 'PUT', '/students/200/parents/203'),
+    ];
+    if (Math.random() < 0.5) calls.reverse();
+    const rs = await Promise.all(calls.map((f) => f()));
+    for (const r of rs) assert.equal(r.status, 200, r.text);
+  }
+  const missing = psql(`SELECT count(*) FROM rooms r JOIN enrollments e ON e.id = r.enrollment_id
+    WHERE e.student_id = 200 AND NOT EXISTS (SELECT 1 FROM room_participants rp WHERE rp.room_id = r.id AND rp.user_id = 203)`, database).trim();
+  assert.equal(missing, '0');
+  const rooms = psql('SELECT count(*) FROM rooms r JOIN enrollments e ON e.id = r.enrollment_id WHERE e.student_id = 200', database).trim();
+  assert.equal(rooms, '400');
+});
+
+test('teacher swap in one transaction; the old teacher is closed with 4403 on the other node', async () => {
+  await users(300);
+  let r = await put('/enrollments/3000', { student_id: 300, teacher_id: 301, subject: 'Physics', is_active: true });
+  assert.equal(r.status, 200);
+  const room = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 3000 AND type = 'FORUM_SUBJECT'", database));
+  const old = await connect(b.wsUrl(`/ws/chat/${room}/?token=${b.token(301)}`));
+  r = await put('/enrollments/3000', { student_id: 300, teacher_id: 304, subject: 'Physics', is_active: true });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.removed, [{ room_id: room, user_id: 301 }]);
+  assert.equal((await old.closed).code, 4403);
+  assert.deepEqual(roomsOf(3000), ['FORUM_SUBJECT:300,304:false']);
+  const fresh = await connect(a.wsUrl(`/ws/chat/${room}/?token=${a.token(304)}`));
+  assert.equal(fresh.established.room_id, room, 'the new teacher can connect at once');
+  await fresh.close();
+});
+
+test('unlink: the parent leaves the forum rooms and their sockets close with 4403', async () => {
+  await users(400);
+  await put('/students/400/parents/403', {});
+  await put('/enrollments/4000', { student_id: 400, teacher_id: 401, tutor_id: 402, subject: 'Art', is_active: true });
+  assert.deepEqual(roomsOf(4000), ['FORUM_SUBJECT:400,401,403:false', 'FORUM_TUTOR:400,402,403:false']);
+  const room = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 4000 AND type = 'FORUM_TUTOR'", database));
+  const sock = await connect(b.wsUrl(`/ws/chat/${room}/?token=${b.token(403)}`));
+  const r = await a.api('DELETE', '/students/400/parents/403');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.left.length, 2);
+  assert.equal((await sock.closed).code, 4403);
+  assert.deepEqual(roomsOf(4000), ['FORUM_SUBJECT:400,401:false', 'FORUM_TUTOR:400,402:false']);
+  const again = await a.api('DELETE', '/students/400/parents/403');
+  assert.equal(again.status, 200, 'idempotent');
+});
+
+test('is_active:false archives: history readable, sends get room_archived', async () => {
+  await users(500);
+  await put('/enrollments/5000', { student_id: 500, teacher_id: 501, subject: 'Bio', is_active: true });
+  const room = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 5000", database));
+  await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'before' });
+  const r = await put('/enrollments/5000', { student_id: 500, teacher_id: 501, subject: 'Bio', is_active: false });
+  assert.equal(r.status, 200);
+  assert.deepEqual(roomsOf(5000), ['FORUM_SUBJECT:500,501:true']);
+  const c = await connect(a.wsUrl(`/ws/chat/${room}/?token=${a.token(500)}`));
+  c.send({ type: 'chat_message', message: 'after', client_id: 'arch' });
+  const e = await c.next('error');
+  assert.equal(e.code, 'room_archived');
+  assert.equal(e.client_id, 'arch');
+  c.send({ type: 'history' });
+  assert.equal((await c.next('history')).messages.at(-1).content, 'before');
+  const api = await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'api' });
+  assert.equal(api.status, 409);
+  await c.close();
+});
+
+test('removing a participant closes their live socket on the other node within a second', async () => {
+  await users(600);
+  await put('/rooms/600', { type: 'GROUP', name: 'G', members: [600, 601] });
+  const s = await connect(b.wsUrl(`/ws/chat/600/?token=${b.token(601)}`));
+  const t0 = Date.now();
+  assert.equal((await a.api('DELETE', '/rooms/600/participants/601')).status, 200);
+  assert.equal((await s.closed).code, 4403);
+  assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
+});
+
+test('stats', async () => {
+  const r = await a.api('GET', '/stats');
+  assert.equal(r.status, 200);
+  for (const k of ['rooms', 'messages', 'participants', 'connections']) assert.equal(typeof r.json[k], 'number', k);
+  assert.ok(r.json.room_types.FORUM_SUBJECT >= 1);
+  assert.equal(r.json.room_types.GENERAL, 1);
+});
+
+test('bad input gets a 4xx JSON error and changes nothing', async () => {
+  await users(700);
+  const before = psql('SELECT (SELECT count(*) FROM rooms) || \',\' || (SELECT count(*) FROM room_participants) || \',\' || (SELECT count(*) FROM parent_links)', database).trim();
+  const cases = [
+    ['PUT', '/enrollments/7000', { student_id: 9999, teacher_id: 701, subject: 'X', is_active: true }],
+    ['PUT', '/enrollments/7000', { student_id: 701, teacher_id: 701, subject: 'X', is_active: true }],
+    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 703, subject: 'X', is_active: true }],
+    ['PUT', '/enrollments/7000', { student_id: 'abc', teacher_id: 701 }],
+    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 701, is_active: 'yes' }],
+    ['PUT', '/enrollments/7000', '{malformed'],
+    ['PUT', '/students/700/parents/701', {}],
+    ['PUT', '/students/703/parents/703', {}],
+    ['PUT', '/students/700/parents/99999', {}],
+  ];
+  for (const [method, p, body] of cases) {
+    const r = await a.api(method, p, body);
+    assert.ok(r.status >= 400 && r.status < 500, `${method} ${p} ${JSON.stringify(body)}: ${r.status}`);
+    assert.equal(typeof r.json?.error?.code, 'string', r.text);
+  }
+  const noKey = await a.api('PUT', '/enrollments/7000', { student_id: 700, teacher_id: 701 }, null);
+  assert.equal(noKey.status, 401);
+  const after = psql('SELECT (SELECT count(*) FROM rooms) || \',\' || (SELECT count(*) FROM room_participants) || \',\' || (SELECT count(*) FROM parent_links)', database).trim();
+  assert.equal(after, before);
+});
+
+test('chathub check finds missing parents; sync-parents repairs them, idempotently', async () => {
+  await users(800);
+  await put('/students/800/parents/803', {});
+  await put('/enrollments/8000', { student_id: 800, teacher_id: 801, subject: 'Legacy', is_active: true });
+  psql('DELETE FROM room_participants WHERE user_id = 803', database); // a database from before the rules
+  const env = { PATH: process.env.PATH, DATABASE_URL: database };
+  const run = (cmd) => {
+    try {
+      return { code: 0, out: execFileSync(BIN, [cmd], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (e) {
+      return { code: e.status, out: e.stdout };
+    }
+  };
+  let r = run('check');
+  assert.equal(r.code, 1);
+  assert.match(r.out, /missing_parent room=\d+ parent 803 of student 800/);
+  r = run('sync-parents');
+  assert.equal(r.code, 0);
+  assert.match(r.out, /added parent=803 room=\d+/);
+  assert.match(r.out, /sync-parents: 1 added/);
+  r = run('sync-parents');
+  assert.match(r.out, /sync-parents: 0 added/);
+  r = run('check');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /check: 0 problems/);
+});
