@@ -30,10 +30,11 @@ typedef struct hub {
     struct lws_context *lws;
     store_t *store;
     struct hub_channel *channel; /* fan-out to other nodes */
-    hub_map_t conns;             /* conn id → hub_conn_t * */
-    hub_map_t rooms;             /* room id → hub_room_t * (rooms with a local socket) */
-    hub_map_t http_reqs;         /* request id → hub_http_req_t * (answers still owed) */
-    uint64_t next_id;            /* ids for connections and requests; never reused */
+    struct hub_presence *presence;
+    hub_map_t conns;     /* conn id → hub_conn_t * */
+    hub_map_t rooms;     /* room id → hub_room_t * (rooms with a local socket) */
+    hub_map_t http_reqs; /* request id → hub_http_req_t * (answers still owed) */
+    uint64_t next_id;    /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t sweep; /* once a second: stale outbound queues */

@@ -6,6 +6,7 @@
 #include "hub_api.h"
 #include "hub_api_internal.h"
 #include "hub_api_sync.h"
+#include "hub_presence.h"
 
 #include <libwebsockets.h>
 #include <math.h>
@@ -525,21 +526,28 @@ api_messages_get(hub_t *hub, hub_http_req_t *req)
 /* GET /api/v1/rooms/{id}/presence, POST /api/v1/users/{id}/disconnect */
 
 static void
-api_presence_get(hub_t *hub, hub_http_req_t *req)
+on_presence(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
 {
-    /* TODO(#5): presence across nodes; this node's sockets only for now. */
-    hub_room_t *room = hub_room_find(hub, req->api.id);
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(j, "online");
+    hub_http_req_t *req = hub_http_lookup(hub, id);
 
-    cJSON_AddItemToObject(j, "room_id", proto_json_int((int64_t)req->api.id));
-    for (size_t i = 0; room != NULL && i < room->nconns; i++) {
-        int64_t uid = room->conns[i]->user.id;
-        if (!hub_room_user_online_before(room, uid, i)) {
-            cJSON_AddItemToArray(arr, proto_json_int(uid));
-        }
+    (void)ud;
+    if (req == NULL) {
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "room_id", proto_json_int(req->api.id));
+    cJSON *arr = cJSON_AddArrayToObject(j, "online");
+    for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(arr, proto_json_int(online[i]));
     }
     hub_http_reply_json(req, 200, j);
+}
+
+/* Across all nodes (Redis), or this node's when it runs alone. */
+static void
+api_presence_get(hub_t *hub, hub_http_req_t *req)
+{
+    hub_presence_online(hub, req->api.id, req->id, on_presence, NULL);
 }
 
 static void

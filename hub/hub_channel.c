@@ -131,6 +131,9 @@ on_redis_state(void *ud, bool up)
         ch->hooks.on_recovered(ch->hub);
     }
     ch->was_up = true;
+    if (ch->hooks.on_up != NULL) {
+        ch->hooks.on_up(ch->hub);
+    }
 }
 
 hub_channel_t *
@@ -160,6 +163,12 @@ bool
 hub_channel_is_up(const hub_channel_t *ch)
 {
     return ch->redis == NULL || hub_redis_is_up(ch->redis);
+}
+
+struct hub_redis *
+hub_channel_redis(const hub_channel_t *ch)
+{
+    return ch != NULL ? ch->redis : NULL;
 }
 
 bool

@@ -38,6 +38,8 @@ typedef struct hub_channel_hooks {
     /* The layer came back after being down: every local room may have missed
      * messages and must be filled from the store. */
     void (*on_recovered)(hub_t *hub);
+    /* The layer is up, the first time or again (presence rewrites its entries). */
+    void (*on_up)(hub_t *hub);
 } hub_channel_hooks_t;
 
 /* Redis when cfg->redis is not "off" (ip: the resolved REDIS host), else in-process. */
@@ -48,6 +50,9 @@ void hub_channel_free(hub_channel_t *ch); /* NULL is fine */
 /* True when fan-out to other nodes works now (/ready). */
 bool hub_channel_is_up(const hub_channel_t *ch);
 bool hub_channel_is_local(const hub_channel_t *ch);
+
+/* The Redis link for other Redis users on the hub (presence), or NULL when local. */
+struct hub_redis *hub_channel_redis(const hub_channel_t *ch);
 
 /* First local socket joined / last one left this room. */
 void hub_channel_room_open(hub_channel_t *ch, int64_t room_id);

@@ -14,6 +14,7 @@
 #include "hub_frames.h"
 #include "hub_handshake.h"
 #include "hub_log.h"
+#include "hub_presence.h"
 #include "hub_room.h"
 #include "proto_build.h"
 #include "store_auth.h"
@@ -102,23 +103,95 @@ join_err(const char *err)
     return PROTO_ERR_INTERNAL;
 }
 
-static void
-send_established(hub_conn_t *c, const store_join_t *j)
+/* What the store said at join, kept while presence answers (the store's copy
+ * is borrowed only for its callback). */
+typedef struct join_copy {
+    proto_room_t room;
+    int64_t last_seq;
+    proto_participant_t *parts;
+    size_t nparts;
+} join_copy_t;
+
+static join_copy_t *
+join_copy_new(const store_join_t *j)
 {
-    proto_participant_t *parts = xcalloc(j->nparts + 1, sizeof(*parts));
+    join_copy_t *jc = xcalloc(1, sizeof(*jc));
+
+    jc->room = (proto_room_t){j->room.id, xstrdup(j->room.type), xstrdup(j->room.name)};
+    jc->last_seq = j->last_seq;
+    jc->nparts = j->nparts;
+    jc->parts = xcalloc(j->nparts + 1, sizeof(*jc->parts));
+    for (size_t i = 0; i < j->nparts; i++) {
+        jc->parts[i] = j->parts[i];
+        jc->parts[i].user.full_name = xstrdup(j->parts[i].user.full_name);
+        jc->parts[i].user.role = xstrdup(j->parts[i].user.role);
+    }
+    return jc;
+}
+
+static void
+join_copy_free(join_copy_t *jc)
+{
+    for (size_t i = 0; i < jc->nparts; i++) {
+        free((char *)jc->parts[i].user.full_name);
+        free((char *)jc->parts[i].user.role);
+    }
+    free(jc->parts);
+    free((char *)jc->room.type);
+    free((char *)jc->room.name);
+    free(jc);
+}
+
+static bool
+contains(const int64_t *ids, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+send_established(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, size_t nonline)
+{
     size_t len;
     char *s;
 
-    for (size_t i = 0; i < j->nparts; i++) {
-        parts[i] = j->parts[i];
-        parts[i].online = c->room != NULL &&
-                          hub_room_user_online_before(c->room, parts[i].user.id, c->room->nconns);
+    for (size_t i = 0; i < jc->nparts; i++) {
+        jc->parts[i].online =
+            contains(online, nonline, jc->parts[i].user.id) || jc->parts[i].user.id == c->user.id;
     }
-    s = proto_build_established(&j->room, &c->user, parts, j->nparts, j->last_seq, -1, false, &len);
-    free(parts);
+    s = proto_build_established(&jc->room, &c->user, jc->parts, jc->nparts, c->last_seq, -1, false,
+                                &len);
     hub_buf_t *b = hub_buf_take(s, len);
     hub_conn_send(c, b);
     hub_buf_unref(b);
+}
+
+/* Presence has counted the socket and knows who is online: join the room. */
+static void
+on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
+{
+    join_copy_t *jc = ud;
+    hub_conn_t *c = hub_conn_lookup(hub, id);
+
+    if (c != NULL) {
+        c->state = HUB_CONN_OPEN;
+        hub_room_join(hub, c->room_id, jc->last_seq, c);
+        /* Messages the room delivered here before this socket joined were sent
+         * before it connected: it starts after them, as established says. */
+        if (c->room->delivered_seq > c->last_seq) {
+            c->last_seq = c->room->delivered_seq;
+        }
+        send_established(c, jc, online, n);
+        lws_rx_flow_control(c->wsi, 1);
+        log_info("ws.joined",
+                 "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64, c->id,
+                 c->user.id, c->room_id, c->last_seq);
+    }
+    join_copy_free(jc);
 }
 
 static void
@@ -143,12 +216,8 @@ on_joined(void *ud, const store_join_t *j, const char *err)
     c->room_id = j->room.id;
     c->archived = j->archived;
     c->last_seq = j->last_seq;
-    c->state = HUB_CONN_OPEN;
-    hub_room_join(c->hub, c->room_id, j->last_seq, c);
-    send_established(c, j);
-    lws_rx_flow_control(c->wsi, 1);
-    log_info("ws.joined", "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64,
-             c->id, c->user.id, c->room_id, j->last_seq);
+    c->in_presence = true;
+    hub_presence_join(c->hub, c->room_id, &c->user, c->id, on_presence_joined, join_copy_new(j));
 }
 
 static void
@@ -312,6 +381,9 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
     }
     pss->conn = NULL;
     hub_room_remove_conn(hub, c);
+    if (c->in_presence) {
+        hub_presence_leave(hub, c->room_id, c->user.id);
+    }
     hub_map_del(&hub->conns, c->id);
     queue_clear(c);
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);

@@ -50,6 +50,7 @@ typedef struct hub_conn {
     proto_user_t user; /* full_name and role owned (xstrdup) */
     int64_t room_id;
     bool archived;
+    bool in_presence; /* counted by hub_presence_join(): uncount on close */
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
     int64_t last_seq; /* highest seq queued to this socket */

@@ -15,6 +15,7 @@
 #include "proto_build.h"
 #include "proto_frame.h"
 #include "store_msg.h"
+#include "store_read.h"
 #include "xalloc.h"
 
 /* Rejections in a row past which a flooding socket is closed with 4429. */
@@ -94,19 +95,47 @@ handle_typing(hub_conn_t *c, const proto_in_t *in)
     hub_deliver_event(c->hub, c->room_id, s, len, c->user.id);
 }
 
+typedef struct read_req {
+    hub_ref_t ref; /* first: freed as a hub_ref_t would be */
+    int64_t room_id;
+    int64_t user_id;
+    int64_t seq;
+} read_req_t;
+
+static void
+on_read_stored(void *ud, bool advanced, const char *err)
+{
+    read_req_t *rr = ud;
+    hub_conn_t *c = hub_conn_lookup(rr->ref.hub, rr->ref.id);
+    size_t len;
+
+    if (err != NULL && c != NULL) {
+        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, NULL);
+    } else if (advanced) {
+        /* Stored: every socket of the room hears it, the reader's other tabs too. */
+        char *s = proto_build_read(rr->room_id, rr->user_id, rr->seq, &len);
+        hub_deliver_event(rr->ref.hub, rr->room_id, s, len, 0);
+    }
+    free(rr);
+}
+
 static void
 handle_mark_read(hub_conn_t *c, const proto_in_t *in)
 {
-    size_t len;
+    read_req_t *rr;
 
-    /* TODO(#5): persist last_read_seq monotonically before fanning out. */
     if (in->seq > c->last_seq) {
         hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "seq is beyond the room's last message",
                             NULL);
         return;
     }
-    char *s = proto_build_read(c->room_id, c->user.id, in->seq, &len);
-    hub_deliver_event(c->hub, c->room_id, s, len, 0);
+    rr = xmalloc(sizeof(*rr));
+    *rr = (read_req_t){{c->hub, c->id}, c->room_id, c->user.id, in->seq};
+    /* Never backwards: a stale or repeated mark_read stores and sends nothing. */
+    if (store_mark_read(c->hub->store, c->room_id, c->user.id, in->seq, on_read_stored, rr) < 0) {
+        free(rr);
+        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, NULL);
+    }
 }
 
 static void

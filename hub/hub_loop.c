@@ -17,6 +17,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
+#include "hub_presence.h"
 #include "hub_room.h"
 #include "hub_store_uv.h"
 #include "hub_conn.h"
@@ -109,6 +110,8 @@ stop(hub_t *hub, int exit_code)
         lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
     }
     hub_room_free_all(hub);
+    hub_presence_free(hub->presence);
+    hub->presence = NULL;
     hub_channel_free(hub->channel);
     hub->channel = NULL;
     store_free(hub->store);
@@ -190,9 +193,11 @@ start_serving(hub_t *hub)
     static const hub_channel_hooks_t channel_hooks = {
         .on_envelope = hub_deliver_on_envelope,
         .on_recovered = hub_room_fill_all,
+        .on_up = hub_presence_on_redis_up,
     };
 
     open_store(hub);
+    hub->presence = hub_presence_new(hub);
     hub->channel = hub_channel_new(hub, hub->redis_ip, hub->redis_port, &channel_hooks);
     if (hub->cfg->run_migrations &&
         store_migrate(hub->store, (unsigned)hub->cfg->migration_lock_wait, on_serve_migrated,

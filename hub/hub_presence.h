@@ -1,0 +1,55 @@
+/*
+ * Who is online, per room, across nodes (ARCHITECTURE.md "Presence").
+ *
+ * In Redis: chathub:p:<room> (user → sockets on all nodes), chathub:p:<room>:<node>
+ * (user → sockets on that node), chathub:nr:<node> (rooms the node has entries
+ * in), chathub:u (user → their JSON for events), chathub:hb:<node> (a heartbeat
+ * key that expires 6 s after the node stops refreshing it). Every change is one
+ * Lua script, never read-modify-write from C. Any node reaps the entries of a
+ * node whose heartbeat expired and sends the leave events.
+ *
+ * Locally: a count of sockets per (room, user). The first socket makes the
+ * Redis join (a "join" event when it is the user's first on any node); the
+ * last one starts a short grace timer, and only when it fires is the user
+ * taken out (a "leave" when it was their last socket anywhere), so a page
+ * reload or a hop to another node shows no leave/join flap. Without Redis
+ * (HUB_REDIS=off, or Redis down) the same rules run on the local counts.
+ */
+#ifndef CHATHUB_HUB_PRESENCE_H
+#define CHATHUB_HUB_PRESENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hub.h"
+#include "proto_types.h"
+
+typedef struct hub_presence hub_presence_t;
+
+hub_presence_t *hub_presence_new(hub_t *hub);
+void hub_presence_free(hub_presence_t *p); /* NULL is fine */
+
+/* The channel layer is (again) up: rewrite this node's entries from its live
+ * sockets (after a Redis restart they are gone) and start heartbeats. */
+void hub_presence_on_redis_up(hub_t *hub);
+
+/* online: the room's user ids (borrowed). */
+typedef void (*hub_presence_online_cb)(hub_t *hub, uint64_t id, const int64_t *online, size_t n,
+                                       void *ud);
+
+/*
+ * A socket of user (copied) joins room: counts it, and calls cb(id, online, ud)
+ * once, later or now, with the room's online users including this one. A join
+ * event, when due, goes to the room after cb.
+ */
+void hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_t id,
+                       hub_presence_online_cb cb, void *ud);
+
+/* A socket counted by hub_presence_join() is gone. */
+void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id);
+
+/* The room's online users across nodes (GET /api/v1/rooms/{id}/presence). */
+void hub_presence_online(hub_t *hub, int64_t room_id, uint64_t id, hub_presence_online_cb cb,
+                         void *ud);
+
+#endif

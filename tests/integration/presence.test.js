@@ -1,0 +1,169 @@
+// Presence, typing and read receipts across nodes (issue 5).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startRedis } from '../lib/servers.js';
+import { connect, sleep } from '../lib/ws.js';
+
+let redis, database, a, b;
+const shared = () => ({ database, redis: redis.url, secret: 'presence-secret', apiKey: 'presence-key' });
+
+before(async () => {
+  redis = await startRedis();
+  database = createDatabase();
+  a = await startHub({ ...shared(), nodeId: 'pa' });
+  b = await startHub({ ...shared(), nodeId: 'pb', migrate: false });
+  await seed(a);
+  for (const id of [20, 21, 22, 23, 24, 25]) {
+    await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  }
+});
+after(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+});
+
+const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
+const presenceOf = (c, user) => c.frames.filter((f) => f.type === 'presence' && f.user.id === user).map((f) => f.event);
+const online = async (hub, room) => (await hub.api('GET', `/rooms/${room}/presence`)).json.online.sort((x, y) => x - y);
+
+async function until(cond, ms = 12000) {
+  const deadline = Date.now() + ms;
+  while (!(await cond()) && Date.now() < deadline) await sleep(100);
+  return cond();
+}
+
+test("one user's tabs on two nodes: one join, one leave, with the full online list", { timeout: 30000 }, async () => {
+  await a.api('PUT', '/rooms/30', { type: 'GROUP', name: 'P', members: [20, 21] });
+  const observer = await open(a, 21, 30);
+  const tab1 = await open(a, 20, 30);
+  const join = await observer.next('presence', 5000, (f) => f.user.id === 20);
+  assert.deepEqual([join.event, join.user.id, join.room_id], ['join', 20, 30]);
+  assert.deepEqual(join.online.sort(), [20, 21]);
+  const tab2 = await open(b, 20, 30);
+  assert.ok(tab2.established.participants.find((p) => p.id === 21).online, 'the observer on the other node is online');
+  await tab1.close();
+  await sleep(500);
+  await tab2.close();
+  const leave = await observer.next('presence', 10000, (f) => f.user.id === 20);
+  assert.deepEqual([leave.event, leave.user.id], ['leave', 20]);
+  assert.deepEqual(leave.online, [21]);
+  await sleep(500);
+  assert.deepEqual(presenceOf(observer, 20), ['join', 'leave']);
+  await observer.close();
+});
+
+test('a reload within the grace period shows no leave/join flap', { timeout: 30000 }, async () => {
+  await a.api('PUT', '/rooms/31', { type: 'GROUP', name: 'R', members: [20, 21] });
+  const observer = await open(b, 21, 31);
+  const first = await open(a, 20, 31);
+  await observer.next('presence', 5000, (f) => f.user.id === 20);
+  await first.close();
+  await sleep(500);
+  const again = await open(a, 20, 31);
+  await sleep(4000); // past the grace period
+  assert.deepEqual(presenceOf(observer, 20), ['join']);
+  assert.deepEqual(await online(b, 31), [20, 21]);
+  await again.close();
+  await observer.close();
+});
+
+test('connection_established and GET presence see users on every node', async () => {
+  await a.api('PUT', '/rooms/32', { type: 'GROUP', name: 'E', members: [20, 21, 22] });
+  const x = await open(a, 20, 32);
+  const y = await open(b, 21, 32);
+  const flags = Object.fromEntries(y.established.participants.map((p) => [p.id, p.online]));
+  assert.deepEqual(flags, { 20: true, 21: true, 22: false });
+  assert.deepEqual(await online(a, 32), [20, 21]);
+  assert.deepEqual(await online(b, 32), [20, 21]);
+  await x.close();
+  await y.close();
+});
+
+test('a node killed with SIGKILL: its users go offline on the other nodes within 10 s', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/33', { type: 'GROUP', name: 'K', members: [20, 21] });
+  const victim = await startHub({ ...shared(), nodeId: 'victim', migrate: false });
+  const observer = await open(a, 21, 33);
+  await open(victim, 20, 33);
+  await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
+  const t0 = Date.now();
+  await victim.stop('SIGKILL');
+  const leave = await observer.next('presence', 12000, (f) => f.user.id === 20 && f.event === 'leave');
+  assert.deepEqual([leave.event, leave.user.id, leave.online], ['leave', 20, [21]]);
+  assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`);
+  assert.deepEqual(await online(a, 33), [21]);
+  await observer.close();
+});
+
+test('a node restarted under the same id leaves no stale entries', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/34', { type: 'GROUP', name: 'S', members: [22, 23] });
+  const first = await startHub({ ...shared(), nodeId: 'phoenix', migrate: false });
+  await open(first, 22, 34);
+  assert.deepEqual(await online(a, 34), [22]);
+  await first.stop('SIGKILL');
+  const second = await startHub({ ...shared(), nodeId: 'phoenix', migrate: false });
+  try {
+    assert.ok(await until(async () => (await online(a, 34)).length === 0, 3000), 'cleared at restart, before any reaping');
+  } finally {
+    await second.stop();
+  }
+});
+
+test('after a Redis restart presence is rebuilt from the live sockets', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/35', { type: 'GROUP', name: 'X', members: [24, 25] });
+  const x = await open(a, 24, 35);
+  const y = await open(b, 25, 35);
+  assert.deepEqual(await online(a, 35), [24, 25]);
+  await redis.stop('SIGKILL');
+  await sleep(300);
+  await redis.start();
+  assert.ok(await until(async () => {
+    const r = await a.api('GET', '/rooms/35/presence');
+    return r.status === 200 && JSON.stringify(r.json.online.sort()) === '[24,25]' && (await fetch(`${a.url}/ready`)).status === 200;
+  }, 15000), 'rebuilt');
+  await x.close();
+  await y.close();
+});
+
+test('typing reaches the room except the typist, at most once per user per second', async () => {
+  const x = await open(a, 1, 1);
+  const y = await open(b, 2, 1);
+  await sleep(200);
+  for (let i = 0; i < 10; i++) x.send({ type: 'typing', is_typing: true });
+  const t = await y.next('typing');
+  assert.deepEqual([t.user.id, t.is_typing, t.room_id], [1, true, 1]);
+  await sleep(500);
+  assert.equal(y.frames.filter((f) => f.type === 'typing').length, 1);
+  assert.equal(x.frames.filter((f) => f.type === 'typing').length, 0, 'not echoed to the typist');
+  x.send({ type: 'typing', is_typing: false });
+  assert.equal((await y.next('typing')).is_typing, false, 'a stop always goes');
+  await sleep(1100);
+  x.send({ type: 'typing', is_typing: true });
+  assert.equal((await y.next('typing')).is_typing, true, 'again after a second');
+  const h = await a.api('GET', '/rooms/1/messages?limit=100');
+  assert.equal(h.json.messages.length, 0, 'never stored');
+  await x.close();
+  await y.close();
+});
+
+test('mark_read stores last_read_seq monotonically and fans out read', async () => {
+  for (let i = 0; i < 6; i++) await a.api('POST', '/rooms/1/messages', { sender_id: 2, content: `r${i}` });
+  const x = await open(a, 1, 1);
+  const y = await open(b, 3, 1);
+  await sleep(200);
+  x.send({ type: 'mark_read', seq: 5 });
+  const r = await y.next('read');
+  assert.deepEqual(r, { type: 'read', room_id: 1, user_id: 1, seq: 5 });
+  assert.deepEqual(await x.next('read'), r, 'the reader hears it too (its other tabs)');
+  x.send({ type: 'mark_read', seq: 3 });
+  x.send({ type: 'mark_read', seq: 5 });
+  x.send({ type: 'ping' });
+  await x.next('pong');
+  await sleep(300);
+  assert.equal(y.frames.filter((f) => f.type === 'read').length, 1, 'backwards or equal: nothing');
+  x.send({ type: 'mark_read', seq: 999 });
+  assert.equal((await x.next('error')).code, 'bad_request');
+  const z = await open(a, 2, 1);
+  assert.equal(z.established.participants.find((p) => p.id === 1).last_read_seq, 5);
+  await Promise.all([x.close(), y.close(), z.close()]);
+});
