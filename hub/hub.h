@@ -31,10 +31,12 @@ typedef struct hub {
     store_t *store;
     struct hub_channel *channel; /* fan-out to other nodes */
     struct hub_presence *presence;
-    hub_map_t conns;     /* conn id → hub_conn_t * */
-    hub_map_t rooms;     /* room id → hub_room_t * (rooms with a local socket) */
-    hub_map_t http_reqs; /* request id → hub_http_req_t * (answers still owed) */
-    uint64_t next_id;    /* ids for connections and requests; never reused */
+    struct drain *drain;   /* while draining */
+    size_t pending_writes; /* message inserts the store has not answered */
+    hub_map_t conns;       /* conn id → hub_conn_t * */
+    hub_map_t rooms;       /* room id → hub_room_t * (rooms with a local socket) */
+    hub_map_t http_reqs;   /* request id → hub_http_req_t * (answers still owed) */
+    uint64_t next_id;      /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t sweep; /* once a second: stale outbound queues */

@@ -15,6 +15,7 @@
 #include "hub_handshake.h"
 #include "hub_log.h"
 #include "hub_presence.h"
+#include "hub_resume.h"
 #include "hub_room.h"
 #include "proto_build.h"
 #include "store_auth.h"
@@ -154,7 +155,8 @@ contains(const int64_t *ids, size_t n, int64_t id)
 }
 
 static void
-send_established(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, size_t nonline)
+send_established(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, size_t nonline,
+                 int64_t resumed_from, bool truncated)
 {
     size_t len;
     char *s;
@@ -163,11 +165,33 @@ send_established(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, si
         jc->parts[i].online =
             contains(online, nonline, jc->parts[i].user.id) || jc->parts[i].user.id == c->user.id;
     }
-    s = proto_build_established(&jc->room, &c->user, jc->parts, jc->nparts, c->last_seq, -1, false,
-                                &len);
+    s = proto_build_established(&jc->room, &c->user, jc->parts, jc->nparts, c->last_seq,
+                                resumed_from, truncated, &len);
     hub_buf_t *b = hub_buf_take(s, len);
     hub_conn_send(c, b);
     hub_buf_unref(b);
+}
+
+/* connection_established, then, for ?last_seq=N, every message after N from
+ * the store before live delivery resumes (the newest HUB_RESUME_MAX at most). */
+static void
+resume_or_start(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, size_t n)
+{
+    int64_t from = c->auth.last_seq, now = c->last_seq;
+    bool truncated = false;
+
+    if (from < 0 || from >= now) {
+        send_established(c, jc, online, n, from < 0 ? -1 : from, false);
+        return;
+    }
+    if (now - from > HUB_RESUME_MAX) {
+        from = now - HUB_RESUME_MAX;
+        truncated = true;
+    }
+    send_established(c, jc, online, n, c->auth.last_seq, truncated);
+    c->last_seq = from;
+    c->resume_to = now;
+    hub_resume_start(c);
 }
 
 /* Presence has counted the socket and knows who is online: join the room. */
@@ -185,7 +209,7 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
         if (c->room->delivered_seq > c->last_seq) {
             c->last_seq = c->room->delivered_seq;
         }
-        send_established(c, jc, online, n);
+        resume_or_start(c, jc, online, n);
         lws_rx_flow_control(c->wsi, 1);
         log_info("ws.joined",
                  "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64, c->id,

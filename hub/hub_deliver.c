@@ -55,6 +55,7 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     hub_buf_t *frame = NULL;
     size_t len;
 
+    ps->hub->pending_writes--;
     if (err != NULL) {
         log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\"", ps->room_id, err);
         ps->cb(ps->hub, ps->id, NULL, NULL, false, err, ps->client_id);
@@ -119,7 +120,9 @@ hub_deliver_send(hub_t *hub, const store_msg_in_t *in, hub_sent_cb cb, uint64_t 
     if (in->client_id != NULL) {
         snprintf(ps->client_id, sizeof(ps->client_id), "%s", in->client_id);
     }
+    hub->pending_writes++;
     if (store_msg_insert(hub->store, in, on_stored, ps) < 0) {
+        hub->pending_writes--;
         /* Nothing was queued (the store is closed): answer now. */
         ps->cb(hub, id, NULL, NULL, false, store_err_unavailable, ps->client_id);
         free(ps);

@@ -30,10 +30,15 @@ copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
     return n;
 }
 
+/* lws copies each query fragment into the buffer while it looks for name, and
+ * stops at the first that does not fit: the buffer must fit the longest
+ * fragment (a JWT in ?token=), not just the value wanted. */
+#define URLARG_BUF (PROTO_JWT_MAX_LEN + 64)
+
 static int
 parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
 {
-    char path[256], arg[64];
+    char path[256], arg[URLARG_BUF];
     const char *v;
 
     if (copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof(path)) <= 0) {

@@ -16,6 +16,7 @@
 
 #include "hub_channel.h"
 #include "hub_deliver.h"
+#include "hub_drain.h"
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "hub_room.h"
@@ -113,6 +114,7 @@ stop(hub_t *hub, int exit_code)
     hub_presence_free(hub->presence);
     hub->presence = NULL;
     hub_channel_free(hub->channel);
+    hub_drain_free(hub);
     hub->channel = NULL;
     store_free(hub->store);
     hub->store = NULL;
@@ -128,12 +130,22 @@ on_sweep(uv_timer_t *t)
 }
 
 static void
+drained(hub_t *hub)
+{
+    stop(hub, 0);
+}
+
+static void
 on_signal(uv_signal_t *sig, int signum)
 {
     hub_t *hub = sig->data;
 
     log_info("hub.signal", "signal=%d", signum);
-    stop(hub, 0);
+    if (hub->draining || hub->lws == NULL) {
+        stop(hub, 0); /* a second signal, or nothing to drain */
+        return;
+    }
+    hub_drain_start(hub, drained);
 }
 
 static void

@@ -81,6 +81,13 @@ static const char reap_lua[] =
                     "end\n"
                     "return out\n";
 
+/* ARGV: node. Takes the node out (drain) and returns the leaves to announce. */
+static const char remove_lua[] = REMOVE_NODE_LUA "local out = {}\n"
+                                                 "remove_node(ARGV[1], out)\n"
+                                                 "redis.call('SREM', 'chathub:nodes', ARGV[1])\n"
+                                                 "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
+                                                 "return out\n";
+
 /* ARGV: node, then room, user, count, user json per live entry. Rewrites this
  * node's entries (idempotent: after a blip or a Redis restart alike), silently. */
 static const char restore_lua[] =
@@ -493,6 +500,45 @@ on_reaped(void *ud, void *reply, const char *err)
         announce(hub, room, "leave",
                  x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids, n);
         free(ids);
+    }
+}
+
+typedef struct remove_req {
+    hub_t *hub;
+    void (*done)(hub_t *hub, void *ud);
+    void *ud;
+} remove_req_t;
+
+static void
+on_removed(void *ud, void *reply, const char *err)
+{
+    remove_req_t *rr = ud;
+
+    on_reaped(rr->hub, reply, err);
+    rr->done(rr->hub, rr->ud);
+    free(rr);
+}
+
+void
+hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *ud)
+{
+    hub_presence_t *p = hub->presence;
+    remove_req_t *rr = xmalloc(sizeof(*rr));
+    const char *args[] = {hub->cfg->node_id};
+    size_t i = 0;
+    uint64_t k;
+    void *v;
+
+    /* Our entries are about to go: a grace timer firing later must not touch Redis. */
+    while (p != NULL && hub_map_next(&p->entries, &i, &k, &v)) {
+        for (pres_t *e = v; e != NULL; e = e->next) {
+            e->in_redis = false;
+        }
+    }
+    *rr = (remove_req_t){hub, done, ud};
+    if (eval(hub, remove_lua, 1, args, on_removed, rr) < 0) {
+        free(rr);
+        done(hub, ud);
     }
 }
 

@@ -121,7 +121,7 @@ deliver_now(hub_room_t *room, int64_t seq, hub_buf_t *frame)
             continue;
         }
         hub_conn_t *c = room->conns[i - 1];
-        if (seq > c->last_seq) {
+        if (seq > c->last_seq && !c->catching_up) {
             c->last_seq = seq;
             hub_conn_send(c, frame);
         }

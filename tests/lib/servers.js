@@ -73,3 +73,47 @@ export async function startNginx(hubPorts) {
     },
   };
 }
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+function asPostgres(cmd, args) {
+  const { execFileSync } = require_child();
+  if (process.getuid && process.getuid() === 0) return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'pipe' });
+  return execFileSync(cmd, args, { stdio: 'pipe' });
+}
+
+let childProcess;
+function require_child() {
+  return childProcess;
+}
+
+/** A private PostgreSQL that a test may stop and start (PostgreSQL never runs as root). */
+export async function startPostgres() {
+  childProcess = await import('node:child_process');
+  const { chmodSync, chownSync } = await import('node:fs');
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chathub-pg-'));
+  chmodSync(dir, 0o755);
+  if (process.getuid && process.getuid() === 0) {
+    const uid = Number(childProcess.execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
+    chownSync(dir, uid, 0);
+  }
+  asPostgres(`${PG_BIN}/initdb`, ['-D', `${dir}/data`, '-A', 'trust', '-E', 'UTF8', '-U', 'postgres', '--no-sync']);
+  const pg = {
+    port,
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+    start() {
+      asPostgres(`${PG_BIN}/pg_ctl`, ['-D', `${dir}/data`, '-w', '-l', `${dir}/log`, '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    },
+    stop(mode = 'fast') {
+      try { asPostgres(`${PG_BIN}/pg_ctl`, ['-D', `${dir}/data`, '-w', '-m', mode, 'stop']); } catch {}
+    },
+    destroy() {
+      this.stop('immediate');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  pg.start();
+  return pg;
+}

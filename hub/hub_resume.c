@@ -1,0 +1,87 @@
+/*
+ * The catch-up loop. Single-threaded, so the check "have we reached the room's
+ * delivered seq?" and clearing catching_up happen with no delivery in between:
+ * the next live message is exactly the next seq this socket needs.
+ */
+#include "hub_resume.h"
+
+#include <stdlib.h>
+
+#include "hub_deliver.h"
+#include "hub_log.h"
+#include "hub_room.h"
+#include "proto_build.h"
+#include "store_msg.h"
+#include "xalloc.h"
+
+#define PAGE 500
+#define RETRY_MS 1000
+
+static void fetch(hub_conn_t *c);
+
+static void
+on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
+{
+    hub_ref_t *ref = ud;
+    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    size_t len;
+
+    free(ref);
+    if (c == NULL || !c->catching_up) {
+        return;
+    }
+    if (err != NULL) {
+        /* The store is away: the client reconnects and resumes from what it has. */
+        log_warn("ws.resume_failed", "conn=%" PRIu64 " err=\"%s\"", c->id, err);
+        hub_conn_fail(c, hub_deliver_store_err(err), NULL);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].seq != c->last_seq + 1) {
+            continue; /* never a repeat; a hole cannot happen under seq's lock */
+        }
+        char *s = proto_build_chat_message(&msgs[i], &len);
+        hub_buf_t *b = hub_buf_take(s, len);
+        c->last_seq = msgs[i].seq;
+        hub_conn_send(c, b);
+        hub_buf_unref(b);
+        if (c->state != HUB_CONN_OPEN) {
+            return; /* closed as a slow consumer */
+        }
+    }
+    if (has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq)) {
+        fetch(c);
+        return;
+    }
+    c->catching_up = false;
+    log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
+}
+
+static void
+fetch(hub_conn_t *c)
+{
+    hub_ref_t *ref = hub_ref_new(c->hub, c->id);
+    int rc;
+
+    if (c->last_seq > 0) {
+        rc = store_msg_history(c->hub->store, c->room_id, 0, c->last_seq, PAGE, on_page, ref);
+    } else {
+        /* From the very start: after_seq 0 would mean "the newest", so ask for
+         * everything below resume_to instead (at most HUB_RESUME_MAX, or we
+         * would have truncated and not started at 0). */
+        int limit = c->resume_to > 0 ? (int)c->resume_to : 1;
+        rc = store_msg_history(c->hub->store, c->room_id, c->resume_to + 1, 0,
+                               limit > HUB_RESUME_MAX ? HUB_RESUME_MAX : limit, on_page, ref);
+    }
+    if (rc < 0) {
+        free(ref);
+        hub_conn_fail(c, PROTO_ERR_UNAVAILABLE, NULL);
+    }
+}
+
+void
+hub_resume_start(hub_conn_t *c)
+{
+    c->catching_up = true;
+    fetch(c);
+}

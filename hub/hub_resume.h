@@ -1,0 +1,18 @@
+/*
+ * Catching a socket up from the store (PROTOCOL.md §4): after ?last_seq=N the
+ * socket gets every message after N in order, then live traffic, with no seq
+ * skipped or repeated at the seam. While it catches up the room does not
+ * deliver to it; it reads pages from the store until it has reached what the
+ * room has delivered, and only then rejoins live delivery.
+ */
+#ifndef CHATHUB_HUB_RESUME_H
+#define CHATHUB_HUB_RESUME_H
+
+#include "hub_conn.h"
+
+#define HUB_RESUME_MAX 1000 /* more missed: the newest 1000 and resume_truncated */
+
+/* c has joined its room with c->last_seq at the client's position; fetch from there. */
+void hub_resume_start(hub_conn_t *c);
+
+#endif

@@ -1,0 +1,139 @@
+// Never lose, never duplicate (issue 6): resume with ?last_seq, drain on
+// SIGTERM, and a PostgreSQL restart under traffic.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed } from '../lib/hub.js';
+import { startPostgres } from '../lib/servers.js';
+import { connect, Client, handshakeStatus, sleep } from '../lib/ws.js';
+
+let hub;
+before(async () => {
+  hub = await startHub({ env: { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' } });
+  await seed(hub);
+});
+after(async () => hub?.stop());
+
+const open = (user, query = '') => connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(user)}${query}`));
+const seqs = (c) => c.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.seq);
+
+async function collectUntil(c, last, ms = 30000) {
+  const deadline = Date.now() + ms;
+  while ((seqs(c).at(-1) ?? 0) < last && Date.now() < deadline) await sleep(20);
+  return seqs(c);
+}
+
+test('resume: every message after last_seq, then live traffic, no gap or repeat at the seam', { timeout: 60000 }, async () => {
+  const sender = await open(2);
+  const reader = await open(1);
+  sender.send({ type: 'chat_message', message: 'first' });
+  const n = (await reader.next('chat_message')).message.seq;
+  await reader.close();
+  for (let i = 0; i < 300; i++) sender.send({ type: 'chat_message', message: `missed ${i}` });
+  await collectUntil(sender, n + 300);
+  // Keep sending while the reader comes back: the seam is under load.
+  let live = 0;
+  const pump = (async () => {
+    for (; live < 300; live++) {
+      sender.send({ type: 'chat_message', message: `live ${live}` });
+      if (live % 10 === 9) await sleep(5);
+    }
+  })();
+  const back = await open(1, `&last_seq=${n}`);
+  assert.equal(back.established.resumed_from, n);
+  assert.equal(back.established.resume_truncated, undefined);
+  await pump;
+  const last = n + 600;
+  const got = await collectUntil(back, last);
+  assert.deepEqual(got, Array.from({ length: last - n }, (_, i) => n + 1 + i));
+  await Promise.all([sender.close(), back.close()]);
+});
+
+test('resume over 1000 missed: the newest 1000 and resume_truncated', { timeout: 60000 }, async () => {
+  const sender = await open(2);
+  for (let i = 0; i < 1100; i++) sender.send({ type: 'chat_message', message: `bulk ${i}` });
+  const all = await collectUntil(sender, (sender.established.last_seq) + 1100);
+  const last = all.at(-1);
+  const back = await open(1, '&last_seq=1');
+  assert.equal(back.established.resumed_from, 1);
+  assert.equal(back.established.resume_truncated, true);
+  assert.equal(back.established.last_seq, last);
+  const got = await collectUntil(back, last);
+  assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => last - 999 + i));
+  await Promise.all([sender.close(), back.close()]);
+});
+
+test('resume from 0 and from the current seq', async () => {
+  const c = await open(3);
+  const last = c.established.last_seq;
+  await c.close();
+  const same = await open(3, `&last_seq=${last}`);
+  assert.equal(same.established.resumed_from, last);
+  await sleep(300);
+  assert.deepEqual(seqs(same), []);
+  await same.close();
+  const h = await hub.api('PUT', '/rooms/40', { type: 'GROUP', name: 'small', members: [1, 2] });
+  assert.ok(h.status < 300);
+  for (let i = 0; i < 5; i++) await hub.api('POST', '/rooms/40/messages', { sender_id: 2, content: `s${i}` });
+  const zero = await connect(hub.wsUrl(`/ws/chat/40/?token=${hub.token(1)}&last_seq=0`));
+  assert.equal(zero.established.resumed_from, 0);
+  assert.deepEqual(await collectUntil(zero, 5), [1, 2, 3, 4, 5]);
+  await zero.close();
+});
+
+test('SIGTERM drains: 503 for new upgrades, 1012 spread over seconds, exit within 10 s', { timeout: 30000 }, async () => {
+  const node = await startHub({ database: hub.database, secret: hub.secret, apiKey: hub.apiKey, migrate: false });
+  const socks = [];
+  for (let i = 0; i < 30; i++) socks.push(await connect(node.wsUrl(`/ws/chat/1/?token=${node.token(1 + (i % 3))}`)));
+  const closes = socks.map((s) => s.closed.then((c) => ({ ...c, at: Date.now() })));
+  const exited = new Promise((r) => node.proc.once('exit', (code) => r({ code, at: Date.now() })));
+  const t0 = Date.now();
+  node.proc.kill('SIGTERM');
+  await sleep(100);
+  assert.equal(await handshakeStatus(node.wsUrl(`/ws/chat/1/?token=${node.token(1)}`)), 503);
+  const results = await Promise.all(closes);
+  assert.deepEqual([...new Set(results.map((r) => r.code))], [1012]);
+  const spread = Math.max(...results.map((r) => r.at)) - Math.min(...results.map((r) => r.at));
+  assert.ok(spread >= 1500, `closes spread over ${spread} ms`);
+  const { code, at } = await exited;
+  assert.equal(code, 0);
+  assert.ok(at - t0 < 10000, `exit after ${at - t0} ms`);
+});
+
+test('PostgreSQL restart: unavailable with client_id, 1013 at connect, recovery, one stored message per client_id', { timeout: 90000 }, async () => {
+  const pg = await startPostgres();
+  const node = await startHub({ database: pg.url, env: { HUB_QUERY_TIMEOUT_MS: '2000' } });
+  try {
+    await seed(node);
+    const c = await connect(node.wsUrl(`/ws/chat/1/?token=${node.token(1)}`));
+    c.send({ type: 'chat_message', message: 'before', client_id: 'pg-0' });
+    await c.next('chat_message');
+    pg.stop('immediate');
+    c.send({ type: 'chat_message', message: 'during', client_id: 'pg-1' });
+    const e = await c.next('error', 10000);
+    assert.equal(e.code, 'unavailable');
+    assert.equal(e.client_id, 'pg-1');
+    const refused = new Client(node.wsUrl(`/ws/chat/1/?token=${node.token(2)}`));
+    assert.equal((await refused.next('error', 10000)).code, 'unavailable');
+    assert.equal((await refused.closed).code, 1013);
+    pg.start();
+    let ok = null;
+    for (let i = 0; i < 60 && !ok; i++) {
+      c.send({ type: 'chat_message', message: 'during', client_id: 'pg-1' });
+      const f = await c.next(null, 10000, (x) => x.type === 'chat_message' || x.type === 'error');
+      if (f.type === 'chat_message') ok = f;
+      else await sleep(500);
+    }
+    assert.ok(ok, 'the hub recovered without a restart');
+    c.send({ type: 'chat_message', message: 'during', client_id: 'pg-1' });
+    const again = await c.next('chat_message', 10000);
+    assert.deepEqual(again, ok, 'a retry returns the original');
+    const h = await node.api('GET', '/rooms/1/messages?limit=100');
+    assert.equal(h.json.messages.filter((m) => m.client_id === 'pg-1').length, 1);
+    const fresh = await connect(node.wsUrl(`/ws/chat/1/?token=${node.token(2)}`));
+    await fresh.close();
+    await c.close();
+  } finally {
+    await node.stop();
+    pg.destroy();
+  }
+});
