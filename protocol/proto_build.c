@@ -1,10 +1,14 @@
 /*
  * Server frames. Each builder makes one compact JSON string; the hub
  * serializes a frame once and hands the same bytes to every socket, which is
- * what makes the message object identical for sender and receivers.
+ * what makes the message object identical for sender and receivers. Strings
+ * and integers are written by hand (as cJSON raw items) because cJSON can do
+ * neither exactly: it stops strings at NUL and rounds integers past 2^53.
  */
 #include "proto_build.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +20,107 @@ proto_json_int(int64_t v)
 {
     char buf[24];
 
-    snprintf(buf, sizeof(buf), "%lld", (long long)v);
+    snprintf(buf, sizeof(buf), "%" PRId64, v);
     return cJSON_CreateRaw(buf);
+}
+
+/* The length of the well-formed UTF-8 sequence at p (n bytes left), 0 if the
+ * bytes there are not one (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t len;
+
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        len = 2;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        len = 3;
+        lo = p[0] == 0xE0 ? 0xA0 : 0x80; /* overlong */
+        hi = p[0] == 0xED ? 0x9F : 0xBF; /* surrogates */
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        len = 4;
+        lo = p[0] == 0xF0 ? 0x90 : 0x80; /* overlong */
+        hi = p[0] == 0xF4 ? 0x8F : 0xBF; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < len || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < len; i++) {
+        if (p[i] < 0x80 || p[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+/* Write one ASCII byte as JSON wants it inside a string; returns the bytes
+ * written. Same spelling as cJSON, so hand-built and cJSON-built text agree. */
+static size_t
+put_ascii(unsigned char c, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char short_esc[][3] = {
+        ['"'] = "\\\"", ['\\'] = "\\\\", ['\b'] = "\\b", ['\f'] = "\\f",
+        ['\n'] = "\\n", ['\r'] = "\\r",  ['\t'] = "\\t",
+    };
+
+    if (c < sizeof(short_esc) / sizeof(short_esc[0]) && short_esc[c][0] != '\0') {
+        memcpy(out, short_esc[c], 2);
+        return 2;
+    }
+    if (c < 0x20) {
+        memcpy(out, "\\u00", 4);
+        out[4] = hex[c >> 4];
+        out[5] = hex[c & 15];
+        return 6;
+    }
+    out[0] = (char)c;
+    return 1;
+}
+
+/*
+ * A JSON string literal of s (len bytes, NUL allowed and written as \u0000).
+ * Bytes that are not well-formed UTF-8 become U+FFFD, one per byte: a text
+ * frame must be valid UTF-8 or the browser fails the whole connection.
+ */
+static cJSON *
+json_str(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *buf, *o;
+    cJSON *item;
+
+    /* Worst case per byte: "\u00XX" (6) or U+FFFD (3); plus quotes and NUL. */
+    if (len > (SIZE_MAX - 3) / 6) {
+        abort(); /* unreachable: every input has a hard size cap */
+    }
+    buf = xmalloc(len * 6 + 3);
+    o = buf;
+    *o++ = '"';
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_len(p + i, len - i);
+        if (n == 1) {
+            o += put_ascii(p[i], o);
+        } else if (n == 0) {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+        } else {
+            memcpy(o, p + i, n);
+            o += n;
+        }
+        i += n != 0 ? n : 1;
+    }
+    *o++ = '"';
+    *o = '\0';
+    item = cJSON_CreateRaw(buf);
+    free(buf);
+    return item;
 }
 
 static void
@@ -30,7 +133,7 @@ add_int(cJSON *o, const char *key, int64_t v)
 static void
 add_str(cJSON *o, const char *key, const char *s)
 {
-    cJSON_AddItemToObject(o, key, s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, key, s != NULL ? json_str(s, strlen(s)) : cJSON_CreateNull());
 }
 
 static char *
@@ -74,17 +177,17 @@ cJSON *
 proto_msg_json(const proto_msg_t *m)
 {
     cJSON *o = cJSON_CreateObject();
-    /* Content is UTF-8 without NUL (the frame parser and the store refuse NUL). */
-    char *content = xstrndup(m->content != NULL ? m->content : "", m->content_len);
 
     add_int(o, "id", m->id);
     add_int(o, "room_id", m->room_id);
     add_int(o, "seq", m->seq);
     cJSON_AddItemToObject(o, "sender", proto_user_json(&m->sender));
-    add_str(o, "content", content);
+    /* content_len, not strlen: proto_msg_t content may hold NUL bytes. */
+    cJSON_AddItemToObject(
+        o, "content",
+        json_str(m->content != NULL ? m->content : "", m->content != NULL ? m->content_len : 0));
     add_str(o, "created_at", m->created_at);
     add_str(o, "client_id", m->client_id != NULL && m->client_id[0] != '\0' ? m->client_id : NULL);
-    free(content);
     return o;
 }
 

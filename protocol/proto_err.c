@@ -10,7 +10,8 @@ static const struct {
     const char *message;
     int close_code;
 } errs[PROTO_ERR__COUNT] = {
-    [PROTO_ERR_NONE] = {"none", "no error", PROTO_CLOSE_NORMAL},
+    /* NONE is never sent; asking for its close code is a caller bug, so 1011. */
+    [PROTO_ERR_NONE] = {"none", "no error", PROTO_CLOSE_INTERNAL},
     [PROTO_ERR_INVALID_JSON] = {"invalid_json", "the frame is not valid JSON",
                                 PROTO_CLOSE_INTERNAL},
     [PROTO_ERR_UNKNOWN_TYPE] = {"unknown_type", "unknown frame type", PROTO_CLOSE_INTERNAL},

@@ -1,6 +1,8 @@
 /*
- * Client frames: JSON in, a validated proto_in_t out. The client_id is read
- * before anything else can fail, so even a refused send is answered with it.
+ * Client frames: JSON in, a validated proto_in_t out. A raw pass over the text
+ * runs before cJSON (nesting cap, \u0000 escapes cJSON would silently cut a
+ * string at), and the client_id is read before anything else can fail, so even
+ * a refused send is answered with it. No I/O, no globals.
  */
 #include "proto_frame.h"
 
@@ -11,7 +13,29 @@
 #include "proto_url.h"
 #include "xalloc.h"
 
-#define JS_SAFE_MAX 9007199254740991.0
+/* Client frames are flat objects; 32 levels leave room for unknown fields while
+ * keeping cJSON (which recurses once per level, up to 1000) far from deep stacks. */
+#define DEPTH_MAX 32
+#define JS_SAFE_MAX INT64_C(9007199254740991) /* 2^53 - 1 */
+
+/* Top-level fields whose string value is read, one bit each. */
+enum {
+    F_TYPE = 1u << 0,
+    F_MESSAGE = 1u << 1,
+    F_CLIENT_ID = 1u << 2,
+    F_ROOM_ID = 1u << 3,
+    F_ALL = F_TYPE | F_MESSAGE | F_CLIENT_ID | F_ROOM_ID,
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} fields[] = {
+    {"type", F_TYPE},
+    {"message", F_MESSAGE},
+    {"client_id", F_CLIENT_ID},
+    {"room_id", F_ROOM_ID},
+};
 
 static const struct {
     const char *name;
@@ -24,36 +48,133 @@ static const struct {
     {"ping", PROTO_IN_PING},
 };
 
-/* A JSON number that is a whole number in 0..2^53-1. */
-static bool
-as_u53(const cJSON *v, int64_t *out)
+/* What the raw pass found. */
+typedef struct scan {
+    bool too_deep;
+    bool nul_key;      /* a top-level key holds \u0000 and could alias one of ours */
+    unsigned nul_vals; /* F_* of top-level fields whose value holds \u0000 */
+    /* walk state */
+    int depth;
+    bool root_obj;
+    bool expect_key;
+    unsigned key; /* F_* of the current top-level key */
+} scan_t;
+
+/* The F_* bit of a raw (still escaped) key. A key written with escapes may
+ * spell one of ours, so it counts as all of them. */
+static unsigned
+field_bit(const char *raw, size_t n)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > JS_SAFE_MAX ||
-        v->valuedouble != (double)(int64_t)v->valuedouble) {
+    if (memchr(raw, '\\', n) != NULL) {
+        return F_ALL;
+    }
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strlen(fields[i].name) == n && memcmp(fields[i].name, raw, n) == 0) {
+            return fields[i].bit;
+        }
+    }
+    return 0;
+}
+
+/* From i (just past an opening quote), the index of the closing quote (len
+ * when unterminated); *nul tells whether a \u0000 escape occurs. */
+static size_t
+string_end(const char *buf, size_t len, size_t i, bool *nul)
+{
+    *nul = false;
+    while (i < len) {
+        if (buf[i] == '"') {
+            return i;
+        }
+        if (buf[i] == '\\') {
+            if (i + 5 < len && buf[i + 1] == 'u' && memcmp(buf + i + 2, "0000", 4) == 0) {
+                *nul = true;
+            }
+            i += 2; /* the escaped character can never close the string */
+            continue;
+        }
+        i++;
+    }
+    return len;
+}
+
+static void
+on_string(scan_t *sc, const char *raw, size_t n, bool nul)
+{
+    if (sc->depth == 1 && sc->root_obj && sc->expect_key) {
+        sc->key = field_bit(raw, n);
+        sc->nul_key = sc->nul_key || nul;
+        sc->expect_key = false;
+        return;
+    }
+    if (nul && sc->depth >= 1) {
+        sc->nul_vals |= sc->key;
+    }
+}
+
+static void
+on_punct(scan_t *sc, char c)
+{
+    if (c == '{' || c == '[') {
+        if (++sc->depth > DEPTH_MAX) {
+            sc->too_deep = true;
+        }
+        if (sc->depth == 1) {
+            sc->root_obj = c == '{';
+            sc->expect_key = sc->root_obj;
+        }
+    } else if ((c == '}' || c == ']') && sc->depth > 0) {
+        sc->depth--; /* stray closers are cJSON's to refuse; keep depth sane */
+    } else if (sc->depth == 1 && c == ',') {
+        sc->expect_key = sc->root_obj;
+    } else if (sc->depth == 1 && c == ':') {
+        sc->expect_key = false;
+    }
+}
+
+/* One linear pass with no recursion; the text need not be valid JSON (cJSON
+ * decides that afterwards), this only has to be right when it is. */
+static void
+scan_json(const char *buf, size_t len, scan_t *sc)
+{
+    size_t i = 0;
+
+    memset(sc, 0, sizeof(*sc));
+    while (i < len && !sc->too_deep) {
+        if (buf[i] == '"') {
+            bool nul;
+            size_t q = string_end(buf, len, i + 1, &nul);
+            on_string(sc, buf + i + 1, q - (i + 1), nul);
+            i = q < len ? q + 1 : len;
+            continue;
+        }
+        on_punct(sc, buf[i]);
+        i++;
+    }
+}
+
+/* A JSON number that is a whole number in min..max (both within ±(2^53-1)). */
+static bool
+as_int(const cJSON *v, int64_t min, int64_t max, int64_t *out)
+{
+    double d;
+
+    if (!cJSON_IsNumber(v)) {
         return false;
     }
-    *out = (int64_t)v->valuedouble;
+    d = v->valuedouble;
+    /* Range first: converting an out-of-range double to int64_t is undefined. */
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d) {
+        return false;
+    }
+    *out = (int64_t)d;
     return true;
 }
 
-/* cJSON decodes \u0000 into a NUL that silently ends its C string, so a NUL
- * escape is found in the raw text: one preceded by an even run of backslashes. */
 static bool
-has_nul_escape(const char *buf, size_t len)
+present(const cJSON *v)
 {
-    for (size_t i = 0; i + 6 <= len; i++) {
-        if (buf[i] != '\\' || buf[i + 1] != 'u' || strncmp(buf + i + 2, "0000", 4) != 0) {
-            continue;
-        }
-        size_t run = 0;
-        while (run < i && buf[i - 1 - run] == '\\') {
-            run++;
-        }
-        if (run % 2 == 0) {
-            return true;
-        }
-    }
-    return false;
+    return v != NULL && !cJSON_IsNull(v);
 }
 
 static bool
@@ -68,53 +189,96 @@ is_blank(const char *s)
 }
 
 static proto_err_t
-parse_client_id(const cJSON *root, proto_in_t *out)
+parse_client_id(const cJSON *root, const scan_t *sc, proto_in_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "client_id");
     size_t n;
 
-    if (v == NULL || cJSON_IsNull(v)) {
+    if (!present(v)) {
         return PROTO_ERR_NONE;
     }
-    if (!cJSON_IsString(v) || (n = strlen(v->valuestring)) == 0 || n > PROTO_CLIENT_ID_MAX) {
+    if (!cJSON_IsString(v) || (sc->nul_vals & F_CLIENT_ID) != 0) {
+        return PROTO_ERR_BAD_REQUEST;
+    }
+    n = strlen(v->valuestring);
+    if (n == 0 || n > PROTO_CLIENT_ID_MAX) {
         return PROTO_ERR_BAD_REQUEST;
     }
     memcpy(out->client_id, v->valuestring, n + 1);
     return PROTO_ERR_NONE;
 }
 
+/* room_id: a positive id as a JSON number or a digit string. */
 static proto_err_t
-parse_chat(const cJSON *root, const char *buf, size_t len, size_t max_text, proto_in_t *out)
+parse_room_id(const cJSON *root, const scan_t *sc, proto_in_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "room_id");
+    bool ok;
+
+    if (!present(v)) {
+        return PROTO_ERR_NONE;
+    }
+    if (cJSON_IsString(v)) {
+        ok = (sc->nul_vals & F_ROOM_ID) == 0 &&
+             proto_parse_id(v->valuestring, strlen(v->valuestring), &out->room_id) == 0;
+    } else {
+        ok = as_int(v, 1, JS_SAFE_MAX, &out->room_id);
+    }
+    if (!ok) {
+        return PROTO_ERR_BAD_REQUEST;
+    }
+    out->has_room_id = true;
+    return PROTO_ERR_NONE;
+}
+
+static proto_err_t
+parse_chat(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out)
 {
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
-    const cJSON *room = cJSON_GetObjectItemCaseSensitive(root, "room_id");
     size_t n;
 
-    if (!cJSON_IsString(msg) || has_nul_escape(buf, len)) {
+    /* A NUL would end the C string early and silently drop the rest. */
+    if (!cJSON_IsString(msg) || (sc->nul_vals & F_MESSAGE) != 0) {
         return PROTO_ERR_BAD_REQUEST;
     }
     n = strlen(msg->valuestring);
+    /* Size before blankness: an over-long send is too_large whatever it holds. */
     if (n > max_text) {
         return PROTO_ERR_TOO_LARGE;
     }
     if (is_blank(msg->valuestring)) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    if (room != NULL && !cJSON_IsNull(room)) {
-        bool ok =
-            cJSON_IsString(room)
-                ? proto_parse_id(room->valuestring, strlen(room->valuestring), &out->room_id) == 0
-                : as_u53(room, &out->room_id) && out->room_id > 0;
-        if (!ok) {
-            return PROTO_ERR_BAD_REQUEST;
-        }
-        out->has_room_id = true;
+    if (parse_room_id(root, sc, out) != PROTO_ERR_NONE) {
+        return PROTO_ERR_BAD_REQUEST;
     }
     out->text = xstrndup(msg->valuestring, n);
     out->text_len = n;
     return PROTO_ERR_NONE;
 }
 
+/* is_typing is optional and defaults to true: the frame itself says "typing". */
+static proto_err_t
+parse_typing(const cJSON *root, proto_in_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "is_typing");
+
+    if (present(v) && !cJSON_IsBool(v)) {
+        return PROTO_ERR_BAD_REQUEST;
+    }
+    out->is_typing = !present(v) || cJSON_IsTrue(v);
+    return PROTO_ERR_NONE;
+}
+
+static proto_err_t
+parse_mark_read(const cJSON *root, proto_in_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "seq");
+
+    return as_int(v, 0, JS_SAFE_MAX, &out->seq) ? PROTO_ERR_NONE : PROTO_ERR_BAD_REQUEST;
+}
+
+/* limit is clamped rather than refused: asking for 0 or 5000 has an obvious meaning. */
 static proto_err_t
 parse_history(const cJSON *root, proto_in_t *out)
 {
@@ -122,34 +286,31 @@ parse_history(const cJSON *root, proto_in_t *out)
     const cJSON *limit = cJSON_GetObjectItemCaseSensitive(root, "limit");
     int64_t lim = PROTO_HISTORY_LIMIT_DEFAULT;
 
-    if (before != NULL && !cJSON_IsNull(before) && !as_u53(before, &out->before_seq)) {
+    if (present(before) && !as_int(before, 0, JS_SAFE_MAX, &out->before_seq)) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    if (limit != NULL && !cJSON_IsNull(limit) && !as_u53(limit, &lim)) {
+    if (present(limit) && !as_int(limit, -JS_SAFE_MAX, JS_SAFE_MAX, &lim)) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    out->limit = lim < 1 ? 1 : lim > PROTO_HISTORY_LIMIT_MAX ? PROTO_HISTORY_LIMIT_MAX : (int)lim;
+    if (lim < 1) {
+        lim = 1;
+    } else if (lim > PROTO_HISTORY_LIMIT_MAX) {
+        lim = PROTO_HISTORY_LIMIT_MAX;
+    }
+    out->limit = (int)lim;
     return PROTO_ERR_NONE;
 }
 
 static proto_err_t
-parse_fields(const cJSON *root, const char *buf, size_t len, size_t max_text, proto_in_t *out)
+parse_fields(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out)
 {
-    const cJSON *v;
-
     switch (out->type) {
     case PROTO_IN_CHAT_MESSAGE:
-        return parse_chat(root, buf, len, max_text, out);
+        return parse_chat(root, sc, max_text, out);
     case PROTO_IN_TYPING:
-        v = cJSON_GetObjectItemCaseSensitive(root, "is_typing");
-        if (v != NULL && !cJSON_IsBool(v)) {
-            return PROTO_ERR_BAD_REQUEST;
-        }
-        out->is_typing = v == NULL || cJSON_IsTrue(v);
-        return PROTO_ERR_NONE;
+        return parse_typing(root, out);
     case PROTO_IN_MARK_READ:
-        v = cJSON_GetObjectItemCaseSensitive(root, "seq");
-        return as_u53(v, &out->seq) ? PROTO_ERR_NONE : PROTO_ERR_BAD_REQUEST;
+        return parse_mark_read(root, out);
     case PROTO_IN_HISTORY:
         return parse_history(root, out);
     case PROTO_IN_PING:
@@ -158,60 +319,84 @@ parse_fields(const cJSON *root, const char *buf, size_t len, size_t max_text, pr
     return PROTO_ERR_UNKNOWN_TYPE;
 }
 
-static proto_err_t
-parse(const char *buf, size_t len, size_t max_text, proto_in_t *out)
+static bool
+is_ws(char c)
 {
-    cJSON *root;
-    const cJSON *type;
-    proto_err_t err = PROTO_ERR_UNKNOWN_TYPE;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
+/* Exactly one JSON value, with nothing after it but whitespace. NULL: invalid_json. */
+static cJSON *
+parse_json(const char *buf, size_t len)
+{
     const char *end = NULL;
+    cJSON *root;
 
-    if (len == 0 || memchr(buf, '\0', len) != NULL ||
-        (root = cJSON_ParseWithLengthOpts(buf, len, &end, false)) == NULL) {
-        return PROTO_ERR_INVALID_JSON;
+    /* A raw NUL is never valid JSON, and cJSON would stop reading at it. */
+    if (len == 0 || memchr(buf, '\0', len) != NULL) {
+        return NULL;
     }
-    /* One value and nothing after it but whitespace. */
-    while (end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')) {
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+    if (root == NULL) {
+        return NULL;
+    }
+    while (end < buf + len && is_ws(*end)) {
         end++;
     }
     if (end != buf + len) {
         cJSON_Delete(root);
-        return PROTO_ERR_INVALID_JSON;
+        return NULL;
     }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
+    return root;
+}
+
+static proto_err_t
+parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out)
+{
+    const cJSON *type;
+
+    if (!cJSON_IsObject(root) || sc->nul_key) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    if (parse_client_id(root, out) != PROTO_ERR_NONE) {
-        cJSON_Delete(root);
+    if (parse_client_id(root, sc, out) != PROTO_ERR_NONE) {
         return PROTO_ERR_BAD_REQUEST;
     }
     type = cJSON_GetObjectItemCaseSensitive(root, "type");
-    if (!cJSON_IsString(type)) {
-        cJSON_Delete(root);
+    if (!cJSON_IsString(type) || (sc->nul_vals & F_TYPE) != 0) {
         return PROTO_ERR_BAD_REQUEST;
     }
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(type->valuestring, types[i].name) == 0) {
             out->type = types[i].type;
-            err = parse_fields(root, buf, len, max_text, out);
-            break;
+            return parse_fields(root, sc, max_text, out);
         }
     }
-    cJSON_Delete(root);
-    return err;
+    return PROTO_ERR_UNKNOWN_TYPE;
 }
 
 int
 proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, proto_err_t *err)
 {
+    scan_t sc;
+    cJSON *root;
+
     memset(out, 0, sizeof(*out));
-    *err = parse(buf, len, max_text, out);
+    *err = PROTO_ERR_NONE;
+    scan_json(buf, len, &sc);
+    /* Decided before cJSON runs, so it never recurses on hostile depth. */
+    if (sc.too_deep) {
+        *err = PROTO_ERR_BAD_REQUEST;
+        return -1;
+    }
+    root = parse_json(buf, len);
+    if (root == NULL) {
+        *err = PROTO_ERR_INVALID_JSON;
+        return -1;
+    }
+    *err = parse_object(root, &sc, max_text, out);
+    cJSON_Delete(root);
     if (*err != PROTO_ERR_NONE) {
-        free(out->text);
-        out->text = NULL;
-        out->text_len = 0;
+        proto_in_clear(out);
         return -1;
     }
     return 0;

@@ -1,11 +1,12 @@
 /*
- * JWT HS256. The order matters: the header is checked for alg first, the
+ * JWT HS256. The order is the point: the header is checked for alg first, the
  * signature is compared in constant time next, and only then is the payload
- * decoded and trusted.
+ * decoded and trusted. Nothing here reads a clock; the caller passes now.
  */
 #include "proto_jwt.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,18 +17,30 @@
 #include "proto_url.h"
 #include "xalloc.h"
 
+#define MAC_LEN 32      /* HMAC-SHA256 */
+#define MAC_B64_LEN 43  /* 32 bytes in unpadded base64url */
+#define TIME_MAX 1e15   /* claims past this are nonsense, and keep the arithmetic in range */
+#define LEEWAY_MAX 3600 /* a larger skew is a misconfiguration, not a clock */
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static int
 b64_value(unsigned char c)
 {
-    const char *p = c != '\0' ? strchr(b64url, c) : NULL;
-
-    return p != NULL ? (int)(p - b64url) : -1;
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
 }
 
-/* Decode unpadded base64url into out (room for len*3/4+1 bytes). -1 on a bad
- * character or an impossible length. */
+/* Decode unpadded base64url into out (room for len*3/4+1 bytes), NUL-terminated.
+ * -1 on padding, a character outside the alphabet, or an impossible length. */
 static int
 b64url_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
 {
@@ -50,7 +63,7 @@ b64url_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
             out[n++] = (unsigned char)(acc >> bits);
         }
     }
-    /* Leftover bits must be zero, or two encodings would verify alike. */
+    /* Leftover bits must be zero, or two spellings would carry one signature. */
     if ((acc & ((1u << bits) - 1)) != 0) {
         return -1;
     }
@@ -59,10 +72,11 @@ b64url_decode(const char *s, size_t len, unsigned char *out, size_t *outlen)
     return 0;
 }
 
+/* Unpadded base64url of in; a new string, free() it. */
 static char *
 b64url_encode(const unsigned char *in, size_t len)
 {
-    char *out = xmalloc(len * 4 / 3 + 4);
+    char *out = xmalloc(len / 3 * 4 + 5);
     size_t n = 0;
     uint32_t acc = 0;
     int bits = 0;
@@ -93,110 +107,202 @@ proto_jwt_is_jwt(const char *token, size_t len)
     return dots == 2;
 }
 
+static bool
+only_blank(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A base64url segment holding exactly one JSON object and nothing after it.
+ * NULL when it is not one; the caller deletes the tree. */
 static cJSON *
 decode_json(const char *s, size_t len)
 {
-    unsigned char *buf = xmalloc(len * 3 / 4 + 2);
+    unsigned char *buf = xmalloc(len / 4 * 3 + 3);
+    const char *end = NULL;
     size_t n;
     cJSON *j = NULL;
 
-    if (b64url_decode(s, len, buf, &n) == 0 && memchr(buf, '\0', n) == NULL) {
-        j = cJSON_ParseWithLength((const char *)buf, n);
+    /* A NUL would let cJSON stop early and ignore the rest of the segment. */
+    if (b64url_decode(s, len, buf, &n) == 0 && n > 0 && memchr(buf, '\0', n) == NULL) {
+        j = cJSON_ParseWithLengthOpts((const char *)buf, n, &end, false);
     }
-    free(buf);
-    if (j != NULL && !cJSON_IsObject(j)) {
+    if (j != NULL && (!cJSON_IsObject(j) || !only_blank(end, (const char *)buf + n))) {
         cJSON_Delete(j);
         j = NULL;
     }
+    free(buf);
     return j;
 }
 
-static bool
-header_ok(const char *s, size_t len)
+/* The header pins the algorithm: exactly HS256, never "none" or another alg a
+ * forger could pick. "typ" is not required; "crit" names extensions we do not
+ * implement, and RFC 7515 says such a token must be refused. */
+static int
+check_header(const char *s, size_t len, const char **why)
 {
     cJSON *h = decode_json(s, len);
-    const cJSON *alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
-    bool ok = cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0;
+    const cJSON *alg;
+    int rc = -1;
 
+    if (h == NULL) {
+        *why = "malformed";
+        return -1;
+    }
+    alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
+    if (cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0 &&
+        cJSON_GetObjectItemCaseSensitive(h, "crit") == NULL) {
+        rc = 0;
+    } else {
+        *why = "alg";
+    }
     cJSON_Delete(h);
-    return ok;
+    return rc;
 }
 
-static void
-hmac(const unsigned char *secret, size_t slen, const char *data, size_t len, unsigned char mac[32])
+static int
+hmac(const unsigned char *secret, size_t slen, const char *data, size_t len,
+     unsigned char mac[MAC_LEN])
 {
-    unsigned int maclen = 32;
+    unsigned int maclen = MAC_LEN;
 
-    HMAC(EVP_sha256(), secret, (int)slen, (const unsigned char *)data, len, mac, &maclen);
+    if (slen > INT32_MAX) {
+        return -1;
+    }
+    /* A non-NULL key pointer even for an empty key keeps OpenSSL on one path. */
+    if (HMAC(EVP_sha256(), secret != NULL ? secret : (const unsigned char *)"", (int)slen,
+             (const unsigned char *)data, len, mac, &maclen) == NULL ||
+        maclen != MAC_LEN) {
+        return -1;
+    }
+    return 0;
 }
 
 static bool
 signature_ok(const char *signed_part, size_t len, const char *sig, size_t siglen,
              const unsigned char *secret, size_t slen)
 {
-    unsigned char want[32], got[48];
+    unsigned char want[MAC_LEN], got[MAC_LEN + 4];
     size_t n;
 
-    if (siglen != 43 || b64url_decode(sig, siglen, got, &n) < 0 || n != 32) {
+    /* An empty secret would let anyone sign; nothing verifies against it. */
+    if (slen == 0 || siglen != MAC_B64_LEN || b64url_decode(sig, siglen, got, &n) < 0 ||
+        n != MAC_LEN) {
         return false;
     }
-    hmac(secret, slen, signed_part, len, want);
-    return CRYPTO_memcmp(want, got, 32) == 0;
+    if (hmac(secret, slen, signed_part, len, want) < 0) {
+        return false;
+    }
+    return CRYPTO_memcmp(want, got, MAC_LEN) == 0;
 }
 
 /* A positive JS-safe integer, as a JSON number or a digit string. */
 static int
 claim_id(const cJSON *v, int64_t *out)
 {
+    double d;
+
     if (cJSON_IsString(v)) {
         return proto_parse_id(v->valuestring, strlen(v->valuestring), out);
     }
-    if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 9007199254740991.0 &&
-        v->valuedouble == (double)(int64_t)v->valuedouble) {
-        *out = (int64_t)v->valuedouble;
-        return 0;
+    if (!cJSON_IsNumber(v)) {
+        return -1;
     }
-    return -1;
+    d = v->valuedouble;
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != (double)(int64_t)d) {
+        return -1;
+    }
+    *out = (int64_t)d;
+    return 0;
 }
 
+/* A NumericDate (RFC 7519: seconds, fractions allowed and truncated). */
 static int
 claim_time(const cJSON *v, int64_t *out)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1e15) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= TIME_MAX)) {
         return -1;
     }
     *out = (int64_t)v->valuedouble;
     return 0;
 }
 
+/* user_id (Django simplejwt) wins over sub; a present but bad user_id is not
+ * skipped for sub, so a token never means two different users. */
+static int
+read_claims(const cJSON *p, int64_t *uid, int64_t *exp, bool *has_nbf, int64_t *nbf)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "user_id");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "nbf");
+    const cJSON *tt = cJSON_GetObjectItemCaseSensitive(p, "token_type");
+
+    if (id == NULL) {
+        id = cJSON_GetObjectItemCaseSensitive(p, "sub");
+    }
+    if (claim_id(id, uid) < 0 || claim_time(cJSON_GetObjectItemCaseSensitive(p, "exp"), exp) < 0) {
+        return -1;
+    }
+    *has_nbf = n != NULL;
+    if (*has_nbf && claim_time(n, nbf) < 0) {
+        return -1;
+    }
+    /* simplejwt also signs refresh tokens with the same key; only an access
+     * token may open a socket. */
+    if (tt != NULL && (!cJSON_IsString(tt) || strcmp(tt->valuestring, "access") != 0)) {
+        return -1;
+    }
+    return 0;
+}
+
 static int
 check_claims(const cJSON *p, int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
 {
-    const cJSON *uid = cJSON_GetObjectItemCaseSensitive(p, "user_id");
-    const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(p, "nbf");
-    int64_t exp, t;
+    int64_t uid, exp, nbf = 0;
+    bool has_nbf;
 
-    if (uid == NULL) {
-        uid = cJSON_GetObjectItemCaseSensitive(p, "sub");
-    }
-    if (claim_id(uid, &out->user_id) < 0 ||
-        claim_time(cJSON_GetObjectItemCaseSensitive(p, "exp"), &exp) < 0) {
+    if (read_claims(p, &uid, &exp, &has_nbf, &nbf) < 0) {
         *why = "claims";
         return -1;
     }
-    if (nbf != NULL && claim_time(nbf, &t) < 0) {
-        *why = "claims";
-        return -1;
-    }
-    if (now > exp + leeway) {
+    leeway = leeway < 0 ? 0 : leeway > LEEWAY_MAX ? LEEWAY_MAX : leeway;
+    /* exp and nbf are at most 1e15 and leeway at most an hour: no overflow. RFC
+     * 7519: the token is valid strictly before exp. */
+    if (now >= exp + leeway) {
         *why = "expired";
         return -1;
     }
-    if (nbf != NULL && now + leeway < t) {
+    if (has_nbf && nbf - leeway > now) {
         *why = "not_yet_valid";
         return -1;
     }
+    out->user_id = uid;
     out->exp = exp;
+    return 0;
+}
+
+/* Split header.payload.signature at its two dots; -1 if the header or payload
+ * is empty. An empty signature is let through so that an alg "none" token is
+ * logged as "alg", the reason that tells an operator what happened. */
+static int
+split_token(const char *token, size_t len, size_t *dot1, size_t *dot2)
+{
+    const char *d1 = memchr(token, '.', len);
+    const char *d2;
+
+    if (d1 == NULL) {
+        return -1;
+    }
+    d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+    if (d2 == NULL || d1 == token || d2 == d1 + 1) {
+        return -1;
+    }
+    *dot1 = (size_t)(d1 - token);
+    *dot2 = (size_t)(d2 - token);
     return 0;
 }
 
@@ -204,30 +310,26 @@ int
 proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, size_t secret_len,
                  int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
 {
-    const char *dot1, *dot2;
+    size_t dot1, dot2;
     cJSON *payload;
     int rc;
 
     *why = "malformed";
-    if (len == 0 || len > PROTO_JWT_MAX_LEN || !proto_jwt_is_jwt(token, len)) {
+    if (token == NULL || len == 0 || len > PROTO_JWT_MAX_LEN || !proto_jwt_is_jwt(token, len) ||
+        split_token(token, len, &dot1, &dot2) < 0) {
         return -1;
     }
-    dot1 = memchr(token, '.', len);
-    dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - token));
-    if (dot1 == token || dot2 == dot1 + 1) {
+    if (check_header(token, dot1, why) < 0) {
         return -1;
     }
-    if (!header_ok(token, (size_t)(dot1 - token))) {
-        *why = "alg";
-        return -1;
-    }
-    if (!signature_ok(token, (size_t)(dot2 - token), dot2 + 1, len - (size_t)(dot2 + 1 - token),
-                      secret, secret_len)) {
+    /* The payload stays undecoded until the signature over it checks out. */
+    if (!signature_ok(token, dot2, token + dot2 + 1, len - dot2 - 1, secret, secret_len)) {
         *why = "bad_signature";
         return -1;
     }
-    payload = decode_json(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    payload = decode_json(token + dot1 + 1, dot2 - dot1 - 1);
     if (payload == NULL) {
+        *why = "malformed";
         return -1;
     }
     rc = check_claims(payload, now, leeway, out, why);
@@ -240,21 +342,24 @@ proto_jwt_sign(int64_t user_id, int64_t now, int64_t exp, const unsigned char *s
                size_t secret_len)
 {
     static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-    char payload[256];
-    unsigned char mac[32];
+    char payload[160]; /* four int64s and the fixed text fit in under 150 bytes */
+    unsigned char mac[MAC_LEN];
     int n = snprintf(payload, sizeof(payload),
-                     "{\"user_id\":%lld,\"sub\":\"%lld\",\"iat\":%lld,\"exp\":%lld,"
-                     "\"token_type\":\"access\"}",
-                     (long long)user_id, (long long)user_id, (long long)now, (long long)exp);
+                     "{\"user_id\":%" PRId64 ",\"sub\":\"%" PRId64 "\",\"iat\":%" PRId64
+                     ",\"exp\":%" PRId64 ",\"token_type\":\"access\"}",
+                     user_id, user_id, now, exp);
     char *h = b64url_encode((const unsigned char *)header, sizeof(header) - 1);
     char *p = b64url_encode((const unsigned char *)payload, (size_t)n);
     size_t signed_len = strlen(h) + 1 + strlen(p);
-    char *tok = xmalloc(signed_len + 1 + 44);
+    char *tok = xmalloc(signed_len + 1 + MAC_B64_LEN + 1);
+    char *s;
 
     snprintf(tok, signed_len + 1, "%s.%s", h, p);
-    hmac(secret, secret_len, tok, signed_len, mac);
-    char *s = b64url_encode(mac, sizeof(mac));
-    snprintf(tok + signed_len, 45, ".%s", s);
+    if (hmac(secret, secret_len, tok, signed_len, mac) < 0) {
+        abort(); /* only a secret over 2 GiB or a broken libcrypto gets here */
+    }
+    s = b64url_encode(mac, sizeof(mac));
+    snprintf(tok + signed_len, MAC_B64_LEN + 2, ".%s", s);
     free(h);
     free(p);
     free(s);

@@ -5,6 +5,7 @@
 #include "xalloc.h"
 
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,12 @@ xmalloc(size_t n)
 void *
 xcalloc(size_t n, size_t sz)
 {
-    void *p = calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz);
+    void *p;
 
+    if (sz != 0 && n > SIZE_MAX / sz) {
+        oom(SIZE_MAX); /* the product itself does not fit */
+    }
+    p = calloc(n == 0 ? 1 : n, sz == 0 ? 1 : sz);
     if (p == NULL) {
         oom(n * sz);
     }

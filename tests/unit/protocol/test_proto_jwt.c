@@ -1,5 +1,6 @@
 /* proto_jwt: HS256 accepted; alg none, expired, nbf, bad signature, tampered
- * payload, missing or wrong claims rejected (PROTOCOL.md §1). */
+ * payload, missing or wrong claims rejected (PROTOCOL.md §1). Tokens are made
+ * here independently of proto_jwt_sign, so a bug in one does not hide in both. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
@@ -9,8 +10,13 @@
 #include "proto_jwt.h"
 
 #define NOW INT64_C(1800000000)
+#define LEEWAY 30
+#define TOK_MAX 8192
+
 static const unsigned char secret[] = "test-secret";
 #define SLEN (sizeof(secret) - 1)
+
+static const char *HS = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
 static void
 b64url(const char *in, size_t n, char *out)
@@ -34,12 +40,14 @@ b64url(const char *in, size_t n, char *out)
     out[o] = '\0';
 }
 
-/* header.payload signed with key (or an empty signature when key is NULL). */
+/* header.payload signed with key, or with an empty signature when key is NULL.
+ * Returns a static buffer that the next call overwrites. */
 static char *
 make(const char *header, const char *payload, const unsigned char *key, size_t klen)
 {
-    static char tok[2048];
-    char h[512], p[1024], s[64];
+    static char tok[TOK_MAX];
+    static char h[1024], p[TOK_MAX / 2];
+    char s[64];
     unsigned char mac[32];
     unsigned int maclen = 32;
 
@@ -56,12 +64,31 @@ make(const char *header, const char *payload, const unsigned char *key, size_t k
     return tok;
 }
 
-static const char *HS = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+/* A payload with user_id 7 and the given exp. */
+static char *
+payload_exp(int64_t exp)
+{
+    static char p[128];
+
+    snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld}", (long long)exp);
+    return p;
+}
 
 static int
 verify(const char *tok, proto_jwt_claims_t *c, const char **why)
 {
-    return proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW, 30, c, why);
+    return proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW, LEEWAY, c, why);
+}
+
+static void
+accepted(const char *tok, int64_t want_uid, const char *what)
+{
+    proto_jwt_claims_t c = {0, 0};
+    const char *why = "unset";
+    int rc = verify(tok, &c, &why);
+
+    ok(rc == 0 && c.user_id == want_uid, "%s accepted as user %lld (rc %d, why %s, uid %lld)", what,
+       (long long)want_uid, rc, rc == 0 ? "-" : why, (long long)c.user_id);
 }
 
 static void
@@ -71,88 +98,342 @@ rejected(const char *tok, const char *want_why, const char *what)
     const char *why = NULL;
     int rc = verify(tok, &c, &why);
 
-    ok(rc < 0 && why != NULL && strcmp(why, want_why) == 0, "%s rejected (%s, got %s)", what,
-       want_why, why != NULL ? why : "accepted");
+    ok(rc < 0 && why != NULL && strcmp(why, want_why) == 0, "%s rejected as %s (got %s)", what,
+       want_why,
+       rc == 0       ? "accepted"
+       : why != NULL ? why
+                     : "(null)");
+}
+
+static void
+test_accepts_simplejwt_and_sub(void)
+{
+    char p[256];
+    proto_jwt_claims_t c;
+    const char *why;
+
+    ok(verify(make(HS, payload_exp(NOW + 60), secret, SLEN), &c, &why) == 0 && c.user_id == 7 &&
+           c.exp == NOW + 60,
+       "simplejwt user_id: claims filled");
+    snprintf(p, sizeof(p),
+             "{\"token_type\":\"access\",\"exp\":%lld,\"iat\":%lld,\"jti\":\"abc\",\"user_id\":8}",
+             (long long)(NOW + 300), (long long)NOW);
+    accepted(make(HS, p, secret, SLEN), 8, "full simplejwt access token");
+    snprintf(p, sizeof(p), "{\"sub\":\"42\",\"exp\":%lld}", (long long)(NOW + 60));
+    accepted(make(HS, p, secret, SLEN), 42, "sub as a digit string");
+    snprintf(p, sizeof(p), "{\"sub\":43,\"exp\":%lld}", (long long)(NOW + 60));
+    accepted(make(HS, p, secret, SLEN), 43, "sub as a number");
+    snprintf(p, sizeof(p), "{\"user_id\":\"8\",\"exp\":%lld}", (long long)(NOW + 60));
+    accepted(make("{\"alg\":\"HS256\"}", p, secret, SLEN), 8, "digit string user_id, no typ");
+    snprintf(p, sizeof(p), "{\"user_id\":5,\"sub\":\"ivan@example.org\",\"exp\":%lld}",
+             (long long)(NOW + 60));
+    accepted(make(HS, p, secret, SLEN), 5, "user_id wins over a non-numeric sub");
+    snprintf(p, sizeof(p), "{\"user_id\":9007199254740991,\"exp\":%lld}", (long long)(NOW + 60));
+    accepted(make(HS, p, secret, SLEN), INT64_C(9007199254740991), "user id 2^53-1");
+    snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld.75}", (long long)(NOW + 60));
+    accepted(make(HS, p, secret, SLEN), 7, "fractional exp");
+    accepted(make("{\"typ\":\"JWT\",\"alg\":\"HS256\",\"kid\":\"k1\"}", payload_exp(NOW + 60),
+                  secret, SLEN),
+             7, "extra header fields, any order");
+    accepted(make(HS, " {\"user_id\":7,\"exp\":1900000000} ", secret, SLEN), 7,
+             "whitespace around the payload object");
+}
+
+static void
+test_time_claims(void)
+{
+    char p[256];
+
+    accepted(make(HS, payload_exp(NOW - LEEWAY + 1), secret, SLEN), 7,
+             "expired 29 s ago, within 30 s leeway");
+    rejected(make(HS, payload_exp(NOW - LEEWAY), secret, SLEN), "expired",
+             "expired exactly leeway ago");
+    rejected(make(HS, payload_exp(NOW - 3600), secret, SLEN), "expired", "expired an hour ago");
+    rejected(make(HS, payload_exp(0), secret, SLEN), "expired", "exp 0");
+    snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld,\"nbf\":%lld}", (long long)(NOW + 600),
+             (long long)(NOW + LEEWAY));
+    accepted(make(HS, p, secret, SLEN), 7, "nbf exactly leeway ahead");
+    snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld,\"nbf\":%lld}", (long long)(NOW + 600),
+             (long long)(NOW + LEEWAY + 1));
+    rejected(make(HS, p, secret, SLEN), "not_yet_valid", "nbf past the leeway");
+    snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld,\"nbf\":%lld}", (long long)(NOW + 600),
+             (long long)(NOW - 600));
+    accepted(make(HS, p, secret, SLEN), 7, "nbf in the past");
+    {
+        proto_jwt_claims_t c;
+        const char *why;
+        const char *tok = make(HS, payload_exp(NOW - 10), secret, SLEN);
+        ok(proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW, 0, &c, &why) < 0 &&
+               strcmp(why, "expired") == 0,
+           "no leeway: 10 s past exp is expired");
+        ok(proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW, -100, &c, &why) < 0 &&
+               strcmp(why, "expired") == 0,
+           "negative leeway counts as 0");
+        ok(proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW, INT64_MAX, &c, &why) == 0,
+           "a huge leeway is capped, not overflowed");
+        ok(proto_jwt_verify(tok, strlen(tok), secret, SLEN, INT64_MAX, INT64_MAX, &c, &why) < 0 &&
+               strcmp(why, "expired") == 0,
+           "now at INT64_MAX is after any exp");
+    }
+}
+
+static void
+test_rejects_other_algorithms(void)
+{
+    const char *p = payload_exp(NOW + 60);
+
+    rejected(make("{\"alg\":\"none\",\"typ\":\"JWT\"}", p, NULL, 0), "alg", "alg none, no sig");
+    rejected(make("{\"alg\":\"none\"}", p, secret, SLEN), "alg", "alg none with a signature");
+    rejected(make("{\"alg\":\"HS512\"}", p, secret, SLEN), "alg", "alg HS512");
+    rejected(make("{\"alg\":\"RS256\"}", p, secret, SLEN), "alg", "alg RS256");
+    rejected(make("{\"alg\":\"hs256\"}", p, secret, SLEN), "alg", "alg in lower case");
+    rejected(make("{\"alg\":\"HS256 \"}", p, secret, SLEN), "alg", "alg with a space");
+    rejected(make("{\"alg\":null}", p, secret, SLEN), "alg", "alg null");
+    rejected(make("{\"alg\":256}", p, secret, SLEN), "alg", "alg a number");
+    rejected(make("{\"typ\":\"JWT\"}", p, secret, SLEN), "alg", "missing alg");
+    rejected(make("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", p, secret, SLEN), "alg",
+             "crit extensions");
+    rejected(make("[\"HS256\"]", p, secret, SLEN), "malformed", "header an array");
+    rejected(make("{\"alg\":\"HS256\"} x", p, secret, SLEN), "malformed",
+             "header with trailing garbage");
+}
+
+static void
+test_rejects_bad_signatures(void)
+{
+    const char *p = payload_exp(NOW + 60);
+    char good[TOK_MAX], tmp[TOK_MAX];
+    size_t n;
+
+    rejected(make(HS, p, (const unsigned char *)"other", 5), "bad_signature", "wrong secret");
+    rejected(make(HS, p, NULL, 0), "bad_signature", "empty signature");
+    snprintf(good, sizeof(good), "%s", make(HS, p, secret, SLEN));
+    n = strlen(good);
+
+    snprintf(tmp, sizeof(tmp), "%.*s", (int)(n - 1), good);
+    rejected(tmp, "bad_signature", "signature one character short");
+    snprintf(tmp, sizeof(tmp), "%sA", good);
+    rejected(tmp, "bad_signature", "signature one character long");
+    snprintf(tmp, sizeof(tmp), "%s=", good);
+    rejected(tmp, "bad_signature", "padded signature");
+    snprintf(tmp, sizeof(tmp), "%s", good);
+    tmp[n - 5] = tmp[n - 5] == 'A' ? 'B' : 'A';
+    rejected(tmp, "bad_signature", "one flipped signature character");
+    snprintf(tmp, sizeof(tmp), "%s", good);
+    tmp[n - 3] = '+';
+    rejected(tmp, "bad_signature", "standard base64 '+' in the signature");
+    /* 43 characters carry 258 bits; the last 2 must be zero, or one MAC would
+     * have four spellings. */
+    {
+        static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        snprintf(tmp, sizeof(tmp), "%s", good);
+        const char *pos = strchr(t, tmp[n - 1]);
+        tmp[n - 1] = t[(pos - t) ^ 1];
+        rejected(tmp, "bad_signature", "signature with non-zero padding bits");
+    }
+    {
+        proto_jwt_claims_t c;
+        const char *why;
+        ok(proto_jwt_verify(good, n, (const unsigned char *)"", 0, NOW, LEEWAY, &c, &why) < 0 &&
+               strcmp(why, "bad_signature") == 0,
+           "an empty secret verifies nothing");
+        ok(proto_jwt_verify(good, n, secret, SLEN - 1, NOW, LEEWAY, &c, &why) < 0 &&
+               strcmp(why, "bad_signature") == 0,
+           "a prefix of the secret is another secret");
+    }
+}
+
+/* A token whose payload or header is swapped for another's keeps a signature
+ * that no longer matches. */
+static void
+test_rejects_tampering(void)
+{
+    char good[TOK_MAX], evil[TOK_MAX], mixed[TOK_MAX];
+    char p2[128];
+    char *g1, *g2, *e1, *e2;
+
+    snprintf(good, sizeof(good), "%s", make(HS, payload_exp(NOW + 60), secret, SLEN));
+    snprintf(p2, sizeof(p2), "{\"user_id\":1,\"exp\":%lld}", (long long)(NOW + 60));
+    snprintf(evil, sizeof(evil), "%s", make(HS, p2, (const unsigned char *)"attacker", 8));
+    g1 = strchr(good, '.');
+    g2 = strrchr(good, '.');
+    e1 = strchr(evil, '.');
+    e2 = strrchr(evil, '.');
+    snprintf(mixed, sizeof(mixed), "%.*s%.*s%s", (int)(g1 - good), good, (int)(e2 - e1), e1, g2);
+    rejected(mixed, "bad_signature", "payload swapped, signature kept");
+    snprintf(mixed, sizeof(mixed), "%s", good);
+    mixed[(g1 - good) + 3] ^= 1; /* one bit of the payload text */
+    rejected(mixed, "bad_signature", "payload with one changed character");
+    snprintf(evil, sizeof(evil), "%s", make("{\"alg\":\"HS256\"}", "{}", NULL, 0));
+    e1 = strchr(evil, '.');
+    snprintf(mixed, sizeof(mixed), "%.*s%s", (int)(e1 - evil), evil, g1);
+    rejected(mixed, "bad_signature", "header swapped, signature kept");
+}
+
+static void
+test_rejects_bad_claims(void)
+{
+    static const char *const bad[] = {
+        "{\"exp\":1900000000}",
+        "{\"user_id\":7}",
+        "{\"user_id\":0,\"exp\":1900000000}",
+        "{\"user_id\":-3,\"exp\":1900000000}",
+        "{\"user_id\":1.5,\"exp\":1900000000}",
+        "{\"user_id\":true,\"exp\":1900000000}",
+        "{\"user_id\":null,\"sub\":\"7\",\"exp\":1900000000}",
+        "{\"user_id\":\"abc\",\"sub\":\"7\",\"exp\":1900000000}",
+        "{\"user_id\":\"007\",\"exp\":1900000000}",
+        "{\"user_id\":\"\",\"exp\":1900000000}",
+        "{\"user_id\":9007199254740992,\"exp\":1900000000}",
+        "{\"user_id\":[7],\"exp\":1900000000}",
+        "{\"sub\":\"ivan\",\"exp\":1900000000}",
+        "{\"user_id\":7,\"exp\":\"soon\"}",
+        "{\"user_id\":7,\"exp\":null}",
+        "{\"user_id\":7,\"exp\":-5}",
+        "{\"user_id\":7,\"exp\":1e300}",
+        "{\"user_id\":7,\"exp\":1900000000,\"nbf\":\"now\"}",
+        "{\"user_id\":7,\"exp\":1900000000,\"nbf\":null}",
+        "{\"user_id\":7,\"exp\":1900000000,\"token_type\":\"refresh\"}",
+        "{\"user_id\":7,\"exp\":1900000000,\"token_type\":1}",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        rejected(make(HS, bad[i], secret, SLEN), "claims", bad[i]);
+    }
+}
+
+static void
+test_rejects_malformed(void)
+{
+    rejected(make(HS, "[1,2]", secret, SLEN), "malformed", "payload not an object");
+    rejected(make(HS, "{\"user_id\":7,\"exp\":1900000000}x", secret, SLEN), "malformed",
+             "payload with trailing garbage");
+    rejected(make(HS, "{\"user_id\":7,", secret, SLEN), "malformed", "payload cut short");
+    rejected("abc", "malformed", "no dots");
+    rejected("a.b", "malformed", "one dot");
+    rejected("a.b.c.d", "malformed", "three dots");
+    rejected("a.b.c", "malformed", "header not base64 JSON");
+    rejected("..", "malformed", "empty segments");
+    rejected(".eyJ1c2VyX2lkIjo3fQ.sig", "malformed", "empty header");
+    rejected("eyJhbGciOiJIUzI1NiJ9..sig", "malformed", "empty payload");
+    rejected("eyJhbGciOiJIUzI1NiJ9=.e30.sig", "malformed", "padded header");
+    rejected("eyJhbGciOiJIUzI1NiJ9.!!!.abc", "bad_signature", "payload never read before the MAC");
+    rejected("", "malformed", "empty token");
+    {
+        proto_jwt_claims_t c;
+        const char *why = NULL;
+        const char *tok = make(HS, payload_exp(NOW + 60), secret, SLEN);
+        ok(proto_jwt_verify(tok, strlen(tok) - 44, secret, SLEN, NOW, LEEWAY, &c, &why) < 0 &&
+               why != NULL && strcmp(why, "malformed") == 0,
+           "len is honoured: header.payload alone is malformed");
+    }
+}
+
+/* Find a padding that makes make(HS, ...) exactly want bytes long. */
+static char *
+token_of_len(size_t want)
+{
+    static char p[TOK_MAX];
+
+    for (size_t pad = 2900; pad < 3100; pad++) {
+        snprintf(p, sizeof(p), "{\"user_id\":7,\"exp\":%lld,\"pad\":\"%0*d\"}",
+                 (long long)(NOW + 60), (int)pad, 0);
+        char *tok = make(HS, p, secret, SLEN);
+        if (strlen(tok) == want) {
+            return tok;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_length_cap(void)
+{
+    char *tok = token_of_len(PROTO_JWT_MAX_LEN);
+
+    ok(tok != NULL, "a token of exactly PROTO_JWT_MAX_LEN bytes exists");
+    if (tok != NULL) {
+        accepted(tok, 7, "a token of exactly PROTO_JWT_MAX_LEN bytes");
+    }
+    tok = token_of_len(PROTO_JWT_MAX_LEN + 1);
+    ok(tok != NULL, "a token just over the cap exists");
+    if (tok != NULL) {
+        rejected(tok, "malformed", "a validly signed token over the cap");
+    }
+    {
+        char *huge = malloc(PROTO_JWT_MAX_LEN + 10);
+        if (huge == NULL) {
+            abort();
+        }
+        memset(huge, 'a', PROTO_JWT_MAX_LEN + 9);
+        huge[10] = '.';
+        huge[20] = '.';
+        huge[PROTO_JWT_MAX_LEN + 9] = '\0';
+        rejected(huge, "malformed", "garbage over the cap");
+        free(huge);
+    }
+}
+
+static void
+test_sign_round_trip(void)
+{
+    proto_jwt_claims_t c;
+    const char *why = NULL;
+    char *tok = proto_jwt_sign(99, NOW, NOW + 3600, secret, SLEN);
+
+    ok(proto_jwt_is_jwt(tok, strlen(tok)), "signed token has the JWT shape");
+    ok(strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37) == 0,
+       "header is {\"alg\":\"HS256\",\"typ\":\"JWT\"}");
+    ok(strchr(tok, '=') == NULL && strchr(tok, '+') == NULL && strchr(tok, '/') == NULL,
+       "unpadded base64url");
+    ok(verify(tok, &c, &why) == 0 && c.user_id == 99 && c.exp == NOW + 3600,
+       "proto_jwt_sign round-trips");
+    ok(proto_jwt_verify(tok, strlen(tok), (const unsigned char *)"x", 1, NOW, 30, &c, &why) < 0 &&
+           strcmp(why, "bad_signature") == 0,
+       "signed token fails under another secret");
+    ok(proto_jwt_verify(tok, strlen(tok), secret, SLEN, NOW + 3600, 0, &c, &why) < 0 &&
+           strcmp(why, "expired") == 0,
+       "signed token expires at exp");
+    free(tok);
+    tok = proto_jwt_sign(INT64_C(9007199254740991), NOW, NOW + 60, secret, SLEN);
+    ok(verify(tok, &c, &why) == 0 && c.user_id == INT64_C(9007199254740991),
+       "largest id round-trips");
+    free(tok);
+    tok = proto_jwt_sign(7, NOW, NOW + 60, secret, SLEN);
+    {
+        char *same = make(HS,
+                          "{\"user_id\":7,\"sub\":\"7\",\"iat\":1800000000,\"exp\":1800000060,"
+                          "\"token_type\":\"access\"}",
+                          secret, SLEN);
+        ok(strcmp(tok, same) == 0, "signed bytes are exactly the documented payload");
+    }
+    free(tok);
+}
+
+static void
+test_is_jwt(void)
+{
+    ok(proto_jwt_is_jwt("a.b.c", 5), "two dots: JWT");
+    ok(proto_jwt_is_jwt("..", 2), "two dots, empty segments: JWT shape");
+    ok(!proto_jwt_is_jwt("a.b", 3), "one dot: opaque");
+    ok(!proto_jwt_is_jwt("a.b.c.d", 7), "three dots: opaque");
+    ok(!proto_jwt_is_jwt("0123456789abcdef0123456789abcdef01234567", 40), "40 hex: opaque");
+    ok(!proto_jwt_is_jwt("a.b.c", 3), "only len bytes count");
+    ok(!proto_jwt_is_jwt("", 0), "empty: opaque");
 }
 
 int
 main(void)
 {
-    proto_jwt_claims_t c;
-    const char *why = NULL;
-    char payload[256], *tok;
-
-    snprintf(payload, sizeof(payload), "{\"user_id\":7,\"exp\":%lld}", (long long)(NOW + 60));
-    ok(verify(make(HS, payload, secret, SLEN), &c, &why) == 0 && c.user_id == 7 &&
-           c.exp == NOW + 60,
-       "simplejwt style user_id accepted");
-    snprintf(payload, sizeof(payload), "{\"sub\":\"42\",\"exp\":%lld}", (long long)(NOW + 60));
-    ok(verify(make(HS, payload, secret, SLEN), &c, &why) == 0 && c.user_id == 42, "sub accepted");
-    snprintf(payload, sizeof(payload), "{\"user_id\":\"8\",\"exp\":%lld,\"nbf\":%lld}",
-             (long long)(NOW + 60), (long long)(NOW + 10));
-    ok(verify(make("{\"alg\":\"HS256\"}", payload, secret, SLEN), &c, &why) == 0 && c.user_id == 8,
-       "digit string id, nbf within leeway, no typ");
-    snprintf(payload, sizeof(payload), "{\"user_id\":7,\"exp\":%lld}", (long long)(NOW - 10));
-    ok(verify(make(HS, payload, secret, SLEN), &c, &why) == 0, "expired within leeway accepted");
-
-    snprintf(payload, sizeof(payload), "{\"user_id\":7,\"exp\":%lld}", (long long)(NOW - 31));
-    rejected(make(HS, payload, secret, SLEN), "expired", "expired");
-    snprintf(payload, sizeof(payload), "{\"user_id\":7,\"exp\":%lld,\"nbf\":%lld}",
-             (long long)(NOW + 600), (long long)(NOW + 300));
-    rejected(make(HS, payload, secret, SLEN), "not_yet_valid", "nbf in the future");
-    snprintf(payload, sizeof(payload), "{\"user_id\":7,\"exp\":%lld}", (long long)(NOW + 60));
-    rejected(make("{\"alg\":\"none\",\"typ\":\"JWT\"}", payload, NULL, 0), "alg", "alg none");
-    rejected(make("{\"alg\":\"HS512\"}", payload, secret, SLEN), "alg", "alg HS512");
-    rejected(make("{\"alg\":\"RS256\"}", payload, secret, SLEN), "alg", "alg RS256");
-    rejected(make("{\"typ\":\"JWT\"}", payload, secret, SLEN), "alg", "missing alg");
-    rejected(make(HS, payload, (const unsigned char *)"other", 5), "bad_signature", "wrong secret");
-    rejected(make(HS, payload, NULL, 0), "bad_signature", "empty signature");
-    /* Tampered payload: a valid token whose payload is swapped for another's. */
-    {
-        char good[2048], evil[2048];
-        char p2[256];
-        snprintf(good, sizeof(good), "%s", make(HS, payload, secret, SLEN));
-        snprintf(p2, sizeof(p2), "{\"user_id\":1,\"exp\":%lld}", (long long)(NOW + 60));
-        snprintf(evil, sizeof(evil), "%s", make(HS, p2, secret, SLEN));
-        char *g1 = strchr(good, '.'), *g2 = strrchr(good, '.');
-        char *e1 = strchr(evil, '.'), *e2 = strrchr(evil, '.');
-        char mixed[4096];
-        snprintf(mixed, sizeof(mixed), "%.*s%.*s%s", (int)(g1 - good), good, (int)(e2 - e1), e1,
-                 g2);
-        rejected(mixed, "bad_signature", "tampered payload");
-    }
-    snprintf(payload, sizeof(payload), "{\"exp\":%lld}", (long long)(NOW + 60));
-    rejected(make(HS, payload, secret, SLEN), "claims", "missing user id");
-    rejected(make(HS, "{\"user_id\":7}", secret, SLEN), "claims", "missing exp");
-    snprintf(payload, sizeof(payload), "{\"user_id\":0,\"exp\":%lld}", (long long)(NOW + 60));
-    rejected(make(HS, payload, secret, SLEN), "claims", "user id 0");
-    snprintf(payload, sizeof(payload), "{\"user_id\":-3,\"exp\":%lld}", (long long)(NOW + 60));
-    rejected(make(HS, payload, secret, SLEN), "claims", "negative user id");
-    snprintf(payload, sizeof(payload), "{\"user_id\":true,\"exp\":%lld}", (long long)(NOW + 60));
-    rejected(make(HS, payload, secret, SLEN), "claims", "boolean user id");
-    rejected(make(HS, "{\"user_id\":7,\"exp\":\"soon\"}", secret, SLEN), "claims", "string exp");
-    rejected(make(HS, "[1,2]", secret, SLEN), "malformed", "payload not an object");
-    rejected("abc", "malformed", "no dots");
-    rejected("a.b.c", "alg", "garbage segments");
-    rejected("..", "malformed", "empty segments");
-    rejected("eyJhbGciOiJIUzI1NiJ9.!!!.abc", "bad_signature", "bad base64 in payload");
-    {
-        char *huge = malloc(PROTO_JWT_MAX_LEN + 10);
-        memset(huge, 'a', PROTO_JWT_MAX_LEN + 9);
-        huge[10] = '.';
-        huge[20] = '.';
-        huge[PROTO_JWT_MAX_LEN + 9] = '\0';
-        rejected(huge, "malformed", "over the length cap");
-        free(huge);
-    }
-
-    tok = proto_jwt_sign(99, NOW, NOW + 3600, secret, SLEN);
-    ok(proto_jwt_is_jwt(tok, strlen(tok)), "signed token has the JWT shape");
-    ok(verify(tok, &c, &why) == 0 && c.user_id == 99 && c.exp == NOW + 3600,
-       "proto_jwt_sign round-trips");
-    ok(proto_jwt_verify(tok, strlen(tok), (const unsigned char *)"x", 1, NOW, 30, &c, &why) < 0,
-       "signed token fails under another secret");
-    free(tok);
-    ok(!proto_jwt_is_jwt("0123456789abcdef0123456789abcdef01234567", 40), "opaque is not a JWT");
+    test_accepts_simplejwt_and_sub();
+    test_time_claims();
+    test_rejects_other_algorithms();
+    test_rejects_bad_signatures();
+    test_rejects_tampering();
+    test_rejects_bad_claims();
+    test_rejects_malformed();
+    test_length_cap();
+    test_sign_round_trip();
+    test_is_jwt();
     return tap_done();
 }
