@@ -75,7 +75,7 @@ function waitReady(url, proc, timeoutMs) {
  * true), wait (default true).
  */
 export async function startHub(opts = {}) {
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const database = opts.database ?? createDatabase();
   const secret = opts.secret ?? randomBytes(16).toString('hex');
   const apiKey = opts.apiKey ?? randomBytes(12).toString('hex');
