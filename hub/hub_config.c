@@ -65,6 +65,8 @@ static const opt_t opts[] = {
     NUM(query_timeout_ms, "query-timeout-ms", "HUB_QUERY_TIMEOUT_MS", "5000", 100, 600000,
         "per-query timeout"),
     STR(log_level, "log-level", "HUB_LOG_LEVEL", "info", "debug, info, warn or error"),
+    STR(demo_users, "demo-users", "HUB_DEMO_USERS", NULL,
+        "development only: user ids the demo page may get tokens for"),
 };
 
 static const char *
@@ -256,4 +258,23 @@ hub_config_usage(void)
                 opts[i].def != NULL ? " (default " : "", opts[i].def != NULL ? opts[i].def : "",
                 opts[i].def != NULL ? ")" : "");
     }
+}
+
+bool
+hub_config_demo_user(const hub_config_t *cfg, int64_t user_id)
+{
+    const char *p = cfg->demo_users;
+
+    while (p != NULL && *p != '\0') {
+        char *end = NULL;
+        long long v = strtoll(p, &end, 10);
+        if (end == p) {
+            return false;
+        }
+        if (v == user_id) {
+            return true;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return false;
 }

@@ -7,6 +7,7 @@
 #define CHATHUB_HUB_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 typedef struct hub_config {
@@ -34,6 +35,7 @@ typedef struct hub_config {
     long db_pool;
     long query_timeout_ms;
     char *log_level;
+    char *demo_users; /* HUB_DEMO_USERS: ids the demo page may sign in as */
 } hub_config_t;
 
 /*
@@ -52,5 +54,8 @@ bool hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size
 
 /* Print the flags, their variables and defaults. */
 void hub_config_usage(void);
+
+/* True when user_id is in HUB_DEMO_USERS. */
+bool hub_config_demo_user(const hub_config_t *cfg, int64_t user_id);
 
 #endif

@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hub_api.h"
 #include "hub_channel.h"
 #include "hub_log.h"
+#include "hub_static.h"
+#include "proto_jwt.h"
 #include "hub_metrics.h"
 #include "xalloc.h"
 
@@ -229,12 +232,41 @@ route_ready(hub_t *hub, hub_http_req_t *req)
     }
 }
 
+/* GET /demo/token?user=ID: a JWT for one of HUB_DEMO_USERS, so the demo page
+ * can pick a user. Development only: unset (the default), it is a 404. */
+static void
+demo_token(hub_t *hub, hub_http_req_t *req)
+{
+    char arg[32], body[PROTO_JWT_MAX_LEN + 64];
+    int64_t uid;
+    const char *v = hub_http_query(req, "user=", arg, sizeof(arg));
+    const char *secret = hub->cfg->jwt_secret;
+
+    if (hub->cfg->demo_users == NULL || secret == NULL) {
+        hub_http_reply_error(req, 404, NULL, "no such path");
+        return;
+    }
+    if (v == NULL || proto_parse_id(v, strlen(v), &uid) < 0 ||
+        !hub_config_demo_user(hub->cfg, uid)) {
+        hub_http_reply_error(req, 403, NULL, "not a demo user");
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    char *tok =
+        proto_jwt_sign(uid, now, now + 12 * 3600, (const unsigned char *)secret, strlen(secret));
+    int n =
+        snprintf(body, sizeof(body), "{\"user_id\":%lld,\"token\":\"%s\"}", (long long)uid, tok);
+    free(tok);
+    hub_http_reply(req, 200, "application/json", body, (size_t)n);
+}
+
 static void
 route(hub_t *hub, hub_http_req_t *req)
 {
     int64_t room_id;
     proto_ws_kind_t ws = proto_ws_path_parse(req->path, &room_id);
     bool get = req->method == LWSHUMETH_GET || req->method == LWSHUMETH_HEAD;
+    const hub_static_file_t *file;
 
     if (ws == PROTO_WS_BAD) {
         hub_http_reply_error(req, 404, NULL, "no such path");
@@ -247,6 +279,10 @@ route(hub_t *hub, hub_http_req_t *req)
         route_ready(hub, req);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {
         hub_metrics_reply(hub, req);
+    } else if (strcmp(req->path, "/demo/token") == 0 && get) {
+        demo_token(hub, req);
+    } else if (get && (file = hub_static_find(req->path)) != NULL) {
+        hub_http_reply(req, 200, file->content_type, (const char *)file->data, file->len);
     } else if (req->api.route != PROTO_API_NONE) {
         hub_api_handle(hub, req);
     } else {

@@ -1,0 +1,257 @@
+// chathub browser client (PROTOCOL.md §7): one room at a time, reconnect with
+// exponential backoff and full jitter, resume by seq, exactly-once in-order
+// delivery to the app, and sends that survive reconnects by client_id.
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 30000;
+const LOST_AFTER = 5; // failed attempts before connection_lost
+const FINAL_CODES = new Set([4401, 4403, 4404]); // the server said no: do not retry
+const RESTART_JITTER_MS = 1000; // 1012: reconnect at once, spread over a second
+const RETRYABLE_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
+
+/** Full jitter: a delay in [0, min(cap, base * 2^attempt)). attempt 0 → up to 1 s. */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 16));
+  return Math.floor(random() * ceiling);
+}
+
+function defaultUrl() {
+  if (typeof location === 'undefined') return 'ws://localhost:8001';
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+}
+
+let idCounter = 0;
+function newClientId(random) {
+  idCounter += 1;
+  return `c-${Date.now().toString(36)}-${idCounter.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
+}
+
+export class ChatSocket {
+  /**
+   * options: url (ws[s]://host, default: the page's origin), and for tests
+   * WebSocket, setTimeout, clearTimeout, random.
+   */
+  constructor(options = {}) {
+    this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
+    this.WS = options.WebSocket ?? globalThis.WebSocket;
+    this.setTimeout = options.setTimeout ?? globalThis.setTimeout.bind(globalThis);
+    this.clearTimeout = options.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
+    this.random = options.random ?? Math.random;
+    this.handlers = new Map();
+    this.state = 'closed';
+    this.roomId = null;
+    this.token = null;
+    this.lastSeq = null; // highest seq delivered to the app in this room
+    this.pending = new Map(); // client_id → text, until the server's object comes back
+    this.historyWaiters = [];
+    this.failures = 0;
+    this.lostEmitted = false;
+    this.ws = null;
+    this.timer = null;
+    this.wanted = false;
+  }
+
+  on(name, fn) {
+    if (!this.handlers.has(name)) this.handlers.set(name, new Set());
+    this.handlers.get(name).add(fn);
+    return this;
+  }
+
+  off(name, fn) {
+    this.handlers.get(name)?.delete(fn);
+    return this;
+  }
+
+  emit(name, value) {
+    for (const fn of [...(this.handlers.get(name) ?? [])]) {
+      try {
+        fn(value);
+      } catch (e) {
+        // An app handler's bug must not break the socket.
+        if (typeof console !== 'undefined') console.error(e);
+      }
+    }
+  }
+
+  setState(state) {
+    if (this.state !== state) {
+      this.state = state;
+      this.emit('state', state);
+    }
+  }
+
+  /** roomId: a room id, or null for the user's first available room. */
+  connect(roomId, token) {
+    if (token !== undefined) this.token = token;
+    if (roomId !== this.roomId) {
+      this.lastSeq = null;
+      this.pending.clear();
+    }
+    this.roomId = roomId ?? null;
+    this.wanted = true;
+    this.failures = 0;
+    this.lostEmitted = false;
+    this.open('connecting');
+  }
+
+  switchRoom(roomId) {
+    this.disconnect();
+    this.connect(roomId);
+  }
+
+  disconnect() {
+    this.wanted = false;
+    if (this.timer !== null) this.clearTimeout(this.timer);
+    this.timer = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(1000);
+      } catch {}
+    }
+    this.rejectHistory(new Error('disconnected'));
+    this.setState('closed');
+  }
+
+  socketUrl() {
+    const path = this.roomId === null ? '/ws/chat' : `/ws/chat/${this.roomId}/`;
+    const q = [`token=${encodeURIComponent(this.token ?? '')}`];
+    if (this.lastSeq !== null) q.push(`last_seq=${this.lastSeq}`);
+    return `${this.url}${path}?${q.join('&')}`;
+  }
+
+  open(state) {
+    this.timer = null;
+    if (!this.wanted) return;
+    this.setState(state);
+    const ws = new this.WS(this.socketUrl());
+    this.ws = ws;
+    ws.onmessage = (ev) => this.onFrame(ws, ev.data);
+    ws.onclose = (ev) => this.onClose(ws, ev.code);
+    ws.onerror = () => {};
+  }
+
+  onClose(ws, code) {
+    if (ws !== this.ws) return;
+    this.ws = null;
+    this.rejectHistory(new Error(`closed ${code}`));
+    if (!this.wanted) return;
+    if (FINAL_CODES.has(code)) {
+      this.wanted = false;
+      this.setState('closed');
+      this.emit('closed', { code });
+      return;
+    }
+    let delay;
+    if (code === 1012) {
+      delay = Math.floor(this.random() * RESTART_JITTER_MS);
+    } else {
+      delay = backoffDelay(Math.min(this.failures, LOST_AFTER), this.random);
+      this.failures += 1;
+      if (this.failures >= LOST_AFTER && !this.lostEmitted) {
+        this.lostEmitted = true;
+        this.emit('connection_lost', { attempts: this.failures });
+      }
+    }
+    this.setState('reconnecting');
+    this.timer = this.setTimeout(() => this.open('reconnecting'), delay);
+  }
+
+  onFrame(ws, data) {
+    if (ws !== this.ws) return;
+    let f;
+    try {
+      f = JSON.parse(data);
+    } catch {
+      return;
+    }
+    switch (f.type) {
+      case 'connection_established':
+        this.failures = 0;
+        this.lostEmitted = false;
+        this.roomId = f.room_id;
+        if (this.lastSeq === null) this.lastSeq = f.last_seq;
+        this.setState('open');
+        this.emit('connection_established', f);
+        for (const [clientId, text] of this.pending) this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+        break;
+      case 'chat_message':
+        this.onMessage(f.message);
+        break;
+      case 'history': {
+        const w = this.historyWaiters.shift();
+        if (w) w.resolve({ messages: f.messages, hasMore: f.has_more });
+        break;
+      }
+      case 'error':
+        if (f.client_id && this.pending.has(f.client_id) && !RETRYABLE_ERRORS.has(f.code)) {
+          this.pending.delete(f.client_id);
+        }
+        this.emit('error', f);
+        break;
+      case 'presence':
+      case 'typing':
+      case 'read':
+        this.emit(f.type, f);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onMessage(m) {
+    if (m.client_id && this.pending.has(m.client_id)) this.pending.delete(m.client_id);
+    // Once per seq and in order: anything at or below what the app has is a repeat.
+    if (this.lastSeq !== null && m.seq <= this.lastSeq) return;
+    this.lastSeq = m.seq;
+    this.emit('message', m);
+  }
+
+  rawSend(frame) {
+    if (this.ws && this.state === 'open') {
+      this.ws.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  /** Returns the client_id; the server's full object arrives as a 'message' with it. */
+  send(text) {
+    const clientId = newClientId(this.random);
+    this.pending.set(clientId, text);
+    this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+    return clientId;
+  }
+
+  typing(isTyping = true) {
+    this.rawSend({ type: 'typing', is_typing: Boolean(isTyping) });
+  }
+
+  markRead(seq) {
+    this.rawSend({ type: 'mark_read', seq });
+  }
+
+  /** Resolves with { messages, hasMore } (ascending seq). */
+  history({ beforeSeq, limit } = {}) {
+    return new Promise((resolve, reject) => {
+      const frame = { type: 'history' };
+      if (beforeSeq !== undefined) frame.before_seq = beforeSeq;
+      if (limit !== undefined) frame.limit = limit;
+      if (!this.rawSend(frame)) {
+        reject(new Error('not connected'));
+        return;
+      }
+      this.historyWaiters.push({ resolve, reject });
+    });
+  }
+
+  rejectHistory(err) {
+    const waiters = this.historyWaiters;
+    this.historyWaiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+}
+
+export default ChatSocket;

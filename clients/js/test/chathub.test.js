@@ -1,0 +1,190 @@
+// Unit tests of the browser client with a fake WebSocket and fake timers:
+// the backoff sequence, the give-up rules, resume, de-duplication, retries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChatSocket, backoffDelay } from '../chathub.js';
+
+class FakeWS {
+  static all = [];
+  constructor(url) {
+    this.url = url;
+    this.sent = [];
+    this.closed = false;
+    FakeWS.all.push(this);
+  }
+  send(s) { this.sent.push(JSON.parse(s)); }
+  close() { this.closed = true; }
+  // Test helpers: what the server does.
+  frame(f) { this.onmessage?.({ data: JSON.stringify(f) }); }
+  drop(code) { this.onclose?.({ code }); }
+  static last() { return FakeWS.all.at(-1); }
+}
+
+function fakeTimers() {
+  const t = { now: 0, queue: [], delays: [] };
+  t.setTimeout = (fn, ms) => { t.delays.push(ms); t.queue.push({ fn, at: t.now + ms }); return t.queue.length; };
+  t.clearTimeout = () => { t.queue = []; };
+  t.runNext = () => { const x = t.queue.shift(); t.now = x.at; x.fn(); };
+  return t;
+}
+
+function client(random = () => 0.999999) {
+  FakeWS.all = [];
+  const timers = fakeTimers();
+  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random });
+  const events = [];
+  for (const name of ['state', 'message', 'connection_established', 'connection_lost', 'closed', 'error', 'presence', 'typing', 'read']) {
+    c.on(name, (v) => events.push([name, v]));
+  }
+  return { c, timers, events };
+}
+
+const established = (ws, lastSeq = 10, room = 12) => ws.frame({ type: 'connection_established', room_id: room, room: { id: room }, user: { id: 7 }, participants: [], last_seq: lastSeq, resumed_from: null });
+const msg = (seq, extra = {}) => ({ type: 'chat_message', message: { id: seq, room_id: 12, seq, sender: { id: 7 }, content: `m${seq}`, created_at: 'x', client_id: null, ...extra } });
+
+test('backoffDelay: full jitter under 1, 2, 4, 8, 16 s, capped at 30 s', () => {
+  const top = (n) => backoffDelay(n, () => 0.9999999);
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 20].map(top), [999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
+  assert.equal(backoffDelay(3, () => 0), 0);
+  assert.equal(backoffDelay(2, () => 0.5), 2000);
+});
+
+test('connect builds the URL with the room and the token; null uses the fallback path', () => {
+  const { c } = client();
+  c.connect(12, 'tok en');
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=tok%20en');
+  c.switchRoom(null);
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat?token=tok%20en');
+});
+
+test('reconnect delays follow the backoff; connection_lost after 5 failures, retries go on at the cap', () => {
+  const { c, timers, events } = client();
+  c.connect(12, 't');
+  for (let i = 0; i < 8; i++) {
+    FakeWS.last().drop(1006);
+    timers.runNext();
+  }
+  assert.deepEqual(timers.delays, [999, 1999, 3999, 7999, 15999, 29999, 29999, 29999]);
+  const lost = events.filter(([n]) => n === 'connection_lost');
+  assert.equal(lost.length, 1, 'emitted once');
+  assert.deepEqual(lost[0][1], { attempts: 5 });
+  assert.equal(FakeWS.all.length, 9, 'still retrying');
+  assert.equal(c.state, 'reconnecting');
+});
+
+test('a successful connection resets the backoff', () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  established(FakeWS.last());
+  FakeWS.last().drop(1006);
+  assert.deepEqual(timers.delays, [999, 1999, 999]);
+});
+
+for (const code of [4401, 4403, 4404]) {
+  test(`no reconnect after ${code}: a closed event with the code`, () => {
+    const { c, timers, events } = client();
+    c.connect(12, 't');
+    established(FakeWS.last());
+    FakeWS.last().drop(code);
+    assert.equal(timers.queue.length, 0);
+    assert.equal(c.state, 'closed');
+    assert.deepEqual(events.filter(([n]) => n === 'closed').map(([, v]) => v), [{ code }]);
+  });
+}
+
+test('1012 (node draining): reconnect at once with up to a second of jitter, resuming', () => {
+  const { c, timers } = client(() => 0.5);
+  c.connect(12, 't');
+  established(FakeWS.last(), 10);
+  FakeWS.last().frame(msg(11));
+  FakeWS.last().drop(1012);
+  assert.deepEqual(timers.delays, [500]);
+  timers.runNext();
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=t&last_seq=11');
+});
+
+test('messages reach the app once per seq and in order; repeats after a resume are dropped', () => {
+  const { c, timers, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last(), 10);
+  FakeWS.last().frame(msg(11));
+  FakeWS.last().frame(msg(12));
+  FakeWS.last().frame(msg(12));
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  assert.match(FakeWS.last().url, /last_seq=12$/);
+  established(FakeWS.last(), 14);
+  FakeWS.last().frame(msg(11));
+  FakeWS.last().frame(msg(13));
+  FakeWS.last().frame(msg(14));
+  assert.deepEqual(events.filter(([n]) => n === 'message').map(([, m]) => m.seq), [11, 12, 13, 14]);
+  assert.equal(c.lastSeq, 14);
+});
+
+test('send: a client_id, resent after a reconnect until the server returns the object', () => {
+  const { c, timers, events } = client();
+  c.connect(12, 't');
+  const id = c.send('early'); // not open yet: queued
+  assert.equal(FakeWS.last().sent.length, 0);
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent, [{ type: 'chat_message', message: 'early', client_id: id }]);
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent, [{ type: 'chat_message', message: 'early', client_id: id }], 'retried with the same client_id');
+  FakeWS.last().frame(msg(11, { client_id: id, content: 'early' }));
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  established(FakeWS.last(), 11);
+  assert.deepEqual(FakeWS.last().sent, [], 'acknowledged: not sent again');
+  assert.equal(events.filter(([n]) => n === 'message')[0][1].client_id, id);
+});
+
+test('a send refused for good is forgotten; unavailable is retried', () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const big = c.send('x'.repeat(10));
+  const busy = c.send('later');
+  FakeWS.last().frame({ type: 'error', code: 'too_large', message: 'm', client_id: big });
+  FakeWS.last().frame({ type: 'error', code: 'unavailable', message: 'm', client_id: busy });
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent.map((f) => f.client_id), [busy]);
+});
+
+test('typing, markRead, history and the other events', async () => {
+  const { c, events } = client();
+  c.connect(12, 't');
+  await assert.rejects(c.history(), /not connected/);
+  established(FakeWS.last());
+  c.typing(true);
+  c.markRead(10);
+  const page = c.history({ beforeSeq: 5, limit: 2 });
+  assert.deepEqual(FakeWS.last().sent, [
+    { type: 'typing', is_typing: true }, { type: 'mark_read', seq: 10 }, { type: 'history', before_seq: 5, limit: 2 },
+  ]);
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(3).message, msg(4).message], has_more: true });
+  assert.deepEqual((await page).messages.map((m) => m.seq), [3, 4]);
+  FakeWS.last().frame({ type: 'presence', room_id: 12, event: 'join', user: { id: 9 }, online: [7, 9] });
+  FakeWS.last().frame({ type: 'typing', room_id: 12, user: { id: 9 }, is_typing: true });
+  FakeWS.last().frame({ type: 'read', room_id: 12, user_id: 9, seq: 10 });
+  assert.deepEqual(events.filter(([n]) => ['presence', 'typing', 'read'].includes(n)).map(([n]) => n), ['presence', 'typing', 'read']);
+  assert.deepEqual(events.filter(([n]) => n === 'state').map(([, s]) => s), ['connecting', 'open']);
+});
+
+test('switchRoom disconnects, forgets the old room, and connects to the new one', () => {
+  const { c } = client();
+  c.connect(12, 't');
+  established(FakeWS.last(), 10);
+  const old = FakeWS.last();
+  c.switchRoom(13);
+  assert.equal(old.closed, true);
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/13/?token=t');
+  assert.equal(c.lastSeq, null);
+});

@@ -1,0 +1,133 @@
+// The demo page: one ChatSocket, a user picker, rooms, messages with
+// optimistic sends, who is online and who is typing.
+import { ChatSocket } from '/client/chathub.js';
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const chat = new ChatSocket();
+const names = new Map();
+let me = null;
+let online = new Set();
+const typingUntil = new Map();
+
+window.chat = chat; // for the browser tests
+
+function setUserSelect() {
+  if (params.get('user')) $('user').value = params.get('user');
+}
+
+async function tokenFor(user) {
+  const r = await fetch(`/demo/token?user=${encodeURIComponent(user)}`);
+  if (!r.ok) throw new Error(`no demo token (${r.status}): is HUB_DEMO_USERS set?`);
+  return (await r.json()).token;
+}
+
+function renderOnline() {
+  $('online').replaceChildren(...[...online].sort((a, b) => a - b).map((id) => {
+    const li = document.createElement('li');
+    li.textContent = names.get(id) ?? `user ${id}`;
+    li.dataset.user = id;
+    return li;
+  }));
+}
+
+function renderTyping() {
+  const now = Date.now();
+  const who = [...typingUntil].filter(([, until]) => until > now).map(([id]) => names.get(id) ?? `user ${id}`);
+  $('typing').textContent = who.length ? `${who.join(', ')} typing…` : '';
+}
+setInterval(renderTyping, 500);
+
+function messageItem(m, pending) {
+  let li = m.client_id ? document.querySelector(`#messages li[data-client-id="${CSS.escape(m.client_id)}"]`) : null;
+  if (!li) {
+    li = document.createElement('li');
+    $('messages').append(li);
+  }
+  li.className = `${m.sender?.id === me ? 'mine' : ''} ${pending ? 'pending' : ''}`;
+  if (m.client_id) li.dataset.clientId = m.client_id;
+  if (m.seq) li.dataset.seq = m.seq;
+  const seq = document.createElement('span');
+  seq.className = 'seq';
+  seq.textContent = m.seq ? `#${m.seq}` : '…';
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = m.sender ? m.sender.full_name : 'system';
+  const text = document.createElement('span');
+  text.className = 'text';
+  text.textContent = m.content;
+  li.replaceChildren(seq, who, text);
+  $('messages').scrollTop = $('messages').scrollHeight;
+}
+
+chat.on('state', (s) => {
+  $('state').textContent = s;
+  $('state').className = `state ${s}`;
+  $('text').disabled = $('send').disabled = s !== 'open';
+});
+chat.on('connection_established', (e) => {
+  $('room-title').textContent = e.room.name || `Room ${e.room_id}`;
+  $('notice').textContent = '';
+  for (const p of e.participants) names.set(p.id, p.full_name);
+  online = new Set(e.participants.filter((p) => p.online).map((p) => p.id));
+  renderOnline();
+});
+chat.on('message', (m) => {
+  if (m.sender) names.set(m.sender.id, m.sender.full_name);
+  messageItem(m, false);
+  chat.markRead(m.seq);
+});
+chat.on('presence', (p) => {
+  names.set(p.user.id, p.user.full_name);
+  online = new Set(p.online);
+  renderOnline();
+});
+chat.on('typing', (t) => {
+  names.set(t.user.id, t.user.full_name);
+  if (t.is_typing) typingUntil.set(t.user.id, Date.now() + 3000);
+  else typingUntil.delete(t.user.id);
+  renderTyping();
+});
+chat.on('error', (e) => { $('notice').textContent = `${e.code}: ${e.message}`; });
+chat.on('connection_lost', () => { $('notice').textContent = 'Connection lost, still retrying…'; });
+chat.on('closed', ({ code }) => { $('notice').textContent = `Closed by the server (${code}): not reconnecting.`; });
+
+async function enter(room) {
+  me = Number($('user').value);
+  document.querySelectorAll('#rooms button').forEach((b) => b.classList.toggle('active', b.dataset.room === String(room)));
+  $('messages').replaceChildren();
+  online = new Set();
+  renderOnline();
+  try {
+    const token = await tokenFor(me);
+    chat.disconnect();
+    chat.connect(room === 'general' ? 'general' : Number(room), token);
+  } catch (e) {
+    $('notice').textContent = e.message;
+  }
+}
+
+$('rooms').addEventListener('click', (ev) => {
+  const b = ev.target.closest('button');
+  if (b) enter(b.dataset.room);
+});
+$('user').addEventListener('change', () => enter(document.querySelector('#rooms button.active')?.dataset.room ?? '1'));
+let lastTyping = 0;
+$('text').addEventListener('input', () => {
+  if (Date.now() - lastTyping > 1000) {
+    lastTyping = Date.now();
+    chat.typing(true);
+  }
+});
+$('composer').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const text = $('text').value.trim();
+  if (!text) return;
+  const clientId = chat.send(text);
+  messageItem({ client_id: clientId, content: text, sender: { id: me, full_name: names.get(me) ?? 'me' } }, true);
+  $('text').value = '';
+  chat.typing(false);
+});
+
+setUserSelect();
+enter(params.get('room') ?? '1');

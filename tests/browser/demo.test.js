@@ -1,0 +1,92 @@
+// The browser side end to end (issue 7): Debian's Chromium, driven by
+// playwright-core, opens the demo page served by two hub nodes; a student and
+// a parent exchange messages, see each other's presence and typing; the node
+// under the student's page is killed and the page reconnects showing every
+// message once; a 4403 stops reconnecting. Screenshots go to screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startHub, seed, createDatabase, freePort, ROOT } from '../lib/hub.js';
+import { startRedis } from '../lib/servers.js';
+
+const SHOTS = path.join(ROOT, 'tests', 'browser', 'screenshots');
+let redis, browser, a, b, portA;
+const common = () => ({ database: null, redis: redis.url, secret: 'browser-secret', apiKey: 'browser-key', env: { HUB_DEMO_USERS: '1,2,3' } });
+let database;
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  redis = await startRedis();
+  database = createDatabase();
+  portA = await freePort();
+  a = await startHub({ ...common(), database, port: portA, nodeId: 'ba' });
+  b = await startHub({ ...common(), database, nodeId: 'bb', migrate: false });
+  await seed(a);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await Promise.all([a?.stop(), b?.stop()]);
+  await redis?.stop();
+});
+
+const seqsOn = (page) => page.$$eval('#messages li[data-seq]', (lis) => lis.map((li) => Number(li.dataset.seq)));
+const textsOn = (page) => page.$$eval('#messages li .text', (els) => els.map((e) => e.textContent));
+
+test('student and parent on two nodes: messages, presence, typing, a killed node, and 4403', { timeout: 120000 }, async () => {
+  const student = await browser.newPage();
+  const parent = await browser.newPage();
+  await student.goto(`${a.url}/?user=1&room=1`);
+  await student.waitForSelector('#state.open', { timeout: 15000 });
+  await parent.goto(`${b.url}/?user=3&room=1`);
+  await parent.waitForSelector('#state.open', { timeout: 15000 });
+
+  // Presence: each sees the other online.
+  await student.waitForSelector('#online li[data-user="3"]', { timeout: 10000 });
+  await parent.waitForSelector('#online li[data-user="1"]', { timeout: 10000 });
+
+  // Typing reaches the other page.
+  await student.type('#text', 'Hello from the student');
+  await parent.waitForFunction(() => document.querySelector('#typing').textContent.includes('Ivan Petrov'), null, { timeout: 10000 });
+  await student.click('#send');
+  await parent.waitForFunction(() => [...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'Hello from the student'), null, { timeout: 10000 });
+  await student.waitForSelector('#messages li.mine:not(.pending)', { timeout: 10000 });
+  await parent.fill('#text', 'Hello from the parent');
+  await parent.click('#send');
+  await student.waitForFunction(() => [...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'Hello from the parent'), null, { timeout: 10000 });
+  await student.screenshot({ path: path.join(SHOTS, 'student.png') });
+  await parent.screenshot({ path: path.join(SHOTS, 'parent.png') });
+
+  // The node under the student's page dies; the parent keeps writing.
+  await a.stop('SIGKILL');
+  await student.waitForSelector('#state.reconnecting', { timeout: 10000 });
+  for (let i = 1; i <= 3; i++) {
+    await parent.fill('#text', `while you were away ${i}`);
+    await parent.click('#send');
+  }
+  await parent.waitForFunction(() => document.querySelectorAll('#messages li[data-seq]').length >= 5, null, { timeout: 10000 });
+  await student.screenshot({ path: path.join(SHOTS, 'student-reconnecting.png') });
+  a = await startHub({ ...common(), database, port: portA, nodeId: 'ba', migrate: false });
+  await student.waitForSelector('#state.open', { timeout: 40000 });
+  await student.waitForFunction(() => [...document.querySelectorAll('#messages .text')].some((e) => e.textContent === 'while you were away 3'), null, { timeout: 15000 });
+  const seqs = await seqsOn(student);
+  assert.deepEqual(seqs, seqs.map((_, i) => seqs[0] + i), `each seq once and in order: ${seqs}`);
+  assert.deepEqual(await seqsOn(student), await seqsOn(parent));
+  assert.equal((await textsOn(student)).filter((t) => t === 'while you were away 2').length, 1);
+  await student.screenshot({ path: path.join(SHOTS, 'student-resumed.png') });
+
+  // Removed from the room: 4403, and the page stops reconnecting.
+  const r = await a.api('DELETE', '/rooms/1/participants/3');
+  assert.equal(r.status, 200);
+  await parent.waitForSelector('#state.closed', { timeout: 10000 });
+  await parent.waitForFunction(() => document.querySelector('#notice').textContent.includes('4403'), null, { timeout: 5000 });
+  await new Promise((res) => setTimeout(res, 3000));
+  assert.equal(await parent.evaluate(() => window.chat.state), 'closed');
+  await parent.screenshot({ path: path.join(SHOTS, 'parent-removed.png') });
+});
