@@ -36,6 +36,7 @@ typedef struct hub {
     hub_map_t conns;       /* conn id → hub_conn_t * */
     hub_map_t rooms;       /* room id → hub_room_t * (rooms with a local socket) */
     hub_map_t http_reqs;   /* request id → hub_http_req_t * (answers still owed) */
+    hub_map_t ip_conns;    /* client address key → open sockets (as uintptr_t) */
     uint64_t next_id;      /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;

@@ -14,12 +14,14 @@ typedef struct hub_config {
     char *listen;         /* "host:port" as given */
     char listen_host[64]; /* "" means every interface */
     int listen_port;
-    char *database_url;    /* never logged as is */
-    char *jwt_secret;      /* NULL: JWTs are refused */
-    char *api_key;         /* NULL: the server API answers 401 */
+    char *database_url; /* never logged as is */
+    char *jwt_secret;   /* NULL: JWTs are refused */
+    char *api_key;      /* NULL: the server API answers 401 */
+    long jwt_leeway;
     char *allowed_origins; /* comma-separated; NULL: any origin */
     char *node_id;
     long max_message_bytes;
+    long max_conns_per_ip;
     long rate_limit; /* messages per second per socket */
     long rate_burst;
     long channel_capacity; /* queued frames per socket before 4408 */

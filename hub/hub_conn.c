@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hub_frames.h"
 #include "hub_handshake.h"
@@ -60,6 +61,9 @@ hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
         return 1;
     }
     c->id = hub_next_id(hub);
+    c->ip_key = hub_handshake_ip_key(wsi);
+    hub_map_put(&hub->ip_conns, c->ip_key,
+                (void *)((uintptr_t)hub_map_get(&hub->ip_conns, c->ip_key) + 1));
     c->hub = hub;
     c->wsi = wsi;
     c->state = HUB_CONN_PENDING;
@@ -404,6 +408,12 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
         return; /* refused in FILTER: nothing was made */
     }
     pss->conn = NULL;
+    uintptr_t n = (uintptr_t)hub_map_get(&hub->ip_conns, c->ip_key);
+    if (n <= 1) {
+        hub_map_del(&hub->ip_conns, c->ip_key);
+    } else {
+        hub_map_put(&hub->ip_conns, c->ip_key, (void *)(n - 1));
+    }
     hub_room_remove_conn(hub, c);
     if (c->in_presence) {
         hub_presence_leave(hub, c->room_id, c->user.id);
@@ -551,8 +561,17 @@ hub_conn_sweep(hub_t *hub)
     uint64_t key, now = hub_now_ms(hub);
     void *val;
 
+    int64_t wall = (int64_t)time(NULL);
+
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
+        if (c->state == HUB_CONN_OPEN && c->auth.exp != 0 &&
+            wall > c->auth.exp + hub->cfg->jwt_leeway) {
+            /* The JWT this socket opened with has expired: it needs a new one. */
+            log_info("ws.token_expired", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
+            hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token expired");
+            continue;
+        }
         if (c->state != HUB_CONN_CLOSING && queue_is_stale(c, now)) {
             log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " queued=%zu", c->id,
                      c->user.id, c->qlen);

@@ -42,6 +42,7 @@ typedef struct hub_qitem {
 
 typedef struct hub_conn {
     uint64_t id;
+    uint64_t ip_key; /* counted in hub->ip_conns */
     hub_t *hub;
     struct lws *wsi;
     hub_conn_state_t state;
@@ -113,8 +114,9 @@ void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
  * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. */
 size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
 
-/* Close with 4408 every socket whose oldest queued frame is past
- * HUB_CHANNEL_EXPIRY even though nothing new arrives for it (run each second). */
+/* Run each second: close with 4408 every socket whose oldest queued frame is
+ * past HUB_CHANNEL_EXPIRY even though nothing new arrives for it, and with
+ * 4401 every socket whose JWT has expired. */
 void hub_conn_sweep(hub_t *hub);
 
 /* Close every socket authenticated with the opaque token key, with 4401. */

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "hub_http.h"
+#include "hub_log.h"
 #include "proto_jwt.h"
 
-#define JWT_LEEWAY_S 30
 #define SUBPROTOCOL_MAX 128
 
 static int
@@ -117,7 +117,7 @@ verify_token(hub_t *hub, const char *t, size_t len, hub_auth_t *a, const char **
         return 401;
     }
     if (proto_jwt_verify(t, len, (const unsigned char *)secret, strlen(secret), (int64_t)time(NULL),
-                         JWT_LEEWAY_S, &claims, why) < 0) {
+                         hub->cfg->jwt_leeway, &claims, why) < 0) {
         return 401;
     }
     a->user_id = claims.user_id;
@@ -148,6 +148,31 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
     return 0;
 }
 
+uint64_t
+hub_handshake_ip_key(struct lws *wsi)
+{
+    char ip[64] = "", xff[256];
+    const char *who = ip;
+    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+
+    lws_get_peer_simple(wsi, ip, sizeof(ip));
+    /* Behind our nginx every peer is a loopback address: the client is the
+     * last X-Forwarded-For entry, the one nginx added. Never trusted from others. */
+    if ((strncmp(ip, "127.", 4) == 0 || strncmp(ip, "::ffff:127.", 11) == 0 ||
+         strcmp(ip, "::1") == 0) &&
+        copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
+        const char *last = strrchr(xff, ',');
+        who = last != NULL ? last + 1 : xff;
+        while (*who == ' ') {
+            who++;
+        }
+    }
+    for (const char *p = who; *p != '\0'; p++) {
+        h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
+    }
+    return h;
+}
+
 int
 hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why)
 {
@@ -166,6 +191,12 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
     }
     if ((status = check_origin(hub, wsi, why)) != 0) {
         return status;
+    }
+    if (hub->cfg->max_conns_per_ip > 0 &&
+        (uintptr_t)hub_map_get(&hub->ip_conns, hub_handshake_ip_key(wsi)) >=
+            (uintptr_t)hub->cfg->max_conns_per_ip) {
+        *why = "too_many_connections";
+        return 429;
     }
     /* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a 128-byte buffer and
      * drops the connection without a word past it: say so with a real status. */

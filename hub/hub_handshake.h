@@ -19,4 +19,7 @@ int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const cha
 /* Write "HTTP/1.1 <status> <reason>" with a small JSON body on wsi. */
 void hub_handshake_reply(struct lws *wsi, int status, const char *why);
 
+/* The client address a per-IP limit counts (a hash of it). */
+uint64_t hub_handshake_ip_key(struct lws *wsi);
+
 #endif

@@ -42,6 +42,8 @@ reason_phrase(int status)
         return "Method Not Allowed";
     case 409:
         return "Conflict";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 413:

@@ -351,6 +351,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_init(&hub.conns);
     hub_map_init(&hub.rooms);
     hub_map_init(&hub.http_reqs);
+    hub_map_init(&hub.ip_conns);
     uv_signal_init(&loop, &hub.sigterm);
     uv_signal_init(&loop, &hub.sigint);
     hub.sigterm.data = hub.sigint.data = &hub;
@@ -374,6 +375,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_clear(&hub.conns);
     hub_map_clear(&hub.rooms);
     hub_map_clear(&hub.http_reqs);
+    hub_map_clear(&hub.ip_conns);
     free(hub.db_hostaddr);
     free(hub.redis_ip);
     return hub.exit_code;

@@ -14,6 +14,24 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     hub_t *hub = lws_context_user(lws_get_context(wsi));
     hub_pss_t *pss = user;
 
+    /* lws calls some reasons without session memory (a request that overflowed
+     * the header space is closed before any was allocated): nothing of ours
+     * exists for it, so there is nothing to do but let it go. */
+    if (pss == NULL && reason != LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) {
+        switch (reason) {
+        case LWS_CALLBACK_HTTP:
+        case LWS_CALLBACK_HTTP_BODY:
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        case LWS_CALLBACK_ESTABLISHED:
+        case LWS_CALLBACK_RECEIVE:
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            return -1;
+        default:
+            return 0;
+        }
+    }
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return hub_http_on_request(hub, wsi, pss, in);

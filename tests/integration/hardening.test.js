@@ -1,0 +1,140 @@
+// Bad input and limits (issue 8): each gets its documented answer, the hub
+// stays up, and other clients are unaffected.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { startHub, seed, signJwt } from '../lib/hub.js';
+import { connect, Client, handshakeStatus, sleep } from '../lib/ws.js';
+
+let hub;
+before(async () => {
+  hub = await startHub({ env: { HUB_MAX_MESSAGE_BYTES: '4096', HUB_MAX_CONNS_PER_IP: '6', HUB_JWT_LEEWAY_SECONDS: '0' } });
+  await seed(hub);
+});
+after(async () => hub?.stop());
+
+const url = (user = 1, extra = '') => hub.wsUrl(`/ws/chat/1/?token=${hub.token(user)}${extra}`);
+
+async function stillServing() {
+  assert.equal((await fetch(`${hub.url}/health`)).status, 200);
+  const c = await connect(url(2));
+  c.send({ type: 'ping' });
+  await c.next('pong');
+  await c.close();
+}
+
+test('a socket whose JWT expires is closed with 4401', { timeout: 20000 }, async () => {
+  const short = signJwt(hub.secret, { user_id: 1, exp: Math.floor(Date.now() / 1000) + 2 });
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${short}`));
+  const closed = await c.closed;
+  assert.equal(closed.code, 4401);
+  assert.equal(c.frames.find((f) => f.type === 'error')?.code, 'unauthorized');
+});
+
+test('per-address connection limit: 429 past it, counted per forwarded client behind a loopback proxy', async () => {
+  const mine = [];
+  for (let i = 0; i < 6; i++) mine.push(await connect(url(1)));
+  assert.equal(await handshakeStatus(url(1)), 429);
+  const viaProxy = await connect(url(1), { headers: { 'X-Forwarded-For': '203.0.113.7' } });
+  await mine.pop().close();
+  await sleep(100);
+  const again = await connect(url(1));
+  await Promise.all([...mine, again, viaProxy].map((c) => c.close()));
+  await sleep(100);
+});
+
+test('invalid UTF-8 in a text frame closes 1007', async () => {
+  const c = await connect(url(1));
+  c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  assert.equal((await c.closed).code, 1007);
+  await stillServing();
+});
+
+test('a 10 MB frame closes 1009 and costs nothing else', { timeout: 20000 }, async () => {
+  const c = await connect(url(1));
+  c.ws.send(Buffer.alloc(10 * 1024 * 1024, 0x61), { binary: false });
+  assert.equal((await c.closed).code, 1009);
+  await stillServing();
+});
+
+test('fragmented frames are reassembled; deep nesting is refused with the socket open', async () => {
+  const c = await connect(url(1));
+  const text = JSON.stringify({ type: 'chat_message', message: 'in three parts', client_id: 'frag' });
+  c.ws.send(text.slice(0, 10), { fin: false });
+  c.ws.send(text.slice(10, 30), { fin: false });
+  c.ws.send(text.slice(30), { fin: true });
+  assert.equal((await c.next('chat_message')).message.content, 'in three parts');
+  c.send(`${'['.repeat(2000)}${']'.repeat(2000)}`);
+  assert.ok(['bad_request', 'invalid_json'].includes((await c.next('error')).code));
+  c.send(`{"type":"chat_message","message":"x","deep":${'{"a":'.repeat(500)}1${'}'.repeat(500)}}`);
+  assert.ok(['bad_request', 'invalid_json'].includes((await c.next('error')).code));
+  c.send({ type: 'ping' });
+  await c.next('pong');
+  await c.close();
+});
+
+test('malformed handshakes and huge headers get an answer, not a crash', async () => {
+  const raw = (request) => new Promise((resolve) => {
+    const s = net.connect(hub.port, '127.0.0.1', () => s.write(request));
+    let out = '';
+    s.on('data', (d) => (out += d));
+    s.on('close', () => resolve(out));
+    s.on('error', () => resolve(out));
+    setTimeout(() => s.destroy(), 3000);
+  });
+  const bad = await raw('GET /ws/chat/1/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  assert.match(bad, /^HTTP\/1\.[01] [45]\d\d/, 'no key and no token: an error status');
+  const huge = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+  assert.doesNotMatch(huge, /^HTTP\/1\.1 200/, 'a 20 KB header is not served');
+  await raw('\x16\x03\x01garbage\r\n\r\n');
+  assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { headers: { Authorization: 'Bearer' } }), 401);
+  await stillServing();
+});
+
+test('a slowloris handshake is dropped after the handshake timeout', { timeout: 30000 }, async () => {
+  const s = net.connect(hub.port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  s.write('GET /ws/chat/1/ HTTP/1.1\r\nHost: x\r\n');
+  const t0 = Date.now();
+  await new Promise((r) => { s.once('close', r); s.on('error', () => {}); setTimeout(r, 25000); });
+  assert.ok(s.destroyed || s.readableEnded, 'the hub hung up');
+  assert.ok(Date.now() - t0 < 25000, `dropped after ${Date.now() - t0} ms`);
+  await stillServing();
+});
+
+test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout: 30000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chathub-tls-'));
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  const tls = await startHub({ database: hub.database, secret: hub.secret, apiKey: hub.apiKey, migrate: false,
+    wait: false, env: { HUB_TLS_CERT: cert, HUB_TLS_KEY: key } });
+  try {
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await new Promise((resolve) => {
+        https.get(`https://127.0.0.1:${tls.port}/health`, { rejectUnauthorized: false }, (r) => resolve(r.statusCode === 200))
+          .on('error', () => resolve(false));
+      });
+      if (!ok) await sleep(100);
+    }
+    assert.ok(ok, 'https /health');
+    const ws = new WebSocket(`wss://127.0.0.1:${tls.port}/ws/chat/1/?token=${tls.token(1)}`, { rejectUnauthorized: false });
+    const first = await new Promise((resolve, reject) => {
+      ws.once('message', (d) => resolve(JSON.parse(d)));
+      ws.once('error', reject);
+    });
+    assert.equal(first.type, 'connection_established');
+    ws.close();
+  } finally {
+    await tls.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
