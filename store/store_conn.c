@@ -1,9 +1,10 @@
 /*
  * The store's pool: pool_size connections (store_pgconn.c), statement routing
- * by room affinity, and the one rule every caller relies on: a callback never
- * runs inside the call that queued it. Failures found at queue time wait for a
- * 0 ms timer.
+ * by room affinity, and the rule every caller relies on: a callback never runs
+ * inside the call that queued it. Failures known at queue time wait for a 0 ms
+ * timer. It runs no SQL of its own beyond store_ping().
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,11 @@ const char store_err_invalid[] = "invalid";
 const char store_err_conflict[] = "conflict";
 const char store_err_internal[] = "internal";
 
+#define CONNECT_TIMEOUT_DEFAULT_MS 5000
+#define QUERY_TIMEOUT_DEFAULT_MS 5000
+/* The server's statement_timeout fires first; ours catches a stuck session or network. */
+#define DEADLINE_SLACK_MS 1000
+
 typedef struct deferred {
     struct deferred *next;
     store_result_fn fn;
@@ -36,14 +42,11 @@ struct store {
     unsigned rr;
     deferred_t *deferred, *deferred_tail;
     void *deferred_timer;
-    store_migration_run_t *migrating;
+    store_migration_run_t **migs;
+    size_t nmigs;
+    bool closing;     /* store_free() has begun: nothing new is queued */
+    bool in_deferred; /* run_deferred() is on the stack and frees the store itself */
 };
-
-void
-store_set_migration(store_t *st, store_migration_run_t *run)
-{
-    st->migrating = run;
-}
 
 const store_hooks_t *
 store_hooks(const store_t *st)
@@ -57,6 +60,12 @@ store_config(const store_t *st)
     return &st->cfg;
 }
 
+bool
+store_closing(const store_t *st)
+{
+    return st->closing;
+}
+
 void
 store_event(store_t *st, const char *level, const char *event, const char *detail)
 {
@@ -65,23 +74,51 @@ store_event(store_t *st, const char *level, const char *event, const char *detai
     }
 }
 
+void
+store_migration_register(store_t *st, store_migration_run_t *run)
+{
+    st->migs = xrealloc(st->migs, (st->nmigs + 1) * sizeof(*st->migs));
+    st->migs[st->nmigs++] = run;
+}
+
+void
+store_migration_unregister(store_t *st, store_migration_run_t *run)
+{
+    for (size_t i = 0; i < st->nmigs; i++) {
+        if (st->migs[i] == run) {
+            st->migs[i] = st->migs[--st->nmigs];
+            return;
+        }
+    }
+}
+
+/* ---- deferred failures ---- */
+
+/* One at a time from the store itself, so that a callback may free the store:
+ * store_free() then answers the rest with store_err_shutdown. */
 static void
 run_deferred(void *ud)
 {
     store_t *st = ud;
-    deferred_t *d = st->deferred;
 
-    st->deferred = st->deferred_tail = NULL;
-    while (d != NULL) {
-        deferred_t *next = d->next;
+    st->in_deferred = true;
+    while (!st->closing && st->deferred != NULL) {
+        deferred_t *d = st->deferred;
+        st->deferred = d->next;
+        if (st->deferred == NULL) {
+            st->deferred_tail = NULL;
+        }
         d->fn(d->ctx, NULL, d->err);
         free(d);
-        d = next;
+    }
+    st->in_deferred = false;
+    if (st->closing) {
+        free(st);
     }
 }
 
 static void
-defer_failure(store_t *st, store_result_fn fn, void *ctx, const char *err)
+defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
 {
     deferred_t *d = xcalloc(1, sizeof(*d));
 
@@ -97,33 +134,107 @@ defer_failure(store_t *st, store_result_fn fn, void *ctx, const char *err)
     st->hooks.timer_start(st->deferred_timer, 0);
 }
 
-static void
-on_conn_state(void *ud, store_pgconn_t *pc, bool up)
+/* ---- routing ---- */
+
+/*
+ * A room's statements go to its own connection, or while that one is down to
+ * the next up one after it: the same for every statement of the room, so their
+ * order holds. Others go to the least busy up connection. With none up, only a
+ * store that has not finished its first connect queues (startup); otherwise the
+ * caller hears store_err_unavailable at once rather than waiting on a backoff.
+ */
+static store_pgconn_t *
+pick(store_t *st, int64_t affinity)
 {
-    (void)ud;
-    (void)pc;
-    (void)up; /* each connection logs its own transitions */
+    store_pgconn_t *best = NULL;
+    unsigned start = affinity >= 0 ? (unsigned)((uint64_t)affinity % st->n) : st->rr++ % st->n;
+
+    for (unsigned k = 0; k < st->n; k++) {
+        store_pgconn_t *pc = st->conns[(start + k) % st->n];
+        if (!store_pgconn_is_up(pc)) {
+            continue;
+        }
+        if (affinity >= 0) {
+            return pc;
+        }
+        if (best == NULL || store_pgconn_load(pc) < store_pgconn_load(best)) {
+            best = pc;
+        }
+    }
+    for (unsigned k = 0; best == NULL && k < st->n; k++) {
+        store_pgconn_t *pc = st->conns[(start + k) % st->n];
+        if (store_pgconn_is_starting(pc)) {
+            best = pc;
+        }
+    }
+    return best;
 }
+
+static void
+dispatch(store_t *st, store_q_t *q)
+{
+    store_pgconn_t *pc = pick(st, q->affinity);
+
+    if (pc == NULL) {
+        defer(st, q->fn, q->ctx, store_err_unavailable);
+        store_q_free(q);
+        return;
+    }
+    store_pgconn_push(pc, q);
+}
+
+/* A failing connection hands back what it never sent. */
+static void
+on_requeue(void *ud, store_q_t *q)
+{
+    dispatch(ud, q);
+}
+
+int
+store_query(store_t *st, int64_t affinity, const char *sql, int nparams, const char *const *params,
+            store_result_fn fn, void *ctx)
+{
+    if (st == NULL || st->closing) {
+        return -1;
+    }
+    dispatch(st, store_q_new(affinity, sql, nparams, params, fn, ctx));
+    return 0;
+}
+
+int
+store_fail(store_t *st, store_result_fn fn, void *ctx, const char *err)
+{
+    if (st == NULL || st->closing) {
+        return -1;
+    }
+    defer(st, fn, ctx, err);
+    return 0;
+}
+
+/* ---- lifecycle ---- */
 
 store_t *
 store_new(const store_config_t *cfg, const store_hooks_t *hooks)
 {
     store_t *st = xcalloc(1, sizeof(*st));
+    char name[32];
 
     st->hooks = *hooks;
     st->cfg.conninfo = xstrdup(cfg->conninfo != NULL ? cfg->conninfo : "");
     st->cfg.hostaddr = cfg->hostaddr != NULL ? xstrdup(cfg->hostaddr) : NULL;
     st->cfg.pool_size = cfg->pool_size == 0 ? 1 : cfg->pool_size;
-    st->cfg.query_timeout_ms = cfg->query_timeout_ms == 0 ? 5000 : cfg->query_timeout_ms;
-    st->cfg.connect_timeout_ms = cfg->connect_timeout_ms == 0 ? 5000 : cfg->connect_timeout_ms;
+    st->cfg.query_timeout_ms =
+        cfg->query_timeout_ms == 0 ? QUERY_TIMEOUT_DEFAULT_MS : cfg->query_timeout_ms;
+    st->cfg.connect_timeout_ms =
+        cfg->connect_timeout_ms == 0 ? CONNECT_TIMEOUT_DEFAULT_MS : cfg->connect_timeout_ms;
     st->deferred_timer = st->hooks.timer_new(st->hooks.ud, run_deferred, st);
     st->n = st->cfg.pool_size;
     st->conns = xcalloc(st->n, sizeof(*st->conns));
     for (unsigned i = 0; i < st->n; i++) {
-        /* The server gives up a little before we do, so a slow statement is
-         * cancelled server-side rather than left running behind a dead session. */
-        st->conns[i] = store_pgconn_new(st, (int)i, st->cfg.query_timeout_ms,
-                                        st->cfg.query_timeout_ms + 1000, true, on_conn_state, st);
+        snprintf(name, sizeof(name), "conn=%u", i);
+        st->conns[i] =
+            store_pgconn_new(st, name, st->cfg.query_timeout_ms,
+                             st->cfg.query_timeout_ms + DEADLINE_SLACK_MS, true, on_requeue, st);
     }
     return st;
 }
@@ -131,11 +242,12 @@ store_new(const store_config_t *cfg, const store_hooks_t *hooks)
 void
 store_free(store_t *st)
 {
-    if (st == NULL) {
+    if (st == NULL || st->closing) {
         return;
     }
-    if (st->migrating != NULL) {
-        store_migration_cancel(st->migrating);
+    st->closing = true;
+    while (st->nmigs > 0) {
+        store_migration_cancel(st->migs[st->nmigs - 1]);
     }
     for (unsigned i = 0; i < st->n; i++) {
         store_pgconn_free(st->conns[i], store_err_shutdown);
@@ -148,70 +260,23 @@ store_free(store_t *st)
         free(d);
     }
     free(st->conns);
+    free(st->migs);
     free((char *)st->cfg.conninfo);
     free((char *)st->cfg.hostaddr);
-    free(st);
+    if (!st->in_deferred) {
+        free(st);
+    }
 }
 
 bool
 store_is_up(const store_t *st)
 {
-    for (unsigned i = 0; st != NULL && i < st->n; i++) {
+    for (unsigned i = 0; st != NULL && !st->closing && i < st->n; i++) {
         if (store_pgconn_is_up(st->conns[i])) {
             return true;
         }
     }
     return false;
-}
-
-/* The connection for a statement: the room's own when it can take work, else
- * the least busy up one, else one still connecting (startup), else none. */
-static store_pgconn_t *
-pick(store_t *st, int64_t affinity)
-{
-    store_pgconn_t *best = NULL;
-
-    if (affinity >= 0) {
-        store_pgconn_t *pc = st->conns[(uint64_t)affinity % st->n];
-        if (store_pgconn_is_up(pc)) {
-            return pc;
-        }
-    }
-    for (unsigned k = 0; k < st->n; k++) {
-        store_pgconn_t *pc = st->conns[(st->rr + k) % st->n];
-        if (store_pgconn_is_up(pc) &&
-            (best == NULL || store_pgconn_load(pc) < store_pgconn_load(best))) {
-            best = pc;
-        }
-    }
-    st->rr++;
-    if (best != NULL) {
-        return best;
-    }
-    for (unsigned k = 0; k < st->n; k++) {
-        if (store_pgconn_is_connecting(st->conns[k])) {
-            return st->conns[k];
-        }
-    }
-    return NULL;
-}
-
-int
-store_query(store_t *st, int64_t affinity, const char *sql, int nparams, const char *const *params,
-            store_result_fn fn, void *ctx)
-{
-    store_pgconn_t *pc;
-
-    if (st == NULL) {
-        return -1;
-    }
-    pc = pick(st, affinity);
-    if (pc == NULL) {
-        defer_failure(st, fn, ctx, store_err_unavailable);
-        return 0;
-    }
-    store_pgconn_query(pc, sql, nparams, params, fn, ctx);
-    return 0;
 }
 
 typedef struct ping_ctx {

@@ -1,6 +1,7 @@
 /*
- * What the store's query files share: one way to run a statement on the pool
- * and get its result back on the loop. Private to store/.
+ * What the store's files share, private to store/: one way to run a statement
+ * on the pool and get its result back on the loop (store_conn.c), and the
+ * single asynchronous libpq connection underneath it (store_pgconn.c).
  */
 #ifndef CHATHUB_STORE_INTERNAL_H
 #define CHATHUB_STORE_INTERNAL_H
@@ -11,21 +12,30 @@
 
 /*
  * The answer to one statement: res is the final result (PGRES_TUPLES_OK or
- * PGRES_COMMAND_OK) when err is NULL; otherwise err is a store_err_* string
- * and res may be NULL. Called exactly once, always from the loop, never from
- * inside store_query() (except with store_err_shutdown from store_free()).
- * ctx belongs to fn, which frees it.
+ * PGRES_COMMAND_OK) when err is NULL; otherwise err is a store_err_* string and
+ * res is NULL. Called exactly once, always from the loop, never from inside the
+ * call that queued it (store_free() is the exception: store_err_shutdown).
+ * res is borrowed until fn returns. ctx belongs to fn, which frees it.
  */
 typedef void (*store_result_fn)(void *ctx, const PGresult *res, const char *err);
 
 /*
  * Queue sql with nparams text parameters (copied; NULL is SQL NULL) on the
- * pool. affinity >= 0 keeps statements about one room on one connection, so
- * they run in the order they were queued; -1 picks the least busy one.
- * Returns 0, or -1 when st is NULL (nothing queued, fn never runs).
+ * pool. affinity >= 0 (a room id) sends every statement with that affinity
+ * through one connection while it is up, so they run in the order queued;
+ * -1 picks the least busy connection. With no connection up, fn gets
+ * store_err_unavailable on the next loop turn.
+ * Returns 0, or -1 when st is NULL or closing (nothing queued, fn never runs).
  */
 int store_query(store_t *st, int64_t affinity, const char *sql, int nparams,
                 const char *const *params, store_result_fn fn, void *ctx);
+
+/* Answer fn with err on the next loop turn, as if a query had failed: for input
+ * the store refuses before asking PostgreSQL. Same return as store_query(). */
+int store_fail(store_t *st, store_result_fn fn, void *ctx, const char *err);
+
+/* True once store_free() has begun. */
+bool store_closing(const store_t *st);
 
 /* Emit an event through the host's hook (detail may be NULL). */
 void store_event(store_t *st, const char *level, const char *event, const char *detail);
@@ -36,41 +46,68 @@ const store_config_t *store_config(const store_t *st);
 
 /* A migration in progress, registered so that store_free() can end it. */
 typedef struct store_migration_run store_migration_run_t;
-void store_set_migration(store_t *st, store_migration_run_t *run);
-/* Ends a run at store_free(): its callback gets store_err_shutdown. */
+void store_migration_register(store_t *st, store_migration_run_t *run);
+void store_migration_unregister(store_t *st, store_migration_run_t *run);
+/* Ends a run from store_free(): it unregisters, and its callback gets store_err_shutdown. */
 void store_migration_cancel(store_migration_run_t *run);
+
+/* ---- one queued statement ---- */
+
+typedef struct store_q {
+    struct store_q *next;
+    int64_t affinity;
+    char *sql;
+    int nparams; /* < 0: simple query protocol, sql may hold several statements */
+    char **params;
+    uint64_t expires_ms; /* while still queued: give up then (0: not yet queued) */
+    store_result_fn fn;
+    void *ctx;
+} store_q_t;
+
+/* A statement with copies of sql and params. Free with store_q_free() or store_q_fail(). */
+store_q_t *store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *params,
+                       store_result_fn fn, void *ctx);
+void store_q_free(store_q_t *q);
+/* Answer q's callback with err, then free q. */
+void store_q_fail(store_q_t *q, const char *err);
 
 /* ---- one asynchronous connection, used by the pool and by migrations ---- */
 
 typedef struct store_pgconn store_pgconn_t;
 
-/* Called when the connection comes up or goes down. */
-typedef void (*store_pgconn_state_fn)(void *ud, store_pgconn_t *pc, bool up);
+/* Takes back a statement that a failing connection never sent, to run it elsewhere.
+ * Called from the loop, outside any caller of the store. */
+typedef void (*store_requeue_fn)(void *ud, store_q_t *q);
 
 /*
- * A connection that connects at once. statement_timeout_ms (0: the server's
- * default) is set for its session; deadline_ms bounds each statement's round
- * trip here (then store_err_timeout and a reconnect). reconnect: after a
- * failure, connect again with backoff (250 ms doubling to 10 s, jittered).
+ * A connection that starts connecting at once; name ("conn=0") prefixes its
+ * events. statement_timeout_ms (0: the server's default) is set for its session;
+ * deadline_ms bounds each statement's round trip and each statement's wait in the
+ * queue (then store_err_timeout; for a round trip also a reconnect). reconnect:
+ * after a failure, connect again with backoff (250 ms doubling to 10 s, jittered);
+ * otherwise the connection stays down and fails what it is given. requeue (may
+ * be NULL: fail with store_err_unavailable) gets the statements still queued when
+ * the connection fails.
  */
-store_pgconn_t *store_pgconn_new(store_t *st, int index, unsigned statement_timeout_ms,
-                                 unsigned deadline_ms, bool reconnect,
-                                 store_pgconn_state_fn on_state, void *ud);
-/* Queue a statement (nparams < 0: a simple query that may hold several
- * statements). Queued statements wait while connecting and fail when the
- * connection fails. */
-void store_pgconn_query(store_pgconn_t *pc, const char *sql, int nparams, const char *const *params,
-                        store_result_fn fn, void *ctx);
+store_pgconn_t *store_pgconn_new(store_t *st, const char *name, unsigned statement_timeout_ms,
+                                 unsigned deadline_ms, bool reconnect, store_requeue_fn requeue,
+                                 void *ud);
+/* Queue q (ownership moves). Its callback never runs inside this call. */
+void store_pgconn_push(store_pgconn_t *pc, store_q_t *q);
 bool store_pgconn_is_up(const store_pgconn_t *pc);
-bool store_pgconn_is_connecting(const store_pgconn_t *pc);
+/* On its very first connect attempt: worth queueing on at startup. */
+bool store_pgconn_is_starting(const store_pgconn_t *pc);
 size_t store_pgconn_load(const store_pgconn_t *pc);
-/* Fail what is queued with err (synchronously) and close. */
+/* Close; what is queued or in flight gets err before this returns. Safe from
+ * inside one of this connection's callbacks. NULL is a no-op. */
 void store_pgconn_free(store_pgconn_t *pc, const char *err);
 
-/* Parse a decimal column value. */
+/* Parse a decimal column value (0 when NULL). */
 int64_t store_col_i64(const PGresult *res, int row, int col);
 /* A column's text, or NULL when SQL NULL. */
 const char *store_col_str(const PGresult *res, int row, int col);
 bool store_col_bool(const PGresult *res, int row, int col);
+/* Decimal text of v into buf (at least 24 bytes); returns buf. */
+char *store_i64_str(char *buf, size_t len, int64_t v);
 
 #endif

@@ -4,12 +4,13 @@
  */
 #include "store_msg.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
 #include "xalloc.h"
+
+#define HISTORY_LIMIT_MAX 1000
 
 /* Columns shared by the insert and history results, after any leading ones. */
 enum { C_ID, C_ROOM, C_SEQ, C_SENDER, C_NAME, C_ROLE, C_CONTENT, C_CREATED, C_CLIENT };
@@ -87,31 +88,39 @@ on_insert(void *ctx, const PGresult *res, const char *err)
     free(c);
 }
 
+/* What the store refuses before asking: PostgreSQL text holds no NUL, and a
+ * message without content or with an over-long client_id is the caller's bug. */
+static bool
+insert_valid(const store_msg_in_t *in)
+{
+    return in->content != NULL && in->content_len > 0 &&
+           memchr(in->content, '\0', in->content_len) == NULL &&
+           (in->client_id == NULL || strlen(in->client_id) <= PROTO_CLIENT_ID_MAX);
+}
+
 int
 store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *ud)
 {
     char rid[24], sid[24];
-    char *content;
+    char *content = NULL;
     const char *params[4];
-    msg_ctx_t *c;
+    msg_ctx_t *c = xcalloc(1, sizeof(*c));
     int rc;
 
-    /* PostgreSQL text cannot hold NUL; the protocol never sends one. */
-    if (in->content_len == 0 || memchr(in->content, '\0', in->content_len) != NULL) {
-        return -1;
-    }
-    content = xstrndup(in->content, in->content_len);
-    snprintf(rid, sizeof(rid), "%lld", (long long)in->room_id);
-    snprintf(sid, sizeof(sid), "%lld", (long long)in->sender_id);
-    params[0] = rid;
-    params[1] = in->sender_id > 0 ? sid : NULL;
-    params[2] = content;
-    params[3] = in->client_id != NULL && in->client_id[0] != '\0' ? in->client_id : NULL;
-    c = xcalloc(1, sizeof(*c));
     c->msg_cb = cb;
     c->ud = ud;
-    rc = store_query(st, in->room_id, "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4, params,
-                     on_insert, c);
+    if (!insert_valid(in)) {
+        rc = store_fail(st, on_insert, c, store_err_invalid);
+    } else {
+        content = xstrndup(in->content, in->content_len);
+        params[0] = store_i64_str(rid, sizeof(rid), in->room_id);
+        params[1] = in->sender_id > 0 ? store_i64_str(sid, sizeof(sid), in->sender_id) : NULL;
+        params[2] = content;
+        params[3] = in->client_id != NULL && in->client_id[0] != '\0' ? in->client_id : NULL;
+        /* The room's affinity keeps one room's inserts in queue order. */
+        rc = store_query(st, in->room_id, "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4,
+                         params, on_insert, c);
+    }
     if (rc < 0) {
         free(c);
     }
@@ -154,23 +163,26 @@ int
 store_msg_history(store_t *st, int64_t room_id, int64_t before_seq, int64_t after_seq, int limit,
                   store_history_cb cb, void *ud)
 {
-    char rid[24], seq[24], lim[16];
-    const char *params[] = {rid, seq, lim};
-    msg_ctx_t *c;
+    char rid[24], seq[24], lim[24];
+    const char *params[] = {store_i64_str(rid, sizeof(rid), room_id), seq,
+                            store_i64_str(lim, sizeof(lim), (int64_t)limit + 1)};
+    msg_ctx_t *c = xcalloc(1, sizeof(*c));
     const char *sql;
 
-    if (limit < 1 || limit > 1000) {
-        return -1;
-    }
-    snprintf(rid, sizeof(rid), "%lld", (long long)room_id);
-    snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more tells whether more remain */
-    c = xcalloc(1, sizeof(*c));
+    /* One row more than asked tells whether more remain. */
     c->history_cb = cb;
     c->ud = ud;
     c->limit = limit;
+    if (limit < 1 || limit > HISTORY_LIMIT_MAX || before_seq < 0 || after_seq < 0) {
+        if (store_fail(st, on_history, c, store_err_invalid) < 0) {
+            free(c);
+            return -1;
+        }
+        return 0;
+    }
     /* The LEFT JOIN LATERAL from rooms: no row at all means no such room. */
     if (after_seq > 0) {
-        snprintf(seq, sizeof(seq), "%lld", (long long)after_seq);
+        store_i64_str(seq, sizeof(seq), after_seq);
         sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
               "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
               "chathub_ts(m.created_at), m.client_id FROM messages m "
@@ -178,7 +190,7 @@ store_msg_history(store_t *st, int64_t room_id, int64_t before_seq, int64_t afte
               "WHERE m.room_id = r.id AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int"
               ") m ON true WHERE r.id = $1";
     } else {
-        snprintf(seq, sizeof(seq), "%lld", (long long)before_seq);
+        store_i64_str(seq, sizeof(seq), before_seq);
         c->newest = true;
         sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
               "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "

@@ -1,230 +1,385 @@
 /*
  * One libpq connection driven entirely by the host's loop: connect with
  * PQconnectStartParams/PQconnectPoll, send with PQsendQuery*, read with
- * PQconsumeInput/PQisBusy/PQgetResult, never a call that can block. Its own
- * timer bounds the connect, each statement's round trip, and the backoff
- * before a reconnect (the three never overlap).
+ * PQconsumeInput/PQisBusy/PQgetResult, never a call that can block. One timer
+ * serves the connect deadline, the in-flight statement's deadline, the oldest
+ * queued statement's expiry and the backoff before a reconnect. It knows
+ * nothing of pools or rooms: store_conn.c routes, this file runs statements.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store_internal.h"
 #include "xalloc.h"
 
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
-
-typedef struct pq_item {
-    struct pq_item *next;
-    char *sql;
-    int nparams;
-    char **params;
-    store_result_fn fn;
-    void *ctx;
-} pq_item_t;
+#define NEVER UINT64_MAX
 
 typedef enum { PC_DOWN, PC_CONNECTING, PC_UP } pc_state_t;
 
 struct store_pgconn {
     store_t *st;
-    int index;
+    const store_hooks_t *h; /* the store's; only used while !freed */
+    char name[32];
     unsigned stmt_timeout_ms;
     unsigned deadline_ms;
     bool reconnect;
-    store_pgconn_state_fn on_state;
+    store_requeue_fn requeue;
     void *ud;
     PGconn *pg;
     void *watch;
     void *timer;
     pc_state_t state;
-    pq_item_t *head, *tail;
+    bool ever_up;
+    bool flushing; /* PQflush left output pending: watch for writable */
+    bool broken;   /* a send failed inside a caller: fail on the next timer tick */
+    store_q_t *head, *tail;
     size_t nqueued;
-    pq_item_t *inflight;
+    store_q_t *inflight;
     PGresult *res; /* the statement's result so far: the first error, else the last */
+    uint64_t connect_deadline, inflight_deadline, retry_at;
     unsigned backoff_ms;
+    unsigned failures; /* connect failures in a row: only the first is reported */
+    uint64_t rng;
+    int depth;  /* loop callbacks of this connection on the stack */
+    bool freed; /* store_pgconn_free() ran inside one of them: free at depth 0 */
 };
 
 static void on_io(void *ud, int events);
+static void on_timer(void *ud);
 static void pc_connect(store_pgconn_t *pc);
+static void rewatch(store_pgconn_t *pc, int events);
 
-static void
-item_free(pq_item_t *it)
+/* ---- queued statements ---- */
+
+store_q_t *
+store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *params,
+            store_result_fn fn, void *ctx)
 {
-    for (int i = 0; i < it->nparams; i++) {
-        free(it->params[i]);
+    store_q_t *q = xcalloc(1, sizeof(*q));
+
+    q->affinity = affinity;
+    q->sql = xstrdup(sql);
+    q->nparams = nparams;
+    q->fn = fn;
+    q->ctx = ctx;
+    if (nparams > 0) {
+        q->params = xcalloc((size_t)nparams, sizeof(char *));
+        for (int i = 0; i < nparams; i++) {
+            q->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
+        }
     }
-    free(it->params);
-    free(it->sql);
-    free(it);
+    return q;
 }
 
+void
+store_q_free(store_q_t *q)
+{
+    for (int i = 0; i < q->nparams; i++) {
+        free(q->params[i]);
+    }
+    free(q->params);
+    free(q->sql);
+    free(q);
+}
+
+void
+store_q_fail(store_q_t *q, const char *err)
+{
+    q->fn(q->ctx, NULL, err);
+    store_q_free(q);
+}
+
+static store_q_t *
+pop_head(store_pgconn_t *pc)
+{
+    store_q_t *q = pc->head;
+
+    if (q != NULL) {
+        pc->head = q->next;
+        if (pc->head == NULL) {
+            pc->tail = NULL;
+        }
+        pc->nqueued--;
+        q->next = NULL;
+    }
+    return q;
+}
+
+/* ---- events ---- */
+
+/* libpq's messages end in a newline and may hold quotes: make one clean value. */
+static void
+clean_msg(char *dst, size_t len, const char *msg)
+{
+    size_t n = 0;
+
+    for (const char *p = msg; *p != '\0' && n + 1 < len; p++) {
+        dst[n++] = (*p == '\n' || *p == '\r' || *p == '"' || *p == '\\') ? ' ' : *p;
+    }
+    while (n > 0 && dst[n - 1] == ' ') {
+        n--;
+    }
+    dst[n] = '\0';
+}
+
+static void
+pc_event(store_pgconn_t *pc, const char *level, const char *event, const char *why)
+{
+    char msg[240], detail[320];
+
+    if (why == NULL) {
+        snprintf(detail, sizeof(detail), "%s", pc->name);
+    } else {
+        clean_msg(msg, sizeof(msg), why);
+        snprintf(detail, sizeof(detail), "%s err=\"%s\"", pc->name, msg);
+    }
+    store_event(pc->st, level, event, detail);
+}
+
+static bool
+state_is(const char *state, const char *const *list)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(state, *list) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* SQLSTATE to store_err_*; anything unexpected is reported once, here. */
 static const char *
 map_sqlstate(store_pgconn_t *pc, const PGresult *res)
 {
+    static const char *const invalid[] = {"23503", "23502", "23514", "22P02", "22023",
+                                          "22003", "22001", "22021", "54000", NULL};
+    static const char *const unavailable[] = {"57P01", "57P02", "57P03", "53300", NULL};
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    char detail[320];
+    char clean[200], detail[320];
 
     if (state != NULL) {
-        if (strcmp(state, "23503") == 0 || strcmp(state, "23514") == 0 ||
-            strcmp(state, "22P02") == 0 || strcmp(state, "22023") == 0 ||
-            strcmp(state, "23502") == 0 || strcmp(state, "22003") == 0) {
+        if (state_is(state, invalid)) {
             return store_err_invalid;
         }
         if (strcmp(state, "23505") == 0) {
             return store_err_conflict;
         }
         if (strcmp(state, "57014") == 0) {
-            return store_err_timeout;
+            return store_err_timeout; /* statement_timeout: the server gave up */
         }
-        if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0) {
+        if (strncmp(state, "08", 2) == 0 || state_is(state, unavailable)) {
             return store_err_unavailable;
         }
     }
-    snprintf(detail, sizeof(detail), "conn=%d sqlstate=%s err=\"%.200s\"", pc->index,
-             state != NULL ? state : "none", msg != NULL ? msg : "unknown");
+    clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");
+    snprintf(detail, sizeof(detail), "%s sqlstate=%s err=\"%s\"", pc->name,
+             state != NULL ? state : "none", clean);
     store_event(pc->st, "error", "store.query_failed", detail);
     return store_err_internal;
 }
 
-/* Detach everything queued and in flight, then answer each with err. Detaching
- * first lets a callback queue new work without disturbing the walk. */
-static void
-fail_all(store_pgconn_t *pc, const char *inflight_err, const char *queued_err)
-{
-    pq_item_t *inflight = pc->inflight, *it = pc->head;
+/* ---- the timer ---- */
 
-    pc->inflight = NULL;
-    pc->head = pc->tail = NULL;
-    pc->nqueued = 0;
-    if (pc->res != NULL) {
-        PQclear(pc->res);
-        pc->res = NULL;
+static uint64_t
+now_ms(const store_pgconn_t *pc)
+{
+    return pc->h->now_ms(pc->h->ud);
+}
+
+/* xorshift64: jitter that differs between processes (seeded per connection). */
+static uint64_t
+next_rand(store_pgconn_t *pc)
+{
+    uint64_t x = pc->rng;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    pc->rng = x;
+    return x;
+}
+
+/* The one timer fires at the earliest thing this connection waits for. */
+static void
+arm(store_pgconn_t *pc)
+{
+    uint64_t at = NEVER, now;
+
+    if (pc->state == PC_CONNECTING) {
+        at = pc->connect_deadline;
+    } else if (pc->state == PC_UP && pc->inflight != NULL) {
+        at = pc->inflight_deadline;
+    } else if (pc->state == PC_DOWN) {
+        at = pc->retry_at;
     }
-    if (inflight != NULL) {
-        inflight->fn(inflight->ctx, NULL, inflight_err);
-        item_free(inflight);
+    if (pc->head != NULL && pc->head->expires_ms < at) {
+        at = pc->head->expires_ms;
     }
-    while (it != NULL) {
-        pq_item_t *next = it->next;
-        it->fn(it->ctx, NULL, queued_err);
-        item_free(it);
-        it = next;
+    if (pc->broken) {
+        at = 0;
     }
+    if (at == NEVER) {
+        pc->h->timer_stop(pc->timer);
+        return;
+    }
+    now = now_ms(pc);
+    pc->h->timer_start(pc->timer, at > now ? at - now : 0);
+}
+
+/* Leave a loop callback; the last one out frees a connection freed meanwhile. */
+static void
+leave(store_pgconn_t *pc)
+{
+    if (!pc->freed) {
+        arm(pc);
+    }
+    if (--pc->depth == 0 && pc->freed) {
+        free(pc);
+    }
+}
+
+/* ---- failure ---- */
+
+static void
+set_watch(store_pgconn_t *pc, int events)
+{
+    pc->h->watch_set(pc->watch, events);
 }
 
 static void
 close_pg(store_pgconn_t *pc)
 {
-    const store_hooks_t *h = store_hooks(pc->st);
-
-    h->timer_stop(pc->timer);
     if (pc->watch != NULL) {
-        h->watch_free(pc->watch); /* before PQfinish closes the socket */
+        pc->h->watch_free(pc->watch); /* before PQfinish closes the socket */
         pc->watch = NULL;
     }
     if (pc->pg != NULL) {
         PQfinish(pc->pg);
         pc->pg = NULL;
     }
+    if (pc->res != NULL) {
+        PQclear(pc->res);
+        pc->res = NULL;
+    }
+    pc->flushing = false;
+    pc->broken = false;
+}
+
+/*
+ * Answer the statement in flight with inflight_err and hand every queued one to
+ * requeue (they were never sent, so they may run elsewhere) or fail it. One at a
+ * time from the connection itself: a callback may free the store, and then
+ * store_pgconn_free() answers what is left.
+ */
+static void
+drain(store_pgconn_t *pc, const char *inflight_err)
+{
+    store_q_t *q = pc->inflight;
+
+    pc->inflight = NULL;
+    if (q != NULL) {
+        store_q_fail(q, inflight_err);
+    }
+    while (!pc->freed && (q = pop_head(pc)) != NULL) {
+        if (pc->requeue != NULL) {
+            pc->requeue(pc->ud, q);
+        } else {
+            store_q_fail(q, store_err_unavailable);
+        }
+    }
 }
 
 static void
 pc_fail(store_pgconn_t *pc, const char *why, const char *inflight_err)
 {
-    char detail[320];
-    const char *msg = why;
-    bool was_up = pc->state == PC_UP;
-    size_t n;
-
-    if (msg == NULL && pc->pg != NULL) {
-        msg = PQerrorMessage(pc->pg);
-    }
-    snprintf(detail, sizeof(detail), "conn=%d err=\"%.200s", pc->index,
-             msg != NULL ? msg : "unknown");
-    /* libpq's messages end in a newline and may hold quotes: one clean line. */
-    for (char *p = detail; *p != '\0'; p++) {
-        if (*p == '\n' || *p == '"' || *p == '\r') {
-            *p = ' ';
+    pc->broken = false;
+    if (pc->state != PC_DOWN) {
+        if (why == NULL) {
+            why = pc->pg != NULL ? PQerrorMessage(pc->pg) : "unknown";
+        }
+        if (pc->state == PC_UP) {
+            pc_event(pc, "warn", "store.down", why);
+            pc->failures = 1; /* the reconnect attempts that follow are quiet */
+        } else if (pc->failures++ == 0) {
+            pc_event(pc, "warn", "store.connect_failed", why);
+        }
+        close_pg(pc);
+        pc->state = PC_DOWN;
+        pc->retry_at = NEVER;
+        if (pc->reconnect) {
+            /* Equal jitter: half the backoff fixed, half random, so nodes that lost
+             * the database together do not come back together. */
+            unsigned half = pc->backoff_ms / 2;
+            pc->retry_at = now_ms(pc) + half + next_rand(pc) % (half + 1);
+            pc->backoff_ms =
+                pc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pc->backoff_ms * 2;
         }
     }
-    n = strlen(detail);
-    while (n > 0 && detail[n - 1] == ' ') {
-        detail[--n] = '\0';
-    }
-    snprintf(detail + n, sizeof(detail) - n, "\"");
-    store_event(pc->st, "warn", was_up ? "store.down" : "store.connect_failed", detail);
-    close_pg(pc);
-    pc->state = PC_DOWN;
-    if (pc->reconnect) {
-        unsigned jitter = pc->backoff_ms / 2 > 0 ? (unsigned)rand() % (pc->backoff_ms / 2 + 1) : 0;
-        store_hooks(pc->st)->timer_start(pc->timer, pc->backoff_ms / 2 + jitter + 1);
-        pc->backoff_ms = pc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pc->backoff_ms * 2;
-    }
-    pc->on_state(pc->ud, pc, false);
-    fail_all(pc, inflight_err, store_err_unavailable);
+    drain(pc, inflight_err);
 }
 
-static void
-set_watch(store_pgconn_t *pc, int events)
+/* ---- running statements ---- */
+
+static bool
+flush(store_pgconn_t *pc)
 {
-    store_hooks(pc->st)->watch_set(pc->watch, events);
+    int rc = PQflush(pc->pg);
+
+    if (rc < 0) {
+        return false;
+    }
+    pc->flushing = rc == 1;
+    set_watch(pc, STORE_EV_READ | (pc->flushing ? STORE_EV_WRITE : 0));
+    return true;
 }
 
+/* Send the next statement. May run inside a caller of the store, so a failure
+ * only marks the connection broken; the timer reports it on the next turn. */
 static void
 pump(store_pgconn_t *pc)
 {
-    pq_item_t *it;
-    int ok, rc;
+    store_q_t *q;
+    int ok;
 
-    if (pc->state != PC_UP || pc->inflight != NULL || pc->head == NULL) {
+    if (pc->state != PC_UP || pc->inflight != NULL || pc->broken || pc->head == NULL) {
         return;
     }
-    it = pc->head;
-    pc->head = it->next;
-    if (pc->head == NULL) {
-        pc->tail = NULL;
-    }
-    pc->nqueued--;
-    it->next = NULL;
-    pc->inflight = it;
-    if (it->nparams < 0) {
-        ok = PQsendQuery(pc->pg, it->sql);
+    q = pop_head(pc);
+    pc->inflight = q;
+    pc->inflight_deadline = now_ms(pc) + pc->deadline_ms;
+    if (q->nparams < 0) {
+        ok = PQsendQuery(pc->pg, q->sql);
     } else {
-        ok = PQsendQueryParams(pc->pg, it->sql, it->nparams, NULL, (const char *const *)it->params,
+        ok = PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
                                NULL, NULL, 0);
     }
-    if (!ok) {
-        pc_fail(pc, NULL, store_err_unavailable);
-        return;
+    if (!ok || !flush(pc)) {
+        pc->broken = true;
     }
-    rc = PQflush(pc->pg);
-    if (rc < 0) {
-        pc_fail(pc, NULL, store_err_unavailable);
-        return;
-    }
-    set_watch(pc, STORE_EV_READ | (rc == 1 ? STORE_EV_WRITE : 0));
-    store_hooks(pc->st)->timer_start(pc->timer, pc->deadline_ms);
 }
 
 static void
 complete(store_pgconn_t *pc)
 {
-    pq_item_t *it = pc->inflight;
+    store_q_t *q = pc->inflight;
     PGresult *res = pc->res;
     const char *err = NULL;
 
     pc->inflight = NULL;
     pc->res = NULL;
-    store_hooks(pc->st)->timer_stop(pc->timer);
     if (res == NULL) {
         err = store_err_internal;
     } else if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = map_sqlstate(pc, res);
     }
-    it->fn(it->ctx, err == NULL ? res : NULL, err);
-    item_free(it);
+    q->fn(q->ctx, err == NULL ? res : NULL, err);
+    store_q_free(q);
     PQclear(res);
 }
 
@@ -234,6 +389,7 @@ keep_result(store_pgconn_t *pc, PGresult *r)
     ExecStatusType s = PQresultStatus(r);
     bool kept_error = pc->res != NULL && PQresultStatus(pc->res) == PGRES_FATAL_ERROR;
 
+    /* A multi-statement query (migrations) succeeds only if every part did. */
     if (kept_error || (s != PGRES_FATAL_ERROR && s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK &&
                        pc->res != NULL)) {
         PQclear(r);
@@ -246,25 +402,46 @@ keep_result(store_pgconn_t *pc, PGresult *r)
 static void
 read_results(store_pgconn_t *pc)
 {
+    PGnotify *n;
+
     if (!PQconsumeInput(pc->pg)) {
         pc_fail(pc, NULL, store_err_unavailable);
         return;
     }
-    while (pc->state == PC_UP && pc->inflight != NULL && !PQisBusy(pc->pg)) {
+    /* PQgetResult() blocks while PQisBusy(): ask only when it will not. */
+    while (pc->inflight != NULL && !PQisBusy(pc->pg)) {
         PGresult *r = PQgetResult(pc->pg);
-        if (r == NULL) {
-            complete(pc);
-            pump(pc);
-        } else {
+        if (r != NULL) {
             keep_result(pc, r);
+            continue;
         }
+        complete(pc);
+        if (pc->freed || pc->state != PC_UP) {
+            return;
+        }
+        pump(pc);
     }
-    /* Notices and stray notifications are consumed and dropped. */
-    PGnotify *n;
-    while (pc->pg != NULL && (n = PQnotifies(pc->pg)) != NULL) {
-        PQfreemem(n);
+    while ((n = PQnotifies(pc->pg)) != NULL) {
+        PQfreemem(n); /* nobody LISTENs; drop strays */
+    }
+    if (PQstatus(pc->pg) == CONNECTION_BAD) {
+        pc_fail(pc, NULL, store_err_unavailable);
     }
 }
+
+static void
+io_up(store_pgconn_t *pc, int events)
+{
+    if (events & STORE_EV_READ) {
+        read_results(pc);
+    }
+    /* libpq: with output pending, flush again after either readiness. */
+    if (!pc->freed && pc->state == PC_UP && pc->flushing && !flush(pc)) {
+        pc_fail(pc, NULL, store_err_unavailable);
+    }
+}
+
+/* ---- connecting ---- */
 
 /* Server notices ("relation already exists, skipping") are not ours to print. */
 static void
@@ -279,29 +456,33 @@ on_up(store_pgconn_t *pc)
 {
     char detail[64];
 
-    PQsetnonblocking(pc->pg, 1);
+    if (PQsetnonblocking(pc->pg, 1) != 0) {
+        pc_fail(pc, "cannot make the connection non-blocking", store_err_unavailable);
+        return;
+    }
     PQsetNoticeProcessor(pc->pg, ignore_notice, NULL);
     pc->state = PC_UP;
+    pc->ever_up = true;
     pc->backoff_ms = BACKOFF_MIN_MS;
-    store_hooks(pc->st)->timer_stop(pc->timer);
-    set_watch(pc, STORE_EV_READ);
-    snprintf(detail, sizeof(detail), "conn=%d", pc->index);
+    snprintf(detail, sizeof(detail), "%s attempts=%u", pc->name, pc->failures + 1);
+    pc->failures = 0;
+    rewatch(pc, STORE_EV_READ);
+    if (pc->state != PC_UP) {
+        return;
+    }
     store_event(pc->st, "info", "store.up", detail);
-    pc->on_state(pc->ud, pc, true);
     pump(pc);
 }
 
-/* During the connect libpq may swap its socket, even for one with the same
+/* libpq may swap its socket during the connect, even for one with the same
  * number: a fresh watch per step keeps the loop's registration honest. */
 static void
 rewatch(store_pgconn_t *pc, int events)
 {
-    const store_hooks_t *h = store_hooks(pc->st);
-
     if (pc->watch != NULL) {
-        h->watch_free(pc->watch);
+        pc->h->watch_free(pc->watch);
     }
-    pc->watch = h->watch_new(h->ud, PQsocket(pc->pg), on_io, pc);
+    pc->watch = pc->h->watch_new(pc->h->ud, PQsocket(pc->pg), on_io, pc);
     if (pc->watch == NULL) {
         pc_fail(pc, "cannot watch the socket", store_err_unavailable);
         return;
@@ -329,66 +510,24 @@ connect_step(store_pgconn_t *pc)
 }
 
 static void
-on_io(void *ud, int events)
-{
-    store_pgconn_t *pc = ud;
-
-    if (pc->state == PC_CONNECTING) {
-        connect_step(pc);
-        return;
-    }
-    if (pc->state != PC_UP) {
-        return;
-    }
-    if (events & STORE_EV_WRITE) {
-        int rc = PQflush(pc->pg);
-        if (rc < 0) {
-            pc_fail(pc, NULL, store_err_unavailable);
-            return;
-        }
-        set_watch(pc, STORE_EV_READ | (rc == 1 ? STORE_EV_WRITE : 0));
-    }
-    if (events & STORE_EV_READ) {
-        read_results(pc);
-    }
-}
-
-static void
-on_timer(void *ud)
-{
-    store_pgconn_t *pc = ud;
-
-    switch (pc->state) {
-    case PC_DOWN:
-        pc_connect(pc);
-        break;
-    case PC_CONNECTING:
-        pc_fail(pc, "connect timeout", store_err_unavailable);
-        break;
-    case PC_UP:
-        if (pc->inflight != NULL) {
-            /* No answer in time: the statement may still have run, so the
-             * caller hears "timeout", and the session is replaced. */
-            pc_fail(pc, "query timeout", store_err_timeout);
-        }
-        break;
-    }
-}
-
-static void
 pc_connect(store_pgconn_t *pc)
 {
     const store_config_t *cfg = store_config(pc->st);
-    const char *keys[6], *vals[6];
-    char opts[64];
+    const char *keys[12], *vals[12];
+    char opts[64], ctimeout[16];
     int n = 0;
 
+    /* Keys after the expanded dbname override the URL's own (libpq's rule). */
     keys[n] = "dbname";
     vals[n++] = cfg->conninfo;
-    if (cfg->hostaddr != NULL) {
-        keys[n] = "hostaddr";
+    if (cfg->hostaddr != NULL && cfg->hostaddr[0] != '\0') {
+        keys[n] = "hostaddr"; /* numeric: libpq then resolves nothing, never blocks */
         vals[n++] = cfg->hostaddr;
     }
+    /* Ignored under PQconnectPoll (our timer enforces it); kept for the record. */
+    snprintf(ctimeout, sizeof(ctimeout), "%u", (cfg->connect_timeout_ms + 999) / 1000 + 1);
+    keys[n] = "connect_timeout";
+    vals[n++] = ctimeout;
     if (pc->stmt_timeout_ms > 0) {
         snprintf(opts, sizeof(opts), "-c statement_timeout=%u", pc->stmt_timeout_ms);
         keys[n] = "options";
@@ -396,81 +535,140 @@ pc_connect(store_pgconn_t *pc)
     }
     keys[n] = "application_name";
     vals[n++] = "chathub";
+    /* Content must round-trip byte for byte, whatever the server's default. */
+    keys[n] = "client_encoding";
+    vals[n++] = "UTF8";
+    /* A dead peer on an idle connection shows up in about a minute, not hours. */
+    keys[n] = "keepalives_idle";
+    vals[n++] = "30";
+    keys[n] = "keepalives_interval";
+    vals[n++] = "10";
+    keys[n] = "keepalives_count";
+    vals[n++] = "3";
     keys[n] = NULL;
     vals[n] = NULL;
+
+    pc->state = PC_CONNECTING;
+    pc->connect_deadline = now_ms(pc) + cfg->connect_timeout_ms;
     pc->pg = PQconnectStartParams(keys, vals, 1);
     if (pc->pg == NULL || PQstatus(pc->pg) == CONNECTION_BAD) {
-        pc->state = PC_CONNECTING;
-        pc_fail(pc, pc->pg == NULL ? "out of memory" : NULL, store_err_unavailable);
+        /* libpq's text here may quote the connection string: say less. */
+        pc_fail(pc, "cannot start connecting (bad DATABASE_URL or host?)", store_err_unavailable);
         return;
     }
-    pc->state = PC_CONNECTING;
-    /* connect_timeout is ignored under PQconnectPoll (PITFALLS.md): our timer. */
-    store_hooks(pc->st)->timer_start(pc->timer, cfg->connect_timeout_ms);
     rewatch(pc, STORE_EV_WRITE);
 }
 
+/* ---- loop entry points ---- */
+
+static void
+on_io(void *ud, int events)
+{
+    store_pgconn_t *pc = ud;
+
+    pc->depth++;
+    if (pc->state == PC_CONNECTING) {
+        connect_step(pc);
+    } else if (pc->state == PC_UP) {
+        io_up(pc, events);
+    }
+    leave(pc);
+}
+
+static void
+expire_queued(store_pgconn_t *pc, uint64_t now)
+{
+    while (!pc->freed && pc->head != NULL && pc->head->expires_ms <= now) {
+        store_q_fail(pop_head(pc), store_err_timeout);
+    }
+}
+
+static void
+on_timer(void *ud)
+{
+    store_pgconn_t *pc = ud;
+    uint64_t now = now_ms(pc);
+
+    pc->depth++;
+    if (pc->broken) {
+        pc_fail(pc, NULL, store_err_unavailable);
+    } else if (pc->state == PC_CONNECTING && now >= pc->connect_deadline) {
+        pc_fail(pc, "connect timeout", store_err_unavailable);
+    } else if (pc->state == PC_UP && pc->inflight != NULL && now >= pc->inflight_deadline) {
+        /* No answer in time, not even the server's statement_timeout: the session
+         * is stuck or the network is. The statement may still have run, so the
+         * caller hears "timeout", and the session is replaced. */
+        pc_fail(pc, "query timeout", store_err_timeout);
+    } else if (pc->state == PC_DOWN && now >= pc->retry_at) {
+        pc_connect(pc);
+    }
+    if (!pc->freed) {
+        expire_queued(pc, now);
+    }
+    leave(pc);
+}
+
+/* ---- API ---- */
+
 store_pgconn_t *
-store_pgconn_new(store_t *st, int index, unsigned statement_timeout_ms, unsigned deadline_ms,
-                 bool reconnect, store_pgconn_state_fn on_state, void *ud)
+store_pgconn_new(store_t *st, const char *name, unsigned statement_timeout_ms, unsigned deadline_ms,
+                 bool reconnect, store_requeue_fn requeue, void *ud)
 {
     store_pgconn_t *pc = xcalloc(1, sizeof(*pc));
-    const store_hooks_t *h = store_hooks(st);
 
     pc->st = st;
-    pc->index = index;
+    pc->h = store_hooks(st);
+    snprintf(pc->name, sizeof(pc->name), "%s", name);
     pc->stmt_timeout_ms = statement_timeout_ms;
     pc->deadline_ms = deadline_ms;
     pc->reconnect = reconnect;
-    pc->on_state = on_state;
+    pc->requeue = requeue;
     pc->ud = ud;
     pc->backoff_ms = BACKOFF_MIN_MS;
-    pc->timer = h->timer_new(h->ud, on_timer, pc);
+    pc->retry_at = NEVER;
+    pc->rng = (pc->h->now_ms(pc->h->ud) << 20) ^ (uint64_t)(uintptr_t)pc ^
+              ((uint64_t)getpid() << 40) ^ UINT64_C(0x9e3779b97f4a7c15);
+    pc->timer = pc->h->timer_new(pc->h->ud, on_timer, pc);
     pc_connect(pc);
+    arm(pc);
     return pc;
 }
 
 void
-store_pgconn_query(store_pgconn_t *pc, const char *sql, int nparams, const char *const *params,
-                   store_result_fn fn, void *ctx)
+store_pgconn_push(store_pgconn_t *pc, store_q_t *q)
 {
-    pq_item_t *it;
-
-    if (pc->state == PC_DOWN && !pc->reconnect) {
-        fn(ctx, NULL, store_err_unavailable); /* it will never come back */
+    q->next = NULL;
+    if (pc->freed) {
+        store_q_fail(q, store_err_shutdown); /* only while store_free() runs */
         return;
     }
-    it = xcalloc(1, sizeof(*it));
-    it->sql = xstrdup(sql);
-    it->nparams = nparams;
-    it->fn = fn;
-    it->ctx = ctx;
-    if (nparams > 0) {
-        it->params = xcalloc((size_t)nparams, sizeof(char *));
-        for (int i = 0; i < nparams; i++) {
-            it->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
-        }
+    if (q->expires_ms == 0) {
+        q->expires_ms = now_ms(pc) + pc->deadline_ms;
     }
     if (pc->tail != NULL) {
-        pc->tail->next = it;
+        pc->tail->next = q;
     } else {
-        pc->head = it;
+        pc->head = q;
     }
-    pc->tail = it;
+    pc->tail = q;
     pc->nqueued++;
+    if (pc->state == PC_DOWN && !pc->reconnect) {
+        pc->broken = true; /* it will never come back: fail on the next turn */
+    }
     pump(pc);
+    arm(pc);
 }
 
 bool
 store_pgconn_is_up(const store_pgconn_t *pc)
 {
-    return pc->state == PC_UP;
+    return pc->state == PC_UP && !pc->broken;
 }
 
 bool
-store_pgconn_is_connecting(const store_pgconn_t *pc)
+store_pgconn_is_starting(const store_pgconn_t *pc)
 {
-    return pc->state == PC_CONNECTING;
+    return pc->state == PC_CONNECTING && !pc->ever_up && pc->failures == 0;
 }
 
 size_t
@@ -482,22 +680,35 @@ store_pgconn_load(const store_pgconn_t *pc)
 void
 store_pgconn_free(store_pgconn_t *pc, const char *err)
 {
-    if (pc == NULL) {
+    store_q_t *q;
+
+    if (pc == NULL || pc->freed) {
         return;
     }
+    pc->freed = true;
     close_pg(pc);
+    pc->h->timer_free(pc->timer);
+    pc->timer = NULL;
     pc->state = PC_DOWN;
-    store_hooks(pc->st)->timer_free(pc->timer);
-    fail_all(pc, err, err);
-    free(pc);
+    q = pc->inflight;
+    pc->inflight = NULL;
+    if (q != NULL) {
+        store_q_fail(q, err);
+    }
+    while ((q = pop_head(pc)) != NULL) {
+        store_q_fail(q, err);
+    }
+    if (pc->depth == 0) {
+        free(pc);
+    }
 }
+
+/* ---- result columns ---- */
 
 int64_t
 store_col_i64(const PGresult *res, int row, int col)
 {
-    const char *v = PQgetvalue(res, row, col);
-
-    return v != NULL ? strtoll(v, NULL, 10) : 0;
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
 const char *
@@ -509,7 +720,12 @@ store_col_str(const PGresult *res, int row, int col)
 bool
 store_col_bool(const PGresult *res, int row, int col)
 {
-    const char *v = PQgetvalue(res, row, col);
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
 
-    return v != NULL && v[0] == 't';
+char *
+store_i64_str(char *buf, size_t len, int64_t v)
+{
+    snprintf(buf, len, "%" PRId64, v);
+    return buf;
 }

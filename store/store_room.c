@@ -1,6 +1,8 @@
 /*
  * Rooms: the connect-time join (one SQL function, one round trip) and the
- * room and participant writes of the server API, each one statement.
+ * room and participant writes of the server API, each one statement, so each
+ * is atomic. The SQL functions live in migrations/; this file maps their
+ * status columns to store_err_* and their rows to proto_* views.
  */
 #include "store_room.h"
 
@@ -17,45 +19,56 @@ typedef struct room_ctx {
     store_room_cb room_cb;
     store_done_cb done_cb;
     void *ud;
+    int64_t id; /* the room (put) or the user (join) the call is about */
 } room_ctx_t;
 
 static room_ctx_t *
-ctx_new(void *ud)
+ctx_new(void *ud, int64_t id)
 {
     room_ctx_t *c = xcalloc(1, sizeof(*c));
 
     c->ud = ud;
+    c->id = id;
     return c;
 }
 
+/* sql NULL: the input was refused; answer err on the next turn. */
 static int
 run(store_t *st, int64_t affinity, const char *sql, int n, const char *const *params,
-    store_result_fn fn, room_ctx_t *c)
+    store_result_fn fn, room_ctx_t *c, const char *err)
 {
-    if (store_query(st, affinity, sql, n, params, fn, c) < 0) {
+    int rc =
+        sql != NULL ? store_query(st, affinity, sql, n, params, fn, c) : store_fail(st, fn, c, err);
+
+    if (rc < 0) {
         free(c);
-        return -1;
     }
-    return 0;
+    return rc;
 }
 
 static const char *
 status_err(const char *status)
 {
-    if (status == NULL || strcmp(status, "ok") == 0) {
-        return NULL;
-    }
-    if (strcmp(status, "unauthorized") == 0) {
-        return store_err_unauthorized;
-    }
-    if (strcmp(status, "not_found") == 0) {
-        return store_err_not_found;
-    }
-    if (strcmp(status, "forbidden") == 0) {
-        return store_err_forbidden;
+    static const struct {
+        const char *status;
+        const char *err;
+    } map[] = {
+        {"ok", NULL},
+        {"unauthorized", store_err_unauthorized},
+        {"not_found", store_err_not_found},
+        {"forbidden", store_err_forbidden},
+        {"invalid", store_err_invalid},
+    };
+
+    for (size_t i = 0; status != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(status, map[i].status) == 0) {
+            return map[i].err;
+        }
     }
     return store_err_internal;
 }
+
+/* ---- join ---- */
 
 /* parts is [[id, full_name, role, last_read_seq], ...]; strings stay in the tree. */
 static proto_participant_t *
@@ -73,6 +86,7 @@ parse_parts(const cJSON *arr, size_t *n)
         if (!cJSON_IsNumber(id) || !cJSON_IsString(name) || !cJSON_IsString(role)) {
             continue;
         }
+        /* Ids and seqs are capped at 2^53 by the schema, so a double holds them. */
         parts[*n].user.id = (int64_t)id->valuedouble;
         parts[*n].user.full_name = name->valuestring;
         parts[*n].user.role = role->valuestring;
@@ -82,28 +96,24 @@ parse_parts(const cJSON *arr, size_t *n)
     return parts;
 }
 
-typedef struct join_ctx {
-    room_ctx_t base;
-    int64_t user_id;
-} join_ctx_t;
-
 static void
 on_join(void *ctx, const PGresult *res, const char *err)
 {
-    join_ctx_t *c = ctx;
+    room_ctx_t *c = ctx;
     store_join_t j;
     cJSON *tree = NULL;
     proto_participant_t *parts = NULL;
 
     memset(&j, 0, sizeof(j));
-    if (err == NULL && PQntuples(res) != 1) {
-        err = store_err_internal;
+    if (err == NULL) {
+        err = PQntuples(res) == 1 ? status_err(store_col_str(res, 0, 0)) : store_err_internal;
     }
     if (err == NULL) {
-        err = status_err(store_col_str(res, 0, 0));
+        tree = cJSON_Parse(store_col_str(res, 0, 8));
+        err = cJSON_IsArray(tree) ? NULL : store_err_internal;
     }
     if (err == NULL) {
-        j.user.id = c->user_id;
+        j.user.id = c->id;
         j.user.full_name = store_col_str(res, 0, 1);
         j.user.role = store_col_str(res, 0, 2);
         j.room.id = store_col_i64(res, 0, 3);
@@ -111,11 +121,10 @@ on_join(void *ctx, const PGresult *res, const char *err)
         j.room.name = store_col_str(res, 0, 5);
         j.archived = store_col_bool(res, 0, 6);
         j.last_seq = store_col_i64(res, 0, 7);
-        tree = cJSON_Parse(store_col_str(res, 0, 8));
         parts = parse_parts(tree, &j.nparts);
         j.parts = parts;
     }
-    c->base.join_cb(c->base.ud, err == NULL ? &j : NULL, err);
+    c->join_cb(c->ud, err == NULL ? &j : NULL, err);
     cJSON_Delete(tree);
     free(parts);
     free(c);
@@ -125,25 +134,23 @@ int
 store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t room_id,
                 store_join_cb cb, void *ud)
 {
-    char uid[24], k[4], rid[24];
-    const char *params[] = {uid, k, rid};
-    join_ctx_t *c = xcalloc(1, sizeof(*c));
+    char uid[24], k[24], rid[24];
+    const char *params[] = {store_i64_str(uid, sizeof(uid), user_id),
+                            store_i64_str(k, sizeof(k), (int64_t)kind),
+                            store_i64_str(rid, sizeof(rid), room_id)};
+    room_ctx_t *c = ctx_new(ud, user_id);
+    bool valid =
+        kind == STORE_ROOM_BY_ID || kind == STORE_ROOM_FALLBACK || kind == STORE_ROOM_GENERAL;
 
-    snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
-    snprintf(k, sizeof(k), "%d", (int)kind);
-    snprintf(rid, sizeof(rid), "%lld", (long long)room_id);
-    c->base.join_cb = cb;
-    c->base.ud = ud;
-    c->user_id = user_id;
-    if (store_query(st, kind == STORE_ROOM_BY_ID ? room_id : -1,
-                    "SELECT * FROM chathub_join($1, $2, $3)", 3, params, on_join, c) < 0) {
-        free(c);
-        return -1;
-    }
-    return 0;
+    c->join_cb = cb;
+    return run(st, kind == STORE_ROOM_BY_ID ? room_id : -1,
+               valid ? "SELECT * FROM chathub_join($1, $2, $3)" : NULL, 3, params, on_join, c,
+               store_err_invalid);
 }
 
-/* "{1,2,3}": a bigint[] literal. */
+/* ---- room writes ---- */
+
+/* "{1,2,3}": a bigint[] literal; free() it. */
 static char *
 id_array(const int64_t *ids, size_t n)
 {
@@ -159,6 +166,7 @@ id_array(const int64_t *ids, size_t n)
     return s;
 }
 
+/* Rows of (room_id, created). */
 static void
 on_room(void *ctx, const PGresult *res, const char *err)
 {
@@ -172,7 +180,7 @@ on_room(void *ctx, const PGresult *res, const char *err)
     } else if (err == NULL) {
         err = store_err_internal;
     }
-    c->room_cb(c->ud, id, created, err);
+    c->room_cb(c->ud, err == NULL ? id : 0, created, err);
     free(c);
 }
 
@@ -180,49 +188,39 @@ int
 store_room_create(store_t *st, const char *type, const char *name, const int64_t *members,
                   size_t nmembers, store_room_cb cb, void *ud)
 {
-    room_ctx_t *c = ctx_new(ud);
+    room_ctx_t *c = ctx_new(ud, 0);
+    bool direct = type != NULL && strcmp(type, "DIRECT") == 0;
+    bool group = type != NULL && strcmp(type, "GROUP") == 0;
     char *arr = id_array(members, nmembers);
     char a[24], b[24];
+    const char *sql = NULL;
     int rc;
 
     c->room_cb = cb;
-    if (strcmp(type, "DIRECT") == 0) {
-        if (nmembers != 2 || members[0] == members[1]) {
-            free(arr);
-            free(c);
-            return -1;
-        }
-        snprintf(a, sizeof(a), "%lld", (long long)members[0]);
-        snprintf(b, sizeof(b), "%lld", (long long)members[1]);
-        const char *params[] = {a, b, name};
+    if (direct && nmembers == 2 && members[0] != members[1]) {
+        const char *params[] = {store_i64_str(a, sizeof(a), members[0]),
+                                store_i64_str(b, sizeof(b), members[1]), name};
         rc = run(st, -1, "SELECT room_id, created FROM chathub_room_direct($1, $2, $3)", 3, params,
-                 on_room, c);
+                 on_room, c, NULL);
     } else {
         const char *params[] = {type, name != NULL ? name : "", arr};
         /* One statement: an unknown member fails it whole (foreign key). */
-        rc = run(st, -1,
-                 "WITH r AS (INSERT INTO rooms (type, name) VALUES ($1, $2) RETURNING id), "
-                 "p AS (INSERT INTO room_participants (room_id, user_id) "
-                 "SELECT r.id, m FROM r, unnest($3::bigint[]) AS m ON CONFLICT DO NOTHING) "
-                 "SELECT id, true FROM r",
-                 3, params, on_room, c);
+        if (group) {
+            sql = "WITH r AS (INSERT INTO rooms (type, name) VALUES ($1, $2) RETURNING id), "
+                  "p AS (INSERT INTO room_participants (room_id, user_id) "
+                  "SELECT r.id, m FROM r, unnest($3::bigint[]) AS m ON CONFLICT DO NOTHING) "
+                  "SELECT id, true FROM r";
+        }
+        rc = run(st, -1, sql, 3, params, on_room, c, store_err_invalid);
     }
     free(arr);
     return rc;
 }
 
-typedef struct put_ctx {
-    room_ctx_t base;
-    int64_t id;
-} put_ctx_t;
-
 static void
-on_put_id(void *ctx, const PGresult *res, const char *err)
+on_put(void *ctx, const PGresult *res, const char *err)
 {
-    put_ctx_t *c = ctx;
-    store_room_cb cb = c->base.room_cb;
-    void *ud = c->base.ud;
-    int64_t id = c->id;
+    room_ctx_t *c = ctx;
     bool created = false;
 
     if (err == NULL && PQntuples(res) == 1) {
@@ -230,38 +228,31 @@ on_put_id(void *ctx, const PGresult *res, const char *err)
     } else if (err == NULL) {
         err = store_err_internal;
     }
+    c->room_cb(c->ud, err == NULL ? c->id : 0, created, err);
     free(c);
-    cb(ud, id, created, err);
 }
 
 int
 store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool has_members,
                const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
 {
-    put_ctx_t *c = xcalloc(1, sizeof(*c));
+    room_ctx_t *c = ctx_new(ud, id);
     char sid[24];
     char *arr = id_array(members, has_members ? nmembers : 0);
-    const char *params[] = {sid, type, name != NULL ? name : "", has_members ? "true" : "false",
-                            arr};
+    const char *params[] = {store_i64_str(sid, sizeof(sid), id), type, name != NULL ? name : "",
+                            has_members ? "true" : "false", arr};
+    /* Ids from 10^15 up are the hub's own (rooms_id_seq). */
+    bool valid = id > 0 && id < STORE_ROOM_HUB_ID_BASE && type != NULL;
     int rc;
 
-    if (id <= 0 || id >= STORE_ROOM_HUB_ID_BASE) {
-        free(arr);
-        free(c);
-        return -1;
-    }
-    snprintf(sid, sizeof(sid), "%lld", (long long)id);
-    c->base.room_cb = cb;
-    c->base.ud = ud;
-    c->id = id;
-    rc = store_query(st, id, "SELECT created FROM chathub_room_put($1, $2, $3, $4, $5)", 5, params,
-                     on_put_id, c);
-    if (rc < 0) {
-        free(c);
-    }
+    c->room_cb = cb;
+    rc = run(st, id, valid ? "SELECT created FROM chathub_room_put($1, $2, $3, $4, $5)" : NULL, 5,
+             params, on_put, c, store_err_invalid);
     free(arr);
     return rc;
 }
+
+/* ---- participants ---- */
 
 static void
 on_participant(void *ctx, const PGresult *res, const char *err)
@@ -270,9 +261,6 @@ on_participant(void *ctx, const PGresult *res, const char *err)
 
     if (err == NULL) {
         err = PQntuples(res) == 1 ? status_err(store_col_str(res, 0, 0)) : store_err_internal;
-        if (err == store_err_unauthorized) {
-            err = store_err_invalid;
-        }
     }
     c->done_cb(c->ud, err);
     free(c);
@@ -281,36 +269,34 @@ on_participant(void *ctx, const PGresult *res, const char *err)
 int
 store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb, void *ud)
 {
-    room_ctx_t *c = ctx_new(ud);
+    room_ctx_t *c = ctx_new(ud, room_id);
     char rid[24], uid[24];
-    const char *params[] = {rid, uid};
+    const char *params[] = {store_i64_str(rid, sizeof(rid), room_id),
+                            store_i64_str(uid, sizeof(uid), user_id)};
 
     c->done_cb = cb;
-    snprintf(rid, sizeof(rid), "%lld", (long long)room_id);
-    snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
     return run(st, room_id,
                "WITH ins AS (INSERT INTO room_participants (room_id, user_id) "
                "SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = $1) "
                "AND EXISTS (SELECT 1 FROM users WHERE id = $2) ON CONFLICT DO NOTHING) "
                "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rooms WHERE id = $1) THEN 'not_found' "
-               "WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = $2) THEN 'unauthorized' "
+               "WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = $2) THEN 'invalid' "
                "ELSE 'ok' END",
-               2, params, on_participant, c);
+               2, params, on_participant, c, NULL);
 }
 
 int
 store_participant_remove(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb, void *ud)
 {
-    room_ctx_t *c = ctx_new(ud);
+    room_ctx_t *c = ctx_new(ud, room_id);
     char rid[24], uid[24];
-    const char *params[] = {rid, uid};
+    const char *params[] = {store_i64_str(rid, sizeof(rid), room_id),
+                            store_i64_str(uid, sizeof(uid), user_id)};
 
     c->done_cb = cb;
-    snprintf(rid, sizeof(rid), "%lld", (long long)room_id);
-    snprintf(uid, sizeof(uid), "%lld", (long long)user_id);
     return run(st, room_id,
                "WITH d AS (DELETE FROM room_participants WHERE room_id = $1 AND user_id = $2) "
                "SELECT CASE WHEN EXISTS (SELECT 1 FROM rooms WHERE id = $1) THEN 'ok' "
                "ELSE 'not_found' END",
-               2, params, on_participant, c);
+               2, params, on_participant, c, NULL);
 }

@@ -3,7 +3,6 @@
  */
 #include "store_user.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "store_internal.h"
@@ -29,18 +28,24 @@ store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *ro
                   store_done_cb cb, void *ud)
 {
     char sid[24];
-    const char *params[] = {sid, full_name, role, is_active ? "true" : "false"};
+    const char *params[] = {store_i64_str(sid, sizeof(sid), id), full_name, role,
+                            is_active ? "true" : "false"};
     user_ctx_t *c = xmalloc(sizeof(*c));
+    int rc;
 
-    snprintf(sid, sizeof(sid), "%lld", (long long)id);
     c->cb = cb;
     c->ud = ud;
-    /* The role's CHECK constraint refuses unknown roles (store_err_invalid). */
-    if (store_query(st, -1,
-                    "INSERT INTO users (id, full_name, role, is_active) VALUES ($1, $2, $3, $4) "
-                    "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
-                    "role = EXCLUDED.role, is_active = EXCLUDED.is_active, updated_at = now()",
-                    4, params, on_upsert, c) < 0) {
+    /* The schema's CHECKs refuse unknown roles and ids out of range (store_err_invalid). */
+    rc = full_name == NULL || role == NULL
+             ? store_fail(st, on_upsert, c, store_err_invalid)
+             : store_query(st, -1,
+                           "INSERT INTO users (id, full_name, role, is_active) "
+                           "VALUES ($1, $2, $3, $4) "
+                           "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
+                           "role = EXCLUDED.role, is_active = EXCLUDED.is_active, "
+                           "updated_at = now()",
+                           4, params, on_upsert, c);
+    if (rc < 0) {
         free(c);
         return -1;
     }
