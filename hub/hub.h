@@ -12,6 +12,7 @@
 
 #include "hub_config.h"
 #include "hub_map.h"
+#include "lat_hist.h"
 #include "store.h"
 
 struct lws_context;
@@ -22,6 +23,10 @@ typedef struct hub_counters {
     uint64_t messages_out; /* frames written to sockets */
     uint64_t slow_consumer_closes;
     uint64_t rate_limited;
+    uint64_t resumes;      /* connections that asked for ?last_seq */
+    uint64_t drain_closes; /* sockets closed with 1012 by a drain */
+    uint64_t fd_rejects;   /* accepted sockets hung up: too close to the fd limit */
+    lat_hist_t delivery;   /* a message's arrival on this node → its local sockets */
 } hub_counters_t;
 
 typedef struct hub {
@@ -47,6 +52,7 @@ typedef struct hub {
     char *db_hostaddr; /* DATABASE_URL's host resolved once at startup */
     char *redis_ip;    /* NULL: HUB_REDIS=off (in-process channel layer) */
     int redis_port;
+    int fd_cap; /* highest descriptor a client socket may have; see hub_ws.c */
     hub_counters_t counters;
 } hub_t;
 
@@ -64,6 +70,9 @@ void hub_open_store(hub_t *hub);
 
 /* A new id for a connection or a request. */
 uint64_t hub_next_id(hub_t *hub);
+
+/* Microseconds on a monotonic clock (not the loop's cached time). */
+uint64_t hub_now_us(void);
 
 /* Milliseconds on the loop's clock. */
 uint64_t hub_now_ms(const hub_t *hub);

@@ -13,6 +13,7 @@
 struct hub_buf {
     uint32_t refs;
     size_t len;
+    uint64_t born_us;
     unsigned char data[]; /* LWS_PRE headroom, then the payload */
 };
 
@@ -23,6 +24,7 @@ hub_buf_new(size_t payload_len)
 
     b->refs = 1;
     b->len = payload_len;
+    b->born_us = 0;
     b->data[LWS_PRE + payload_len] = '\0';
     return b;
 }
@@ -43,6 +45,18 @@ hub_buf_take(char *s, size_t len)
 
     free(s);
     return b;
+}
+
+void
+hub_buf_set_born(hub_buf_t *b, uint64_t us)
+{
+    b->born_us = us;
+}
+
+uint64_t
+hub_buf_born(const hub_buf_t *b)
+{
+    return b->born_us;
 }
 
 hub_buf_t *

@@ -23,6 +23,11 @@ hub_buf_t *hub_buf_take(char *s, size_t len);
 hub_buf_t *hub_buf_ref(hub_buf_t *b); /* returns b */
 void hub_buf_unref(hub_buf_t *b);     /* frees at 0; NULL is fine */
 
+/* When the message this frame carries reached the node (uv_hrtime() in µs),
+ * for the delivery latency histogram; 0 (the default): not measured. */
+void hub_buf_set_born(hub_buf_t *b, uint64_t us);
+uint64_t hub_buf_born(const hub_buf_t *b);
+
 /* The payload; LWS_PRE writable bytes precede it. */
 unsigned char *hub_buf_payload(hub_buf_t *b);
 size_t hub_buf_len(const hub_buf_t *b);

@@ -184,6 +184,7 @@ resume_or_start(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, siz
     int64_t from = c->auth.last_seq, now = c->last_seq;
     bool truncated = false;
 
+    c->hub->counters.resumes += from >= 0;
     if (from < 0 || from >= now) {
         send_established(c, jc, online, n, from < 0 ? -1 : from, false);
         return;

@@ -21,6 +21,7 @@ typedef struct pending_send {
     hub_sent_cb cb;
     uint64_t id;
     int64_t room_id;
+    uint64_t born_us; /* when the send reached the node */
     char client_id[PROTO_CLIENT_ID_MAX + 1];
 } pending_send_t;
 
@@ -64,6 +65,7 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     }
     char *s = proto_build_chat_message(msg, &len);
     frame = hub_buf_take(s, len);
+    hub_buf_set_born(frame, ps->born_us);
     if (!duplicate) {
         /* Committed: deliver even if the sender has left; others must see it. */
         hub_room_offer_msg(ps->hub, msg->room_id, msg->seq, frame);
@@ -100,6 +102,7 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
     }
     /* One copy into a buffer with headroom, then the same bytes for every socket. */
     b = hub_buf_from(env->payload, env->len);
+    hub_buf_set_born(b, hub_now_us());
     if (env->kind == HUB_ENV_MSG) {
         hub_room_offer_msg(hub, env->room_id, env->seq, b);
     } else {
@@ -117,6 +120,7 @@ hub_deliver_send(hub_t *hub, const store_msg_in_t *in, hub_sent_cb cb, uint64_t 
     ps->cb = cb;
     ps->id = id;
     ps->room_id = in->room_id;
+    ps->born_us = hub_now_us();
     if (in->client_id != NULL) {
         snprintf(ps->client_id, sizeof(ps->client_id), "%s", in->client_id);
     }

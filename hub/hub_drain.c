@@ -44,6 +44,7 @@ close_some(drain_t *d)
     for (size_t k = 0; k < n; k++) {
         hub_conn_close(batch[k], PROTO_CLOSE_RESTART, "node draining", false);
     }
+    d->hub->counters.drain_closes += n;
 }
 
 static size_t

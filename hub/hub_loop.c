@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "hub_channel.h"
 #include "hub_deliver.h"
@@ -53,6 +54,12 @@ uint64_t
 hub_next_id(hub_t *hub)
 {
     return ++hub->next_id;
+}
+
+uint64_t
+hub_now_us(void)
+{
+    return uv_hrtime() / 1000;
 }
 
 uint64_t
@@ -148,6 +155,36 @@ on_signal(uv_signal_t *sig, int signum)
     hub_drain_start(hub, drained);
 }
 
+/* Descriptors kept back from client sockets: PostgreSQL and Redis
+ * connections, libuv's own, logs, the listener. */
+#define FD_RESERVE 128
+
+/* Raise the soft descriptor limit to the hard one (each socket is one) and
+ * derive the cap hub_ws.c enforces at accept time. */
+static void
+set_fd_cap(hub_t *hub)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 30) {
+        hub->fd_cap = 1 << 30;
+    } else {
+        hub->fd_cap =
+            rl.rlim_cur > 2 * FD_RESERVE ? (int)rl.rlim_cur - FD_RESERVE : (int)rl.rlim_cur / 2;
+    }
+    log_info("hub.fd_limit", "nofile=%llu client_cap=%d", (unsigned long long)rl.rlim_cur,
+             hub->fd_cap);
+}
+
 static void
 listen_ws(hub_t *hub)
 {
@@ -155,6 +192,7 @@ listen_ws(hub_t *hub)
     void *foreign[1] = {hub->loop};
     const hub_config_t *cfg = hub->cfg;
 
+    set_fd_cap(hub);
     memset(&info, 0, sizeof(info));
     info.port = cfg->listen_port;
     info.iface = cfg->listen_host[0] != '\0' ? cfg->listen_host : NULL;

@@ -32,6 +32,7 @@ typedef struct pending {
     hub_redis_reply_cb cb;
     void *ud;
     uint64_t sent_ms;
+    uint64_t sent_us; /* for the latency histogram */
 } pending_t;
 
 struct hub_redis {
@@ -45,12 +46,14 @@ struct hub_redis {
     redisAsyncContext *sub;
     bool cmd_up, sub_up, up;
     bool freeing;
+    int open_timers;        /* closed timers still to report; r is freed at 0 */
     pending_t *head, *tail; /* commands in flight on cmd, FIFO like Redis replies */
     uv_timer_t watch;       /* watchdog: connect and command timeouts */
     uv_timer_t retry;       /* reconnect backoff */
     uint64_t connect_started_ms;
     unsigned backoff_ms;
     unsigned failures;
+    hub_redis_stats_t stats;
 };
 
 static void connect_both(hub_redis_t *r);
@@ -76,6 +79,7 @@ set_up(hub_redis_t *r, bool up)
     r->up = up;
     if (up) {
         log_info("redis.up", "addr=%s:%d", r->ip, r->port);
+        r->stats.connects++;
         r->backoff_ms = 0;
         r->failures = 0;
     } else {
@@ -261,8 +265,9 @@ on_timer_closed(uv_handle_t *h)
 {
     hub_redis_t *r = h->data;
 
-    /* The retry timer closes last: then nothing refers to r any more. */
-    if (h == (uv_handle_t *)&r->retry) {
+    /* libuv runs close callbacks in no promised order: free r only after
+     * both timers embedded in it have reported. */
+    if (--r->open_timers == 0) {
         free(r);
     }
 }
@@ -283,6 +288,7 @@ hub_redis_free(hub_redis_t *r)
     if (sub != NULL) {
         redisAsyncFree(sub);
     }
+    r->open_timers = 2;
     uv_close((uv_handle_t *)&r->watch, on_timer_closed);
     uv_close((uv_handle_t *)&r->retry, on_timer_closed);
 }
@@ -301,6 +307,12 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     redisReply *rep = reply;
 
     (void)ac;
+    r->stats.commands += rep != NULL;
+    r->stats.failures += rep == NULL || rep->type == REDIS_REPLY_ERROR;
+    if (rep != NULL) {
+        uint64_t t = uv_hrtime() / 1000;
+        lat_hist_observe(&r->stats.latency, t > p->sent_us ? t - p->sent_us : 0);
+    }
     /* Replies come in order, so p is the head. */
     r->head = p->next;
     if (r->head == NULL) {
@@ -313,6 +325,12 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         p->cb(p->ud, err == NULL ? reply : NULL, err);
     }
     free(p);
+}
+
+const hub_redis_stats_t *
+hub_redis_stats(const hub_redis_t *r)
+{
+    return &r->stats;
 }
 
 int
@@ -329,6 +347,7 @@ hub_redis_command(hub_redis_t *r, hub_redis_reply_cb cb, void *ud, int argc, con
     p->cb = cb;
     p->ud = ud;
     p->sent_ms = now_ms(r);
+    p->sent_us = uv_hrtime() / 1000;
     if (redisAsyncCommandArgv(r->cmd, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
         free(p);
         return -1;

@@ -12,7 +12,17 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "lat_hist.h"
+
 typedef struct hub_redis hub_redis_t;
+
+/* What /metrics reports about the link. */
+typedef struct hub_redis_stats {
+    uint64_t commands;  /* replies received, error replies included */
+    uint64_t failures;  /* error replies, and commands lost to a reset */
+    uint64_t connects;  /* times the link came up */
+    lat_hist_t latency; /* each command's round trip */
+} hub_redis_stats_t;
 
 /* A message on a subscribed channel; data borrowed until return. */
 typedef void (*hub_redis_msg_cb)(void *ud, const char *channel, size_t chlen, const char *data,
@@ -35,6 +45,7 @@ hub_redis_t *hub_redis_new(uv_loop_t *loop, const char *ip, int port, hub_redis_
 void hub_redis_free(hub_redis_t *r);
 
 bool hub_redis_is_up(const hub_redis_t *r);
+const hub_redis_stats_t *hub_redis_stats(const hub_redis_t *r);
 
 /* SUBSCRIBE / UNSUBSCRIBE one channel on the subscriber context. -1 when down
  * (the caller subscribes again on the next up). */

@@ -115,6 +115,12 @@ hub_room_remove_conn(hub_t *hub, hub_conn_t *c)
 static void
 deliver_now(hub_room_t *room, int64_t seq, hub_buf_t *frame)
 {
+    uint64_t born = hub_buf_born(frame);
+
+    if (born != 0) {
+        uint64_t now = hub_now_us();
+        lat_hist_observe(&room->hub->counters.delivery, now > born ? now - born : 0);
+    }
     room->delivered_seq = seq;
     for (size_t i = room->nconns; i > 0; i--) {
         if (i > room->nconns) {

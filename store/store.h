@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lat_hist.h"
+
 typedef struct store store_t; /* opaque */
 
 /* Errors, compared by pointer and logged as they are. */
@@ -77,6 +79,16 @@ void store_free(store_t *st);
 
 /* True while at least one connection is up. */
 bool store_is_up(const store_t *st);
+
+/* What /metrics reports about the store. */
+typedef struct store_pool_stats {
+    uint64_t queries;   /* statements PostgreSQL answered, failed ones included */
+    uint64_t failures;  /* answered with an error, or timed out */
+    uint64_t connects;  /* connections made: at startup and after every loss */
+    lat_hist_t latency; /* each statement's round trip */
+} store_pool_stats_t;
+
+const store_pool_stats_t *store_pool_stats(const store_t *st);
 
 typedef void (*store_done_cb)(void *ud, const char *err);
 

@@ -46,7 +46,20 @@ struct store {
     size_t nmigs;
     bool closing;     /* store_free() has begun: nothing new is queued */
     bool in_deferred; /* run_deferred() is on the stack and frees the store itself */
+    store_pool_stats_t stats;
 };
+
+const store_pool_stats_t *
+store_pool_stats(const store_t *st)
+{
+    return &st->stats;
+}
+
+store_pool_stats_t *
+store_pool_stats_mut(store_t *st)
+{
+    return &st->stats;
+}
 
 const store_hooks_t *
 store_hooks(const store_t *st)

@@ -34,6 +34,9 @@ int store_query(store_t *st, int64_t affinity, const char *sql, int nparams,
  * the store refuses before asking PostgreSQL. Same return as store_query(). */
 int store_fail(store_t *st, store_result_fn fn, void *ctx, const char *err);
 
+/* The store's counters, for its connections to update. */
+store_pool_stats_t *store_pool_stats_mut(store_t *st);
+
 /* True once store_free() has begun. */
 bool store_closing(const store_t *st);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store_internal.h"
@@ -42,6 +43,7 @@ struct store_pgconn {
     store_q_t *inflight;
     PGresult *res; /* the statement's result so far: the first error, else the last */
     uint64_t connect_deadline, inflight_deadline, retry_at;
+    uint64_t inflight_sent_us; /* for the latency histogram */
     unsigned backoff_ms;
     unsigned failures; /* connect failures in a row: only the first is reported */
     uint64_t rng;
@@ -190,6 +192,16 @@ static uint64_t
 now_ms(const store_pgconn_t *pc)
 {
     return pc->h->now_ms(pc->h->ud);
+}
+
+/* Microseconds for the latency histogram: finer than the hooks' clock. */
+static uint64_t
+now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 /* xorshift64: jitter that differs between processes (seeded per connection). */
@@ -353,6 +365,7 @@ pump(store_pgconn_t *pc)
     q = pop_head(pc);
     pc->inflight = q;
     pc->inflight_deadline = now_ms(pc) + pc->deadline_ms;
+    pc->inflight_sent_us = now_us();
     if (q->nparams < 0) {
         ok = PQsendQuery(pc->pg, q->sql);
     } else {
@@ -378,6 +391,11 @@ complete(store_pgconn_t *pc)
     } else if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = map_sqlstate(pc, res);
     }
+    store_pool_stats_t *stats = store_pool_stats_mut(pc->st);
+    uint64_t t = now_us();
+    stats->queries++;
+    stats->failures += err != NULL;
+    lat_hist_observe(&stats->latency, t > pc->inflight_sent_us ? t - pc->inflight_sent_us : 0);
     q->fn(q->ctx, err == NULL ? res : NULL, err);
     store_q_free(q);
     PQclear(res);
@@ -470,6 +488,7 @@ on_up(store_pgconn_t *pc)
     if (pc->state != PC_UP) {
         return;
     }
+    store_pool_stats_mut(pc->st)->connects++;
     store_event(pc->st, "info", "store.up", detail);
     pump(pc);
 }
@@ -598,6 +617,7 @@ on_timer(void *ud)
         /* No answer in time, not even the server's statement_timeout: the session
          * is stuck or the network is. The statement may still have run, so the
          * caller hears "timeout", and the session is replaced. */
+        store_pool_stats_mut(pc->st)->failures++;
         pc_fail(pc, "query timeout", store_err_timeout);
     } else if (pc->state == PC_DOWN && now >= pc->retry_at) {
         pc_connect(pc);

@@ -138,3 +138,37 @@ test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('at the descriptor limit excess sockets are hung up at accept, the hub stays idle and keeps serving', { timeout: 40000 }, async () => {
+  // nofile 300 leaves a client cap of 172 descriptors (128 kept back).
+  const small = await startHub({ nofile: 300, env: { HUB_MAX_CONNS_PER_IP: '0' } });
+  const sockets = [];
+  try {
+    for (let i = 0; i < 260; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      s.on('error', () => {});
+      sockets.push(s);
+    }
+    await sleep(1500);
+    const pid = small.proc.pid;
+    const ticks = () => {
+      const f = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).split(') ')[1].split(' ');
+      return Number(f[11]) + Number(f[12]); // utime + stime
+    };
+    const t0 = ticks();
+    await sleep(1000);
+    const busy = ticks() - t0; // clock ticks (100/s) spent in a second with everything idle
+    assert.ok(busy < 30, `the hub spent ${busy} ticks of 100 in an idle second at the limit`);
+    for (const s of sockets) s.destroy();
+    sockets.length = 0;
+    await sleep(300);
+    assert.match(small.log, /event=conn\.fd_limit/);
+    assert.equal((await fetch(`${small.url}/health`)).status, 200);
+    const again = await (await fetch(`${small.url}/metrics`)).text();
+    const rejects = Number(/chathub_fd_limit_rejects_total (\d+)/.exec(again)?.[1]);
+    assert.ok(rejects > 0, `rejects=${rejects}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await small.stop();
+  }
+});

@@ -53,6 +53,13 @@ export function signJwt(secret, claims, header = { alg: 'HS256', typ: 'JWT' }) {
   return `${head}.${sig}`;
 }
 
+// With CHATHUB_BIN built with -fsanitize=address,undefined, a report in the
+// hub's output fails the test that stopped it (UBSan only prints and goes on).
+export function assertNoSanitizerReport(log) {
+  const at = log.search(/ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/);
+  if (at >= 0) throw new Error(`sanitizer report in the hub's log:\n${log.slice(Math.max(0, at - 200), at + 4000)}`);
+}
+
 function waitReady(url, proc, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
@@ -72,7 +79,8 @@ function waitReady(url, proc, timeoutMs) {
 /**
  * Start a hub. opts: env (extra variables), database (URL), secret, apiKey,
  * redis (true: TEST_REDIS_URL; a string: that URL), nodeId, migrate (default
- * true), wait (default true).
+ * true), wait (default true), nofile (the process's descriptor limit, set
+ * with prlimit, which execs the hub in place).
  */
 export async function startHub(opts = {}) {
   const port = opts.port ?? await freePort();
@@ -92,7 +100,10 @@ export async function startHub(opts = {}) {
     ...(opts.redis ? { REDIS_URL: typeof opts.redis === 'string' ? opts.redis : process.env.TEST_REDIS_URL } : {}),
     ...opts.env,
   };
-  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, args] = opts.nofile
+    ? ['prlimit', [`--nofile=${opts.nofile}`, BIN, 'serve']]
+    : [BIN, ['serve']];
+  const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
@@ -121,6 +132,7 @@ export async function startHub(opts = {}) {
       await done;
       clearTimeout(timer);
       if (process.env.TEST_HUB_CATLOG) process.stderr.write(log);
+      assertNoSanitizerReport(log);
     },
   };
   if (opts.wait !== false) {
