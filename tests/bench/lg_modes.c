@@ -1,0 +1,340 @@
+/*
+ * Workload sequencing and reporting: one JSON line per result on stdout,
+ * progress on stderr. The pass rule for a fanout step (no loss, no failed or
+ * missing echo, no socket closed, p99 under the limit, the target rate
+ * actually sent) lives here and only here.
+ */
+#include "lg_modes.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lg_bench.h"
+#include "lg_proc.h"
+
+#define EXIT_CONNECT_FAILED 2
+#define EXIT_TIMEOUT 3
+#define EXIT_CLOSED_BY_HUB 4
+#define JSON_MAX 4096
+#define SETTLE_QUIET_MS 500
+
+static double
+ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+/* Print the line and flush, so a runner reading a pipe sees it at once. */
+static void
+emit(const char *line)
+{
+    fputs(line, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+/* Connect every socket and report it; 0, or the exit code to give up with. */
+static int
+connect_all(lg_bench_t *b, const lg_opts_t *o, const char *workload)
+{
+    lg_connect_result_t *r = malloc(sizeof(*r));
+    char line[JSON_MAX], why[1024];
+    int rc;
+
+    if (r == NULL) {
+        abort();
+    }
+    rc = lg_bench_connect(b, r);
+    lg_bench_reasons(b, why, sizeof(why));
+    fprintf(stderr, "loadgen: %s: %zu/%zu sockets in %.2f s%s%s\n", workload, r->established,
+            r->wanted, r->seconds, why[0] != '\0' ? "; failures: " : "", why);
+    snprintf(line, sizeof(line),
+             "{\"workload\":\"%s_connect\",\"connections\":%zu,\"established\":%zu,"
+             "\"failed\":%zu,\"seconds\":%.3f,\"handshakes_per_s\":%.0f,"
+             "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"loadgen_cpu_s\":%.2f}",
+             workload, r->wanted, r->established, r->failed, r->seconds,
+             r->seconds > 0 ? (double)r->established / r->seconds : 0,
+             ms(lg_hist_quantile(&r->handshake, 0.5)), ms(lg_hist_quantile(&r->handshake, 0.99)),
+             r->loadgen_cpu_s);
+    if (o->mode != LG_IDLE) {
+        emit(line);
+    }
+    free(r);
+    if (rc == 0) {
+        return 0;
+    }
+    return lg_bench_expired(b) ? EXIT_TIMEOUT : EXIT_CONNECT_FAILED;
+}
+
+/* Sockets the hub closed while the room filled up (a presence storm can
+ * overflow a socket's queue: 4408) come back the way a client would, so the
+ * steps measure the steady state; the closes are reported on their own line. */
+static void
+reopen_closed(lg_bench_t *b)
+{
+    const lg_opts_t *o = lg_bench_opts(b);
+    size_t closed = lg_bench_closed(b);
+    char line[JSON_MAX], why[1024];
+
+    if (closed == 0) {
+        return;
+    }
+    lg_bench_reasons(b, why, sizeof(why));
+    size_t n = lg_bench_reopen_closed(b);
+    lg_bench_settle(b, SETTLE_QUIET_MS, o->settle_s);
+    fprintf(stderr, "loadgen: %s: the hub closed %zu sockets while connecting (%s); reopened %zu\n",
+            o->label, closed, why, n);
+    snprintf(line, sizeof(line),
+             "{\"workload\":\"%s_connect_closed\",\"closed\":%zu,\"reopened\":%zu,"
+             "\"reasons\":\"%s\"}",
+             o->label, closed, n, why);
+    emit(line);
+}
+
+/* Why a step failed, or "" when it passed. */
+static const char *
+step_failure(const lg_opts_t *o, const lg_step_result_t *s)
+{
+    double sent_rate = s->seconds > 0 ? (double)s->sent / s->seconds : 0;
+
+    if (s->closed > 0) {
+        return "sockets closed";
+    }
+    if (s->lost > 0 || s->unacked > 0 || s->errors > 0) {
+        return "loss";
+    }
+    if (ms(lg_hist_quantile(&s->latency, 0.99)) >= o->p99_limit_ms) {
+        return "p99";
+    }
+    if (s->target_sends_per_s > 0 && sent_rate < 0.95 * s->target_sends_per_s) {
+        return "rate not reached";
+    }
+    return "";
+}
+
+/* One step's JSON line; returns the failure ("" when it passed). */
+static const char *
+report_step(const lg_bench_t *b, const char *workload, double rate, const lg_step_result_t *s,
+            const lg_proc_sample_t *ca, const lg_proc_sample_t *cb)
+{
+    const lg_opts_t *o = lg_bench_opts(b);
+    char line[JSON_MAX], cpu[512], why[1024];
+    const char *fail = step_failure(o, s);
+    double secs = s->seconds > 0 ? s->seconds : 1;
+    double cpu_total = o->watch.n > 0 ? lg_proc_cpu_total(&o->watch, ca, cb) : 0;
+
+    lg_proc_cpu_json(&o->watch, ca, cb, cpu, sizeof(cpu));
+    snprintf(
+        line, sizeof(line),
+        "{\"workload\":\"%s\",\"rooms\":%zu,\"members\":%zu,\"rate\":%.0f,"
+        "\"send_rate\":%.1f,\"seconds\":%.2f,\"drain_seconds\":%.2f,\"sent\":%" PRIu64
+        ",\"sent_per_s\":%.1f,\"acked\":%" PRIu64 ",\"unacked\":%" PRIu64 ",\"errors\":%" PRIu64
+        ",\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64
+        ",\"delivered_per_s\":%.0f,\"lost\":%" PRIu64 ",\"dups\":%" PRIu64
+        ",\"out_of_order\":%" PRIu64 ",\"closed\":%" PRIu64
+        ",\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,"
+        "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
+        "\"cpu_s_per_100k\":%.3f,\"loadgen_cpu_s\":%.2f,\"loadgen_busy\":%.2f,"
+        "\"ok\":%s,\"fail\":\"%s\"}",
+        workload, o->rooms, o->members, rate, s->target_sends_per_s, s->seconds, s->drain_seconds,
+        s->sent, (double)s->sent / secs, s->acked, s->unacked, s->errors, s->expected, s->delivered,
+        (double)s->delivered / secs, s->lost, s->dups, s->out_of_order, s->closed,
+        ms(lg_hist_quantile(&s->latency, 0.5)), ms(lg_hist_quantile(&s->latency, 0.99)),
+        ms(lg_hist_quantile(&s->latency, 0.999)), ms(s->latency.max),
+        ms(lg_hist_quantile(&s->ack, 0.5)), ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
+        s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, s->loadgen_cpu_s,
+        s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
+        fail[0] == '\0' ? "true" : "false", fail);
+    emit(line);
+    fprintf(stderr,
+            "loadgen: %s rate %.0f: delivered %.0f/s, lost %" PRIu64 ", dups %" PRIu64
+            ", p99 %.1f ms%s%s\n",
+            workload, rate, (double)s->delivered / secs, s->lost, s->dups,
+            ms(lg_hist_quantile(&s->latency, 0.99)), fail[0] != '\0' ? ": FAIL " : "", fail);
+    lg_bench_reasons(b, why, sizeof(why));
+    if (why[0] != '\0') {
+        fprintf(stderr, "loadgen: %s so far: %s\n", workload, why);
+    }
+    return fail;
+}
+
+/* The exit code after the workload ran: sockets the hub closed are a failure. */
+static int
+finish(lg_bench_t *b)
+{
+    char why[1024];
+    int rc = 0;
+
+    if (lg_bench_expired(b)) {
+        fprintf(stderr, "loadgen: hard timeout\n");
+        rc = EXIT_TIMEOUT;
+    } else if (lg_bench_closed(b) > 0) {
+        lg_bench_reasons(b, why, sizeof(why));
+        fprintf(stderr, "loadgen: the hub closed %zu sockets: %s\n", lg_bench_closed(b), why);
+        rc = EXIT_CLOSED_BY_HUB;
+    }
+    lg_bench_free(b);
+    return rc;
+}
+
+static lg_step_result_t *
+new_step(void)
+{
+    lg_step_result_t *s = malloc(sizeof(*s));
+
+    if (s == NULL) {
+        abort();
+    }
+    return s;
+}
+
+int
+lg_mode_fanout(const lg_opts_t *o)
+{
+    lg_bench_t *b = lg_bench_new(o, true);
+    lg_step_result_t *s = new_step();
+    lg_proc_sample_t ca, cb;
+    char line[JSON_MAX];
+    double best = 0, best_delivered = 0, stopped_at = 0;
+    const char *why = "all steps passed";
+    int rc = connect_all(b, o, o->label);
+
+    if (rc == 0) {
+        lg_bench_settle(b, SETTLE_QUIET_MS, o->settle_s);
+        reopen_closed(b);
+        for (size_t i = 0; i < o->nrates && !lg_bench_expired(b); i++) {
+            lg_proc_sample(&o->watch, &ca);
+            lg_bench_step(b, o->rates[i] / (double)o->members, o->step_s, o->outstanding, s);
+            lg_proc_sample(&o->watch, &cb);
+            const char *fail = report_step(b, o->label, o->rates[i], s, &ca, &cb);
+            if (fail[0] != '\0') {
+                why = fail;
+                stopped_at = o->rates[i];
+                break;
+            }
+            best = o->rates[i];
+            best_delivered = (double)s->delivered / (s->seconds > 0 ? s->seconds : 1);
+        }
+        snprintf(line, sizeof(line),
+                 "{\"workload\":\"%s_max\",\"rooms\":%zu,\"members\":%zu,"
+                 "\"max_rate\":%.0f,\"max_delivered_per_s\":%.0f,\"stopped_at\":%.0f,"
+                 "\"stopped_because\":\"%s\"}",
+                 o->label, o->rooms, o->members, best, best_delivered, stopped_at, why);
+        emit(line);
+        rc = finish(b);
+    } else {
+        lg_bench_free(b);
+    }
+    free(s);
+    return rc;
+}
+
+int
+lg_mode_bigroom(const lg_opts_t *o)
+{
+    lg_bench_t *b = lg_bench_new(o, true);
+    lg_step_result_t *s = new_step();
+    lg_proc_sample_t ca, cb;
+    int rc = connect_all(b, o, o->label);
+
+    if (rc == 0) {
+        lg_bench_settle(b, SETTLE_QUIET_MS, o->settle_s);
+        reopen_closed(b);
+        lg_proc_sample(&o->watch, &ca);
+        lg_bench_step(b, o->send_rate, o->step_s, o->outstanding, s);
+        lg_proc_sample(&o->watch, &cb);
+        report_step(b, o->label, o->send_rate * (double)o->members, s, &ca, &cb);
+        rc = finish(b);
+    } else {
+        lg_bench_free(b);
+    }
+    free(s);
+    return rc;
+}
+
+int
+lg_mode_persist(const lg_opts_t *o)
+{
+    lg_bench_t *b = lg_bench_new(o, true);
+    lg_step_result_t *s = new_step();
+    lg_proc_sample_t ca, cb;
+    char line[JSON_MAX], cpu[512];
+    int rc = connect_all(b, o, o->label);
+
+    if (rc == 0) {
+        lg_proc_sample(&o->watch, &ca);
+        lg_bench_step(b, 0, o->step_s, o->outstanding, s);
+        lg_proc_sample(&o->watch, &cb);
+        double secs = s->seconds + s->drain_seconds;
+        lg_proc_cpu_json(&o->watch, &ca, &cb, cpu, sizeof(cpu));
+        snprintf(line, sizeof(line),
+                 "{\"workload\":\"%s\",\"senders\":%zu,\"outstanding\":%zu,"
+                 "\"seconds\":%.2f,\"sent\":%" PRIu64 ",\"acked\":%" PRIu64 ",\"unacked\":%" PRIu64
+                 ",\"errors\":%" PRIu64 ",\"closed\":%" PRIu64
+                 ",\"stored_per_s\":%.0f,\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,"
+                 "\"ack_p999_ms\":%.2f,\"room_first\":%" PRId64 ",\"room_last\":%" PRId64
+                 ",\"cpu_s\":%s,\"loadgen_cpu_s\":%.2f}",
+                 o->label, o->rooms, o->outstanding, secs, s->sent, s->acked, s->unacked, s->errors,
+                 s->closed, (double)s->acked / secs, ms(lg_hist_quantile(&s->ack, 0.5)),
+                 ms(lg_hist_quantile(&s->ack, 0.99)), ms(lg_hist_quantile(&s->ack, 0.999)),
+                 o->room_base, o->room_base + (int64_t)o->rooms - 1, cpu, s->loadgen_cpu_s);
+        emit(line);
+        fprintf(stderr, "loadgen: persist: %.0f messages/s acknowledged\n",
+                (double)s->acked / secs);
+        rc = finish(b);
+    } else {
+        lg_bench_free(b);
+    }
+    free(s);
+    return rc;
+}
+
+int
+lg_mode_idle(const lg_opts_t *o)
+{
+    lg_bench_t *b = lg_bench_new(o, false);
+    lg_connect_result_t *r = malloc(sizeof(*r));
+    lg_proc_sample_t before, after;
+    char line[JSON_MAX], rss_a[512], rss_b[512], cpu[512];
+    int rc;
+
+    if (r == NULL) {
+        abort();
+    }
+    lg_proc_sample(&o->watch, &before);
+    rc = lg_bench_connect(b, r);
+    lg_bench_hold(b, o->hold_s);
+    lg_proc_sample(&o->watch, &after);
+    long growth = o->watch.n > 0 ? lg_proc_rss_growth(&o->watch, &before, &after, "hub") : 0;
+    lg_proc_rss_json(&o->watch, NULL, &before, rss_a, sizeof(rss_a));
+    lg_proc_rss_json(&o->watch, NULL, &after, rss_b, sizeof(rss_b));
+    lg_proc_cpu_json(&o->watch, &before, &after, cpu, sizeof(cpu));
+    snprintf(line, sizeof(line),
+             "{\"workload\":\"%s\",\"connections\":%zu,\"members\":%zu,\"established\":%zu,"
+             "\"failed\":%zu,\"handshake_seconds\":%.3f,\"handshakes_per_s\":%.0f,"
+             "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"held_s\":%.1f,"
+             "\"closed\":%zu,\"rss_before_kb\":%s,\"rss_after_kb\":%s,"
+             "\"rss_per_conn_kb\":%.2f,\"cpu_s\":%s,\"loadgen_cpu_s\":%.2f}",
+             o->label, r->wanted, o->members, r->established, r->failed, r->seconds,
+             r->seconds > 0 ? (double)r->established / r->seconds : 0,
+             ms(lg_hist_quantile(&r->handshake, 0.5)), ms(lg_hist_quantile(&r->handshake, 0.99)),
+             o->hold_s, lg_bench_closed(b), rss_a, rss_b,
+             r->established > 0 ? (double)growth / (double)r->established : 0, cpu,
+             r->loadgen_cpu_s);
+    emit(line);
+    fprintf(stderr, "loadgen: idle: %zu/%zu open, %.0f handshakes/s, %.2f KB RSS per socket\n",
+            r->established, r->wanted, r->seconds > 0 ? (double)r->established / r->seconds : 0,
+            r->established > 0 ? (double)growth / (double)r->established : 0);
+    free(r);
+    if (rc != 0) {
+        char why[1024];
+        lg_bench_reasons(b, why, sizeof(why));
+        fprintf(stderr, "loadgen: idle: failures: %s\n", why);
+        rc = lg_bench_expired(b) ? EXIT_TIMEOUT : EXIT_CONNECT_FAILED;
+        lg_bench_free(b);
+        return rc;
+    }
+    return finish(b);
+}
