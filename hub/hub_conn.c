@@ -362,6 +362,8 @@ write_close(hub_conn_t *c)
     return -1; /* lws closes the socket after this callback */
 }
 
+#define WRITES_PER_CALLBACK 32
+
 int
 hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
@@ -373,16 +375,22 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     if (c->qlen == 0) {
         return c->state == HUB_CONN_CLOSING ? write_close(c) : 0;
     }
-    hub_qitem_t *it = &c->q[c->qhead];
-    hub_buf_t *b = it->buf;
-    c->qhead = (c->qhead + 1) % c->qcap;
-    c->qlen--;
-    int n = lws_write(wsi, hub_buf_payload(b), hub_buf_len(b), LWS_WRITE_TEXT);
-    hub_buf_unref(b);
-    if (n < 0) {
-        return -1;
+    /* Several frames per callback while the kernel takes them whole (the
+     * lws_partial_buffered() contract), a bounded number to stay fair. */
+    for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
+        hub_buf_t *b = c->q[c->qhead].buf;
+        c->qhead = (c->qhead + 1) % c->qcap;
+        c->qlen--;
+        int n = lws_write(wsi, hub_buf_payload(b), hub_buf_len(b), LWS_WRITE_TEXT);
+        hub_buf_unref(b);
+        if (n < 0) {
+            return -1;
+        }
+        hub->counters.messages_out++;
+        if (lws_partial_buffered(wsi)) {
+            break;
+        }
     }
-    hub->counters.messages_out++;
     if (c->qlen > 0 || c->state == HUB_CONN_CLOSING) {
         lws_callback_on_writable(wsi);
     }
@@ -471,6 +479,19 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
                  c->user.id, c->qlen);
         c->hub->counters.slow_consumer_closes++;
         hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+        return;
+    }
+    if (c->qlen == 0 && c->state == HUB_CONN_OPEN && !lws_partial_buffered(c->wsi)) {
+        /* Nothing waits before this frame: write it now. Asking for a
+         * writeable callback instead costs four epoll_ctl calls per frame
+         * (libuv re-adds the descriptor on every change of its events). A
+         * short write is kept by lws, which then reports partial_buffered, so
+         * later frames queue behind it and the queue bounds still hold. */
+        if (lws_write(c->wsi, hub_buf_payload(frame), hub_buf_len(frame), LWS_WRITE_TEXT) < 0) {
+            hub_conn_close(c, 1011, "write failed", true);
+            return;
+        }
+        c->hub->counters.messages_out++;
         return;
     }
     if (c->qlen == c->qcap) {

@@ -215,6 +215,19 @@ store_query(store_t *st, int64_t affinity, const char *sql, int nparams, const c
 }
 
 int
+store_query_merge(store_t *st, const store_merge_t *merge, int64_t affinity, const char *sql,
+                  int nparams, const char *const *params, store_result_fn fn, void *ctx)
+{
+    if (st == NULL || st->closing) {
+        return -1;
+    }
+    store_q_t *q = store_q_new(affinity, sql, nparams, params, fn, ctx);
+    q->merge = merge;
+    dispatch(st, q);
+    return 0;
+}
+
+int
 store_fail(store_t *st, store_result_fn fn, void *ctx, const char *err)
 {
     if (st == NULL || st->closing) {

@@ -30,6 +30,23 @@ typedef void (*store_result_fn)(void *ctx, const PGresult *res, const char *err)
 int store_query(store_t *st, int64_t affinity, const char *sql, int nparams,
                 const char *const *params, store_result_fn fn, void *ctx);
 
+/*
+ * Statements of one kind that a connection may send as one when it finds
+ * several queued back to back (group commit: one round trip and one
+ * transaction for all). combine gets the parts (2 to max, in queue order;
+ * the statements become its own, the array stays the caller's) and returns
+ * the one statement whose callback answers each of them.
+ */
+typedef struct store_q store_q_t;
+typedef struct store_merge {
+    size_t max;
+    store_q_t *(*combine)(store_q_t **parts, size_t n);
+} store_merge_t;
+
+/* store_query() for a statement that merge may combine with its neighbours. */
+int store_query_merge(store_t *st, const store_merge_t *merge, int64_t affinity, const char *sql,
+                      int nparams, const char *const *params, store_result_fn fn, void *ctx);
+
 /* Answer fn with err on the next loop turn, as if a query had failed: for input
  * the store refuses before asking PostgreSQL. Same return as store_query(). */
 int store_fail(store_t *st, store_result_fn fn, void *ctx, const char *err);
@@ -56,16 +73,17 @@ void store_migration_cancel(store_migration_run_t *run);
 
 /* ---- one queued statement ---- */
 
-typedef struct store_q {
+struct store_q {
     struct store_q *next;
     int64_t affinity;
     char *sql;
     int nparams; /* < 0: simple query protocol, sql may hold several statements */
     char **params;
-    uint64_t expires_ms; /* while still queued: give up then (0: not yet queued) */
+    uint64_t expires_ms;        /* while still queued: give up then (0: not yet queued) */
+    const store_merge_t *merge; /* NULL: always sent alone */
     store_result_fn fn;
     void *ctx;
-} store_q_t;
+};
 
 /* A statement with copies of sql and params. Free with store_q_free() or store_q_fail(). */
 store_q_t *store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *params,

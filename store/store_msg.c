@@ -70,23 +70,134 @@ insert_status(const char *status, bool *duplicate)
     return store_err_internal;
 }
 
+/* Answer c from row of res, whose status column is col (row < 0: no row). */
 static void
-on_insert(void *ctx, const PGresult *res, const char *err)
+answer_insert(msg_ctx_t *c, const PGresult *res, int row, int col, const char *err)
 {
-    msg_ctx_t *c = ctx;
     proto_msg_t m;
     bool duplicate = false;
 
     if (err == NULL) {
-        err = PQntuples(res) == 1 ? insert_status(store_col_str(res, 0, 0), &duplicate)
-                                  : store_err_internal;
+        err =
+            row >= 0 ? insert_status(store_col_str(res, row, col), &duplicate) : store_err_internal;
     }
     if (err == NULL) {
-        row_msg(res, 0, 1, &m);
+        row_msg(res, row, col + 1, &m);
     }
     c->msg_cb(c->ud, err == NULL ? &m : NULL, duplicate, err);
     free(c);
 }
+
+static void
+on_insert(void *ctx, const PGresult *res, const char *err)
+{
+    answer_insert(ctx, res, err == NULL && PQntuples(res) == 1 ? 0 : -1, 0, err);
+}
+
+/* ---- group commit: inserts queued back to back on one connection ---- */
+
+#define BATCH_MAX 256
+
+typedef struct batch {
+    size_t n;
+    store_q_t **parts; /* single inserts, each with its msg_ctx_t */
+} batch_t;
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text_t;
+
+static void
+text_add(text_t *t, const char *p, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->len + n + 1) * 2;
+        t->s = xrealloc(t->s, t->cap);
+    }
+    memcpy(t->s + t->len, p, n);
+    t->len += n;
+    t->s[t->len] = '\0';
+}
+
+/* One element of a PostgreSQL array literal: NULL, or quoted with \ and " escaped. */
+static void
+text_add_elem(text_t *t, const char *v)
+{
+    if (v == NULL) {
+        text_add(t, "NULL", 4);
+        return;
+    }
+    text_add(t, "\"", 1);
+    for (const char *p = v; *p != '\0';) {
+        size_t run = strcspn(p, "\\\"");
+        text_add(t, p, run);
+        p += run;
+        if (*p != '\0') {
+            char esc[2] = {'\\', *p++};
+            text_add(t, esc, 2);
+        }
+    }
+    text_add(t, "\"", 1);
+}
+
+static void
+on_batch(void *ctx, const PGresult *res, const char *err)
+{
+    batch_t *b = ctx;
+    int *row = xmalloc(b->n * sizeof(*row));
+
+    for (size_t k = 0; k < b->n; k++) {
+        row[k] = -1;
+    }
+    for (int r = 0; err == NULL && r < PQntuples(res); r++) {
+        int64_t i = store_col_i64(res, r, 0);
+        if (i >= 1 && (size_t)i <= b->n) {
+            row[i - 1] = r;
+        }
+    }
+    for (size_t k = 0; k < b->n; k++) {
+        answer_insert(b->parts[k]->ctx, res, row[k], 1, err);
+        b->parts[k]->ctx = NULL;
+        store_q_free(b->parts[k]);
+    }
+    free(row);
+    free(b->parts);
+    free(b);
+}
+
+/* The parts' four parameters become four arrays of one statement. */
+static store_q_t *
+combine_inserts(store_q_t **parts, size_t n)
+{
+    batch_t *b = xmalloc(sizeof(*b));
+    text_t arr[4] = {{0}};
+
+    b->n = n;
+    b->parts = xmalloc(n * sizeof(*b->parts));
+    memcpy(b->parts, parts, n * sizeof(*parts));
+    for (int p = 0; p < 4; p++) {
+        text_add(&arr[p], "{", 1);
+        for (size_t k = 0; k < n; k++) {
+            if (k > 0) {
+                text_add(&arr[p], ",", 1);
+            }
+            text_add_elem(&arr[p], parts[k]->params[p]);
+        }
+        text_add(&arr[p], "}", 1);
+    }
+    const char *params[4] = {arr[0].s, arr[1].s, arr[2].s, arr[3].s};
+    store_q_t *q = store_q_new(parts[0]->affinity,
+                               "SELECT * FROM chathub_msg_insert_batch($1::bigint[], $2::bigint[], "
+                               "$3::text[], $4::text[])",
+                               4, params, on_batch, b);
+    for (int p = 0; p < 4; p++) {
+        free(arr[p].s);
+    }
+    return q;
+}
+
+static const store_merge_t insert_merge = {BATCH_MAX, combine_inserts};
 
 /* What the store refuses before asking: PostgreSQL text holds no NUL, and a
  * message without content or with an over-long client_id is the caller's bug. */
@@ -118,8 +229,9 @@ store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *u
         params[2] = content;
         params[3] = in->client_id != NULL && in->client_id[0] != '\0' ? in->client_id : NULL;
         /* The room's affinity keeps one room's inserts in queue order. */
-        rc = store_query(st, in->room_id, "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4,
-                         params, on_insert, c);
+        rc = store_query_merge(st, &insert_merge, in->room_id,
+                               "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4, params,
+                               on_insert, c);
     }
     if (rc < 0) {
         free(c);

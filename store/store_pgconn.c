@@ -351,6 +351,23 @@ flush(store_pgconn_t *pc)
     return true;
 }
 
+/* first and the statements of its kind queued right behind it, as one. */
+static store_q_t *
+combine_queued(store_pgconn_t *pc, store_q_t *first)
+{
+    const store_merge_t *m = first->merge;
+    store_q_t **parts = xmalloc(m->max * sizeof(*parts));
+    size_t n = 0;
+
+    parts[n++] = first;
+    while (n < m->max && pc->head != NULL && pc->head->merge == m) {
+        parts[n++] = pop_head(pc);
+    }
+    store_q_t *q = m->combine(parts, n);
+    free(parts);
+    return q;
+}
+
 /* Send the next statement. May run inside a caller of the store, so a failure
  * only marks the connection broken; the timer reports it on the next turn. */
 static void
@@ -363,6 +380,9 @@ pump(store_pgconn_t *pc)
         return;
     }
     q = pop_head(pc);
+    if (q->merge != NULL && pc->head != NULL && pc->head->merge == q->merge) {
+        q = combine_queued(pc, q);
+    }
     pc->inflight = q;
     pc->inflight_deadline = now_ms(pc) + pc->deadline_ms;
     pc->inflight_sent_us = now_us();
