@@ -69,6 +69,7 @@ hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     c->state = HUB_CONN_PENDING;
     c->tokens = (double)hub->cfg->rate_burst;
     c->tokens_ms = hub_now_ms(hub);
+    c->rx_ms = c->tokens_ms;
     hub_map_put(&hub->conns, c->id, c);
     pss->conn = c;
     hub->counters.connections_total++;
@@ -300,6 +301,13 @@ start_join(hub_conn_t *c)
     }
 }
 
+void
+hub_conn_on_alive(hub_conn_t *c)
+{
+    c->rx_ms = hub_now_ms(c->hub);
+    c->ping_ms = 0;
+}
+
 int
 hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len)
 {
@@ -307,7 +315,11 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
     /* Past twice the message limit nothing is buffered: the socket is closed. */
     size_t cap = (size_t)hub->cfg->max_message_bytes * 2;
 
-    if (c == NULL || c->state != HUB_CONN_OPEN) {
+    if (c == NULL) {
+        return 0;
+    }
+    hub_conn_on_alive(c);
+    if (c->state != HUB_CONN_OPEN) {
         return 0;
     }
     if (c->rx_len + len > cap) {
@@ -576,6 +588,39 @@ hub_conn_close_token(hub_t *hub, const char *key)
     return n;
 }
 
+/* Silent for ping_interval: ping (again each interval); silent for twice that:
+ * the peer is gone, drop the socket. */
+static void
+keepalive(hub_conn_t *c, uint64_t now)
+{
+    uint64_t interval = (uint64_t)c->hub->cfg->ping_interval * 1000;
+    unsigned char ping[LWS_PRE + 1];
+
+    if (c->state == HUB_CONN_CLOSING || now - c->rx_ms < interval) {
+        return;
+    }
+    if (now - c->rx_ms >= 2 * interval) {
+        log_info("ws.idle_timeout", "conn=%" PRIu64 " user=%" PRId64 " silent_ms=%" PRIu64, c->id,
+                 c->user.id, now - c->rx_ms);
+        hub_conn_close(c, PROTO_CLOSE_GOING_AWAY, "idle timeout", true);
+        return;
+    }
+    if (c->ping_ms != 0 && now - c->ping_ms < interval) {
+        return;
+    }
+    /* Only on an idle pipe: a socket with output waiting is the queue
+     * bounds' business (4408), and a ping must not overtake a frame. */
+    if (c->qlen == 0 && !lws_partial_buffered(c->wsi)) {
+        /* With a payload: lws 4.1 does not report an empty pong. */
+        ping[LWS_PRE] = 'k';
+        if (lws_write(c->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0) {
+            hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
+            return;
+        }
+        c->ping_ms = now;
+    }
+}
+
 void
 hub_conn_sweep(hub_t *hub)
 {
@@ -599,6 +644,8 @@ hub_conn_sweep(hub_t *hub)
                      c->user.id, c->qlen);
             c->hub->counters.slow_consumer_closes++;
             hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+            continue;
         }
+        keepalive(c, now);
     }
 }

@@ -71,6 +71,10 @@ typedef struct hub_conn {
     uint64_t tokens_ms;
     unsigned rejected_in_row;
     uint64_t typing_ms; /* last typing event forwarded */
+    /* Keepalive (hub_conn_sweep): any frame from the client, a pong included,
+     * proves it alive; lws's own idle policy costs a sorted-list insert per frame. */
+    uint64_t rx_ms;
+    uint64_t ping_ms; /* last ping sent, 0: none since the last frame */
 } hub_conn_t;
 
 /* The per-session memory lws keeps for each connection (HTTP or WebSocket). */
@@ -98,6 +102,9 @@ hub_conn_t *hub_conn_lookup(hub_t *hub, uint64_t id);
 /* Queue a frame (takes its own reference). Past capacity or expiry the
  * connection is closed with 4408 instead. No-op when closing. */
 void hub_conn_send(hub_conn_t *c, hub_buf_t *frame);
+
+/* A frame (a pong included) came from the client: it is alive. */
+void hub_conn_on_alive(hub_conn_t *c);
 
 /* Queue an error frame; client_id may be NULL or "". */
 void hub_conn_send_error(hub_conn_t *c, proto_err_t err, const char *message,

@@ -45,9 +45,10 @@ static const struct lws_protocols protocols[] = {
 };
 
 /* WebSocket ping after 30 s of silence, hang up after 60 s (half-open sockets). */
-static const lws_retry_bo_t idle_policy = {
-    .secs_since_valid_ping = 30,
-    .secs_since_valid_hangup = 60,
+
+static const lws_retry_bo_t no_idle_policy = {
+    .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0,
 };
 
 uint64_t
@@ -200,7 +201,11 @@ listen_ws(hub_t *hub)
     info.user = hub;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = foreign;
-    info.retry_and_idle_policy = &idle_policy;
+    /* A policy with no idle times turns lws's off (without one it applies its
+     * own, 300 s): it keeps a timer per socket in a sorted list and moves it
+     * on every frame, a walk over all sockets each time. hub_conn_sweep pings
+     * idle sockets instead (HUB_PING_INTERVAL). */
+    info.retry_and_idle_policy = &no_idle_policy;
     info.max_http_header_data = 8192;
     info.timeout_secs = 10; /* handshake and HTTP idle: slowloris gets 10 s */
     if (cfg->tls_cert != NULL && cfg->tls_key != NULL) {

@@ -74,6 +74,11 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return hub_conn_on_established(hub, wsi, pss);
     case LWS_CALLBACK_RECEIVE:
         return hub_conn_on_receive(hub, wsi, pss, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pss->conn != NULL) {
+            hub_conn_on_alive(pss->conn);
+        }
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return hub_conn_on_writeable(hub, wsi, pss);
     case LWS_CALLBACK_CLOSED:

@@ -172,3 +172,44 @@ test('at the descriptor limit excess sockets are hung up at accept, the hub stay
     await small.stop();
   }
 });
+
+test('keepalive: a silent socket is pinged after HUB_PING_INTERVAL, one that never answers is dropped after twice that, one that answers stays', { timeout: 30000 }, async () => {
+  const quick = await startHub({ env: { HUB_PING_INTERVAL: '1' } });
+  try {
+    await seed(quick);
+    // A raw socket that does the handshake and then never answers anything.
+    const s = net.connect(quick.port, '127.0.0.1');
+    s.on('error', () => {});
+    const key = Buffer.from('0123456789abcdef').toString('base64');
+    s.write(`GET /ws/chat/1/?token=${quick.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    let buf = Buffer.alloc(0);
+    s.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+    const t0 = Date.now();
+    await new Promise((r) => { s.once('close', r); setTimeout(r, 10000); });
+    const body = buf.subarray(buf.indexOf('\r\n\r\n') + 4);
+    const opcodes = [];
+    let closeCode = null;
+    for (let at = 0; at + 2 <= body.length;) {
+      const op = body[at] & 0x0f;
+      let len = body[at + 1] & 0x7f, head = 2;
+      if (len === 126) { len = body.readUInt16BE(at + 2); head = 4; }
+      if (op === 8 && len >= 2) closeCode = body.readUInt16BE(at + head);
+      opcodes.push(op);
+      at += head + len;
+    }
+    assert.ok(opcodes.includes(9), `a ping came (opcodes ${opcodes})`);
+    assert.equal(closeCode, 1001, `closed with 1001 (opcodes ${opcodes})`);
+    const took = Date.now() - t0;
+    assert.ok(took >= 1500 && took < 6000, `dropped after ${took} ms`);
+
+    // The ws client answers pings by itself: it outlives three intervals.
+    const alive = await connect(quick.wsUrl(`/ws/chat/1/?token=${quick.token(2)}`));
+    await sleep(3500);
+    alive.send({ type: 'ping' });
+    await alive.next('pong');
+    await alive.close();
+  } finally {
+    await quick.stop();
+  }
+});
