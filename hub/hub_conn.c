@@ -500,7 +500,7 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
          * short write is kept by lws, which then reports partial_buffered, so
          * later frames queue behind it and the queue bounds still hold. */
         if (lws_write(c->wsi, hub_buf_payload(frame), hub_buf_len(frame), LWS_WRITE_TEXT) < 0) {
-            hub_conn_close(c, 1011, "write failed", true);
+            hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
             return;
         }
         c->hub->counters.messages_out++;
