@@ -646,6 +646,11 @@ hub_conn_sweep(hub_t *hub)
             hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
             continue;
         }
+        if (c->qlen > 0) {
+            /* lws may spend a writeable event on flushing the rest of a short
+             * write and not report it: ask again, so a stall lasts a second. */
+            lws_callback_on_writable(c->wsi);
+        }
         keepalive(c, now);
     }
 }

@@ -96,7 +96,7 @@ on_insert(void *ctx, const PGresult *res, const char *err)
 
 /* ---- group commit: inserts queued back to back on one connection ---- */
 
-#define BATCH_MAX 256
+#define BATCH_MAX 8 /* a batch lands in every socket of its rooms at once: small bursts */
 
 typedef struct batch {
     size_t n;
