@@ -306,6 +306,7 @@ hub_conn_on_alive(hub_conn_t *c)
 {
     c->rx_ms = hub_now_ms(c->hub);
     c->ping_ms = 0;
+    c->overdue = false;
 }
 
 int
@@ -588,8 +589,10 @@ hub_conn_close_token(hub_t *hub, const char *key)
     return n;
 }
 
-/* Silent for ping_interval: ping (again each interval); silent for twice that:
- * the peer is gone, drop the socket. */
+/* Silent for ping_interval: ping (again each interval). Silent for twice that:
+ * overdue, and dropped at the next sweep unless a frame comes first. Not at
+ * once, because libuv runs timers before it polls: after a stall of the hub
+ * its first sweep finds every socket silent, their pongs still unread. */
 static void
 keepalive(hub_conn_t *c, uint64_t now)
 {
@@ -599,11 +602,15 @@ keepalive(hub_conn_t *c, uint64_t now)
     if (c->state == HUB_CONN_CLOSING || now - c->rx_ms < interval) {
         return;
     }
-    if (now - c->rx_ms >= 2 * interval) {
+    if (c->overdue) {
         log_info("ws.idle_timeout", "conn=%" PRIu64 " user=%" PRId64 " silent_ms=%" PRIu64, c->id,
                  c->user.id, now - c->rx_ms);
         hub_conn_close(c, PROTO_CLOSE_GOING_AWAY, "idle timeout", true);
         return;
+    }
+    if (now - c->rx_ms >= 2 * interval) {
+        c->overdue = true;
+        c->ping_ms = 0; /* a last ping, for a hub that was the one stalled */
     }
     if (c->ping_ms != 0 && now - c->ping_ms < interval) {
         return;

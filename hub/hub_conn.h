@@ -75,6 +75,7 @@ typedef struct hub_conn {
      * proves it alive; lws's own idle policy costs a sorted-list insert per frame. */
     uint64_t rx_ms;
     uint64_t ping_ms; /* last ping sent, 0: none since the last frame */
+    bool overdue;     /* silent too long at the last sweep: dropped at the next */
 } hub_conn_t;
 
 /* The per-session memory lws keeps for each connection (HTTP or WebSocket). */

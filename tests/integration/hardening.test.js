@@ -173,6 +173,27 @@ test('at the descriptor limit excess sockets are hung up at accept, the hub stay
   }
 });
 
+test('keepalive: a hub that stalled past twice HUB_PING_INTERVAL keeps the sockets that answer its ping', { timeout: 30000 }, async () => {
+  const quick = await startHub({ env: { HUB_PING_INTERVAL: '1' } });
+  try {
+    await seed(quick);
+    const alive = await connect(quick.wsUrl(`/ws/chat/1/?token=${quick.token(2)}`));
+    // Stopped, the hub neither pings nor reads; resumed, its first sweep finds
+    // the socket silent for 2.5 intervals. It must ask before it drops.
+    quick.proc.kill('SIGSTOP');
+    await sleep(2500);
+    quick.proc.kill('SIGCONT');
+    await sleep(1500);
+    assert.equal(alive.ws.readyState, 1, `still open after the stall (hub log:\n${quick.log.slice(-2000)})`);
+    alive.send({ type: 'ping' });
+    await alive.next('pong');
+    await alive.close();
+  } finally {
+    quick.proc.kill('SIGCONT');
+    await quick.stop();
+  }
+});
+
 test('keepalive: a silent socket is pinged after HUB_PING_INTERVAL, one that never answers is dropped after twice that, one that answers stays', { timeout: 30000 }, async () => {
   const quick = await startHub({ env: { HUB_PING_INTERVAL: '1' } });
   try {
@@ -206,6 +227,7 @@ test('keepalive: a silent socket is pinged after HUB_PING_INTERVAL, one that nev
     // The ws client answers pings by itself: it outlives three intervals.
     const alive = await connect(quick.wsUrl(`/ws/chat/1/?token=${quick.token(2)}`));
     await sleep(3500);
+    assert.equal(alive.ws.readyState, 1, `the answering socket is still open (hub log:\n${quick.log.slice(-3000)})`);
     alive.send({ type: 'ping' });
     await alive.next('pong');
     await alive.close();
