@@ -20,7 +20,8 @@ struct lws_context;
 typedef struct hub_counters {
     uint64_t connections_total;
     uint64_t messages_in;
-    uint64_t messages_out; /* frames written to sockets */
+    uint64_t messages_out;  /* frames written to sockets */
+    uint64_t socket_writes; /* writes that carried them (hub_wire.c joins frames) */
     uint64_t slow_consumer_closes;
     uint64_t rate_limited;
     uint64_t resumes;      /* connections that asked for ?last_seq */
@@ -45,7 +46,8 @@ typedef struct hub {
     uint64_t next_id;      /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
-    uv_timer_t sweep; /* once a second: stale outbound queues */
+    uv_timer_t sweep;      /* once a second: stale outbound queues */
+    struct hub_wire *wire; /* one write per socket per turn of the loop */
     bool stopping;
     bool draining;
     int exit_code;

@@ -1,7 +1,7 @@
 /*
  * A WebSocket connection's life: handshake checks that need no I/O (path,
  * Origin, token), the join the store authorizes after the upgrade, the
- * bounded outbound queue written one frame per WRITEABLE, and the close,
+ * bounded outbound queue (written by hub_wire.c), and the close,
  * whose frame we write ourselves (PITFALLS.md: lws sends none from WRITEABLE).
  */
 #include "hub_conn.h"
@@ -18,6 +18,7 @@
 #include "hub_presence.h"
 #include "hub_resume.h"
 #include "hub_room.h"
+#include "hub_wire.h"
 #include "proto_build.h"
 #include "store_auth.h"
 #include "store_room.h"
@@ -375,8 +376,6 @@ write_close(hub_conn_t *c)
     return -1; /* lws closes the socket after this callback */
 }
 
-#define WRITES_PER_CALLBACK 32
-
 int
 hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
@@ -388,21 +387,8 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     if (c->qlen == 0) {
         return c->state == HUB_CONN_CLOSING ? write_close(c) : 0;
     }
-    /* Several frames per callback while the kernel takes them whole (the
-     * lws_partial_buffered() contract), a bounded number to stay fair. */
-    for (int i = 0; i < WRITES_PER_CALLBACK && c->qlen > 0; i++) {
-        hub_buf_t *b = c->q[c->qhead].buf;
-        c->qhead = (c->qhead + 1) % c->qcap;
-        c->qlen--;
-        int n = lws_write(wsi, hub_buf_payload(b), hub_buf_len(b), LWS_WRITE_TEXT);
-        hub_buf_unref(b);
-        if (n < 0) {
-            return -1;
-        }
-        hub->counters.messages_out++;
-        if (lws_partial_buffered(wsi)) {
-            break;
-        }
+    if (hub_wire_write(hub, c) < 0) {
+        return -1;
     }
     if (c->qlen > 0 || c->state == HUB_CONN_CLOSING) {
         lws_callback_on_writable(wsi);
@@ -441,6 +427,7 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
         hub_presence_leave(hub, c->room_id, c->user.id);
     }
     hub_map_del(&hub->conns, c->id);
+    hub_wire_forget(hub, c);
     queue_clear(c);
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
     free(c->q);
@@ -477,6 +464,9 @@ queue_grow(hub_conn_t *c)
     c->qhead = 0;
 }
 
+/* Frames a socket gathers in one turn before they are written anyway. */
+#define CORK_FRAMES_MAX 32
+
 void
 hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
 {
@@ -494,24 +484,31 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
         hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
         return;
     }
-    if (c->qlen == 0 && c->state == HUB_CONN_OPEN && !lws_partial_buffered(c->wsi)) {
-        /* Nothing waits before this frame: write it now. Asking for a
-         * writeable callback instead costs four epoll_ctl calls per frame
-         * (libuv re-adds the descriptor on every change of its events). A
-         * short write is kept by lws, which then reports partial_buffered, so
-         * later frames queue behind it and the queue bounds still hold. */
-        if (lws_write(c->wsi, hub_buf_payload(frame), hub_buf_len(frame), LWS_WRITE_TEXT) < 0) {
-            hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
-            return;
-        }
-        c->hub->counters.messages_out++;
-        return;
-    }
+    bool first = c->qlen == 0;
     if (c->qlen == c->qcap) {
         queue_grow(c);
     }
     c->q[(c->qhead + c->qlen) % c->qcap] = (hub_qitem_t){hub_buf_ref(frame), now};
     c->qlen++;
+    if (c->corked) {
+        /* Joins the frames waiting for this turn's write; a long turn writes
+         * early, so a burst never counts against the queue bound. */
+        if (c->qlen >= CORK_FRAMES_MAX || c->qlen * 2 >= (size_t)c->hub->cfg->channel_capacity) {
+            if (hub_wire_write(c->hub, c) < 0) {
+                hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
+            }
+        }
+        return;
+    }
+    /* A first frame on an open socket is written at the end of this turn of
+     * the loop, with whatever else comes for it meanwhile, not through a
+     * writeable callback: that costs four epoll_ctl calls (libuv re-adds the
+     * descriptor on each change of its events). Behind a short write lws
+     * keeps, the queue waits for writeable and its bounds hold. */
+    if (first && c->state == HUB_CONN_OPEN && !lws_partial_buffered(c->wsi) &&
+        hub_wire_cork(c->hub, c)) {
+        return;
+    }
     lws_callback_on_writable(c->wsi);
 }
 

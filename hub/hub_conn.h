@@ -60,6 +60,7 @@ typedef struct hub_conn {
     /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
     hub_qitem_t *q;
     size_t qhead, qlen, qcap;
+    bool corked; /* listed for hub_wire's write at the end of this turn */
     int close_code;
     char close_reason[64];
     /* Inbound message being reassembled from fragments. */

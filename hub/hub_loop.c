@@ -23,6 +23,7 @@
 #include "hub_room.h"
 #include "hub_store_uv.h"
 #include "hub_conn.h"
+#include "hub_wire.h"
 #include "hub_ws.h"
 #include "store_migrate.h"
 #include "xalloc.h"
@@ -118,6 +119,7 @@ stop(hub_t *hub, int exit_code)
     if (hub->lws != NULL) {
         lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
     }
+    hub_wire_close(hub);
     hub_room_free_all(hub);
     hub_presence_free(hub->presence);
     hub->presence = NULL;
@@ -403,6 +405,7 @@ run(hub_config_t *cfg, step_fn first)
     uv_timer_init(&loop, &hub.sweep);
     hub.sweep.data = &hub;
     uv_timer_start(&hub.sweep, on_sweep, 1000, 1000);
+    hub_wire_init(&hub);
     resolve_db_then(&hub, first);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!hub.stopping) {

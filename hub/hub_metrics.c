@@ -103,6 +103,8 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
     metric(&t, "chathub_messages_in_total", "counter", "chat messages received from sockets",
            k->messages_in);
     metric(&t, "chathub_frames_out_total", "counter", "frames written to sockets", k->messages_out);
+    metric(&t, "chathub_socket_writes_total", "counter",
+           "writes to sockets (frames queued in one turn of the loop share one)", k->socket_writes);
     metric(&t, "chathub_pending_writes", "gauge", "message inserts awaiting the store",
            hub->pending_writes);
     metric(&t, "chathub_slow_consumer_closes_total", "counter", "sockets closed with 4408",

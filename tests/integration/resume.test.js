@@ -16,6 +16,11 @@ after(async () => hub?.stop());
 const open = (user, query = '') => connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(user)}${query}`));
 const seqs = (c) => c.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.seq);
 
+async function metrics(h) {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  return Object.fromEntries([...text.matchAll(/^(chathub_\w+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 async function collectUntil(c, last, ms = 30000) {
   const deadline = Date.now() + ms;
   while ((seqs(c).at(-1) ?? 0) < last && Date.now() < deadline) await sleep(20);
@@ -78,6 +83,34 @@ test('resume from 0 and from the current seq', async () => {
   assert.equal(zero.established.resumed_from, 0);
   assert.deepEqual(await collectUntil(zero, 5), [1, 2, 3, 4, 5]);
   await zero.close();
+});
+
+test('frames queued in one turn share a write and arrive whole, with 7-, 16- and 64-bit lengths', { timeout: 60000 }, async () => {
+  const big = await startHub({ env: { HUB_MAX_MESSAGE_BYTES: '300000' } });
+  try {
+    await seed(big);
+    const sizes = [1, 120, 126, 300, 65535, 70000, 5, 200000, 2];
+    for (const [i, n] of sizes.entries()) {
+      const r = await big.api('POST', '/rooms/1/messages', { sender_id: 2, content: `${i}:`.padEnd(n, 'x') });
+      assert.ok(r.status < 300, r.text);
+    }
+    const before = await metrics(big);
+    // A resume writes the whole backlog in one turn of the loop.
+    const c = await connect(big.wsUrl(`/ws/chat/1/?token=${big.token(1)}&last_seq=0`));
+    const deadline = Date.now() + 20000;
+    while (seqs(c).length < sizes.length && Date.now() < deadline) await sleep(20);
+    const got = c.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.content);
+    assert.deepEqual(got.map((t) => t.length), sizes.map((n) => Math.max(n, 2)));
+    got.forEach((t, i) => assert.ok(t.startsWith(`${i}:`) && /^\d+:x*$/.test(t), `frame ${i} intact`));
+    const after = await metrics(big);
+    const frames = after.chathub_frames_out_total - before.chathub_frames_out_total;
+    const writes = after.chathub_socket_writes_total - before.chathub_socket_writes_total;
+    assert.ok(frames >= sizes.length + 1, `frames=${frames}`);
+    assert.ok(writes < frames, `the backlog shared writes: ${writes} writes for ${frames} frames`);
+    await c.close();
+  } finally {
+    await big.stop();
+  }
 });
 
 test('SIGTERM drains: 503 for new upgrades, 1012 spread over seconds, exit within 10 s', { timeout: 30000 }, async () => {
