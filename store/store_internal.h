@@ -39,6 +39,7 @@ int store_query(store_t *st, int64_t affinity, const char *sql, int nparams,
  */
 typedef struct store_q store_q_t;
 typedef struct store_merge {
+    size_t min; /* fewer queued: each goes alone */
     size_t max;
     store_q_t *(*combine)(store_q_t **parts, size_t n);
 } store_merge_t;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_batch.h"
 #include "store_internal.h"
 #include "xalloc.h"
 
@@ -103,59 +104,12 @@ typedef struct batch {
     store_q_t **parts; /* single inserts, each with its msg_ctx_t */
 } batch_t;
 
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text_t;
-
-static void
-text_add(text_t *t, const char *p, size_t n)
-{
-    if (t->len + n + 1 > t->cap) {
-        t->cap = (t->len + n + 1) * 2;
-        t->s = xrealloc(t->s, t->cap);
-    }
-    memcpy(t->s + t->len, p, n);
-    t->len += n;
-    t->s[t->len] = '\0';
-}
-
-/* One element of a PostgreSQL array literal: NULL, or quoted with \ and " escaped. */
-static void
-text_add_elem(text_t *t, const char *v)
-{
-    if (v == NULL) {
-        text_add(t, "NULL", 4);
-        return;
-    }
-    text_add(t, "\"", 1);
-    for (const char *p = v; *p != '\0';) {
-        size_t run = strcspn(p, "\\\"");
-        text_add(t, p, run);
-        p += run;
-        if (*p != '\0') {
-            char esc[2] = {'\\', *p++};
-            text_add(t, esc, 2);
-        }
-    }
-    text_add(t, "\"", 1);
-}
-
 static void
 on_batch(void *ctx, const PGresult *res, const char *err)
 {
     batch_t *b = ctx;
-    int *row = xmalloc(b->n * sizeof(*row));
+    int *row = store_batch_rows(err == NULL ? res : NULL, b->n);
 
-    for (size_t k = 0; k < b->n; k++) {
-        row[k] = -1;
-    }
-    for (int r = 0; err == NULL && r < PQntuples(res); r++) {
-        int64_t i = store_col_i64(res, r, 0);
-        if (i >= 1 && (size_t)i <= b->n) {
-            row[i - 1] = r;
-        }
-    }
     for (size_t k = 0; k < b->n; k++) {
         answer_insert(b->parts[k]->ctx, res, row[k], 1, err);
         b->parts[k]->ctx = NULL;
@@ -171,33 +125,26 @@ static store_q_t *
 combine_inserts(store_q_t **parts, size_t n)
 {
     batch_t *b = xmalloc(sizeof(*b));
-    text_t arr[4] = {{0}};
+    char *arr[4];
 
     b->n = n;
     b->parts = xmalloc(n * sizeof(*b->parts));
     memcpy(b->parts, parts, n * sizeof(*parts));
     for (int p = 0; p < 4; p++) {
-        text_add(&arr[p], "{", 1);
-        for (size_t k = 0; k < n; k++) {
-            if (k > 0) {
-                text_add(&arr[p], ",", 1);
-            }
-            text_add_elem(&arr[p], parts[k]->params[p]);
-        }
-        text_add(&arr[p], "}", 1);
+        arr[p] = store_batch_array(parts, n, p);
     }
-    const char *params[4] = {arr[0].s, arr[1].s, arr[2].s, arr[3].s};
+    const char *params[4] = {arr[0], arr[1], arr[2], arr[3]};
     store_q_t *q = store_q_new(parts[0]->affinity,
                                "SELECT * FROM chathub_msg_insert_batch($1::bigint[], $2::bigint[], "
                                "$3::text[], $4::text[])",
                                4, params, on_batch, b);
     for (int p = 0; p < 4; p++) {
-        free(arr[p].s);
+        free(arr[p]);
     }
     return q;
 }
 
-static const store_merge_t insert_merge = {BATCH_MAX, combine_inserts};
+static const store_merge_t insert_merge = {2, BATCH_MAX, combine_inserts};
 
 /* What the store refuses before asking: PostgreSQL text holds no NUL, and a
  * message without content or with an over-long client_id is the caller's bug. */

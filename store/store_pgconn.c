@@ -351,6 +351,18 @@ flush(store_pgconn_t *pc)
     return true;
 }
 
+/* How many statements of merge's kind are queued at the head, up to its max. */
+static size_t
+queued_alike(const store_pgconn_t *pc, const store_merge_t *m)
+{
+    size_t n = 0;
+
+    for (const store_q_t *q = pc->head; q != NULL && q->merge == m && n < m->max; q = q->next) {
+        n++;
+    }
+    return n;
+}
+
 /* first and the statements of its kind queued right behind it, as one. */
 static store_q_t *
 combine_queued(store_pgconn_t *pc, store_q_t *first)
@@ -380,7 +392,7 @@ pump(store_pgconn_t *pc)
         return;
     }
     q = pop_head(pc);
-    if (q->merge != NULL && pc->head != NULL && pc->head->merge == q->merge) {
+    if (q->merge != NULL && queued_alike(pc, q->merge) + 1 >= q->merge->min) {
         q = combine_queued(pc, q);
     }
     pc->inflight = q;

@@ -649,6 +649,42 @@ test_joins(store_t *st)
     CALL(store_room_join(st, 4, STORE_ROOM_BY_ID, 10, on_join, &r));
     wait_all();
     ok(r.err == store_err_unauthorized, "an inactive user is store_err_unauthorized");
+
+    /* Joins by id queued at once go as one statement, each answered as alone. */
+    enum { NJ = 24 };
+    static res_t js[NJ];
+    static const struct {
+        int64_t user, room;
+    } cases[] = {{1, 10}, {2, 10}, {3, 10}, {1, 12345}, {4, 10}, {77, 10}};
+    uint64_t before = store_pool_stats(st)->queries;
+    int bad = 0;
+
+    memset(js, 0, sizeof(js));
+    for (int i = 0; i < NJ; i++) {
+        CALL(store_room_join(st, cases[i % 6].user, STORE_ROOM_BY_ID, cases[i % 6].room, on_join,
+                             &js[i]));
+    }
+    wait_all();
+    uint64_t after = store_pool_stats(st)->queries;
+    for (int i = 0; i < NJ; i++) {
+        const char *want[] = {NULL,
+                              NULL,
+                              store_err_forbidden,
+                              store_err_not_found,
+                              store_err_unauthorized,
+                              store_err_unauthorized};
+        bad += js[i].err != want[i % 6];
+        if (i % 6 < 2) {
+            bad +=
+                js[i].id != 10 || js[i].n != 2 || js[i].archived || js[i].ids[0] != 1 ||
+                js[i].ids[1] != 2 ||
+                strcmp(js[i].text, i % 6 == 0 ? "Ivan Petrov|student|FORUM_SUBJECT|Math 2"
+                                              : "Maria Ivanova|teacher|FORUM_SUBJECT|Math 2") != 0;
+        }
+    }
+    ok(bad == 0, "%d joins queued at once: each its own answer (%d bad)", NJ, bad);
+    ok(after - before < NJ / 2, "  and they took %llu statements, not %d",
+       (unsigned long long)(after - before), NJ);
     CALL(store_room_join(st, 77, STORE_ROOM_GENERAL, 0, on_join, &r));
     wait_all();
     ok(r.err == store_err_unauthorized, "an unknown user is store_err_unauthorized (GENERAL)");
