@@ -40,8 +40,13 @@ typedef struct startup {
     char host[256];
 } startup_t;
 
+/* lws allocates rx_buffer_size bytes per WebSocket at the upgrade and keeps
+ * them for the socket's life: most of an idle socket's memory. Chat frames are
+ * small; a bigger one arrives in pieces, which hub_conn_on_receive() joins. */
+#define RX_BUFFER_SIZE 1024
+
 static const struct lws_protocols protocols[] = {
-    {"chathub.v1", hub_ws_callback, sizeof(hub_pss_t), 4096, 0, NULL, 0},
+    {"chathub.v1", hub_ws_callback, sizeof(hub_pss_t), RX_BUFFER_SIZE, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

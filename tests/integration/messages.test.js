@@ -117,6 +117,24 @@ test('unicode and SQL-looking text come back byte for byte', async () => {
   await a.close();
 });
 
+test('a 60 KB message, read by the hub in pieces, is stored and delivered whole', { timeout: 30000 }, async () => {
+  const roomy = await startHub();
+  try {
+    await seed(roomy);
+    const [a, b] = await Promise.all([1, 2].map((u) => connect(roomy.wsUrl(`/ws/chat/1/?token=${roomy.token(u)}`))));
+    // 3- and 4-byte characters straddle every 1 KB boundary of the hub's reads.
+    let text = '';
+    for (let i = 0; text.length < 30000; i++) text += `${i}:Привет👋漢字;`;
+    a.send({ type: 'chat_message', message: text, client_id: 'big-utf8' });
+    for (const c of [a, b]) assert.equal((await c.next('chat_message', 10000)).message.content, text);
+    const h = await roomy.api('GET', '/rooms/1/messages?limit=1');
+    assert.equal(h.json.messages[0].content, text);
+    await Promise.all([a.close(), b.close()]);
+  } finally {
+    await roomy.stop();
+  }
+});
+
 test('history frame pages backwards in ascending order', async () => {
   const a = await open(1);
   const last = a.established.last_seq;
