@@ -1,9 +1,12 @@
 /*
  * Server frames. Each builder makes one compact JSON string; the hub
  * serializes a frame once and hands the same bytes to every socket, which is
- * what makes the message object identical for sender and receivers. Strings
- * and integers are written by hand (as cJSON raw items) because cJSON can do
- * neither exactly: it stops strings at NUL and rounds integers past 2^53.
+ * what makes the message object identical for sender and receivers. The
+ * JSON is written straight into one growing buffer, not through a cJSON tree
+ * (a tree costs an allocation per value, and a frame is built per message and
+ * per join); cJSON could not write strings and integers exactly anyway: it
+ * stops strings at NUL and rounds integers past 2^53. The cJSON views for the
+ * server API are raw items holding the same bytes.
  */
 #include "proto_build.h"
 
@@ -89,19 +92,44 @@ put_ascii(unsigned char c, char *out)
  * Bytes that are not well-formed UTF-8 become U+FFFD, one per byte: a text
  * frame must be valid UTF-8 or the browser fails the whole connection.
  */
-static cJSON *
-json_str(const char *s, size_t len)
+/* A growing JSON text. */
+typedef struct jw {
+    char *s;
+    size_t len, cap;
+} jw_t;
+
+static char *
+jw_room(jw_t *w, size_t n)
+{
+    if (w->len + n + 1 > w->cap) {
+        w->cap = (w->len + n + 1) * 2;
+        w->s = xrealloc(w->s, w->cap);
+    }
+    return w->s + w->len;
+}
+
+static void
+jw_raw(jw_t *w, const char *p, size_t n)
+{
+    memcpy(jw_room(w, n), p, n);
+    w->len += n;
+    w->s[w->len] = '\0';
+}
+
+/* A literal fragment of the frame: keys, punctuation. */
+#define JW_LIT(w, lit) jw_raw((w), (lit), sizeof(lit) - 1)
+
+/* A JSON string of len bytes: escaped, and invalid UTF-8 replaced by U+FFFD. */
+static void
+jw_str(jw_t *w, const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
-    char *buf, *o;
-    cJSON *item;
 
-    /* Worst case per byte: "\u00XX" (6) or U+FFFD (3); plus quotes and NUL. */
+    /* Worst case per byte: "\u00XX" (6) or U+FFFD (3); plus the quotes. */
     if (len > (SIZE_MAX - 3) / 6) {
         abort(); /* unreachable: every input has a hard size cap */
     }
-    buf = xmalloc(len * 6 + 3);
-    o = buf;
+    char *o = jw_room(w, len * 6 + 2), *start = o;
     *o++ = '"';
     for (size_t i = 0; i < len;) {
         size_t n = utf8_len(p + i, len - i);
@@ -117,89 +145,113 @@ json_str(const char *s, size_t len)
         i += n != 0 ? n : 1;
     }
     *o++ = '"';
-    *o = '\0';
-    item = cJSON_CreateRaw(buf);
-    free(buf);
-    return item;
+    w->len += (size_t)(o - start);
+    w->s[w->len] = '\0';
+}
+
+/* A C string, or null. */
+static void
+jw_cstr(jw_t *w, const char *s)
+{
+    if (s == NULL) {
+        JW_LIT(w, "null");
+    } else {
+        jw_str(w, s, strlen(s));
+    }
 }
 
 static void
-add_int(cJSON *o, const char *key, int64_t v)
+jw_int(jw_t *w, int64_t v)
 {
-    cJSON_AddItemToObject(o, key, proto_json_int(v));
+    char buf[24];
+    int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+    jw_raw(w, buf, (size_t)n);
 }
 
-/* A string field; NULL becomes JSON null. */
 static void
-add_str(cJSON *o, const char *key, const char *s)
+jw_bool(jw_t *w, bool v)
 {
-    cJSON_AddItemToObject(o, key, s != NULL ? json_str(s, strlen(s)) : cJSON_CreateNull());
+    if (v) {
+        JW_LIT(w, "true");
+    } else {
+        JW_LIT(w, "false");
+    }
+}
+
+/* {"id","full_name","role"}, or null for a user with id 0. Leaves the object
+ * open when open is true (the caller adds keys and the closing brace). */
+static void
+jw_user(jw_t *w, const proto_user_t *u, bool open)
+{
+    if (u == NULL || u->id == 0) {
+        JW_LIT(w, "null");
+        return;
+    }
+    JW_LIT(w, "{\"id\":");
+    jw_int(w, u->id);
+    JW_LIT(w, ",\"full_name\":");
+    jw_cstr(w, u->full_name != NULL ? u->full_name : "");
+    JW_LIT(w, ",\"role\":");
+    jw_cstr(w, u->role);
+    if (!open) {
+        JW_LIT(w, "}");
+    }
+}
+
+static void
+jw_msg(jw_t *w, const proto_msg_t *m)
+{
+    JW_LIT(w, "{\"id\":");
+    jw_int(w, m->id);
+    JW_LIT(w, ",\"room_id\":");
+    jw_int(w, m->room_id);
+    JW_LIT(w, ",\"seq\":");
+    jw_int(w, m->seq);
+    JW_LIT(w, ",\"sender\":");
+    jw_user(w, &m->sender, false);
+    JW_LIT(w, ",\"content\":");
+    /* content_len, not strlen: proto_msg_t content may hold NUL bytes. */
+    jw_str(w, m->content != NULL ? m->content : "", m->content != NULL ? m->content_len : 0);
+    JW_LIT(w, ",\"created_at\":");
+    jw_cstr(w, m->created_at);
+    JW_LIT(w, ",\"client_id\":");
+    jw_cstr(w, m->client_id != NULL && m->client_id[0] != '\0' ? m->client_id : NULL);
+    JW_LIT(w, "}");
 }
 
 static char *
-finish(cJSON *o, size_t *len)
+jw_finish(jw_t *w, size_t *len)
 {
-    char *s = cJSON_PrintUnformatted(o);
-
-    cJSON_Delete(o);
-    if (s == NULL) {
-        abort(); /* only on OOM, and xmalloc aborts first */
-    }
-    *len = strlen(s);
-    return s;
+    *len = w->len;
+    return w->s;
 }
 
 static cJSON *
-frame(const char *type)
+jw_raw_item(jw_t *w)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *item = cJSON_CreateRaw(w->s);
 
-    cJSON_AddStringToObject(o, "type", type);
-    return o;
+    free(w->s);
+    return item;
 }
 
 cJSON *
 proto_user_json(const proto_user_t *u)
 {
-    cJSON *o;
+    jw_t w = {0};
 
-    if (u == NULL || u->id == 0) {
-        return cJSON_CreateNull();
-    }
-    o = cJSON_CreateObject();
-    add_int(o, "id", u->id);
-    add_str(o, "full_name", u->full_name != NULL ? u->full_name : "");
-    add_str(o, "role", u->role);
-    return o;
+    jw_user(&w, u, false);
+    return jw_raw_item(&w);
 }
 
 cJSON *
 proto_msg_json(const proto_msg_t *m)
 {
-    cJSON *o = cJSON_CreateObject();
+    jw_t w = {0};
 
-    add_int(o, "id", m->id);
-    add_int(o, "room_id", m->room_id);
-    add_int(o, "seq", m->seq);
-    cJSON_AddItemToObject(o, "sender", proto_user_json(&m->sender));
-    /* content_len, not strlen: proto_msg_t content may hold NUL bytes. */
-    cJSON_AddItemToObject(
-        o, "content",
-        json_str(m->content != NULL ? m->content : "", m->content != NULL ? m->content_len : 0));
-    add_str(o, "created_at", m->created_at);
-    add_str(o, "client_id", m->client_id != NULL && m->client_id[0] != '\0' ? m->client_id : NULL);
-    return o;
-}
-
-static cJSON *
-room_json(const proto_room_t *r)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    add_int(o, "id", r->id);
-    add_str(o, "type", r->type);
-    add_str(o, "name", r->name);
-    return o;
+    jw_msg(&w, m);
+    return jw_raw_item(&w);
 }
 
 char *
@@ -207,109 +259,156 @@ proto_build_established(const proto_room_t *room, const proto_user_t *user,
                         const proto_participant_t *parts, size_t nparts, int64_t last_seq,
                         int64_t resumed_from, bool resume_truncated, size_t *len)
 {
-    cJSON *o = frame("connection_established");
-    cJSON *arr = cJSON_CreateArray();
+    jw_t w = {0};
 
-    add_int(o, "room_id", room->id);
-    cJSON_AddItemToObject(o, "room", room_json(room));
-    cJSON_AddItemToObject(o, "user", proto_user_json(user));
+    JW_LIT(&w, "{\"type\":\"connection_established\",\"room_id\":");
+    jw_int(&w, room->id);
+    JW_LIT(&w, ",\"room\":{\"id\":");
+    jw_int(&w, room->id);
+    JW_LIT(&w, ",\"type\":");
+    jw_cstr(&w, room->type);
+    JW_LIT(&w, ",\"name\":");
+    jw_cstr(&w, room->name);
+    JW_LIT(&w, "},\"user\":");
+    jw_user(&w, user, false);
+    JW_LIT(&w, ",\"participants\":[");
     for (size_t i = 0; i < nparts; i++) {
-        cJSON *p = proto_user_json(&parts[i].user);
-        cJSON_AddBoolToObject(p, "online", parts[i].online);
-        add_int(p, "last_read_seq", parts[i].last_read_seq);
-        cJSON_AddItemToArray(arr, p);
+        if (i > 0) {
+            JW_LIT(&w, ",");
+        }
+        if (parts[i].user.id == 0) {
+            /* cJSON could not add keys to null: such an entry stayed null. */
+            JW_LIT(&w, "null");
+            continue;
+        }
+        jw_user(&w, &parts[i].user, true);
+        JW_LIT(&w, ",\"online\":");
+        jw_bool(&w, parts[i].online);
+        JW_LIT(&w, ",\"last_read_seq\":");
+        jw_int(&w, parts[i].last_read_seq);
+        JW_LIT(&w, "}");
     }
-    cJSON_AddItemToObject(o, "participants", arr);
-    add_int(o, "last_seq", last_seq);
+    JW_LIT(&w, "],\"last_seq\":");
+    jw_int(&w, last_seq);
+    JW_LIT(&w, ",\"resumed_from\":");
     if (resumed_from < 0) {
-        cJSON_AddNullToObject(o, "resumed_from");
+        JW_LIT(&w, "null");
     } else {
-        add_int(o, "resumed_from", resumed_from);
+        jw_int(&w, resumed_from);
     }
     if (resume_truncated) {
-        cJSON_AddTrueToObject(o, "resume_truncated");
+        JW_LIT(&w, ",\"resume_truncated\":true");
     }
-    return finish(o, len);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_chat_message(const proto_msg_t *m, size_t *len)
 {
-    cJSON *o = frame("chat_message");
+    jw_t w = {0};
 
-    cJSON_AddItemToObject(o, "message", proto_msg_json(m));
-    return finish(o, len);
+    JW_LIT(&w, "{\"type\":\"chat_message\",\"message\":");
+    jw_msg(&w, m);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more, size_t *len)
 {
-    cJSON *o = frame("history");
-    cJSON *arr = cJSON_CreateArray();
+    jw_t w = {0};
 
-    add_int(o, "room_id", room_id);
+    JW_LIT(&w, "{\"type\":\"history\",\"room_id\":");
+    jw_int(&w, room_id);
+    JW_LIT(&w, ",\"messages\":[");
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, proto_msg_json(&msgs[i]));
+        if (i > 0) {
+            JW_LIT(&w, ",");
+        }
+        jw_msg(&w, &msgs[i]);
     }
-    cJSON_AddItemToObject(o, "messages", arr);
-    cJSON_AddBoolToObject(o, "has_more", has_more);
-    return finish(o, len);
+    JW_LIT(&w, "],\"has_more\":");
+    jw_bool(&w, has_more);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_presence(int64_t room_id, const char *event, const proto_user_t *user,
                      const int64_t *online, size_t nonline, size_t *len)
 {
-    cJSON *o = frame("presence");
-    cJSON *arr = cJSON_CreateArray();
+    jw_t w = {0};
 
-    add_int(o, "room_id", room_id);
-    add_str(o, "event", event);
-    cJSON_AddItemToObject(o, "user", proto_user_json(user));
+    JW_LIT(&w, "{\"type\":\"presence\",\"room_id\":");
+    jw_int(&w, room_id);
+    JW_LIT(&w, ",\"event\":");
+    jw_cstr(&w, event);
+    JW_LIT(&w, ",\"user\":");
+    jw_user(&w, user, false);
+    JW_LIT(&w, ",\"online\":[");
     for (size_t i = 0; i < nonline; i++) {
-        cJSON_AddItemToArray(arr, proto_json_int(online[i]));
+        if (i > 0) {
+            JW_LIT(&w, ",");
+        }
+        jw_int(&w, online[i]);
     }
-    cJSON_AddItemToObject(o, "online", arr);
-    return finish(o, len);
+    JW_LIT(&w, "]}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_typing(int64_t room_id, const proto_user_t *user, bool is_typing, size_t *len)
 {
-    cJSON *o = frame("typing");
+    jw_t w = {0};
 
-    add_int(o, "room_id", room_id);
-    cJSON_AddItemToObject(o, "user", proto_user_json(user));
-    cJSON_AddBoolToObject(o, "is_typing", is_typing);
-    return finish(o, len);
+    JW_LIT(&w, "{\"type\":\"typing\",\"room_id\":");
+    jw_int(&w, room_id);
+    JW_LIT(&w, ",\"user\":");
+    jw_user(&w, user, false);
+    JW_LIT(&w, ",\"is_typing\":");
+    jw_bool(&w, is_typing);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_read(int64_t room_id, int64_t user_id, int64_t seq, size_t *len)
 {
-    cJSON *o = frame("read");
+    jw_t w = {0};
 
-    add_int(o, "room_id", room_id);
-    add_int(o, "user_id", user_id);
-    add_int(o, "seq", seq);
-    return finish(o, len);
+    JW_LIT(&w, "{\"type\":\"read\",\"room_id\":");
+    jw_int(&w, room_id);
+    JW_LIT(&w, ",\"user_id\":");
+    jw_int(&w, user_id);
+    JW_LIT(&w, ",\"seq\":");
+    jw_int(&w, seq);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_pong(size_t *len)
 {
-    return finish(frame("pong"), len);
+    jw_t w = {0};
+
+    JW_LIT(&w, "{\"type\":\"pong\"}");
+    return jw_finish(&w, len);
 }
 
 char *
 proto_build_error(proto_err_t err, const char *message, const char *client_id, size_t *len)
 {
-    cJSON *o = frame("error");
+    jw_t w = {0};
 
-    add_str(o, "code", proto_err_code(err));
-    add_str(o, "message", message != NULL ? message : proto_err_message(err));
+    JW_LIT(&w, "{\"type\":\"error\",\"code\":");
+    jw_cstr(&w, proto_err_code(err));
+    JW_LIT(&w, ",\"message\":");
+    jw_cstr(&w, message != NULL ? message : proto_err_message(err));
     if (client_id != NULL && client_id[0] != '\0') {
-        add_str(o, "client_id", client_id);
+        JW_LIT(&w, ",\"client_id\":");
+        jw_cstr(&w, client_id);
     }
-    return finish(o, len);
+    JW_LIT(&w, "}");
+    return jw_finish(&w, len);
 }

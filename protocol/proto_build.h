@@ -1,5 +1,5 @@
 /*
- * Server → client frames (PROTOCOL.md §2) serialized with cJSON. Each builder
+ * Server → client frames (PROTOCOL.md §2), written as JSON text directly. Each builder
  * returns a new NUL-terminated string (compact JSON) that the caller frees with
  * free(), and stores its length in *len. Never NULL (OOM aborts).
  */
