@@ -16,6 +16,7 @@
 #include "hub_channel.h"
 #include "hub_log.h"
 #include "hub_static.h"
+#include "proto_build.h"
 #include "proto_jwt.h"
 #include "hub_metrics.h"
 #include "xalloc.h"
@@ -239,7 +240,7 @@ route_ready(hub_t *hub, hub_http_req_t *req)
 static void
 demo_token(hub_t *hub, hub_http_req_t *req)
 {
-    char arg[32], body[PROTO_JWT_MAX_LEN + 64];
+    char arg[32];
     int64_t uid;
     const char *v = hub_http_query(req, "user=", arg, sizeof(arg));
     const char *secret = hub->cfg->jwt_secret;
@@ -256,10 +257,12 @@ demo_token(hub_t *hub, hub_http_req_t *req)
     int64_t now = (int64_t)time(NULL);
     char *tok =
         proto_jwt_sign(uid, now, now + 12 * 3600, (const unsigned char *)secret, strlen(secret));
-    int n =
-        snprintf(body, sizeof(body), "{\"user_id\":%lld,\"token\":\"%s\"}", (long long)uid, tok);
+    cJSON *j = cJSON_CreateObject();
+
+    cJSON_AddItemToObject(j, "user_id", proto_json_int(uid));
+    cJSON_AddStringToObject(j, "token", tok);
     free(tok);
-    hub_http_reply(req, 200, "application/json", body, (size_t)n);
+    hub_http_reply_json(req, 200, j);
 }
 
 static void
@@ -276,7 +279,9 @@ route(hub_t *hub, hub_http_req_t *req)
         req->extra_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
         hub_http_reply_error(req, 426, NULL, "this is a WebSocket endpoint");
     } else if (strcmp(req->path, "/health") == 0 && get) {
-        hub_http_reply(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "status", "ok");
+        hub_http_reply_json(req, 200, j);
     } else if (strcmp(req->path, "/ready") == 0 && get) {
         route_ready(hub, req);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {

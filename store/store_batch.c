@@ -1,8 +1,10 @@
 /*
- * Array literals and row lookup for merged statements (store_batch.h).
+ * Merged statements (store_batch.h): array literals of the parts' parameters,
+ * and each part answered from its row.
  */
 #include "store_batch.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "xalloc.h"
@@ -45,8 +47,8 @@ text_add_elem(text_t *t, const char *v)
     text_add(t, "\"", 1);
 }
 
-char *
-store_batch_array(store_q_t *const *parts, size_t n, int p)
+static char *
+batch_array(store_q_t *const *parts, size_t n, int p)
 {
     text_t t = {0};
 
@@ -61,8 +63,8 @@ store_batch_array(store_q_t *const *parts, size_t n, int p)
     return t.s;
 }
 
-int *
-store_batch_rows(const PGresult *res, size_t n)
+static int *
+batch_rows(const PGresult *res, size_t n)
 {
     int *row = xmalloc((n > 0 ? n : 1) * sizeof(*row));
 
@@ -76,4 +78,49 @@ store_batch_rows(const PGresult *res, size_t n)
         }
     }
     return row;
+}
+
+typedef struct batch {
+    size_t n;
+    store_q_t **parts; /* the single statements, each with its own ctx */
+    store_batch_answer_fn *answer;
+} batch_t;
+
+static void
+on_batch(void *ctx, const PGresult *res, const char *err)
+{
+    batch_t *b = ctx;
+    int *row = batch_rows(err == NULL ? res : NULL, b->n);
+
+    for (size_t k = 0; k < b->n; k++) {
+        b->answer(b->parts[k]->ctx, res, row[k], err);
+        b->parts[k]->ctx = NULL;
+        store_q_free(b->parts[k]);
+    }
+    free(row);
+    free(b->parts);
+    free(b);
+}
+
+store_q_t *
+store_batch_query(store_q_t **parts, size_t n, const char *sql, const int *cols, int ncols,
+                  store_batch_answer_fn *answer)
+{
+    batch_t *b = xmalloc(sizeof(*b));
+    char **arr = xmalloc((size_t)ncols * sizeof(*arr));
+
+    b->n = n;
+    b->parts = xmalloc(n * sizeof(*b->parts));
+    memcpy(b->parts, parts, n * sizeof(*parts));
+    b->answer = answer;
+    for (int p = 0; p < ncols; p++) {
+        arr[p] = batch_array(parts, n, cols[p]);
+    }
+    store_q_t *q =
+        store_q_new(parts[0]->affinity, sql, ncols, (const char *const *)arr, on_batch, b);
+    for (int p = 0; p < ncols; p++) {
+        free(arr[p]);
+    }
+    free(arr);
+    return q;
 }

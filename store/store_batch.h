@@ -1,7 +1,7 @@
 /*
- * Helpers for statements merged from single calls (store_query_merge()): the
- * parts' parameters as PostgreSQL array literals, and the result row that
- * answers each part (column 0 holds the part's 1-based position).
+ * Statements merged from single calls (store_query_merge()): the parts'
+ * parameters become PostgreSQL array literals, and each part is answered from
+ * the result row that names its position.
  */
 #ifndef CHATHUB_STORE_BATCH_H
 #define CHATHUB_STORE_BATCH_H
@@ -11,10 +11,15 @@
 
 #include "store_internal.h"
 
-/* "{...}" of parameter p of each part, NULL as NULL, others quoted; free() it. */
-char *store_batch_array(store_q_t *const *parts, size_t n, int p);
+/* Answers one part from row of res (row < 0: no row answers it); the part's
+ * columns start at column 1. err non-NULL: the statement failed. */
+typedef void store_batch_answer_fn(void *part_ctx, const PGresult *res, int row, const char *err);
 
-/* For each of the n parts, its row in res, -1 when none answers it; free() it. */
-int *store_batch_rows(const PGresult *res, size_t n);
+/* One statement for n queued parts: sql takes, as arrays, the parts'
+ * parameters listed in cols (ncols of them) and answers row by row with the
+ * part's 1-based position in column 0. Its callback answers each part through
+ * answer and frees the parts. */
+store_q_t *store_batch_query(store_q_t **parts, size_t n, const char *sql, const int *cols,
+                             int ncols, store_batch_answer_fn *answer);
 
 #endif

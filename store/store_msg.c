@@ -99,49 +99,22 @@ on_insert(void *ctx, const PGresult *res, const char *err)
 
 #define BATCH_MAX 8 /* a batch lands in every socket of its rooms at once: small bursts */
 
-typedef struct batch {
-    size_t n;
-    store_q_t **parts; /* single inserts, each with its msg_ctx_t */
-} batch_t;
-
 static void
-on_batch(void *ctx, const PGresult *res, const char *err)
+answer_batched_insert(void *ctx, const PGresult *res, int row, const char *err)
 {
-    batch_t *b = ctx;
-    int *row = store_batch_rows(err == NULL ? res : NULL, b->n);
-
-    for (size_t k = 0; k < b->n; k++) {
-        answer_insert(b->parts[k]->ctx, res, row[k], 1, err);
-        b->parts[k]->ctx = NULL;
-        store_q_free(b->parts[k]);
-    }
-    free(row);
-    free(b->parts);
-    free(b);
+    answer_insert(ctx, res, row, 1, err);
 }
 
 /* The parts' four parameters become four arrays of one statement. */
 static store_q_t *
 combine_inserts(store_q_t **parts, size_t n)
 {
-    batch_t *b = xmalloc(sizeof(*b));
-    char *arr[4];
+    static const int cols[] = {0, 1, 2, 3};
 
-    b->n = n;
-    b->parts = xmalloc(n * sizeof(*b->parts));
-    memcpy(b->parts, parts, n * sizeof(*parts));
-    for (int p = 0; p < 4; p++) {
-        arr[p] = store_batch_array(parts, n, p);
-    }
-    const char *params[4] = {arr[0], arr[1], arr[2], arr[3]};
-    store_q_t *q = store_q_new(parts[0]->affinity,
-                               "SELECT * FROM chathub_msg_insert_batch($1::bigint[], $2::bigint[], "
-                               "$3::text[], $4::text[])",
-                               4, params, on_batch, b);
-    for (int p = 0; p < 4; p++) {
-        free(arr[p]);
-    }
-    return q;
+    return store_batch_query(parts, n,
+                             "SELECT * FROM chathub_msg_insert_batch($1::bigint[], $2::bigint[], "
+                             "$3::text[], $4::text[])",
+                             cols, 4, answer_batched_insert);
 }
 
 static const store_merge_t insert_merge = {2, BATCH_MAX, combine_inserts};

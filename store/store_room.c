@@ -139,44 +139,21 @@ on_join(void *ctx, const PGresult *res, const char *err)
 
 /* ---- joins by id queued back to back on one connection: one statement ---- */
 
-typedef struct join_batch {
-    size_t n;
-    store_q_t **parts; /* single joins, each with its room_ctx_t */
-} join_batch_t;
-
 static void
-on_join_batch(void *ctx, const PGresult *res, const char *err)
+answer_batched_join(void *ctx, const PGresult *res, int row, const char *err)
 {
-    join_batch_t *b = ctx;
-    int *row = store_batch_rows(err == NULL ? res : NULL, b->n);
-
-    for (size_t k = 0; k < b->n; k++) {
-        answer_join(b->parts[k]->ctx, res, row[k], 1, err);
-        b->parts[k]->ctx = NULL;
-        store_q_free(b->parts[k]);
-    }
-    free(row);
-    free(b->parts);
-    free(b);
+    answer_join(ctx, res, row, 1, err);
 }
 
 /* The parts' user (param 0) and room (param 2) become two arrays. */
 static store_q_t *
 combine_joins(store_q_t **parts, size_t n)
 {
-    join_batch_t *b = xmalloc(sizeof(*b));
-    char *users = store_batch_array(parts, n, 0), *rooms = store_batch_array(parts, n, 2);
-    const char *params[2] = {users, rooms};
+    static const int cols[] = {0, 2};
 
-    b->n = n;
-    b->parts = xmalloc(n * sizeof(*b->parts));
-    memcpy(b->parts, parts, n * sizeof(*parts));
-    store_q_t *q = store_q_new(parts[0]->affinity,
-                               "SELECT * FROM chathub_join_rooms($1::bigint[], $2::bigint[])", 2,
-                               params, on_join_batch, b);
-    free(users);
-    free(rooms);
-    return q;
+    return store_batch_query(parts, n,
+                             "SELECT * FROM chathub_join_rooms($1::bigint[], $2::bigint[])", cols,
+                             2, answer_batched_join);
 }
 
 /* Below 4 a merged statement costs more than the single ones (measured). */
