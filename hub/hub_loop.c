@@ -44,9 +44,15 @@ typedef struct startup {
  * them for the socket's life: most of an idle socket's memory. Chat frames are
  * small; a bigger one arrives in pieces, which hub_conn_on_receive() joins. */
 #define RX_BUFFER_SIZE 1024
+/* With tx_packet_size 0, lws cuts every send() to rx_buffer_size: a 2 KB
+ * frame (connection_established, a turn's corked frames) would go out as
+ * 1 KB, the rest through lws's buffer and a writeable callback, four epoll_ctl
+ * calls and a second send(). The kernel takes what fits; lws buffers the rest
+ * only after a real short write. */
+#define TX_PACKET_SIZE (16u << 20)
 
 static const struct lws_protocols protocols[] = {
-    {"chathub.v1", hub_ws_callback, sizeof(hub_pss_t), RX_BUFFER_SIZE, 0, NULL, 0},
+    {"chathub.v1", hub_ws_callback, sizeof(hub_pss_t), RX_BUFFER_SIZE, 0, NULL, TX_PACKET_SIZE},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
