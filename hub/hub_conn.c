@@ -85,11 +85,80 @@ hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     if (c == NULL) {
         return -1;
     }
-    /* Read nothing until the store has said who this is and where. */
-    lws_rx_flow_control(wsi, 0);
     log_debug("ws.open", "conn=%" PRIu64, c->id);
     start_join(c);
     return 0;
+}
+
+/* A message that came before the store answered the join. */
+struct hub_early {
+    struct hub_early *next;
+    size_t len;
+    bool binary;
+    char data[];
+};
+
+/* The message reassembled in c->rx, whole: handled, or held until the join. */
+static void
+handle_rx(hub_conn_t *c)
+{
+    if (c->state == HUB_CONN_PENDING) {
+        struct hub_early *h = xmalloc(sizeof(*h) + c->rx_len + 1);
+        h->next = NULL;
+        h->len = c->rx_len;
+        h->binary = c->rx_binary;
+        memcpy(h->data, c->rx != NULL ? c->rx : "", c->rx_len);
+        h->data[c->rx_len] = '\0';
+        if (c->early == NULL) {
+            c->early_tail = &c->early;
+        }
+        *c->early_tail = h;
+        c->early_tail = &h->next;
+        c->early_bytes += c->rx_len + 1;
+    } else {
+        if (c->rx == NULL) {
+            c->rx = xrealloc(NULL, 1); /* an empty message */
+        }
+        c->rx[c->rx_len] = '\0';
+        hub_frames_handle(c, c->rx, c->rx_len, c->rx_binary);
+    }
+    c->rx_len = 0;
+    c->rx_binary = false;
+    if (c->rx_cap > 4096) {
+        /* Keep idle sockets small: a big message's buffer is not kept. */
+        free(c->rx);
+        c->rx = NULL;
+        c->rx_cap = 0;
+    }
+}
+
+/* The socket has joined: what came early is handled now, in order. */
+static void
+release_early(hub_conn_t *c)
+{
+    while (c->early != NULL) {
+        struct hub_early *h = c->early;
+        c->early = h->next;
+        if (c->state == HUB_CONN_OPEN) {
+            hub_frames_handle(c, h->data, h->len, h->binary);
+        }
+        free(h);
+    }
+    c->early_bytes = 0;
+    if (c->rx_paused) {
+        c->rx_paused = false;
+        lws_rx_flow_control(c->wsi, 1);
+    }
+}
+
+static void
+free_early(hub_conn_t *c)
+{
+    while (c->early != NULL) {
+        struct hub_early *h = c->early;
+        c->early = h->next;
+        free(h);
+    }
 }
 
 static proto_err_t
@@ -217,10 +286,10 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
             c->last_seq = c->room->delivered_seq;
         }
         resume_or_start(c, jc, online, n);
-        lws_rx_flow_control(c->wsi, 1);
         log_info("ws.joined",
                  "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64, c->id,
                  c->user.id, c->room_id, c->last_seq);
+        release_early(c);
     }
     join_copy_free(jc);
 }
@@ -321,7 +390,7 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
         return 0;
     }
     hub_conn_on_alive(c);
-    if (c->state != HUB_CONN_OPEN) {
+    if (c->state != HUB_CONN_OPEN && c->state != HUB_CONN_PENDING) {
         return 0;
     }
     if (c->rx_len + len > cap) {
@@ -342,15 +411,12 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
     if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
         return 0;
     }
-    c->rx[c->rx_len] = '\0';
-    hub_frames_handle(c, c->rx, c->rx_len, c->rx_binary);
-    c->rx_len = 0;
-    c->rx_binary = false;
-    if (c->rx_cap > 4096) {
-        /* Keep idle sockets small: a big message's buffer is not kept. */
-        free(c->rx);
-        c->rx = NULL;
-        c->rx_cap = 0;
+    handle_rx(c);
+    if (c->early_bytes > cap && !c->rx_paused) {
+        /* Only a client that does not wait for connection_established gets
+         * here. Not paused at every open: that costs three epoll_ctl calls. */
+        c->rx_paused = true;
+        lws_rx_flow_control(wsi, 0);
     }
     return 0;
 }
@@ -432,6 +498,7 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
     free(c->q);
     free(c->rx);
+    free_early(c);
     free((char *)c->user.full_name);
     free((char *)c->user.role);
     free(c);

@@ -67,6 +67,10 @@ typedef struct hub_conn {
     char *rx;
     size_t rx_len, rx_cap;
     bool rx_binary;
+    /* Whole messages that came before the join, handled after it. */
+    struct hub_early *early, **early_tail;
+    size_t early_bytes;
+    bool rx_paused; /* too much came early: lws reads nothing until the join */
     /* Token bucket (HUB_RATE_LIMIT, burst HUB_RATE_BURST). */
     double tokens;
     uint64_t tokens_ms;

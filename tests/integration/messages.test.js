@@ -2,8 +2,11 @@
 // socket in the room, gapless seq, client_id idempotency, and bad frames that
 // get an error while the socket stays usable.
 import { test, before, after } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import assert from 'node:assert/strict';
-import { startHub, seed } from '../lib/hub.js';
+import { spawn } from 'node:child_process';
+import { startHub, seed, psql } from '../lib/hub.js';
 import { connect, sleep } from '../lib/ws.js';
 
 let hub;
@@ -31,6 +34,79 @@ test('the seed check: sender and a second participant get the same full object',
   assert.match(m.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   await a.close();
   await b.close();
+});
+
+// A client frame, masked as RFC 6455 requires of clients.
+const clientFrame = (text) => {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  const head = payload.length < 126
+    ? Buffer.from([0x81, 0x80 | payload.length])
+    : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+  return Buffer.concat([head, mask, payload.map((b, i) => b ^ mask[i % 4])]);
+};
+
+// Server frames (unmasked, text, under 64 KB) after the 101 answer.
+const serverFrames = (buf) => {
+  const out = [];
+  let p = buf.indexOf('\r\n\r\n') + 4;
+  while (p + 2 <= buf.length) {
+    let len = buf[p + 1] & 0x7f;
+    let at = p + 2;
+    if (len === 126) { len = buf.readUInt16BE(p + 2); at = p + 4; }
+    if (at + len > buf.length) break;
+    if ((buf[p] & 0x0f) === 1) out.push(JSON.parse(buf.subarray(at, at + len).toString()));
+    p = at + len;
+  }
+  return out;
+};
+
+// n chat frames (and an empty one) sent right after the 101, all answered.
+const sendEarly = async (n, pad) => {
+  // A transaction holds the users table, so the store cannot answer the join
+  // until it ends: the frames below certainly come while the socket is pending.
+  const locker = spawn('psql', [hub.database, '-qAt', '-c',
+    'BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(0.6); COMMIT;']);
+  const unlocked = new Promise((r) => locker.on('exit', r));
+  for (let i = 0; i < 50 && psql(`SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass AND granted AND mode = 'AccessExclusiveLock'`, hub.database).trim() !== '1'; i++) await sleep(20);
+  const key = randomBytes(16).toString('base64');
+  const s = net.connect(hub.port, '127.0.0.1', () => s.write(
+    `GET /ws/chat/1/?token=${hub.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`));
+  let buf = Buffer.alloc(0);
+  let sent = false;
+  const frames = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timeout; got ${buf.toString()}`)), 5000);
+    s.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (!sent && buf.includes('\r\n\r\n')) {
+        sent = true;
+        s.write(Buffer.concat([clientFrame(''), ...[...Array(n).keys()].map((i) => clientFrame(JSON.stringify(
+          { type: 'chat_message', message: `early ${i}${pad}`, client_id: `early-${n}-${i}` })))]));
+      }
+      const f = serverFrames(buf);
+      if (f.filter((x) => x.type === 'chat_message').length === n) {
+        clearTimeout(timer);
+        resolve(f);
+      }
+    });
+  });
+  s.destroy();
+  await unlocked;
+  assert.match(buf.toString(), /^HTTP\/1\.1 101/);
+  const types = frames.map((f) => f.type).filter((t) => t !== 'presence');
+  assert.deepEqual(types, ['connection_established', 'error', ...Array(n).fill('chat_message')]);
+  assert.equal(frames.find((f) => f.type === 'error').code, 'invalid_json');
+  const chats = frames.filter((f) => f.type === 'chat_message');
+  assert.deepEqual(chats.map((f) => f.message.content), [...Array(n).keys()].map((i) => `early ${i}${pad}`));
+  const est = frames.find((f) => f.type === 'connection_established');
+  assert.deepEqual(chats.map((f) => f.message.seq), [...Array(n).keys()].map((i) => est.last_seq + 1 + i));
+};
+
+test('frames sent before connection_established are answered after it, in order', async () => {
+  await sendEarly(5, '');
+  // Past twice HUB_MAX_MESSAGE_BYTES held, the hub stops reading until the join.
+  await sendEarly(40, ' '.repeat(100) + 'x');
 });
 
 test('seq is gapless and in order for every receiver', async () => {
