@@ -736,10 +736,17 @@ test_messages(store_t *st, store_t *st2, store_t *st3, PGconn *adm)
            r.created_at[23] == 'Z',
        "created_at is UTC with milliseconds: %s", r.created_at);
     first_id = r.id;
+    ok(admin(adm, "CREATE TEMP TABLE room10 AS SELECT last_seq, last_message_at FROM rooms "
+                  "WHERE id = 10"),
+       "note room 10's last_seq and last_message_at");
     CALL(store_msg_insert(st2, &in, on_msg, &r));
     wait_all();
     ok(r.err == NULL && r.flag && r.seq == 1 && r.id == first_id,
        "a retry with the same client_id returns the original, duplicate=true");
+    ok(admin(adm, "DO $$ BEGIN IF (SELECT (last_seq, last_message_at) FROM rooms WHERE id = 10) "
+                  "IS DISTINCT FROM (SELECT (last_seq, last_message_at) FROM room10) "
+                  "THEN RAISE 'moved'; END IF; END $$"),
+       "  and leaves the room's last_seq and last_message_at as they were");
     in.sender_id = 2;
     CALL(store_msg_insert(st, &in, on_msg, &r));
     wait_all();
