@@ -46,8 +46,9 @@ typedef struct hub {
     uint64_t next_id;      /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
-    uv_timer_t sweep;      /* once a second: stale outbound queues */
-    struct hub_wire *wire; /* one write per socket per turn of the loop */
+    uv_timer_t sweep;              /* once a second: stale outbound queues */
+    struct hub_wire *wire;         /* one write per socket per turn of the loop */
+    struct proto_jwt_key *jwt_key; /* cfg->jwt_secret, ready for verifying; NULL: none */
     bool stopping;
     bool draining;
     int exit_code;

@@ -106,18 +106,17 @@ static int
 verify_token(hub_t *hub, const char *t, size_t len, hub_auth_t *a, const char **why)
 {
     proto_jwt_claims_t claims;
-    const char *secret = hub->cfg->jwt_secret;
 
     if (!proto_jwt_is_jwt(t, len)) {
         *why = "malformed_token";
         return token_from_opaque(t, len, a) == 0 ? 0 : 401;
     }
-    if (secret == NULL) {
+    if (hub->jwt_key == NULL) {
         *why = "jwt_disabled";
         return 401;
     }
-    if (proto_jwt_verify(t, len, (const unsigned char *)secret, strlen(secret), (int64_t)time(NULL),
-                         hub->cfg->jwt_leeway, &claims, why) < 0) {
+    if (proto_jwt_verify_key(t, len, hub->jwt_key, (int64_t)time(NULL), hub->cfg->jwt_leeway,
+                             &claims, why) < 0) {
         return 401;
     }
     a->user_id = claims.user_id;

@@ -25,6 +25,7 @@
 #include "hub_conn.h"
 #include "hub_wire.h"
 #include "hub_ws.h"
+#include "proto_jwt.h"
 #include "store_migrate.h"
 #include "xalloc.h"
 
@@ -417,6 +418,10 @@ run(hub_config_t *cfg, step_fn first)
     hub.sweep.data = &hub;
     uv_timer_start(&hub.sweep, on_sweep, 1000, 1000);
     hub_wire_init(&hub);
+    if (cfg->jwt_secret != NULL) {
+        hub.jwt_key =
+            proto_jwt_key_new((const unsigned char *)cfg->jwt_secret, strlen(cfg->jwt_secret));
+    }
     resolve_db_then(&hub, first);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!hub.stopping) {
@@ -435,6 +440,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_clear(&hub.ip_conns);
     free(hub.db_hostaddr);
     free(hub.redis_ip);
+    proto_jwt_key_free(hub.jwt_key);
     return hub.exit_code;
 }
 

@@ -8,19 +8,27 @@
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_hmac.h"
 #include "proto_url.h"
 #include "xalloc.h"
 
-#define MAC_LEN 32      /* HMAC-SHA256 */
+#define MAC_LEN PROTO_HMAC_LEN
+#define HEADER_MAX 128  /* the longest header segment remembered as checked */
 #define MAC_B64_LEN 43  /* 32 bytes in unpadded base64url */
 #define TIME_MAX 1e15   /* claims past this are nonsense, and keep the arithmetic in range */
 #define LEEWAY_MAX 3600 /* a larger skew is a misconfiguration, not a clock */
+
+struct proto_jwt_key {
+    proto_hmac_t *mac; /* NULL for an empty secret: nothing verifies */
+    /* The last header segment that passed check_header(): an issuer's tokens
+     * all carry the same one, so it is compared, not decoded, next time. */
+    char header[HEADER_MAX];
+    size_t header_len;
+};
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -144,12 +152,16 @@ decode_json(const char *s, size_t len)
  * forger could pick. "typ" is not required; "crit" names extensions we do not
  * implement, and RFC 7515 says such a token must be refused. */
 static int
-check_header(const char *s, size_t len, const char **why)
+check_header(proto_jwt_key_t *key, const char *s, size_t len, const char **why)
 {
-    cJSON *h = decode_json(s, len);
+    cJSON *h;
     const cJSON *alg;
     int rc = -1;
 
+    if (key->header_len == len && memcmp(key->header, s, len) == 0) {
+        return 0;
+    }
+    h = decode_json(s, len);
     if (h == NULL) {
         *why = "malformed";
         return -1;
@@ -158,6 +170,10 @@ check_header(const char *s, size_t len, const char **why)
     if (cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0 &&
         cJSON_GetObjectItemCaseSensitive(h, "crit") == NULL) {
         rc = 0;
+        if (len <= sizeof(key->header)) {
+            memcpy(key->header, s, len);
+            key->header_len = len;
+        }
     } else {
         *why = "alg";
     }
@@ -165,37 +181,19 @@ check_header(const char *s, size_t len, const char **why)
     return rc;
 }
 
-static int
-hmac(const unsigned char *secret, size_t slen, const char *data, size_t len,
-     unsigned char mac[MAC_LEN])
-{
-    unsigned int maclen = MAC_LEN;
-
-    if (slen > INT32_MAX) {
-        return -1;
-    }
-    /* A non-NULL key pointer even for an empty key keeps OpenSSL on one path. */
-    if (HMAC(EVP_sha256(), secret != NULL ? secret : (const unsigned char *)"", (int)slen,
-             (const unsigned char *)data, len, mac, &maclen) == NULL ||
-        maclen != MAC_LEN) {
-        return -1;
-    }
-    return 0;
-}
-
 static bool
-signature_ok(const char *signed_part, size_t len, const char *sig, size_t siglen,
-             const unsigned char *secret, size_t slen)
+signature_ok(proto_jwt_key_t *key, const char *signed_part, size_t len, const char *sig,
+             size_t siglen)
 {
     unsigned char want[MAC_LEN], got[MAC_LEN + 4];
     size_t n;
 
     /* An empty secret would let anyone sign; nothing verifies against it. */
-    if (slen == 0 || siglen != MAC_B64_LEN || b64url_decode(sig, siglen, got, &n) < 0 ||
+    if (key->mac == NULL || siglen != MAC_B64_LEN || b64url_decode(sig, siglen, got, &n) < 0 ||
         n != MAC_LEN) {
         return false;
     }
-    if (hmac(secret, slen, signed_part, len, want) < 0) {
+    if (proto_hmac_sha256(key->mac, signed_part, len, want) < 0) {
         return false;
     }
     return CRYPTO_memcmp(want, got, MAC_LEN) == 0;
@@ -306,9 +304,32 @@ split_token(const char *token, size_t len, size_t *dot1, size_t *dot2)
     return 0;
 }
 
+proto_jwt_key_t *
+proto_jwt_key_new(const unsigned char *secret, size_t secret_len)
+{
+    proto_jwt_key_t *key = xcalloc(1, sizeof(*key));
+
+    if (secret_len > 0) {
+        key->mac = proto_hmac_new(secret, secret_len);
+        if (key->mac == NULL) {
+            abort(); /* only a broken libcrypto gets here */
+        }
+    }
+    return key;
+}
+
+void
+proto_jwt_key_free(proto_jwt_key_t *key)
+{
+    if (key != NULL) {
+        proto_hmac_free(key->mac);
+        free(key);
+    }
+}
+
 int
-proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, size_t secret_len,
-                 int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
+proto_jwt_verify_key(const char *token, size_t len, proto_jwt_key_t *key, int64_t now,
+                     int64_t leeway, proto_jwt_claims_t *out, const char **why)
 {
     size_t dot1, dot2;
     cJSON *payload;
@@ -319,11 +340,11 @@ proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, siz
         split_token(token, len, &dot1, &dot2) < 0) {
         return -1;
     }
-    if (check_header(token, dot1, why) < 0) {
+    if (check_header(key, token, dot1, why) < 0) {
         return -1;
     }
     /* The payload stays undecoded until the signature over it checks out. */
-    if (!signature_ok(token, dot2, token + dot2 + 1, len - dot2 - 1, secret, secret_len)) {
+    if (!signature_ok(key, token, dot2, token + dot2 + 1, len - dot2 - 1)) {
         *why = "bad_signature";
         return -1;
     }
@@ -334,6 +355,17 @@ proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, siz
     }
     rc = check_claims(payload, now, leeway, out, why);
     cJSON_Delete(payload);
+    return rc;
+}
+
+int
+proto_jwt_verify(const char *token, size_t len, const unsigned char *secret, size_t secret_len,
+                 int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
+{
+    proto_jwt_key_t *key = proto_jwt_key_new(secret, secret_len);
+    int rc = proto_jwt_verify_key(token, len, key, now, leeway, out, why);
+
+    proto_jwt_key_free(key);
     return rc;
 }
 
@@ -355,9 +387,11 @@ proto_jwt_sign(int64_t user_id, int64_t now, int64_t exp, const unsigned char *s
     char *s;
 
     snprintf(tok, signed_len + 1, "%s.%s", h, p);
-    if (hmac(secret, secret_len, tok, signed_len, mac) < 0) {
-        abort(); /* only a secret over 2 GiB or a broken libcrypto gets here */
+    proto_hmac_t *key = proto_hmac_new(secret, secret_len);
+    if (key == NULL || proto_hmac_sha256(key, tok, signed_len, mac) < 0) {
+        abort(); /* only a broken libcrypto gets here */
     }
+    proto_hmac_free(key);
     s = b64url_encode(mac, sizeof(mac));
     snprintf(tok + signed_len, MAC_B64_LEN + 2, ".%s", s);
     free(h);

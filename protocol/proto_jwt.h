@@ -27,6 +27,18 @@ int proto_jwt_verify(const char *token, size_t len, const unsigned char *secret,
                      int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
     __attribute__((warn_unused_result));
 
+/* A secret made ready for many verifications; one per secret, not thread-safe. */
+typedef struct proto_jwt_key proto_jwt_key_t;
+
+proto_jwt_key_t *proto_jwt_key_new(const unsigned char *secret, size_t secret_len);
+void proto_jwt_key_free(proto_jwt_key_t *key);
+
+/* proto_jwt_verify() with a prepared key: the hub's path, one HMAC key setup
+ * for all handshakes instead of one each. */
+int proto_jwt_verify_key(const char *token, size_t len, proto_jwt_key_t *key, int64_t now,
+                         int64_t leeway, proto_jwt_claims_t *out, const char **why)
+    __attribute__((warn_unused_result));
+
 /*
  * Sign a token {"user_id":user_id,"sub":"<user_id>","iat":now,"exp":exp,
  * "token_type":"access"} with HS256. Returns a new string; free() it.

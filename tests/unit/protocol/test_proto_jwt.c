@@ -422,6 +422,55 @@ test_is_jwt(void)
     ok(!proto_jwt_is_jwt("", 0), "empty: opaque");
 }
 
+/* The hub's path: one prepared key for every handshake, with the last good
+ * header remembered. The remembered header must never let another through. */
+static void
+test_prepared_key(void)
+{
+    proto_jwt_key_t *key = proto_jwt_key_new(secret, SLEN);
+    proto_jwt_claims_t c;
+    const char *why;
+    char *tok;
+
+    tok = make(HS, payload_exp(NOW + 60), secret, SLEN);
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) == 0 && c.user_id == 7,
+       "a prepared key verifies a good token");
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) == 0,
+       "  and the same token again, its header remembered");
+    tok = make("{\"alg\":\"none\"}", payload_exp(NOW + 60), NULL, 0);
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) < 0 &&
+           strcmp(why, "alg") == 0,
+       "  alg none is still refused after a good header was remembered");
+    tok = make("{\"typ\":\"JWT\",\"alg\":\"HS256\"}", payload_exp(NOW + 60), secret, SLEN);
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) == 0,
+       "  another spelling of an HS256 header verifies");
+    tok = make(HS, payload_exp(NOW + 60), (const unsigned char *)"other", 5);
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) < 0 &&
+           strcmp(why, "bad_signature") == 0,
+       "  a remembered header does not skip the signature");
+    proto_jwt_key_free(key);
+
+    /* Keys past SHA-256's 64-byte block are hashed first (RFC 2104). */
+    unsigned char longkey[100];
+    memset(longkey, 'k', sizeof(longkey));
+    tok = make(HS, payload_exp(NOW + 60), longkey, sizeof(longkey));
+    key = proto_jwt_key_new(longkey, sizeof(longkey));
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) == 0,
+       "a 100-byte secret verifies like OpenSSL's HMAC");
+    proto_jwt_key_free(key);
+    longkey[99] = 'x';
+    key = proto_jwt_key_new(longkey, sizeof(longkey));
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) < 0,
+       "  and its last byte counts");
+    proto_jwt_key_free(key);
+    key = proto_jwt_key_new(secret, 0);
+    tok = make(HS, payload_exp(NOW + 60), (const unsigned char *)"", 0);
+    ok(proto_jwt_verify_key(tok, strlen(tok), key, NOW, LEEWAY, &c, &why) < 0 &&
+           strcmp(why, "bad_signature") == 0,
+       "an empty secret verifies nothing, even a token signed with it");
+    proto_jwt_key_free(key);
+}
+
 int
 main(void)
 {
@@ -435,5 +484,6 @@ main(void)
     test_length_cap();
     test_sign_round_trip();
     test_is_jwt();
+    test_prepared_key();
     return tap_done();
 }
