@@ -15,6 +15,7 @@
 #include "hub_log.h"
 #include "hub_redis.h"
 #include "proto_build.h"
+#include "proto_num.h"
 #include "xalloc.h"
 
 #define GRACE_MS 3000     /* a reload or a hop to another node: no leave/join */
@@ -311,8 +312,8 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     }
     e->count++;
     *jr = (join_req_t){hub, room_id, id, cb, ud, xstrdup(e->user_json)};
-    snprintf(rs, sizeof(rs), "%" PRId64, room_id);
-    snprintf(us, sizeof(us), "%" PRId64, user->id);
+    proto_i64_str(rs, room_id);
+    proto_i64_str(us, user->id);
     const char *args[] = {rs, us, hub->cfg->node_id, first ? "1" : "0", e->user_json};
     if (eval(hub, join_lua, 5, args, on_join_reply, jr) == 0) {
         e->in_redis = e->in_redis || first;
@@ -392,8 +393,8 @@ on_grace(uv_timer_t *t)
     e->leaving = false;
     unlink_entry(p, e);
     *lr = (leave_req_t){hub, e->room, xstrdup(e->user_json)};
-    snprintf(rs, sizeof(rs), "%" PRId64, e->room);
-    snprintf(us, sizeof(us), "%" PRId64, e->user);
+    proto_i64_str(rs, e->room);
+    proto_i64_str(us, e->user);
     const char *args[] = {rs, us, hub->cfg->node_id};
     if (!(e->in_redis && eval(hub, leave_lua, 3, args, on_leave_reply, lr) == 0)) {
         int64_t *ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
@@ -465,7 +466,7 @@ hub_presence_online(hub_t *hub, int64_t room_id, uint64_t id, hub_presence_onlin
     const char *args[] = {rs, "0", hub->cfg->node_id, "0", ""};
 
     *q = (online_req_t){hub, room_id, id, cb, ud};
-    snprintf(rs, sizeof(rs), "%" PRId64, room_id);
+    proto_i64_str(rs, room_id);
     if (eval(hub, join_lua, 5, args, on_online_reply, q) < 0) {
         online_local(q);
         free(q);
@@ -581,10 +582,10 @@ hub_presence_on_redis_up(hub_t *hub)
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL && nargs + 4 <= cap; e = e->next) {
             int count = e->count > 0 ? e->count : 1; /* in grace: still counted */
-            snprintf(nums[nargs], 24, "%" PRId64, e->room);
+            proto_i64_str(nums[nargs], e->room);
             args[nargs] = nums[nargs];
             nargs++;
-            snprintf(nums[nargs], 24, "%" PRId64, e->user);
+            proto_i64_str(nums[nargs], e->user);
             args[nargs] = nums[nargs];
             nargs++;
             snprintf(nums[nargs], 24, "%d", count);

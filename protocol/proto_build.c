@@ -10,20 +10,19 @@
  */
 #include "proto_build.h"
 
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_num.h"
 #include "xalloc.h"
 
 cJSON *
 proto_json_int(int64_t v)
 {
-    char buf[24];
+    char buf[PROTO_I64_STR_MAX];
 
-    snprintf(buf, sizeof(buf), "%" PRId64, v);
+    proto_i64_str(buf, v);
     return cJSON_CreateRaw(buf);
 }
 
@@ -163,10 +162,9 @@ jw_cstr(jw_t *w, const char *s)
 static void
 jw_int(jw_t *w, int64_t v)
 {
-    char buf[24];
-    int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+    char buf[PROTO_I64_STR_MAX];
 
-    jw_raw(w, buf, (size_t)n);
+    jw_raw(w, buf, proto_i64_str(buf, v));
 }
 
 static void

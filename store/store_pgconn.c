@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto_num.h"
 #include "store_internal.h"
 #include "xalloc.h"
 
@@ -778,6 +779,13 @@ store_col_bool(const PGresult *res, int row, int col)
 char *
 store_i64_str(char *buf, size_t len, int64_t v)
 {
-    snprintf(buf, len, "%" PRId64, v);
+    char tmp[PROTO_I64_STR_MAX];
+    size_t n = proto_i64_str(tmp, v);
+
+    if (len > 0) {
+        n = n < len ? n : len - 1;
+        memcpy(buf, tmp, n);
+        buf[n] = '\0';
+    }
     return buf;
 }

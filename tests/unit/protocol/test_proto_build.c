@@ -1,10 +1,13 @@
 /* proto_build: the exact JSON of every server frame (PROTOCOL.md §2). */
 #include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../tap.h"
 #include "proto_build.h"
+#include "proto_num.h"
 
 #define IVAN "{\"id\":7,\"full_name\":\"Ivan Petrov\",\"role\":\"student\"}"
 #define CREATED "2026-11-22T10:15:30.123Z"
@@ -242,6 +245,22 @@ test_integers_exact(void)
     ok(strcmp(s, "-42") == 0, "proto_json_int(-42)");
     free(s);
     cJSON_Delete(j);
+
+    /* proto_i64_str against printf at every power of ten and its neighbours. */
+    int bad = 0;
+    int64_t p = 1;
+    for (int i = 0; i < 19; i++) { /* 10^0 .. 10^18 */
+        int64_t vs[] = {p - 1, p, p + 1, -(p - 1), -p, -(p + 1)};
+        for (size_t k = 0; k < sizeof(vs) / sizeof(vs[0]); k++) {
+            char want[32], got[PROTO_I64_STR_MAX];
+            snprintf(want, sizeof(want), "%" PRId64, vs[k]);
+            bad += proto_i64_str(got, vs[k]) != strlen(want) || strcmp(got, want) != 0;
+        }
+        p = i < 18 ? p * 10 : p;
+    }
+    char buf[PROTO_I64_STR_MAX];
+    ok(bad == 0 && proto_i64_str(buf, INT64_MIN) == 20 && strcmp(buf, "-9223372036854775808") == 0,
+       "proto_i64_str matches printf from 0 to INT64_MIN and INT64_MAX");
 }
 
 static void
