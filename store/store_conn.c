@@ -223,6 +223,7 @@ store_query_merge(store_t *st, const store_merge_t *merge, int64_t affinity, con
     }
     store_q_t *q = store_q_new(affinity, sql, nparams, params, fn, ctx);
     q->merge = merge;
+    q->name = merge->name;
     dispatch(st, q);
     return 0;
 }

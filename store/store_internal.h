@@ -42,6 +42,11 @@ typedef struct store_merge {
     size_t min; /* fewer queued: each goes alone */
     size_t max;
     store_q_t *(*combine)(store_q_t **parts, size_t n);
+    /* Names under which each connection prepares the single and the combined
+     * statement at first use: these run at every message and every join, and
+     * a prepared statement skips parsing and planning (pgbench: 8-19 % more
+     * single inserts per second). */
+    const char *name, *combined_name;
 } store_merge_t;
 
 /* store_query() for a statement that merge may combine with its neighbours. */
@@ -82,6 +87,7 @@ struct store_q {
     char **params;
     uint64_t expires_ms;        /* while still queued: give up then (0: not yet queued) */
     const store_merge_t *merge; /* NULL: always sent alone */
+    const char *name;           /* prepared under this name per connection; NULL: never */
     store_result_fn fn;
     void *ctx;
 };

@@ -117,7 +117,8 @@ combine_inserts(store_q_t **parts, size_t n)
                              cols, 4, answer_batched_insert);
 }
 
-static const store_merge_t insert_merge = {2, BATCH_MAX, combine_inserts};
+static const store_merge_t insert_merge = {2, BATCH_MAX, combine_inserts, "chathub_insert",
+                                           "chathub_insert_batch"};
 
 /* What the store refuses before asking: PostgreSQL text holds no NUL, and a
  * message without content or with an over-long client_id is the caller's bug. */

@@ -6,14 +6,12 @@
  * queued statement's expiry and the backoff before a reconnect. It knows
  * nothing of pools or rooms: store_conn.c routes, this file runs statements.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "proto_num.h"
 #include "store_internal.h"
 #include "xalloc.h"
 
@@ -22,6 +20,8 @@
 #define NEVER UINT64_MAX
 
 typedef enum { PC_DOWN, PC_CONNECTING, PC_UP } pc_state_t;
+
+#define PREPARED_MAX 8 /* names per session; more are sent unnamed */
 
 struct store_pgconn {
     store_t *st;
@@ -48,6 +48,14 @@ struct store_pgconn {
     unsigned backoff_ms;
     unsigned failures; /* connect failures in a row: only the first is reported */
     uint64_t rng;
+    /* Statements prepared on this session (see store_merge_t), and whether
+     * the one in flight is a PREPARE for the statement queued behind it. */
+    struct {
+        const char *name;
+        bool ok; /* false: preparing failed, the statement goes unnamed here */
+    } prepared[PREPARED_MAX];
+    size_t nprepared;
+    bool preparing;
     int depth;  /* loop callbacks of this connection on the stack */
     bool freed; /* store_pgconn_free() ran inside one of them: free at depth 0 */
 };
@@ -56,46 +64,6 @@ static void on_io(void *ud, int events);
 static void on_timer(void *ud);
 static void pc_connect(store_pgconn_t *pc);
 static void rewatch(store_pgconn_t *pc, int events);
-
-/* ---- queued statements ---- */
-
-store_q_t *
-store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *params,
-            store_result_fn fn, void *ctx)
-{
-    store_q_t *q = xcalloc(1, sizeof(*q));
-
-    q->affinity = affinity;
-    q->sql = xstrdup(sql);
-    q->nparams = nparams;
-    q->fn = fn;
-    q->ctx = ctx;
-    if (nparams > 0) {
-        q->params = xcalloc((size_t)nparams, sizeof(char *));
-        for (int i = 0; i < nparams; i++) {
-            q->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
-        }
-    }
-    return q;
-}
-
-void
-store_q_free(store_q_t *q)
-{
-    for (int i = 0; i < q->nparams; i++) {
-        free(q->params[i]);
-    }
-    free(q->params);
-    free(q->sql);
-    free(q);
-}
-
-void
-store_q_fail(store_q_t *q, const char *err)
-{
-    q->fn(q->ctx, NULL, err);
-    store_q_free(q);
-}
 
 static store_q_t *
 pop_head(store_pgconn_t *pc)
@@ -282,6 +250,8 @@ close_pg(store_pgconn_t *pc)
     }
     pc->flushing = false;
     pc->broken = false;
+    pc->nprepared = 0; /* a new session has none */
+    pc->preparing = false;
 }
 
 /*
@@ -377,8 +347,26 @@ combine_queued(store_pgconn_t *pc, store_q_t *first)
         parts[n++] = pop_head(pc);
     }
     store_q_t *q = m->combine(parts, n);
+    q->name = m->combined_name;
     free(parts);
     return q;
+}
+
+/* q's slot in the session's prepared statements, NULL when it has none. */
+static bool *
+prepared_slot(store_pgconn_t *pc, const store_q_t *q, bool *known)
+{
+    *known = false;
+    if (q->name == NULL || q->nparams < 0) {
+        return NULL;
+    }
+    for (size_t i = 0; i < pc->nprepared; i++) {
+        if (strcmp(pc->prepared[i].name, q->name) == 0) {
+            *known = true;
+            return &pc->prepared[i].ok;
+        }
+    }
+    return pc->nprepared < PREPARED_MAX ? &pc->prepared[pc->nprepared].ok : NULL;
 }
 
 /* Send the next statement. May run inside a caller of the store, so a failure
@@ -387,6 +375,7 @@ static void
 pump(store_pgconn_t *pc)
 {
     store_q_t *q;
+    bool known, *ok_slot;
     int ok;
 
     if (pc->state != PC_UP || pc->inflight != NULL || pc->broken || pc->head == NULL) {
@@ -399,7 +388,16 @@ pump(store_pgconn_t *pc)
     pc->inflight = q;
     pc->inflight_deadline = now_ms(pc) + pc->deadline_ms;
     pc->inflight_sent_us = now_us();
-    if (q->nparams < 0) {
+    ok_slot = prepared_slot(pc, q, &known);
+    if (ok_slot != NULL && !known) {
+        /* First use on this session: prepare, then send q (complete()). */
+        pc->prepared[pc->nprepared].name = q->name;
+        pc->preparing = true;
+        ok = PQsendPrepare(pc->pg, q->name, q->sql, q->nparams, NULL);
+    } else if (ok_slot != NULL && *ok_slot) {
+        ok = PQsendQueryPrepared(pc->pg, q->name, q->nparams, (const char *const *)q->params, NULL,
+                                 NULL, 0);
+    } else if (q->nparams < 0) {
         ok = PQsendQuery(pc->pg, q->sql);
     } else {
         ok = PQsendQueryParams(pc->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
@@ -410,6 +408,48 @@ pump(store_pgconn_t *pc)
     }
 }
 
+/* The PREPARE for the statement in flight answered: note how, and queue the
+ * statement again at the head, where pump() sends it next. */
+static void
+prepared(store_pgconn_t *pc)
+{
+    store_q_t *q = pc->inflight;
+    bool ok = pc->res != NULL && PQresultStatus(pc->res) == PGRES_COMMAND_OK;
+
+    pc->preparing = false;
+    pc->prepared[pc->nprepared++].ok = ok;
+    if (!ok) {
+        store_event(pc->st, "warn", "store.prepare_failed", q->name);
+    }
+    PQclear(pc->res);
+    pc->res = NULL;
+    pc->inflight = NULL;
+    q->next = pc->head;
+    pc->head = q;
+    if (pc->tail == NULL) {
+        pc->tail = q;
+    }
+    pc->nqueued++;
+}
+
+/* A migration that changed a function's result type leaves the session's
+ * plan unusable ("cached plan must not change result type", 0A000), and a
+ * pooler may have lost the statement (26000): send it unnamed from now on. */
+static void
+forget_if_stale(store_pgconn_t *pc, const char *name, const PGresult *res)
+{
+    const char *code = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+    if (code == NULL || (strcmp(code, "0A000") != 0 && strcmp(code, "26000") != 0)) {
+        return;
+    }
+    for (size_t i = 0; i < pc->nprepared; i++) {
+        if (strcmp(pc->prepared[i].name, name) == 0) {
+            pc->prepared[i].ok = false;
+        }
+    }
+}
+
 static void
 complete(store_pgconn_t *pc)
 {
@@ -417,12 +457,19 @@ complete(store_pgconn_t *pc)
     PGresult *res = pc->res;
     const char *err = NULL;
 
+    if (pc->preparing) {
+        prepared(pc);
+        return;
+    }
     pc->inflight = NULL;
     pc->res = NULL;
     if (res == NULL) {
         err = store_err_internal;
     } else if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = map_sqlstate(pc, res);
+    }
+    if (err != NULL && q->name != NULL) {
+        forget_if_stale(pc, q->name, res);
     }
     store_pool_stats_t *stats = store_pool_stats_mut(pc->st);
     uint64_t t = now_us();
@@ -754,38 +801,4 @@ store_pgconn_free(store_pgconn_t *pc, const char *err)
     if (pc->depth == 0) {
         free(pc);
     }
-}
-
-/* ---- result columns ---- */
-
-int64_t
-store_col_i64(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
-const char *
-store_col_str(const PGresult *res, int row, int col)
-{
-    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
-}
-
-bool
-store_col_bool(const PGresult *res, int row, int col)
-{
-    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
-}
-
-char *
-store_i64_str(char *buf, size_t len, int64_t v)
-{
-    char tmp[PROTO_I64_STR_MAX];
-    size_t n = proto_i64_str(tmp, v);
-
-    if (len > 0) {
-        n = n < len ? n : len - 1;
-        memcpy(buf, tmp, n);
-        buf[n] = '\0';
-    }
-    return buf;
 }

@@ -1068,7 +1068,12 @@ test_server_kills_sessions(const char *url, PGconn *adm)
     res_t r = {0};
     int down0, up0;
 
+    store_msg_in_t in = {.room_id = 10, .sender_id = 1, .content = "after", .content_len = 5};
+
     wait_ups(2);
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL, "an insert prepares its statement on the session");
     down0 = ev.down;
     up0 = ev.up;
     ok(admin(adm, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -1084,6 +1089,49 @@ test_server_kills_sessions(const char *url, PGconn *adm)
     CALL(store_ping(st, on_done, &r));
     wait_all();
     ok(r.err == NULL, "ping after the reconnect");
+    /* The new sessions have none of the old one's prepared statements. */
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL && !r.flag, "an insert after the reconnect prepares afresh");
+    res_clear(&r);
+    store_free(st);
+}
+
+/* A migration that changes a function's result type while nodes run: the
+ * session's prepared plan fails once (0A000), then the store sends the
+ * statement unnamed and goes on. */
+static void
+test_prepared_plan_change(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 2000, 3000);
+    store_msg_in_t in = {.room_id = 10, .sender_id = 1, .content = "v1", .content_len = 2};
+    res_t r = {0};
+    int failed0 = ev.query_failed;
+
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL, "an insert prepares chathub_msg_insert");
+    ok(admin(adm, "ALTER FUNCTION chathub_msg_insert(bigint, bigint, text, text) "
+                  "RENAME TO chathub_msg_insert_v0") &&
+           admin(adm, "CREATE FUNCTION chathub_msg_insert(p_room bigint, p_sender bigint, "
+                      "p_content text, p_client_id text) RETURNS TABLE (status text, id bigint, "
+                      "room_id bigint, seq bigint, sender_id bigint, full_name text, role text, "
+                      "content text, created_at text, client_id text, extra int) "
+                      "LANGUAGE sql AS $$ SELECT m.*, 1 FROM "
+                      "chathub_msg_insert_v0(p_room, p_sender, p_content, p_client_id) m $$"),
+       "a migration adds a column to its result");
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err != NULL, "  the prepared plan fails once (%s)", r.err != NULL ? r.err : "no error");
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL && strncmp(r.text, "v1|", 3) == 0, "  then the statement goes unnamed");
+    ok(admin(adm, "DROP FUNCTION chathub_msg_insert(bigint, bigint, text, text)") &&
+           admin(adm, "ALTER FUNCTION chathub_msg_insert_v0(bigint, bigint, text, text) "
+                      "RENAME TO chathub_msg_insert"),
+       "the function is put back");
+    ev.query_failed = failed0; /* the one failure above was the point */
+    res_clear(&r);
     store_free(st);
 }
 
@@ -1249,6 +1297,7 @@ main(void)
         test_statement_timeout(url, adm);
         test_deadline_and_requeue(url);
         test_server_kills_sessions(url, adm);
+        test_prepared_plan_change(url, adm);
         PQfinish(adm);
     }
     test_unavailable();
