@@ -1,0 +1,308 @@
+/*
+ * The store's connections against a real PostgreSQL (TEST_DATABASE_URL;
+ * skipped without it): statement timeouts and the store's own deadline,
+ * sessions the server kills, prepared statements across a reconnect and a
+ * changed function, a dead or silent server, and store_free() at awkward
+ * moments.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "store_harness.h"
+
+/* The schema and the one room these tests write to: room 10, member 1. */
+static void
+seed(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 5000, 3000);
+    res_t r = {0};
+
+    CALL(store_migrate(st, 30, on_migrated, &r));
+    wait_all();
+    ok(r.err == NULL && r.applied == (int)store_migrations_count, "the database is migrated");
+    store_free(st);
+    ok(admin(adm, "INSERT INTO users (id, full_name, role) VALUES (1, 'Ivan Petrov', 'student')") &&
+           admin(adm, "INSERT INTO rooms (id, type, name) VALUES (10, 'GROUP', 'Room 10')") &&
+           admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (10, 1)"),
+       "room 10 with member 1");
+}
+
+static void
+test_statement_timeout(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 300, 3000);
+    res_t r = {0};
+    uint64_t t0;
+    store_msg_in_t in = {.room_id = 10, .sender_id = 1, .content = "slow", .content_len = 4};
+
+    wait_up(st);
+    /* Another session holds room 10's row: the insert waits on the lock. */
+    ok(admin(adm, "BEGIN") && admin(adm, "SELECT 1 FROM rooms WHERE id = 10 FOR UPDATE"),
+       "another session locks room 10");
+    t0 = now_ms();
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == store_err_timeout, "a statement over query_timeout_ms is store_err_timeout");
+    ok(r.at - t0 < 1200, "  from the server's statement_timeout (%llu ms)",
+       (unsigned long long)(r.at - t0));
+    admin(adm, "ROLLBACK");
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL && r.seq > 0, "  the same connection goes on working");
+    store_free(st);
+    res_clear(&r);
+}
+
+static void
+test_deadline_and_requeue(const char *url)
+{
+    store_t *st = open_store(url, 2, 300, 3000);
+    res_t set = {0}, slow = {0}, next = {0}, ping = {0};
+    uint64_t t0;
+    int down0, up0;
+
+    wait_ups(2);
+    down0 = ev.down;
+    up0 = ev.up;
+    /* Affinity 0 pins all three to connection 0. With the server's timeout off,
+     * only the store's own deadline (300 + 1000 ms) can end the sleep. */
+    CALL(store_query(st, 0, "SET statement_timeout = 0", 0, NULL, on_result, &set));
+    CALL(store_query(st, 0, "SELECT pg_sleep(3)", 0, NULL, on_result, &slow));
+    t0 = now_ms();
+    run_for(700);
+    CALL(store_query(st, 0, "SELECT 42", 0, NULL, on_result, &next));
+    wait_all();
+    ok(set.err == NULL, "statement_timeout switched off on connection 0");
+    ok(slow.err == store_err_timeout, "a stuck statement ends with store_err_timeout");
+    ok(slow.at - t0 >= 1200 && slow.at - t0 < 2500, "  at the deadline (%llu ms)",
+       (unsigned long long)(slow.at - t0));
+    ok(next.err == NULL && next.id == 42,
+       "the statement queued behind it ran on the other connection");
+    ok(ev.down == down0 + 1, "store.down reported once");
+    {
+        uint64_t end = now_ms() + 3000;
+        while (ev.up == up0 && now_ms() < end) {
+            run_for(20);
+        }
+    }
+    ok(ev.up == up0 + 1, "the stuck connection was replaced (store.up)");
+    CALL(store_query(st, 0, "SELECT 7", 0, NULL, on_result, &ping));
+    wait_all();
+    ok(ping.err == NULL && ping.id == 7, "connection 0 serves again");
+    store_free(st);
+}
+
+static void
+test_server_kills_sessions(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 2, 2000, 3000);
+    res_t r = {0};
+    int down0, up0;
+
+    store_msg_in_t in = {.room_id = 10, .sender_id = 1, .content = "after", .content_len = 5};
+
+    wait_ups(2);
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL, "an insert prepares its statement on the session");
+    down0 = ev.down;
+    up0 = ev.up;
+    ok(admin(adm, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE datname = current_database() AND application_name = 'chathub'"),
+       "the server terminates the store's sessions");
+    {
+        uint64_t end = now_ms() + 5000;
+        while ((ev.down < down0 + 2 || ev.up < up0 + 2) && now_ms() < end) {
+            run_for(20);
+        }
+    }
+    ok(ev.down == down0 + 2 && ev.up == up0 + 2, "both idle connections saw it and came back");
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == NULL, "ping after the reconnect");
+    /* The new sessions have none of the old one's prepared statements. */
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL && !r.flag, "an insert after the reconnect prepares afresh");
+    res_clear(&r);
+    store_free(st);
+}
+
+/* A migration that changes a function's result type while nodes run: the
+ * session's prepared plan fails once (0A000), then the store sends the
+ * statement unnamed and goes on. */
+static void
+test_prepared_plan_change(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 2000, 3000);
+    store_msg_in_t in = {.room_id = 10, .sender_id = 1, .content = "v1", .content_len = 2};
+    res_t r = {0};
+    int failed0 = ev.query_failed;
+
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL, "an insert prepares chathub_msg_insert");
+    ok(admin(adm, "ALTER FUNCTION chathub_msg_insert(bigint, bigint, text, text) "
+                  "RENAME TO chathub_msg_insert_v0") &&
+           admin(adm, "CREATE FUNCTION chathub_msg_insert(p_room bigint, p_sender bigint, "
+                      "p_content text, p_client_id text) RETURNS TABLE (status text, id bigint, "
+                      "room_id bigint, seq bigint, sender_id bigint, full_name text, role text, "
+                      "content text, created_at text, client_id text, extra int) "
+                      "LANGUAGE sql AS $$ SELECT m.*, 1 FROM "
+                      "chathub_msg_insert_v0(p_room, p_sender, p_content, p_client_id) m $$"),
+       "a migration adds a column to its result");
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err != NULL, "  the prepared plan fails once (%s)", r.err != NULL ? r.err : "no error");
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == NULL && strncmp(r.text, "v1|", 3) == 0, "  then the statement goes unnamed");
+    ok(admin(adm, "DROP FUNCTION chathub_msg_insert(bigint, bigint, text, text)") &&
+           admin(adm, "ALTER FUNCTION chathub_msg_insert_v0(bigint, bigint, text, text) "
+                      "RENAME TO chathub_msg_insert"),
+       "the function is put back");
+    ev.query_failed = failed0; /* the one failure above was the point */
+    res_clear(&r);
+    store_free(st);
+}
+
+static void
+test_unavailable(void)
+{
+    res_t r = {0};
+    store_t *st = open_store("postgresql://postgres@127.0.0.1:1/postgres", 2, 1000, 3000);
+    uint64_t t0 = now_ms();
+    store_msg_in_t in = {.room_id = 1, .sender_id = 1, .content = "x", .content_len = 1};
+
+    ev.connect_failed = 0;
+    CALL(store_msg_insert(st, &in, on_msg, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable, "a dead server is store_err_unavailable");
+    ok(r.at - t0 < 1000, "  quickly (%llu ms)", (unsigned long long)(r.at - t0));
+    ok(!store_is_up(st), "  and the store is not up");
+    run_for(1200); /* several reconnect attempts */
+    t0 = now_ms();
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable && r.at - t0 < 50,
+       "while reconnecting, new queries fail at once (%llu ms)", (unsigned long long)(r.at - t0));
+    ok(ev.connect_failed == 2, "one store.connect_failed per connection, not per retry (%d)",
+       ev.connect_failed);
+    t0 = now_ms();
+    CALL(store_migrate(st, 1, on_migrated, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable && r.at - t0 >= 900 && r.at - t0 < 2500,
+       "a migration keeps trying for lock_wait_s, then store_err_unavailable (%llu ms)",
+       (unsigned long long)(r.at - t0));
+    ok(ev.connect_failed == 3, "  reporting its connection's failure once (%d)", ev.connect_failed);
+    store_free(st);
+}
+
+static void
+test_connect_timeout(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t salen = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    char url[96];
+    res_t r = {0};
+    uint64_t t0;
+
+    /* A server that accepts (in the kernel's backlog) and never says a word. */
+    ok(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(fd, 8) == 0 &&
+           getsockname(fd, (struct sockaddr *)&sa, &salen) == 0,
+       "a silent listener");
+    snprintf(url, sizeof(url), "postgresql://postgres@127.0.0.1:%d/postgres?sslmode=disable",
+             ntohs(sa.sin_port));
+    t0 = now_ms();
+    store_t *st = open_store(url, 1, 1000, 400);
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable, "a silent server is store_err_unavailable");
+    ok(r.at - t0 >= 350 && r.at - t0 < 1500, "  after connect_timeout_ms (%llu ms)",
+       (unsigned long long)(r.at - t0));
+    store_free(st);
+    close(fd);
+}
+
+static void
+on_free_store(void *ud, const char *err)
+{
+    store_t **st = ud;
+
+    (void)err;
+    got();
+    store_free(*st); /* from inside the store's own callback */
+    *st = NULL;
+}
+
+static void
+test_shutdown(const char *url)
+{
+    res_t r = {0}, r2 = {0};
+    store_t *st = open_store(url, 1, 2000, 3000);
+    int fired_before;
+
+    wait_up(st);
+    CALL(store_ping(st, on_done, &r));
+    CALL(store_query(st, -1, "SELECT pg_sleep(0.2)", 0, NULL, on_result, &r2));
+    fired_before = fired;
+    store_free(st);
+    ok(fired == fired_before + 2 && r.err == store_err_shutdown && r2.err == store_err_shutdown,
+       "store_free answers what is in flight and queued, with store_err_shutdown, before it "
+       "returns");
+    pending = 0;
+
+    /* store_free from inside a result callback, with more queued behind it. */
+    st = open_store(url, 1, 2000, 3000);
+    wait_up(st);
+    store_t *victim = st;
+    CALL(store_ping(st, on_free_store, &victim));
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(victim == NULL && r.err == store_err_shutdown,
+       "store_free inside a callback answers the rest with store_err_shutdown");
+
+    /* ... and from inside a deferred failure. */
+    st = open_store("postgresql://postgres@127.0.0.1:1/postgres", 1, 1000, 1000);
+    run_for(100);
+    victim = st;
+    CALL(store_ping(st, on_free_store, &victim));
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(victim == NULL && r.err == store_err_shutdown,
+       "  also from inside a deferred store_err_unavailable");
+
+    /* A migration in progress ends with store_err_shutdown. */
+    st = open_store(url, 1, 2000, 3000);
+    CALL(store_migrate(st, 5, on_migrated, &r));
+    fired_before = fired;
+    store_free(st);
+    ok(fired == fired_before + 1 && r.err == store_err_shutdown,
+       "store_free ends a running migration with store_err_shutdown");
+    pending = 0;
+    ok(store_ping(NULL, on_done, &r) == -1, "a NULL store queues nothing");
+}
+
+int
+main(void)
+{
+    const char *base = getenv("TEST_DATABASE_URL");
+    char *url = harness_begin(base);
+
+    if (url == NULL) {
+        return 0;
+    }
+    PGconn *adm = admin_connect(url);
+    seed(url, adm);
+    test_statement_timeout(url, adm);
+    test_deadline_and_requeue(url);
+    test_server_kills_sessions(url, adm);
+    test_prepared_plan_change(url, adm);
+    PQfinish(adm);
+    test_unavailable();
+    test_connect_timeout();
+    test_shutdown(url);
+    return harness_end(base, url);
+}
