@@ -21,6 +21,7 @@ typedef struct hub_config {
     char *allowed_origins; /* comma-separated; NULL: any origin */
     char *node_id;
     long max_message_bytes;
+    long max_connections;
     long max_conns_per_ip;
     long rate_limit; /* messages per second per socket */
     long rate_burst;

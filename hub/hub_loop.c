@@ -174,18 +174,26 @@ on_signal(uv_signal_t *sig, int signum)
  * connections, libuv's own, logs, the listener. */
 #define FD_RESERVE 128
 
-/* Raise the soft descriptor limit to the hard one (each socket is one) and
- * derive the cap hub_ws.c enforces at accept time. */
+/* Size the soft descriptor limit to HUB_MAX_CONNECTIONS (each socket is one
+ * descriptor) and derive the cap hub_ws.c enforces at accept time. Not
+ * simply the hard limit: lws sizes its descriptor table by the soft limit,
+ * and Debian's lws 4.1 (a _DEBUG build) walks that whole table at every
+ * close, so a table of a million slots costs every close about a
+ * millisecond and a disconnect storm minutes. */
 static void
 set_fd_cap(hub_t *hub)
 {
     struct rlimit rl;
+    rlim_t want = (rlim_t)hub->cfg->max_connections + FD_RESERVE;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return;
     }
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max) {
+        want = rl.rlim_max;
+    }
+    if (rl.rlim_cur != want) {
+        rl.rlim_cur = want;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
             getrlimit(RLIMIT_NOFILE, &rl);
         }
@@ -194,10 +202,11 @@ set_fd_cap(hub_t *hub)
         hub->fd_cap = 1 << 30;
     } else {
         hub->fd_cap =
-            rl.rlim_cur > 2 * FD_RESERVE ? (int)rl.rlim_cur - FD_RESERVE : (int)rl.rlim_cur / 2;
+            rl.rlim_cur >= FD_RESERVE + 16 ? (int)rl.rlim_cur - FD_RESERVE : (int)rl.rlim_cur / 2;
     }
-    log_info("hub.fd_limit", "nofile=%llu client_cap=%d", (unsigned long long)rl.rlim_cur,
-             hub->fd_cap);
+    log_info("hub.fd_limit", "nofile=%llu hard=%llu max_connections=%ld client_cap=%d",
+             (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+             hub->cfg->max_connections, hub->fd_cap);
 }
 
 static void

@@ -331,27 +331,36 @@ lg_bench_new(const lg_opts_t *o, bool senders)
     return b;
 }
 
-void
-lg_bench_free(lg_bench_t *b)
+double
+lg_bench_close_all(lg_bench_t *b, double max_s)
 {
-    if (b == NULL) {
-        return;
-    }
+    uint64_t start = lg_now_ns(), until = start + (uint64_t)(max_s * 1e9);
+    size_t open = 1;
+
     b->closing = true;
     for (size_t i = 0; i < b->nmembers; i++) {
         if (b->members[i].c != NULL) {
             lg_conn_close(b->members[i].c, 1000);
         }
     }
-    /* Let the hub see clean closes, but never wait long for it. */
-    uint64_t until = lg_now_ns() + 2 * LG_SEC;
-    for (size_t open = 1; open > 0 && lg_now_ns() < until;) {
+    while (open > 0 && lg_now_ns() < until) {
         lg_loop_poll(b->loop, 10);
         open = 0;
         for (size_t i = 0; i < b->nmembers; i++) {
             open += b->members[i].c != NULL && b->members[i].c->state != LG_CONN_CLOSED;
         }
     }
+    return open == 0 ? (double)(lg_now_ns() - start) / 1e9 : -1;
+}
+
+void
+lg_bench_free(lg_bench_t *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    /* Let the hub see clean closes, but never wait long for it. */
+    lg_bench_close_all(b, 2);
     lg_loop_free(b->loop);
     for (size_t i = 0; i < b->nmembers; i++) {
         lg_seqset_clear(&b->members[i].seen);

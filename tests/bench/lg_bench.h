@@ -44,6 +44,10 @@ lg_bench_t *lg_bench_new(const lg_opts_t *o, bool senders);
 /* Gracefully close every socket (bounded wait) and free everything. NULL is fine. */
 void lg_bench_free(lg_bench_t *b);
 
+/* Send every open socket a close frame at once, then wait up to max_s for
+ * the hub to close them all. Returns the seconds that took, or -1. */
+double lg_bench_close_all(lg_bench_t *b, double max_s);
+
 /* Open every socket, at most o->concurrency handshakes at a time, until each
  * has its connection_established or failed. 0: all in; -1: some failed or the
  * hard timeout hit. r is filled either way. */

@@ -6,10 +6,12 @@
  */
 #include "lg_modes.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lg_bench.h"
 #include "lg_proc.h"
@@ -19,6 +21,8 @@
 #define EXIT_CLOSED_BY_HUB 4
 #define JSON_MAX 4096
 #define SETTLE_QUIET_MS 500
+#define CLOSE_STORM_MAX_S 60
+#define CLOSE_QUIET_MS 300
 
 static double
 ms(uint64_t ns)
@@ -291,13 +295,23 @@ lg_mode_persist(const lg_opts_t *o)
     return rc;
 }
 
+static void
+pause_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 int
 lg_mode_idle(const lg_opts_t *o)
 {
     lg_bench_t *b = lg_bench_new(o, false);
     lg_connect_result_t *r = malloc(sizeof(*r));
-    lg_proc_sample_t before, after;
-    char line[JSON_MAX], rss_a[512], rss_b[512], cpu[512];
+    lg_proc_sample_t before, after, gone;
+    char line[JSON_MAX], rss_a[512], rss_b[512], cpu[512], close_cpu[512];
+    size_t closed_by_hub;
     int rc;
 
     if (r == NULL) {
@@ -311,18 +325,28 @@ lg_mode_idle(const lg_opts_t *o)
     lg_proc_rss_json(&o->watch, NULL, &before, rss_a, sizeof(rss_a));
     lg_proc_rss_json(&o->watch, NULL, &after, rss_b, sizeof(rss_b));
     lg_proc_cpu_json(&o->watch, &before, &after, cpu, sizeof(cpu));
+    /* The disconnect storm: every socket asks to close at once, as when a
+     * load balancer or a network drops them all. Counted until the hub has
+     * closed the last one and gone quiet. */
+    closed_by_hub = lg_bench_closed(b);
+    double close_s = lg_bench_close_all(b, CLOSE_STORM_MAX_S);
+    pause_ms(CLOSE_QUIET_MS);
+    lg_proc_sample(&o->watch, &gone);
+    lg_proc_cpu_json(&o->watch, &after, &gone, close_cpu, sizeof(close_cpu));
     snprintf(line, sizeof(line),
              "{\"workload\":\"%s\",\"connections\":%zu,\"members\":%zu,\"established\":%zu,"
              "\"failed\":%zu,\"handshake_seconds\":%.3f,\"handshakes_per_s\":%.0f,"
              "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"held_s\":%.1f,"
              "\"closed\":%zu,\"rss_before_kb\":%s,\"rss_after_kb\":%s,"
-             "\"rss_per_conn_kb\":%.2f,\"cpu_s\":%s,\"loadgen_cpu_s\":%.2f}",
+             "\"rss_per_conn_kb\":%.2f,\"cpu_s\":%s,\"loadgen_cpu_s\":%.2f,"
+             "\"close_seconds\":%.3f,\"closes_per_s\":%.0f,\"close_cpu_s\":%s}",
              o->label, r->wanted, o->members, r->established, r->failed, r->seconds,
              r->seconds > 0 ? (double)r->established / r->seconds : 0,
              ms(lg_hist_quantile(&r->handshake, 0.5)), ms(lg_hist_quantile(&r->handshake, 0.99)),
-             o->hold_s, lg_bench_closed(b), rss_a, rss_b,
+             o->hold_s, closed_by_hub, rss_a, rss_b,
              r->established > 0 ? (double)growth / (double)r->established : 0, cpu,
-             r->loadgen_cpu_s);
+             r->loadgen_cpu_s, close_s, close_s > 0 ? (double)r->established / close_s : 0,
+             close_cpu);
     emit(line);
     fprintf(stderr, "loadgen: idle: %zu/%zu open, %.0f handshakes/s, %.2f KB RSS per socket\n",
             r->established, r->wanted, r->seconds > 0 ? (double)r->established / r->seconds : 0,

@@ -173,6 +173,32 @@ test('at the descriptor limit excess sockets are hung up at accept, the hub stay
   }
 });
 
+test('HUB_MAX_CONNECTIONS sizes the descriptor limit, whatever the hard limit allows', { timeout: 40000 }, async () => {
+  // lws sizes its table by the soft limit and walks it at every close, so the
+  // hub must not raise it to a large hard limit (here 5000) but keep it at
+  // HUB_MAX_CONNECTIONS plus the 128 kept back.
+  const hub = await startHub({ nofile: 5000, env: { HUB_MAX_CONNECTIONS: '40', HUB_MAX_CONNS_PER_IP: '0' } });
+  const sockets = [];
+  try {
+    const limits = execFileSync('cat', [`/proc/${hub.proc.pid}/limits`], { encoding: 'utf8' });
+    const files = /Max open files\s+(\d+)\s+(\d+)/.exec(limits);
+    assert.deepEqual([Number(files[1]), Number(files[2])], [168, 5000]);
+    assert.match(hub.log, /event=hub\.fd_limit nofile=168 hard=5000 max_connections=40 client_cap=40/);
+    for (let i = 0; i < 120; i++) {
+      const s = net.connect(hub.port, '127.0.0.1');
+      s.on('error', () => {});
+      sockets.push(s);
+    }
+    await sleep(1000);
+    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
+    const rejects = Number(/chathub_fd_limit_rejects_total (\d+)/.exec(metrics)?.[1]);
+    assert.ok(rejects > 0, `rejects=${rejects}`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await hub.stop();
+  }
+});
+
 test('keepalive: a hub that stalled past twice HUB_PING_INTERVAL keeps the sockets that answer its ping', { timeout: 30000 }, async () => {
   const quick = await startHub({ env: { HUB_PING_INTERVAL: '1' } });
   try {
