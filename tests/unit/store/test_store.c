@@ -321,6 +321,44 @@ test_joins(store_t *st)
     ok(r.err == store_err_invalid, "an unknown join kind is store_err_invalid");
 }
 
+/* A batch of joins must read the participants it needs by index, however
+ * many the table holds: with 0004's plan PostgreSQL scanned all of
+ * room_participants twice per batch once it held a few thousand rows. The
+ * scans are counted in the transaction's own statistics, which the rollback
+ * throws away with the rows. */
+static void
+test_join_plan(PGconn *adm)
+{
+    PGresult *res;
+    long scans = -1;
+
+    ok(admin(adm, "BEGIN") &&
+           admin(adm, "INSERT INTO users (id, full_name, role) SELECT g, 'u' || g, 'student' "
+                      "FROM generate_series(100000, 104999) g") &&
+           admin(adm, "INSERT INTO rooms (id, type, name) SELECT 900000 + r, 'GROUP', 'g' || r "
+                      "FROM generate_series(0, 499) r") &&
+           admin(adm, "INSERT INTO room_participants (room_id, user_id) "
+                      "SELECT 900000 + g / 10, 100000 + g FROM generate_series(0, 4999) g") &&
+           admin(adm, "ANALYZE users, rooms, room_participants"),
+       "5,000 participants in 500 rooms");
+    res = PQexec(adm,
+                 "SELECT count(*) FILTER (WHERE status = 'ok' AND json_array_length(parts) = 10) "
+                 "FROM chathub_join_rooms("
+                 "  ARRAY(SELECT 100000 + g * 7 FROM generate_series(0, 62) g)::bigint[],"
+                 "  ARRAY(SELECT 900000 + g * 7 / 10 FROM generate_series(0, 62) g)::bigint[])");
+    ok(PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "63") == 0,
+       "63 joins in one batch, each with its room's 10 participants");
+    PQclear(res);
+    res = PQexec(adm, "SELECT seq_scan FROM pg_stat_xact_user_tables "
+                      "WHERE relname = 'room_participants'");
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        scans = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    ok(scans == 0, "  and no sequential scan of room_participants (%ld)", scans);
+    ok(admin(adm, "ROLLBACK"), "  rolled back");
+}
+
 /* ---- messages ---- */
 
 static void
@@ -622,6 +660,7 @@ main(void)
     test_rooms(st, st2);
     test_joins(st);
     test_messages(st, st2, st3, adm);
+    test_join_plan(adm);
     test_content_round_trip(st);
     test_history(st);
     test_fallback_activity(st);
