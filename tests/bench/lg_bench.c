@@ -220,6 +220,9 @@ on_chat(member_t *m, const char *text, size_t len)
     if (s != NULL) {
         s->out_of_order += seq < before ? 1 : 0;
         lg_hist_add(&s->latency, latency);
+        if (t0 != 0 && m->c->rx_stamp_ns > t0) {
+            lg_hist_add(&s->arrival, m->c->rx_stamp_ns - t0);
+        }
     }
     cid = lg_scan_str(text, len, "client_id", &cidlen);
     if (m->index == 0 && m->bench->senders && cid != NULL &&
@@ -589,6 +592,7 @@ lg_bench_step(lg_bench_t *b, double sends_per_s, double seconds, size_t max_out,
 
     memset(s, 0, sizeof(*s));
     lg_hist_init(&s->latency);
+    lg_hist_init(&s->arrival);
     lg_hist_init(&s->ack);
     s->target_sends_per_s = sends_per_s;
     b->step = s;

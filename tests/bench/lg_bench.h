@@ -33,6 +33,7 @@ typedef struct lg_step_result {
     uint64_t lost, dups, out_of_order;
     uint64_t closed;      /* sockets the hub closed during the step */
     lg_hist_t latency;    /* send to receipt of each first delivery, ns, the sender's echo too */
+    lg_hist_t arrival;    /* the same, to the kernel's arrival stamp (rx_stamp_ns) */
     lg_hist_t ack;        /* send to the sender's own echo, ns */
     double loadgen_cpu_s; /* this process's CPU time during the step and its drain */
 } lg_step_result_t;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lg_time.h"
@@ -39,6 +40,7 @@ struct lg_loop {
     size_t frame_cap;
     lg_conn_t **conns;
     size_t nconns, conns_cap;
+    int64_t real_minus_mono; /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns, per poll */
 };
 
 static void *
@@ -265,6 +267,7 @@ start_connect(lg_conn_t *c, const lg_target_t *t)
         return "socket failed";
     }
     setsockopt(c->_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(c->_fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (l->nsrc > 0) {
         struct sockaddr_in src = {.sin_family = AF_INET};
         src.sin_addr.s_addr = htonl(l->first_src + l->next_src++ % l->nsrc);
@@ -465,13 +468,43 @@ feed(lg_conn_t *c, uint8_t *data, size_t len)
     }
 }
 
+/* recv() that also takes the kernel's arrival time of the bytes (with several
+ * segments in one read, the newest: a late estimate, never an early one). */
+static ssize_t
+recv_stamped(lg_conn_t *c, uint8_t *buf, size_t cap)
+{
+    union {
+        char raw[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = cap};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.raw,
+                         .msg_controllen = sizeof(ctl.raw)};
+    ssize_t n = recvmsg(c->_fd, &msg, 0);
+
+    c->rx_stamp_ns = 0;
+    for (struct cmsghdr *h = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; h != NULL;
+         h = CMSG_NXTHDR(&msg, h)) {
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(h), sizeof(ts));
+            int64_t real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+            c->rx_stamp_ns =
+                real > c->_loop->real_minus_mono ? (uint64_t)(real - c->_loop->real_minus_mono) : 0;
+        }
+    }
+    return n;
+}
+
 static void
 on_readable(lg_conn_t *c)
 {
     lg_loop_t *l = c->_loop;
 
     for (int i = 0; i < READS_PER_EVENT && c->state != LG_CONN_CLOSED; i++) {
-        ssize_t n = recv(c->_fd, l->scratch, READ_CHUNK, 0);
+        ssize_t n = recv_stamped(c, l->scratch, READ_CHUNK);
         if (n > 0) {
             feed(c, l->scratch, (size_t)n);
             if ((size_t)n < READ_CHUNK) {
@@ -530,6 +563,10 @@ lg_loop_poll(lg_loop_t *l, int timeout_ms)
 {
     struct epoll_event ev[EVENTS];
     int n = epoll_wait(l->ep, ev, EVENTS, timeout_ms);
+    struct timespec real;
+
+    clock_gettime(CLOCK_REALTIME, &real);
+    l->real_minus_mono = (int64_t)real.tv_sec * 1000000000 + real.tv_nsec - (int64_t)lg_now_ns();
 
     for (int i = 0; i < n; i++) {
         lg_conn_t *c = ev[i].data.ptr;

@@ -46,6 +46,11 @@ struct lg_conn {
     const char *fail; /* why it closed, a static string, NULL while fine */
     int sys_errno;    /* of a failed socket call, else 0 */
     uint64_t t_start_ns;
+    /* When the kernel queued the newest bytes on_text is handed (SO_TIMESTAMPNS,
+     * on lg_now_ns()'s clock), 0 when it gave none. On loopback that is the
+     * moment the server's send() finished: latency to it leaves out this
+     * process's own queueing, which is not the server's. */
+    uint64_t rx_stamp_ns;
     /* private to lg_conn.c */
     lg_loop_t *_loop;
     int _fd;

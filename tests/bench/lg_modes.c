@@ -139,6 +139,7 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ",\"delivered_per_s\":%.0f,\"lost\":%" PRIu64 ",\"dups\":%" PRIu64
         ",\"out_of_order\":%" PRIu64 ",\"closed\":%" PRIu64
         ",\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,"
+        "\"arrival_p50_ms\":%.2f,\"arrival_p99_ms\":%.2f,\"arrival_p999_ms\":%.2f,"
         "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
         "\"cpu_s_per_100k\":%.3f,\"loadgen_cpu_s\":%.2f,\"loadgen_busy\":%.2f,"
         "\"ok\":%s,\"fail\":\"%s\"}",
@@ -147,7 +148,9 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         (double)s->delivered / secs, s->lost, s->dups, s->out_of_order, s->closed,
         ms(lg_hist_quantile(&s->latency, 0.5)), ms(lg_hist_quantile(&s->latency, 0.99)),
         ms(lg_hist_quantile(&s->latency, 0.999)), ms(s->latency.max),
-        ms(lg_hist_quantile(&s->ack, 0.5)), ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
+        ms(lg_hist_quantile(&s->arrival, 0.5)), ms(lg_hist_quantile(&s->arrival, 0.99)),
+        ms(lg_hist_quantile(&s->arrival, 0.999)), ms(lg_hist_quantile(&s->ack, 0.5)),
+        ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
         s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, s->loadgen_cpu_s,
         s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
         fail[0] == '\0' ? "true" : "false", fail);
