@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "store_internal.h"
+#include "store_sqlstate.h"
 #include "xalloc.h"
 
 #define BACKOFF_MIN_MS 250
@@ -83,21 +84,6 @@ pop_head(store_pgconn_t *pc)
 
 /* ---- events ---- */
 
-/* libpq's messages end in a newline and may hold quotes: make one clean value. */
-static void
-clean_msg(char *dst, size_t len, const char *msg)
-{
-    size_t n = 0;
-
-    for (const char *p = msg; *p != '\0' && n + 1 < len; p++) {
-        dst[n++] = (*p == '\n' || *p == '\r' || *p == '"' || *p == '\\') ? ' ' : *p;
-    }
-    while (n > 0 && dst[n - 1] == ' ') {
-        n--;
-    }
-    dst[n] = '\0';
-}
-
 static void
 pc_event(store_pgconn_t *pc, const char *level, const char *event, const char *why)
 {
@@ -106,49 +92,25 @@ pc_event(store_pgconn_t *pc, const char *level, const char *event, const char *w
     if (why == NULL) {
         snprintf(detail, sizeof(detail), "%s", pc->name);
     } else {
-        clean_msg(msg, sizeof(msg), why);
+        store_clean_msg(msg, sizeof(msg), why);
         snprintf(detail, sizeof(detail), "%s err=\"%s\"", pc->name, msg);
     }
     store_event(pc->st, level, event, detail);
-}
-
-static bool
-state_is(const char *state, const char *const *list)
-{
-    for (; *list != NULL; list++) {
-        if (strcmp(state, *list) == 0) {
-            return true;
-        }
-    }
-    return false;
 }
 
 /* SQLSTATE to store_err_*; anything unexpected is reported once, here. */
 static const char *
 map_sqlstate(store_pgconn_t *pc, const PGresult *res)
 {
-    static const char *const invalid[] = {"23503", "23502", "23514", "22P02", "22023",
-                                          "22003", "22001", "22021", "54000", NULL};
-    static const char *const unavailable[] = {"57P01", "57P02", "57P03", "53300", NULL};
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *err = store_sqlstate_err(state);
     char clean[200], detail[320];
 
-    if (state != NULL) {
-        if (state_is(state, invalid)) {
-            return store_err_invalid;
-        }
-        if (strcmp(state, "23505") == 0) {
-            return store_err_conflict;
-        }
-        if (strcmp(state, "57014") == 0) {
-            return store_err_timeout; /* statement_timeout: the server gave up */
-        }
-        if (strncmp(state, "08", 2) == 0 || state_is(state, unavailable)) {
-            return store_err_unavailable;
-        }
+    if (err != NULL) {
+        return err;
     }
-    clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");
+    store_clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");
     snprintf(detail, sizeof(detail), "%s sqlstate=%s err=\"%s\"", pc->name,
              state != NULL ? state : "none", clean);
     store_event(pc->st, "error", "store.query_failed", detail);

@@ -1,0 +1,66 @@
+/*
+ * SQLSTATE classification, kept apart from the connection that meets the
+ * errors so the table can be read, and tested, on its own.
+ */
+#include "store_sqlstate.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "store.h"
+
+static bool
+state_is(const char *state, const char *const *list)
+{
+    for (; *list != NULL; list++) {
+        if (strcmp(state, *list) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+store_sqlstate_err(const char *state)
+{
+    /* Foreign key, not null, check, bad text or parameter, out of range, too
+     * long, bad encoding, program limit: the input, not the server. */
+    static const char *const invalid[] = {"23503", "23502", "23514", "22P02", "22023",
+                                          "22003", "22001", "22021", "54000", NULL};
+    /* Shutting down, crash recovery, starting up, too many connections. */
+    static const char *const unavailable[] = {"57P01", "57P02", "57P03", "53300", NULL};
+
+    if (state == NULL) {
+        return NULL;
+    }
+    if (state_is(state, invalid)) {
+        return store_err_invalid;
+    }
+    if (strcmp(state, "23505") == 0) {
+        return store_err_conflict;
+    }
+    if (strcmp(state, "57014") == 0) {
+        return store_err_timeout; /* statement_timeout: the server gave up */
+    }
+    if (strncmp(state, "08", 2) == 0 || state_is(state, unavailable)) {
+        return store_err_unavailable;
+    }
+    return NULL;
+}
+
+void
+store_clean_msg(char *dst, size_t len, const char *msg)
+{
+    size_t n = 0;
+
+    if (len == 0) {
+        return;
+    }
+    for (const char *p = msg; *p != '\0' && n + 1 < len; p++) {
+        dst[n++] = (*p == '\n' || *p == '\r' || *p == '"' || *p == '\\') ? ' ' : *p;
+    }
+    while (n > 0 && dst[n - 1] == ' ') {
+        n--;
+    }
+    dst[n] = '\0';
+}

@@ -1,0 +1,19 @@
+/*
+ * What a failed statement means to the store's callers: a SQLSTATE mapped to
+ * a store_err_* string, and libpq's messages made fit for one log value.
+ */
+#ifndef CHATHUB_STORE_SQLSTATE_H
+#define CHATHUB_STORE_SQLSTATE_H
+
+#include <stddef.h>
+
+/* store_err_invalid, _conflict, _timeout or _unavailable for the states the
+ * store expects; NULL for any other (or a NULL state): the caller reports
+ * those and answers store_err_internal. */
+const char *store_sqlstate_err(const char *state);
+
+/* Copy msg into dst (len bytes with the NUL) with newlines, quotes and
+ * backslashes turned to spaces and trailing spaces cut. */
+void store_clean_msg(char *dst, size_t len, const char *msg);
+
+#endif

@@ -1,0 +1,54 @@
+/* store_sqlstate: which PostgreSQL errors callers see as what (no server needed). */
+#include <string.h>
+
+#include "../tap.h"
+#include "store.h"
+#include "store_sqlstate.h"
+
+static void
+maps(const char *state, const char *want, const char *what)
+{
+    const char *got = store_sqlstate_err(state);
+
+    ok(got == want, "%s %s -> %s (got %s)", what, state != NULL ? state : "(none)",
+       want != NULL ? want : "(unexpected)", got != NULL ? got : "(unexpected)");
+}
+
+static void
+cleans(const char *what, const char *in, size_t cap, const char *want)
+{
+    char out[64];
+
+    memset(out, 'x', sizeof(out));
+    store_clean_msg(out, cap, in);
+    ok(strcmp(out, want) == 0, "clean %s in %zu bytes -> \"%s\" (got \"%s\")", what, cap, want,
+       out);
+}
+
+int
+main(void)
+{
+    maps("23503", store_err_invalid, "foreign key");
+    maps("23502", store_err_invalid, "not null");
+    maps("23514", store_err_invalid, "check");
+    maps("22P02", store_err_invalid, "bad text");
+    maps("22003", store_err_invalid, "out of range");
+    maps("54000", store_err_invalid, "program limit");
+    maps("23505", store_err_conflict, "unique");
+    maps("57014", store_err_timeout, "statement timeout");
+    maps("08006", store_err_unavailable, "connection failure");
+    maps("08P01", store_err_unavailable, "protocol violation");
+    maps("57P01", store_err_unavailable, "admin shutdown");
+    maps("53300", store_err_unavailable, "too many connections");
+    maps("42P01", NULL, "undefined table");
+    maps("0A000", NULL, "stale plan");
+    maps("2350", NULL, "a prefix of a known state");
+    maps(NULL, NULL, "no state");
+    cleans("quotes and a newline", "relation \"x\" does not exist\n", 64,
+           "relation  x  does not exist");
+    cleans("a backslash and CR LF", "a\\b\r\nc", 64, "a b  c");
+    cleans("a cut", "abcdef", 4, "abc");
+    cleans("trailing spaces", "trailing   ", 64, "trailing");
+    cleans("nothing", "", 64, "");
+    return tap_done();
+}
