@@ -605,12 +605,12 @@ lg_bench_step(lg_bench_t *b, double sends_per_s, double seconds, size_t max_out,
         for (size_t i = 0; i < b->nrooms; i++) {
             send_due(b, &b->rooms[i], now, interval, max_out);
         }
-        lg_loop_poll(b->loop, 1);
+        lg_loop_poll(b->loop, b->o->spin ? 0 : 1);
     }
     s->seconds = (double)(lg_now_ns() - start) / 1e9;
     uint64_t drain_start = lg_now_ns(), drain_end = drain_start + (uint64_t)(b->o->drain_s * 1e9);
     while (!drained(b) && lg_now_ns() < drain_end && !lg_bench_expired(b)) {
-        lg_loop_poll(b->loop, 2);
+        lg_loop_poll(b->loop, b->o->spin ? 0 : 2);
     }
     s->drain_seconds = (double)(lg_now_ns() - drain_start) / 1e9;
     count_step(b, s);

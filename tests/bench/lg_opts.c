@@ -33,6 +33,7 @@ static const num_flag_t num_flags[] = {
     {"--size", NUM_SIZE, offsetof(lg_opts_t, msg_bytes)},
     {"--p99-limit", NUM_DOUBLE, offsetof(lg_opts_t, p99_limit_ms)},
     {"--timeout", NUM_DOUBLE, offsetof(lg_opts_t, timeout_s)},
+    {"--spin", NUM_SIZE, offsetof(lg_opts_t, spin)},
 };
 
 void
@@ -57,6 +58,9 @@ lg_opts_usage(FILE *f)
           "  --size B            message text bytes (>= 32)\n"
           "  --p99-limit MS      fanout: a step passes with p99 below this (default 100)\n"
           "  --timeout S         hard limit for the whole run\n"
+          "  --spin 1            poll without sleeping during measured steps, so the hub's\n"
+          "                      sends never have to wake the load generator (a diagnostic:\n"
+          "                      it costs the load generator its whole core)\n"
           "  --watch LABEL=PID   sample CPU and RSS of PID and its descendants (repeatable);\n"
           "                      idle reports RSS growth per socket of the processes labelled hub\n"
           "  --label NAME        the \"workload\" of the JSON lines (default: the mode)\n"

@@ -38,6 +38,7 @@ typedef struct lg_opts {
     size_t msg_bytes;    /* message text length */
     double p99_limit_ms; /* a step passes below this */
     double timeout_s;    /* hard limit for the whole run */
+    size_t spin;         /* 1: steps poll without sleeping (see --spin) */
     lg_watch_t watch;
 } lg_opts_t;
 
