@@ -6,13 +6,13 @@
  */
 #include "store_room.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_batch.h"
 #include "store_internal.h"
+#include "store_parts.h"
 #include "xalloc.h"
 
 typedef struct room_ctx {
@@ -71,38 +71,11 @@ status_err(const char *status)
 
 /* ---- join ---- */
 
-/* parts is [[id, full_name, role, last_read_seq], ...]; strings stay in the tree. */
-static proto_participant_t *
-parse_parts(const cJSON *arr, size_t *n)
-{
-    size_t cap = (size_t)cJSON_GetArraySize(arr);
-    proto_participant_t *parts = xcalloc(cap + 1, sizeof(*parts));
-    const cJSON *p;
-
-    *n = 0;
-    cJSON_ArrayForEach(p, arr)
-    {
-        const cJSON *id = cJSON_GetArrayItem(p, 0), *name = cJSON_GetArrayItem(p, 1);
-        const cJSON *role = cJSON_GetArrayItem(p, 2), *seq = cJSON_GetArrayItem(p, 3);
-        if (!cJSON_IsNumber(id) || !cJSON_IsString(name) || !cJSON_IsString(role)) {
-            continue;
-        }
-        /* Ids and seqs are capped at 2^53 by the schema, so a double holds them. */
-        parts[*n].user.id = (int64_t)id->valuedouble;
-        parts[*n].user.full_name = name->valuestring;
-        parts[*n].user.role = role->valuestring;
-        parts[*n].last_read_seq = cJSON_IsNumber(seq) ? (int64_t)seq->valuedouble : 0;
-        (*n)++;
-    }
-    return parts;
-}
-
 /* Answer c from row of res, whose status column is col (row < 0: no row). */
 static void
 answer_join(room_ctx_t *c, const PGresult *res, int row, int col, const char *err)
 {
     store_join_t j;
-    cJSON *tree = NULL;
     proto_participant_t *parts = NULL;
 
     memset(&j, 0, sizeof(j));
@@ -110,8 +83,9 @@ answer_join(room_ctx_t *c, const PGresult *res, int row, int col, const char *er
         err = row >= 0 ? status_err(store_col_str(res, row, col)) : store_err_internal;
     }
     if (err == NULL) {
-        tree = cJSON_Parse(store_col_str(res, row, col + 8));
-        err = cJSON_IsArray(tree) ? NULL : store_err_internal;
+        parts = store_parts_parse(PQgetvalue(res, row, col + 8),
+                                  (size_t)PQgetlength(res, row, col + 8), &j.nparts);
+        err = parts != NULL ? NULL : store_err_internal;
     }
     if (err == NULL) {
         j.user.id = c->id;
@@ -122,11 +96,9 @@ answer_join(room_ctx_t *c, const PGresult *res, int row, int col, const char *er
         j.room.name = store_col_str(res, row, col + 5);
         j.archived = store_col_bool(res, row, col + 6);
         j.last_seq = store_col_i64(res, row, col + 7);
-        parts = parse_parts(tree, &j.nparts);
         j.parts = parts;
     }
     c->join_cb(c->ud, err == NULL ? &j : NULL, err);
-    cJSON_Delete(tree);
     free(parts);
     free(c);
 }

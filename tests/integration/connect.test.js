@@ -62,6 +62,24 @@ test('connection_established has the documented shape', async () => {
   await c.close();
 });
 
+test('participant names reach connection_established exactly, whatever their characters', async () => {
+  // The join's participant list crosses PostgreSQL's JSON and the store's own
+  // parser (store_parts.c): quotes, backslashes, control characters, accents,
+  // emoji and JSON's escape letters must all come back as they were stored.
+  const names = ['Q"uote \\ back/slash', 'tab\tnew\nline\u0001', 'Élodie Ñúñez', 'emoji 😀 ok', '\\u0041 not an escape'];
+  for (let i = 0; i < names.length; i++) {
+    const r = await hub.api('PUT', `/users/${60 + i}`, { full_name: names[i], role: 'student', is_active: true });
+    assert.equal(r.status, 200);
+  }
+  const members = names.map((_, i) => 60 + i);
+  const r = await hub.api('PUT', '/rooms/60', { type: 'GROUP', name: 'Names "room"', members });
+  assert.ok(r.status === 200 || r.status === 201);
+  const c = await connect(hub.wsUrl(`/ws/chat/60/?token=${hub.token(60)}`));
+  assert.deepEqual(c.established.room, { id: 60, type: 'GROUP', name: 'Names "room"' });
+  assert.deepEqual(c.established.participants.map((p) => [p.id, p.full_name]), members.map((id, i) => [id, names[i]]));
+  await c.close();
+});
+
 test('token from the Authorization header, the subprotocol, and ?token=', async () => {
   const h = await connect(hub.wsUrl('/ws/chat/1/'), { headers: { Authorization: `Bearer ${hub.token(1)}` } });
   assert.equal(h.established.user.id, 1);
