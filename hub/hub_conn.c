@@ -180,7 +180,8 @@ join_err(const char *err)
 }
 
 /* What the store said at join, kept while presence answers (the store's copy
- * is borrowed only for its callback). */
+ * is borrowed only for its callback). One block: a connect storm makes one
+ * per handshake, and a string apiece cost more than building the frame. */
 typedef struct join_copy {
     proto_room_t room;
     int64_t last_seq;
@@ -188,33 +189,55 @@ typedef struct join_copy {
     size_t nparts;
 } join_copy_t;
 
+/* Copy s (NULL: "") to *at and advance it; returns the copy. */
+static const char *
+put_str(char **at, const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    char *p = *at;
+
+    memcpy(p, s != NULL ? s : "", n);
+    p[n] = '\0';
+    *at = p + n + 1;
+    return p;
+}
+
+static size_t
+str_size(const char *s)
+{
+    return (s != NULL ? strlen(s) : 0) + 1;
+}
+
 static join_copy_t *
 join_copy_new(const store_join_t *j)
 {
-    join_copy_t *jc = xcalloc(1, sizeof(*jc));
+    size_t head = sizeof(join_copy_t) + (j->nparts + 1) * sizeof(proto_participant_t);
+    size_t size = head + str_size(j->room.type) + str_size(j->room.name);
 
-    jc->room = (proto_room_t){j->room.id, xstrdup(j->room.type), xstrdup(j->room.name)};
+    for (size_t i = 0; i < j->nparts; i++) {
+        size += str_size(j->parts[i].user.full_name) + str_size(j->parts[i].user.role);
+    }
+    join_copy_t *jc = xmalloc(size);
+    char *at = (char *)jc + head;
+
+    jc->parts = (proto_participant_t *)(void *)(jc + 1);
+    jc->room.id = j->room.id;
+    jc->room.type = put_str(&at, j->room.type);
+    jc->room.name = put_str(&at, j->room.name);
     jc->last_seq = j->last_seq;
     jc->nparts = j->nparts;
-    jc->parts = xcalloc(j->nparts + 1, sizeof(*jc->parts));
     for (size_t i = 0; i < j->nparts; i++) {
         jc->parts[i] = j->parts[i];
-        jc->parts[i].user.full_name = xstrdup(j->parts[i].user.full_name);
-        jc->parts[i].user.role = xstrdup(j->parts[i].user.role);
+        jc->parts[i].user.full_name = put_str(&at, j->parts[i].user.full_name);
+        jc->parts[i].user.role = put_str(&at, j->parts[i].user.role);
     }
+    memset(&jc->parts[j->nparts], 0, sizeof(proto_participant_t));
     return jc;
 }
 
 static void
 join_copy_free(join_copy_t *jc)
 {
-    for (size_t i = 0; i < jc->nparts; i++) {
-        free((char *)jc->parts[i].user.full_name);
-        free((char *)jc->parts[i].user.role);
-    }
-    free(jc->parts);
-    free((char *)jc->room.type);
-    free((char *)jc->room.name);
     free(jc);
 }
 
