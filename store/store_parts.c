@@ -143,8 +143,7 @@ read_unicode(reader_t *r, uint32_t *cp)
     if (!read_hex4(r, cp)) {
         return false;
     }
-    if (*cp >= 0xD800 && *cp <= 0xDBFF && r->end - r->p >= 6 && r->p[0] == '\\' &&
-        r->p[1] == 'u') {
+    if (*cp >= 0xD800 && *cp <= 0xDBFF && r->end - r->p >= 6 && r->p[0] == '\\' && r->p[1] == 'u') {
         const char *save = r->p;
         r->p += 2;
         if (read_hex4(r, &lo) && lo >= 0xDC00 && lo <= 0xDFFF) {

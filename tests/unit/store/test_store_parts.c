@@ -85,9 +85,12 @@ test_strings(void)
     name_is("a high surrogate before another escape", "[[1, \"\\ud83d\\n\", \"r\", 0]]",
             "\xEF\xBF\xBD\n");
     name_is("a high surrogate before a \\u that is no low one",
-            "[[1, \"\\ud83d\\u0041\", \"r\", 0]]", "\xEF\xBF\xBD" "A");
-    name_is("U+0000 never cuts the name", "[[1, \"a\\u0000b\", \"r\", 0]]", "a\xEF\xBF\xBD"
-                                                                             "b");
+            "[[1, \"\\ud83d\\u0041\", \"r\", 0]]",
+            "\xEF\xBF\xBD"
+            "A");
+    name_is("U+0000 never cuts the name", "[[1, \"a\\u0000b\", \"r\", 0]]",
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 static void
