@@ -258,7 +258,8 @@ store_parts_parse(const char *json, size_t len, size_t *n)
     if (json == NULL || !read_list(&r)) {
         return NULL;
     }
-    /* Bounded by len: a member takes at least 11 bytes, a string byte one. */
+    /* Both counts are below len (a member spends at least 11 bytes of it, and
+     * no string yields more bytes than it spends), so the sum cannot wrap. */
     head = (r.n + 1) * sizeof(*parts);
     parts = xmalloc(head + r.str_bytes);
     memset(&parts[r.n], 0, sizeof(*parts));

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -139,6 +139,12 @@ test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout
   }
 });
 
+/** Sockets a hub hung up at accept for want of descriptors, from /metrics. */
+async function fdRejects(h) {
+  const metrics = await (await fetch(`${h.url}/metrics`)).text();
+  return Number(/chathub_fd_limit_rejects_total (\d+)/.exec(metrics)?.[1]);
+}
+
 test('at the descriptor limit excess sockets are hung up at accept, the hub stays idle and keeps serving', { timeout: 40000 }, async () => {
   // nofile 300 leaves a client cap of 172 descriptors (128 kept back).
   const small = await startHub({ nofile: 300, env: { HUB_MAX_CONNS_PER_IP: '0' } });
@@ -152,7 +158,7 @@ test('at the descriptor limit excess sockets are hung up at accept, the hub stay
     await sleep(1500);
     const pid = small.proc.pid;
     const ticks = () => {
-      const f = execFileSync('cat', [`/proc/${pid}/stat`], { encoding: 'utf8' }).split(') ')[1].split(' ');
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
       return Number(f[11]) + Number(f[12]); // utime + stime
     };
     const t0 = ticks();
@@ -164,8 +170,7 @@ test('at the descriptor limit excess sockets are hung up at accept, the hub stay
     await sleep(300);
     assert.match(small.log, /event=conn\.fd_limit/);
     assert.equal((await fetch(`${small.url}/health`)).status, 200);
-    const again = await (await fetch(`${small.url}/metrics`)).text();
-    const rejects = Number(/chathub_fd_limit_rejects_total (\d+)/.exec(again)?.[1]);
+    const rejects = await fdRejects(small);
     assert.ok(rejects > 0, `rejects=${rejects}`);
   } finally {
     for (const s of sockets) s.destroy();
@@ -180,7 +185,7 @@ test('HUB_MAX_CONNECTIONS sizes the descriptor limit, whatever the hard limit al
   const hub = await startHub({ nofile: 5000, env: { HUB_MAX_CONNECTIONS: '40', HUB_MAX_CONNS_PER_IP: '0' } });
   const sockets = [];
   try {
-    const limits = execFileSync('cat', [`/proc/${hub.proc.pid}/limits`], { encoding: 'utf8' });
+    const limits = readFileSync(`/proc/${hub.proc.pid}/limits`, 'utf8');
     const files = /Max open files\s+(\d+)\s+(\d+)/.exec(limits);
     assert.deepEqual([Number(files[1]), Number(files[2])], [168, 5000]);
     assert.match(hub.log, /event=hub\.fd_limit nofile=168 hard=5000 max_connections=40 client_cap=40/);
@@ -190,8 +195,7 @@ test('HUB_MAX_CONNECTIONS sizes the descriptor limit, whatever the hard limit al
       sockets.push(s);
     }
     await sleep(1000);
-    const metrics = await (await fetch(`${hub.url}/metrics`)).text();
-    const rejects = Number(/chathub_fd_limit_rejects_total (\d+)/.exec(metrics)?.[1]);
+    const rejects = await fdRejects(hub);
     assert.ok(rejects > 0, `rejects=${rejects}`);
   } finally {
     for (const s of sockets) s.destroy();
