@@ -359,6 +359,69 @@ test_join_plan(PGconn *adm)
     ok(admin(adm, "ROLLBACK"), "  rolled back");
 }
 
+/* The SQLSTATE sql fails with, and the constraint it names, or "" for both
+ * when it succeeds. Runs under a savepoint, so the caller's transaction
+ * survives a failure. */
+static bool
+fails_with(PGconn *adm, const char *sql, const char *state, const char *constraint)
+{
+    PGresult *res;
+    const char *got, *name;
+    bool match;
+
+    if (!admin(adm, "SAVEPOINT f")) {
+        return false;
+    }
+    res = PQexec(adm, sql);
+    got = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    name = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    match = strcmp(got != NULL ? got : "", state) == 0 &&
+            strcmp(name != NULL ? name : "", constraint) == 0;
+    if (!match) {
+        printf("# %s: %s %s\n", sql, got != NULL ? got : "ok", name != NULL ? name : "");
+    }
+    PQclear(res);
+    return admin(adm, "ROLLBACK TO SAVEPOINT f") && match;
+}
+
+/* rooms' id and type rules are a trigger since 0008, so that a seq bump does
+ * not re-prepare them: every way to write either column still meets them,
+ * with the errors the CHECK constraints raised. */
+static void
+test_room_checks(PGconn *adm)
+{
+    PGresult *res;
+    static const char *const bad[][2] = {
+        {"INSERT INTO rooms (id, type) VALUES (0, 'GROUP')", "rooms_id_check"},
+        {"INSERT INTO rooms (id, type) VALUES (9007199254740992, 'GROUP')", "rooms_id_check"},
+        {"INSERT INTO rooms (id, type) VALUES (910001, 'CLUB')", "rooms_type_check"},
+        {"INSERT INTO rooms (type) VALUES ('group')", "rooms_type_check"},
+        {"UPDATE rooms SET type = 'CLUB' WHERE id = 910000", "rooms_type_check"},
+        {"UPDATE rooms SET id = -910000 WHERE id = 910000", "rooms_id_check"},
+        {"INSERT INTO rooms (id, type) VALUES (910000, 'GROUP') "
+         "ON CONFLICT (id) DO UPDATE SET type = 'CLUB'",
+         "rooms_type_check"},
+    };
+
+    ok(admin(adm, "BEGIN") && admin(adm, "INSERT INTO rooms (id, type) VALUES (910000, 'GROUP')"),
+       "a room with a good id and type is stored");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(fails_with(adm, bad[i][0], "23514", bad[i][1]), "  %s: 23514 %s", bad[i][0], bad[i][1]);
+    }
+    ok(fails_with(adm, "INSERT INTO rooms (id, type) VALUES (910003, NULL)", "23502", ""),
+       "  a NULL type is still NOT NULL's error");
+    ok(fails_with(adm, "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = 910000", "", "") &&
+           fails_with(adm, "UPDATE rooms SET type = 'DIRECT', id = 910004 WHERE id = 910000", "",
+                      ""),
+       "  a seq bump, and a good id and type, are written");
+    ok(admin(adm, "ROLLBACK"), "  rolled back");
+    res = PQexec(adm, "SELECT count(*) FROM pg_constraint "
+                      "WHERE conrelid = 'rooms'::regclass AND contype = 'c'");
+    ok(PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "0") == 0,
+       "rooms has no CHECK constraint for a seq bump to re-prepare");
+    PQclear(res);
+}
+
 /* ---- messages ---- */
 
 static void
@@ -661,6 +724,7 @@ main(void)
     test_joins(st);
     test_messages(st, st2, st3, adm);
     test_join_plan(adm);
+    test_room_checks(adm);
     test_content_round_trip(st);
     test_history(st);
     test_fallback_activity(st);
