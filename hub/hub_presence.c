@@ -1,6 +1,7 @@
 /*
- * Presence: local socket counts per (room, user) with a grace period, and the
- * Redis side as Lua scripts (see hub_presence.h for the keys).
+ * Presence: local socket counts per (room, user) with a grace period, and
+ * calls of the Redis side's scripts (hub_presence_lua.c; the keys are in
+ * hub_presence.h). The joins of one turn of the loop are one script call.
  */
 #include "hub_presence.h"
 
@@ -13,6 +14,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
+#include "hub_presence_lua.h"
 #include "hub_redis.h"
 #include "proto_build.h"
 #include "proto_num.h"
@@ -22,87 +24,15 @@
 #define HEARTBEAT_MS 2000 /* refresh this node's heartbeat key, reap dead nodes */
 #define HEARTBEAT_TTL_MS "6000"
 #define ONLINE_LOCAL_MAX 4096 /* users listed from local counts alone */
+#define JOIN_BATCH_MAX 128    /* joins per script call */
 
-/* ARGV: room, user, node, delta (1 join, 0 just read), user json.
- * Returns {1 if this was the user's first socket anywhere, online ids}. */
-static const char join_lua[] =
-    "local room, user, node = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local ev = 0\n"
-    "if tonumber(ARGV[4]) > 0 then\n"
-    "  redis.call('HINCRBY', 'chathub:p:'..room..':'..node, user, 1)\n"
-    "  redis.call('SADD', 'chathub:nr:'..node, room)\n"
-    "  redis.call('SADD', 'chathub:nodes', node)\n"
-    "  redis.call('HSET', 'chathub:u', user, ARGV[5])\n"
-    "  if redis.call('HINCRBY', 'chathub:p:'..room, user, 1) == 1 then ev = 1 end\n"
-    "end\n"
-    "return {ev, redis.call('HKEYS', 'chathub:p:'..room)}\n";
-
-/* ARGV: room, user, node. Returns {1 if that was the user's last socket, online ids}. */
-static const char leave_lua[] =
-    "local room, user, node = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local k = 'chathub:p:'..room..':'..node\n"
-    "if redis.call('HINCRBY', k, user, -1) <= 0 then redis.call('HDEL', k, user) end\n"
-    "local ev = 0\n"
-    "if redis.call('HINCRBY', 'chathub:p:'..room, user, -1) <= 0 then\n"
-    "  redis.call('HDEL', 'chathub:p:'..room, user)\n"
-    "  ev = 1\n"
-    "end\n"
-    "return {ev, redis.call('HKEYS', 'chathub:p:'..room)}\n";
-
-/* Take a node's entries out of the room totals; with emit, collect the users
- * that went offline as {room, user json, online ids}. */
-#define REMOVE_NODE_LUA                                                                            \
-    "local function remove_node(node, out)\n"                                                      \
-    "  for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"                    \
-    "    local k = 'chathub:p:'..room..':'..node\n"                                                \
-    "    local h = redis.call('HGETALL', k)\n"                                                     \
-    "    for i = 1, #h, 2 do\n"                                                                    \
-    "      local total = redis.call('HINCRBY', 'chathub:p:'..room, h[i], -tonumber(h[i+1]))\n"     \
-    "      if total <= 0 then\n"                                                                   \
-    "        redis.call('HDEL', 'chathub:p:'..room, h[i])\n"                                       \
-    "        if out then\n"                                                                        \
-    "          table.insert(out, {room, redis.call('HGET', 'chathub:u', h[i]) or '',\n"            \
-    "                             redis.call('HKEYS', 'chathub:p:'..room)})\n"                     \
-    "        end\n"                                                                                \
-    "      end\n"                                                                                  \
-    "    end\n"                                                                                    \
-    "    redis.call('DEL', k)\n"                                                                   \
-    "  end\n"                                                                                      \
-    "  redis.call('DEL', 'chathub:nr:'..node)\n"                                                   \
-    "end\n"
-
-/* Reap every node whose heartbeat key expired. Returns the leaves to announce. */
-static const char reap_lua[] =
-    REMOVE_NODE_LUA "local out = {}\n"
-                    "for _, node in ipairs(redis.call('SMEMBERS', 'chathub:nodes')) do\n"
-                    "  if redis.call('EXISTS', 'chathub:hb:'..node) == 0 then\n"
-                    "    remove_node(node, out)\n"
-                    "    redis.call('SREM', 'chathub:nodes', node)\n"
-                    "  end\n"
-                    "end\n"
-                    "return out\n";
-
-/* ARGV: node. Takes the node out (drain) and returns the leaves to announce. */
-static const char remove_lua[] = REMOVE_NODE_LUA "local out = {}\n"
-                                                 "remove_node(ARGV[1], out)\n"
-                                                 "redis.call('SREM', 'chathub:nodes', ARGV[1])\n"
-                                                 "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
-                                                 "return out\n";
-
-/* ARGV: node, then room, user, count, user json per live entry. Rewrites this
- * node's entries (idempotent: after a blip or a Redis restart alike), silently. */
-static const char restore_lua[] =
-    REMOVE_NODE_LUA "local node = ARGV[1]\n"
-                    "remove_node(node, nil)\n"
-                    "redis.call('SADD', 'chathub:nodes', node)\n"
-                    "for i = 2, #ARGV, 4 do\n"
-                    "  local room, user, n = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])\n"
-                    "  redis.call('HSET', 'chathub:p:'..room..':'..node, user, n)\n"
-                    "  redis.call('SADD', 'chathub:nr:'..node, room)\n"
-                    "  redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
-                    "  redis.call('HINCRBY', 'chathub:p:'..room, user, n)\n"
-                    "end\n"
-                    "return 0\n";
+/* A user as presence keeps them: their JSON, as frames carry it and as
+ * Redis keeps it for other nodes, shared by an entry and its requests in
+ * flight. */
+typedef struct pres_user {
+    int refs;
+    char json[];
+} pres_user_t;
 
 typedef struct pres {
     struct pres *next; /* same hash key */
@@ -112,14 +42,51 @@ typedef struct pres {
     bool in_redis; /* counted there by this node */
     bool leaving;  /* the grace timer runs */
     uv_timer_t grace;
-    char *user_json;
+    pres_user_t *who;
 } pres_t;
+
+typedef struct join_req join_req_t;
 
 struct hub_presence {
     hub_t *hub;
     hub_map_t entries; /* key(room, user) → chain of pres_t */
     uv_timer_t beat;
+    /* The joins of this turn of the loop, sent as one script call before
+     * the loop polls: a connect storm costs Redis one call per turn, not
+     * one per socket. */
+    uv_prepare_t flush;
+    join_req_t *joins[JOIN_BATCH_MAX];
+    size_t njoins;
+    int open_handles;
 };
+
+static pres_user_t *
+user_new(const proto_user_t *u)
+{
+    size_t len;
+    char *json = proto_build_user(u, &len);
+    pres_user_t *w = xmalloc(sizeof(*w) + len + 1);
+
+    w->refs = 1;
+    memcpy(w->json, json, len + 1);
+    free(json);
+    return w;
+}
+
+static pres_user_t *
+user_ref(pres_user_t *w)
+{
+    w->refs++;
+    return w;
+}
+
+static void
+user_unref(pres_user_t *w)
+{
+    if (w != NULL && --w->refs == 0) {
+        free(w);
+    }
+}
 
 static uint64_t
 key(int64_t room, int64_t user)
@@ -165,8 +132,21 @@ local_online(hub_presence_t *p, int64_t room, int64_t *out, size_t max)
 }
 
 static void
-announce(hub_t *hub, int64_t room, const char *event, const char *user_json, const int64_t *online,
-         size_t n)
+announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *user_json,
+         const int64_t *online, size_t n)
+{
+    size_t len;
+    char *s = proto_build_presence(room, event, user_json, online, n, &len);
+
+    log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
+    hub_deliver_event(hub, room, s, len, 0);
+}
+
+/* A leave of a user known only by the JSON another node left in Redis:
+ * checked and written again, never passed on as it came. */
+static void
+announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json,
+              const int64_t *online, size_t n)
 {
     cJSON *u = cJSON_Parse(user_json);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "id");
@@ -175,37 +155,43 @@ announce(hub_t *hub, int64_t room, const char *event, const char *user_json, con
     proto_user_t user = {cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0,
                          cJSON_IsString(name) ? name->valuestring : "",
                          cJSON_IsString(role) ? role->valuestring : ""};
-    size_t len;
 
     if (user.id != 0) {
-        char *s = proto_build_presence(room, event, &user, online, n, &len);
-        log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user.id,
-                  event);
-        hub_deliver_event(hub, room, s, len, 0);
+        size_t len;
+        char *json = proto_build_user(&user, &len);
+        announce(hub, room, event, user.id, json, online, n);
+        free(json);
     }
     cJSON_Delete(u);
 }
 
-/* {ev, {ids...}} → ev, ids (a new array). */
+/* Pair i of a flat {ev, {ids...}, ev, {ids...}, ...} reply → ev, ids (a new array). */
 static int
-parse_ev_online(const redisReply *r, int *ev, int64_t **ids, size_t *n)
+parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n)
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_ARRAY) {
+    const redisReply *e, *list;
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 * i + 2) {
         return -1;
     }
-    *ev = (int)r->element[0]->integer;
-    *n = r->element[1]->elements;
+    e = r->element[2 * i];
+    list = r->element[2 * i + 1];
+    if (e->type != REDIS_REPLY_INTEGER || list->type != REDIS_REPLY_ARRAY) {
+        return -1;
+    }
+    *ev = (int)e->integer;
+    *n = list->elements;
     *ids = xcalloc(*n + 1, sizeof(int64_t));
-    for (size_t i = 0; i < *n; i++) {
-        const redisReply *s = r->element[1]->element[i];
-        (*ids)[i] = s->type == REDIS_REPLY_STRING ? strtoll(s->str, NULL, 10) : 0;
+    for (size_t k = 0; k < *n; k++) {
+        const redisReply *s = list->element[k];
+        (*ids)[k] = s->type == REDIS_REPLY_STRING ? strtoll(s->str, NULL, 10) : 0;
     }
     return 0;
 }
 
 static int
-eval(hub_t *hub, const char *script, int nargs, const char **args, hub_redis_reply_cb cb, void *ud)
+eval_now(hub_t *hub, const char *script, size_t nargs, const char **args, hub_redis_reply_cb cb,
+         void *ud)
 {
     hub_redis_t *r = redis_of(hub);
     const char **argv;
@@ -214,11 +200,11 @@ eval(hub_t *hub, const char *script, int nargs, const char **args, hub_redis_rep
     if (r == NULL) {
         return -1;
     }
-    argv = xcalloc((size_t)nargs + 4, sizeof(char *));
+    argv = xcalloc(nargs + 4, sizeof(char *));
     argv[argc++] = "EVAL";
     argv[argc++] = script;
     argv[argc++] = "0";
-    for (int i = 0; i < nargs; i++) {
+    for (size_t i = 0; i < nargs; i++) {
         argv[argc++] = args[i];
     }
     rc = hub_redis_command(r, cb, ud, argc, argv, NULL);
@@ -226,16 +212,37 @@ eval(hub_t *hub, const char *script, int nargs, const char **args, hub_redis_rep
     return rc;
 }
 
+static void flush_joins(hub_presence_t *p);
+
+/* Every other script goes after the joins already queued, so Redis sees
+ * presence changes in the order they happened. */
+static int
+eval(hub_t *hub, const char *script, size_t nargs, const char **args, hub_redis_reply_cb cb,
+     void *ud)
+{
+    flush_joins(hub->presence);
+    return eval_now(hub, script, nargs, args, cb, ud);
+}
+
 /* ---- join ---- */
 
-typedef struct join_req {
+struct join_req {
     hub_t *hub;
-    int64_t room;
+    int64_t room, user;
     uint64_t id;
     hub_presence_online_cb cb;
     void *ud;
-    char *user_json;
-} join_req_t;
+    pres_user_t *who;
+    bool first; /* this node's first socket of the user in the room */
+    char room_s[PROTO_I64_STR_MAX], user_s[PROTO_I64_STR_MAX];
+};
+
+static void
+join_req_free(join_req_t *jr)
+{
+    user_unref(jr->who);
+    free(jr);
+}
 
 static void
 join_local(join_req_t *jr, bool first)
@@ -246,41 +253,85 @@ join_local(join_req_t *jr, bool first)
 
     jr->cb(jr->hub, jr->id, ids, n, jr->ud);
     if (first) {
-        announce(jr->hub, jr->room, "join", jr->user_json, ids, n);
+        announce(jr->hub, jr->room, "join", jr->user, jr->who->json, ids, n);
     }
     free(ids);
+}
+
+typedef struct join_batch {
+    size_t n;
+    join_req_t *reqs[];
+} join_batch_t;
+
+static void
+on_joins_reply(void *ud, void *reply, const char *err)
+{
+    join_batch_t *b = ud;
+
+    for (size_t i = 0; i < b->n; i++) {
+        join_req_t *jr = b->reqs[i];
+        int ev = 0;
+        int64_t *ids = NULL;
+        size_t n = 0;
+
+        if (err != NULL || parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
+            if (i == 0) {
+                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n,
+                         err != NULL ? err : "reply");
+            }
+            join_local(jr, false);
+        } else {
+            jr->cb(jr->hub, jr->id, ids, n, jr->ud);
+            if (ev == 1) {
+                announce(jr->hub, jr->room, "join", jr->user, jr->who->json, ids, n);
+            }
+        }
+        free(ids);
+        join_req_free(jr);
+    }
+    free(b);
 }
 
 static void
-on_join_reply(void *ud, void *reply, const char *err)
+flush_joins(hub_presence_t *p)
 {
-    join_req_t *jr = ud;
-    int ev = 0;
-    int64_t *ids = NULL;
-    size_t n = 0;
+    size_t n = p != NULL ? p->njoins : 0;
+    const char **args;
+    join_batch_t *b;
 
-    if (err != NULL || parse_ev_online(reply, &ev, &ids, &n) < 0) {
-        log_warn("presence.redis_failed", "op=join err=\"%s\"", err != NULL ? err : "reply");
-        join_local(jr, false);
-    } else {
-        jr->cb(jr->hub, jr->id, ids, n, jr->ud);
-        if (ev == 1) {
-            announce(jr->hub, jr->room, "join", jr->user_json, ids, n);
-        }
+    if (n == 0) {
+        return;
     }
-    free(ids);
-    free(jr->user_json);
-    free(jr);
+    uv_prepare_stop(&p->flush);
+    p->njoins = 0;
+    b = xmalloc(sizeof(*b) + n * sizeof(b->reqs[0]));
+    b->n = n;
+    memcpy(b->reqs, p->joins, n * sizeof(b->reqs[0]));
+    args = xcalloc(1 + 4 * n, sizeof(char *));
+    args[0] = p->hub->cfg->node_id;
+    for (size_t i = 0; i < n; i++) {
+        join_req_t *jr = b->reqs[i];
+        args[1 + 4 * i] = jr->room_s;
+        args[2 + 4 * i] = jr->user_s;
+        args[3 + 4 * i] = jr->first ? "1" : "0";
+        args[4 + 4 * i] = jr->who->json;
+    }
+    if (eval_now(p->hub, hub_presence_join_lua, 1 + 4 * n, args, on_joins_reply, b) < 0) {
+        /* Redis went down within this turn: answer from the local counts,
+         * as a failed reply does. */
+        for (size_t i = 0; i < n; i++) {
+            join_local(b->reqs[i], b->reqs[i]->first);
+            join_req_free(b->reqs[i]);
+        }
+        free(b);
+    }
+    free(args);
 }
 
-static char *
-user_json(const proto_user_t *u)
+static void
+on_flush(uv_prepare_t *h)
 {
-    cJSON *j = proto_user_json(u);
-    char *s = cJSON_PrintUnformatted(j);
-
-    cJSON_Delete(j);
-    return s;
+    flush_joins(h->data);
 }
 
 void
@@ -290,7 +341,6 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     hub_presence_t *p = hub->presence;
     pres_t *e = find(p, room_id, user->id);
     bool first = false;
-    char rs[24], us[24];
     join_req_t *jr = xcalloc(1, sizeof(*jr));
 
     if (e == NULL) {
@@ -298,7 +348,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
         e->p = p;
         e->room = room_id;
         e->user = user->id;
-        e->user_json = user_json(user);
+        e->who = user_new(user);
         uv_timer_init(hub->loop, &e->grace);
         e->grace.data = e;
         e->next = hub_map_get(&p->entries, key(room_id, user->id));
@@ -311,17 +361,28 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
         first = true;
     }
     e->count++;
-    *jr = (join_req_t){hub, room_id, id, cb, ud, xstrdup(e->user_json)};
-    proto_i64_str(rs, room_id);
-    proto_i64_str(us, user->id);
-    const char *args[] = {rs, us, hub->cfg->node_id, first ? "1" : "0", e->user_json};
-    if (eval(hub, join_lua, 5, args, on_join_reply, jr) == 0) {
-        e->in_redis = e->in_redis || first;
+    *jr = (join_req_t){.hub = hub,
+                       .room = room_id,
+                       .user = user->id,
+                       .id = id,
+                       .cb = cb,
+                       .ud = ud,
+                       .who = user_ref(e->who),
+                       .first = first};
+    if (redis_of(hub) == NULL) {
+        join_local(jr, first);
+        join_req_free(jr);
         return;
     }
-    join_local(jr, first);
-    free(jr->user_json);
-    free(jr);
+    proto_i64_str(jr->room_s, room_id);
+    proto_i64_str(jr->user_s, user->id);
+    e->in_redis = e->in_redis || first;
+    p->joins[p->njoins++] = jr;
+    if (p->njoins == 1) {
+        uv_prepare_start(&p->flush, on_flush);
+    } else if (p->njoins == JOIN_BATCH_MAX) {
+        flush_joins(p);
+    }
 }
 
 /* ---- leave ---- */
@@ -353,14 +414,14 @@ on_entry_closed(uv_handle_t *h)
 {
     pres_t *e = h->data;
 
-    free(e->user_json);
+    user_unref(e->who);
     free(e);
 }
 
 typedef struct leave_req {
     hub_t *hub;
-    int64_t room;
-    char *user_json;
+    int64_t room, user;
+    pres_user_t *who;
 } leave_req_t;
 
 static void
@@ -371,13 +432,13 @@ on_leave_reply(void *ud, void *reply, const char *err)
     int64_t *ids = NULL;
     size_t n = 0;
 
-    if (err == NULL && parse_ev_online(reply, &ev, &ids, &n) == 0 && ev == 1) {
-        announce(lr->hub, lr->room, "leave", lr->user_json, ids, n);
+    if (err == NULL && parse_ev_online(reply, 0, &ev, &ids, &n) == 0 && ev == 1) {
+        announce(lr->hub, lr->room, "leave", lr->user, lr->who->json, ids, n);
     } else if (err != NULL) {
         log_warn("presence.redis_failed", "op=leave err=\"%s\"", err);
     }
     free(ids);
-    free(lr->user_json);
+    user_unref(lr->who);
     free(lr);
 }
 
@@ -392,16 +453,16 @@ on_grace(uv_timer_t *t)
 
     e->leaving = false;
     unlink_entry(p, e);
-    *lr = (leave_req_t){hub, e->room, xstrdup(e->user_json)};
+    *lr = (leave_req_t){hub, e->room, e->user, user_ref(e->who)};
     proto_i64_str(rs, e->room);
     proto_i64_str(us, e->user);
     const char *args[] = {rs, us, hub->cfg->node_id};
-    if (!(e->in_redis && eval(hub, leave_lua, 3, args, on_leave_reply, lr) == 0)) {
+    if (!(e->in_redis && eval(hub, hub_presence_leave_lua, 3, args, on_leave_reply, lr) == 0)) {
         int64_t *ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
         size_t n = local_online(p, e->room, ids, ONLINE_LOCAL_MAX);
-        announce(hub, e->room, "leave", lr->user_json, ids, n);
+        announce(hub, e->room, "leave", e->user, lr->who->json, ids, n);
         free(ids);
-        free(lr->user_json);
+        user_unref(lr->who);
         free(lr);
     }
     uv_close((uv_handle_t *)&e->grace, on_entry_closed);
@@ -449,7 +510,7 @@ on_online_reply(void *ud, void *reply, const char *err)
     int64_t *ids = NULL;
     size_t n;
 
-    if (err != NULL || parse_ev_online(reply, &ev, &ids, &n) < 0) {
+    if (err != NULL || parse_ev_online(reply, 0, &ev, &ids, &n) < 0) {
         online_local(q);
     } else {
         q->cb(q->hub, q->id, ids, n, q->ud);
@@ -462,12 +523,12 @@ void
 hub_presence_online(hub_t *hub, int64_t room_id, uint64_t id, hub_presence_online_cb cb, void *ud)
 {
     online_req_t *q = xcalloc(1, sizeof(*q));
-    char rs[24];
-    const char *args[] = {rs, "0", hub->cfg->node_id, "0", ""};
+    char rs[PROTO_I64_STR_MAX];
+    const char *args[] = {hub->cfg->node_id, rs, "0", "0", ""}; /* a join that only reads */
 
     *q = (online_req_t){hub, room_id, id, cb, ud};
     proto_i64_str(rs, room_id);
-    if (eval(hub, join_lua, 5, args, on_online_reply, q) < 0) {
+    if (eval(hub, hub_presence_join_lua, 5, args, on_online_reply, q) < 0) {
         online_local(q);
         free(q);
     }
@@ -498,8 +559,9 @@ on_reaped(void *ud, void *reply, const char *err)
             ids[k] = s->type == REDIS_REPLY_STRING ? strtoll(s->str, NULL, 10) : 0;
         }
         log_info("presence.reaped", "room=%" PRId64, room);
-        announce(hub, room, "leave",
-                 x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids, n);
+        announce_json(hub, room, "leave",
+                      x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids,
+                      n);
         free(ids);
     }
 }
@@ -537,7 +599,7 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
         }
     }
     *rr = (remove_req_t){hub, done, ud};
-    if (eval(hub, remove_lua, 1, args, on_removed, rr) < 0) {
+    if (eval(hub, hub_presence_remove_lua, 1, args, on_removed, rr) < 0) {
         free(rr);
         done(hub, ud);
     }
@@ -555,7 +617,7 @@ heartbeat(hub_t *hub)
     snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
     const char *set[] = {"SET", hb, "1", "PX", HEARTBEAT_TTL_MS};
     if (hub_redis_command(r, NULL, NULL, 5, set, NULL) == 0) {
-        (void)eval(hub, reap_lua, 0, NULL, on_reaped, hub);
+        (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);
     }
 }
 
@@ -591,11 +653,11 @@ hub_presence_on_redis_up(hub_t *hub)
             snprintf(nums[nargs], 24, "%d", count);
             args[nargs] = nums[nargs];
             nargs++;
-            args[nargs++] = e->user_json;
+            args[nargs++] = e->who->json;
             e->in_redis = true;
         }
     }
-    (void)eval(hub, restore_lua, (int)nargs, args, NULL, NULL);
+    (void)eval(hub, hub_presence_restore_lua, nargs, args, NULL, NULL);
     free(args);
     free(nums);
 }
@@ -610,13 +672,20 @@ hub_presence_new(hub_t *hub)
     uv_timer_init(hub->loop, &p->beat);
     p->beat.data = hub;
     uv_timer_start(&p->beat, on_beat, HEARTBEAT_MS, HEARTBEAT_MS);
+    uv_prepare_init(hub->loop, &p->flush);
+    p->flush.data = p;
+    p->open_handles = 2;
     return p;
 }
 
 static void
 on_presence_closed(uv_handle_t *h)
 {
-    free(h->data);
+    hub_presence_t *p = h->data;
+
+    if (--p->open_handles == 0) {
+        free(p);
+    }
 }
 
 void
@@ -636,6 +705,12 @@ hub_presence_free(hub_presence_t *p)
         }
     }
     hub_map_clear(&p->entries);
+    /* The node is going away: joins never sent have no one left to answer. */
+    for (size_t j = 0; j < p->njoins; j++) {
+        join_req_free(p->joins[j]);
+    }
+    p->njoins = 0;
     p->beat.data = p;
     uv_close((uv_handle_t *)&p->beat, on_presence_closed);
+    uv_close((uv_handle_t *)&p->flush, on_presence_closed);
 }

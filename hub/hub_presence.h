@@ -4,9 +4,11 @@
  * In Redis: chathub:p:<room> (user → sockets on all nodes), chathub:p:<room>:<node>
  * (user → sockets on that node), chathub:nr:<node> (rooms the node has entries
  * in), chathub:u (user → their JSON for events), chathub:hb:<node> (a heartbeat
- * key that expires 6 s after the node stops refreshing it). Every change is one
- * Lua script, never read-modify-write from C. Any node reaps the entries of a
- * node whose heartbeat expired and sends the leave events.
+ * key that expires 6 s after the node stops refreshing it). Every change is a
+ * Lua script, never read-modify-write from C; the joins of one turn of the
+ * loop share one call, in order, and any other call waits behind them. Any
+ * node reaps the entries of a node whose heartbeat expired and sends the
+ * leave events.
  *
  * Locally: a count of sockets per (room, user). The first socket makes the
  * Redis join (a "join" event when it is the user's first on any node); the

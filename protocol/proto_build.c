@@ -234,13 +234,13 @@ jw_raw_item(jw_t *w)
     return item;
 }
 
-cJSON *
-proto_user_json(const proto_user_t *u)
+char *
+proto_build_user(const proto_user_t *u, size_t *len)
 {
     jw_t w = {0};
 
     jw_user(&w, u, false);
-    return jw_raw_item(&w);
+    return jw_finish(&w, len);
 }
 
 cJSON *
@@ -333,7 +333,7 @@ proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has
 }
 
 char *
-proto_build_presence(int64_t room_id, const char *event, const proto_user_t *user,
+proto_build_presence(int64_t room_id, const char *event, const char *user_json,
                      const int64_t *online, size_t nonline, size_t *len)
 {
     jw_t w = {0};
@@ -343,7 +343,7 @@ proto_build_presence(int64_t room_id, const char *event, const proto_user_t *use
     JW_LIT(&w, ",\"event\":");
     jw_cstr(&w, event);
     JW_LIT(&w, ",\"user\":");
-    jw_user(&w, user, false);
+    jw_raw(&w, user_json, strlen(user_json));
     JW_LIT(&w, ",\"online\":[");
     for (size_t i = 0; i < nonline; i++) {
         if (i > 0) {

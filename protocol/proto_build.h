@@ -15,8 +15,9 @@
  * approximate round-trip check, which mangles ids past 15 digits. */
 cJSON *proto_json_int(int64_t v);
 
-/* {"id","full_name","role"}; a user with id 0 becomes JSON null. Caller owns it. */
-cJSON *proto_user_json(const proto_user_t *u);
+/* {"id","full_name","role"}, the same bytes as the user in frames; a user with
+ * id 0 is null. Caller frees it. */
+char *proto_build_user(const proto_user_t *u, size_t *len);
 
 /* The message object of a chat_message frame ({"id","room_id","seq","sender",
  * "content","created_at","client_id"}). Caller owns the returned tree. */
@@ -33,8 +34,10 @@ char *proto_build_chat_message(const proto_msg_t *m, size_t *len);
 char *proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more,
                           size_t *len);
 
-/* event is "join" or "leave"; online is the full current list of user ids. */
-char *proto_build_presence(int64_t room_id, const char *event, const proto_user_t *user,
+/* event is "join" or "leave"; user_json is the user as proto_build_user()
+ * wrote it (presence keeps users that way); online is the full current list
+ * of user ids. */
+char *proto_build_presence(int64_t room_id, const char *event, const char *user_json,
                            const int64_t *online, size_t nonline, size_t *len);
 
 char *proto_build_typing(int64_t room_id, const proto_user_t *user, bool is_typing, size_t *len);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
+import { execFileSync } from 'node:child_process';
 
 let redis, database, a, b;
 const shared = () => ({ database, redis: redis.url, secret: 'presence-secret', apiKey: 'presence-key' });
@@ -26,6 +27,9 @@ after(async () => {
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
 const presenceOf = (c, user) => c.frames.filter((f) => f.type === 'presence' && f.user.id === user).map((f) => f.event);
 const online = async (hub, room) => (await hub.api('GET', `/rooms/${room}/presence`)).json.online.sort((x, y) => x - y);
+
+const scriptCalls = () =>
+  Number(/cmdstat_eval:calls=(\d+)/.exec(execFileSync('redis-cli', ['-p', String(redis.port), 'INFO', 'commandstats']))?.[1] ?? 0);
 
 async function until(cond, ms = 12000) {
   const deadline = Date.now() + ms;
@@ -78,6 +82,36 @@ test('connection_established and GET presence see users on every node', async ()
   assert.deepEqual(await online(b, 32), [20, 21]);
   await x.close();
   await y.close();
+});
+
+test('a connect storm: two tabs each of 20 users at once, one join and one leave per user, exact online lists', { timeout: 40000 }, async () => {
+  const users = Array.from({ length: 20 }, (_, i) => 40 + i);
+  for (const id of [...users, 60]) {
+    await a.api('PUT', `/users/${id}`, { full_name: `Storm ${id}`, role: 'student', is_active: true });
+  }
+  await a.api('PUT', '/rooms/33', { type: 'GROUP', name: 'S', members: [...users, 60] });
+  const observer = await open(b, 60, 33);
+  // Opened together, the joins share the node's turns of the loop and so its
+  // presence calls to Redis: far fewer calls than sockets (one per turn).
+  const calls = scriptCalls();
+  const tabs = await Promise.all(users.flatMap((u) => [open(a, u, 33), open(a, u, 33)]));
+  const used = scriptCalls() - calls;
+  assert.ok(used < tabs.length / 2, `${tabs.length} joins in ${used} script calls`);
+  for (const t of tabs) {
+    const me = t.established.participants.find((p) => p.id === t.established.user.id);
+    assert.ok(me.online, `user ${me.id} is online in their own connection_established`);
+  }
+  assert.ok(await until(async () => users.every((u) => presenceOf(observer, u).length === 1)), 'a join per user');
+  for (const f of observer.frames.filter((x) => x.type === 'presence')) {
+    assert.ok(f.online.includes(f.user.id) && f.online.includes(60), `join of ${f.user.id} lists them and the observer`);
+  }
+  assert.deepEqual(await online(b, 33), [...users, 60]);
+  await Promise.all(tabs.map((t) => t.close()));
+  assert.ok(await until(async () => users.every((u) => presenceOf(observer, u).length === 2)), 'a leave per user');
+  await sleep(500);
+  for (const u of users) assert.deepEqual(presenceOf(observer, u), ['join', 'leave'], `user ${u}`);
+  assert.deepEqual(await online(b, 33), [60]);
+  await observer.close();
 });
 
 test('a node killed with SIGKILL: its users go offline on the other nodes within 10 s', { timeout: 40000 }, async () => {

@@ -169,11 +169,11 @@ test_presence_typing_read_pong(void)
     int64_t online[] = {7, 9};
     size_t len;
 
-    expect(proto_build_presence(12, "join", &ivan, online, 2, &len), &len,
+    expect(proto_build_presence(12, "join", IVAN, online, 2, &len), &len,
            "{\"type\":\"presence\",\"room_id\":12,\"event\":\"join\",\"user\":" IVAN
            ",\"online\":[7,9]}",
            "presence join");
-    expect(proto_build_presence(12, "leave", &ivan, NULL, 0, &len), &len,
+    expect(proto_build_presence(12, "leave", IVAN, NULL, 0, &len), &len,
            "{\"type\":\"presence\",\"room_id\":12,\"event\":\"leave\",\"user\":" IVAN
            ",\"online\":[]}",
            "presence leave, nobody online");
@@ -182,6 +182,8 @@ test_presence_typing_read_pong(void)
     expect(proto_build_read(12, 7, 46, &len), &len,
            "{\"type\":\"read\",\"room_id\":12,\"user_id\":7,\"seq\":46}", "read");
     expect(proto_build_pong(&len), &len, "{\"type\":\"pong\"}", "pong");
+    expect(proto_build_user(&ivan, &len), &len, IVAN, "a user alone, as in the frames");
+    expect(proto_build_user(&(proto_user_t){0}, &len), &len, "null", "user id 0 is null");
 }
 
 static void

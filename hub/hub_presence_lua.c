@@ -1,0 +1,92 @@
+/*
+ * The Redis side of presence: one Lua script per change, so no change is ever
+ * a read-modify-write from C (keys in hub_presence.h).
+ */
+#include "hub_presence_lua.h"
+
+/* ARGV: node, then room, user, delta (1 join, 0 just read), user json per
+ * join, in the order they came. Returns, per join, 1 if it was the user's
+ * first socket anywhere (else 0) and the room's online ids after it. */
+const char hub_presence_join_lua[] =
+    "local node, out, listed = ARGV[1], {}, false\n"
+    "for i = 2, #ARGV, 4 do\n"
+    "  local room, user, ev = ARGV[i], ARGV[i+1], 0\n"
+    "  if ARGV[i+2] == '1' then\n"
+    "    redis.call('HINCRBY', 'chathub:p:'..room..':'..node, user, 1)\n"
+    "    redis.call('SADD', 'chathub:nr:'..node, room)\n"
+    "    if not listed then redis.call('SADD', 'chathub:nodes', node); listed = true end\n"
+    "    redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
+    "    if redis.call('HINCRBY', 'chathub:p:'..room, user, 1) == 1 then ev = 1 end\n"
+    "  end\n"
+    "  out[#out+1] = ev\n"
+    "  out[#out+1] = redis.call('HKEYS', 'chathub:p:'..room)\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: room, user, node. Returns {1 if that was the user's last socket, online ids}. */
+const char hub_presence_leave_lua[] =
+    "local room, user, node = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local k = 'chathub:p:'..room..':'..node\n"
+    "if redis.call('HINCRBY', k, user, -1) <= 0 then redis.call('HDEL', k, user) end\n"
+    "local ev = 0\n"
+    "if redis.call('HINCRBY', 'chathub:p:'..room, user, -1) <= 0 then\n"
+    "  redis.call('HDEL', 'chathub:p:'..room, user)\n"
+    "  ev = 1\n"
+    "end\n"
+    "return {ev, redis.call('HKEYS', 'chathub:p:'..room)}\n";
+
+/* Take a node's entries out of the room totals; with emit, collect the users
+ * that went offline as {room, user json, online ids}. */
+#define REMOVE_NODE_LUA                                                                            \
+    "local function remove_node(node, out)\n"                                                      \
+    "  for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"                    \
+    "    local k = 'chathub:p:'..room..':'..node\n"                                                \
+    "    local h = redis.call('HGETALL', k)\n"                                                     \
+    "    for i = 1, #h, 2 do\n"                                                                    \
+    "      local total = redis.call('HINCRBY', 'chathub:p:'..room, h[i], -tonumber(h[i+1]))\n"     \
+    "      if total <= 0 then\n"                                                                   \
+    "        redis.call('HDEL', 'chathub:p:'..room, h[i])\n"                                       \
+    "        if out then\n"                                                                        \
+    "          table.insert(out, {room, redis.call('HGET', 'chathub:u', h[i]) or '',\n"            \
+    "                             redis.call('HKEYS', 'chathub:p:'..room)})\n"                     \
+    "        end\n"                                                                                \
+    "      end\n"                                                                                  \
+    "    end\n"                                                                                    \
+    "    redis.call('DEL', k)\n"                                                                   \
+    "  end\n"                                                                                      \
+    "  redis.call('DEL', 'chathub:nr:'..node)\n"                                                   \
+    "end\n"
+
+/* Reap every node whose heartbeat key expired. Returns the leaves to announce. */
+const char hub_presence_reap_lua[] =
+    REMOVE_NODE_LUA "local out = {}\n"
+                    "for _, node in ipairs(redis.call('SMEMBERS', 'chathub:nodes')) do\n"
+                    "  if redis.call('EXISTS', 'chathub:hb:'..node) == 0 then\n"
+                    "    remove_node(node, out)\n"
+                    "    redis.call('SREM', 'chathub:nodes', node)\n"
+                    "  end\n"
+                    "end\n"
+                    "return out\n";
+
+/* ARGV: node. Takes the node out (drain) and returns the leaves to announce. */
+const char hub_presence_remove_lua[] =
+    REMOVE_NODE_LUA "local out = {}\n"
+                    "remove_node(ARGV[1], out)\n"
+                    "redis.call('SREM', 'chathub:nodes', ARGV[1])\n"
+                    "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
+                    "return out\n";
+
+/* ARGV: node, then room, user, count, user json per live entry. Rewrites this
+ * node's entries (idempotent: after a blip or a Redis restart alike), silently. */
+const char hub_presence_restore_lua[] =
+    REMOVE_NODE_LUA "local node = ARGV[1]\n"
+                    "remove_node(node, nil)\n"
+                    "redis.call('SADD', 'chathub:nodes', node)\n"
+                    "for i = 2, #ARGV, 4 do\n"
+                    "  local room, user, n = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])\n"
+                    "  redis.call('HSET', 'chathub:p:'..room..':'..node, user, n)\n"
+                    "  redis.call('SADD', 'chathub:nr:'..node, room)\n"
+                    "  redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
+                    "  redis.call('HINCRBY', 'chathub:p:'..room, user, n)\n"
+                    "end\n"
+                    "return 0\n";
