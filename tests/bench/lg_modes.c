@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "lg_bench.h"
+#include "lg_metrics.h"
 #include "lg_proc.h"
 
 #define EXIT_CONNECT_FAILED 2
@@ -37,6 +38,27 @@ emit(const char *line)
     fputs(line, stdout);
     fputc('\n', stdout);
     fflush(stdout);
+}
+
+/* The servers on either side of a step: CPU from /proc, the hubs' counters
+ * from /metrics. The requests for /metrics stay outside the CPU window. */
+typedef struct servers {
+    lg_proc_sample_t proc;
+    lg_metrics_sample_t metrics;
+} servers_t;
+
+static void
+sample_before(const lg_opts_t *o, servers_t *s)
+{
+    lg_metrics_sample(o->targets, o->ntargets, &s->metrics);
+    lg_proc_sample(&o->watch, &s->proc);
+}
+
+static void
+sample_after(const lg_opts_t *o, servers_t *s)
+{
+    lg_proc_sample(&o->watch, &s->proc);
+    lg_metrics_sample(o->targets, o->ntargets, &s->metrics);
 }
 
 /* Connect every socket and report it; 0, or the exit code to give up with. */
@@ -121,15 +143,20 @@ step_failure(const lg_opts_t *o, const lg_step_result_t *s)
 /* One step's JSON line; returns the failure ("" when it passed). */
 static const char *
 report_step(const lg_bench_t *b, const char *workload, double rate, const lg_step_result_t *s,
-            const lg_proc_sample_t *ca, const lg_proc_sample_t *cb)
+            const servers_t *before, const servers_t *after)
 {
     const lg_opts_t *o = lg_bench_opts(b);
-    char line[JSON_MAX], cpu[512], why[1024];
+    char line[JSON_MAX], cpu[512], why[1024], fpw[32] = "null";
     const char *fail = step_failure(o, s);
     double secs = s->seconds > 0 ? s->seconds : 1;
-    double cpu_total = o->watch.n > 0 ? lg_proc_cpu_total(&o->watch, ca, cb) : 0;
+    double cpu_total =
+        o->watch.n > 0 ? lg_proc_cpu_total(&o->watch, &before->proc, &after->proc) : 0;
+    double per_write = lg_metrics_frames_per_write(&before->metrics, &after->metrics);
 
-    lg_proc_cpu_json(&o->watch, ca, cb, cpu, sizeof(cpu));
+    lg_proc_cpu_json(&o->watch, &before->proc, &after->proc, cpu, sizeof(cpu));
+    if (per_write >= 0) {
+        snprintf(fpw, sizeof(fpw), "%.2f", per_write);
+    }
     snprintf(
         line, sizeof(line),
         "{\"workload\":\"%s\",\"rooms\":%zu,\"members\":%zu,\"rate\":%.0f,"
@@ -141,8 +168,8 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ",\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,"
         "\"arrival_p50_ms\":%.2f,\"arrival_p99_ms\":%.2f,\"arrival_p999_ms\":%.2f,"
         "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
-        "\"cpu_s_per_100k\":%.3f,\"loadgen_cpu_s\":%.2f,\"loadgen_busy\":%.2f,"
-        "\"ok\":%s,\"fail\":\"%s\"}",
+        "\"cpu_s_per_100k\":%.3f,\"frames_per_write\":%s,\"loadgen_cpu_s\":%.2f,"
+        "\"loadgen_busy\":%.2f,\"ok\":%s,\"fail\":\"%s\"}",
         workload, o->rooms, o->members, rate, s->target_sends_per_s, s->seconds, s->drain_seconds,
         s->sent, (double)s->sent / secs, s->acked, s->unacked, s->errors, s->expected, s->delivered,
         (double)s->delivered / secs, s->lost, s->dups, s->out_of_order, s->closed,
@@ -151,7 +178,7 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ms(lg_hist_quantile(&s->arrival, 0.5)), ms(lg_hist_quantile(&s->arrival, 0.99)),
         ms(lg_hist_quantile(&s->arrival, 0.999)), ms(lg_hist_quantile(&s->ack, 0.5)),
         ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
-        s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, s->loadgen_cpu_s,
+        s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, fpw, s->loadgen_cpu_s,
         s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
         fail[0] == '\0' ? "true" : "false", fail);
     emit(line);
@@ -202,7 +229,7 @@ lg_mode_fanout(const lg_opts_t *o)
 {
     lg_bench_t *b = lg_bench_new(o, true);
     lg_step_result_t *s = new_step();
-    lg_proc_sample_t ca, cb;
+    servers_t ca, cb;
     char line[JSON_MAX];
     double best = 0, best_delivered = 0, stopped_at = 0;
     const char *why = "all steps passed";
@@ -212,9 +239,9 @@ lg_mode_fanout(const lg_opts_t *o)
         lg_bench_settle(b, SETTLE_QUIET_MS, o->settle_s);
         reopen_closed(b);
         for (size_t i = 0; i < o->nrates && !lg_bench_expired(b); i++) {
-            lg_proc_sample(&o->watch, &ca);
+            sample_before(o, &ca);
             lg_bench_step(b, o->rates[i] / (double)o->members, o->step_s, o->outstanding, s);
-            lg_proc_sample(&o->watch, &cb);
+            sample_after(o, &cb);
             const char *fail = report_step(b, o->label, o->rates[i], s, &ca, &cb);
             if (fail[0] != '\0') {
                 why = fail;
@@ -243,15 +270,15 @@ lg_mode_bigroom(const lg_opts_t *o)
 {
     lg_bench_t *b = lg_bench_new(o, true);
     lg_step_result_t *s = new_step();
-    lg_proc_sample_t ca, cb;
+    servers_t ca, cb;
     int rc = connect_all(b, o, o->label);
 
     if (rc == 0) {
         lg_bench_settle(b, SETTLE_QUIET_MS, o->settle_s);
         reopen_closed(b);
-        lg_proc_sample(&o->watch, &ca);
+        sample_before(o, &ca);
         lg_bench_step(b, o->send_rate, o->step_s, o->outstanding, s);
-        lg_proc_sample(&o->watch, &cb);
+        sample_after(o, &cb);
         report_step(b, o->label, o->send_rate * (double)o->members, s, &ca, &cb);
         rc = finish(b);
     } else {

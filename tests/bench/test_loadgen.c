@@ -17,6 +17,7 @@
 #include "lg_conn.h"
 #include "lg_hist.h"
 #include "lg_jwt.h"
+#include "lg_metrics.h"
 #include "lg_scan.h"
 #include "lg_seqset.h"
 #include "lg_time.h"
@@ -327,6 +328,32 @@ test_connection_reassembles_answers_pings_and_closes(void)
     free(big);
 }
 
+static void
+test_metrics_counters_are_read(void)
+{
+    const char *page = "# HELP chathub_frames_out_total frames written to sockets\n"
+                       "# TYPE chathub_frames_out_total counter\n"
+                       "chathub_frames_out_total_x 99\n"
+                       "chathub_frames_out_total 1500\n"
+                       "chathub_socket_writes_totally 7\n"
+                       "\n"
+                       "chathub_socket_writes_total 1200\n";
+    double frames = -1, writes = -1;
+    lg_metrics_sample_t a = {100, 50, 2, 2}, b = {400, 150, 2, 2}, half = {400, 150, 2, 1};
+
+    ok(lg_metrics_parse(page, &frames, &writes) == 2 && frames == 1500 && writes == 1200,
+       "both counters, not the names that only start like them (%.0f, %.0f)", frames, writes);
+    frames = writes = -1;
+    ok(lg_metrics_parse("chathub_frames_out_total 3\n", &frames, &writes) == 1 && frames == 3 &&
+           writes == -1,
+       "a page without the writes counter finds one");
+    ok(lg_metrics_parse("chathub_socket_writes_total \n", &frames, &writes) == 0,
+       "a counter without a value is not read");
+    ok(lg_metrics_frames_per_write(&a, &b) == 3.0, "300 frames in 100 writes: 3 per write");
+    ok(lg_metrics_frames_per_write(&a, &half) < 0, "a hub that did not answer: no figure");
+    ok(lg_metrics_frames_per_write(&a, &a) < 0, "no writes: no figure");
+}
+
 int
 main(void)
 {
@@ -336,6 +363,7 @@ main(void)
     test_jwt_passes_the_hubs_verifier();
     test_scan_reads_the_hubs_frames();
     test_seqset_and_hist_count();
+    test_metrics_counters_are_read();
     test_connection_reassembles_answers_pings_and_closes();
     return tap_done();
 }
