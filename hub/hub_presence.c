@@ -165,28 +165,40 @@ announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json
     cJSON_Delete(u);
 }
 
-/* Pair i of a flat {ev, {ids...}, ev, {ids...}, ...} reply → ev, ids (a new array). */
+/* The online ids the scripts return as one string, "7,9,12" (see
+ * hub_presence_lua.c) → a new array. */
+static int
+parse_ids(const redisReply *s, int64_t **ids, size_t *n)
+{
+    const char *p;
+
+    if (s->type != REDIS_REPLY_STRING) {
+        return -1;
+    }
+    *n = s->len > 0 ? 1 : 0;
+    for (size_t k = 0; k < s->len; k++) {
+        *n += s->str[k] == ',';
+    }
+    *ids = xcalloc(*n + 1, sizeof(int64_t));
+    p = s->str;
+    for (size_t k = 0; k < *n; k++) {
+        char *end;
+        (*ids)[k] = strtoll(p, &end, 10);
+        p = *end == ',' ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* Pair i of a flat {ev, "ids", ev, "ids", ...} reply → ev, ids (a new array). */
 static int
 parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n)
 {
-    const redisReply *e, *list;
-
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 * i + 2) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 * i + 2 ||
+        r->element[2 * i]->type != REDIS_REPLY_INTEGER) {
         return -1;
     }
-    e = r->element[2 * i];
-    list = r->element[2 * i + 1];
-    if (e->type != REDIS_REPLY_INTEGER || list->type != REDIS_REPLY_ARRAY) {
-        return -1;
-    }
-    *ev = (int)e->integer;
-    *n = list->elements;
-    *ids = xcalloc(*n + 1, sizeof(int64_t));
-    for (size_t k = 0; k < *n; k++) {
-        const redisReply *s = list->element[k];
-        (*ids)[k] = s->type == REDIS_REPLY_STRING ? strtoll(s->str, NULL, 10) : 0;
-    }
-    return 0;
+    *ev = (int)r->element[2 * i]->integer;
+    return parse_ids(r->element[2 * i + 1], ids, n);
 }
 
 static int
@@ -547,17 +559,13 @@ on_reaped(void *ud, void *reply, const char *err)
     }
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *x = r->element[i];
+        int64_t *ids = NULL;
+        size_t n = 0;
         if (x->type != REDIS_REPLY_ARRAY || x->elements != 3 ||
-            x->element[0]->type != REDIS_REPLY_STRING || x->element[2]->type != REDIS_REPLY_ARRAY) {
+            x->element[0]->type != REDIS_REPLY_STRING || parse_ids(x->element[2], &ids, &n) < 0) {
             continue;
         }
         int64_t room = strtoll(x->element[0]->str, NULL, 10);
-        size_t n = x->element[2]->elements;
-        int64_t *ids = xcalloc(n + 1, sizeof(int64_t));
-        for (size_t k = 0; k < n; k++) {
-            const redisReply *s = x->element[2]->element[k];
-            ids[k] = s->type == REDIS_REPLY_STRING ? strtoll(s->str, NULL, 10) : 0;
-        }
         log_info("presence.reaped", "room=%" PRId64, room);
         announce_json(hub, room, "leave",
                       x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids,

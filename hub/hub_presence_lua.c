@@ -4,6 +4,10 @@
  */
 #include "hub_presence_lua.h"
 
+/* Every script returns a room's online ids as one string, "7,9,12": one
+ * reply element instead of one per user, which hiredis would allocate
+ * each (a 1,000-member room's join read 1,000 of them). */
+
 /* ARGV: node, then room, user, delta (1 join, 0 just read), user json per
  * join, in the order they came. Returns, per join, 1 if it was the user's
  * first socket anywhere (else 0) and the room's online ids after it. */
@@ -19,7 +23,7 @@ const char hub_presence_join_lua[] =
     "    if redis.call('HINCRBY', 'chathub:p:'..room, user, 1) == 1 then ev = 1 end\n"
     "  end\n"
     "  out[#out+1] = ev\n"
-    "  out[#out+1] = redis.call('HKEYS', 'chathub:p:'..room)\n"
+    "  out[#out+1] = table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')\n"
     "end\n"
     "return out\n";
 
@@ -33,7 +37,7 @@ const char hub_presence_leave_lua[] =
     "  redis.call('HDEL', 'chathub:p:'..room, user)\n"
     "  ev = 1\n"
     "end\n"
-    "return {ev, redis.call('HKEYS', 'chathub:p:'..room)}\n";
+    "return {ev, table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')}\n";
 
 /* Take a node's entries out of the room totals; with emit, collect the users
  * that went offline as {room, user json, online ids}. */
@@ -48,7 +52,7 @@ const char hub_presence_leave_lua[] =
     "        redis.call('HDEL', 'chathub:p:'..room, h[i])\n"                                       \
     "        if out then\n"                                                                        \
     "          table.insert(out, {room, redis.call('HGET', 'chathub:u', h[i]) or '',\n"            \
-    "                             redis.call('HKEYS', 'chathub:p:'..room)})\n"                     \
+    "                             table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')})\n"  \
     "        end\n"                                                                                \
     "      end\n"                                                                                  \
     "    end\n"                                                                                    \
