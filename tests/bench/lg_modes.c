@@ -66,24 +66,29 @@ static int
 connect_all(lg_bench_t *b, const lg_opts_t *o, const char *workload)
 {
     lg_connect_result_t *r = malloc(sizeof(*r));
-    char line[JSON_MAX], why[1024];
+    lg_proc_sample_t before, after;
+    char line[JSON_MAX], why[1024], cpu[512];
     int rc;
 
     if (r == NULL) {
         abort();
     }
+    lg_proc_sample(&o->watch, &before);
     rc = lg_bench_connect(b, r);
+    lg_proc_sample(&o->watch, &after);
+    lg_proc_cpu_json(&o->watch, &before, &after, cpu, sizeof(cpu));
     lg_bench_reasons(b, why, sizeof(why));
     fprintf(stderr, "loadgen: %s: %zu/%zu sockets in %.2f s%s%s\n", workload, r->established,
             r->wanted, r->seconds, why[0] != '\0' ? "; failures: " : "", why);
     snprintf(line, sizeof(line),
              "{\"workload\":\"%s_connect\",\"connections\":%zu,\"established\":%zu,"
              "\"failed\":%zu,\"seconds\":%.3f,\"handshakes_per_s\":%.0f,"
-             "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"loadgen_cpu_s\":%.2f}",
+             "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"cpu_s\":%s,"
+             "\"loadgen_cpu_s\":%.2f}",
              workload, r->wanted, r->established, r->failed, r->seconds,
              r->seconds > 0 ? (double)r->established / r->seconds : 0,
              ms(lg_hist_quantile(&r->handshake, 0.5)), ms(lg_hist_quantile(&r->handshake, 0.99)),
-             r->loadgen_cpu_s);
+             cpu, r->loadgen_cpu_s);
     if (o->mode != LG_IDLE) {
         emit(line);
     }
