@@ -534,6 +534,10 @@ on_presence(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
     if (req == NULL) {
         return;
     }
+    if (online == NULL) {
+        hub_http_reply_error(req, 503, NULL, "unavailable"); /* the node is stopping */
+        return;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "room_id", proto_json_int(req->api.id));
     cJSON *arr = cJSON_AddArrayToObject(j, "online");

@@ -298,7 +298,7 @@ static void
 on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
 {
     join_copy_t *jc = ud;
-    hub_conn_t *c = hub_conn_lookup(hub, id);
+    hub_conn_t *c = online != NULL ? hub_conn_lookup(hub, id) : NULL; /* NULL: stopping */
 
     if (c != NULL) {
         c->state = HUB_CONN_OPEN;

@@ -136,7 +136,12 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
          const int64_t *online, size_t n)
 {
     size_t len;
-    char *s = proto_build_presence(room, event, user_json, online, n, &len);
+    char *s;
+
+    if (hub->presence == NULL) {
+        return; /* stopping: rooms and the channel are gone */
+    }
+    s = proto_build_presence(room, event, user_json, online, n, &len);
 
     log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
     hub_deliver_event(hub, room, s, len, 0);
@@ -260,9 +265,15 @@ static void
 join_local(join_req_t *jr, bool first)
 {
     hub_presence_t *p = jr->hub->presence;
-    int64_t *ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-    size_t n = local_online(p, jr->room, ids, ONLINE_LOCAL_MAX);
+    int64_t *ids;
+    size_t n;
 
+    if (p == NULL) {
+        jr->cb(jr->hub, jr->id, NULL, 0, jr->ud); /* stopping: no answer */
+        return;
+    }
+    ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
+    n = local_online(p, jr->room, ids, ONLINE_LOCAL_MAX);
     jr->cb(jr->hub, jr->id, ids, n, jr->ud);
     if (first) {
         announce(jr->hub, jr->room, "join", jr->user, jr->who->json, ids, n);
@@ -286,10 +297,10 @@ on_joins_reply(void *ud, void *reply, const char *err)
         int64_t *ids = NULL;
         size_t n = 0;
 
-        if (err != NULL || parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
-            if (i == 0) {
-                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n,
-                         err != NULL ? err : "reply");
+        if (err != NULL || jr->hub->presence == NULL ||
+            parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
+            if (i == 0 && err != NULL) {
+                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n, err);
             }
             join_local(jr, false);
         } else {
@@ -507,9 +518,15 @@ typedef struct online_req {
 static void
 online_local(online_req_t *q)
 {
-    int64_t *ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-    size_t n = local_online(q->hub->presence, q->room, ids, ONLINE_LOCAL_MAX);
+    int64_t *ids;
+    size_t n;
 
+    if (q->hub->presence == NULL) {
+        q->cb(q->hub, q->id, NULL, 0, q->ud); /* stopping: no answer */
+        return;
+    }
+    ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
+    n = local_online(q->hub->presence, q->room, ids, ONLINE_LOCAL_MAX);
     q->cb(q->hub, q->id, ids, n, q->ud);
     free(ids);
 }
@@ -713,9 +730,11 @@ hub_presence_free(hub_presence_t *p)
         }
     }
     hub_map_clear(&p->entries);
-    /* The node is going away: joins never sent have no one left to answer. */
+    /* The node is going away: joins never sent get no answer. */
     for (size_t j = 0; j < p->njoins; j++) {
-        join_req_free(p->joins[j]);
+        join_req_t *jr = p->joins[j];
+        jr->cb(jr->hub, jr->id, NULL, 0, jr->ud);
+        join_req_free(jr);
     }
     p->njoins = 0;
     p->beat.data = p;

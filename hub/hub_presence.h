@@ -35,7 +35,8 @@ void hub_presence_free(hub_presence_t *p); /* NULL is fine */
  * sockets (after a Redis restart they are gone) and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
-/* online: the room's user ids (borrowed). */
+/* online: the room's user ids (borrowed); NULL when the node stops before
+ * there is an answer, and cb only releases ud. */
 typedef void (*hub_presence_online_cb)(hub_t *hub, uint64_t id, const int64_t *online, size_t n,
                                        void *ud);
 

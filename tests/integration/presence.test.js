@@ -1,7 +1,7 @@
 // Presence, typing and read receipts across nodes (issue 5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startHub, seed, createDatabase, assertNoSanitizerReport } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { execFileSync } from 'node:child_process';
@@ -112,6 +112,32 @@ test('a connect storm: two tabs each of 20 users at once, one join and one leave
   for (const u of users) assert.deepEqual(presenceOf(observer, u), ['join', 'leave'], `user ${u}`);
   assert.deepEqual(await online(b, 33), [60]);
   await observer.close();
+});
+
+test('a node stopped while its presence calls wait on Redis exits cleanly', { timeout: 40000 }, async () => {
+  const users = Array.from({ length: 20 }, (_, i) => 70 + i);
+  for (const id of users) await a.api('PUT', `/users/${id}`, { full_name: `Stop ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/34', { type: 'GROUP', name: 'T', members: users });
+  const c = await startHub({ ...shared(), nodeId: 'pc', migrate: false });
+  const exited = new Promise((r) => c.proc.once('exit', (code, signal) => r({ code, signal })));
+  // Redis holds every script for 2 s, so the joins' calls are in flight
+  // (or still queued) when the node stops.
+  execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'PAUSE', '2000', 'WRITE']);
+  const opening = users.flatMap((u) => [open(c, u, 34), open(c, u, 34)]);
+  await sleep(500);
+  // The first signal begins a drain, which waits on Redis too; a second one
+  // stops the node at once.
+  c.proc.kill('SIGINT');
+  await sleep(200);
+  c.proc.kill('SIGINT');
+  const sockets = await Promise.allSettled(opening);
+  const { code, signal } = await exited;
+  assert.deepEqual([code, signal], [0, null], c.log.slice(-2000));
+  assertNoSanitizerReport(c.log);
+  assert.ok(sockets.every((x) => x.status === 'rejected' || x.value.established === undefined || x.value.established),
+    'no socket saw anything else first');
+  for (const x of sockets) if (x.status === 'fulfilled') await x.value.close();
+  execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'UNPAUSE']);
 });
 
 test('a node killed with SIGKILL: its users go offline on the other nodes within 10 s', { timeout: 40000 }, async () => {
