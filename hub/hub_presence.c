@@ -290,6 +290,7 @@ static void
 on_joins_reply(void *ud, void *reply, const char *err)
 {
     join_batch_t *b = ud;
+    bool logged = false;
 
     for (size_t i = 0; i < b->n; i++) {
         join_req_t *jr = b->reqs[i];
@@ -299,8 +300,10 @@ on_joins_reply(void *ud, void *reply, const char *err)
 
         if (err != NULL || jr->hub->presence == NULL ||
             parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
-            if (i == 0 && err != NULL) {
-                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n, err);
+            if (!logged && jr->hub->presence != NULL) {
+                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n,
+                         err != NULL ? err : "reply");
+                logged = true;
             }
             join_local(jr, false);
         } else {
