@@ -134,8 +134,6 @@ test('a node stopped while its presence calls wait on Redis exits cleanly', { ti
   const { code, signal } = await exited;
   assert.deepEqual([code, signal], [0, null], c.log.slice(-2000));
   assertNoSanitizerReport(c.log);
-  assert.ok(sockets.every((x) => x.status === 'rejected' || x.value.established === undefined || x.value.established),
-    'no socket saw anything else first');
   for (const x of sockets) if (x.status === 'fulfilled') await x.value.close();
   execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'UNPAUSE']);
 });
