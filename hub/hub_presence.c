@@ -1,7 +1,8 @@
 /*
  * Presence: local socket counts per (room, user) with a grace period, and
  * calls of the Redis side's scripts (hub_presence_lua.c; the keys are in
- * hub_presence.h). The joins of one turn of the loop are one script call.
+ * hub_presence.h). The joins, leaves and reads of one turn of the loop are
+ * one script call.
  */
 #include "hub_presence.h"
 
@@ -24,7 +25,8 @@
 #define HEARTBEAT_MS 2000 /* refresh this node's heartbeat key, reap dead nodes */
 #define HEARTBEAT_TTL_MS "6000"
 #define ONLINE_LOCAL_MAX 4096 /* users listed from local counts alone */
-#define JOIN_BATCH_MAX 128    /* joins per script call */
+#define CHANGE_BATCH_MAX 128  /* changes per script call */
+#define GRACE_TICK_MS 50      /* grace periods end on these ticks */
 
 /* A user as presence keeps them: their JSON, as frames carry it and as
  * Redis keeps it for other nodes, shared by an entry and its requests in
@@ -45,18 +47,18 @@ typedef struct pres {
     pres_user_t *who;
 } pres_t;
 
-typedef struct join_req join_req_t;
+typedef struct change change_t;
 
 struct hub_presence {
     hub_t *hub;
     hub_map_t entries; /* key(room, user) → chain of pres_t */
     uv_timer_t beat;
-    /* The joins of this turn of the loop, sent as one script call before
-     * the loop polls: a connect storm costs Redis one call per turn, not
-     * one per socket. */
+    /* The changes of this turn of the loop, sent as one script call before
+     * the loop polls: a connect or disconnect storm costs Redis one call
+     * per turn, not one per socket. */
     uv_prepare_t flush;
-    join_req_t *joins[JOIN_BATCH_MAX];
-    size_t njoins;
+    change_t *queued[CHANGE_BATCH_MAX];
+    size_t nqueued;
     int open_handles;
 };
 
@@ -229,125 +231,146 @@ eval_now(hub_t *hub, const char *script, size_t nargs, const char **args, hub_re
     return rc;
 }
 
-static void flush_joins(hub_presence_t *p);
+static void flush_changes(hub_presence_t *p);
 
-/* Every other script goes after the joins already queued, so Redis sees
+/* Every other script goes after the changes already queued, so Redis sees
  * presence changes in the order they happened. */
 static int
 eval(hub_t *hub, const char *script, size_t nargs, const char **args, hub_redis_reply_cb cb,
      void *ud)
 {
-    flush_joins(hub->presence);
+    flush_changes(hub->presence);
     return eval_now(hub, script, nargs, args, cb, ud);
 }
 
-/* ---- join ---- */
+/* ---- the change queue: a turn's joins, leaves and reads in one call ---- */
 
-struct join_req {
+typedef enum { CHANGE_JOIN, CHANGE_LEAVE, CHANGE_READ } change_kind_t;
+
+static const char *const change_delta[] = {"1", "-1", "0"};
+
+struct change {
     hub_t *hub;
+    change_kind_t kind;
     int64_t room, user;
-    uint64_t id;
+    pres_user_t *who; /* joins and leaves; NULL for a read */
+    /* Answered from this node's counts alone (Redis down), the change is an
+     * event: a join of this node's first socket of the user, every leave. */
+    bool local_event;
+    uint64_t id; /* joins and reads: cb(id, online, ud) */
     hub_presence_online_cb cb;
     void *ud;
-    pres_user_t *who;
-    bool first; /* this node's first socket of the user in the room */
     char room_s[PROTO_I64_STR_MAX], user_s[PROTO_I64_STR_MAX];
 };
 
 static void
-join_req_free(join_req_t *jr)
+change_free(change_t *c)
 {
-    user_unref(jr->who);
-    free(jr);
+    user_unref(c->who);
+    free(c);
 }
 
+/* The answer: cb with the room's online users, then the event when ev. */
 static void
-join_local(join_req_t *jr, bool first)
+change_answer(change_t *c, bool ev, const int64_t *ids, size_t n)
 {
-    hub_presence_t *p = jr->hub->presence;
+    if (c->cb != NULL) {
+        c->cb(c->hub, c->id, ids, n, c->ud);
+    }
+    if (ev) {
+        announce(c->hub, c->room, c->kind == CHANGE_JOIN ? "join" : "leave", c->user, c->who->json,
+                 ids, n);
+    }
+}
+
+/* The answer from this node's counts alone, when Redis is down or failed. */
+static void
+change_local(change_t *c, bool ev)
+{
+    hub_presence_t *p = c->hub->presence;
     int64_t *ids;
     size_t n;
 
     if (p == NULL) {
-        jr->cb(jr->hub, jr->id, NULL, 0, jr->ud); /* stopping: no answer */
+        if (c->cb != NULL) {
+            c->cb(c->hub, c->id, NULL, 0, c->ud); /* stopping: no answer */
+        }
+        return;
+    }
+    if (c->cb == NULL && !ev) {
         return;
     }
     ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-    n = local_online(p, jr->room, ids, ONLINE_LOCAL_MAX);
-    jr->cb(jr->hub, jr->id, ids, n, jr->ud);
-    if (first) {
-        announce(jr->hub, jr->room, "join", jr->user, jr->who->json, ids, n);
-    }
+    n = local_online(p, c->room, ids, ONLINE_LOCAL_MAX);
+    change_answer(c, ev, ids, n);
     free(ids);
 }
 
-typedef struct join_batch {
+typedef struct change_batch {
     size_t n;
-    join_req_t *reqs[];
-} join_batch_t;
+    change_t *changes[];
+} change_batch_t;
 
 static void
-on_joins_reply(void *ud, void *reply, const char *err)
+on_changes_reply(void *ud, void *reply, const char *err)
 {
-    join_batch_t *b = ud;
+    change_batch_t *b = ud;
     bool logged = false;
 
     for (size_t i = 0; i < b->n; i++) {
-        join_req_t *jr = b->reqs[i];
+        change_t *c = b->changes[i];
         int ev = 0;
         int64_t *ids = NULL;
         size_t n = 0;
 
-        if (err != NULL || jr->hub->presence == NULL ||
+        if (err != NULL || c->hub->presence == NULL ||
             parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
-            if (!logged && jr->hub->presence != NULL) {
-                log_warn("presence.redis_failed", "op=join joins=%zu err=\"%s\"", b->n,
+            if (!logged && c->hub->presence != NULL) {
+                log_warn("presence.redis_failed", "op=change changes=%zu err=\"%s\"", b->n,
                          err != NULL ? err : "reply");
                 logged = true;
             }
-            join_local(jr, false);
+            /* The script may have run: no event, which could come twice. */
+            change_local(c, false);
         } else {
-            jr->cb(jr->hub, jr->id, ids, n, jr->ud);
-            if (ev == 1) {
-                announce(jr->hub, jr->room, "join", jr->user, jr->who->json, ids, n);
-            }
+            change_answer(c, ev == 1, ids, n);
         }
         free(ids);
-        join_req_free(jr);
+        change_free(c);
     }
     free(b);
 }
 
 static void
-flush_joins(hub_presence_t *p)
+flush_changes(hub_presence_t *p)
 {
-    size_t n = p != NULL ? p->njoins : 0;
+    size_t n = p != NULL ? p->nqueued : 0;
     const char **args;
-    join_batch_t *b;
+    change_batch_t *b;
 
     if (n == 0) {
         return;
     }
     uv_prepare_stop(&p->flush);
-    p->njoins = 0;
-    b = xmalloc(sizeof(*b) + n * sizeof(b->reqs[0]));
+    p->nqueued = 0;
+    b = xmalloc(sizeof(*b) + n * sizeof(b->changes[0]));
     b->n = n;
-    memcpy(b->reqs, p->joins, n * sizeof(b->reqs[0]));
+    memcpy(b->changes, p->queued, n * sizeof(b->changes[0]));
     args = xcalloc(1 + 4 * n, sizeof(char *));
     args[0] = p->hub->cfg->node_id;
     for (size_t i = 0; i < n; i++) {
-        join_req_t *jr = b->reqs[i];
-        args[1 + 4 * i] = jr->room_s;
-        args[2 + 4 * i] = jr->user_s;
-        args[3 + 4 * i] = jr->first ? "1" : "0";
-        args[4 + 4 * i] = jr->who->json;
+        change_t *c = b->changes[i];
+        args[1 + 4 * i] = c->room_s;
+        args[2 + 4 * i] = c->user_s;
+        args[3 + 4 * i] = change_delta[c->kind];
+        args[4 + 4 * i] = c->kind == CHANGE_JOIN ? c->who->json : "";
     }
-    if (eval_now(p->hub, hub_presence_join_lua, 1 + 4 * n, args, on_joins_reply, b) < 0) {
+    if (eval_now(p->hub, hub_presence_change_lua, 1 + 4 * n, args, on_changes_reply, b) < 0) {
         /* Redis went down within this turn: answer from the local counts,
-         * as a failed reply does. */
+         * with the events Redis would have made. */
         for (size_t i = 0; i < n; i++) {
-            join_local(b->reqs[i], b->reqs[i]->first);
-            join_req_free(b->reqs[i]);
+            change_local(b->changes[i], b->changes[i]->local_event);
+            change_free(b->changes[i]);
         }
         free(b);
     }
@@ -357,8 +380,44 @@ flush_joins(hub_presence_t *p)
 static void
 on_flush(uv_prepare_t *h)
 {
-    flush_joins(h->data);
+    flush_changes(h->data);
 }
+
+/* c goes to Redis with the rest of this turn's changes, or now when Redis
+ * is down. */
+static void
+submit(hub_t *hub, change_t *c)
+{
+    hub_presence_t *p = hub->presence;
+
+    if (p == NULL || redis_of(hub) == NULL) {
+        change_local(c, c->local_event);
+        change_free(c);
+        return;
+    }
+    proto_i64_str(c->room_s, c->room);
+    proto_i64_str(c->user_s, c->user);
+    p->queued[p->nqueued++] = c;
+    if (p->nqueued == 1) {
+        uv_prepare_start(&p->flush, on_flush);
+    } else if (p->nqueued == CHANGE_BATCH_MAX) {
+        flush_changes(p);
+    }
+}
+
+static change_t *
+change_new(hub_t *hub, change_kind_t kind, int64_t room, int64_t user)
+{
+    change_t *c = xcalloc(1, sizeof(*c));
+
+    c->hub = hub;
+    c->kind = kind;
+    c->room = room;
+    c->user = user;
+    return c;
+}
+
+/* ---- join ---- */
 
 void
 hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_t id,
@@ -367,7 +426,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     hub_presence_t *p = hub->presence;
     pres_t *e = find(p, room_id, user->id);
     bool first = false;
-    join_req_t *jr = xcalloc(1, sizeof(*jr));
+    change_t *c;
 
     if (e == NULL) {
         e = xcalloc(1, sizeof(*e));
@@ -387,28 +446,15 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
         first = true;
     }
     e->count++;
-    *jr = (join_req_t){.hub = hub,
-                       .room = room_id,
-                       .user = user->id,
-                       .id = id,
-                       .cb = cb,
-                       .ud = ud,
-                       .who = user_ref(e->who),
-                       .first = first};
-    if (redis_of(hub) == NULL) {
-        join_local(jr, first);
-        join_req_free(jr);
-        return;
-    }
-    proto_i64_str(jr->room_s, room_id);
-    proto_i64_str(jr->user_s, user->id);
-    e->in_redis = e->in_redis || first;
-    p->joins[p->njoins++] = jr;
-    if (p->njoins == 1) {
-        uv_prepare_start(&p->flush, on_flush);
-    } else if (p->njoins == JOIN_BATCH_MAX) {
-        flush_joins(p);
-    }
+    /* Only a first socket changes Redis; the others just read the room. */
+    c = change_new(hub, first ? CHANGE_JOIN : CHANGE_READ, room_id, user->id);
+    c->who = user_ref(e->who);
+    c->local_event = first;
+    c->id = id;
+    c->cb = cb;
+    c->ud = ud;
+    e->in_redis = e->in_redis || (first && redis_of(hub) != NULL);
+    submit(p->hub, c);
 }
 
 /* ---- leave ---- */
@@ -444,54 +490,33 @@ on_entry_closed(uv_handle_t *h)
     free(e);
 }
 
-typedef struct leave_req {
-    hub_t *hub;
-    int64_t room, user;
-    pres_user_t *who;
-} leave_req_t;
-
-static void
-on_leave_reply(void *ud, void *reply, const char *err)
-{
-    leave_req_t *lr = ud;
-    int ev = 0;
-    int64_t *ids = NULL;
-    size_t n = 0;
-
-    if (err == NULL && parse_ev_online(reply, 0, &ev, &ids, &n) == 0 && ev == 1) {
-        announce(lr->hub, lr->room, "leave", lr->user, lr->who->json, ids, n);
-    } else if (err != NULL) {
-        log_warn("presence.redis_failed", "op=leave err=\"%s\"", err);
-    }
-    free(ids);
-    user_unref(lr->who);
-    free(lr);
-}
-
 static void
 on_grace(uv_timer_t *t)
 {
     pres_t *e = t->data;
     hub_presence_t *p = e->p;
-    hub_t *hub = p->hub;
-    char rs[24], us[24];
-    leave_req_t *lr = xcalloc(1, sizeof(*lr));
+    change_t *c = change_new(p->hub, CHANGE_LEAVE, e->room, e->user);
 
     e->leaving = false;
     unlink_entry(p, e);
-    *lr = (leave_req_t){hub, e->room, e->user, user_ref(e->who)};
-    proto_i64_str(rs, e->room);
-    proto_i64_str(us, e->user);
-    const char *args[] = {rs, us, hub->cfg->node_id};
-    if (!(e->in_redis && eval(hub, hub_presence_leave_lua, 3, args, on_leave_reply, lr) == 0)) {
-        int64_t *ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-        size_t n = local_online(p, e->room, ids, ONLINE_LOCAL_MAX);
-        announce(hub, e->room, "leave", e->user, lr->who->json, ids, n);
-        free(ids);
-        user_unref(lr->who);
-        free(lr);
+    c->who = user_ref(e->who);
+    c->local_event = true;
+    if (e->in_redis) {
+        submit(p->hub, c);
+    } else {
+        change_local(c, true);
+        change_free(c);
     }
     uv_close((uv_handle_t *)&e->grace, on_entry_closed);
+}
+
+/* The grace period, ending on a GRACE_TICK_MS boundary of the loop's clock:
+ * the leaves of sockets closed together (a node's restart, a network drop)
+ * then fire in one turn and share one script call. */
+static uint64_t
+grace_ms(hub_t *hub)
+{
+    return hub->stopping ? 0 : GRACE_MS + GRACE_TICK_MS - uv_now(hub->loop) % GRACE_TICK_MS;
 }
 
 void
@@ -504,66 +529,21 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id)
     }
     if (--e->count == 0) {
         e->leaving = true;
-        uv_timer_start(&e->grace, on_grace, hub->stopping ? 0 : GRACE_MS, 0);
+        uv_timer_start(&e->grace, on_grace, grace_ms(hub), 0);
     }
 }
 
 /* ---- online query ---- */
 
-typedef struct online_req {
-    hub_t *hub;
-    int64_t room;
-    uint64_t id;
-    hub_presence_online_cb cb;
-    void *ud;
-} online_req_t;
-
-static void
-online_local(online_req_t *q)
-{
-    int64_t *ids;
-    size_t n;
-
-    if (q->hub->presence == NULL) {
-        q->cb(q->hub, q->id, NULL, 0, q->ud); /* stopping: no answer */
-        return;
-    }
-    ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-    n = local_online(q->hub->presence, q->room, ids, ONLINE_LOCAL_MAX);
-    q->cb(q->hub, q->id, ids, n, q->ud);
-    free(ids);
-}
-
-static void
-on_online_reply(void *ud, void *reply, const char *err)
-{
-    online_req_t *q = ud;
-    int ev;
-    int64_t *ids = NULL;
-    size_t n;
-
-    if (err != NULL || parse_ev_online(reply, 0, &ev, &ids, &n) < 0) {
-        online_local(q);
-    } else {
-        q->cb(q->hub, q->id, ids, n, q->ud);
-    }
-    free(ids);
-    free(q);
-}
-
 void
 hub_presence_online(hub_t *hub, int64_t room_id, uint64_t id, hub_presence_online_cb cb, void *ud)
 {
-    online_req_t *q = xcalloc(1, sizeof(*q));
-    char rs[PROTO_I64_STR_MAX];
-    const char *args[] = {hub->cfg->node_id, rs, "0", "0", ""}; /* a join that only reads */
+    change_t *c = change_new(hub, CHANGE_READ, room_id, 0);
 
-    *q = (online_req_t){hub, room_id, id, cb, ud};
-    proto_i64_str(rs, room_id);
-    if (eval(hub, hub_presence_join_lua, 5, args, on_online_reply, q) < 0) {
-        online_local(q);
-        free(q);
-    }
+    c->id = id;
+    c->cb = cb;
+    c->ud = ud;
+    submit(hub, c);
 }
 
 /* ---- heartbeat, reaping, restore ---- */
@@ -733,13 +713,15 @@ hub_presence_free(hub_presence_t *p)
         }
     }
     hub_map_clear(&p->entries);
-    /* The node is going away: joins never sent get no answer. */
-    for (size_t j = 0; j < p->njoins; j++) {
-        join_req_t *jr = p->joins[j];
-        jr->cb(jr->hub, jr->id, NULL, 0, jr->ud);
-        join_req_free(jr);
+    /* The node is going away: changes never sent get no answer. */
+    for (size_t j = 0; j < p->nqueued; j++) {
+        change_t *c = p->queued[j];
+        if (c->cb != NULL) {
+            c->cb(c->hub, c->id, NULL, 0, c->ud);
+        }
+        change_free(c);
     }
-    p->njoins = 0;
+    p->nqueued = 0;
     p->beat.data = p;
     uv_close((uv_handle_t *)&p->beat, on_presence_closed);
     uv_close((uv_handle_t *)&p->flush, on_presence_closed);

@@ -5,8 +5,9 @@
  * (user → sockets on that node), chathub:nr:<node> (rooms the node has entries
  * in), chathub:u (user → their JSON for events), chathub:hb:<node> (a heartbeat
  * key that expires 6 s after the node stops refreshing it). Every change is a
- * Lua script, never read-modify-write from C; the joins of one turn of the
- * loop share one call, in order, and any other call waits behind them. Any
+ * Lua script, never read-modify-write from C; the joins, leaves and reads of
+ * one turn of the loop share one call, in order, and any other call waits
+ * behind them. Any
  * node reaps the entries of a node whose heartbeat expired and sends the
  * leave events.
  *

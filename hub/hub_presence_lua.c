@@ -1,5 +1,5 @@
 /*
- * The Redis side of presence: one Lua script per change, so no change is ever
+ * The Redis side of presence: every change is a Lua script, so none is ever
  * a read-modify-write from C (keys in hub_presence.h).
  */
 #include "hub_presence_lua.h"
@@ -8,36 +8,32 @@
  * reply element instead of one per user, which hiredis would allocate
  * each (a 1,000-member room's join read 1,000 of them). */
 
-/* ARGV: node, then room, user, delta (1 join, 0 just read), user json per
- * join, in the order they came. Returns, per join, 1 if it was the user's
- * first socket anywhere (else 0) and the room's online ids after it. */
-const char hub_presence_join_lua[] =
+/* ARGV: node, then room, user, delta ("1" join, "-1" leave, "0" just read),
+ * user json (joins only) per change, in the order they came. Returns, per
+ * change, ev and the room's online ids after it: ev 1 when a join was the
+ * user's first socket anywhere or a leave their last (else 0). A leave with
+ * ev 0 announces nothing, so its ids are left out (""). */
+const char hub_presence_change_lua[] =
     "local node, out, listed = ARGV[1], {}, false\n"
     "for i = 2, #ARGV, 4 do\n"
-    "  local room, user, ev = ARGV[i], ARGV[i+1], 0\n"
-    "  if ARGV[i+2] == '1' then\n"
-    "    redis.call('HINCRBY', 'chathub:p:'..room..':'..node, user, 1)\n"
+    "  local room, user, delta, ev = ARGV[i], ARGV[i+1], ARGV[i+2], 0\n"
+    "  local k = 'chathub:p:'..room\n"
+    "  local kn = k..':'..node\n"
+    "  if delta == '1' then\n"
+    "    redis.call('HINCRBY', kn, user, 1)\n"
     "    redis.call('SADD', 'chathub:nr:'..node, room)\n"
     "    if not listed then redis.call('SADD', 'chathub:nodes', node); listed = true end\n"
     "    redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
-    "    if redis.call('HINCRBY', 'chathub:p:'..room, user, 1) == 1 then ev = 1 end\n"
+    "    if redis.call('HINCRBY', k, user, 1) == 1 then ev = 1 end\n"
+    "  elseif delta == '-1' then\n"
+    "    if redis.call('HINCRBY', kn, user, -1) <= 0 then redis.call('HDEL', kn, user) end\n"
+    "    if redis.call('HINCRBY', k, user, -1) <= 0 then redis.call('HDEL', k, user); ev = 1 end\n"
     "  end\n"
     "  out[#out+1] = ev\n"
-    "  out[#out+1] = table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')\n"
+    "  if delta == '-1' and ev == 0 then out[#out+1] = ''\n"
+    "  else out[#out+1] = table.concat(redis.call('HKEYS', k), ',') end\n"
     "end\n"
     "return out\n";
-
-/* ARGV: room, user, node. Returns {1 if that was the user's last socket, online ids}. */
-const char hub_presence_leave_lua[] =
-    "local room, user, node = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local k = 'chathub:p:'..room..':'..node\n"
-    "if redis.call('HINCRBY', k, user, -1) <= 0 then redis.call('HDEL', k, user) end\n"
-    "local ev = 0\n"
-    "if redis.call('HINCRBY', 'chathub:p:'..room, user, -1) <= 0 then\n"
-    "  redis.call('HDEL', 'chathub:p:'..room, user)\n"
-    "  ev = 1\n"
-    "end\n"
-    "return {ev, table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')}\n";
 
 /* Take a node's entries out of the room totals; with emit, collect the users
  * that went offline as {room, user json, online ids}. */

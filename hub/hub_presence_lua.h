@@ -4,8 +4,7 @@
 #ifndef CHATHUB_HUB_PRESENCE_LUA_H
 #define CHATHUB_HUB_PRESENCE_LUA_H
 
-extern const char hub_presence_join_lua[];
-extern const char hub_presence_leave_lua[];
+extern const char hub_presence_change_lua[];
 extern const char hub_presence_reap_lua[];
 extern const char hub_presence_remove_lua[];
 extern const char hub_presence_restore_lua[];
