@@ -344,8 +344,8 @@ lg_mode_idle(const lg_opts_t *o)
 {
     lg_bench_t *b = lg_bench_new(o, false);
     lg_connect_result_t *r = malloc(sizeof(*r));
-    lg_proc_sample_t before, after, gone;
-    char line[JSON_MAX], rss_a[512], rss_b[512], cpu[512], close_cpu[512];
+    lg_proc_sample_t before, after, gone, left;
+    char line[JSON_MAX], rss_a[512], rss_b[512], cpu[512], close_cpu[512], leave_cpu[512] = "null";
     size_t closed_by_hub;
     int rc;
 
@@ -368,20 +368,28 @@ lg_mode_idle(const lg_opts_t *o)
     pause_ms(CLOSE_QUIET_MS);
     lg_proc_sample(&o->watch, &gone);
     lg_proc_cpu_json(&o->watch, &after, &gone, close_cpu, sizeof(close_cpu));
+    /* The leaves come a grace period after the closes (presence waits for a
+     * reload or a hop to another node): the servers' CPU until then is theirs. */
+    if (o->leave_wait_s > 0) {
+        pause_ms((unsigned)(o->leave_wait_s * 1000));
+        lg_proc_sample(&o->watch, &left);
+        lg_proc_cpu_json(&o->watch, &gone, &left, leave_cpu, sizeof(leave_cpu));
+    }
     snprintf(line, sizeof(line),
              "{\"workload\":\"%s\",\"connections\":%zu,\"members\":%zu,\"established\":%zu,"
              "\"failed\":%zu,\"handshake_seconds\":%.3f,\"handshakes_per_s\":%.0f,"
              "\"handshake_p50_ms\":%.2f,\"handshake_p99_ms\":%.2f,\"held_s\":%.1f,"
              "\"closed\":%zu,\"rss_before_kb\":%s,\"rss_after_kb\":%s,"
              "\"rss_per_conn_kb\":%.2f,\"cpu_s\":%s,\"loadgen_cpu_s\":%.2f,"
-             "\"close_seconds\":%.3f,\"closes_per_s\":%.0f,\"close_cpu_s\":%s}",
+             "\"close_seconds\":%.3f,\"closes_per_s\":%.0f,\"close_cpu_s\":%s,"
+             "\"leave_cpu_s\":%s}",
              o->label, r->wanted, o->members, r->established, r->failed, r->seconds,
              r->seconds > 0 ? (double)r->established / r->seconds : 0,
              ms(lg_hist_quantile(&r->handshake, 0.5)), ms(lg_hist_quantile(&r->handshake, 0.99)),
              o->hold_s, closed_by_hub, rss_a, rss_b,
              r->established > 0 ? (double)growth / (double)r->established : 0, cpu,
              r->loadgen_cpu_s, close_s, close_s > 0 ? (double)r->established / close_s : 0,
-             close_cpu);
+             close_cpu, leave_cpu);
     emit(line);
     fprintf(stderr, "loadgen: idle: %zu/%zu open, %.0f handshakes/s, %.2f KB RSS per socket\n",
             r->established, r->wanted, r->seconds > 0 ? (double)r->established / r->seconds : 0,

@@ -28,6 +28,7 @@ static const num_flag_t num_flags[] = {
     {"--drain", NUM_DOUBLE, offsetof(lg_opts_t, drain_s)},
     {"--hold", NUM_DOUBLE, offsetof(lg_opts_t, hold_s)},
     {"--settle", NUM_DOUBLE, offsetof(lg_opts_t, settle_s)},
+    {"--leave-wait", NUM_DOUBLE, offsetof(lg_opts_t, leave_wait_s)},
     {"--outstanding", NUM_SIZE, offsetof(lg_opts_t, outstanding)},
     {"--concurrency", NUM_SIZE, offsetof(lg_opts_t, concurrency)},
     {"--size", NUM_SIZE, offsetof(lg_opts_t, msg_bytes)},
@@ -53,6 +54,9 @@ lg_opts_usage(FILE *f)
           "  --drain S           max seconds to wait for echoes and deliveries after a step\n"
           "  --hold S            idle: seconds to keep the sockets open\n"
           "  --settle S          max seconds to wait for presence traffic to stop\n"
+          "  --leave-wait S      idle: seconds to wait after the disconnect storm for the\n"
+          "                      hubs' presence leaves (their grace period), reported as\n"
+          "                      leave_cpu_s (default 0: not measured)\n"
           "  --outstanding K     unacknowledged sends per sender\n"
           "  --concurrency C     handshakes in flight\n"
           "  --size B            message text bytes (>= 32)\n"

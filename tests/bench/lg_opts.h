@@ -33,6 +33,7 @@ typedef struct lg_opts {
     size_t nrates;
     double send_rate; /* bigroom: sends/s */
     double step_s, drain_s, hold_s, settle_s;
+    double leave_wait_s; /* idle: wait for the leaves after the disconnect storm */
     size_t outstanding;  /* unacknowledged sends per sender */
     size_t concurrency;  /* handshakes in flight */
     size_t msg_bytes;    /* message text length */
