@@ -239,9 +239,14 @@ hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
          * so the too_large error can carry the send's client_id. */
         parsed = proto_in_parse(buf, len, max, &in, &err);
         if (len > max) {
+            /* A frame over the limit closes with 1009 (PROTOCOL.md §5); the
+             * error first tells the client which send it was, so it does not
+             * send it again after reconnecting. */
+            log_info("ws.too_large", "conn=%" PRIu64 " bytes=%zu", c->id, len);
+            hub_conn_send_error(c, PROTO_ERR_TOO_LARGE, NULL, in.client_id);
+            hub_conn_close(c, PROTO_CLOSE_TOO_LARGE, "message too large", false);
             proto_in_clear(&in);
-            parsed = -1;
-            err = PROTO_ERR_TOO_LARGE;
+            return;
         }
     }
     /* Every frame costs a token, bad ones too; parsed first so that a refused

@@ -156,7 +156,6 @@ test('bad frames get the right error and the socket stays usable', async () => {
     [JSON.stringify({ type: 'teleport' }), 'unknown_type', null],
     [JSON.stringify(['chat_message']), 'bad_request', null],
     [JSON.stringify({ message: 'no type' }), 'bad_request', null],
-    [JSON.stringify({ type: 'chat_message', message: 'x'.repeat(1500), client_id: 'big' }), 'too_large', 'big'],
     [JSON.stringify({ type: 'chat_message', message: 'wrong room', room_id: 2, client_id: 'wr' }), 'bad_request', 'wr'],
     [JSON.stringify({ type: 'chat_message', message: '   ', client_id: 'blank' }), 'bad_request', 'blank'],
     [JSON.stringify({ type: 'chat_message', message: 42 }), 'bad_request', null],
@@ -175,6 +174,15 @@ test('bad frames get the right error and the socket stays usable', async () => {
   const ok = await a.next('chat_message');
   assert.equal(ok.message.content, 'still works');
   await a.close();
+});
+
+test('a frame over the limit gets too_large with its client_id, then closes with 1009', { timeout: 10000 }, async () => {
+  const a = await open(1);
+  a.send(JSON.stringify({ type: 'chat_message', message: 'x'.repeat(1500), client_id: 'big' }));
+  const e = await a.next('error');
+  assert.equal(e.code, 'too_large');
+  assert.equal(e.client_id, 'big');
+  assert.equal((await a.closed).code, 1009);
 });
 
 test('a frame over twice the limit closes with 1009', async () => {
