@@ -495,19 +495,23 @@ on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const cha
     hub_http_reply_json(req, 200, j);
 }
 
+/* An optional non-negative integer argument: 0 with *out set, 0 with *out
+ * untouched when absent or empty ("?before_seq=&limit=" as PROTOCOL.md writes
+ * it), -1 when it is not a number. */
 static int
 query_u53(hub_http_req_t *req, const char *name, int64_t *out)
 {
     char buf[32];
     const char *v = hub_http_query(req, name, buf, sizeof(buf));
 
-    return v == NULL ? 0 : proto_parse_u53(v, strlen(v), out);
+    return v == NULL || *v == '\0' ? 0 : proto_parse_u53(v, strlen(v), out);
 }
 
 static void
 api_messages_get(hub_t *hub, hub_http_req_t *req)
 {
-    int64_t before = 0, after = 0, limit = PROTO_HISTORY_LIMIT_DEFAULT;
+    /* after_seq 0 is a value ("from the start"), so absence has its own. */
+    int64_t before = 0, after = STORE_SEQ_NONE, limit = PROTO_HISTORY_LIMIT_DEFAULT;
 
     if (query_u53(req, "before_seq=", &before) < 0 || query_u53(req, "after_seq=", &after) < 0 ||
         query_u53(req, "limit=", &limit) < 0) {

@@ -73,8 +73,8 @@ handle_history(hub_conn_t *c, const proto_in_t *in)
 {
     hub_ref_t *ref = hub_ref_new(c->hub, c->id);
 
-    if (store_msg_history(c->hub->store, c->room_id, in->before_seq, 0, in->limit, on_history,
-                          ref) < 0) {
+    if (store_msg_history(c->hub->store, c->room_id, in->before_seq, STORE_SEQ_NONE, in->limit,
+                          on_history, ref) < 0) {
         free(ref);
         hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, NULL);
     }

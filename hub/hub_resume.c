@@ -66,9 +66,8 @@ fetch(hub_conn_t *c)
     if (c->last_seq > 0) {
         rc = store_msg_history(c->hub->store, c->room_id, 0, c->last_seq, PAGE, on_page, ref);
     } else {
-        /* From the very start: after_seq 0 would mean "the newest", so ask for
-         * everything below resume_to instead (at most HUB_RESUME_MAX, or we
-         * would have truncated and not started at 0). */
+        /* From the very start: everything up to resume_to, which is at most
+         * HUB_RESUME_MAX (or we would have truncated and not started at 0). */
         int limit = c->resume_to > 0 ? (int)c->resume_to : 1;
         rc = store_msg_history(c->hub->store, c->room_id, c->resume_to + 1, 0,
                                limit > HUB_RESUME_MAX ? HUB_RESUME_MAX : limit, on_page, ref);

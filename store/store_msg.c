@@ -192,48 +192,54 @@ on_history(void *ctx, const PGresult *res, const char *err)
     free(c);
 }
 
+/* The first rows after $2 (below $4 unless it is 0), oldest first. */
+static const char history_after_sql[] =
+    "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
+    "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
+    "chathub_ts(m.created_at), m.client_id FROM messages m "
+    "LEFT JOIN users u ON u.id = m.sender_id "
+    "WHERE m.room_id = r.id AND m.seq > $4::bigint AND ($2::bigint = 0 OR m.seq < $2::bigint) "
+    "ORDER BY m.seq LIMIT $3::int"
+    ") m ON true WHERE r.id = $1";
+
+/* The newest rows below $2 (no bound when it is 0), newest first. */
+static const char history_newest_sql[] =
+    "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
+    "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
+    "chathub_ts(m.created_at), m.client_id FROM messages m "
+    "LEFT JOIN users u ON u.id = m.sender_id "
+    "WHERE m.room_id = r.id AND ($2::bigint = 0 OR m.seq < $2::bigint) "
+    "ORDER BY m.seq DESC LIMIT $3::int"
+    ") m ON true WHERE r.id = $1";
+
 int
 store_msg_history(store_t *st, int64_t room_id, int64_t before_seq, int64_t after_seq, int limit,
                   store_history_cb cb, void *ud)
 {
-    char rid[24], seq[24], lim[24];
-    const char *params[] = {store_i64_str(rid, sizeof(rid), room_id), seq,
-                            store_i64_str(lim, sizeof(lim), (int64_t)limit + 1)};
-    msg_ctx_t *c = xcalloc(1, sizeof(*c));
-    const char *sql;
-
+    char rid[24], before[24], lim[24], after[24];
     /* One row more than asked tells whether more remain. */
+    const char *params[] = {store_i64_str(rid, sizeof(rid), room_id),
+                            store_i64_str(before, sizeof(before), before_seq),
+                            store_i64_str(lim, sizeof(lim), (int64_t)limit + 1),
+                            store_i64_str(after, sizeof(after), after_seq)};
+    msg_ctx_t *c = xcalloc(1, sizeof(*c));
+    bool newest = after_seq == STORE_SEQ_NONE;
+
     c->history_cb = cb;
     c->ud = ud;
     c->limit = limit;
-    if (limit < 1 || limit > HISTORY_LIMIT_MAX || before_seq < 0 || after_seq < 0) {
+    c->newest = newest;
+    if (limit < 1 || limit > HISTORY_LIMIT_MAX || before_seq < 0 || after_seq < STORE_SEQ_NONE) {
         if (store_fail(st, on_history, c, store_err_invalid) < 0) {
             free(c);
             return -1;
         }
         return 0;
     }
-    /* The LEFT JOIN LATERAL from rooms: no row at all means no such room. */
-    if (after_seq > 0) {
-        store_i64_str(seq, sizeof(seq), after_seq);
-        sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
-              "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
-              "chathub_ts(m.created_at), m.client_id FROM messages m "
-              "LEFT JOIN users u ON u.id = m.sender_id "
-              "WHERE m.room_id = r.id AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int"
-              ") m ON true WHERE r.id = $1";
-    } else {
-        store_i64_str(seq, sizeof(seq), before_seq);
-        c->newest = true;
-        sql = "SELECT m.* FROM rooms r LEFT JOIN LATERAL ("
-              "SELECT m.id, m.room_id, m.seq, m.sender_id, u.full_name, u.role, m.content, "
-              "chathub_ts(m.created_at), m.client_id FROM messages m "
-              "LEFT JOIN users u ON u.id = m.sender_id "
-              "WHERE m.room_id = r.id AND ($2::bigint = 0 OR m.seq < $2::bigint) "
-              "ORDER BY m.seq DESC LIMIT $3::int"
-              ") m ON true WHERE r.id = $1";
-    }
-    if (store_query(st, room_id, sql, 3, params, on_history, c) < 0) {
+    /* The LEFT JOIN LATERAL from rooms: no row at all means no such room. The
+     * newest page passes no $4: Postgres cannot type a parameter it never uses. */
+    if (store_query(st, room_id, newest ? history_newest_sql : history_after_sql, newest ? 3 : 4,
+                    params, on_history, c) < 0) {
         free(c);
         return -1;
     }

@@ -27,11 +27,15 @@ typedef void (*store_msg_cb)(void *ud, const proto_msg_t *msg, bool duplicate, c
 int store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* after_seq of store_msg_history() when there is none: the newest page. */
+#define STORE_SEQ_NONE (-1)
+
 /*
- * A page of a room's messages in ascending seq. after_seq > 0: the first limit
- * messages with seq > after_seq (has_more: newer ones remain). Otherwise the
- * newest limit messages with seq < before_seq (before_seq 0: no bound; has_more:
- * older ones remain). limit is 1..1000. Room missing: store_err_not_found.
+ * A page of at most limit (1..1000) of a room's messages, in ascending seq.
+ * after_seq >= 0: the first messages with seq > after_seq (0: from the start),
+ * and seq < before_seq when before_seq > 0; has_more: more remain in that range.
+ * after_seq STORE_SEQ_NONE: the newest messages with seq < before_seq (before_seq
+ * 0: no bound); has_more: older ones remain. Room missing: store_err_not_found.
  */
 typedef void (*store_history_cb)(void *ud, const proto_msg_t *msgs, size_t n, bool has_more,
                                  const char *err);

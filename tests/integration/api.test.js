@@ -90,6 +90,28 @@ test('POST and GET /rooms/{id}/messages', async () => {
   await c.close();
 });
 
+test('GET /rooms/{id}/messages pages from the start, between two seqs, and reads empty arguments as absent', async () => {
+  await hub.api('PUT', '/rooms/60', { type: 'GROUP', name: 'Paging', members: [1] });
+  for (let i = 1; i <= 10; i++) await hub.api('POST', '/rooms/60/messages', { sender_id: 1, content: `p${i}` });
+  const page = async (query) => {
+    const r = await hub.api('GET', `/rooms/60/messages${query}`);
+    assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.json)}`);
+    return [r.json.messages.map((m) => m.seq), r.json.has_more];
+  };
+  assert.deepEqual(await page('?after_seq=0&limit=3'), [[1, 2, 3], true], 'after_seq=0: from the start');
+  assert.deepEqual(await page('?after_seq=0&limit=10'), [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false]);
+  assert.deepEqual(await page('?after_seq=2&before_seq=6'), [[3, 4, 5], false], 'between after_seq and before_seq');
+  assert.deepEqual(await page('?after_seq=2&before_seq=6&limit=2'), [[3, 4], true]);
+  assert.deepEqual(await page('?after_seq=8&limit=2'), [[9, 10], false]);
+  assert.deepEqual(await page('?before_seq=3'), [[1, 2], false]);
+  assert.deepEqual(await page('?before_seq=&after_seq=&limit='), [[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false], 'empty: defaults');
+  assert.deepEqual(await page('?before_seq=&after_seq=&limit=2'), [[9, 10], true], 'empty after_seq: the newest');
+  assert.deepEqual(await page('?limit=2&before_seq='), [[9, 10], true]);
+  for (const bad of ['?after_seq=abc', '?before_seq=-1', '?limit=x', '?after_seq=-1', '?after_seq=1.5']) {
+    assert.equal((await hub.api('GET', `/rooms/60/messages${bad}`)).status, 400, bad);
+  }
+});
+
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
   assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);

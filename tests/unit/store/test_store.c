@@ -650,16 +650,16 @@ test_history(store_t *st)
     res_t r = {0};
     int64_t last;
 
-    CALL(store_msg_history(st, 10, 0, 0, 5, on_history, &r));
+    CALL(store_msg_history(st, 10, 0, STORE_SEQ_NONE, 5, on_history, &r));
     wait_all();
     last = r.n == 5 ? r.seqs[4] : -1;
     ok(r.err == NULL && r.n == 5 && r.seqs[0] == last - 4 && r.flag,
        "the newest page, ascending, with has_more (last %lld)", (long long)last);
-    CALL(store_msg_history(st, 10, 3, 0, 5, on_history, &r));
+    CALL(store_msg_history(st, 10, 3, STORE_SEQ_NONE, 5, on_history, &r));
     wait_all();
     ok(r.err == NULL && r.n == 2 && r.seqs[0] == 1 && r.seqs[1] == 2 && !r.flag,
        "before_seq 3: seqs 1, 2 and nothing older");
-    CALL(store_msg_history(st, 10, 10, 0, 3, on_history, &r));
+    CALL(store_msg_history(st, 10, 10, STORE_SEQ_NONE, 3, on_history, &r));
     wait_all();
     ok(r.err == NULL && r.n == 3 && r.seqs[0] == 7 && r.seqs[2] == 9 && r.flag,
        "before_seq 10 limit 3: 7..9, more older");
@@ -671,10 +671,28 @@ test_history(store_t *st)
     wait_all();
     ok(r.err == NULL && r.n == 2 && r.seqs[0] == 2 && r.seqs[1] == 3 && r.flag,
        "after_seq 1 limit 2: 2, 3, more newer");
-    CALL(store_msg_history(st, 11111, 0, 0, 5, on_history, &r));
+    CALL(store_msg_history(st, 10, 0, 0, 3, on_history, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 3 && r.seqs[0] == 1 && r.seqs[2] == 3 && r.flag,
+       "after_seq 0 limit 3: 1..3 from the start, more newer");
+    CALL(store_msg_history(st, 10, 6, 2, 5, on_history, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 3 && r.seqs[0] == 3 && r.seqs[2] == 5 && !r.flag,
+       "after_seq 2 before_seq 6: 3..5 and no more in between");
+    CALL(store_msg_history(st, 10, 6, 2, 2, on_history, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 2 && r.seqs[0] == 3 && r.seqs[1] == 4 && r.flag,
+       "after_seq 2 before_seq 6 limit 2: 3, 4, more in between");
+    CALL(store_msg_history(st, 10, 3, 5, 5, on_history, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 0 && !r.flag, "after_seq 5 before_seq 3: empty");
+    CALL(store_msg_history(st, 10, 0, -2, 5, on_history, &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "after_seq below STORE_SEQ_NONE is store_err_invalid");
+    CALL(store_msg_history(st, 11111, 0, STORE_SEQ_NONE, 5, on_history, &r));
     wait_all();
     ok(r.err == store_err_not_found, "history of a missing room is store_err_not_found");
-    CALL(store_msg_history(st, STORE_ROOM_HUB_ID_BASE, 0, 0, 5, on_history, &r));
+    CALL(store_msg_history(st, STORE_ROOM_HUB_ID_BASE, 0, STORE_SEQ_NONE, 5, on_history, &r));
     wait_all();
     ok(r.err == NULL && r.n == 0 && !r.flag, "history of an empty room is empty");
     CALL(store_msg_history(st, 10, 0, 0, 0, on_history, &r));
