@@ -11,6 +11,7 @@
 
 #include "hub_api_internal.h"
 #include "hub_control.h"
+#include "hub_presence.h"
 #include "proto_build.h"
 #include "store_sync.h"
 #include "xalloc.h"
@@ -136,6 +137,22 @@ hub_api_parent_link(hub_t *hub, hub_http_req_t *req)
     }
 }
 
+/* The reply the store's counts began (ud, ours to free), completed with the
+ * connections across nodes. */
+static void
+on_connections(hub_t *hub, uint64_t id, int64_t connections, void *ud)
+{
+    cJSON *j = ud;
+    hub_http_req_t *req = hub_http_lookup(hub, id);
+
+    if (req == NULL) {
+        cJSON_Delete(j);
+        return;
+    }
+    cJSON_AddItemToObject(j, "connections", proto_json_int(connections));
+    hub_http_reply_json(req, 200, j);
+}
+
 static void
 on_stats(void *ud, const store_stats_t *s, const char *err)
 {
@@ -151,9 +168,7 @@ on_stats(void *ud, const store_stats_t *s, const char *err)
     cJSON_AddItemToObject(j, "participants", proto_json_int(s->participants));
     cJSON *types = cJSON_Parse(s->room_types_json != NULL ? s->room_types_json : "{}");
     cJSON_AddItemToObject(j, "room_types", types != NULL ? types : cJSON_CreateObject());
-    /* Live sockets on this node (cluster-wide counts come with presence, issue 5). */
-    cJSON_AddItemToObject(j, "connections", proto_json_int((int64_t)hub->conns.count));
-    hub_http_reply_json(req, 200, j);
+    hub_presence_connections(hub, req->id, on_connections, j);
 }
 
 void

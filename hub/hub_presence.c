@@ -613,17 +613,19 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
     }
 }
 
+/* The heartbeat carries this node's connection count, for the others' stats. */
 static void
 heartbeat(hub_t *hub)
 {
     hub_redis_t *r = redis_of(hub);
-    char hb[160];
+    char hb[160], conns[24];
 
     if (r == NULL) {
         return;
     }
     snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
-    const char *set[] = {"SET", hb, "1", "PX", HEARTBEAT_TTL_MS};
+    snprintf(conns, sizeof(conns), "%zu", hub->conns.count);
+    const char *set[] = {"SET", hb, conns, "PX", HEARTBEAT_TTL_MS};
     if (hub_redis_command(r, NULL, NULL, 5, set, NULL) == 0) {
         (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);
     }
@@ -668,6 +670,45 @@ hub_presence_on_redis_up(hub_t *hub)
     (void)eval(hub, hub_presence_restore_lua, nargs, args, NULL, NULL);
     free(args);
     free(nums);
+}
+
+/* ---- connections across nodes ---- */
+
+typedef struct count_req {
+    hub_t *hub;
+    uint64_t id;
+    hub_presence_count_cb cb;
+    void *ud;
+} count_req_t;
+
+static void
+on_connections(void *ud, void *reply, const char *err)
+{
+    count_req_t *q = ud;
+    const redisReply *r = reply;
+    int64_t others = 0;
+
+    if (err == NULL && r != NULL && r->type == REDIS_REPLY_INTEGER) {
+        others = r->integer;
+    } else if (q->hub->presence != NULL) {
+        log_warn("presence.redis_failed", "op=connections err=\"%s\"", err != NULL ? err : "reply");
+    }
+    /* This node's own count is read now, not from its last heartbeat. */
+    q->cb(q->hub, q->id, (int64_t)q->hub->conns.count + others, q->ud);
+    free(q);
+}
+
+void
+hub_presence_connections(hub_t *hub, uint64_t id, hub_presence_count_cb cb, void *ud)
+{
+    count_req_t *q = xmalloc(sizeof(*q));
+    const char *args[] = {hub->cfg->node_id};
+
+    *q = (count_req_t){hub, id, cb, ud};
+    if (eval(hub, hub_presence_connections_lua, 1, args, on_connections, q) < 0) {
+        cb(hub, id, (int64_t)hub->conns.count, ud); /* Redis off or down: this node alone */
+        free(q);
+    }
 }
 
 hub_presence_t *

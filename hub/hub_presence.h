@@ -4,8 +4,10 @@
  * In Redis: chathub:p:<room> (user → sockets on all nodes), chathub:p:<room>:<node>
  * (user → sockets on that node), chathub:nr:<node> (rooms the node has entries
  * in), chathub:u (user → their JSON for events), chathub:hb:<node> (a heartbeat
- * key that expires 6 s after the node stops refreshing it). Every change is a
- * Lua script, never read-modify-write from C; the joins, leaves and reads of
+ * key that expires 6 s after the node stops refreshing it; its value is the
+ * node's open WebSocket connections at the last beat), chathub:nodes (the
+ * nodes that wrote entries, until reaped). Every change is a Lua script, never
+ * read-modify-write from C; the joins, leaves and reads of
  * one turn of the loop share one call, in order, and any other call waits
  * behind them. Any
  * node reaps the entries of a node whose heartbeat expired and sends the
@@ -59,5 +61,14 @@ void hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), vo
 /* The room's online users across nodes (GET /api/v1/rooms/{id}/presence). */
 void hub_presence_online(hub_t *hub, int64_t room_id, uint64_t id, hub_presence_online_cb cb,
                          void *ud);
+
+/* connections: open WebSocket connections across the live nodes, this node's
+ * exact and the others' as of their last heartbeat; this node's alone when
+ * Redis is off, down or fails. */
+typedef void (*hub_presence_count_cb)(hub_t *hub, uint64_t id, int64_t connections, void *ud);
+
+/* Count the connections (GET /api/v1/stats): cb(id, connections, ud) runs
+ * once, later or now. */
+void hub_presence_connections(hub_t *hub, uint64_t id, hub_presence_count_cb cb, void *ud);
 
 #endif

@@ -90,3 +90,14 @@ const char hub_presence_restore_lua[] =
                     "  redis.call('HINCRBY', 'chathub:p:'..room, user, n)\n"
                     "end\n"
                     "return 0\n";
+
+/* ARGV: node. Returns the connections the other live nodes last reported in
+ * their heartbeat keys (a key that expired counts nothing). */
+const char hub_presence_connections_lua[] =
+    "local sum = 0\n"
+    "for _, node in ipairs(redis.call('SMEMBERS', 'chathub:nodes')) do\n"
+    "  if node ~= ARGV[1] then\n"
+    "    sum = sum + (tonumber(redis.call('GET', 'chathub:hb:'..node)) or 0)\n"
+    "  end\n"
+    "end\n"
+    "return sum\n";

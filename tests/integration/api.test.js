@@ -112,6 +112,16 @@ test('GET /rooms/{id}/messages pages from the start, between two seqs, and reads
   }
 });
 
+test('GET /stats without Redis counts this node\'s connections', async () => {
+  const c1 = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(1)}`));
+  const c2 = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`));
+  const r = await hub.api('GET', '/stats');
+  assert.equal(r.status, 200);
+  assert.equal(r.json.connections, 2);
+  assert.equal(typeof r.json.rooms, 'number');
+  await Promise.all([c1.close(), c2.close()]);
+});
+
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
   assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);

@@ -83,6 +83,28 @@ test('a node subscribes to a room while it has sockets there, and only then', as
   assert.equal(channels(), '0', 'nobody left');
 });
 
+test('GET /stats counts the connections of every node, on either node', { timeout: 60000 }, async () => {
+  /** Poll both nodes' /stats until both report want (heartbeats come every 2 s), then return them. */
+  async function connections(want, timeoutMs = 20000) {
+    const deadline = Date.now() + timeoutMs;
+    let seen;
+    do {
+      seen = await Promise.all([a, b].map(async (hub) => (await hub.api('GET', '/stats')).json.connections));
+      if (seen.every((n) => n === want)) break;
+      await sleep(200);
+    } while (Date.now() < deadline);
+    return seen;
+  }
+  const x = await open(a, 1);
+  const y = await open(b, 2);
+  const z = await open(b, 3);
+  assert.deepEqual(await connections(3), [3, 3], 'one socket on the first node, two on the second');
+  await z.close();
+  assert.deepEqual(await connections(2), [2, 2], 'after one closed');
+  await Promise.all([x.close(), y.close()]);
+  assert.deepEqual(await connections(0), [0, 0]);
+});
+
 test('4 senders on 2 nodes x 500 messages: every receiver gets all 2000 once, in seq order', { timeout: 120000 }, async () => {
   const senders = [await open(a, 10, 7), await open(a, 11, 7), await open(b, 12, 7), await open(b, 13, 7)];
   const receivers = [await open(a, 14, 7), await open(a, 15, 7), await open(b, 16, 7), await open(b, 17, 7)];
