@@ -14,6 +14,7 @@
 
 #include "hub_api.h"
 #include "hub_channel.h"
+#include "hub_handshake.h"
 #include "hub_log.h"
 #include "hub_static.h"
 #include "proto_build.h"
@@ -143,7 +144,7 @@ void
 hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
                size_t len)
 {
-    char head[512];
+    char head[1024];
     int n;
 
     if (req->answered) {
@@ -265,6 +266,50 @@ demo_token(hub_t *hub, hub_http_req_t *req)
     hub_http_reply_json(req, 200, j);
 }
 
+/* The Origin header when it is one HUB_ALLOWED_ORIGINS lets read our answers
+ * (unset: any), else NULL. Only printable ASCII: it is echoed in a header. */
+static const char *
+readable_origin(hub_t *hub, hub_http_req_t *req, char *buf, size_t len)
+{
+    int n = lws_hdr_total_length(req->wsi, WSI_TOKEN_ORIGIN);
+
+    if (n <= 0 || (size_t)n >= len || lws_hdr_copy(req->wsi, buf, (int)len, WSI_TOKEN_ORIGIN) < 0) {
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (buf[i] <= ' ' || buf[i] > '~') {
+            return NULL;
+        }
+    }
+    return hub_config_origin_allowed(hub->cfg, buf, (size_t)n) ? buf : NULL;
+}
+
+/* A WebSocket path fetched without an upgrade: 426, except that a token the
+ * handshake refuses with 401 gets 401. A browser whose upgrade failed sees
+ * only 1006; the client then fetches the same URL to learn whether the token
+ * is dead (PROTOCOL.md §7). No token, or a good one, stays 426 (§1). */
+static void
+answer_ws_path(hub_t *hub, hub_http_req_t *req)
+{
+    hub_auth_t auth;
+    const char *why = NULL;
+    char origin[256];
+    const char *allowed = readable_origin(hub, req, origin, sizeof(origin));
+    int status = hub_handshake_check(hub, req->wsi, &auth, &why);
+    bool dead_token = status == 401 && why != NULL && strcmp(why, "no_token") != 0;
+
+    snprintf(req->extra_buf, sizeof(req->extra_buf), "%s%s%s%s",
+             dead_token ? "" : "Upgrade: websocket\r\nConnection: Upgrade\r\n",
+             allowed != NULL ? "Access-Control-Allow-Origin: " : "", allowed != NULL ? allowed : "",
+             allowed != NULL ? "\r\nVary: Origin\r\n" : "");
+    req->extra_headers = req->extra_buf;
+    if (dead_token) {
+        hub_http_reply_error(req, 401, NULL, why);
+    } else {
+        hub_http_reply_error(req, 426, NULL, "this is a WebSocket endpoint");
+    }
+}
+
 static void
 route(hub_t *hub, hub_http_req_t *req)
 {
@@ -276,8 +321,7 @@ route(hub_t *hub, hub_http_req_t *req)
     if (ws == PROTO_WS_BAD) {
         hub_http_reply_error(req, 404, NULL, "no such path");
     } else if (ws != PROTO_WS_NOT_WS) {
-        req->extra_headers = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
-        hub_http_reply_error(req, 426, NULL, "this is a WebSocket endpoint");
+        answer_ws_path(hub, req);
     } else if (strcmp(req->path, "/health") == 0 && get) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "status", "ok");

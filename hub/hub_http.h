@@ -37,7 +37,8 @@ typedef struct hub_http_req {
     bool headers_sent;
     int status;
     const char *content_type;
-    const char *extra_headers; /* static "Name: value\r\n" lines or NULL */
+    const char *extra_headers; /* "Name: value\r\n" lines (static or extra_buf) or NULL */
+    char extra_buf[384];       /* per-request extra_headers (an echoed Origin) */
     hub_buf_t *resp;
 } hub_http_req_t;
 

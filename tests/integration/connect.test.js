@@ -135,6 +135,36 @@ test('plain GET and HEAD on a WebSocket path answer 426', async () => {
   assert.equal(h.status, 426);
 });
 
+test('plain GET with a token the handshake refuses answers 401; none or a good one 426', async () => {
+  // The browser client's probe after a 1006 (PROTOCOL.md §7): a page sees no
+  // handshake status, so it asks again without the upgrade.
+  const now = Math.floor(Date.now() / 1000);
+  const get = (p, headers = {}) => fetch(`${hub.url}${p}`, { headers });
+  const expired = await get(`/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: now - 3600 })}`);
+  assert.equal(expired.status, 401);
+  assert.equal((await expired.json()).error.code, 'unauthorized');
+  assert.equal((await get(`/ws/chat?token=${signJwt('wrong-secret', { user_id: 1 })}`)).status, 401);
+  assert.equal((await get('/ws/chat/1/?token=a.b.c')).status, 401);
+  assert.equal((await get('/ws/chat/1/', { Authorization: 'Bearer a.b.c' })).status, 401);
+  assert.equal((await get('/ws/chat/1/')).status, 426);
+  const good = await get(`/ws/chat/1/?token=${hub.token(1)}`);
+  assert.equal(good.status, 426);
+  assert.equal(good.headers.get('upgrade'), 'websocket');
+  assert.equal(good.headers.get('access-control-allow-origin'), null, 'no Origin, no CORS header');
+});
+
+test('the 401/426 of a plain GET can be read cross-origin by an allowed Origin only', async () => {
+  const dead = `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: 1 })}`;
+  for (const [p, status] of [[dead, 401], ['/ws/chat/1/', 426]]) {
+    const ok = await fetch(`${hub.url}${p}`, { headers: { Origin: 'https://school.example' } });
+    assert.equal(ok.status, status);
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://school.example');
+    assert.match(ok.headers.get('vary') ?? '', /Origin/);
+    const evil = await fetch(`${hub.url}${p}`, { headers: { Origin: 'https://evil.example' } });
+    assert.equal(evil.headers.get('access-control-allow-origin'), null);
+  }
+});
+
 test('401 for no, malformed, badly signed, expired, alg none tokens', async () => {
   const now = Math.floor(Date.now() / 1000);
   const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
