@@ -17,13 +17,22 @@ export interface ErrorFrame { type: 'error'; code: string; message: string; clie
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface Events {
   connection_established: Established; connection_lost: { attempts: number }; state: State;
-  message: Message; presence: Presence; typing: Typing; read: Read; error: ErrorFrame; closed: { code: number };
+  message: Message; presence: Presence; typing: Typing; read: Read; error: ErrorFrame;
+  /** reason: 'token_expired' (refused locally) or 'unauthorized' (the hub's 401 to the probe) when the token is dead. */
+  closed: { code: number; reason?: 'token_expired' | 'unauthorized' };
 }
 export interface Options {
   url?: string; WebSocket?: typeof WebSocket;
   setTimeout?: typeof setTimeout; clearTimeout?: typeof clearTimeout; random?: () => number;
+  now?: () => number; /* clock in ms, default Date.now */
+  /** Probe after an upgrade that failed before opening (default globalThis.fetch; null: none). */
+  fetch?: typeof fetch | null;
 }
+/** Rejection of history() when the server answers with an error frame. */
+export interface HistoryError extends Error { code?: string; }
 export declare function backoffDelay(attempt: number, random?: () => number): number;
+/** True when token is a JWT whose exp is more than 300 s past at nowMs. */
+export declare function jwtExpired(token: string | null, nowMs: number): boolean;
 export declare class ChatSocket {
   constructor(options?: Options);
   readonly state: State;

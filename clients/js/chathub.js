@@ -8,6 +8,11 @@ const LOST_AFTER = 5; // failed attempts before connection_lost
 const FINAL_CODES = new Set([4401, 4403, 4404]); // the server said no: do not retry
 const RESTART_JITTER_MS = 1000; // 1012: reconnect at once, spread over a second
 const RETRYABLE_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
+// A JWT is refused locally only this long past its exp: the hub's leeway can be
+// up to 300 s, so no hub would still accept it, whatever HUB_JWT_LEEWAY_SECONDS
+// says, unless the client's clock runs ahead. Younger dead tokens are caught by
+// the probe after the failed upgrade.
+const EXPIRED_GRACE_S = 300;
 
 /** Full jitter: a delay in [0, min(cap, base * 2^attempt)). attempt 0 → up to 1 s. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -20,6 +25,28 @@ function defaultUrl() {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
 }
 
+function base64urlJson(part) {
+  const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+  return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
+}
+
+/**
+ * True when token is a JWT whose exp is more than EXPIRED_GRACE_S in the past
+ * by nowMs. Anything else (an opaque token, an unreadable payload, no exp) is
+ * false: the hub decides.
+ */
+export function jwtExpired(token, nowMs) {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p)) || typeof atob !== 'function') return false;
+  let exp;
+  try {
+    exp = base64urlJson(parts[1])?.exp;
+  } catch {
+    return false;
+  }
+  return typeof exp === 'number' && Number.isFinite(exp) && nowMs / 1000 >= exp + EXPIRED_GRACE_S;
+}
+
 let idCounter = 0;
 function newClientId(random) {
   idCounter += 1;
@@ -29,7 +56,8 @@ function newClientId(random) {
 export class ChatSocket {
   /**
    * options: url (ws[s]://host, default: the page's origin), and for tests
-   * WebSocket, setTimeout, clearTimeout, random.
+   * WebSocket, setTimeout, clearTimeout, random, now (ms), fetch (null: no
+   * probe after a failed upgrade).
    */
   constructor(options = {}) {
     this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
@@ -37,6 +65,8 @@ export class ChatSocket {
     this.setTimeout = options.setTimeout ?? globalThis.setTimeout.bind(globalThis);
     this.clearTimeout = options.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
     this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.fetch = options.fetch === undefined ? globalThis.fetch?.bind(globalThis) : options.fetch;
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null;
@@ -125,23 +155,80 @@ export class ChatSocket {
   open(state) {
     this.timer = null;
     if (!this.wanted) return;
+    // The hub would answer 401, which a browser only sees as 1006: retrying
+    // with this token can never succeed.
+    if (jwtExpired(this.token, this.now())) {
+      this.giveUp({ code: 4401, reason: 'token_expired' });
+      return;
+    }
     this.setState(state);
-    const ws = new this.WS(this.socketUrl());
+    const url = this.socketUrl();
+    const ws = new this.WS(url);
+    let opened = false;
     this.ws = ws;
-    ws.onmessage = (ev) => this.onFrame(ws, ev.data);
-    ws.onclose = (ev) => this.onClose(ws, ev.code);
+    ws.onopen = () => {
+      opened = true;
+    };
+    ws.onmessage = (ev) => {
+      opened = true;
+      this.onFrame(ws, ev.data);
+    };
+    ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : url);
     ws.onerror = () => {};
   }
 
-  onClose(ws, code) {
+  /** Stop for good: no retry, state closed, a closed event with value. */
+  giveUp(value) {
+    this.wanted = false;
+    if (this.timer !== null) this.clearTimeout(this.timer);
+    this.timer = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(1000);
+      } catch {}
+    }
+    this.rejectHistory(new Error(`closed ${value.code}`));
+    this.setState('closed');
+    this.emit('closed', value);
+  }
+
+  /**
+   * An upgrade that failed before opening shows only 1006. A plain GET of the
+   * same URL answers 401 when the hub refuses the token (426 otherwise): then
+   * stop. Any other answer or failure leaves the retry already scheduled.
+   */
+  probe(url) {
+    if (typeof this.fetch !== 'function') return;
+    const token = this.token;
+    let answer;
+    try {
+      answer = this.fetch(url.replace(/^ws/, 'http'), { cache: 'no-store' });
+    } catch {
+      return;
+    }
+    Promise.resolve(answer).then(
+      (res) => {
+        res?.body?.cancel?.().catch(() => {});
+        // A new token or an open socket since then: this answer is stale.
+        if (res?.status === 401 && this.wanted && this.token === token && this.state !== 'open') {
+          this.giveUp({ code: 4401, reason: 'unauthorized' });
+        }
+      },
+      () => {},
+    );
+  }
+
+  /** neverOpenedUrl: the attempt's URL when it closed before opening, else null. */
+  onClose(ws, code, neverOpenedUrl) {
     if (ws !== this.ws) return;
     this.ws = null;
     this.rejectHistory(new Error(`closed ${code}`));
     if (!this.wanted) return;
     if (FINAL_CODES.has(code)) {
-      this.wanted = false;
-      this.setState('closed');
-      this.emit('closed', { code });
+      this.giveUp({ code });
       return;
     }
     let delay;
@@ -157,6 +244,7 @@ export class ChatSocket {
     }
     this.setState('reconnecting');
     this.timer = this.setTimeout(() => this.open('reconnecting'), delay);
+    if (code === 1006 && neverOpenedUrl !== null) this.probe(neverOpenedUrl);
   }
 
   onFrame(ws, data) {
@@ -188,6 +276,13 @@ export class ChatSocket {
       case 'error':
         if (f.client_id && this.pending.has(f.client_id) && !RETRYABLE_ERRORS.has(f.code)) {
           this.pending.delete(f.client_id);
+        }
+        // Without a client_id it answers no send. The hub answers a socket's
+        // frames in order, so with a history request pending it is taken as the
+        // answer to the oldest one (a failed markRead or typing in between
+        // would be mistaken for it: the frame does not say what it answers).
+        if (!f.client_id && this.historyWaiters.length > 0) {
+          this.historyWaiters.shift().reject(Object.assign(new Error(f.message || f.code), { code: f.code }));
         }
         this.emit('error', f);
         break;
@@ -233,7 +328,11 @@ export class ChatSocket {
     this.rawSend({ type: 'mark_read', seq });
   }
 
-  /** Resolves with { messages, hasMore } (ascending seq). */
+  /**
+   * Resolves with { messages, hasMore } (ascending seq); rejects when the
+   * server answers with an error frame (err.code is its code) or the socket
+   * closes first.
+   */
   history({ beforeSeq, limit } = {}) {
     return new Promise((resolve, reject) => {
       const frame = { type: 'history' };

@@ -2,13 +2,14 @@
 // playwright-core, opens the demo page served by two hub nodes; a student and
 // a parent exchange messages, see each other's presence and typing; the node
 // under the student's page is killed and the page reconnects showing every
-// message once; a 4403 stops reconnecting. Screenshots go to screenshots/.
+// message once; a 4403 stops reconnecting; a dead token stops with 4401
+// although Chromium only reports 1006. Screenshots go to screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startHub, seed, createDatabase, freePort, ROOT } from '../lib/hub.js';
+import { startHub, seed, createDatabase, freePort, signJwt, ROOT } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 
 const SHOTS = path.join(ROOT, 'tests', 'browser', 'screenshots');
@@ -89,4 +90,28 @@ test('student and parent on two nodes: messages, presence, typing, a killed node
   await new Promise((res) => setTimeout(res, 3000));
   assert.equal(await parent.evaluate(() => window.chat.state), 'closed');
   await parent.screenshot({ path: path.join(SHOTS, 'parent-removed.png') });
+});
+
+test('a dead token stops the page with 4401 although the browser only sees 1006', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${a.url}/?user=1&room=1`);
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  const now = Math.floor(Date.now() / 1000);
+  // Expired a minute ago: within the client's grace, so only the hub's 401 to
+  // the HTTP probe can tell; then an hour ago, which the client refuses itself.
+  for (const [exp, reason] of [[now - 60, 'unauthorized'], [now - 3600, 'token_expired']]) {
+    const dead = signJwt('browser-secret', { user_id: 1, exp });
+    const closed = await page.evaluate((t) => new Promise((resolve) => {
+      window.chat.disconnect();
+      const seen = [];
+      window.chat.on('closed', (v) => { seen.push(v); resolve(seen); });
+      window.chat.connect(1, t);
+    }), dead);
+    assert.deepEqual(closed, [{ code: 4401, reason }]);
+    await page.waitForSelector('#state.closed', { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#notice').textContent.includes('4401'), null, { timeout: 5000 });
+  }
+  await new Promise((res) => setTimeout(res, 2000));
+  assert.equal(await page.evaluate(() => window.chat.state), 'closed', 'no reconnect after 4401');
+  await page.close();
 });

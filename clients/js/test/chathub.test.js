@@ -2,7 +2,7 @@
 // the backoff sequence, the give-up rules, resume, de-duplication, retries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChatSocket, backoffDelay } from '../chathub.js';
+import { ChatSocket, backoffDelay, jwtExpired } from '../chathub.js';
 
 class FakeWS {
   static all = [];
@@ -28,15 +28,27 @@ function fakeTimers() {
   return t;
 }
 
-function client(random = () => 0.999999) {
+// A fetch whose answers the test gives: probe.answer(status) or probe.fail().
+function fakeFetch() {
+  const f = (url, init) => new Promise((resolve, reject) => f.calls.push({ url, init, resolve, reject }));
+  f.calls = [];
+  f.answer = (status) => f.calls.at(-1).resolve({ status, body: null });
+  f.fail = () => f.calls.at(-1).reject(new TypeError('Failed to fetch'));
+  return f;
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function client(random = () => 0.999999, extra = {}) {
   FakeWS.all = [];
   const timers = fakeTimers();
-  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random });
+  const probe = fakeFetch();
+  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random, fetch: probe, ...extra });
   const events = [];
   for (const name of ['state', 'message', 'connection_established', 'connection_lost', 'closed', 'error', 'presence', 'typing', 'read']) {
     c.on(name, (v) => events.push([name, v]));
   }
-  return { c, timers, events };
+  return { c, timers, events, probe };
 }
 
 const established = (ws, lastSeq = 10, room = 12) => ws.frame({ type: 'connection_established', room_id: room, room: { id: room }, user: { id: 7 }, participants: [], last_seq: lastSeq, resumed_from: null });
@@ -187,4 +199,130 @@ test('switchRoom disconnects, forgets the old room, and connects to the new one'
   assert.equal(old.closed, true);
   assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/13/?token=t');
   assert.equal(c.lastSeq, null);
+});
+
+const NOW_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
+const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const jwt = (claims) => `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}.c2ln`;
+const closedEvents = (events) => events.filter(([n]) => n === 'closed').map(([, v]) => v);
+
+test('jwtExpired: only a JWT whose exp is past by more than the hub\'s largest leeway', () => {
+  const now = NOW_MS / 1000;
+  assert.equal(jwtExpired(jwt({ user_id: 1, exp: now - 3600 }), NOW_MS), true);
+  assert.equal(jwtExpired(jwt({ user_id: 1, exp: now - 300 }), NOW_MS), true);
+  assert.equal(jwtExpired(jwt({ user_id: 1, exp: now - 299 }), NOW_MS), false, 'a hub with 300 s leeway still takes it');
+  assert.equal(jwtExpired(jwt({ user_id: 1, exp: now + 600 }), NOW_MS), false);
+  assert.equal(jwtExpired(jwt({ user_id: 1 }), NOW_MS), false, 'no exp: the hub decides');
+  assert.equal(jwtExpired('0123456789abcdef0123456789abcdef01234567', NOW_MS), false, 'opaque token');
+  assert.equal(jwtExpired('garbage.token.here', NOW_MS), false, 'unreadable payload: the hub decides');
+});
+
+test('an expired JWT: closed 4401 at connect, no socket opened', () => {
+  const { c, timers, events } = client(undefined, { now: () => NOW_MS });
+  c.connect(12, jwt({ user_id: 7, exp: NOW_MS / 1000 - 3600 }));
+  assert.equal(FakeWS.all.length, 0);
+  assert.equal(timers.queue.length, 0);
+  assert.equal(c.state, 'closed');
+  assert.deepEqual(closedEvents(events), [{ code: 4401, reason: 'token_expired' }]);
+});
+
+test('a JWT that expires while reconnecting: closed 4401 before the next socket', () => {
+  let now = NOW_MS;
+  const { c, timers, events } = client(undefined, { now: () => now });
+  c.connect(12, jwt({ user_id: 7, exp: NOW_MS / 1000 + 60 }));
+  established(FakeWS.last());
+  FakeWS.last().drop(1006);
+  now += 3600 * 1000;
+  timers.runNext();
+  assert.equal(FakeWS.all.length, 1, 'no second socket');
+  assert.equal(c.state, 'closed');
+  assert.deepEqual(closedEvents(events), [{ code: 4401, reason: 'token_expired' }]);
+});
+
+test('a valid JWT and an opaque token connect', () => {
+  const { c } = client(undefined, { now: () => NOW_MS });
+  c.connect(12, jwt({ user_id: 7, exp: NOW_MS / 1000 + 600 }));
+  assert.equal(FakeWS.all.length, 1);
+  c.disconnect();
+  c.connect(12, '0123456789abcdef0123456789abcdef01234567');
+  assert.equal(FakeWS.all.length, 2);
+});
+
+test('a close before opening probes the URL over HTTP; a 401 answer: closed 4401, no retry', async () => {
+  const { c, timers, events, probe } = client();
+  c.connect(12, 'dead');
+  FakeWS.last().drop(1006);
+  assert.equal(probe.calls.length, 1);
+  assert.equal(probe.calls[0].url, 'http://hub/ws/chat/12/?token=dead');
+  probe.answer(401);
+  await settle();
+  assert.equal(timers.queue.length, 0, 'the scheduled retry is cancelled');
+  assert.equal(c.state, 'closed');
+  assert.deepEqual(closedEvents(events), [{ code: 4401, reason: 'unauthorized' }]);
+  assert.equal(FakeWS.all.length, 1);
+});
+
+test('wss probes over https', () => {
+  FakeWS.all = [];
+  const probe = fakeFetch();
+  const c = new ChatSocket({ url: 'wss://chat.example', WebSocket: FakeWS, setTimeout: () => 1, clearTimeout: () => {}, fetch: probe });
+  c.connect(3, 't');
+  FakeWS.last().drop(1006);
+  assert.equal(probe.calls[0].url, 'https://chat.example/ws/chat/3/?token=t');
+});
+
+for (const [name, finish] of [['426', (p) => p.answer(426)], ['a network error', (p) => p.fail()]]) {
+  test(`a probe answering ${name} leaves the backoff retrying`, async () => {
+    const { c, timers, events, probe } = client();
+    c.connect(12, 't');
+    FakeWS.last().drop(1006);
+    finish(probe);
+    await settle();
+    assert.deepEqual(timers.delays, [999]);
+    timers.runNext();
+    assert.equal(FakeWS.all.length, 2, 'reconnected');
+    assert.equal(c.state, 'reconnecting');
+    assert.deepEqual(closedEvents(events), []);
+  });
+}
+
+test('no probe after a socket that opened, after other codes, or without fetch', () => {
+  const { c, timers, probe } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  FakeWS.last().drop(1011);
+  assert.equal(probe.calls.length, 0);
+  const bare = client(undefined, { fetch: null });
+  bare.c.connect(12, 't');
+  FakeWS.last().drop(1006);
+  assert.deepEqual(bare.timers.delays, [999], 'retries as before');
+});
+
+test('a history answered by an error frame is rejected with its code; the next one resolves', async () => {
+  const { c, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const first = c.history({ limit: 5 });
+  const second = c.history({ beforeSeq: 3 });
+  FakeWS.last().frame({ type: 'error', code: 'rate_limited', message: 'slow down' });
+  await assert.rejects(first, (e) => e.code === 'rate_limited');
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(2).message], has_more: false });
+  assert.deepEqual(await second, { messages: [msg(2).message], hasMore: false });
+  const third = c.history();
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(9).message], has_more: true });
+  assert.deepEqual((await third).messages.map((m) => m.seq), [9]);
+  assert.equal(events.filter(([n]) => n === 'error').length, 1, 'still an error event');
+});
+
+test('a send\'s error (with client_id) does not answer a pending history', async () => {
+  const { c } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const id = c.send('x');
+  const page = c.history();
+  FakeWS.last().frame({ type: 'error', code: 'too_large', message: 'm', client_id: id });
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [], has_more: false });
+  assert.deepEqual(await page, { messages: [], hasMore: false });
 });
