@@ -312,13 +312,36 @@ api_token_delete(hub_t *hub, hub_http_req_t *req)
 
 /* POST /api/v1/rooms, PUT /api/v1/rooms/{id} */
 
+/* 409 naming the room that already holds the DIRECT pair: a platform that
+ * keeps its own ids learns which one the hub uses for these two users. */
+static void
+reply_direct_conflict(hub_http_req_t *req, int64_t room_id)
+{
+    char msg[96];
+    cJSON *j = cJSON_CreateObject();
+    cJSON *e = cJSON_AddObjectToObject(j, "error");
+
+    snprintf(msg, sizeof(msg), "these two users already have DIRECT room %lld", (long long)room_id);
+    cJSON_AddStringToObject(e, "code", "conflict");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddItemToObject(e, "room_id", proto_json_int(room_id));
+    hub_http_reply_json(req, 409, j);
+}
+
 static void
 on_room_done(void *ud, int64_t room_id, bool created, const char *err)
 {
     hub_t *hub;
     hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
-    if (req == NULL || hub_api_reply_store_err(req, err)) {
+    if (req == NULL) {
+        return;
+    }
+    if (err == store_err_conflict && room_id > 0) {
+        reply_direct_conflict(req, room_id);
+        return;
+    }
+    if (hub_api_reply_store_err(req, err)) {
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -346,6 +369,17 @@ room_fields(hub_http_req_t *req, const char **type, const char **name, int64_t *
     return 0;
 }
 
+/* DIRECT: exactly two distinct members, for POST and PUT alike (400 otherwise). */
+static bool
+direct_members_ok(hub_http_req_t *req, const char *type, const int64_t *members, size_t n)
+{
+    if (strcmp(type, "DIRECT") == 0 && (n != 2 || members[0] == members[1])) {
+        hub_api_bad_request(req, "a DIRECT room has exactly two distinct members");
+        return false;
+    }
+    return true;
+}
+
 static void
 api_rooms_post(hub_t *hub, hub_http_req_t *req)
 {
@@ -361,9 +395,8 @@ api_rooms_post(hub_t *hub, hub_http_req_t *req)
         hub_api_bad_request(req, "type must be GROUP or DIRECT");
         return;
     }
-    if (strcmp(type, "DIRECT") == 0 && (n != 2 || members[0] == members[1])) {
+    if (!direct_members_ok(req, type, members, n)) {
         free(members);
-        hub_api_bad_request(req, "a DIRECT room has exactly two distinct members");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
@@ -387,6 +420,10 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
     if (strcmp(type, "GENERAL") == 0 || req->api.id >= STORE_ROOM_HUB_ID_BASE) {
         free(members);
         hub_api_bad_request(req, "type must not be GENERAL and the id must be below 10^15");
+        return;
+    }
+    if (!direct_members_ok(req, type, members, n)) {
+        free(members);
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);

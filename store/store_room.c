@@ -59,6 +59,7 @@ status_err(const char *status)
         {"not_found", store_err_not_found},
         {"forbidden", store_err_forbidden},
         {"invalid", store_err_invalid},
+        {"conflict", store_err_conflict},
     };
 
     for (size_t i = 0; status != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
@@ -226,18 +227,22 @@ store_room_create(store_t *st, const char *type, const char *name, const int64_t
     return rc;
 }
 
+/* One row of (status, room_id, created); a conflict names the pair's room. */
 static void
 on_put(void *ctx, const PGresult *res, const char *err)
 {
     room_ctx_t *c = ctx;
+    int64_t id = 0;
     bool created = false;
 
     if (err == NULL && PQntuples(res) == 1) {
-        created = store_col_bool(res, 0, 0);
+        err = status_err(store_col_str(res, 0, 0));
+        id = store_col_i64(res, 0, 1);
+        created = store_col_bool(res, 0, 2);
     } else if (err == NULL) {
         err = store_err_internal;
     }
-    c->room_cb(c->ud, err == NULL ? c->id : 0, created, err);
+    c->room_cb(c->ud, err == NULL || err == store_err_conflict ? id : 0, created, err);
     free(c);
 }
 
@@ -255,8 +260,10 @@ store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool
     int rc;
 
     c->room_cb = cb;
-    rc = run(st, id, valid ? "SELECT created FROM chathub_room_put($1, $2, $3, $4, $5)" : NULL, 5,
-             params, on_put, c, store_err_invalid);
+    rc = run(st, id,
+             valid ? "SELECT status, room_id, created FROM chathub_room_put($1, $2, $3, $4, $5)"
+                   : NULL,
+             5, params, on_put, c, store_err_invalid);
     free(arr);
     return rc;
 }

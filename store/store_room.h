@@ -53,6 +53,9 @@ int store_room_create(store_t *st, const char *type, const char *name, const int
 /*
  * PUT /api/v1/rooms/{id}: upsert under the caller's id (id < STORE_ROOM_HUB_ID_BASE)
  * with type and name; with has_members, participants become exactly members.
+ * A DIRECT room needs exactly two distinct members (else store_err_invalid) and
+ * is unique per pair like store_room_create's: when another room holds the pair,
+ * cb gets store_err_conflict with that room's id as room_id, and nothing changed.
  */
 int store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool has_members,
                    const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)

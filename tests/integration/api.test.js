@@ -48,6 +48,56 @@ test('POST /rooms makes GROUP rooms and one DIRECT room per pair', async () => {
   assert.equal(r.status, 400);
 });
 
+test('PUT /rooms/{id} DIRECT keeps one room per pair, as POST does', async () => {
+  for (const id of [60, 61, 62]) {
+    assert.equal((await hub.api('PUT', `/users/${id}`, { full_name: `U${id}`, role: 'student', is_active: true })).status, 200);
+  }
+  let r = await hub.api('PUT', '/rooms/501', { type: 'DIRECT', name: '', members: [60, 61] });
+  assert.equal(r.status, 201);
+  r = await hub.api('PUT', '/rooms/501', { type: 'DIRECT', name: 'again', members: [61, 60] });
+  assert.equal(r.status, 200, 'the same id again is an idempotent upsert');
+  r = await hub.api('PUT', '/rooms/502', { type: 'DIRECT', name: '', members: [61, 60] });
+  assert.equal(r.status, 409, 'a second id for the pair');
+  assert.equal(r.json.error.code, 'conflict');
+  assert.equal(r.json.error.room_id, 501);
+  assert.match(r.json.error.message, /501/);
+  assert.equal((await hub.api('GET', '/rooms/502/messages')).status, 404, 'room 502 was not made');
+  r = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [60, 61] });
+  assert.deepEqual([r.status, r.json], [200, { id: 501, created: false }], 'POST finds the PUT room');
+  const posted = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [60, 62] });
+  assert.equal(posted.status, 201);
+  r = await hub.api('PUT', '/rooms/503', { type: 'DIRECT', name: '', members: [62, 60] });
+  assert.deepEqual([r.status, r.json.error.room_id], [409, posted.json.id], 'PUT finds the POST room');
+  for (const members of [[60, 61, 62], [60], [60, 60], undefined]) {
+    r = await hub.api('PUT', '/rooms/504', { type: 'DIRECT', name: '', members });
+    assert.equal(r.status, 400, `DIRECT members ${JSON.stringify(members)}`);
+  }
+  r = await hub.api('PUT', '/rooms/501', { type: 'GROUP', name: 'no longer direct', members: [60, 61] });
+  assert.equal(r.status, 200);
+  r = await hub.api('PUT', '/rooms/502', { type: 'DIRECT', name: '', members: [60, 61] });
+  assert.equal(r.status, 201, 'a room that stops being DIRECT frees its pair');
+});
+
+test('racing PUT /rooms/{id} DIRECT for one pair make one room', async () => {
+  for (const id of [63, 64, 65]) {
+    assert.equal((await hub.api('PUT', `/users/${id}`, { full_name: `U${id}`, role: 'student', is_active: true })).status, 200);
+  }
+  const same = await Promise.all(Array.from({ length: 10 }, () =>
+    hub.api('PUT', '/rooms/510', { type: 'DIRECT', name: '', members: [63, 64] })));
+  assert.deepEqual(same.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+  const ids = Array.from({ length: 10 }, (_, i) => 520 + i);
+  const many = await Promise.all(ids.map((id) =>
+    hub.api('PUT', `/rooms/${id}`, { type: 'DIRECT', name: '', members: [65, 63] })));
+  const won = many.filter((r) => r.status === 201);
+  assert.equal(won.length, 1, `statuses ${many.map((r) => r.status)}`);
+  const winner = ids[many.indexOf(won[0])];
+  for (const r of many.filter((x) => x !== won[0])) {
+    assert.deepEqual([r.status, r.json.error.room_id], [409, winner]);
+  }
+  const r = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [63, 65] });
+  assert.equal(r.json.id, winner);
+});
+
 test('participants: PUT adds (can connect at once), DELETE removes and closes 4403', async () => {
   let r = await hub.api('PUT', '/rooms/1/participants/4');
   assert.equal(r.status, 200);

@@ -237,6 +237,97 @@ test_rooms(store_t *st, store_t *st2)
     ok(r.err == store_err_not_found, "remove from a missing room is store_err_not_found");
 }
 
+/* PUT of a DIRECT room holds the pair's key as POST's rooms do (0009). Users
+ * 8, 9 and 11 are new, so the joins and fallbacks below see none of this. */
+static void
+test_direct_put(store_t *st, store_t *st2)
+{
+    res_t r = {0}, rs[8];
+    int64_t users[] = {8, 9, 11}, pair[] = {1, 2}, p89[] = {8, 9}, p98[] = {9, 8};
+    int64_t p811[] = {8, 11}, p911[] = {9, 11}, three[] = {8, 9, 11}, same[] = {8, 8};
+
+    for (size_t i = 0; i < 3; i++) {
+        CALL(store_user_upsert(st, users[i], "Pair User", "student", true, on_done, &r));
+        wait_all();
+    }
+    CALL(store_room_put(st, 30, "DIRECT", "", true, pair, 2, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_conflict && r.id == direct_room,
+       "PUT DIRECT of a pair POST made is store_err_conflict naming its room (%lld)",
+       (long long)r.id);
+    CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, 30, on_join, &r));
+    wait_all();
+    ok(r.err == store_err_not_found, "  and room 30 was not made");
+    CALL(store_room_put(st, 31, "DIRECT", "", true, p89, 2, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.id == 31 && r.flag, "PUT DIRECT of a new pair creates");
+    CALL(store_room_put(st, 31, "DIRECT", "renamed", true, p98, 2, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.id == 31 && !r.flag, "  PUT of the same id again updates");
+    CALL(store_room_create(st, "DIRECT", "", p98, 2, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.id == 31 && !r.flag, "  POST of the pair finds the PUT room");
+    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_conflict && r.id == 31, "  PUT of another id is a conflict naming 31");
+    CALL(store_room_put(st, 33, "DIRECT", "", true, three, 3, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "PUT DIRECT with three members is store_err_invalid");
+    CALL(store_room_put(st, 33, "DIRECT", "", true, same, 2, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "PUT DIRECT with oneself is store_err_invalid");
+    CALL(store_room_put(st, 33, "DIRECT", "", false, NULL, 0, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "PUT DIRECT without members is store_err_invalid");
+
+    /* Eight ids for one pair from two stores at once: the index lets one in. */
+    memset(rs, 0, sizeof(rs));
+    for (int i = 0; i < 8; i++) {
+        CALL(
+            store_room_put(i % 2 ? st : st2, 40 + i, "DIRECT", "", true, p811, 2, on_room, &rs[i]));
+    }
+    wait_all();
+    {
+        int created = 0, conflicts = 0;
+        int64_t winner = 0;
+        for (int i = 0; i < 8; i++) {
+            if (rs[i].err == NULL && rs[i].flag) {
+                created++;
+                winner = 40 + i;
+            }
+        }
+        for (int i = 0; i < 8; i++) {
+            conflicts += rs[i].err == store_err_conflict && rs[i].id == winner;
+        }
+        ok(created == 1 && conflicts == 7,
+           "racing PUTs of eight ids for one pair: one created (%d), seven conflicts naming it "
+           "(%d)",
+           created, conflicts);
+    }
+    /* One new id for one pair from two stores at once: one creates, the rest update. */
+    memset(rs, 0, sizeof(rs));
+    for (int i = 0; i < 8; i++) {
+        CALL(store_room_put(i % 2 ? st : st2, 50, "DIRECT", "", true, p911, 2, on_room, &rs[i]));
+    }
+    wait_all();
+    {
+        int created = 0, errs = 0;
+        for (int i = 0; i < 8; i++) {
+            created += rs[i].flag;
+            errs += rs[i].err != NULL;
+        }
+        ok(errs == 0 && created == 1,
+           "racing PUTs of one id for one pair: one created (%d), no "
+           "error (%d)",
+           created, errs);
+    }
+    CALL(store_room_put(st, 31, "GROUP", "not direct", true, p89, 2, on_room, &r));
+    wait_all();
+    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.flag, "a room PUT as GROUP frees its pair");
+}
+
 static void
 test_joins(store_t *st)
 {
@@ -720,6 +811,79 @@ test_fallback_activity(store_t *st)
     res_clear(&r);
 }
 
+/* Run the migrations after version from, up to and including upto, on c. */
+static bool
+migrate_range(PGconn *c, int from, int upto)
+{
+    bool good = true;
+
+    for (unsigned i = 0; good && i < store_migrations_count; i++) {
+        if (store_migrations[i].version > from && store_migrations[i].version <= upto) {
+            good = admin(c, "BEGIN") && admin(c, store_migrations[i].sql) && admin(c, "COMMIT");
+        }
+    }
+    return good;
+}
+
+/* The text of one value, or "" for NULL / an error; static storage. */
+static const char *
+value_of(PGconn *c, const char *sql)
+{
+    static char buf[128];
+    PGresult *res = PQexec(c, sql);
+
+    snprintf(buf, sizeof(buf), "%s",
+             PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? PQgetvalue(res, 0, 0)
+                                                                           : "");
+    PQclear(res);
+    return buf;
+}
+
+/* A database written before 0009 may hold several DIRECT rooms per pair (PUT
+ * made them keyless): 0009 still applies, and gives each pair's key to one
+ * room, the one POST made or else the oldest. */
+static void
+test_direct_backfill(const char *base)
+{
+    char name[64], sql[160], keys[128];
+    PGconn *root = admin_connect(base), *c;
+    char *url;
+
+    snprintf(name, sizeof(name), "chathub_store_backfill_%ld_%d", (long)time(NULL), (int)getpid());
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0", name);
+    ok(admin(root, sql), "a database for the backfill");
+    url = with_dbname(base, name);
+    c = admin_connect(url);
+    ok(migrate_range(c, 0, 8), "  migrated to 0008");
+    ok(admin(c, "INSERT INTO users (id, full_name, role) VALUES (1, 'a', 'student'), "
+                "(2, 'b', 'student'), (3, 'c', 'student')") &&
+           admin(c, "INSERT INTO rooms (id, type, created_at) VALUES "
+                    "(100, 'DIRECT', now() - interval '1 day'), "
+                    "(101, 'DIRECT', now() - interval '2 days'), (102, 'DIRECT', now()), "
+                    "(103, 'DIRECT', now())") &&
+           admin(c, "INSERT INTO rooms (id, type, direct_key, created_at) VALUES "
+                    "(1000000000000005, 'DIRECT', '2:3', now())") &&
+           admin(c, "INSERT INTO room_participants (room_id, user_id) VALUES (100, 1), (100, 2), "
+                    "(101, 2), (101, 1), (102, 3), (102, 2), (1000000000000005, 2), "
+                    "(1000000000000005, 3), (103, 1), (103, 2), (103, 3)"),
+       "  two keyless rooms for 1:2, one for 2:3 beside POST's, one of three users");
+    ok(migrate_range(c, 8, 9), "  0009 applies over them");
+    snprintf(keys, sizeof(keys), "%s",
+             value_of(c, "SELECT string_agg(id || '=' || COALESCE(direct_key, '-'), ' ' "
+                         "ORDER BY id) FROM rooms WHERE type = 'DIRECT'"));
+    ok(strcmp(keys, "100=- 101=1:2 102=- 103=- 1000000000000005=2:3") == 0,
+       "  keys only on the oldest 1:2 room and POST's 2:3 room: %s", keys);
+    ok(strcmp(value_of(c, "SELECT status || ' ' || room_id FROM "
+                          "chathub_room_put(100, 'DIRECT', '', true, '{1,2}')"),
+              "conflict 101") == 0,
+       "  a PUT of a keyless duplicate is a conflict naming the keyed room");
+    PQfinish(c);
+    free(url);
+    snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", name);
+    ok(admin(root, sql), "  dropped");
+    PQfinish(root);
+}
+
 /* ---- timeouts, failures, shutdown ---- */
 
 int
@@ -733,12 +897,14 @@ main(void)
     }
     test_migrations(url);
     test_migration_lock_timeout(url);
+    test_direct_backfill(base);
     PGconn *adm = admin_connect(url);
     store_t *st = open_store(url, 2, 5000, 3000);
     store_t *st2 = open_store(url, 2, 5000, 3000);
     store_t *st3 = open_store(url, 2, 5000, 3000);
     test_users_tokens(st);
     test_rooms(st, st2);
+    test_direct_put(st, st2);
     test_joins(st);
     test_messages(st, st2, st3, adm);
     test_join_plan(adm);
