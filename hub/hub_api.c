@@ -33,6 +33,7 @@
 
 #define MEMBERS_MAX 10000
 #define NAME_MAX_BYTES 1024
+#define IDEMPOTENCY_KEY_MAX 255
 
 typedef void (*api_fn)(hub_t *hub, hub_http_req_t *req);
 
@@ -115,6 +116,9 @@ store_status(const char *err)
     if (err == store_err_conflict || err == store_err_archived) {
         return 409;
     }
+    if (err == store_err_key_reused) {
+        return 422;
+    }
     if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
         return 503;
     }
@@ -129,6 +133,9 @@ store_code(const char *err)
     }
     if (err == store_err_forbidden) {
         return "forbidden";
+    }
+    if (err == store_err_key_reused) {
+        return "idempotency_key_reused";
     }
     return NULL; /* from the status */
 }
@@ -380,14 +387,41 @@ direct_members_ok(hub_http_req_t *req, const char *type, const int64_t *members,
     return true;
 }
 
+/* The Idempotency-Key header into buf: 1 present, 0 absent, -1 answered 400
+ * (empty, longer than IDEMPOTENCY_KEY_MAX or not visible ASCII). */
+static int
+idempotency_key(hub_http_req_t *req, char *buf, size_t len)
+{
+    static const char hdr[] = "idempotency-key:"; /* lws keeps custom names lower-case */
+    int n = lws_hdr_custom_length(req->wsi, hdr, (int)sizeof(hdr) - 1);
+
+    if (n < 0) {
+        return 0;
+    }
+    if (n == 0 || (size_t)n >= len ||
+        lws_hdr_custom_copy(req->wsi, buf, (int)len, hdr, (int)sizeof(hdr) - 1) != n) {
+        hub_api_bad_request(req, "Idempotency-Key must be 1..255 visible ASCII characters");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (buf[i] < 0x21 || buf[i] > 0x7e) {
+            hub_api_bad_request(req, "Idempotency-Key must be 1..255 visible ASCII characters");
+            return -1;
+        }
+    }
+    return 1;
+}
+
 static void
 api_rooms_post(hub_t *hub, hub_http_req_t *req)
 {
     const char *type, *name;
     int64_t *members;
     size_t n;
+    char key[IDEMPOTENCY_KEY_MAX + 1];
+    int has_key = idempotency_key(req, key, sizeof(key));
 
-    if (room_fields(req, &type, &name, &members, &n) < 0) {
+    if (has_key < 0 || room_fields(req, &type, &name, &members, &n) < 0) {
         return;
     }
     if (strcmp(type, "GROUP") != 0 && strcmp(type, "DIRECT") != 0) {
@@ -400,8 +434,9 @@ api_rooms_post(hub_t *hub, hub_http_req_t *req)
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
-    if (store_room_create(hub->store, type, name != NULL ? name : "", members, n, on_room_done,
-                          ref) < 0) {
+    /* Without the header a request is as before: a GROUP room each time. */
+    if (store_room_create_once(hub->store, has_key > 0 ? key : NULL, type, name != NULL ? name : "",
+                               members, n, on_room_done, ref) < 0) {
         hub_api_not_queued(req, ref);
     }
     free(members);

@@ -44,6 +44,8 @@ reason_phrase(int status)
         return "Method Not Allowed";
     case 409:
         return "Conflict";
+    case 422:
+        return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
     case 431:

@@ -15,6 +15,8 @@
 #include "store_parts.h"
 #include "xalloc.h"
 
+const char store_err_key_reused[] = "key_reused";
+
 typedef struct room_ctx {
     store_join_cb join_cb;
     store_room_cb room_cb;
@@ -60,6 +62,7 @@ status_err(const char *status)
         {"forbidden", store_err_forbidden},
         {"invalid", store_err_invalid},
         {"conflict", store_err_conflict},
+        {"mismatch", store_err_key_reused},
     };
 
     for (size_t i = 0; status != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
@@ -223,6 +226,52 @@ store_room_create(store_t *st, const char *type, const char *name, const int64_t
         }
         rc = run(st, -1, sql, 3, params, on_room, c, store_err_invalid);
     }
+    free(arr);
+    return rc;
+}
+
+/* Rows of (status, room_id, created). */
+static void
+on_room_once(void *ctx, const PGresult *res, const char *err)
+{
+    room_ctx_t *c = ctx;
+    int64_t id = 0;
+    bool created = false;
+
+    if (err == NULL && PQntuples(res) == 1) {
+        err = status_err(store_col_str(res, 0, 0));
+        id = store_col_i64(res, 0, 1);
+        created = store_col_bool(res, 0, 2);
+    } else if (err == NULL) {
+        err = store_err_internal;
+    }
+    c->room_cb(c->ud, err == NULL ? id : 0, created, err);
+    free(c);
+}
+
+int
+store_room_create_once(store_t *st, const char *key, const char *type, const char *name,
+                       const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
+{
+    room_ctx_t *c;
+    char *arr;
+    int rc;
+
+    if (key == NULL) {
+        return store_room_create(st, type, name, members, nmembers, cb, ud);
+    }
+    c = ctx_new(ud, 0);
+    c->room_cb = cb;
+    arr = id_array(members, nmembers);
+    const char *params[] = {key, type, name != NULL ? name : "", arr};
+    bool direct = type != NULL && strcmp(type, "DIRECT") == 0;
+    bool valid = type != NULL && (strcmp(type, "GROUP") == 0 ||
+                                  (direct && nmembers == 2 && members[0] != members[1]));
+
+    rc = run(st, -1,
+             valid ? "SELECT status, room_id, created FROM chathub_room_create_once($1, $2, $3, $4)"
+                   : NULL,
+             4, params, on_room_once, c, store_err_invalid);
     free(arr);
     return rc;
 }

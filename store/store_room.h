@@ -50,6 +50,20 @@ int store_room_create(store_t *st, const char *type, const char *name, const int
                       size_t nmembers, store_room_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* The key was first used for a request with another type, name or member set. */
+extern const char store_err_key_reused[];
+
+/*
+ * POST /api/v1/rooms with an Idempotency-Key: as store_room_create, once per
+ * key (kept 24 hours). The key's first call makes the room (created as for
+ * store_room_create); a later or concurrent call with the same type, name and
+ * member set gets that room with created false; with others, store_err_key_reused.
+ * key NULL: exactly store_room_create.
+ */
+int store_room_create_once(store_t *st, const char *key, const char *type, const char *name,
+                           const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 /*
  * PUT /api/v1/rooms/{id}: upsert under the caller's id (id < STORE_ROOM_HUB_ID_BASE)
  * with type and name; with has_members, participants become exactly members.

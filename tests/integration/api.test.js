@@ -98,6 +98,59 @@ test('racing PUT /rooms/{id} DIRECT for one pair make one room', async () => {
   assert.equal(r.json.id, winner);
 });
 
+// POST /rooms with headers of our own (hub.api sends only the key).
+async function postRoom(body, headers = {}) {
+  const r = await fetch(`${hub.url}/api/v1/rooms`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${hub.apiKey}`, ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, json: JSON.parse(text) };
+}
+
+test('POST /rooms with an Idempotency-Key makes the room once', async () => {
+  const club = { type: 'GROUP', name: 'Retry club', members: [1, 2] };
+  const first = await postRoom(club, { 'Idempotency-Key': 'club-1' });
+  assert.equal(first.status, 201);
+  assert.equal(first.json.created, true);
+  const again = await postRoom({ ...club, members: [2, 1, 2] }, { 'idempotency-key': 'club-1' });
+  assert.deepEqual([again.status, again.json], [200, { id: first.json.id, created: false }],
+    'the same key and request (the same member set) is the first room');
+  const other = await postRoom(club, { 'Idempotency-Key': 'club-2' });
+  assert.equal(other.status, 201);
+  assert.notEqual(other.json.id, first.json.id, 'another key is another room');
+  const plain = [await postRoom(club), await postRoom(club)];
+  assert.deepEqual(plain.map((r) => r.status), [201, 201], 'without the header: as before');
+  assert.notEqual(plain[0].json.id, plain[1].json.id);
+  const reused = await postRoom({ ...club, name: 'Another club' }, { 'Idempotency-Key': 'club-1' });
+  assert.equal(reused.status, 422);
+  assert.equal(reused.json.error.code, 'idempotency_key_reused');
+  for (const bad of ['', 'x'.repeat(256), 'caf\u00e9']) {
+    const r = await fetch(`${hub.url}/api/v1/rooms`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${hub.apiKey}`, 'Idempotency-Key': bad },
+      body: JSON.stringify(club),
+    });
+    assert.equal(r.status, 400, `key ${JSON.stringify(bad).slice(0, 20)}`);
+  }
+  const direct = await postRoom({ type: 'DIRECT', name: '', members: [3, 4] }, { 'Idempotency-Key': 'dm-1' });
+  const direct2 = await postRoom({ type: 'DIRECT', name: '', members: [4, 3] }, { 'Idempotency-Key': 'dm-1' });
+  assert.deepEqual([direct.status, direct2.status, direct2.json.id], [201, 200, direct.json.id]);
+});
+
+test('racing POST /rooms with one Idempotency-Key make one room', async () => {
+  const body = { type: 'GROUP', name: 'Race club', members: [1, 2, 3] };
+  const rs = await Promise.all(Array.from({ length: 10 }, () =>
+    postRoom(body, { 'Idempotency-Key': 'race-1' })));
+  assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+  assert.equal(new Set(rs.map((r) => r.json.id)).size, 1);
+  const stats = await hub.api('GET', '/stats');
+  const before = stats.json.rooms;
+  await Promise.all(Array.from({ length: 5 }, () => postRoom(body, { 'Idempotency-Key': 'race-1' })));
+  assert.equal((await hub.api('GET', '/stats')).json.rooms, before, 'replays add no room');
+});
+
 test('participants: PUT adds (can connect at once), DELETE removes and closes 4403', async () => {
   let r = await hub.api('PUT', '/rooms/1/participants/4');
   assert.equal(r.status, 200);

@@ -328,6 +328,66 @@ test_direct_put(store_t *st, store_t *st2)
     ok(r.err == NULL && r.flag, "a room PUT as GROUP frees its pair");
 }
 
+/* POST /rooms with an Idempotency-Key (0010): once per key, even racing. */
+static void
+test_room_once(store_t *st, store_t *st2, PGconn *adm)
+{
+    res_t r = {0}, first = {0}, rs[8];
+    int64_t club[] = {8, 9, 11}, shuffled[] = {11, 8, 9, 8}, pair[] = {8, 9};
+
+    memset(rs, 0, sizeof(rs));
+    for (int i = 0; i < 8; i++) {
+        CALL(store_room_create_once(i % 2 ? st : st2, "k-race", "GROUP", "Once", club, 3, on_room,
+                                    &rs[i]));
+    }
+    wait_all();
+    {
+        int created = 0, same = 0;
+        for (int i = 0; i < 8; i++) {
+            created += rs[i].err == NULL && rs[i].flag;
+            same += rs[i].err == NULL && rs[i].id == rs[0].id;
+        }
+        ok(created == 1 && same == 8 && rs[0].id > STORE_ROOM_HUB_ID_BASE,
+           "eight racing creates with one key: one room (%d created, %d same)", created, same);
+    }
+    first = rs[0];
+    CALL(store_room_create_once(st, "k-race", "GROUP", "Once", shuffled, 4, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.id == first.id && !r.flag, "  the same member set in another order too");
+    CALL(store_room_create_once(st, "k-race", "GROUP", "Twice", club, 3, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_key_reused, "  another name under the key is store_err_key_reused");
+    CALL(store_room_create_once(st, "k-race", "GROUP", "Once", pair, 2, on_room, &r));
+    wait_all();
+    ok(r.err == store_err_key_reused, "  other members under the key too");
+    CALL(store_room_create_once(st, "k-other", "GROUP", "Once", club, 3, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.flag && r.id != first.id, "another key makes another room");
+    CALL(store_room_create_once(st, NULL, "GROUP", "Once", club, 3, on_room, &r));
+    CALL(store_room_create_once(st, NULL, "GROUP", "Once", club, 3, on_room, &rs[0]));
+    wait_all();
+    ok(r.err == NULL && rs[0].err == NULL && r.flag && rs[0].flag && r.id != rs[0].id,
+       "no key: a room each time, as store_room_create");
+    CALL(store_room_create_once(st, "k-ghost", "GROUP", "Ghosts", (int64_t[]){8, 99}, 2, on_room,
+                                &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "an unknown member is store_err_invalid");
+    CALL(store_room_create_once(st, "k-ghost", "GROUP", "Ghosts", pair, 2, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.flag, "  and the failed call left its key unclaimed");
+    ok(admin(adm, "UPDATE room_idempotency_keys SET created_at = now() - interval '25 hours' "
+                  "WHERE key = 'k-race'"),
+       "the first key is made 25 hours old");
+    CALL(store_room_create_once(st, "k-race", "GROUP", "Once", club, 3, on_room, &r));
+    wait_all();
+    ok(r.err == NULL && r.flag && r.id != first.id, "  an expired key counts as new");
+    CALL(store_room_create_once(st, "k-dm", "DIRECT", "", pair, 2, on_room, &r));
+    CALL(store_room_create_once(st2, "k-dm2", "DIRECT", "", pair, 2, on_room, &rs[0]));
+    wait_all();
+    ok(r.err == NULL && rs[0].err == NULL && r.id == rs[0].id && r.id == 32,
+       "DIRECT under a key is still the pair's room (%lld)", (long long)r.id);
+}
+
 static void
 test_joins(store_t *st)
 {
@@ -905,6 +965,7 @@ main(void)
     test_users_tokens(st);
     test_rooms(st, st2);
     test_direct_put(st, st2);
+    test_room_once(st, st2, adm);
     test_joins(st);
     test_messages(st, st2, st3, adm);
     test_join_plan(adm);
