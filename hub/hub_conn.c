@@ -2,7 +2,8 @@
  * A WebSocket connection's life: handshake checks that need no I/O (path,
  * Origin, token), the join the store authorizes after the upgrade, the
  * bounded outbound queue (written by hub_wire.c), and the close,
- * whose frame we write ourselves (PITFALLS.md: lws sends none from WRITEABLE).
+ * whose frame we write ourselves (PITFALLS.md: lws sends none from WRITEABLE)
+ * before a lingering close drains the client's input.
  */
 #include "hub_conn.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "hub_frames.h"
@@ -448,6 +450,29 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
  * from WRITEABLE under libuv, PITFALLS.md); 4 is the value it uses internally. */
 #define WRITE_CLOSE ((enum lws_write_protocol)4)
 
+/* How long a socket whose close frame is out keeps draining its input (s). */
+#define LINGER_SECONDS 2
+
+/* The lingering close of HTTP servers: once the close frame is all out, send
+ * FIN and keep reading (and dropping) until the peer hangs up or the linger
+ * timeout fires. Hanging up at once with the client's frames unread (a flood
+ * being rate limited) makes the kernel answer with a reset, and the client's
+ * kernel then drops our close frame with everything before it: 1006. */
+static int
+linger(hub_conn_t *c)
+{
+    if (lws_partial_buffered(c->wsi)) {
+        /* lws still holds part of the close frame: a FIN now would cut it. */
+        lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (shutdown(lws_get_socket_fd(c->wsi), SHUT_WR) < 0) {
+        return -1; /* the peer is gone already */
+    }
+    c->write_shut = true;
+    return 0;
+}
+
 static int
 write_close(hub_conn_t *c)
 {
@@ -462,7 +487,15 @@ write_close(hub_conn_t *c)
     }
     log_info("ws.close", "conn=%" PRIu64 " user=%" PRId64 " code=%d", c->id, c->user.id,
              c->close_code);
-    return -1; /* lws closes the socket after this callback */
+    c->close_sent = true;
+    /* Bounds the linger, and frees a peer that never reads the frame at all. */
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_SECONDS);
+    if (c->rx_paused) {
+        /* Paused input would never drain: the peer's FIN could not be seen. */
+        c->rx_paused = false;
+        lws_rx_flow_control(c->wsi, 1);
+    }
+    return linger(c);
 }
 
 int
@@ -472,6 +505,9 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 
     if (c == NULL) {
         return -1;
+    }
+    if (c->close_sent) {
+        return c->write_shut ? 0 : linger(c);
     }
     if (c->qlen == 0) {
         return c->state == HUB_CONN_CLOSING ? write_close(c) : 0;
@@ -483,6 +519,16 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
         lws_callback_on_writable(wsi);
     }
     return 0;
+}
+
+int
+hub_conn_on_peer_close(hub_pss_t *pss)
+{
+    hub_conn_t *c = pss->conn;
+
+    /* After our close frame lws cannot echo theirs (our side may be shut), and
+     * a peer that sent its close frame sends nothing more: done. */
+    return c != NULL && c->close_sent ? -1 : 0;
 }
 
 static void
@@ -740,7 +786,7 @@ hub_conn_sweep(hub_t *hub)
             hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
             continue;
         }
-        if (c->qlen > 0) {
+        if (c->qlen > 0 || (c->close_sent && !c->write_shut)) {
             /* lws may spend a writeable event on flushing the rest of a short
              * write and not report it: ask again, so a stall lasts a second. */
             lws_callback_on_writable(c->wsi);

@@ -63,6 +63,8 @@ typedef struct hub_conn {
     bool corked; /* listed for hub_wire's write at the end of this turn */
     int close_code;
     char close_reason[64];
+    bool close_sent; /* the close frame went to lws; input is read and dropped */
+    bool write_shut; /* FIN sent after the close frame (lingering close) */
     /* Inbound message being reassembled from fragments. */
     char *rx;
     size_t rx_len, rx_cap;
@@ -99,6 +101,9 @@ int hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
 int hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len);
 /* LWS_CALLBACK_SERVER_WRITEABLE: one write. -1 closes. */
 int hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
+/* LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: 0 lets lws answer it; -1 closes at once
+ * (our close frame is already out, so the peer's is the answer to it). */
+int hub_conn_on_peer_close(hub_pss_t *pss);
 /* LWS_CALLBACK_CLOSED: forget and free the connection. */
 void hub_conn_on_closed(hub_t *hub, hub_pss_t *pss);
 

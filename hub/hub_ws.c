@@ -81,6 +81,8 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return hub_conn_on_writeable(hub, wsi, pss);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return hub_conn_on_peer_close(pss);
     case LWS_CALLBACK_CLOSED:
         hub_conn_on_closed(hub, pss);
         return 0;

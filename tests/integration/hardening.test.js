@@ -63,6 +63,21 @@ test('a 10 MB frame closes 1009 and costs nothing else', { timeout: 20000 }, asy
   await stillServing();
 });
 
+// The hub closes while the client is still sending: unless it drains the
+// client's input before it hangs up, the kernel answers with a reset and the
+// client loses the close frame (and sees 1006).
+test('a client that floods without waiting is closed with 4429, every time', { timeout: 60000 }, async () => {
+  for (let round = 0; round < 6; round++) {
+    const c = await connect(url(1));
+    const n = [300, 2000][round % 2];
+    for (let i = 0; i < n; i++) c.send({ type: 'ping' });
+    const closed = await Promise.race([c.closed, sleep(10000).then(() => ({ code: 'still open' }))]);
+    assert.equal(closed.code, 4429, `round ${round}, ${n} pings`);
+    assert.ok(c.frames.some((f) => f.code === 'rate_limited'), `round ${round}: the rate_limited error came too`);
+  }
+  await stillServing();
+});
+
 test('fragmented frames are reassembled; deep nesting is refused with the socket open', async () => {
   const c = await connect(url(1));
   const text = JSON.stringify({ type: 'chat_message', message: 'in three parts', client_id: 'frag' });
