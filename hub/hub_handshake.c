@@ -1,7 +1,7 @@
 /*
- * Handshake checks that need no I/O. Token precedence: Authorization header,
- * then the "bearer.<t>" subprotocol, then ?token=. A token that is present
- * but bad is refused; we never fall through to a weaker source.
+ * Handshake checks that need no I/O. Token precedence: Authorization: Bearer
+ * header, then the "bearer.<t>" subprotocol, then ?token=. A token that is
+ * present but bad is refused; we never fall through to a weaker source.
  */
 #include "hub_handshake.h"
 
@@ -131,7 +131,10 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
     int n;
 
     n = copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buf, buflen);
-    if (n != 0) {
+    /* Only a Bearer header is a token source: browsers send Basic credentials
+     * they cached for a site behind HTTP auth, and those are not meant for us.
+     * A header too long to copy is refused: its scheme is unknown. */
+    if (n < 0 || (n > 0 && proto_auth_is_bearer(buf))) {
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
         return *tok != NULL ? 0 : -1;
     }

@@ -159,6 +159,15 @@ proto_bearer_token(const char *hdr, size_t *tlen)
     return s;
 }
 
+bool
+proto_auth_is_bearer(const char *hdr)
+{
+    size_t len = strlen(hdr);
+    const char *s = trim(hdr, &len);
+
+    return len >= 6 && strncasecmp(s, "bearer", 6) == 0 && (len == 6 || is_space(s[6]));
+}
+
 /* Subprotocol names are case-sensitive tokens (RFC 6455 4.1); the first
  * non-empty bearer entry wins. */
 const char *

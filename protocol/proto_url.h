@@ -39,6 +39,14 @@ int proto_parse_u53(const char *s, size_t len, int64_t *out) __attribute__((warn
 const char *proto_bearer_token(const char *hdr, size_t *tlen);
 
 /*
+ * Whether an Authorization header value uses the Bearer scheme at all (the
+ * scheme is its first word, case-insensitive, RFC 7235), well formed or not.
+ * Any other scheme (Basic, which browsers send with cached credentials) is
+ * not meant for us.
+ */
+bool proto_auth_is_bearer(const char *hdr);
+
+/*
  * From a Sec-WebSocket-Protocol header value ("chathub.v1, bearer.<t>"), the
  * token of the "bearer.<t>" entry (pointer into hdr, length in *tlen) or NULL.
  * *has_v1 tells whether "chathub.v1" was offered.

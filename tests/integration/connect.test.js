@@ -107,6 +107,27 @@ test('the header wins over the query string', async () => {
   await c.close();
 });
 
+test('an Authorization header of another scheme is skipped; a bad Bearer one is not', async () => {
+  // What a browser sends on a site behind HTTP basic auth.
+  const basic = { Authorization: `Basic ${Buffer.from('user:pass').toString('base64')}` };
+  const q = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: basic });
+  assert.equal(q.established.user.id, 3);
+  await q.close();
+  const opaque = (await hub.api('POST', '/tokens', { user_id: 2 })).json.token;
+  const s = await connect(hub.wsUrl('/ws/chat/1/'), { headers: basic, protocols: ['chathub.v1', `bearer.${opaque}`] });
+  assert.equal(s.established.user.id, 2);
+  await s.close();
+  assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { headers: basic }), 401);
+  for (const bad of ['Bearer garbage.not.jwt', 'Bearer two words', 'bearer']) {
+    const status = await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: bad } });
+    assert.equal(status, 401, bad);
+  }
+  // Well formed but unknown: refused by the store, never replaced by ?token=.
+  const unknown = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: 'Bearer garbage' } });
+  assert.equal((await unknown.closed).code, 4401);
+  assert.ok(!unknown.frames.some((f) => f.type === 'connection_established'));
+});
+
 test('JWT with sub instead of user_id', async () => {
   const t = signJwt(hub.secret, { sub: '1' });
   const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${t}`));

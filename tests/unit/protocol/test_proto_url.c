@@ -205,6 +205,20 @@ test_bearer(void)
     bearer("   ", NULL);
 }
 
+/* Only the Bearer scheme is ours: any other is skipped, a bad Bearer is not. */
+static void
+test_auth_is_bearer(void)
+{
+    ok(proto_auth_is_bearer("Bearer tok"), "'Bearer tok' is bearer");
+    ok(proto_auth_is_bearer("  bEARER  tok"), "the scheme is case-insensitive");
+    ok(proto_auth_is_bearer("Bearer"), "'Bearer' without credentials is a (bad) bearer");
+    ok(proto_auth_is_bearer("Bearer a b"), "'Bearer a b' is a (bad) bearer");
+    ok(!proto_auth_is_bearer("Basic dXNlcjpwYXNz"), "Basic is not bearer");
+    ok(!proto_auth_is_bearer("Digest username=\"x\""), "Digest is not bearer");
+    ok(!proto_auth_is_bearer("Bearertok"), "'Bearertok' is another scheme");
+    ok(!proto_auth_is_bearer(""), "an empty header is not bearer");
+}
+
 static void
 test_subprotocol(void)
 {
@@ -337,6 +351,7 @@ main(void)
     test_parse_id();
     test_parse_u53();
     test_bearer();
+    test_auth_is_bearer();
     test_subprotocol();
     test_api_routes();
     test_api_unknown();
