@@ -84,6 +84,31 @@ check_origin(hub_t *hub, struct lws *wsi, const char **why)
     return 0;
 }
 
+/* A Sec-WebSocket-Protocol header must offer chathub.v1. Without it lws 4.1
+ * finds no protocol it serves and hangs up without a status; accepting
+ * without selecting one is no way out either, since browsers and the ws
+ * package fail a handshake whose answer selects none of the offered ones. */
+static int
+check_subprotocol(struct lws *wsi, const char **why)
+{
+    char buf[SUBPROTOCOL_MAX];
+    size_t tlen;
+    bool has_v1 = false;
+    int n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, sizeof(buf));
+
+    if (n == 0) {
+        return 0;
+    }
+    if (n > 0) {
+        (void)proto_subprotocol_token(buf, &tlen, &has_v1);
+    }
+    if (!has_v1) {
+        *why = "chathub.v1_not_offered";
+        return 400;
+    }
+    return 0;
+}
+
 static int
 token_from_opaque(const char *t, size_t len, hub_auth_t *a)
 {
@@ -205,6 +230,9 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
     if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) >= SUBPROTOCOL_MAX) {
         *why = "subprotocol_too_long";
         return 431;
+    }
+    if ((status = check_subprotocol(wsi, why)) != 0) {
+        return status;
     }
     if (find_token(wsi, buf, sizeof(buf), &tok, &tlen) < 0) {
         *why = "no_token";

@@ -99,6 +99,15 @@ test('a subprotocol header over 127 bytes (a JWT there) is refused with 431, not
   assert.equal(status, 431);
 });
 
+test('a subprotocol header without chathub.v1 is refused with 400, not hung up', async () => {
+  const opaque = (await hub.api('POST', '/tokens', { user_id: 2 })).json.token;
+  assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: [`bearer.${opaque}`] }), 400);
+  assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`), { protocols: ['chat'] }), 400);
+  const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`), { protocols: ['chat', 'chathub.v1'] });
+  assert.equal(c.ws.protocol, 'chathub.v1');
+  await c.close();
+});
+
 test('the header wins over the query string', async () => {
   const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), {
     headers: { Authorization: `Bearer ${hub.token(2)}` },
