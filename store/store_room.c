@@ -230,9 +230,9 @@ store_room_create(store_t *st, const char *type, const char *name, const int64_t
     return rc;
 }
 
-/* Rows of (status, room_id, created). */
+/* One row of (status, room_id, created); a conflict names the pair's room. */
 static void
-on_room_once(void *ctx, const PGresult *res, const char *err)
+on_room_row(void *ctx, const PGresult *res, const char *err)
 {
     room_ctx_t *c = ctx;
     int64_t id = 0;
@@ -245,7 +245,7 @@ on_room_once(void *ctx, const PGresult *res, const char *err)
     } else if (err == NULL) {
         err = store_err_internal;
     }
-    c->room_cb(c->ud, err == NULL ? id : 0, created, err);
+    c->room_cb(c->ud, err == NULL || err == store_err_conflict ? id : 0, created, err);
     free(c);
 }
 
@@ -271,28 +271,9 @@ store_room_create_once(store_t *st, const char *key, const char *type, const cha
     rc = run(st, -1,
              valid ? "SELECT status, room_id, created FROM chathub_room_create_once($1, $2, $3, $4)"
                    : NULL,
-             4, params, on_room_once, c, store_err_invalid);
+             4, params, on_room_row, c, store_err_invalid);
     free(arr);
     return rc;
-}
-
-/* One row of (status, room_id, created); a conflict names the pair's room. */
-static void
-on_put(void *ctx, const PGresult *res, const char *err)
-{
-    room_ctx_t *c = ctx;
-    int64_t id = 0;
-    bool created = false;
-
-    if (err == NULL && PQntuples(res) == 1) {
-        err = status_err(store_col_str(res, 0, 0));
-        id = store_col_i64(res, 0, 1);
-        created = store_col_bool(res, 0, 2);
-    } else if (err == NULL) {
-        err = store_err_internal;
-    }
-    c->room_cb(c->ud, err == NULL || err == store_err_conflict ? id : 0, created, err);
-    free(c);
 }
 
 int
@@ -312,7 +293,7 @@ store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool
     rc = run(st, id,
              valid ? "SELECT status, room_id, created FROM chathub_room_put($1, $2, $3, $4, $5)"
                    : NULL,
-             5, params, on_put, c, store_err_invalid);
+             5, params, on_room_row, c, store_err_invalid);
     free(arr);
     return rc;
 }

@@ -130,6 +130,11 @@ export class ChatSocket {
   }
 
   disconnect() {
+    this.stop(new Error('disconnected'));
+  }
+
+  /** No more attempts: the socket closed, pending history rejected with why. */
+  stop(why) {
     this.wanted = false;
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
@@ -141,7 +146,7 @@ export class ChatSocket {
         ws.close(1000);
       } catch {}
     }
-    this.rejectHistory(new Error('disconnected'));
+    this.rejectHistory(why);
     this.setState('closed');
   }
 
@@ -179,19 +184,7 @@ export class ChatSocket {
 
   /** Stop for good: no retry, state closed, a closed event with value. */
   giveUp(value) {
-    this.wanted = false;
-    if (this.timer !== null) this.clearTimeout(this.timer);
-    this.timer = null;
-    const ws = this.ws;
-    this.ws = null;
-    if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try {
-        ws.close(1000);
-      } catch {}
-    }
-    this.rejectHistory(new Error(`closed ${value.code}`));
-    this.setState('closed');
+    this.stop(new Error(`closed ${value.code}`));
     this.emit('closed', value);
   }
 
