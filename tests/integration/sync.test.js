@@ -27,6 +27,16 @@ const roomsOf = (enrollment) => psql(
    FROM rooms r LEFT JOIN room_participants rp ON rp.room_id = r.id
    WHERE enrollment_id = ${enrollment} GROUP BY r.id, type, is_archived ORDER BY type`, database).trim().split('\n').filter(Boolean);
 
+/** Run a chathub subcommand (check, sync-parents) on the test database. */
+function run(cmd) {
+  const env = { PATH: process.env.PATH, DATABASE_URL: database };
+  try {
+    return { code: 0, out: execFileSync(BIN, [cmd], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (e) {
+    return { code: e.status, out: e.stdout };
+  }
+}
+
 async function users(base) {
   // student base, teacher base+1, tutor base+2, parent base+3, teacher base+4, parent base+5
   const roles = ['student', 'teacher', 'tutor', 'parent', 'teacher', 'parent'];
@@ -163,14 +173,6 @@ test('chathub check finds missing parents; sync-parents repairs them, idempotent
   await put('/students/800/parents/803', {});
   await put('/enrollments/8000', { student_id: 800, teacher_id: 801, subject: 'Legacy', is_active: true });
   psql('DELETE FROM room_participants WHERE user_id = 803', database); // a database from before the rules
-  const env = { PATH: process.env.PATH, DATABASE_URL: database };
-  const run = (cmd) => {
-    try {
-      return { code: 0, out: execFileSync(BIN, [cmd], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
-    } catch (e) {
-      return { code: e.status, out: e.stdout };
-    }
-  };
   let r = run('check');
   assert.equal(r.code, 1);
   assert.match(r.out, /missing_parent room=\d+ parent 803 of student 800/);
@@ -183,4 +185,17 @@ test('chathub check finds missing parents; sync-parents repairs them, idempotent
   r = run('check');
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /check: 0 problems/);
+});
+
+test('chathub check names the room a DIRECT pair is served by, not the lowest id', async () => {
+  await users(900);
+  assert.equal((await put('/rooms/9101', { type: 'DIRECT', name: 'D', members: [900, 901] })).status, 201);
+  // A second room for the pair from before the rules, with a lower id and no pair key.
+  psql(`INSERT INTO rooms (id, type, name) VALUES (9100, 'DIRECT', 'old');
+        INSERT INTO room_participants (room_id, user_id) VALUES (9100, 900), (9100, 901)`, database);
+  const r = run('check');
+  assert.equal(r.code, 1);
+  assert.match(r.out, /duplicate_direct room=9100 same pair as room 9101/);
+  assert.doesNotMatch(r.out, /duplicate_direct room=9101/);
+  psql('DELETE FROM rooms WHERE id = 9100', database);
 });
