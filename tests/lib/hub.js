@@ -33,10 +33,22 @@ export function psql(sql, url = BASE_URL) {
   return execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAtc', sql], { encoding: 'utf8' });
 }
 
+// Databases this test process made, dropped when it exits: a developer's
+// long-lived server would otherwise gather one per test file and run.
+const madeDatabases = new Set();
+process.on('exit', () => {
+  for (const name of madeDatabases) {
+    try {
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } catch {}
+  }
+});
+
 /** A fresh, empty database; returns its URL. */
 export function createDatabase() {
   const name = `t_${randomBytes(6).toString('hex')}`;
   psql(`CREATE DATABASE ${name}`);
+  madeDatabases.add(name);
   const u = new URL(BASE_URL);
   u.pathname = `/${name}`;
   return u.toString();
