@@ -22,6 +22,7 @@
 #include "hub_log.h"
 #include "hub_room.h"
 #include "proto_build.h"
+#include "proto_frame.h"
 #include "proto_jwt.h"
 #include "store_auth.h"
 #include "store_msg.h"
@@ -685,6 +686,12 @@ parse_body(hub_http_req_t *req)
     if (req->body_len == 0) {
         req->json = cJSON_CreateObject(); /* an empty body is an empty object */
         return true;
+    }
+    if (proto_json_has_nul(req->body, req->body_len)) {
+        /* cJSON would cut the string at the NUL and we would store the rest
+         * silently; the socket path refuses it the same way. */
+        hub_http_reply_error(req, 400, "bad_request", "strings must not contain NUL (\\u0000)");
+        return false;
     }
     req->json = cJSON_ParseWithLength(req->body, req->body_len);
     if (!cJSON_IsObject(req->json)) {

@@ -153,6 +153,26 @@ scan_json(const char *buf, size_t len, scan_t *sc)
     }
 }
 
+bool
+proto_json_has_nul(const char *buf, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        if (buf[i] == '"') {
+            bool nul;
+            size_t q = string_end(buf, len, i + 1, &nul);
+            if (nul) {
+                return true;
+            }
+            i = q < len ? q + 1 : len;
+            continue;
+        }
+        i++;
+    }
+    return false;
+}
+
 /* A JSON number that is a whole number in min..max (both within ±(2^53-1)). */
 static bool
 as_int(const cJSON *v, int64_t min, int64_t max, int64_t *out)

@@ -54,4 +54,10 @@ int proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out
 /* Release what proto_in_parse allocated; safe on a zeroed or failed struct. */
 void proto_in_clear(proto_in_t *in);
 
+/* Whether any string of the JSON text (a key or a value, at any depth) holds a
+ * \u0000 escape. cJSON ends a decoded string at its first NUL, so text after
+ * one would be dropped without a word: callers refuse such input instead. The
+ * text need not be valid JSON; the answer only has to be right when it is. */
+bool proto_json_has_nul(const char *buf, size_t len);
+
 #endif

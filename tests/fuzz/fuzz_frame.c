@@ -90,5 +90,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     build_from_bytes(data, size, in.client_id);
     proto_in_clear(&in);
+    /* The API's NUL guard reads the same bytes; it must never read past them. */
+    (void)proto_json_has_nul((const char *)data, size);
     return 0;
 }

@@ -225,6 +225,25 @@ test('GET /stats without Redis counts this node\'s connections', async () => {
   await Promise.all([c1.close(), c2.close()]);
 });
 
+test('a NUL in any body string is refused with 400 and nothing is stored', async () => {
+  const before = (await hub.api('GET', '/rooms/1/messages?limit=100')).json.messages.length;
+  for (const [method, p, body] of [
+    ['POST', '/rooms/1/messages', { content: 'a\u0000b' }],
+    ['POST', '/rooms/1/messages', { content: 'ok', client_id: 'n\u0000ul' }],
+    ['PUT', '/users/5', { full_name: 'Cut\u0000Short', role: 'student' }],
+    ['POST', '/rooms', { type: 'GROUP', name: { 'k\u0000': 1 }, members: [1] }],
+  ]) {
+    const r = await hub.api(method, p, body);
+    assert.equal(r.status, 400, `${method} ${p}`);
+    assert.equal(r.json.error.code, 'bad_request');
+  }
+  assert.equal((await hub.api('GET', '/rooms/1/messages?limit=100')).json.messages.length, before);
+  // A backslash followed by "u0000" is text, not a NUL.
+  const r = await hub.api('POST', '/rooms/1/messages', { content: 'a\\u0000b' });
+  assert.equal(r.status, 201);
+  assert.equal(r.json.content, 'a\\u0000b');
+});
+
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
   assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);

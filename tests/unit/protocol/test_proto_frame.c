@@ -361,6 +361,26 @@ test_nul_escapes(void)
        "NUL after an escaped quote is still inside the string");
 }
 
+static void
+test_json_has_nul(void)
+{
+    static const char nul_value[] = "{\"a\":\"x\\u0000y\"}";
+    static const char nul_key[] = "{\"a\\u0000\":1}";
+    static const char nul_deep[] = "{\"a\":[{\"b\":[\"\\u0000\"]}]}";
+    static const char no_nul[] = "{\"a\":\"x\\\\u0000y\",\"b\":\"\\u0001\"}";
+    static const char quote_then_nul[] = "{\"a\":\"q\\\"\\u0000\"}";
+    static const char outside[] = "{\"a\":1} \\u0000";
+
+    ok(proto_json_has_nul(nul_value, strlen(nul_value)), "a NUL in a value is found");
+    ok(proto_json_has_nul(nul_key, strlen(nul_key)), "a NUL in a key is found");
+    ok(proto_json_has_nul(nul_deep, strlen(nul_deep)), "a NUL at any depth is found");
+    ok(!proto_json_has_nul(no_nul, strlen(no_nul)), "an escaped backslash before u0000 is text");
+    ok(proto_json_has_nul(quote_then_nul, strlen(quote_then_nul)),
+       "a NUL after an escaped quote is still inside the string");
+    ok(!proto_json_has_nul(outside, strlen(outside)), "outside strings it is not a NUL");
+    ok(!proto_json_has_nul(nul_value, 8), "only len bytes are read");
+}
+
 static char *
 nested(int depth)
 {
@@ -448,6 +468,7 @@ main(void)
     test_not_an_object_or_no_type();
     test_unknown_type();
     test_nul_escapes();
+    test_json_has_nul();
     test_deep_nesting();
     test_length_bounds_the_input();
     test_clear_on_zeroed_struct();
