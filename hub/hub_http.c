@@ -415,6 +415,13 @@ hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     return 0;
 }
 
+/* The path as logs may show it: an opaque token's key is a credential. */
+static const char *
+logged_path(const hub_http_req_t *req)
+{
+    return req->api.route == PROTO_API_TOKEN ? "/api/v1/tokens/<key>" : req->path;
+}
+
 int
 hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
@@ -425,7 +432,8 @@ hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     }
     int n =
         lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
-    log_debug("http.answer", "method=%d path=%s status=%d", req->method, req->path, req->status);
+    log_debug("http.answer", "method=%d path=%s status=%d", req->method, logged_path(req),
+              req->status);
     /* Unlink before lws resets the session for the next request. */
     pss->req = NULL;
     req_free(hub, req);
