@@ -1,7 +1,8 @@
 /*
  * The channel layer: envelopes, subscriptions and the two implementations
  * (Redis through hub_redis, or in-process where publishing is a no-op since
- * the only node already delivered locally).
+ * the only node already delivered locally), and the tails that repair what
+ * this node stored but could not publish.
  */
 #include "hub_channel.h"
 
@@ -21,7 +22,20 @@ struct hub_channel {
     hub_channel_hooks_t hooks;
     hub_redis_t *redis; /* NULL: in-process */
     bool was_up;        /* went up once: a later up is a recovery */
+    /* room -> int64_t *: the last seq stored here whose PUBLISH Redis did not
+     * acknowledge. One entry per room, emptied when the tails go out. */
+    hub_map_t unpublished;
 };
+
+/* A message PUBLISH waiting for Redis' answer. */
+typedef struct publish_ack {
+    hub_channel_t *ch;
+    int64_t room_id;
+    int64_t seq;
+} publish_ack_t;
+
+static void publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
+                    int64_t user, const unsigned char *payload, size_t len);
 
 static void
 room_channel(int64_t room_id, char *buf, size_t len)
@@ -59,7 +73,8 @@ hub_envelope_parse(const char *buf, size_t len, hub_envelope_t *env, const char 
         return -1;
     }
     env->kind = (hub_envelope_kind_t)buf[0];
-    if (env->kind != HUB_ENV_MSG && env->kind != HUB_ENV_EVENT && env->kind != HUB_ENV_CONTROL) {
+    if (env->kind != HUB_ENV_MSG && env->kind != HUB_ENV_EVENT && env->kind != HUB_ENV_CONTROL &&
+        env->kind != HUB_ENV_TAIL) {
         return -1;
     }
     p++;
@@ -117,6 +132,71 @@ subscribe_all(hub_channel_t *ch)
     }
 }
 
+/* Other nodes may lack everything up to seq in room_id: remember the highest. */
+static void
+note_unpublished(hub_channel_t *ch, int64_t room_id, int64_t seq)
+{
+    int64_t *last = hub_map_get(&ch->unpublished, (uint64_t)room_id);
+
+    if (last == NULL) {
+        last = xmalloc(sizeof(*last));
+        *last = seq;
+        hub_map_put(&ch->unpublished, (uint64_t)room_id, last);
+        log_debug("channel.unpublished", "room=%" PRId64 " seq=%" PRId64, room_id, seq);
+    } else if (seq > *last) {
+        *last = seq;
+    }
+}
+
+static void
+on_published(void *ud, void *reply, const char *err)
+{
+    publish_ack_t *ack = ud;
+
+    (void)reply;
+    /* No answer means Redis may never have had it (a reply lost after Redis
+     * ran the PUBLISH only costs the receivers a fill that finds nothing). */
+    if (err != NULL) {
+        note_unpublished(ack->ch, ack->room_id, ack->seq);
+    }
+    free(ack);
+}
+
+/* One tail per room left behind. The map is taken first: a tail that fails
+ * goes back into the fresh one for the next up. */
+static void
+publish_tails(hub_channel_t *ch)
+{
+    hub_map_t tails = ch->unpublished;
+    size_t i = 0;
+    uint64_t key;
+    void *val;
+
+    if (tails.count == 0) {
+        return;
+    }
+    hub_map_init(&ch->unpublished);
+    log_info("channel.tails", "rooms=%zu", tails.count);
+    while (hub_map_next(&tails, &i, &key, &val)) {
+        publish(ch, HUB_ENV_TAIL, (int64_t)key, *(int64_t *)val, 0, NULL, 0);
+        free(val);
+    }
+    hub_map_clear(&tails);
+}
+
+static void
+forget_unpublished(hub_channel_t *ch)
+{
+    size_t i = 0;
+    uint64_t key;
+    void *val;
+
+    while (hub_map_next(&ch->unpublished, &i, &key, &val)) {
+        free(val);
+    }
+    hub_map_clear(&ch->unpublished);
+}
+
 static void
 on_redis_state(void *ud, bool up)
 {
@@ -126,6 +206,7 @@ on_redis_state(void *ud, bool up)
         return;
     }
     subscribe_all(ch);
+    publish_tails(ch);
     if (ch->was_up) {
         /* Anything published while we were away is in the store: fill from it. */
         ch->hooks.on_recovered(ch->hub);
@@ -143,6 +224,7 @@ hub_channel_new(hub_t *hub, const char *ip, int port, const hub_channel_hooks_t 
 
     ch->hub = hub;
     ch->hooks = *hooks;
+    hub_map_init(&ch->unpublished);
     if (ip != NULL) {
         ch->redis = hub_redis_new(hub->loop, ip, port, on_redis_msg, on_redis_state, ch);
     }
@@ -155,7 +237,8 @@ hub_channel_free(hub_channel_t *ch)
     if (ch == NULL) {
         return;
     }
-    hub_redis_free(ch->redis);
+    hub_redis_free(ch->redis); /* fails the PUBLISHes in flight: they note into the map */
+    forget_unpublished(ch);
     free(ch);
 }
 
@@ -202,17 +285,40 @@ hub_channel_room_close(hub_channel_t *ch, int64_t room_id)
     (void)hub_redis_unsubscribe(ch->redis, name);
 }
 
-void
-hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
-                    int64_t user, const unsigned char *payload, size_t len)
+/* "<kind> <node> <room> <seq> <user>\n<payload>", malloc'd; *total its length. */
+static char *
+envelope_new(const hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
+             int64_t user, const unsigned char *payload, size_t len, size_t *total)
 {
-    char name[64], head[ENVELOPE_HEAD_MAX];
-    const char *argv[3];
-    size_t argvlen[3];
-    char *data;
-    int n;
+    char head[ENVELOPE_HEAD_MAX];
+    int n = snprintf(head, sizeof(head), "%c %s %" PRId64 " %" PRId64 " %" PRId64 "\n", (char)kind,
+                     ch->hub->cfg->node_id, room_id, seq, user);
+    /* One copy per publication (not per receiver): hiredis needs one buffer per argument. */
+    char *data = xmalloc((size_t)n + len);
 
-    if (ch->redis == NULL || !hub_redis_is_up(ch->redis)) {
+    memcpy(data, head, (size_t)n);
+    if (len > 0) {
+        memcpy(data + n, payload, len);
+    }
+    *total = (size_t)n + len;
+    return data;
+}
+
+static void
+publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq, int64_t user,
+        const unsigned char *payload, size_t len)
+{
+    char name[64];
+    const char *argv[3] = {"PUBLISH", name, NULL};
+    size_t argvlen[3] = {7, 0, 0};
+    /* Messages must reach the other nodes; events and commands are of the moment. */
+    bool tracked = kind == HUB_ENV_MSG || kind == HUB_ENV_TAIL;
+    publish_ack_t *ack = NULL;
+
+    if (!hub_redis_is_up(ch->redis)) {
+        if (tracked) {
+            note_unpublished(ch, room_id, seq);
+        }
         return;
     }
     if (kind == HUB_ENV_CONTROL) {
@@ -220,20 +326,29 @@ hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id
     } else {
         room_channel(room_id, name, sizeof(name));
     }
-    n = snprintf(head, sizeof(head), "%c %s %" PRId64 " %" PRId64 " %" PRId64 "\n", (char)kind,
-                 ch->hub->cfg->node_id, room_id, seq, user);
-    /* One copy per publication (not per receiver): hiredis needs one buffer per argument. */
-    data = xmalloc((size_t)n + len);
-    memcpy(data, head, (size_t)n);
-    memcpy(data + n, payload, len);
-    argv[0] = "PUBLISH";
-    argvlen[0] = 7;
-    argv[1] = name;
     argvlen[1] = strlen(name);
+    char *data = envelope_new(ch, kind, room_id, seq, user, payload, len, &argvlen[2]);
     argv[2] = data;
-    argvlen[2] = (size_t)n + len;
-    if (hub_redis_command(ch->redis, NULL, NULL, 3, argv, argvlen) < 0) {
+    if (tracked) {
+        ack = xmalloc(sizeof(*ack));
+        *ack = (publish_ack_t){ch, room_id, seq};
+    }
+    if (hub_redis_command(ch->redis, tracked ? on_published : NULL, ack, 3, argv, argvlen) < 0) {
         log_debug("channel.publish_failed", "room=%" PRId64 " seq=%" PRId64, room_id, seq);
+        if (tracked) {
+            note_unpublished(ch, room_id, seq);
+        }
+        free(ack); /* the callback never runs */
     }
     free(data);
+}
+
+void
+hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
+                    int64_t user, const unsigned char *payload, size_t len)
+{
+    if (ch->redis == NULL) {
+        return;
+    }
+    publish(ch, kind, room_id, seq, user, payload, len);
 }

@@ -21,13 +21,17 @@ typedef enum hub_envelope_kind {
     HUB_ENV_MSG = 'm',     /* a chat_message frame with its seq */
     HUB_ENV_EVENT = 'e',   /* typing / read / presence: forwarded as is, except to `user` */
     HUB_ENV_CONTROL = 'c', /* node-wide command (close a user's sockets …) */
+    /* No payload: the origin stored up to seq in the room but may not have
+     * published it (its Redis link was down); a receiver behind fills from the
+     * store. Nodes that predate it drop it as a bad envelope (a warn log). */
+    HUB_ENV_TAIL = 't',
 } hub_envelope_kind_t;
 
 /* What arrives from another node. payload is borrowed. */
 typedef struct hub_envelope {
     hub_envelope_kind_t kind;
     int64_t room_id; /* 0 for control */
-    int64_t seq;     /* HUB_ENV_MSG */
+    int64_t seq;     /* HUB_ENV_MSG, HUB_ENV_TAIL */
     int64_t user;    /* HUB_ENV_EVENT: not to this user's sockets; CONTROL: argument */
     const char *payload;
     size_t len;
@@ -59,7 +63,10 @@ void hub_channel_room_open(hub_channel_t *ch, int64_t room_id);
 void hub_channel_room_close(hub_channel_t *ch, int64_t room_id);
 
 /* Publish to the other nodes (this node delivered locally already). A failed
- * publish is not retried here: the receivers' gap fill repairs it. */
+ * publish is not retried, but a HUB_ENV_MSG whose PUBLISH Redis did not
+ * acknowledge (the link was down, or went down with it in flight) leaves its
+ * room and seq behind: when the link is next up, after the re-subscriptions,
+ * one HUB_ENV_TAIL per such room tells the other nodes to fill from the store. */
 void hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
                          int64_t user, const unsigned char *payload, size_t len);
 

@@ -100,6 +100,10 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
     if (hub_room_find(hub, env->room_id) == NULL) {
         return; /* no local socket in the room (an unsubscribe still in flight) */
     }
+    if (env->kind == HUB_ENV_TAIL) {
+        hub_room_fill_to(hub, env->room_id, env->seq);
+        return;
+    }
     /* One copy into a buffer with headroom, then the same bytes for every socket. */
     b = hub_buf_from(env->payload, env->len);
     hub_buf_set_born(b, hub_now_us());

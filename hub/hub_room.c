@@ -223,7 +223,8 @@ on_fill(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         hub_buf_unref(frame);
     }
     drain_held(room);
-    if (has_more) {
+    if (has_more || room->refill) {
+        room->refill = false;
         start_fill(room);
     } else if (room->nheld > 0) {
         uv_timer_start(&room->gap_timer, on_gap_timer, GAP_HOLD_MS, 0);
@@ -247,6 +248,22 @@ start_fill(hub_room_t *room)
         free(ref);
         room->filling = false;
     }
+}
+
+void
+hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    if (room == NULL || seq <= room->delivered_seq) {
+        return;
+    }
+    if (room->filling) {
+        /* The fill in flight may have read the store before seq committed. */
+        room->refill = true;
+        return;
+    }
+    start_fill(room);
 }
 
 void

@@ -34,6 +34,7 @@ typedef struct hub_room {
     hub_held_t *held; /* ascending seq, all > delivered_seq + 1 */
     size_t nheld, heldcap;
     bool filling;         /* a store fill is in flight */
+    bool refill;          /* fill again when it ends: it may have read too early */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 
@@ -50,6 +51,10 @@ void hub_room_remove_conn(hub_t *hub, hub_conn_t *c);
 /* A committed chat message frame for room_id with this seq, from this node or
  * another: delivered to every local socket once and in seq order. */
 void hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame);
+
+/* Another node stored up to seq in room_id but may not have published it:
+ * when this node has delivered less, fill the room from the store. */
+void hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq);
 
 /* Fill every local room from the store (after a channel outage). */
 void hub_room_fill_all(hub_t *hub);

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase } from '../lib/hub.js';
 import { startRedis, startNginx } from '../lib/servers.js';
+import { startCuttableProxy } from '../lib/cuttable_proxy.js';
 import { connect, sleep } from '../lib/ws.js';
 
 const FAST = { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' };
@@ -150,6 +151,93 @@ test('Redis killed and restarted mid-stream: nothing lost, nothing repeated', { 
   for (let i = 0; i < 100 && (await fetch(`${b.url}/ready`)).status !== 200; i++) await sleep(100);
   assert.equal((await fetch(`${b.url}/ready`)).status, 200, 'Redis back in /ready');
   await Promise.all([x, y, z].map((c) => c.close()));
+});
+
+/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
+async function readyBecomes(hub, status, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
+    await sleep(100);
+  } while (Date.now() < deadline);
+  return false;
+}
+
+test('what a node stored while only its own Redis link was down reaches the other node, with no new traffic', { timeout: 90000 }, async () => {
+  const link = await startCuttableProxy(redis.port);
+  const shared = { database, secret: 'multinode-secret', apiKey: 'multinode-key', migrate: false };
+  const [p, q] = await Promise.all([
+    startHub({ ...shared, nodeId: 'tail-p', redis: link.url, env: FAST }),
+    startHub({ ...shared, nodeId: 'tail-q', redis: redis.url, env: FAST }),
+  ]);
+  try {
+    await p.api('PUT', '/rooms/21', { type: 'GROUP', name: 'Tail', members: [1, 2] });
+    await p.api('PUT', '/rooms/22', { type: 'GROUP', name: 'Tail API', members: [1, 2] });
+    const x = await open(p, 1, 21);
+    const y = await open(q, 2, 21);
+    const z = await open(q, 2, 22); // the API posts to room 22 on p, which has no socket there
+    await sleep(300);
+    const start = y.established.last_seq + 1;
+    x.send({ type: 'chat_message', message: 'before', client_id: 'tail-0' });
+    assert.equal((await x.next('chat_message', 10000)).message.seq, start);
+    assert.equal((await y.next('chat_message', 10000)).message.seq, start);
+
+    await link.cut();
+    assert.ok(await readyBecomes(p, 503), 'p saw its Redis link go');
+    x.send({ type: 'chat_message', message: 'during', client_id: 'tail-1' });
+    const during = await x.next('chat_message', 10000);
+    assert.equal(during.message.seq, start + 1);
+    const api = await p.api('POST', '/rooms/22/messages', { sender_id: 1, content: 'api during', client_id: 'tail-api' });
+    assert.equal(api.status, 201);
+    await link.restore();
+
+    // Nothing else is sent until both arrive: only p's own repair can bring them.
+    assert.deepEqual(await y.next('chat_message', 30000), during, 'y got the message p stored during its outage');
+    assert.deepEqual((await z.next('chat_message', 30000)).message, api.json, 'z got the API message');
+
+    assert.ok(await readyBecomes(p, 200), 'p is back on Redis');
+    await sleep(300); // p's re-subscription
+    y.send({ type: 'chat_message', message: 'later', client_id: 'tail-2' });
+    assert.equal((await x.next('chat_message', 10000)).message.seq, start + 2);
+    assert.equal((await y.next('chat_message', 10000)).message.seq, start + 2);
+    await sleep(500); // room for a duplicate to show up
+    for (const [who, c] of [['x', x], ['y', y]]) {
+      assertExactlyOnceInOrder(c.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.seq), start, 3, who);
+    }
+    assert.equal(z.frames.filter((f) => f.type === 'chat_message').length, 1, 'z got the API message once');
+    await Promise.all([x, y, z].map((c) => c.close()));
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+    await link.close();
+  }
+});
+
+test('a message whose PUBLISH was lost with a dead Redis link reaches the other node, with no new traffic', { timeout: 90000 }, async () => {
+  const link = await startCuttableProxy(redis.port);
+  const shared = { database, secret: 'multinode-secret', apiKey: 'multinode-key', migrate: false };
+  const [p, q] = await Promise.all([
+    startHub({ ...shared, nodeId: 'stall-p', redis: link.url, env: FAST }),
+    startHub({ ...shared, nodeId: 'stall-q', redis: redis.url, env: FAST }),
+  ]);
+  try {
+    await p.api('PUT', '/rooms/23', { type: 'GROUP', name: 'Stall', members: [1, 2] });
+    const x = await open(p, 1, 23);
+    const y = await open(q, 2, 23);
+    await sleep(300);
+    const start = y.established.last_seq + 1;
+    link.stall(); // p's link still looks up: its PUBLISH goes nowhere, unanswered
+    x.send({ type: 'chat_message', message: 'into the void', client_id: 'stall-1' });
+    const sent = await x.next('chat_message', 10000);
+    assert.equal(sent.message.seq, start);
+    // p's command timeout resets the link; it reconnects through the proxy.
+    assert.deepEqual(await y.next('chat_message', 30000), sent, 'y got the message whose PUBLISH was lost');
+    await sleep(500); // room for a duplicate to show up
+    assert.equal(y.frames.filter((f) => f.type === 'chat_message').length, 1, 'once');
+    await Promise.all([x, y].map((c) => c.close()));
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+    await link.close();
+  }
 });
 
 test('a socket that stops reading is closed with 4408 while the others get everything', { timeout: 120000 }, async () => {
