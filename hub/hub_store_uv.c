@@ -6,6 +6,9 @@
  */
 #include "hub_store_uv.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "xalloc.h"
@@ -30,6 +33,14 @@ typedef struct timer {
     store_timer_cb cb;
     void *cb_ud;
 } store_timer_t;
+
+/* One uv_getaddrinfo; cancelled ones still report to libuv and are freed then. */
+typedef struct lookup {
+    uv_getaddrinfo_t req;
+    uv_host_t *host;
+    store_resolve_cb cb; /* NULL once cancelled */
+    void *cb_ud;
+} lookup_t;
 
 static void
 host_hold(uv_host_t *host)
@@ -187,6 +198,59 @@ timer_free(void *tp)
 }
 
 static void
+on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    lookup_t *l = req->data;
+    uv_host_t *host = l->host;
+    char ip[INET6_ADDRSTRLEN] = "";
+
+    if (l->cb != NULL && status == 0 && res != NULL) {
+        const void *addr = res->ai_family == AF_INET6
+                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        inet_ntop(res->ai_family, addr, ip, sizeof(ip));
+        l->cb(l->cb_ud, ip, NULL);
+    } else if (l->cb != NULL) {
+        l->cb(l->cb_ud, NULL, uv_strerror(status != 0 ? status : UV_EAI_NONAME));
+    }
+    uv_freeaddrinfo(res);
+    free(l);
+    host_release(host);
+}
+
+static void *
+resolve(void *ud, const char *name, store_resolve_cb cb, void *cb_ud)
+{
+    uv_host_t *host = ud;
+    lookup_t *l = xcalloc(1, sizeof(*l));
+    /* IPv4, as libpq would try first for a name like localhost. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
+
+    l->host = host;
+    l->cb = cb;
+    l->cb_ud = cb_ud;
+    l->req.data = l;
+    if (uv_getaddrinfo(host->loop, &l->req, on_lookup, name, NULL, &hints) != 0) {
+        free(l);
+        return NULL;
+    }
+    host_hold(host);
+    return l;
+}
+
+static void
+resolve_cancel(void *lp)
+{
+    lookup_t *l = lp;
+
+    if (l == NULL) {
+        return;
+    }
+    l->cb = NULL;
+    uv_cancel((uv_req_t *)&l->req); /* may fail if already running: on_lookup frees it anyway */
+}
+
+static void
 event(void *ud, const char *level, const char *ev, const char *detail)
 {
     uv_host_t *host = ud;
@@ -224,5 +288,7 @@ hub_store_uv_hooks_init(store_hooks_t *h, uv_loop_t *loop, hub_store_uv_event_fn
         .timer_free = timer_free,
         .event = event,
         .now_ms = now_ms,
+        .resolve = resolve,
+        .resolve_cancel = resolve_cancel,
     };
 }

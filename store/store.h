@@ -39,6 +39,8 @@ enum { STORE_EV_READ = 1, STORE_EV_WRITE = 2 };
 
 typedef void (*store_io_cb)(void *cb_ud, int events);
 typedef void (*store_timer_cb)(void *cb_ud);
+/* A host name's lookup: addr (numeric, borrowed until return) xor err (text for the log). */
+typedef void (*store_resolve_cb)(void *cb_ud, const char *addr, const char *err);
 
 /*
  * What the host provides. A watch or timer handle is opaque to the store.
@@ -60,13 +62,20 @@ typedef struct store_hooks {
     void (*event)(void *ud, const char *level, const char *event, const char *detail);
     /* Milliseconds on a monotonic clock. */
     uint64_t (*now_ms)(void *ud);
+    /* Look host up without blocking (libpq's own lookup would block the loop).
+     * Returns a handle, and cb runs once, later, on the loop, unless
+     * resolve_cancel(handle) ran first; NULL: nothing started, cb never runs.
+     * The store asks before every connect attempt, so a database that moves
+     * to a new address is followed. Both NULL: libpq looks names up itself. */
+    void *(*resolve)(void *ud, const char *host, store_resolve_cb cb, void *cb_ud);
+    void (*resolve_cancel)(void *handle);
 } store_hooks_t;
 
 typedef struct store_config {
-    const char *conninfo;      /* DATABASE_URL (URI or key=value); copied; never logged */
-    const char *hostaddr;      /* numeric address the host resolved for conninfo's host, or NULL */
-    unsigned pool_size;        /* connections; 0 means 1 */
-    unsigned query_timeout_ms; /* per query; 0 means 5000; also sent as statement_timeout */
+    const char *conninfo; /* DATABASE_URL (URI or key=value); copied; never logged */
+    const char *hostaddr; /* numeric address for conninfo's host, or NULL: resolved per connect */
+    unsigned pool_size;   /* connections; 0 means 1 */
+    unsigned query_timeout_ms;   /* per query; 0 means 5000; also sent as statement_timeout */
     unsigned connect_timeout_ms; /* 0 means 5000 */
 } store_config_t;
 

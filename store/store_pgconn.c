@@ -20,7 +20,9 @@
 #define BACKOFF_MAX_MS 10000
 #define NEVER UINT64_MAX
 
-typedef enum { PC_DOWN, PC_CONNECTING, PC_UP } pc_state_t;
+/* PC_RESOLVING: the host's address is being looked up (hooks.resolve), the
+ * first step of every connect attempt. */
+typedef enum { PC_DOWN, PC_RESOLVING, PC_CONNECTING, PC_UP } pc_state_t;
 
 #define PREPARED_MAX 8 /* names per session; more are sent unnamed */
 
@@ -34,6 +36,7 @@ struct store_pgconn {
     store_requeue_fn requeue;
     void *ud;
     PGconn *pg;
+    void *resolve; /* the lookup in flight (PC_RESOLVING), or NULL */
     void *watch;
     void *timer;
     pc_state_t state;
@@ -154,7 +157,7 @@ arm(store_pgconn_t *pc)
 {
     uint64_t at = NEVER, now;
 
-    if (pc->state == PC_CONNECTING) {
+    if (pc->state == PC_CONNECTING || pc->state == PC_RESOLVING) {
         at = pc->connect_deadline;
     } else if (pc->state == PC_UP && pc->inflight != NULL) {
         at = pc->inflight_deadline;
@@ -198,6 +201,10 @@ set_watch(store_pgconn_t *pc, int events)
 static void
 close_pg(store_pgconn_t *pc)
 {
+    if (pc->resolve != NULL) {
+        pc->h->resolve_cancel(pc->resolve);
+        pc->resolve = NULL;
+    }
     if (pc->watch != NULL) {
         pc->h->watch_free(pc->watch); /* before PQfinish closes the socket */
         pc->watch = NULL;
@@ -570,8 +577,9 @@ connect_step(store_pgconn_t *pc)
     }
 }
 
+/* Start libpq's connect, to hostaddr (numeric) when given. */
 static void
-pc_connect(store_pgconn_t *pc)
+connect_to(store_pgconn_t *pc, const char *hostaddr)
 {
     const store_config_t *cfg = store_config(pc->st);
     const char *keys[12], *vals[12];
@@ -581,9 +589,9 @@ pc_connect(store_pgconn_t *pc)
     /* Keys after the expanded dbname override the URL's own (libpq's rule). */
     keys[n] = "dbname";
     vals[n++] = cfg->conninfo;
-    if (cfg->hostaddr != NULL && cfg->hostaddr[0] != '\0') {
+    if (hostaddr != NULL && hostaddr[0] != '\0') {
         keys[n] = "hostaddr"; /* numeric: libpq then resolves nothing, never blocks */
-        vals[n++] = cfg->hostaddr;
+        vals[n++] = hostaddr;
     }
     /* Ignored under PQconnectPoll (our timer enforces it); kept for the record. */
     snprintf(ctimeout, sizeof(ctimeout), "%u", (cfg->connect_timeout_ms + 999) / 1000 + 1);
@@ -609,8 +617,7 @@ pc_connect(store_pgconn_t *pc)
     keys[n] = NULL;
     vals[n] = NULL;
 
-    pc->state = PC_CONNECTING;
-    pc->connect_deadline = now_ms(pc) + cfg->connect_timeout_ms;
+    pc->state = PC_CONNECTING; /* the deadline set by pc_connect() covers the lookup too */
     pc->pg = PQconnectStartParams(keys, vals, 1);
     if (pc->pg == NULL || PQstatus(pc->pg) == CONNECTION_BAD) {
         /* libpq's text here may quote the connection string: say less. */
@@ -618,6 +625,45 @@ pc_connect(store_pgconn_t *pc)
         return;
     }
     rewatch(pc, STORE_EV_WRITE);
+}
+
+static void
+on_resolved(void *ud, const char *addr, const char *err)
+{
+    store_pgconn_t *pc = ud;
+    char why[200];
+
+    pc->depth++;
+    pc->resolve = NULL; /* the handle is spent */
+    if (addr == NULL) {
+        snprintf(why, sizeof(why), "cannot resolve the database host: %s",
+                 err != NULL ? err : "unknown");
+        pc_fail(pc, why, store_err_unavailable);
+    } else {
+        connect_to(pc, addr);
+    }
+    leave(pc);
+}
+
+/* A connect attempt: look the host up first when it is a name (again at every
+ * attempt, so a failover to a new address is followed), never handing libpq a
+ * name it would resolve with a blocking call. */
+static void
+pc_connect(store_pgconn_t *pc)
+{
+    const store_config_t *cfg = store_config(pc->st);
+    const char *host = store_lookup_host(pc->st);
+
+    pc->connect_deadline = now_ms(pc) + cfg->connect_timeout_ms;
+    if (host == NULL || pc->h->resolve == NULL) {
+        connect_to(pc, cfg->hostaddr);
+        return;
+    }
+    pc->state = PC_RESOLVING;
+    pc->resolve = pc->h->resolve(pc->h->ud, host, on_resolved, pc);
+    if (pc->resolve == NULL) {
+        pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
+    }
 }
 
 /* ---- loop entry points ---- */
@@ -655,6 +701,8 @@ on_timer(void *ud)
         pc_fail(pc, NULL, store_err_unavailable);
     } else if (pc->state == PC_CONNECTING && now >= pc->connect_deadline) {
         pc_fail(pc, "connect timeout", store_err_unavailable);
+    } else if (pc->state == PC_RESOLVING && now >= pc->connect_deadline) {
+        pc_fail(pc, "timeout resolving the database host", store_err_unavailable);
     } else if (pc->state == PC_UP && pc->inflight != NULL && now >= pc->inflight_deadline) {
         /* No answer in time, not even the server's statement_timeout: the session
          * is stuck or the network is. The statement may still have run, so the
@@ -730,7 +778,8 @@ store_pgconn_is_up(const store_pgconn_t *pc)
 bool
 store_pgconn_is_starting(const store_pgconn_t *pc)
 {
-    return pc->state == PC_CONNECTING && !pc->ever_up && pc->failures == 0;
+    return (pc->state == PC_CONNECTING || pc->state == PC_RESOLVING) && !pc->ever_up &&
+           pc->failures == 0;
 }
 
 size_t

@@ -2,7 +2,8 @@
  * The store's connections against a real PostgreSQL (TEST_DATABASE_URL;
  * skipped without it): statement timeouts and the store's own deadline,
  * sessions the server kills, prepared statements across a reconnect and a
- * changed function, a dead or silent server, and store_free() at awkward
+ * changed function, a dead or silent server, a host looked up (through the
+ * hooks, never by libpq) at every connect attempt, and store_free() at awkward
  * moments.
  */
 #include <arpa/inet.h>
@@ -226,6 +227,73 @@ test_connect_timeout(void)
     close(fd);
 }
 
+/* The hooks' lookups, counted: the store must ask before every attempt. */
+static void *(*real_resolve)(void *ud, const char *host, store_resolve_cb cb, void *cb_ud);
+static int lookups;
+
+static void *
+counting_resolve(void *ud, const char *host, store_resolve_cb cb, void *cb_ud)
+{
+    lookups++;
+    return real_resolve(ud, host, cb, cb_ud);
+}
+
+static store_t *
+open_counting_store(const char *url)
+{
+    store_hooks_t hooks;
+    store_config_t cfg = {
+        .conninfo = url, .pool_size = 1, .query_timeout_ms = 2000, .connect_timeout_ms = 3000};
+
+    hub_store_uv_hooks_init(&hooks, &loop, on_event, NULL);
+    real_resolve = hooks.resolve;
+    hooks.resolve = counting_resolve;
+    return store_new(&cfg, &hooks);
+}
+
+static void
+test_host_looked_up_at_every_attempt(const char *url, PGconn *adm)
+{
+    char named[512], sql[256];
+    const char *at = strstr(url, "@127.0.0.1:");
+    res_t r = {0};
+    int before;
+
+    if (at == NULL) {
+        ok(1, "# SKIP the database URL names no 127.0.0.1 host");
+        return;
+    }
+    /* The same database by name: localhost. */
+    snprintf(named, sizeof(named), "%.*s@localhost:%s", (int)(at - url), url,
+             at + strlen("@127.0.0.1:"));
+    lookups = 0;
+    store_t *st = open_counting_store(named);
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == NULL && lookups == 1, "a host by name is looked up through the hooks (%d)",
+       lookups);
+    before = ev.up;
+    snprintf(sql, sizeof(sql),
+             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+             "current_database() AND application_name = 'chathub' AND pid <> pg_backend_pid()");
+    ok(admin(adm, sql), "the server ends the store's session");
+    wait_ups(1);
+    ok(ev.up > before && lookups == 2, "  the reconnect looks the host up again (%d)", lookups);
+    store_free(st);
+
+    lookups = 0;
+    before = ev.connect_failed;
+    st = open_counting_store("postgresql://postgres@db-does-not-exist.invalid:5432/postgres");
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable, "a host that does not resolve is store_err_unavailable");
+    run_for(1500);
+    ok(lookups >= 2, "  and the lookup is retried with the backoff (%d)", lookups);
+    ok(ev.connect_failed == before + 1, "  reported once (%d)", ev.connect_failed - before);
+    store_free(st);
+    res_clear(&r);
+}
+
 static void
 on_free_store(void *ud, const char *err)
 {
@@ -300,6 +368,7 @@ main(void)
     test_deadline_and_requeue(url);
     test_server_kills_sessions(url, adm);
     test_prepared_plan_change(url, adm);
+    test_host_looked_up_at_every_attempt(url, adm);
     PQfinish(adm);
     test_unavailable();
     test_connect_timeout();
