@@ -64,7 +64,8 @@ static const opt_t opts[] = {
     NUM(migration_lock_wait, "migration-lock-wait", "MIGRATION_LOCK_WAIT_SECONDS", "60", 1, 3600,
         "seconds to wait for the migration lock"),
     STR(redis, "redis", "HUB_REDIS", "on", "off: in-process channel layer (single node)"),
-    STR(redis_url, "redis-url", "REDIS_URL", NULL, "redis://host:port (wins over host/port)"),
+    STR(redis_url, "redis-url", "REDIS_URL", NULL,
+        "redis://[[user]:pass@]host[:port][/db] (wins over host/port)"),
     STR(redis_host, "redis-host", "REDIS_HOST", "127.0.0.1", "Redis host"),
     NUM(redis_port, "redis-port", "REDIS_PORT", "6379", 1, 65535, "Redis port"),
     STR(tls_cert, "tls-cert", "HUB_TLS_CERT", NULL, "PEM certificate: serve wss"),
@@ -215,6 +216,166 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
     if (cfg->log_level == NULL || hub_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "HUB_LOG_LEVEL must be debug, info, warn or error");
         return -1;
+    }
+    hub_redis_target_t target;
+    if (hub_config_redis_target(cfg, &target, err, errlen) < 0) {
+        return -1; /* refused at startup, not at the first connect */
+    }
+    return 0;
+}
+
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Percent-decode src[0..len) into out. -1 on a bad escape or when it does not fit. */
+static int
+percent_decode(const char *src, size_t len, char *out, size_t outlen)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = src[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
+            int lo = i + 2 < len ? hex_digit(src[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (n + 1 >= outlen) {
+            return -1;
+        }
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Parse a non-negative decimal number of at most max. -1 when s is not one. */
+static long
+parse_small(const char *s, size_t len, long max)
+{
+    long v = 0;
+
+    if (len == 0 || len > 10) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    return v <= max ? v : -1;
+}
+
+/* userinfo (len bytes, before '@') into user and pass; see hub_config_redis_target(). */
+static int
+parse_userinfo(const char *u, size_t len, hub_redis_target_t *t)
+{
+    const char *colon = memchr(u, ':', len);
+
+    if (colon == NULL) {
+        return percent_decode(u, len, t->pass, sizeof(t->pass));
+    }
+    if (percent_decode(u, (size_t)(colon - u), t->user, sizeof(t->user)) < 0) {
+        return -1;
+    }
+    return percent_decode(colon + 1, len - (size_t)(colon + 1 - u), t->pass, sizeof(t->pass));
+}
+
+/* host[:port] (len bytes); an IPv6 address comes in brackets. */
+static int
+parse_hostport(const char *h, size_t len, hub_redis_target_t *t)
+{
+    const char *end = h + len, *port = NULL;
+    size_t hlen;
+
+    if (len > 0 && h[0] == '[') {
+        const char *close = memchr(h, ']', len);
+        if (close == NULL || (close + 1 < end && close[1] != ':')) {
+            return -1;
+        }
+        hlen = (size_t)(close - h - 1);
+        h++;
+        port = close + 1 < end ? close + 2 : NULL;
+    } else {
+        const char *colon = memchr(h, ':', len);
+        hlen = colon != NULL ? (size_t)(colon - h) : len;
+        port = colon != NULL ? colon + 1 : NULL;
+    }
+    if (hlen == 0 || hlen >= sizeof(t->host)) {
+        return -1;
+    }
+    snprintf(t->host, sizeof(t->host), "%.*s", (int)hlen, h);
+    if (port != NULL) {
+        long p = parse_small(port, (size_t)(end - port), 65535);
+        if (p < 1) {
+            return -1;
+        }
+        t->port = (int)p;
+    }
+    return 0;
+}
+
+int
+hub_config_redis_target(const hub_config_t *cfg, hub_redis_target_t *t, char *err, size_t errlen)
+{
+    const char *u = cfg->redis_url;
+
+    memset(t, 0, sizeof(*t));
+    t->port = (int)cfg->redis_port;
+    snprintf(t->host, sizeof(t->host), "%s",
+             cfg->redis_host != NULL ? cfg->redis_host : "127.0.0.1");
+    if (u == NULL || u[0] == '\0') {
+        return 0;
+    }
+    /* The URL itself may hold a password: the messages below never quote it. */
+    if (strncmp(u, "redis://", 8) != 0) {
+        snprintf(err, errlen, "REDIS_URL must start with redis:// (TLS is not supported)");
+        return -1;
+    }
+    u += 8;
+    size_t auth_len = strcspn(u, "/");
+    const char *at = memchr(u, '@', auth_len);
+    if (at != NULL) {
+        /* The last '@' before the path: a password may hold one unescaped. */
+        for (const char *p = at; p < u + auth_len; p++) {
+            at = *p == '@' ? p : at;
+        }
+        if (parse_userinfo(u, (size_t)(at - u), t) < 0) {
+            snprintf(err, errlen, "REDIS_URL: bad user or password (percent-encode %%, @, :)");
+            return -1;
+        }
+        auth_len -= (size_t)(at + 1 - u);
+        u = at + 1;
+    }
+    if (parse_hostport(u, auth_len, t) < 0) {
+        snprintf(err, errlen, "REDIS_URL: bad host or port");
+        return -1;
+    }
+    const char *path = u + auth_len;
+    if (path[0] == '/' && path[1] != '\0') {
+        long db = parse_small(path + 1, strlen(path + 1), 1000000);
+        if (db < 0) {
+            snprintf(err, errlen, "REDIS_URL: the path must be a database number");
+            return -1;
+        }
+        t->db = (int)db;
     }
     return 0;
 }

@@ -42,6 +42,24 @@ typedef struct hub_config {
     char *demo_users; /* HUB_DEMO_USERS: ids the demo page may sign in as */
 } hub_config_t;
 
+/* Where and how to reach Redis: REDIS_URL's parts, or REDIS_HOST/REDIS_PORT. */
+typedef struct hub_redis_target {
+    char host[256]; /* a name or a numeric address, unresolved */
+    int port;
+    char user[128]; /* "": AUTH with the password alone (the default user) */
+    char pass[256]; /* "": no AUTH; never logged */
+    int db;         /* SELECTed when not 0 */
+} hub_redis_target_t;
+
+/*
+ * cfg's Redis target: REDIS_URL (redis://[[user]:pass@]host[:port][/db], user
+ * and pass percent-decoded; a userinfo without ':' is the password, as
+ * redis-cli reads it) wins over REDIS_HOST/REDIS_PORT. 0, or -1 with a
+ * message in err (which never quotes the URL) when REDIS_URL is malformed.
+ */
+int hub_config_redis_target(const hub_config_t *cfg, hub_redis_target_t *t, char *err,
+                            size_t errlen) __attribute__((warn_unused_result));
+
 /*
  * Fill cfg from the environment (env) and then from argv[*argi..] flags
  * ("--name value" or "--name=value"), stopping at the first non-flag argument

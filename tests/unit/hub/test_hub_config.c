@@ -97,6 +97,66 @@ test_redacted_url_has_no_password_or_query(void)
     ok(strstr(out, "password") == NULL, "key=value conninfo is not echoed");
 }
 
+/* REDIS_URL (and REDIS_HOST/REDIS_PORT) through hub_config_load into a target. */
+static int
+redis_target_of(char **env, hub_redis_target_t *t, char *err, size_t errlen)
+{
+    hub_config_t cfg;
+    char *argv[] = {"chathub"};
+    int argi = 1;
+    int rc = hub_config_load(&cfg, env, 1, argv, &argi, err, errlen);
+
+    if (rc == 0) {
+        rc = hub_config_redis_target(&cfg, t, err, errlen);
+    }
+    hub_config_clear(&cfg);
+    return rc;
+}
+
+static void
+test_redis_url_gives_host_port_auth_and_db(void)
+{
+    hub_redis_target_t t;
+    char err[128];
+    char *plain[] = {"REDIS_HOST=redis.local", "REDIS_PORT=6380", NULL};
+    char *pass[] = {"REDIS_URL=redis://:s%40cret@10.0.0.5:7000/", "REDIS_HOST=ignored", NULL};
+    char *user[] = {"REDIS_URL=redis://chat:pw:x@cache.local/3", NULL};
+    char *bare[] = {"REDIS_URL=redis://onlypass@[::1]:6390/0", NULL};
+
+    ok(redis_target_of(plain, &t, err, sizeof(err)) == 0 && strcmp(t.host, "redis.local") == 0 &&
+           t.port == 6380 && t.pass[0] == '\0' && t.user[0] == '\0' && t.db == 0,
+       "REDIS_HOST/REDIS_PORT without REDIS_URL: no AUTH, db 0");
+    ok(redis_target_of(pass, &t, err, sizeof(err)) == 0 && strcmp(t.host, "10.0.0.5") == 0 &&
+           t.port == 7000 && strcmp(t.pass, "s@cret") == 0 && t.user[0] == '\0' && t.db == 0,
+       "redis://:pass@host:port/ gives the password, percent-decoded, and wins over REDIS_HOST");
+    ok(redis_target_of(user, &t, err, sizeof(err)) == 0 && strcmp(t.host, "cache.local") == 0 &&
+           t.port == 6379 && strcmp(t.user, "chat") == 0 && strcmp(t.pass, "pw:x") == 0 &&
+           t.db == 3,
+       "redis://user:pass@host/N gives user, password, the default port and db N");
+    ok(redis_target_of(bare, &t, err, sizeof(err)) == 0 && strcmp(t.host, "::1") == 0 &&
+           t.port == 6390 && strcmp(t.pass, "onlypass") == 0 && t.user[0] == '\0',
+       "userinfo without ':' is the password (redis-cli), IPv6 in brackets");
+}
+
+static void
+test_bad_redis_url_is_refused_without_echoing_it(void)
+{
+    hub_redis_target_t t;
+    char err[128];
+    char *db[] = {"REDIS_URL=redis://:hunter2@h:1/x", NULL};
+    char *port[] = {"REDIS_URL=redis://:hunter2@h:99999", NULL};
+    char *tls[] = {"REDIS_URL=rediss://:hunter2@h", NULL};
+    char *esc[] = {"REDIS_URL=redis://:hunter2%zz@h", NULL};
+    char **bad[] = {db, port, tls, esc};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        ok(redis_target_of(bad[i], &t, err, sizeof(err)) < 0 && strstr(err, "REDIS_URL") != NULL &&
+               strstr(err, "hunter2") == NULL,
+           "refused, naming REDIS_URL but not the password: %s", bad[i][0] + 10);
+    }
+}
+
 int
 main(void)
 {
@@ -105,5 +165,7 @@ main(void)
     test_bad_values_are_refused();
     test_origins_match_exactly();
     test_redacted_url_has_no_password_or_query();
+    test_redis_url_gives_host_port_auth_and_db();
+    test_bad_redis_url_is_refused_without_echoing_it();
     return tap_done();
 }
