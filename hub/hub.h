@@ -52,9 +52,6 @@ typedef struct hub {
     bool stopping;
     bool draining;
     int exit_code;
-    char *db_hostaddr; /* DATABASE_URL's host resolved once at startup */
-    char *redis_ip;    /* NULL: HUB_REDIS=off (in-process channel layer) */
-    int redis_port;
     int fd_cap; /* highest descriptor a client socket may have; see hub_ws.c */
     hub_counters_t counters;
 } hub_t;

@@ -218,15 +218,15 @@ on_redis_state(void *ud, bool up)
 }
 
 hub_channel_t *
-hub_channel_new(hub_t *hub, const char *ip, int port, const hub_channel_hooks_t *hooks)
+hub_channel_new(hub_t *hub, const hub_redis_target_t *target, const hub_channel_hooks_t *hooks)
 {
     hub_channel_t *ch = xcalloc(1, sizeof(*ch));
 
     ch->hub = hub;
     ch->hooks = *hooks;
     hub_map_init(&ch->unpublished);
-    if (ip != NULL) {
-        ch->redis = hub_redis_new(hub->loop, ip, port, on_redis_msg, on_redis_state, ch);
+    if (target != NULL) {
+        ch->redis = hub_redis_new(hub->loop, target, on_redis_msg, on_redis_state, ch);
     }
     return ch;
 }

@@ -46,8 +46,10 @@ typedef struct hub_channel_hooks {
     void (*on_up)(hub_t *hub);
 } hub_channel_hooks_t;
 
-/* Redis when cfg->redis is not "off" (ip: the resolved REDIS host), else in-process. */
-hub_channel_t *hub_channel_new(hub_t *hub, const char *ip, int port,
+/* Redis at target (copied), else (NULL: HUB_REDIS=off) in-process. With a
+ * target the layer stays Redis even while Redis cannot be reached or its name
+ * not resolved: hub_channel_is_up() says false until the link is up. */
+hub_channel_t *hub_channel_new(hub_t *hub, const hub_redis_target_t *target,
                                const hub_channel_hooks_t *hooks);
 void hub_channel_free(hub_channel_t *ch); /* NULL is fine */
 

@@ -1,13 +1,12 @@
 /*
  * The process: one libuv loop carrying libwebsockets (foreign loop), the
  * store's libpq sockets and timers, and signals. Startup is a chain of
- * asynchronous steps (resolve the database host, migrate, listen); shutdown
+ * asynchronous steps (migrate, listen); the store and the Redis link resolve
+ * their own hosts before every connect attempt. Shutdown
  * follows the destroy order PITFALLS.md gives for lws on a foreign loop.
  */
 #include "hub.h"
 
-#include <arpa/inet.h>
-#include <libpq-fe.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,16 +29,6 @@
 #include "xalloc.h"
 
 typedef void (*step_fn)(hub_t *hub);
-
-static void start_serving(hub_t *hub);
-
-typedef struct startup {
-    hub_t *hub;
-    step_fn next;
-    char **out;
-    uv_getaddrinfo_t gai;
-    char host[256];
-} startup_t;
 
 /* lws allocates rx_buffer_size bytes per WebSocket at the upgrade and keeps
  * them for the socket's life: most of an idle socket's memory. Chat frames are
@@ -109,7 +98,6 @@ open_store(hub_t *hub)
     store_hooks_t hooks;
     store_config_t sc = {
         .conninfo = hub->cfg->database_url,
-        .hostaddr = hub->db_hostaddr,
         .pool_size = (unsigned)hub->cfg->db_pool,
         .query_timeout_ms = (unsigned)hub->cfg->query_timeout_ms,
         .connect_timeout_ms = 5000,
@@ -274,9 +262,20 @@ start_serving(hub_t *hub)
         .on_up = hub_presence_on_redis_up,
     };
 
+    hub_redis_target_t target;
+    char err[128];
+    bool redis_off = hub->cfg->redis != NULL && strcmp(hub->cfg->redis, "off") == 0;
+
+    if (!redis_off && hub_config_redis_target(hub->cfg, &target, err, sizeof(err)) < 0) {
+        log_error("hub.config_failed", "err=\"%s\"", err); /* hub_config_load() refuses it first */
+        stop(hub, 1);
+        return;
+    }
     open_store(hub);
     hub->presence = hub_presence_new(hub);
-    hub->channel = hub_channel_new(hub, hub->redis_ip, hub->redis_port, &channel_hooks);
+    /* With Redis on, the layer is Redis even while Redis is unreachable or
+     * its name does not resolve: /ready says so until the link is up. */
+    hub->channel = hub_channel_new(hub, redis_off ? NULL : &target, &channel_hooks);
     if (hub->cfg->run_migrations &&
         store_migrate(hub->store, (unsigned)hub->cfg->migration_lock_wait, on_serve_migrated,
                       hub) == 0) {
@@ -288,115 +287,6 @@ start_serving(hub_t *hub)
         return;
     }
     listen_ws(hub);
-}
-
-static void
-on_resolved(uv_getaddrinfo_t *gai, int status, struct addrinfo *res)
-{
-    startup_t *su = gai->data;
-    char ip[INET6_ADDRSTRLEN] = "";
-
-    if (status == 0 && res != NULL) {
-        const void *addr = res->ai_family == AF_INET6
-                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        inet_ntop(res->ai_family, addr, ip, sizeof(ip));
-        *su->out = xstrdup(ip);
-    } else {
-        /* The client will report the failure itself on every attempt. */
-        log_warn("hub.resolve_failed", "host=%s err=\"%s\"", su->host, uv_strerror(status));
-    }
-    uv_freeaddrinfo(res);
-    if (!su->hub->stopping) {
-        su->next(su->hub);
-    }
-    free(su);
-}
-
-/* Resolve host into *out with uv_getaddrinfo (the clients' own lookups would
- * block the loop), then run next. A numeric host is copied as is. */
-static void
-resolve_host(hub_t *hub, const char *host, char **out, step_fn next)
-{
-    startup_t *su = xcalloc(1, sizeof(*su));
-    struct in6_addr probe;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
-
-    if (inet_pton(AF_INET, host, &probe) == 1 || inet_pton(AF_INET6, host, &probe) == 1) {
-        *out = xstrdup(host);
-        free(su);
-        next(hub);
-        return;
-    }
-    su->hub = hub;
-    su->next = next;
-    su->out = out;
-    snprintf(su->host, sizeof(su->host), "%s", host);
-    su->gai.data = su;
-    if (uv_getaddrinfo(hub->loop, &su->gai, on_resolved, su->host, NULL, &hints) != 0) {
-        free(su);
-        next(hub);
-    }
-}
-
-/* REDIS_URL (redis://[user:pass@]host[:port][/db]) wins over REDIS_HOST/REDIS_PORT. */
-static void
-redis_target(const hub_config_t *cfg, char *host, size_t hlen, int *port)
-{
-    const char *u = cfg->redis_url;
-
-    *port = (int)cfg->redis_port;
-    snprintf(host, hlen, "%s", cfg->redis_host != NULL ? cfg->redis_host : "127.0.0.1");
-    if (u == NULL || strncmp(u, "redis://", 8) != 0) {
-        return;
-    }
-    u += 8;
-    const char *at = strchr(u, '@');
-    if (at != NULL) {
-        u = at + 1;
-    }
-    size_t n = strcspn(u, ":/");
-    snprintf(host, hlen, "%.*s", (int)n, u);
-    if (u[n] == ':') {
-        *port = atoi(u + n + 1);
-    }
-}
-
-static void
-resolve_redis_then_serve(hub_t *hub)
-{
-    char host[256];
-
-    if (hub->cfg->redis != NULL && strcmp(hub->cfg->redis, "off") == 0) {
-        start_serving(hub);
-        return;
-    }
-    redis_target(hub->cfg, host, sizeof(host), &hub->redis_port);
-    resolve_host(hub, host, &hub->redis_ip, start_serving);
-}
-
-/* The database host, when DATABASE_URL names one by name, then next. */
-static void
-resolve_db_then(hub_t *hub, step_fn next)
-{
-    PQconninfoOption *opts = PQconninfoParse(hub->cfg->database_url, NULL);
-    char host[256] = "";
-    bool has_hostaddr = false;
-
-    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
-        if (strcmp(o->keyword, "host") == 0 && o->val != NULL) {
-            snprintf(host, sizeof(host), "%s", o->val);
-        } else if (strcmp(o->keyword, "hostaddr") == 0 && o->val != NULL) {
-            has_hostaddr = true;
-        }
-    }
-    PQconninfoFree(opts);
-    /* No host (socket), a socket path, several hosts, or hostaddr given: libpq needs no lookup. */
-    if (has_hostaddr || host[0] == '\0' || host[0] == '/' || strchr(host, ',') != NULL) {
-        next(hub);
-        return;
-    }
-    resolve_host(hub, host, &hub->db_hostaddr, next);
 }
 
 static int
@@ -431,7 +321,7 @@ run(hub_config_t *cfg, step_fn first)
         hub.jwt_key =
             proto_jwt_key_new((const unsigned char *)cfg->jwt_secret, strlen(cfg->jwt_secret));
     }
-    resolve_db_then(&hub, first);
+    first(&hub);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (!hub.stopping) {
         /* uv_stop() ended the run (chathub migrate): close what is left. */
@@ -447,8 +337,6 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_clear(&hub.rooms);
     hub_map_clear(&hub.http_reqs);
     hub_map_clear(&hub.ip_conns);
-    free(hub.db_hostaddr);
-    free(hub.redis_ip);
     proto_jwt_key_free(hub.jwt_key);
     return hub.exit_code;
 }
@@ -460,7 +348,7 @@ hub_serve(hub_config_t *cfg)
 
     hub_log_redact_url(cfg->database_url, redacted, sizeof(redacted));
     log_info("hub.start", "node=%s listen=%s database=%s", cfg->node_id, cfg->listen, redacted);
-    return run(cfg, resolve_redis_then_serve);
+    return run(cfg, start_serving);
 }
 
 static void

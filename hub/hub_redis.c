@@ -1,13 +1,17 @@
 /*
- * Two contexts, one state: the link is up when both are connected. Any
- * failure (connect refused, watchdog, a command past its timeout, a dropped
- * socket) tears both down and schedules a reconnect; a hung context is torn
- * down with shutdown(2) on its socket so hiredis sees an error and runs its
- * own teardown (hiredis 0.14 cannot be freed from inside its callbacks).
+ * Two contexts, one state: the link is up when both are connected and have
+ * answered their handshake (AUTH, SELECT on the command context, PING). Any
+ * failure (a failed lookup, connect refused, a refused handshake, watchdog, a
+ * command past its timeout, a dropped socket) tears both down and schedules a
+ * reconnect; a hung context is torn down with shutdown(2) on its socket so
+ * hiredis sees an error and runs its own teardown (hiredis 0.14 cannot be
+ * freed from inside its callbacks).
  */
 #include "hub_redis.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +25,12 @@
 #define WATCH_INTERVAL_MS 250
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
+/* The backoff starts over only once a link has held this long: a server that
+ * accepts and then drops us (or refuses every command) must not be retried
+ * at the minimum delay forever. */
+#define STABLE_MS 10000
+/* Attempts logged one by one while the delay still grows; then every tenth. */
+#define LOGGED_ATTEMPTS 6
 
 const char hub_redis_err_down[] = "redis down";
 const char hub_redis_err_timeout[] = "redis timed out";
@@ -35,16 +45,26 @@ typedef struct pending {
     uint64_t sent_us; /* for the latency histogram */
 } pending_t;
 
+/* One uv_getaddrinfo in flight; it outlives r when r is freed meanwhile. */
+typedef struct resolve {
+    uv_getaddrinfo_t req;
+    hub_redis_t *r; /* NULL once r is freed: the answer is dropped */
+} resolve_t;
+
 struct hub_redis {
     uv_loop_t *loop;
-    char ip[64];
-    int port;
+    hub_redis_target_t target; /* holds the password: never logged whole */
+    char ip[INET6_ADDRSTRLEN]; /* target.host as resolved for the current attempt */
     hub_redis_msg_cb on_msg;
     hub_redis_state_cb on_state;
     void *ud;
     redisAsyncContext *cmd; /* NULL when not connecting or connected */
     redisAsyncContext *sub;
     bool cmd_up, sub_up, up;
+    unsigned handshake_left; /* AUTH/SELECT/PING replies still owed on both contexts */
+    bool attempt_logged;     /* this attempt's failure went to the log already */
+    resolve_t *resolving;    /* the lookup in flight, or NULL */
+    uint64_t up_since_ms;
     bool freeing;
     int open_timers;        /* closed timers still to report; r is freed at 0 */
     pending_t *head, *tail; /* commands in flight on cmd, FIFO like Redis replies */
@@ -78,12 +98,12 @@ set_up(hub_redis_t *r, bool up)
     }
     r->up = up;
     if (up) {
-        log_info("redis.up", "addr=%s:%d", r->ip, r->port);
+        log_info("redis.up", "host=%s addr=%s:%d db=%d", r->target.host, r->ip, r->target.port,
+                 r->target.db);
         r->stats.connects++;
-        r->backoff_ms = 0;
-        r->failures = 0;
+        r->up_since_ms = now_ms(r); /* the backoff resets in on_watch() once this holds */
     } else {
-        log_warn("redis.down", "addr=%s:%d", r->ip, r->port);
+        log_warn("redis.down", "host=%s addr=%s:%d", r->target.host, r->ip, r->target.port);
     }
     if (!r->freeing) {
         r->on_state(r->ud, up);
@@ -120,14 +140,14 @@ schedule_reconnect(hub_redis_t *r)
 {
     unsigned base;
 
-    if (r->freeing || r->cmd != NULL || r->sub != NULL) {
+    if (r->freeing || r->cmd != NULL || r->sub != NULL || r->resolving != NULL) {
         return; /* wait until both contexts are gone */
     }
     base = r->backoff_ms == 0 ? BACKOFF_MIN_MS : r->backoff_ms * 2;
     r->backoff_ms = base > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : base;
     /* Full jitter in [base/2, base] keeps a fleet of nodes from reconnecting in step. */
     uint64_t delay = r->backoff_ms / 2 + (uint64_t)rand() % (r->backoff_ms / 2 + 1);
-    if (++r->failures == 1 || r->failures % 10 == 0) {
+    if (++r->failures <= LOGGED_ATTEMPTS || r->failures % 10 == 0) {
         log_info("redis.reconnect", "attempt=%u delay_ms=%" PRIu64, r->failures, delay);
     }
     uv_timer_start(&r->retry, on_retry, delay, 0);
@@ -150,6 +170,76 @@ ctx_gone(hub_redis_t *r, const redisAsyncContext *ac)
     schedule_reconnect(r);
 }
 
+/* Log why this attempt failed, once per attempt: the backoff bounds the lines.
+ * why comes from Redis or libuv (never holds the password); quotes are
+ * replaced so the line stays key=value. */
+static void
+log_attempt_failed(hub_redis_t *r, const char *event, const char *step, const char *why)
+{
+    char clean[128];
+    size_t i = 0;
+
+    if (r->attempt_logged) {
+        return;
+    }
+    r->attempt_logged = true;
+    for (; why != NULL && why[i] != '\0' && i + 1 < sizeof(clean); i++) {
+        clean[i] = why[i] == '"' ? '\'' : (unsigned char)why[i] < 0x20 ? ' ' : why[i];
+    }
+    clean[i] = '\0';
+    log_warn(event, "host=%s port=%d step=%s attempt=%u err=\"%s\"", r->target.host, r->target.port,
+             step, r->failures + 1, clean);
+}
+
+static void
+on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    hub_redis_t *r = ac->data;
+    redisReply *rep = reply;
+    const char *step = privdata;
+
+    /* NULL: the context is being torn down, ctx_gone() has it. */
+    if (rep == NULL || r->freeing || (ac != r->cmd && ac != r->sub)) {
+        return;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        bool auth = strcmp(step, "auth") == 0 || strncmp(rep->str, "NOAUTH", 6) == 0;
+        log_attempt_failed(r, auth ? "redis.auth_failed" : "redis.handshake_failed", step,
+                           rep->str);
+        kill_ctx(r->cmd); /* down, and reconnect after the backoff */
+        kill_ctx(r->sub);
+        return;
+    }
+    if (--r->handshake_left == 0 && r->cmd_up && r->sub_up) {
+        set_up(r, true);
+    }
+}
+
+/* AUTH, SELECT (the command context only: channels ignore the db) and PING,
+ * before anything else is sent: a pub/sub context must AUTH before SUBSCRIBE,
+ * and the PING proves a server without a password configured here lets us in. */
+static int
+send_handshake(hub_redis_t *r, redisAsyncContext *ac)
+{
+    const hub_redis_target_t *t = &r->target;
+    int rc = REDIS_OK;
+
+    if (t->pass[0] != '\0' && t->user[0] != '\0') {
+        rc |= redisAsyncCommand(ac, on_handshake, "auth", "AUTH %s %s", t->user, t->pass);
+        r->handshake_left++;
+    } else if (t->pass[0] != '\0') {
+        rc |= redisAsyncCommand(ac, on_handshake, "auth", "AUTH %s", t->pass);
+        r->handshake_left++;
+    }
+    if (ac == r->cmd && t->db != 0) {
+        rc |= redisAsyncCommand(ac, on_handshake, "select", "SELECT %d", t->db);
+        r->handshake_left++;
+    }
+    rc |= redisAsyncCommand(ac, on_handshake, "ping", "PING");
+    r->handshake_left++;
+    return rc == REDIS_OK ? 0 : -1;
+}
+
 static void
 on_connect(const redisAsyncContext *ac, int status)
 {
@@ -166,8 +256,10 @@ on_connect(const redisAsyncContext *ac, int status)
     } else {
         r->sub_up = true;
     }
-    if (r->cmd_up && r->sub_up) {
-        set_up(r, true);
+    /* hiredis hands callbacks a const context; its commands need it mutable. */
+    if (send_handshake(r, (redisAsyncContext *)ac) < 0) {
+        kill_ctx(r->cmd);
+        kill_ctx(r->sub);
     }
 }
 
@@ -184,7 +276,7 @@ on_disconnect(const redisAsyncContext *ac, int status)
 static redisAsyncContext *
 open_ctx(hub_redis_t *r)
 {
-    redisAsyncContext *ac = redisAsyncConnect(r->ip, r->port);
+    redisAsyncContext *ac = redisAsyncConnect(r->ip, r->target.port);
 
     if (ac == NULL) {
         return NULL;
@@ -200,12 +292,8 @@ open_ctx(hub_redis_t *r)
 }
 
 static void
-connect_both(hub_redis_t *r)
+open_both(hub_redis_t *r)
 {
-    if (r->freeing || r->cmd != NULL || r->sub != NULL) {
-        return;
-    }
-    r->connect_started_ms = now_ms(r);
     r->cmd = open_ctx(r);
     r->sub = r->cmd != NULL ? open_ctx(r) : NULL;
     if (r->cmd == NULL || r->sub == NULL) {
@@ -214,6 +302,72 @@ connect_both(hub_redis_t *r)
             schedule_reconnect(r);
         }
     }
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    resolve_t *rs = req->data;
+    hub_redis_t *r = rs->r;
+
+    if (r != NULL) {
+        r->resolving = NULL;
+    }
+    if (r != NULL && !r->freeing && (status != 0 || res == NULL)) {
+        log_attempt_failed(r, "redis.resolve_failed", "resolve",
+                           uv_strerror(status != 0 ? status : UV_EAI_NONAME));
+        schedule_reconnect(r);
+    } else if (r != NULL && !r->freeing) {
+        const void *addr = res->ai_family == AF_INET6
+                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        inet_ntop(res->ai_family, addr, r->ip, sizeof(r->ip));
+        open_both(r);
+    }
+    uv_freeaddrinfo(res);
+    free(rs);
+}
+
+/* hiredis resolves a name with a blocking lookup of its own: hand it an address.
+ * Looked up at every attempt so a failover to a new address is followed. */
+static void
+resolve_then_open(hub_redis_t *r)
+{
+    struct in6_addr probe;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
+    resolve_t *rs;
+    int rc;
+
+    if (inet_pton(AF_INET, r->target.host, &probe) == 1 ||
+        inet_pton(AF_INET6, r->target.host, &probe) == 1) {
+        /* A numeric address fits: inet_pton() accepted it. */
+        snprintf(r->ip, sizeof(r->ip), "%.*s", (int)sizeof(r->ip) - 1, r->target.host);
+        open_both(r);
+        return;
+    }
+    rs = xcalloc(1, sizeof(*rs));
+    rs->r = r;
+    rs->req.data = rs;
+    rc = uv_getaddrinfo(r->loop, &rs->req, on_resolved, r->target.host, NULL, &hints);
+    if (rc != 0) {
+        free(rs);
+        log_attempt_failed(r, "redis.resolve_failed", "resolve", uv_strerror(rc));
+        schedule_reconnect(r);
+        return;
+    }
+    r->resolving = rs;
+}
+
+static void
+connect_both(hub_redis_t *r)
+{
+    if (r->freeing || r->cmd != NULL || r->sub != NULL || r->resolving != NULL) {
+        return;
+    }
+    r->connect_started_ms = now_ms(r);
+    r->handshake_left = 0;
+    r->attempt_logged = false;
+    resolve_then_open(r);
 }
 
 static void
@@ -229,6 +383,10 @@ on_watch(uv_timer_t *t)
         kill_ctx(r->sub);
         r->connect_started_ms = now; /* once per attempt */
     }
+    if (r->up && r->failures > 0 && now - r->up_since_ms >= STABLE_MS) {
+        r->backoff_ms = 0;
+        r->failures = 0;
+    }
     for (pending_t *p = r->head; p != NULL; p = p->next) {
         if (p->cb != NULL && now - p->sent_ms > COMMAND_TIMEOUT_MS) {
             log_warn("redis.timeout", "after_ms=%d", COMMAND_TIMEOUT_MS);
@@ -241,14 +399,13 @@ on_watch(uv_timer_t *t)
 }
 
 hub_redis_t *
-hub_redis_new(uv_loop_t *loop, const char *ip, int port, hub_redis_msg_cb on_msg,
+hub_redis_new(uv_loop_t *loop, const hub_redis_target_t *target, hub_redis_msg_cb on_msg,
               hub_redis_state_cb on_state, void *ud)
 {
     hub_redis_t *r = xcalloc(1, sizeof(*r));
 
     r->loop = loop;
-    snprintf(r->ip, sizeof(r->ip), "%s", ip);
-    r->port = port;
+    r->target = *target;
     r->on_msg = on_msg;
     r->on_state = on_state;
     r->ud = ud;
@@ -279,6 +436,13 @@ hub_redis_free(hub_redis_t *r)
         return;
     }
     r->freeing = true;
+    if (r->resolving != NULL) {
+        /* The lookup may be running on libuv's thread pool: it reports later
+         * (cancelled or not) and finds no link to report to. */
+        r->resolving->r = NULL;
+        uv_cancel((uv_req_t *)&r->resolving->req);
+        r->resolving = NULL;
+    }
     fail_pending(r, hub_redis_err_down);
     redisAsyncContext *cmd = r->cmd, *sub = r->sub;
     r->cmd = r->sub = NULL; /* a never-connected context calls nothing on free */

@@ -3,7 +3,9 @@
  * loop (one SUBSCRIBEd, one for commands, since a subscribed context cannot
  * PUBLISH), a connect watchdog and per-command timeouts (hiredis 0.14 has
  * none), and reconnect with jittered backoff (1 s doubling to 30 s) that
- * reports each transition so the caller can re-subscribe.
+ * reports each transition so the caller can re-subscribe. Every attempt
+ * resolves the host anew (uv_getaddrinfo: a failover to a new address is
+ * followed) and runs AUTH, SELECT and PING before the link counts as up.
  */
 #ifndef CHATHUB_HUB_REDIS_H
 #define CHATHUB_HUB_REDIS_H
@@ -12,6 +14,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "hub_config.h"
 #include "lat_hist.h"
 
 typedef struct hub_redis hub_redis_t;
@@ -37,9 +40,10 @@ extern const char hub_redis_err_down[];    /* not connected */
 extern const char hub_redis_err_timeout[]; /* no reply in time; the link is reset */
 extern const char hub_redis_err_reply[];   /* Redis answered with an error */
 
-/* Connect to ip:port (numeric address) and keep connecting. Free with hub_redis_free(). */
-hub_redis_t *hub_redis_new(uv_loop_t *loop, const char *ip, int port, hub_redis_msg_cb on_msg,
-                           hub_redis_state_cb on_state, void *ud);
+/* Connect to target (copied; its host may be a name) and keep connecting.
+ * Free with hub_redis_free(). */
+hub_redis_t *hub_redis_new(uv_loop_t *loop, const hub_redis_target_t *target,
+                           hub_redis_msg_cb on_msg, hub_redis_state_cb on_state, void *ud);
 
 /* Disconnect; pending command callbacks run with hub_redis_err_down. NULL is fine. */
 void hub_redis_free(hub_redis_t *r);

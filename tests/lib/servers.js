@@ -22,8 +22,8 @@ function waitPort(port, timeoutMs = 10000) {
   });
 }
 
-/** A Redis on a free port; restart() brings it back on the same port. */
-export async function startRedis() {
+/** A Redis on a free port, with extra server args (e.g. ['--requirepass', 'x']); start() brings it back on the same port. */
+export async function startRedis(args = []) {
   const port = await freePort();
   const r = {
     port,
@@ -31,7 +31,7 @@ export async function startRedis() {
     proc: null,
     async start() {
       this.proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-        '--appendonly', 'no'], { stdio: 'ignore' });
+        '--appendonly', 'no', ...args], { stdio: 'ignore' });
       await waitPort(port);
     },
     async stop(signal = 'SIGKILL') {
