@@ -49,6 +49,15 @@ hub_deliver_store_err(const char *err)
     return PROTO_ERR_INTERNAL;
 }
 
+/* Offer a committed message to this node's sockets and to the other nodes. */
+static void
+deliver(hub_t *hub, const proto_msg_t *msg, hub_buf_t *frame, size_t len)
+{
+    hub_room_offer_msg(hub, msg->room_id, msg->seq, frame);
+    hub_channel_publish(hub->channel, HUB_ENV_MSG, msg->room_id, msg->seq, 0,
+                        hub_buf_payload(frame), len);
+}
+
 static void
 on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
 {
@@ -59,6 +68,11 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     ps->hub->pending_writes--;
     if (err != NULL) {
         log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\"", ps->room_id, err);
+        if (err == store_err_timeout || err == store_err_unavailable) {
+            /* The insert may have committed with its answer lost: the room must
+             * get it even if the sender never retries. */
+            hub_room_recover(ps->hub, ps->room_id);
+        }
         ps->cb(ps->hub, ps->id, NULL, NULL, false, err, ps->client_id);
         free(ps);
         return;
@@ -66,13 +80,18 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     char *s = proto_build_chat_message(msg, &len);
     frame = hub_buf_take(s, len);
     hub_buf_set_born(frame, ps->born_us);
-    if (!duplicate) {
+    if (duplicate) {
+        /* A retry: when the first answer was lost this may be the first the room
+         * hears of the message. The sender is answered first, so it can tell
+         * whether it already had the seq; the offer then skips every socket
+         * that has it, here and on the other nodes. */
+        ps->cb(ps->hub, ps->id, msg, frame, true, NULL, ps->client_id);
+        deliver(ps->hub, msg, frame, len);
+    } else {
         /* Committed: deliver even if the sender has left; others must see it. */
-        hub_room_offer_msg(ps->hub, msg->room_id, msg->seq, frame);
-        hub_channel_publish(ps->hub->channel, HUB_ENV_MSG, msg->room_id, msg->seq, 0,
-                            hub_buf_payload(frame), len);
+        deliver(ps->hub, msg, frame, len);
+        ps->cb(ps->hub, ps->id, msg, frame, false, NULL, ps->client_id);
     }
-    ps->cb(ps->hub, ps->id, msg, frame, duplicate, NULL, ps->client_id);
     hub_buf_unref(frame);
     free(ps);
 }

@@ -18,9 +18,11 @@
 
 /*
  * Called once when the store answered: msg and frame (the serialized
- * chat_message) xor err. On a duplicate client_id nothing was delivered to the
- * room (it was the first time); the caller answers its sender. client_id is
- * the send's key ("" when none). All arguments are borrowed.
+ * chat_message) xor err. A new message was delivered to the room before the
+ * call. On a duplicate client_id the call comes first and the room is offered
+ * the original right after (sockets that have its seq skip it): the caller
+ * answers its sender when the sender already has that seq. client_id is the
+ * send's key ("" when none). All arguments are borrowed.
  */
 typedef void (*hub_sent_cb)(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame,
                             bool duplicate, const char *err, const char *client_id);

@@ -144,7 +144,6 @@ on_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool 
 {
     hub_conn_t *c = hub_conn_lookup(hub, id);
 
-    (void)msg;
     if (c == NULL) {
         return;
     }
@@ -152,8 +151,9 @@ on_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool 
         hub_conn_send_error(c, hub_deliver_store_err(err), NULL, client_id);
         return;
     }
-    if (duplicate) {
-        /* A retry: the sender gets the original back; the room already had it. */
+    if (duplicate && c->last_seq >= msg->seq) {
+        /* A retry of a message this socket has: the original is the answer.
+         * Otherwise the room's offer that follows brings it, in seq order. */
         hub_conn_send(c, frame);
     }
 }

@@ -196,12 +196,39 @@ hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame)
     hold(room, seq, frame);
 }
 
+/* Deliver a fill's page: the seqs that continue delivered_seq, in order. */
+static void
+deliver_page(hub_room_t *room, const proto_msg_t *msgs, size_t n)
+{
+    int64_t from = room->delivered_seq;
+    size_t len;
+
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].seq != room->delivered_seq + 1) {
+            continue;
+        }
+        char *s = proto_build_chat_message(&msgs[i], &len);
+        hub_buf_t *frame = hub_buf_take(s, len);
+        deliver_now(room, msgs[i].seq, frame);
+        if (room->publish_fill) {
+            /* Maybe never published (its sender heard a timeout); receivers
+             * skip seqs they have, so a second publication costs nothing. */
+            hub_channel_publish(room->hub->channel, HUB_ENV_MSG, room->id, msgs[i].seq, 0,
+                                hub_buf_payload(frame), len);
+        }
+        hub_buf_unref(frame);
+    }
+    if (room->delivered_seq > from) {
+        log_debug("room.filled", "room=%" PRId64 " from_seq=%" PRId64 " to_seq=%" PRId64, room->id,
+                  from + 1, room->delivered_seq);
+    }
+}
+
 static void
 on_fill(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
     hub_ref_t *ref = ud;
     hub_room_t *room = hub_room_find(ref->hub, (int64_t)ref->id);
-    size_t len;
 
     free(ref);
     if (room == NULL) {
@@ -213,20 +240,14 @@ on_fill(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         uv_timer_start(&room->gap_timer, on_gap_timer, 1000, 0); /* try again */
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (msgs[i].seq != room->delivered_seq + 1) {
-            continue;
-        }
-        char *s = proto_build_chat_message(&msgs[i], &len);
-        hub_buf_t *frame = hub_buf_take(s, len);
-        deliver_now(room, msgs[i].seq, frame);
-        hub_buf_unref(frame);
-    }
+    deliver_page(room, msgs, n);
     drain_held(room);
     if (has_more || room->refill) {
-        room->refill = false;
         start_fill(room);
-    } else if (room->nheld > 0) {
+        return;
+    }
+    room->publish_fill = false;
+    if (room->nheld > 0) {
         uv_timer_start(&room->gap_timer, on_gap_timer, GAP_HOLD_MS, 0);
     }
 }
@@ -242,11 +263,13 @@ start_fill(hub_room_t *room)
     uv_timer_stop(&room->gap_timer);
     ref = hub_ref_new(room->hub, (uint64_t)room->id);
     room->filling = true;
+    room->refill = false; /* this fill reads everything committed before it */
     log_debug("room.fill", "room=%" PRId64 " after_seq=%" PRId64, room->id, room->delivered_seq);
     if (store_msg_history(room->hub->store, room->id, 0, room->delivered_seq, FILL_PAGE, on_fill,
                           ref) < 0) {
         free(ref);
         room->filling = false;
+        uv_timer_start(&room->gap_timer, on_gap_timer, 1000, 0); /* refused at once: later */
     }
 }
 
@@ -264,6 +287,26 @@ hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq)
         return;
     }
     start_fill(room);
+}
+
+void
+hub_room_recover(hub_t *hub, int64_t room_id)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    if (room == NULL) {
+        return;
+    }
+    room->publish_fill = true;
+    if (room->filling) {
+        room->refill = true; /* the fill in flight may have read before the commit */
+        return;
+    }
+    /* Through the gap timer: a fill already due covers this one, and the store
+     * has a moment to replace the connection that timed out. */
+    if (!uv_is_active((uv_handle_t *)&room->gap_timer)) {
+        uv_timer_start(&room->gap_timer, on_gap_timer, GAP_HOLD_MS, 0);
+    }
 }
 
 void

@@ -33,8 +33,9 @@ typedef struct hub_room {
     int64_t delivered_seq;
     hub_held_t *held; /* ascending seq, all > delivered_seq + 1 */
     size_t nheld, heldcap;
-    bool filling;         /* a store fill is in flight */
-    bool refill;          /* fill again when it ends: it may have read too early */
+    bool filling;      /* a store fill is in flight */
+    bool refill;       /* fill again once the one in flight is done: it may have read too early */
+    bool publish_fill; /* a send here may have committed unseen: publish what fills find */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 
@@ -55,6 +56,12 @@ void hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *fra
 /* Another node stored up to seq in room_id but may not have published it:
  * when this node has delivered less, fill the room from the store. */
 void hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq);
+
+/* A send to room_id failed in a way that may have stored it (a timeout, a
+ * connection lost in flight): fill the room from the store shortly, retrying
+ * while the store is away, and publish what the fill finds so the other nodes
+ * get it too. No local socket in the room: nothing to do. */
+void hub_room_recover(hub_t *hub, int64_t room_id);
 
 /* Fill every local room from the store (after a channel outage). */
 void hub_room_fill_all(hub_t *hub);
