@@ -16,12 +16,12 @@
 
 #define ENVELOPE_HEAD_MAX 160
 #define CONTROL_CHANNEL "chathub:control"
+#define ROOM_PREFIX "chathub:room:"
 
 struct hub_channel {
     hub_t *hub;
     hub_channel_hooks_t hooks;
     hub_redis_t *redis; /* NULL: in-process */
-    bool was_up;        /* went up once: a later up is a recovery */
     /* room -> int64_t *: the last seq stored here whose PUBLISH Redis did not
      * acknowledge. One entry per room, emptied when the tails go out. */
     hub_map_t unpublished;
@@ -40,7 +40,7 @@ static void publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id
 static void
 room_channel(int64_t room_id, char *buf, size_t len)
 {
-    snprintf(buf, len, "chathub:room:%" PRId64, room_id);
+    snprintf(buf, len, ROOM_PREFIX "%" PRId64, room_id);
 }
 
 static int
@@ -111,6 +111,27 @@ on_redis_msg(void *ud, const char *channel, size_t chlen, const char *data, size
         return;
     }
     ch->hooks.on_envelope(ch->hub, &env);
+}
+
+static void
+on_redis_subscribed(void *ud, const char *channel, size_t chlen)
+{
+    hub_channel_t *ch = ud;
+    size_t plen = strlen(ROOM_PREFIX);
+    char digits[24];
+    char *end = NULL;
+    long long room_id;
+
+    if (chlen <= plen || chlen - plen >= sizeof(digits) ||
+        memcmp(channel, ROOM_PREFIX, plen) != 0) {
+        return; /* the control channel */
+    }
+    memcpy(digits, channel + plen, chlen - plen);
+    digits[chlen - plen] = '\0';
+    room_id = strtoll(digits, &end, 10);
+    if (*end == '\0' && room_id > 0) {
+        ch->hooks.on_room_subscribed(ch->hub, (int64_t)room_id);
+    }
 }
 
 static void
@@ -205,13 +226,11 @@ on_redis_state(void *ud, bool up)
     if (!up) {
         return;
     }
+    /* Anything published while we were away is in the store: each room fills
+     * from it once Redis confirms its subscription (on_redis_subscribed), not
+     * now, or what is published in between would be missed. */
     subscribe_all(ch);
     publish_tails(ch);
-    if (ch->was_up) {
-        /* Anything published while we were away is in the store: fill from it. */
-        ch->hooks.on_recovered(ch->hub);
-    }
-    ch->was_up = true;
     if (ch->hooks.on_up != NULL) {
         ch->hooks.on_up(ch->hub);
     }
@@ -226,7 +245,8 @@ hub_channel_new(hub_t *hub, const hub_redis_target_t *target, const hub_channel_
     ch->hooks = *hooks;
     hub_map_init(&ch->unpublished);
     if (target != NULL) {
-        ch->redis = hub_redis_new(hub->loop, target, on_redis_msg, on_redis_state, ch);
+        ch->redis = hub_redis_new(hub->loop, target, on_redis_msg, on_redis_subscribed,
+                                  on_redis_state, ch);
     }
     return ch;
 }

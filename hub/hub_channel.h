@@ -39,9 +39,10 @@ typedef struct hub_envelope {
 
 typedef struct hub_channel_hooks {
     void (*on_envelope)(hub_t *hub, const hub_envelope_t *env);
-    /* The layer came back after being down: every local room may have missed
-     * messages and must be filled from the store. */
-    void (*on_recovered)(hub_t *hub);
+    /* Redis confirmed the subscription to room_id's channel (its first socket
+     * here, or again after Redis came back): what was published before may be
+     * missing, so the room must be filled from the store. */
+    void (*on_room_subscribed)(hub_t *hub, int64_t room_id);
     /* The layer is up, the first time or again (presence rewrites its entries). */
     void (*on_up)(hub_t *hub);
 } hub_channel_hooks_t;

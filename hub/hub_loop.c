@@ -258,7 +258,7 @@ start_serving(hub_t *hub)
 {
     static const hub_channel_hooks_t channel_hooks = {
         .on_envelope = hub_deliver_on_envelope,
-        .on_recovered = hub_room_fill_all,
+        .on_room_subscribed = hub_room_fill,
         .on_up = hub_presence_on_redis_up,
     };
 

@@ -56,6 +56,7 @@ struct hub_redis {
     hub_redis_target_t target; /* holds the password: never logged whole */
     char ip[INET6_ADDRSTRLEN]; /* target.host as resolved for the current attempt */
     hub_redis_msg_cb on_msg;
+    hub_redis_subscribed_cb on_subscribed;
     hub_redis_state_cb on_state;
     void *ud;
     redisAsyncContext *cmd; /* NULL when not connecting or connected */
@@ -400,13 +401,14 @@ on_watch(uv_timer_t *t)
 
 hub_redis_t *
 hub_redis_new(uv_loop_t *loop, const hub_redis_target_t *target, hub_redis_msg_cb on_msg,
-              hub_redis_state_cb on_state, void *ud)
+              hub_redis_subscribed_cb on_subscribed, hub_redis_state_cb on_state, void *ud)
 {
     hub_redis_t *r = xcalloc(1, sizeof(*r));
 
     r->loop = loop;
     r->target = *target;
     r->on_msg = on_msg;
+    r->on_subscribed = on_subscribed;
     r->on_state = on_state;
     r->ud = ud;
     uv_timer_init(loop, &r->watch);
@@ -538,6 +540,9 @@ on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (strcmp(rep->element[0]->str, "message") == 0) {
         r->on_msg(r->ud, rep->element[1]->str, rep->element[1]->len, rep->element[2]->str,
                   rep->element[2]->len);
+    } else if (strcmp(rep->element[0]->str, "subscribe") == 0 &&
+               rep->element[1]->type == REDIS_REPLY_STRING) {
+        r->on_subscribed(r->ud, rep->element[1]->str, rep->element[1]->len);
     }
 }
 

@@ -30,6 +30,9 @@ typedef struct hub_redis_stats {
 /* A message on a subscribed channel; data borrowed until return. */
 typedef void (*hub_redis_msg_cb)(void *ud, const char *channel, size_t chlen, const char *data,
                                  size_t len);
+/* Redis confirmed a SUBSCRIBE: from now on the channel's messages arrive
+ * (those published before may not have). channel borrowed until return. */
+typedef void (*hub_redis_subscribed_cb)(void *ud, const char *channel, size_t chlen);
 /* up: both contexts connected; the caller then (re)subscribes what it needs,
  * since a reconnect starts with no subscription. */
 typedef void (*hub_redis_state_cb)(void *ud, bool up);
@@ -43,7 +46,8 @@ extern const char hub_redis_err_reply[];   /* Redis answered with an error */
 /* Connect to target (copied; its host may be a name) and keep connecting.
  * Free with hub_redis_free(). */
 hub_redis_t *hub_redis_new(uv_loop_t *loop, const hub_redis_target_t *target,
-                           hub_redis_msg_cb on_msg, hub_redis_state_cb on_state, void *ud);
+                           hub_redis_msg_cb on_msg, hub_redis_subscribed_cb on_subscribed,
+                           hub_redis_state_cb on_state, void *ud);
 
 /* Disconnect; pending command callbacks run with hub_redis_err_down. NULL is fine. */
 void hub_redis_free(hub_redis_t *r);

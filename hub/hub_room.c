@@ -310,15 +310,18 @@ hub_room_recover(hub_t *hub, int64_t room_id)
 }
 
 void
-hub_room_fill_all(hub_t *hub)
+hub_room_fill(hub_t *hub, int64_t room_id)
 {
-    size_t i = 0;
-    uint64_t key;
-    void *val;
+    hub_room_t *room = hub_room_find(hub, room_id);
 
-    while (hub_map_next(&hub->rooms, &i, &key, &val)) {
-        start_fill(val);
+    if (room == NULL) {
+        return;
     }
+    if (room->filling) {
+        room->refill = true; /* the fill in flight may have read too early */
+        return;
+    }
+    start_fill(room);
 }
 
 void

@@ -63,8 +63,9 @@ void hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq);
  * get it too. No local socket in the room: nothing to do. */
 void hub_room_recover(hub_t *hub, int64_t room_id);
 
-/* Fill every local room from the store (after a channel outage). */
-void hub_room_fill_all(hub_t *hub);
+/* Fill room_id from the store after its delivered seq (its channel
+ * subscription was just confirmed). No local socket in the room: nothing. */
+void hub_room_fill(hub_t *hub, int64_t room_id);
 
 /* Deliver any other frame (typing, read, presence) to every local socket of the
  * room except those of except_user (0: all). */
