@@ -46,7 +46,12 @@ typedef struct hub {
     uint64_t next_id;      /* ids for connections and requests; never reused */
     uv_signal_t sigterm;
     uv_signal_t sigint;
-    uv_timer_t sweep;              /* once a second: stale outbound queues */
+    uv_timer_t sweep; /* once a second: stale outbound queues */
+    /* Rooms whose subscription Redis confirmed this turn: their last seqs are
+     * read in one query before the loop polls (hub_room.c). */
+    uv_prepare_t room_checks;
+    int64_t *checked_rooms;
+    size_t nchecked, checked_cap;
     struct hub_wire *wire;         /* one write per socket per turn of the loop */
     struct proto_jwt_key *jwt_key; /* cfg->jwt_secret, ready for verifying; NULL: none */
     bool stopping;

@@ -245,8 +245,8 @@ hub_channel_new(hub_t *hub, const hub_redis_target_t *target, const hub_channel_
     ch->hooks = *hooks;
     hub_map_init(&ch->unpublished);
     if (target != NULL) {
-        ch->redis = hub_redis_new(hub->loop, target, on_redis_msg, on_redis_subscribed,
-                                  on_redis_state, ch);
+        ch->redis =
+            hub_redis_new(hub->loop, target, on_redis_msg, on_redis_subscribed, on_redis_state, ch);
     }
     return ch;
 }

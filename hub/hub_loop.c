@@ -258,7 +258,7 @@ start_serving(hub_t *hub)
 {
     static const hub_channel_hooks_t channel_hooks = {
         .on_envelope = hub_deliver_on_envelope,
-        .on_room_subscribed = hub_room_fill,
+        .on_room_subscribed = hub_room_on_subscribed,
         .on_up = hub_presence_on_redis_up,
     };
 
@@ -313,6 +313,7 @@ run(hub_config_t *cfg, step_fn first)
     hub.sigterm.data = hub.sigint.data = &hub;
     uv_signal_start(&hub.sigterm, on_signal, SIGTERM);
     uv_signal_start(&hub.sigint, on_signal, SIGINT);
+    hub_room_checks_init(&hub);
     uv_timer_init(&loop, &hub.sweep);
     hub.sweep.data = &hub;
     uv_timer_start(&hub.sweep, on_sweep, 1000, 1000);

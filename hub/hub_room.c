@@ -13,6 +13,7 @@
 #include "hub_log.h"
 #include "proto_build.h"
 #include "store_msg.h"
+#include "store_room.h"
 #include "xalloc.h"
 
 /* How long an early message waits for the missing ones before the store is asked. */
@@ -309,19 +310,66 @@ hub_room_recover(hub_t *hub, int64_t room_id)
     }
 }
 
-void
-hub_room_fill(hub_t *hub, int64_t room_id)
-{
-    hub_room_t *room = hub_room_find(hub, room_id);
+typedef struct room_check {
+    hub_t *hub;
+    size_t n;
+    int64_t ids[];
+} room_check_t;
 
-    if (room == NULL) {
+static void
+on_last_seqs(void *ud, const int64_t *ids, const int64_t *seqs, size_t n, const char *err)
+{
+    room_check_t *k = ud;
+
+    if (err != NULL) {
+        /* Not known: fill each room, which retries while the store is away. */
+        for (size_t i = 0; i < k->n; i++) {
+            hub_room_fill_to(k->hub, k->ids[i], INT64_MAX);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        hub_room_fill_to(k->hub, ids[i], seqs[i]);
+    }
+    free(k);
+}
+
+static void
+on_room_checks(uv_prepare_t *h)
+{
+    hub_t *hub = h->data;
+    room_check_t *k = xmalloc(sizeof(*k) + hub->nchecked * sizeof(k->ids[0]));
+
+    uv_prepare_stop(h);
+    k->hub = hub;
+    k->n = hub->nchecked;
+    memcpy(k->ids, hub->checked_rooms, k->n * sizeof(k->ids[0]));
+    hub->nchecked = 0;
+    if (hub->store == NULL || store_room_last_seqs(hub->store, k->ids, k->n, on_last_seqs, k) < 0) {
+        on_last_seqs(k, NULL, NULL, 0, store_err_unavailable);
+    }
+}
+
+void
+hub_room_on_subscribed(hub_t *hub, int64_t room_id)
+{
+    if (hub_room_find(hub, room_id) == NULL || hub->stopping) {
         return;
     }
-    if (room->filling) {
-        room->refill = true; /* the fill in flight may have read too early */
-        return;
+    if (hub->nchecked == hub->checked_cap) {
+        hub->checked_cap = hub->checked_cap > 0 ? hub->checked_cap * 2 : 64;
+        hub->checked_rooms = xrealloc(hub->checked_rooms, hub->checked_cap * sizeof(int64_t));
     }
-    start_fill(room);
+    hub->checked_rooms[hub->nchecked++] = room_id;
+    if (hub->nchecked == 1) {
+        uv_prepare_start(&hub->room_checks, on_room_checks);
+    }
+}
+
+void
+hub_room_checks_init(hub_t *hub)
+{
+    uv_prepare_init(hub->loop, &hub->room_checks);
+    hub->room_checks.data = hub;
 }
 
 void
@@ -357,6 +405,11 @@ hub_room_free_all(hub_t *hub)
     size_t i = 0;
     uint64_t key;
     void *val;
+
+    uv_close((uv_handle_t *)&hub->room_checks, NULL);
+    free(hub->checked_rooms);
+    hub->checked_rooms = NULL;
+    hub->nchecked = hub->checked_cap = 0;
 
     while (hub_map_next(&hub->rooms, &i, &key, &val)) {
         hub_room_t *room = val;

@@ -63,9 +63,15 @@ void hub_room_fill_to(hub_t *hub, int64_t room_id, int64_t seq);
  * get it too. No local socket in the room: nothing to do. */
 void hub_room_recover(hub_t *hub, int64_t room_id);
 
-/* Fill room_id from the store after its delivered seq (its channel
- * subscription was just confirmed). No local socket in the room: nothing. */
-void hub_room_fill(hub_t *hub, int64_t room_id);
+/* room_id's channel subscription was just confirmed: what was published
+ * before it reached nobody here. The room's last seq is read from the store
+ * (the rooms confirmed in one turn of the loop share one query, not a fill
+ * each) and the room filled when the store is ahead of what it delivered.
+ * No local socket in the room: nothing. */
+void hub_room_on_subscribed(hub_t *hub, int64_t room_id);
+
+/* The handle hub_room_on_subscribed() queues on; hub_room_free_all() closes it. */
+void hub_room_checks_init(hub_t *hub);
 
 /* Deliver any other frame (typing, read, presence) to every local socket of the
  * room except those of except_user (0: all). */

@@ -21,6 +21,7 @@ typedef struct room_ctx {
     store_join_cb join_cb;
     store_room_cb room_cb;
     store_done_cb done_cb;
+    store_seqs_cb seqs_cb;
     void *ud;
     int64_t id; /* the room (put) or the user (join) the call is about */
 } room_ctx_t;
@@ -159,6 +160,42 @@ store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t ro
     }
     return run(st, -1, valid ? "SELECT * FROM chathub_join($1, $2, $3)" : NULL, 3, params, on_join,
                c, store_err_invalid);
+}
+
+/* ---- rooms' last seqs ---- */
+
+static char *id_array(const int64_t *ids, size_t n);
+
+static void
+on_last_seqs(void *ctx, const PGresult *res, const char *err)
+{
+    room_ctx_t *c = ctx;
+    size_t n = err == NULL ? (size_t)PQntuples(res) : 0;
+    int64_t *ids = xcalloc(n + 1, sizeof(int64_t)), *seqs = xcalloc(n + 1, sizeof(int64_t));
+
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = store_col_i64(res, (int)i, 0);
+        seqs[i] = store_col_i64(res, (int)i, 1);
+    }
+    c->seqs_cb(c->ud, ids, seqs, n, err);
+    free(ids);
+    free(seqs);
+    free(c);
+}
+
+int
+store_room_last_seqs(store_t *st, const int64_t *room_ids, size_t n, store_seqs_cb cb, void *ud)
+{
+    char *arr = id_array(room_ids, n);
+    const char *params[] = {arr};
+    room_ctx_t *c = ctx_new(ud, 0);
+    int rc;
+
+    c->seqs_cb = cb;
+    rc = run(st, -1, "SELECT id, last_seq FROM rooms WHERE id = ANY($1::bigint[])", 1, params,
+             on_last_seqs, c, NULL);
+    free(arr);
+    return rc;
 }
 
 /* ---- room writes ---- */

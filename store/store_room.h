@@ -35,6 +35,16 @@ typedef void (*store_join_cb)(void *ud, const store_join_t *j, const char *err);
 int store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t room_id,
                     store_join_cb cb, void *ud) __attribute__((warn_unused_result));
 
+/* The last seqs of the rooms asked for that exist: n rows of ids[i] and
+ * seqs[i] (borrowed until cb returns), in no particular order. */
+typedef void (*store_seqs_cb)(void *ud, const int64_t *ids, const int64_t *seqs, size_t n,
+                              const char *err);
+
+/* The rooms' last seqs now, in one statement (a node checks the rooms whose
+ * subscriptions Redis confirmed in one turn of its loop). */
+int store_room_last_seqs(store_t *st, const int64_t *room_ids, size_t n, store_seqs_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 /* Rooms created by the hub get ids from this value up, so that ids a platform
  * PUTs (below it) never collide with them. */
 #define STORE_ROOM_HUB_ID_BASE INT64_C(1000000000000000)

@@ -717,6 +717,40 @@ test_messages(store_t *st, store_t *st2, store_t *st3, PGconn *adm)
  * each still gets its own answer, byte for byte, in queue order, with the
  * single insert's errors and idempotency. */
 static void
+on_last_seqs(void *ud, const int64_t *ids, const int64_t *seqs, size_t n, const char *err)
+{
+    res_t *r = ud;
+
+    r->err = err;
+    r->n = n;
+    for (size_t i = 0; i < n && i < 16; i++) {
+        r->ids[i] = ids[i];
+        r->seqs[i] = seqs[i];
+    }
+    got();
+}
+
+/* Rooms' last seqs in one statement; a missing room has no row. */
+static void
+test_last_seqs(store_t *st, PGconn *adm)
+{
+    static const int64_t ids[] = {10, 4242, 10};
+    res_t r = {0};
+    PGresult *res = PQexec(adm, "SELECT last_seq FROM rooms WHERE id = 10");
+    int64_t want = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : -1;
+
+    PQclear(res);
+    CALL(store_room_last_seqs(st, ids, 3, on_last_seqs, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 1 && r.ids[0] == 10 && r.seqs[0] == want && want > 0,
+       "rooms 10, 4242, 10: one row, room 10 at %lld (want %lld)", (long long)r.seqs[0],
+       (long long)want);
+    CALL(store_room_last_seqs(st, ids + 1, 1, on_last_seqs, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 0, "only a missing room: no row");
+}
+
+static void
 test_group_commit(store_t *st)
 {
     enum { N = 40 };
@@ -974,6 +1008,7 @@ main(void)
     test_history(st);
     test_fallback_activity(st);
     test_group_commit(st);
+    test_last_seqs(st, adm);
     store_free(st);
     store_free(st2);
     store_free(st3);
