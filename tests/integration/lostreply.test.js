@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
-import { startFreezeProxy, viaProxy } from '../lib/proxy.js';
+import { startProxy, viaProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
 
 const shared = { secret: 'lost-reply-secret', apiKey: 'lost-reply-key' };
@@ -22,7 +22,7 @@ before(async () => {
     const r = await direct.api('PUT', `/rooms/${id}`, { type: 'GROUP', name: `Room ${id}`, members: [1, 2, 3] });
     assert.ok(r.status === 200 || r.status === 201, r.text);
   }
-  proxy = await startFreezeProxy(Number(new URL(database).port));
+  proxy = await startProxy(Number(new URL(database).port));
   // One store connection: the one that times out is the room's only way to
   // the store, so nothing answers the room until it is replaced.
   frozen = await startHub({

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase } from '../lib/hub.js';
 import { startRedis, startNginx } from '../lib/servers.js';
-import { startCuttableProxy } from '../lib/cuttable_proxy.js';
+import { startProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
 
 const FAST = { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' };
@@ -164,7 +164,7 @@ async function readyBecomes(hub, status, timeoutMs = 20000) {
 }
 
 test('what a node stored while only its own Redis link was down reaches the other node, with no new traffic', { timeout: 90000 }, async () => {
-  const link = await startCuttableProxy(redis.port);
+  const link = await startProxy(redis.port);
   const shared = { database, secret: 'multinode-secret', apiKey: 'multinode-key', migrate: false };
   const [p, q] = await Promise.all([
     startHub({ ...shared, nodeId: 'tail-p', redis: link.url, env: FAST }),
@@ -213,7 +213,7 @@ test('what a node stored while only its own Redis link was down reaches the othe
 });
 
 test('a message whose PUBLISH was lost with a dead Redis link reaches the other node, with no new traffic', { timeout: 90000 }, async () => {
-  const link = await startCuttableProxy(redis.port);
+  const link = await startProxy(redis.port);
   const shared = { database, secret: 'multinode-secret', apiKey: 'multinode-key', migrate: false };
   const [p, q] = await Promise.all([
     startHub({ ...shared, nodeId: 'stall-p', redis: link.url, env: FAST }),

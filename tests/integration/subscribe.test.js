@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
-import { startHoldProxy } from '../lib/proxy.js';
+import { startProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
 
 const shared = { secret: 'subscribe-secret', apiKey: 'subscribe-key' };
@@ -15,7 +15,7 @@ let redis, proxy, direct, held;
 
 before(async () => {
   redis = await startRedis();
-  proxy = await startHoldProxy(redis.port);
+  proxy = await startProxy(redis.port);
   const database = createDatabase();
   direct = await startHub({ ...shared, database, redis: redis.url, nodeId: 'direct' });
   await seed(direct);

@@ -1,28 +1,56 @@
-// A TCP proxy for tests that lose a server's replies: in front of PostgreSQL,
-// freeze() drops every server->client byte on the connections open at that
-// moment (a reply lost on the way, the statement itself ran), thaw() lets
-// bytes through again; connections made later are never frozen.
+// A TCP proxy on a free loopback port for tests that make one client's link
+// to a server misbehave while other clients' links stay sound: lose the
+// server's replies (freeze: the statement itself ran), hold back or drop what
+// the client sends (hold, stall), or go away and come back (cut, restore).
 import net from 'node:net';
 
-/** Listen on a free loopback port and forward to 127.0.0.1:targetPort. */
-export async function startFreezeProxy(targetPort) {
+/** Forward 127.0.0.1:<port> to 127.0.0.1:targetPort. */
+export async function startProxy(targetPort) {
   const conns = new Set();
-  const server = net.createServer((client) => {
+  let server = null;
+  let port = 0;
+  let pattern = null;
+
+  const pipe = (client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
-    const conn = { client, upstream, frozen: false };
-    conns.add(conn);
-    client.on('data', (d) => upstream.write(d));
-    upstream.on('data', (d) => { if (!conn.frozen) client.write(d); });
-    const end = () => { client.destroy(); upstream.destroy(); conns.delete(conn); };
+    const c = { client, upstream, frozen: false, stalled: false, held: null };
+    conns.add(c);
+    client.on('data', (d) => {
+      if (c.stalled) return;
+      if (c.held === null && pattern !== null && d.includes(pattern)) c.held = [];
+      if (c.held !== null) c.held.push(d);
+      else upstream.write(d);
+    });
+    upstream.on('data', (d) => { if (!c.frozen) client.write(d); });
+    const end = () => { client.destroy(); upstream.destroy(); conns.delete(c); };
     for (const s of [client, upstream]) {
       s.on('error', end);
       s.on('close', end);
     }
+  };
+  const listen = () => new Promise((resolve, reject) => {
+    server = net.createServer(pipe);
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      port = server.address().port;
+      resolve();
+    });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  /** Close every proxied connection and stop listening: connects are refused. */
+  const cut = async () => {
+    if (server === null) return;
+    const closed = new Promise((resolve) => server.close(resolve));
+    server = null;
+    for (const c of conns) { c.client.destroy(); c.upstream.destroy(); }
+    conns.clear();
+    await closed;
+  };
+
+  await listen();
   return {
-    port: server.address().port,
-    /** Drop the replies on every connection open now; returns how many. */
+    get port() { return port; },
+    get url() { return `redis://127.0.0.1:${port}`; },
+    /** Drop the server's bytes on every connection open now; returns how many. */
     freeze() {
       for (const c of conns) c.frozen = true;
       return conns.size;
@@ -30,11 +58,26 @@ export async function startFreezeProxy(targetPort) {
     thaw() {
       for (const c of conns) c.frozen = false;
     },
-    close() {
-      server.close();
-      for (const c of conns) { c.client.destroy(); c.upstream.destroy(); }
-      conns.clear();
+    /** Drop the client's bytes on the connections open now (a link dead without a reset). */
+    stall() {
+      for (const c of conns) c.stalled = true;
     },
+    /** From the first client chunk containing text on, keep that connection's bytes back. */
+    hold(text) { pattern = text; },
+    /** How many connections hold bytes back. */
+    holding() { return [...conns].filter((c) => c.held !== null).length; },
+    /** Send what was held on, in order, and hold nothing more. */
+    release() {
+      pattern = null;
+      for (const c of conns) {
+        for (const d of c.held ?? []) c.upstream.write(d);
+        c.held = null;
+      }
+    },
+    cut,
+    /** Listen again on the same port. */
+    restore: listen,
+    close: cut,
   };
 }
 
@@ -44,49 +87,4 @@ export function viaProxy(url, proxy) {
   u.hostname = '127.0.0.1';
   u.port = String(proxy.port);
   return u.toString();
-}
-
-/**
- * Forward to 127.0.0.1:targetPort; hold(text) keeps back, from the first
- * client->server chunk containing text on, that connection's bytes (a Redis
- * SUBSCRIBE on its way, say) until release() sends them on, in order.
- */
-export async function startHoldProxy(targetPort) {
-  const conns = new Set();
-  let pattern = null;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    const conn = { client, upstream, held: null };
-    conns.add(conn);
-    client.on('data', (d) => {
-      if (conn.held === null && pattern !== null && d.includes(pattern)) conn.held = [];
-      if (conn.held !== null) conn.held.push(d);
-      else upstream.write(d);
-    });
-    upstream.on('data', (d) => client.write(d));
-    const end = () => { client.destroy(); upstream.destroy(); conns.delete(conn); };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: server.address().port,
-    hold(text) { pattern = text; },
-    /** How many connections hold bytes back. */
-    holding() { return [...conns].filter((c) => c.held !== null).length; },
-    release() {
-      pattern = null;
-      for (const c of conns) {
-        for (const d of c.held ?? []) c.upstream.write(d);
-        c.held = null;
-      }
-    },
-    close() {
-      server.close();
-      for (const c of conns) { c.client.destroy(); c.upstream.destroy(); }
-      conns.clear();
-    },
-  };
 }
