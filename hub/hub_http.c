@@ -320,6 +320,7 @@ route(hub_t *hub, hub_http_req_t *req)
     bool get = req->method == LWSHUMETH_GET || req->method == LWSHUMETH_HEAD;
     const hub_static_file_t *file;
 
+    req->routed = true;
     if (ws == PROTO_WS_BAD) {
         hub_http_reply_error(req, 404, NULL, "no such path");
     } else if (ws != PROTO_WS_NOT_WS) {
@@ -391,6 +392,9 @@ hub_http_on_body(hub_t *hub, hub_pss_t *pss, const void *in, size_t len)
         req->body_too_large = true;
         return 0;
     }
+    if (len == 0) {
+        return 0; /* lws passes no buffer then */
+    }
     req->body = xrealloc(req->body, req->body_len + len + 1);
     memcpy(req->body + req->body_len, in, len);
     req->body_len += len;
@@ -406,6 +410,9 @@ hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     (void)wsi;
     if (req == NULL) {
         return -1;
+    }
+    if (req->routed) {
+        return 0; /* Content-Length: 0 was routed at the request already */
     }
     if (req->body_too_large) {
         hub_http_reply_error(req, 413, NULL, "request body too large");
