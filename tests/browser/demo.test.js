@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startHub, seed, createDatabase, freePort, signJwt, ROOT } from '../lib/hub.js';
+import { startHub, seed, createDatabase, freePort, signJwt, ROOT, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 
 const SHOTS = path.join(ROOT, 'tests', 'browser', 'screenshots');
@@ -33,8 +33,7 @@ before(async () => {
 });
 after(async () => {
   await browser?.close();
-  await Promise.all([a?.stop(), b?.stop()]);
-  await redis?.stop();
+  await stopAll([a, b], redis);
 });
 
 const seqsOn = (page) => page.$$eval('#messages li[data-seq]', (lis) => lis.map((li) => Number(li.dataset.seq)));

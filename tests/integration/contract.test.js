@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startHub, seed, signJwt, createDatabase } from '../lib/hub.js';
+import { startHub, seed, signJwt, createDatabase, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, handshakeStatus, Client, sleep } from '../lib/ws.js';
 
@@ -215,9 +215,7 @@ async function twoNodes() {
   return cluster;
 }
 async function stopCluster() {
-  if (!cluster) return;
-  await Promise.all([cluster.a.stop(), cluster.b.stop()]);
-  await cluster.redis.stop();
+  if (cluster) await stopAll([cluster.a, cluster.b], cluster.redis);
 }
 
 /** Until a message from node x's socket reaches node y's socket, both in room 1. */

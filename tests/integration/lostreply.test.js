@@ -5,7 +5,7 @@
 // that can freeze server->client bytes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { startProxy, viaProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
@@ -31,9 +31,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await Promise.all([direct?.stop(), frozen?.stop()]);
-  proxy?.close();
-  await redis?.stop();
+  await stopAll([direct, frozen], [proxy, redis]);
 });
 
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));

@@ -2,7 +2,7 @@
 // across nodes, a Redis outage with zero loss, slow consumers, and nginx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
 import { startRedis, startNginx } from '../lib/servers.js';
 import { startProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
@@ -29,8 +29,7 @@ before(async () => {
   await a.api('PUT', '/rooms/7', { type: 'GROUP', name: 'Load', members: [1, 2, 3, ...Array.from({ length: 10 }, (_, i) => 10 + i)] });
 });
 after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await redis?.stop();
+  await stopAll([a, b], redis);
 });
 
 const open = (hub, user, room = 1) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));

@@ -1,7 +1,7 @@
 // Presence, typing and read receipts across nodes (issue 5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, assertNoSanitizerReport } from '../lib/hub.js';
+import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { execFileSync } from 'node:child_process';
@@ -20,8 +20,7 @@ before(async () => {
   }
 });
 after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await redis?.stop();
+  await stopAll([a, b], redis);
 });
 
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));

@@ -5,7 +5,7 @@
 // through a proxy that holds the room's SUBSCRIBE back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { startProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
@@ -22,9 +22,7 @@ before(async () => {
   held = await startHub({ ...shared, database, redis: `redis://127.0.0.1:${proxy.port}`, nodeId: 'held', migrate: false });
 });
 after(async () => {
-  await Promise.all([direct?.stop(), held?.stop()]);
-  proxy?.close();
-  await redis?.stop();
+  await stopAll([direct, held], [proxy, redis]);
 });
 
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startHub, createDatabase, psql, BIN } from '../lib/hub.js';
+import { startHub, createDatabase, psql, BIN, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, Client, sleep } from '../lib/ws.js';
 
@@ -17,8 +17,7 @@ before(async () => {
   b = await startHub({ ...shared, nodeId: 's2', migrate: false });
 });
 after(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await redis?.stop();
+  await stopAll([a, b], redis);
 });
 
 const put = (p, body) => a.api('PUT', p, body);

@@ -158,6 +158,23 @@ export async function startHub(opts = {}) {
   return hub;
 }
 
+/**
+ * Stop each group in turn (a group's members together), every one of them
+ * whatever fails, then throw the first failure (a hub's stop throws on a
+ * sanitizer report). Stopping the rest first matters: a live child server
+ * would keep the test process from ever exiting.
+ */
+export async function stopAll(...groups) {
+  let first = null;
+  for (const g of groups) {
+    const stops = [g].flat().filter(Boolean).map((x) => x.stop());
+    for (const r of await Promise.allSettled(stops)) {
+      if (r.status === 'rejected' && first === null) first = r.reason;
+    }
+  }
+  if (first !== null) throw first;
+}
+
 /** Users 1 student, 2 teacher, 3 parent, 4 outsider; room 1 with 1, 2, 3. */
 export async function seed(hub) {
   const users = [

@@ -78,6 +78,7 @@ export async function startProxy(targetPort) {
     /** Listen again on the same port. */
     restore: listen,
     close: cut,
+    stop: cut,
   };
 }
 
