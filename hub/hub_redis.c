@@ -11,12 +11,12 @@
 
 #include <arpa/inet.h>
 #include <hiredis/hiredis.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "hub_log.h"
+#include "hub_resolve.h"
 #include "hub_redis_uv.h"
 #include "xalloc.h"
 
@@ -45,12 +45,6 @@ typedef struct pending {
     uint64_t sent_us; /* for the latency histogram */
 } pending_t;
 
-/* One uv_getaddrinfo in flight; it outlives r when r is freed meanwhile. */
-typedef struct resolve {
-    uv_getaddrinfo_t req;
-    hub_redis_t *r; /* NULL once r is freed: the answer is dropped */
-} resolve_t;
-
 struct hub_redis {
     uv_loop_t *loop;
     hub_redis_target_t target; /* holds the password: never logged whole */
@@ -62,9 +56,9 @@ struct hub_redis {
     redisAsyncContext *cmd; /* NULL when not connecting or connected */
     redisAsyncContext *sub;
     bool cmd_up, sub_up, up;
-    unsigned handshake_left; /* AUTH/SELECT/PING replies still owed on both contexts */
-    bool attempt_logged;     /* this attempt's failure went to the log already */
-    resolve_t *resolving;    /* the lookup in flight, or NULL */
+    unsigned handshake_left;  /* AUTH/SELECT/PING replies still owed on both contexts */
+    bool attempt_logged;      /* this attempt's failure went to the log already */
+    hub_resolve_t *resolving; /* the lookup in flight, or NULL */
     uint64_t up_since_ms;
     bool freeing;
     int open_timers;        /* closed timers still to report; r is freed at 0 */
@@ -306,27 +300,18 @@ open_both(hub_redis_t *r)
 }
 
 static void
-on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+on_resolved(void *ud, const char *ip, const char *err)
 {
-    resolve_t *rs = req->data;
-    hub_redis_t *r = rs->r;
+    hub_redis_t *r = ud;
 
-    if (r != NULL) {
-        r->resolving = NULL;
-    }
-    if (r != NULL && !r->freeing && (status != 0 || res == NULL)) {
-        log_attempt_failed(r, "redis.resolve_failed", "resolve",
-                           uv_strerror(status != 0 ? status : UV_EAI_NONAME));
+    r->resolving = NULL;
+    if (ip == NULL) {
+        log_attempt_failed(r, "redis.resolve_failed", "resolve", err);
         schedule_reconnect(r);
-    } else if (r != NULL && !r->freeing) {
-        const void *addr = res->ai_family == AF_INET6
-                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        inet_ntop(res->ai_family, addr, r->ip, sizeof(r->ip));
-        open_both(r);
+        return;
     }
-    uv_freeaddrinfo(res);
-    free(rs);
+    snprintf(r->ip, sizeof(r->ip), "%s", ip);
+    open_both(r);
 }
 
 /* hiredis resolves a name with a blocking lookup of its own: hand it an address.
@@ -335,9 +320,7 @@ static void
 resolve_then_open(hub_redis_t *r)
 {
     struct in6_addr probe;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
-    resolve_t *rs;
-    int rc;
+    const char *err;
 
     if (inet_pton(AF_INET, r->target.host, &probe) == 1 ||
         inet_pton(AF_INET6, r->target.host, &probe) == 1) {
@@ -346,17 +329,11 @@ resolve_then_open(hub_redis_t *r)
         open_both(r);
         return;
     }
-    rs = xcalloc(1, sizeof(*rs));
-    rs->r = r;
-    rs->req.data = rs;
-    rc = uv_getaddrinfo(r->loop, &rs->req, on_resolved, r->target.host, NULL, &hints);
-    if (rc != 0) {
-        free(rs);
-        log_attempt_failed(r, "redis.resolve_failed", "resolve", uv_strerror(rc));
+    r->resolving = hub_resolve_start(r->loop, r->target.host, on_resolved, r, &err);
+    if (r->resolving == NULL) {
+        log_attempt_failed(r, "redis.resolve_failed", "resolve", err);
         schedule_reconnect(r);
-        return;
     }
-    r->resolving = rs;
 }
 
 static void
@@ -438,13 +415,8 @@ hub_redis_free(hub_redis_t *r)
         return;
     }
     r->freeing = true;
-    if (r->resolving != NULL) {
-        /* The lookup may be running on libuv's thread pool: it reports later
-         * (cancelled or not) and finds no link to report to. */
-        r->resolving->r = NULL;
-        uv_cancel((uv_req_t *)&r->resolving->req);
-        r->resolving = NULL;
-    }
+    hub_resolve_cancel(r->resolving); /* its answer, if any, reaches nobody */
+    r->resolving = NULL;
     fail_pending(r, hub_redis_err_down);
     redisAsyncContext *cmd = r->cmd, *sub = r->sub;
     r->cmd = r->sub = NULL; /* a never-connected context calls nothing on free */

@@ -6,11 +6,9 @@
  */
 #include "hub_store_uv.h"
 
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "hub_resolve.h"
 #include "xalloc.h"
 
 typedef struct uv_host {
@@ -33,14 +31,6 @@ typedef struct timer {
     store_timer_cb cb;
     void *cb_ud;
 } store_timer_t;
-
-/* One uv_getaddrinfo; cancelled ones still report to libuv and are freed then. */
-typedef struct lookup {
-    uv_getaddrinfo_t req;
-    uv_host_t *host;
-    store_resolve_cb cb; /* NULL once cancelled */
-    void *cb_ud;
-} lookup_t;
 
 static void
 host_hold(uv_host_t *host)
@@ -197,57 +187,19 @@ timer_free(void *tp)
     uv_close((uv_handle_t *)&t->timer, on_timer_closed);
 }
 
-static void
-on_lookup(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    lookup_t *l = req->data;
-    uv_host_t *host = l->host;
-    char ip[INET6_ADDRSTRLEN] = "";
-
-    if (l->cb != NULL && status == 0 && res != NULL) {
-        const void *addr = res->ai_family == AF_INET6
-                               ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
-                               : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
-        inet_ntop(res->ai_family, addr, ip, sizeof(ip));
-        l->cb(l->cb_ud, ip, NULL);
-    } else if (l->cb != NULL) {
-        l->cb(l->cb_ud, NULL, uv_strerror(status != 0 ? status : UV_EAI_NONAME));
-    }
-    uv_freeaddrinfo(res);
-    free(l);
-    host_release(host);
-}
-
 static void *
 resolve(void *ud, const char *name, store_resolve_cb cb, void *cb_ud)
 {
     uv_host_t *host = ud;
-    lookup_t *l = xcalloc(1, sizeof(*l));
-    /* IPv4, as libpq would try first for a name like localhost. */
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_INET};
+    const char *err;
 
-    l->host = host;
-    l->cb = cb;
-    l->cb_ud = cb_ud;
-    l->req.data = l;
-    if (uv_getaddrinfo(host->loop, &l->req, on_lookup, name, NULL, &hints) != 0) {
-        free(l);
-        return NULL;
-    }
-    host_hold(host);
-    return l;
+    return hub_resolve_start(host->loop, name, cb, cb_ud, &err);
 }
 
 static void
-resolve_cancel(void *lp)
+resolve_cancel(void *rs)
 {
-    lookup_t *l = lp;
-
-    if (l == NULL) {
-        return;
-    }
-    l->cb = NULL;
-    uv_cancel((uv_req_t *)&l->req); /* may fail if already running: on_lookup frees it anyway */
+    hub_resolve_cancel(rs);
 }
 
 static void
