@@ -4,11 +4,11 @@
  * inside the call that queued it. Failures known at queue time wait for a 0 ms
  * timer. It runs no SQL of its own beyond store_ping().
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_conninfo.h"
 #include "store_internal.h"
 #include "xalloc.h"
 
@@ -79,33 +79,6 @@ const char *
 store_lookup_host(const store_t *st)
 {
     return st->lookup_host;
-}
-
-/* conninfo's host if libpq would have to look it up: not with hostaddr (in
- * conninfo or cfg), a socket directory, several hosts, or a numeric address. */
-static char *
-find_lookup_host(const store_config_t *cfg)
-{
-    PQconninfoOption *opts = PQconninfoParse(cfg->conninfo, NULL);
-    char *host = NULL;
-    bool has_hostaddr = cfg->hostaddr != NULL && cfg->hostaddr[0] != '\0';
-    unsigned char probe[16];
-
-    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++) {
-        if (strcmp(o->keyword, "host") == 0 && o->val != NULL && o->val[0] != '\0') {
-            host = xstrdup(o->val);
-        } else if (strcmp(o->keyword, "hostaddr") == 0 && o->val != NULL && o->val[0] != '\0') {
-            has_hostaddr = true;
-        }
-    }
-    PQconninfoFree(opts);
-    if (host != NULL &&
-        (has_hostaddr || host[0] == '/' || strchr(host, ',') != NULL ||
-         inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1)) {
-        free(host);
-        host = NULL;
-    }
-    return host;
 }
 
 bool
@@ -284,7 +257,7 @@ store_new(const store_config_t *cfg, const store_hooks_t *hooks)
     st->hooks = *hooks;
     st->cfg.conninfo = xstrdup(cfg->conninfo != NULL ? cfg->conninfo : "");
     st->cfg.hostaddr = cfg->hostaddr != NULL ? xstrdup(cfg->hostaddr) : NULL;
-    st->lookup_host = find_lookup_host(&st->cfg);
+    st->lookup_host = store_conninfo_lookup_host(&st->cfg);
     st->cfg.pool_size = cfg->pool_size == 0 ? 1 : cfg->pool_size;
     st->cfg.query_timeout_ms =
         cfg->query_timeout_ms == 0 ? QUERY_TIMEOUT_DEFAULT_MS : cfg->query_timeout_ms;

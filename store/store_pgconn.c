@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_conninfo.h"
 #include "store_internal.h"
 #include "store_sqlstate.h"
 #include "xalloc.h"
@@ -581,44 +582,11 @@ connect_step(store_pgconn_t *pc)
 static void
 connect_to(store_pgconn_t *pc, const char *hostaddr)
 {
-    const store_config_t *cfg = store_config(pc->st);
-    const char *keys[12], *vals[12];
-    char opts[64], ctimeout[16];
-    int n = 0;
+    store_conninfo_t ci;
 
-    /* Keys after the expanded dbname override the URL's own (libpq's rule). */
-    keys[n] = "dbname";
-    vals[n++] = cfg->conninfo;
-    if (hostaddr != NULL && hostaddr[0] != '\0') {
-        keys[n] = "hostaddr"; /* numeric: libpq then resolves nothing, never blocks */
-        vals[n++] = hostaddr;
-    }
-    /* Ignored under PQconnectPoll (our timer enforces it); kept for the record. */
-    snprintf(ctimeout, sizeof(ctimeout), "%u", (cfg->connect_timeout_ms + 999) / 1000 + 1);
-    keys[n] = "connect_timeout";
-    vals[n++] = ctimeout;
-    if (pc->stmt_timeout_ms > 0) {
-        snprintf(opts, sizeof(opts), "-c statement_timeout=%u", pc->stmt_timeout_ms);
-        keys[n] = "options";
-        vals[n++] = opts;
-    }
-    keys[n] = "application_name";
-    vals[n++] = "chathub";
-    /* Content must round-trip byte for byte, whatever the server's default. */
-    keys[n] = "client_encoding";
-    vals[n++] = "UTF8";
-    /* A dead peer on an idle connection shows up in about a minute, not hours. */
-    keys[n] = "keepalives_idle";
-    vals[n++] = "30";
-    keys[n] = "keepalives_interval";
-    vals[n++] = "10";
-    keys[n] = "keepalives_count";
-    vals[n++] = "3";
-    keys[n] = NULL;
-    vals[n] = NULL;
-
+    store_conninfo_fill(&ci, store_config(pc->st), hostaddr, pc->stmt_timeout_ms);
     pc->state = PC_CONNECTING; /* the deadline set by pc_connect() covers the lookup too */
-    pc->pg = PQconnectStartParams(keys, vals, 1);
+    pc->pg = PQconnectStartParams(ci.keys, ci.vals, 1);
     if (pc->pg == NULL || PQstatus(pc->pg) == CONNECTION_BAD) {
         /* libpq's text here may quote the connection string: say less. */
         pc_fail(pc, "cannot start connecting (bad DATABASE_URL or host?)", store_err_unavailable);
