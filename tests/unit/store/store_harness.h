@@ -364,6 +364,19 @@ admin(PGconn *c, const char *sql)
     return good;
 }
 
+/* Migrate url's database (the files whose tests need the schema, not the race). */
+static inline void
+harness_migrate(const char *url)
+{
+    store_t *st = open_store(url, 1, 5000, 3000);
+    res_t r = {0};
+
+    CALL(store_migrate(st, 30, on_migrated, &r));
+    wait_all();
+    ok(r.err == NULL && r.applied == (int)store_migrations_count, "the database is migrated");
+    store_free(st);
+}
+
 static char dbname[64];
 
 static inline char *

@@ -16,13 +16,7 @@
 static void
 seed(const char *url, PGconn *adm)
 {
-    store_t *st = open_store(url, 1, 5000, 3000);
-    res_t r = {0};
-
-    CALL(store_migrate(st, 30, on_migrated, &r));
-    wait_all();
-    ok(r.err == NULL && r.applied == (int)store_migrations_count, "the database is migrated");
-    store_free(st);
+    harness_migrate(url);
     ok(admin(adm, "INSERT INTO users (id, full_name, role) VALUES (1, 'Ivan Petrov', 'student')") &&
            admin(adm, "INSERT INTO rooms (id, type, name) VALUES (10, 'GROUP', 'Room 10')") &&
            admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (10, 1)"),
