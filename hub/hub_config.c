@@ -172,8 +172,13 @@ split_listen(hub_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "HUB_LISTEN must be host:port");
         return -1;
     }
-    memcpy(cfg->listen_host, cfg->listen, hlen);
-    cfg->listen_host[hlen] = '\0';
+    if (hlen >= 2 && cfg->listen[0] == '[' && cfg->listen[hlen - 1] == ']') {
+        memcpy(cfg->listen_host, cfg->listen + 1, hlen - 2); /* "[::1]:8001" */
+        cfg->listen_host[hlen - 2] = '\0';
+    } else {
+        memcpy(cfg->listen_host, cfg->listen, hlen);
+        cfg->listen_host[hlen] = '\0';
+    }
     if (strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->listen_host, "*") == 0) {
         cfg->listen_host[0] = '\0';
     }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startHub, seed, signJwt } from '../lib/hub.js';
+import { startHub, seed, signJwt, assertNoSanitizerReport, freePort } from '../lib/hub.js';
 import { connect, Client, handshakeStatus, sleep } from '../lib/ws.js';
 
 let hub;
@@ -152,6 +152,40 @@ test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout
     await tls.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Exit code and log of a hub that should refuse to start. */
+async function failedStart(env) {
+  const h = await startHub({ database: hub.database, migrate: false, wait: false, env });
+  const code = h.proc.exitCode ?? await new Promise((r) => h.proc.once('exit', (c) => r(c)));
+  for (let i = 0; i < 40 && !/hub\.listen_failed/.test(h.log); i++) await sleep(25); // the pipe's last lines
+  assertNoSanitizerReport(h.log);
+  return { code, log: h.log };
+}
+
+test('HUB_LISTEN: a loopback address binds loopback only; a taken port, a foreign address or a bad certificate stops the node', { timeout: 60000 }, async () => {
+  // Before, lws fell back to every interface for an IPv4 address, and ran on
+  // without a listener when the bind failed.
+  const ss = execFileSync('ss', ['-Hltn', `sport = :${hub.port}`], { encoding: 'utf8' }).trim();
+  assert.match(ss, new RegExp(`\\s127\\.0\\.0\\.1:${hub.port}\\s`), `listens on loopback only: ${ss}`);
+  const port = await freePort();
+  const local = await startHub({ database: hub.database, migrate: false, port, env: { HUB_LISTEN: `localhost:${port}` } });
+  try {
+    assert.match(local.log, /event=hub\.listening addr=localhost:/, 'a host name is looked up and bound');
+  } finally {
+    await local.stop();
+  }
+
+  const taken = await failedStart({ HUB_LISTEN: `127.0.0.1:${hub.port}` });
+  assert.equal(taken.code, 1);
+  assert.match(taken.log, /event=hub\.listen_failed addr=127\.0\.0\.1:\d+/);
+  const foreign = await failedStart({ HUB_LISTEN: '192.0.2.1:0' }); // TEST-NET-1: never this host's
+  assert.equal(foreign.code, 1);
+  assert.match(foreign.log, /event=hub\.listen_failed/);
+  const tls = await failedStart({ HUB_TLS_CERT: '/nonexistent.pem', HUB_TLS_KEY: '/nonexistent.pem' });
+  assert.equal(tls.code, 1, 'exits 1 instead of crashing in the loop');
+  assert.match(tls.log, /event=hub\.listen_failed/);
+  await stillServing();
 });
 
 /** Sockets a hub hung up at accept for want of descriptors, from /metrics. */

@@ -157,6 +157,21 @@ test_bad_redis_url_is_refused_without_echoing_it(void)
     }
 }
 
+static void
+test_listen_takes_bracketed_ipv6(void)
+{
+    hub_config_t cfg;
+    char err[128];
+    char *env[] = {"HUB_LISTEN=[::1]:8443", NULL};
+    char *argv[] = {"chathub"};
+    int argi = 1;
+
+    ok(hub_config_load(&cfg, env, 1, argv, &argi, err, sizeof(err)) == 0 &&
+           strcmp(cfg.listen_host, "::1") == 0 && cfg.listen_port == 8443,
+       "HUB_LISTEN=[::1]:8443 gives host ::1 without brackets, port 8443");
+    hub_config_clear(&cfg);
+}
+
 int
 main(void)
 {
@@ -167,5 +182,6 @@ main(void)
     test_redacted_url_has_no_password_or_query();
     test_redis_url_gives_host_port_auth_and_db();
     test_bad_redis_url_is_refused_without_echoing_it();
+    test_listen_takes_bracketed_ipv6();
     return tap_done();
 }
