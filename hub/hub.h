@@ -34,6 +34,7 @@ typedef struct hub {
     hub_config_t *cfg;
     uv_loop_t *loop;
     struct lws_context *lws;
+    struct hub_listener *listener; /* our listening socket (hub_listen.c); NULL once closed */
     store_t *store;
     struct hub_channel *channel; /* fan-out to other nodes */
     struct hub_presence *presence;
@@ -57,7 +58,7 @@ typedef struct hub {
     bool stopping;
     bool draining;
     int exit_code;
-    int fd_cap; /* highest descriptor a client socket may have; see hub_ws.c */
+    int fd_cap; /* highest descriptor a client socket may have; see hub_listen.c */
     hub_counters_t counters;
 } hub_t;
 

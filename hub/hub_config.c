@@ -37,6 +37,8 @@ typedef struct opt {
 
 static const opt_t opts[] = {
     STR(listen, "listen", "HUB_LISTEN", "0.0.0.0:8001", "address:port to serve on"),
+    NUM(reuseport, "reuseport", "HUB_REUSEPORT", "0", 0, 1,
+        "1: share HUB_LISTEN's port with other nodes on this host, one per core (needs Redis)"),
     STR(database_url, "database-url", "DATABASE_URL",
         "postgresql://postgres@127.0.0.1:5432/chathub", "PostgreSQL connection URI"),
     STR(jwt_secret, "jwt-secret", "HUB_JWT_SECRET", NULL, "HS256 secret for JWTs"),
@@ -220,6 +222,12 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
     }
     if (cfg->log_level == NULL || hub_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "HUB_LOG_LEVEL must be debug, info, warn or error");
+        return -1;
+    }
+    if (cfg->reuseport && cfg->redis != NULL && strcmp(cfg->redis, "off") == 0) {
+        /* The kernel spreads sockets over the port's nodes, which meet only
+         * through Redis: without it a room would be split between them. */
+        snprintf(err, errlen, "HUB_REUSEPORT=1 needs Redis (HUB_REDIS is off)");
         return -1;
     }
     hub_redis_target_t target;

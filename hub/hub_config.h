@@ -14,6 +14,7 @@ typedef struct hub_config {
     char *listen;         /* "host:port" as given */
     char listen_host[64]; /* "" means every interface */
     int listen_port;
+    long reuseport;     /* 1: SO_REUSEPORT, several nodes on one port */
     char *database_url; /* never logged as is */
     char *jwt_secret;   /* NULL: JWTs are refused */
     char *api_key;      /* NULL: the server API answers 401 */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "hub_conn.h"
+#include "hub_listen.h"
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "xalloc.h"
@@ -110,7 +111,13 @@ hub_drain_start(hub_t *hub, void (*done)(hub_t *hub))
     d->done = done;
     d->started = uv_now(hub->loop);
     d->per_tick = n > 0 ? (n + ticks - 1) / ticks : 1;
-    log_info("hub.draining", "sockets=%zu", n);
+    if (hub->cfg->reuseport) {
+        /* The port's other nodes take every new connection from now on.
+         * Alone on the port, the listener stays and upgrades get 503. */
+        hub_listen_close(hub);
+    }
+    log_info("hub.draining", "sockets=%zu listener=%s", n,
+             hub->listener != NULL ? "open" : "closed");
     uv_timer_init(hub->loop, &d->tick);
     d->tick.data = d;
     uv_timer_start(&d->tick, on_tick, 0, TICK_MS);

@@ -9,19 +9,18 @@
 
 #include <arpa/inet.h>
 #include <libwebsockets.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_drain.h"
+#include "hub_listen.h"
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "hub_resolve.h"
@@ -122,6 +121,7 @@ stop(hub_t *hub, int exit_code)
     hub->stopping = true;
     hub->exit_code = exit_code;
     log_info("hub.stop", "node=%s exit=%d", hub->cfg->node_id, exit_code);
+    hub_listen_close(hub);
     if (hub->lws != NULL) {
         lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
     }
@@ -169,7 +169,7 @@ on_signal(uv_signal_t *sig, int signum)
 #define FD_RESERVE 128
 
 /* Size the soft descriptor limit to HUB_MAX_CONNECTIONS (each socket is one
- * descriptor) and derive the cap hub_ws.c enforces at accept time. Not
+ * descriptor) and derive the cap hub_listen.c enforces at accept time. Not
  * simply the hard limit: lws sizes its descriptor table by the soft limit,
  * and Debian's lws 4.1 (a _DEBUG build) walks that whole table at every
  * close, so a table of a million slots costs every close about a
@@ -203,57 +203,22 @@ set_fd_cap(hub_t *hub)
              hub->cfg->max_connections, hub->fd_cap);
 }
 
-/*
- * True when this process holds a socket listening on port (any port for 0).
- * lws reports neither a bind error (the port in use) nor an address that is
- * not this host's: it logs, creates the context anyway and retries in the
- * background, so a node would run without a listener. At startup the
- * descriptors are few: look at them.
- */
-static bool
-listening_on(int port)
-{
-    for (int fd = 0; fd < 1024; fd++) {
-        int on = 0;
-        socklen_t len = sizeof(on);
-        struct sockaddr_storage sa;
-        socklen_t salen = sizeof(sa);
-
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0 || !on ||
-            getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
-            continue;
-        }
-        int got = sa.ss_family == AF_INET6  ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
-                  : sa.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&sa)->sin_port)
-                                            : -1;
-        if (got >= 0 && (port == 0 || got == port)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Serve on iface: NULL for every interface, else an address or an interface
- * name, which is what lws takes. */
+/* Serve on addr, a numeric address (NULL: every interface): lws's context
+ * without a listener of its own, then ours (hub_listen.c). */
 static void
-bind_ws(hub_t *hub, const char *iface)
+bind_ws(hub_t *hub, const char *addr)
 {
     struct lws_context_creation_info info;
     void *foreign[1] = {hub->loop};
     const hub_config_t *cfg = hub->cfg;
+    char err[160];
 
     set_fd_cap(hub);
     memset(&info, 0, sizeof(info));
-    info.port = cfg->listen_port;
-    info.iface = iface;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.user = hub;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    if (info.iface != NULL && strchr(info.iface, '.') != NULL) {
-        /* lws binds an IPv6 socket, and on one an IPv4 address is not found
-         * as an interface: it fell back to every interface (":::port"). */
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    }
     info.foreign_loops = foreign;
     /* A policy with no idle times turns lws's off (without one it applies its
      * own, 300 s): it keeps a timer per socket in a sorted list and moves it
@@ -268,20 +233,24 @@ bind_ws(hub_t *hub, const char *iface)
         info.ssl_private_key_filepath = cfg->tls_key;
     }
     hub->lws = lws_create_context(&info);
-    if (hub->lws == NULL || !listening_on(cfg->listen_port)) {
-        /* No stop through the loop: when its vhost failed, lws has already
-         * destroyed what it made and unloaded its libuv plugin, whose handle
-         * callbacks are still on our loop, so running it again would jump
-         * into unmapped code. Nothing is served or stored yet. */
-        log_error("hub.listen_failed",
-                  "addr=%s why=\"not bound: the port is taken, the address is not this host's "
-                  "or TLS failed (lws.log above)\"",
+    if (hub->lws == NULL || lws_get_vhost_by_name(hub->lws, "default") == NULL) {
+        /* No stop through the loop: when its vhost failed (bad TLS files),
+         * lws destroyed what it made and unloaded its libuv plugin, whose
+         * handle callbacks are still on our loop, so running the loop again
+         * would jump into unmapped code. Nothing is served or stored yet. */
+        log_error("hub.listen_failed", "addr=%s why=\"lws vhost: TLS files? (lws.log above)\"",
                   cfg->listen);
         fflush(stderr);
         _exit(1);
     }
-    log_info("hub.listening", "addr=%s node=%s tls=%s", cfg->listen, cfg->node_id,
-             info.ssl_cert_filepath != NULL ? "on" : "off");
+    if (hub_listen_open(hub, addr, cfg->listen_port, cfg->reuseport, info.ssl_cert_filepath != NULL,
+                        err, sizeof(err)) < 0) {
+        log_error("hub.listen_failed", "addr=%s why=\"%s\"", cfg->listen, err);
+        stop(hub, 1);
+        return;
+    }
+    log_info("hub.listening", "addr=%s node=%s tls=%s reuseport=%s", cfg->listen, cfg->node_id,
+             info.ssl_cert_filepath != NULL ? "on" : "off", cfg->reuseport ? "on" : "off");
 }
 
 static void
@@ -301,9 +270,8 @@ on_listen_resolved(void *ud, const char *ip, const char *err)
 }
 
 /*
- * HUB_LISTEN's host as lws takes it: every interface, an address or an
- * interface name ("lo") as given; a host name ("localhost") is looked up
- * first, off the loop, to its first IPv4 address.
+ * HUB_LISTEN's host: every interface, or an address as given; a host name
+ * ("localhost") is looked up first, off the loop, to its first IPv4 address.
  */
 static void
 listen_ws(hub_t *hub)
@@ -313,7 +281,7 @@ listen_ws(hub_t *hub)
     const char *err = NULL;
 
     if (host[0] == '\0' || inet_pton(AF_INET, host, probe) == 1 ||
-        inet_pton(AF_INET6, host, probe) == 1 || if_nametoindex(host) != 0) {
+        inet_pton(AF_INET6, host, probe) == 1) {
         bind_ws(hub, host[0] != '\0' ? host : NULL);
     } else if (hub_resolve_start(hub->loop, host, on_listen_resolved, hub, &err) == NULL) {
         on_listen_resolved(hub, NULL, err);

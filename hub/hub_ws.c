@@ -9,33 +9,12 @@
 #include "hub_http.h"
 #include "hub_log.h"
 
-/* A client socket accepted with a descriptor above the cap is hung up at
- * once. Descriptors are handed out lowest first, so the number is the count
- * of open ones: refusing here keeps headroom for PostgreSQL, Redis and
- * files, and keeps accept() from failing with EMFILE, which lws answers by
- * polling the readable listener again at once (a busy loop). */
-static int
-filter_network(hub_t *hub, int fd)
-{
-    if (hub->fd_cap <= 0 || fd <= hub->fd_cap) {
-        return 0;
-    }
-    if (hub->counters.fd_rejects++ % 1000 == 0) {
-        log_warn("conn.fd_limit", "fd=%d cap=%d rejected=%llu", fd, hub->fd_cap,
-                 (unsigned long long)hub->counters.fd_rejects);
-    }
-    return 1;
-}
-
 int
 hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
     hub_t *hub = lws_context_user(lws_get_context(wsi));
     hub_pss_t *pss = user;
 
-    if (reason == LWS_CALLBACK_FILTER_NETWORK_CONNECTION) {
-        return filter_network(hub, (int)(intptr_t)in); /* user is not a pss here */
-    }
     /* lws calls some reasons without session memory (a request that overflowed
      * the header space is closed before any was allocated): nothing of ours
      * exists for it, so there is nothing to do but let it go. */

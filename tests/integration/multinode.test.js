@@ -312,3 +312,49 @@ test('two nodes behind nginx: upgrade, 426, and delivery across them', { timeout
     await nginx.stop();
   }
 });
+
+test('HUB_REUSEPORT: two nodes on one port share its connections and deliver across; a drain sends new ones to the other', { timeout: 90000 }, async () => {
+  const { freePort } = await import('../lib/hub.js');
+  const port = await freePort();
+  const shared = { database, redis: redis.url, secret: 'multinode-secret', apiKey: 'multinode-key', port, migrate: false };
+  const env = { ...FAST, HUB_REUSEPORT: '1' };
+  const p = await startHub({ ...shared, nodeId: 'rp1', env });
+  const q = await startHub({ ...shared, nodeId: 'rp2', env });
+  const clients = [];
+  try {
+    // The kernel hashes each connection to one of the port's listeners.
+    for (let i = 0; i < 40; i++) clients.push(await open(p, 10 + (i % 10), 7));
+    const joined = (hub) => hub.log.split('\n').filter((l) => l.includes('event=ws.joined')).length;
+    for (let i = 0; i < 100 && joined(p) + joined(q) < 40; i++) await sleep(50); // logs come through pipes
+    assert.equal(joined(p) + joined(q), 40, 'every socket joined one of the two nodes');
+    assert.ok(joined(p) > 0 && joined(q) > 0, `both nodes got sockets (${joined(p)} / ${joined(q)})`);
+    await sleep(300); // both nodes' subscriptions
+    clients[0].send({ type: 'chat_message', message: 'one port, two nodes', client_id: 'rp' });
+    const m = await clients[0].next('chat_message');
+    for (const c of clients.slice(1)) assert.deepEqual(await c.next('chat_message'), m);
+
+    // A draining node closes its listener at once: every new connection
+    // reaches the other node instead of a 503.
+    const before = joined(q);
+    const exited = new Promise((r) => p.proc.once('exit', r));
+    p.proc.kill('SIGTERM');
+    for (let i = 0; i < 100 && !/event=hub\.draining/.test(p.log); i++) await sleep(20);
+    const late = [];
+    for (let i = 0; i < 20; i++) late.push(await open(p, 10 + (i % 10), 7));
+    for (let i = 0; i < 100 && joined(q) < before + 20; i++) await sleep(50);
+    assert.equal(joined(q), before + 20, 'all 20 connections made during the drain reached the other node');
+    await Promise.all(late.map((c) => c.close()));
+    await exited;
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await stopAll([p, q]);
+  }
+});
+
+test('without HUB_REUSEPORT a second node on a taken port exits 1', { timeout: 30000 }, async () => {
+  const lone = await startHub({ database, redis: redis.url, port: a.port, migrate: false, nodeId: 'rp3', wait: false });
+  const code = lone.proc.exitCode ?? await new Promise((r) => lone.proc.once('exit', (c) => r(c)));
+  for (let i = 0; i < 40 && !/hub\.listen_failed/.test(lone.log); i++) await sleep(25);
+  assert.equal(code, 1);
+  assert.match(lone.log, /event=hub\.listen_failed addr=127\.0\.0\.1:\d+ why="Address already in use"/);
+});

@@ -172,6 +172,31 @@ test_listen_takes_bracketed_ipv6(void)
     hub_config_clear(&cfg);
 }
 
+static void
+test_reuseport_needs_redis(void)
+{
+    hub_config_t cfg;
+    char err[128];
+    char *off[] = {NULL};
+    char *on[] = {"HUB_REUSEPORT=1", NULL};
+    char *alone[] = {"HUB_REUSEPORT=1", "HUB_REDIS=off", NULL};
+    char *argv[] = {"chathub"};
+    int argi = 1;
+
+    ok(hub_config_load(&cfg, off, 1, argv, &argi, err, sizeof(err)) == 0 && cfg.reuseport == 0,
+       "HUB_REUSEPORT is off by default: a second node on the port fails to start");
+    hub_config_clear(&cfg);
+    argi = 1;
+    ok(hub_config_load(&cfg, on, 1, argv, &argi, err, sizeof(err)) == 0 && cfg.reuseport == 1,
+       "HUB_REUSEPORT=1 with Redis loads");
+    hub_config_clear(&cfg);
+    argi = 1;
+    ok(hub_config_load(&cfg, alone, 1, argv, &argi, err, sizeof(err)) < 0 &&
+           strstr(err, "HUB_REUSEPORT") != NULL,
+       "HUB_REUSEPORT=1 without Redis is refused: the port's nodes would split rooms");
+    hub_config_clear(&cfg);
+}
+
 int
 main(void)
 {
@@ -183,5 +208,6 @@ main(void)
     test_redis_url_gives_host_port_auth_and_db();
     test_bad_redis_url_is_refused_without_echoing_it();
     test_listen_takes_bracketed_ipv6();
+    test_reuseport_needs_redis();
     return tap_done();
 }

@@ -1,0 +1,212 @@
+/*
+ * The listening socket and its accept loop (hub_listen.h says why it is
+ * ours). Accepting stays on the loop: the socket is non-blocking and each
+ * readable event takes what is queued, up to a bound, so one storm of
+ * connects cannot starve the sockets already open.
+ */
+#define _GNU_SOURCE /* accept4 */
+#include "hub_listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libwebsockets.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hub_log.h"
+#include "xalloc.h"
+
+#define BACKLOG 4096    /* what lws asked for */
+#define ACCEPT_BATCH 64 /* sockets taken per readable event */
+#define PAUSE_MS 100    /* out of descriptors: wait before accepting again */
+
+typedef struct hub_listener {
+    hub_t *hub;
+    uv_poll_t poll;
+    uv_timer_t pause; /* after EMFILE: polling at once would spin */
+    int fd;
+    bool tls;
+    int handles; /* poll and pause, until both are closed */
+} listener_t;
+
+/* A socket with a descriptor above the cap is hung up at once. Descriptors
+ * are handed out lowest first, so the number is the count of open ones:
+ * refusing here keeps headroom for PostgreSQL, Redis and files. */
+static bool
+over_cap(hub_t *hub, int fd)
+{
+    if (hub->fd_cap <= 0 || fd <= hub->fd_cap) {
+        return false;
+    }
+    if (hub->counters.fd_rejects++ % 1000 == 0) {
+        log_warn("conn.fd_limit", "fd=%d cap=%d rejected=%llu", fd, hub->fd_cap,
+                 (unsigned long long)hub->counters.fd_rejects);
+    }
+    return true;
+}
+
+static void on_readable(uv_poll_t *p, int status, int events);
+
+static void
+on_resume(uv_timer_t *t)
+{
+    listener_t *l = t->data;
+
+    uv_poll_start(&l->poll, UV_READABLE, on_readable);
+}
+
+static void
+hand_to_lws(listener_t *l, int fd)
+{
+    struct lws_vhost *vh = lws_get_vhost_by_name(l->hub->lws, "default");
+    lws_sock_file_fd_type desc = {.sockfd = fd};
+    lws_adoption_type type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;
+
+    if (l->tls) {
+        type |= LWS_ADOPT_ALLOW_SSL;
+    }
+    /* On failure lws has closed fd already. */
+    if (vh == NULL || lws_adopt_descriptor_vhost(vh, type, desc, NULL, NULL) == NULL) {
+        if (vh == NULL) {
+            close(fd);
+        }
+        log_warn("conn.adopt_failed", "fd=%d", fd);
+    }
+}
+
+static void
+on_readable(uv_poll_t *p, int status, int events)
+{
+    listener_t *l = p->data;
+
+    (void)events;
+    if (status < 0) {
+        return;
+    }
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_warn("conn.accept_paused", "errno=%d ms=%d", errno, PAUSE_MS);
+                uv_poll_stop(&l->poll);
+                uv_timer_start(&l->pause, on_resume, PAUSE_MS, 0);
+                return;
+            }
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            return; /* EAGAIN: the queue is empty */
+        }
+        if (over_cap(l->hub, fd)) {
+            close(fd);
+            continue;
+        }
+        hand_to_lws(l, fd);
+    }
+}
+
+/* The socket bound to addr:port, or -1 with err. */
+static int
+bind_socket(const char *addr, int port, bool reuseport, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int one = 1, zero = 0, fd;
+
+    memset(&ss, 0, sizeof(ss));
+    if (addr != NULL && addr[0] != '\0' &&
+        inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        ss.ss_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+        sslen = sizeof(struct sockaddr_in);
+    } else if (addr == NULL || addr[0] == '\0' ||
+               inet_pton(AF_INET6, addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        ss.ss_family = AF_INET6; /* in6addr_any when addr is empty: all of v6 and v4 */
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+        sslen = sizeof(struct sockaddr_in6);
+    } else {
+        snprintf(err, errlen, "not a numeric address");
+        return -1;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 && ss.ss_family == AF_INET6 && (addr == NULL || addr[0] == '\0')) {
+        /* No IPv6 on this host: every IPv4 interface instead. */
+        memset(&ss, 0, sizeof(ss));
+        ss.ss_family = AF_INET;
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+        sslen = sizeof(struct sockaddr_in);
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    }
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    /* SO_REUSEADDR: a restart binds despite the old node's TIME_WAITs. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    }
+    if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+        bind(fd, (struct sockaddr *)&ss, sslen) < 0 || listen(fd, BACKLOG) < 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int
+hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool tls, char *err,
+                size_t errlen)
+{
+    int fd = bind_socket(addr, port, reuseport, err, errlen);
+    listener_t *l;
+
+    if (fd < 0) {
+        return -1;
+    }
+    l = xcalloc(1, sizeof(*l));
+    l->hub = hub;
+    l->fd = fd;
+    l->tls = tls;
+    if (uv_poll_init(hub->loop, &l->poll, fd) != 0) {
+        snprintf(err, errlen, "uv_poll_init");
+        close(fd);
+        free(l);
+        return -1;
+    }
+    uv_timer_init(hub->loop, &l->pause);
+    l->poll.data = l->pause.data = l;
+    l->handles = 2;
+    uv_poll_start(&l->poll, UV_READABLE, on_readable);
+    hub->listener = l;
+    return 0;
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+    listener_t *l = h->data;
+
+    if (--l->handles == 0) {
+        close(l->fd); /* only now: libuv may not see a descriptor closed under its poll */
+        free(l);
+    }
+}
+
+void
+hub_listen_close(hub_t *hub)
+{
+    listener_t *l = hub->listener;
+
+    if (l == NULL) {
+        return;
+    }
+    hub->listener = NULL;
+    uv_close((uv_handle_t *)&l->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&l->pause, on_handle_closed);
+}

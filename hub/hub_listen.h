@@ -1,0 +1,29 @@
+/*
+ * The listening socket. It is the hub's own, not lws's: Debian's lws 4.1
+ * sets SO_REUSEPORT only for several service threads, gives no error when
+ * its bind fails, and answers EMFILE by polling the listener again at once.
+ * Accepted sockets are handed to lws (lws_adopt_descriptor_vhost), which
+ * serves HTTP and WebSocket on them as on its own.
+ */
+#ifndef CHATHUB_HUB_LISTEN_H
+#define CHATHUB_HUB_LISTEN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hub.h"
+
+/*
+ * Bind and listen on addr (a numeric IPv4 or IPv6 address; NULL or "" for
+ * every interface, IPv6 and IPv4) and port, sharing the port with other
+ * processes when reuseport, and start handing what connects to lws's
+ * default vhost (TLS when tls). 0, or -1 with the reason in err.
+ */
+int hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool tls, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+/* Stop accepting and close the socket: with SO_REUSEPORT the kernel sends
+ * new connections to the port's other nodes. Safe to call twice. */
+void hub_listen_close(hub_t *hub);
+
+#endif
