@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ typedef struct hub_listener {
     uv_timer_t pause; /* after EMFILE: polling at once would spin */
     int fd;
     bool tls;
-    int handles; /* poll and pause, until both are closed */
+    struct lws_vhost *vhost; /* lws's default vhost, which serves what we accept */
+    int handles;             /* poll and pause, until both are closed */
 } listener_t;
 
 /* A socket with a descriptor above the cap is hung up at once. Descriptors
@@ -62,19 +64,14 @@ on_resume(uv_timer_t *t)
 static void
 hand_to_lws(listener_t *l, int fd)
 {
-    struct lws_vhost *vh = lws_get_vhost_by_name(l->hub->lws, "default");
     lws_sock_file_fd_type desc = {.sockfd = fd};
     lws_adoption_type type = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;
 
     if (l->tls) {
         type |= LWS_ADOPT_ALLOW_SSL;
     }
-    /* On failure lws has closed fd already. */
-    if (vh == NULL || lws_adopt_descriptor_vhost(vh, type, desc, NULL, NULL) == NULL) {
-        if (vh == NULL) {
-            close(fd);
-        }
-        log_warn("conn.adopt_failed", "fd=%d", fd);
+    if (lws_adopt_descriptor_vhost(l->vhost, type, desc, NULL, NULL) == NULL) {
+        log_warn("conn.adopt_failed", "fd=%d", fd); /* lws has closed fd */
     }
 }
 
@@ -145,8 +142,11 @@ bind_socket(const char *addr, int port, bool reuseport, char *err, size_t errlen
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    /* SO_REUSEADDR: a restart binds despite the old node's TIME_WAITs. */
+    /* SO_REUSEADDR: a restart binds despite the old node's TIME_WAITs.
+     * TCP_NODELAY is inherited by every accepted socket, one setsockopt for
+     * all (lws's listener made one per socket): a frame goes out at once. */
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ss.ss_family == AF_INET6) {
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     }
@@ -163,9 +163,15 @@ int
 hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool tls, char *err,
                 size_t errlen)
 {
-    int fd = bind_socket(addr, port, reuseport, err, errlen);
+    struct lws_vhost *vhost = lws_get_vhost_by_name(hub->lws, "default");
     listener_t *l;
+    int fd;
 
+    if (vhost == NULL) {
+        snprintf(err, errlen, "no lws vhost");
+        return -1;
+    }
+    fd = bind_socket(addr, port, reuseport, err, errlen);
     if (fd < 0) {
         return -1;
     }
@@ -173,6 +179,7 @@ hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool tls
     l->hub = hub;
     l->fd = fd;
     l->tls = tls;
+    l->vhost = vhost;
     if (uv_poll_init(hub->loop, &l->poll, fd) != 0) {
         snprintf(err, errlen, "uv_poll_init");
         close(fd);
