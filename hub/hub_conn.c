@@ -36,32 +36,50 @@ hub_conn_lookup(hub_t *hub, uint64_t id)
     return c != NULL && c->state != HUB_CONN_CLOSING ? c : NULL;
 }
 
+/* The checks run once, here. Their result waits on the wsi for
+ * FILTER_PROTOCOL_CONNECTION (lws reallocates the session memory between the
+ * two callbacks, so it cannot wait there); lws calls both in the same
+ * handshake, with no loop turn between. */
 int
 hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi)
 {
-    hub_auth_t auth;
+    hub_conn_t *c = xcalloc(1, sizeof(*c));
     const char *why = NULL;
-    int status = hub_handshake_check(hub, wsi, &auth, &why);
+    int status = hub_handshake_check(hub, wsi, &c->auth, &why);
 
     if (status == 0) {
+        free(lws_get_opaque_user_data(wsi));
+        lws_set_opaque_user_data(wsi, c);
         return 0;
     }
+    free(c);
     log_info("ws.refused", "status=%d why=%s", status, why);
     hub_handshake_reply(wsi, status, why);
     return 1;
+}
+
+void
+hub_conn_on_wsi_destroy(struct lws *wsi)
+{
+    /* An upgrade lws refused after we confirmed it. */
+    free(lws_get_opaque_user_data(wsi));
+    lws_set_opaque_user_data(wsi, NULL);
 }
 
 int
 hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
     const char *why = NULL;
-    hub_conn_t *c = xcalloc(1, sizeof(*c));
+    hub_conn_t *c = lws_get_opaque_user_data(wsi);
 
-    /* The checks ran in CONFIRM_UPGRADE; they run again here because lws
-     * reallocates the session memory between the two callbacks. */
-    if (hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
-        free(c);
-        return 1;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c == NULL) {
+        /* Not confirmed first (lws always does): check now. */
+        c = xcalloc(1, sizeof(*c));
+        if (hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
+            free(c);
+            return 1;
+        }
     }
     c->id = hub_next_id(hub);
     c->ip_key = hub_handshake_ip_key(wsi);

@@ -93,6 +93,8 @@ typedef struct hub_pss {
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: 0 allow; 1 a status was written. */
 int hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi);
+/* LWS_CALLBACK_WSI_DESTROY: frees what confirm_upgrade left for the filter. */
+void hub_conn_on_wsi_destroy(struct lws *wsi);
 /* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: creates the connection. 0 accept. */
 int hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
 /* LWS_CALLBACK_ESTABLISHED: starts the asynchronous join. */

@@ -15,6 +15,10 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     hub_t *hub = lws_context_user(lws_get_context(wsi));
     hub_pss_t *pss = user;
 
+    if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        hub_conn_on_wsi_destroy(wsi);
+        return 0;
+    }
     /* lws calls some reasons without session memory (a request that overflowed
      * the header space is closed before any was allocated): nothing of ours
      * exists for it, so there is nothing to do but let it go. */

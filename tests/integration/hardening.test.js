@@ -314,3 +314,40 @@ test('keepalive: a silent socket is pinged after HUB_PING_INTERVAL, one that nev
     await quick.stop();
   }
 });
+
+// Our checks pass at CONFIRM_UPGRADE and leave their result on the socket for
+// the WebSocket side; lws may still refuse the upgrade after them (no or a
+// malformed Connection header, no or a too long key). Whatever it does,
+// nothing is left behind (the ASan build's leak check runs at stop) and the
+// next handshake is whole.
+test('an upgrade lws refuses after the token checks passed costs nothing and leaves nothing', { timeout: 30000 }, async () => {
+  const h = await startHub();
+  try {
+    await seed(h);
+    const raw = (headers) => new Promise((resolve) => {
+      const s = net.connect(h.port, '127.0.0.1');
+      let buf = '';
+      s.on('data', (d) => { buf += d; });
+      s.on('error', () => {});
+      s.on('close', () => resolve(buf.split('\r\n')[0]));
+      s.write(`GET /ws/chat/1/?token=${h.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n${headers}\r\n`);
+      setTimeout(() => s.destroy(), 2000);
+    });
+    const key = `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n`;
+    const answers = [
+      await raw(`${key}Sec-WebSocket-Version: 13\r\n`),
+      await raw(`Connection: keep-alive\r\n${key}Sec-WebSocket-Version: 13\r\n`),
+      await raw('Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n'),
+      await raw(`Connection: Upgrade\r\nSec-WebSocket-Key: ${'A'.repeat(200)}\r\nSec-WebSocket-Version: 13\r\n`),
+    ];
+    for (const a of answers) assert.doesNotMatch(a, /^HTTP\/1\.1 101/);
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}`));
+    assert.equal(c.frames.find((f) => f.type === 'connection_established')?.user.id, 1);
+    c.send({ type: 'ping' });
+    await c.next('pong');
+    await c.close();
+    assert.doesNotMatch(h.log, /level=error/);
+  } finally {
+    await h.stop();
+  }
+});
