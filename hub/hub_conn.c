@@ -261,15 +261,35 @@ join_copy_free(join_copy_t *jc)
     free(jc);
 }
 
-static bool
-contains(const int64_t *ids, size_t n, int64_t id)
+static int
+cmp_id(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] == id) {
-            return true;
-        }
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Marks who of the participants is online. A sorted copy of the online ids
+ * and a binary search each: a join in a room of N costs N log N, where a
+ * scan of the list per participant cost N² (in a 1,000-member room's connect
+ * storm, a third of the hub's instructions). */
+static void
+mark_online(const hub_conn_t *c, const join_copy_t *jc, const int64_t *online, size_t nonline)
+{
+    int64_t *sorted = NULL;
+
+    if (nonline > 0) {
+        sorted = xmalloc(nonline * sizeof(*sorted));
+        memcpy(sorted, online, nonline * sizeof(*sorted));
+        qsort(sorted, nonline, sizeof(*sorted), cmp_id);
     }
-    return false;
+    for (size_t i = 0; i < jc->nparts; i++) {
+        int64_t id = jc->parts[i].user.id;
+        jc->parts[i].online =
+            id == c->user.id ||
+            (sorted != NULL && bsearch(&id, sorted, nonline, sizeof(*sorted), cmp_id) != NULL);
+    }
+    free(sorted);
 }
 
 static void
@@ -279,10 +299,7 @@ send_established(hub_conn_t *c, const join_copy_t *jc, const int64_t *online, si
     size_t len;
     char *s;
 
-    for (size_t i = 0; i < jc->nparts; i++) {
-        jc->parts[i].online =
-            contains(online, nonline, jc->parts[i].user.id) || jc->parts[i].user.id == c->user.id;
-    }
+    mark_online(c, jc, online, nonline);
     s = proto_build_established(&jc->room, &c->user, jc->parts, jc->nparts, c->last_seq,
                                 resumed_from, truncated, &len);
     hub_buf_t *b = hub_buf_take(s, len);
