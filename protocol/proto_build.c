@@ -131,6 +131,17 @@ jw_str(jw_t *w, const char *s, size_t len)
     char *o = jw_room(w, len * 6 + 2), *start = o;
     *o++ = '"';
     for (size_t i = 0; i < len;) {
+        /* A run of printable ASCII needing no escape (most text), at once. */
+        size_t run = i;
+        while (run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') {
+            run++;
+        }
+        if (run > i) {
+            memcpy(o, p + i, run - i);
+            o += run - i;
+            i = run;
+            continue;
+        }
         size_t n = utf8_len(p + i, len - i);
         if (n == 1) {
             o += put_ascii(p[i], o);

@@ -170,6 +170,21 @@ read_str(reader_t *r, const char **s)
     }
     *s = r->out;
     while (r->p < r->end && *r->p != '"') {
+        /* A run of bytes that stand for themselves (names mostly are), at once. */
+        const char *run = r->p;
+        while (run < r->end && *run != '"' && *run != '\\' && (unsigned char)*run >= 0x20) {
+            run++;
+        }
+        if (run > r->p) {
+            size_t n = (size_t)(run - r->p);
+            if (r->out != NULL) {
+                memcpy(r->out, r->p, n);
+                r->out += n;
+            }
+            r->str_bytes += n;
+            r->p = run;
+            continue;
+        }
         unsigned char c = (unsigned char)*r->p++;
         if (c < 0x20) {
             return false; /* control characters are escaped in JSON */
