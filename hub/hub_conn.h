@@ -1,7 +1,7 @@
 /*
- * One WebSocket connection: its handshake checks, its asynchronous join
- * (token and membership in the store), its bounded outbound queue and its
- * close. The frames it receives are handled in hub_frames.c.
+ * One WebSocket connection: its handshake checks, its bounded outbound queue
+ * and its close. Its asynchronous join (token and membership in the store) is
+ * hub_join.c; the frames it receives are handled in hub_frames.c.
  */
 #ifndef CHATHUB_HUB_CONN_H
 #define CHATHUB_HUB_CONN_H
@@ -115,6 +115,10 @@ hub_conn_t *hub_conn_lookup(hub_t *hub, uint64_t id);
 /* Queue a frame (takes its own reference). Past capacity or expiry the
  * connection is closed with 4408 instead. No-op when closing. */
 void hub_conn_send(hub_conn_t *c, hub_buf_t *frame);
+
+/* The socket has joined (hub_join.c): what came before the join is handled
+ * now, in order, and reading resumes if it was paused. */
+void hub_conn_release_early(hub_conn_t *c);
 
 /* A frame (a pong included) came from the client: it is alive. */
 void hub_conn_on_alive(hub_conn_t *c);
