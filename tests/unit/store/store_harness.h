@@ -224,6 +224,17 @@ on_room(void *ud, int64_t id, bool created, const char *err)
     got();
 }
 
+/* Of n answers to racing room PUTs: how many created the room, how many failed. */
+static inline void
+count_created(const res_t *rs, int n, int *created, int *errs)
+{
+    *created = *errs = 0;
+    for (int i = 0; i < n; i++) {
+        *created += rs[i].flag;
+        *errs += rs[i].err != NULL;
+    }
+}
+
 static inline void
 on_join(void *ud, const store_join_t *j, const char *err)
 {

@@ -174,11 +174,8 @@ test_rooms(store_t *st, store_t *st2)
     }
     wait_all();
     {
-        int created = 0, errs = 0;
-        for (int i = 0; i < 8; i++) {
-            created += rs[i].flag;
-            errs += rs[i].err != NULL;
-        }
+        int created, errs;
+        count_created(rs, 8, &created, &errs);
         ok(errs == 0 && created == 1, "racing puts of one id: one created (%d), no error (%d)",
            created, errs);
     }

@@ -99,11 +99,8 @@ test_direct_put(store_t *st, store_t *st2)
     }
     wait_all();
     {
-        int created = 0, errs = 0;
-        for (int i = 0; i < 8; i++) {
-            created += rs[i].flag;
-            errs += rs[i].err != NULL;
-        }
+        int created, errs;
+        count_created(rs, 8, &created, &errs);
         ok(errs == 0 && created == 1,
            "racing PUTs of one id for one pair: one created (%d), no "
            "error (%d)",
