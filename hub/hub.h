@@ -27,6 +27,7 @@ typedef struct hub_counters {
     uint64_t resumes;      /* connections that asked for ?last_seq */
     uint64_t drain_closes; /* sockets closed with 1012 by a drain */
     uint64_t fd_rejects;   /* accepted sockets hung up: too close to the fd limit */
+    uint64_t audit_fills;  /* rooms the audit found behind the store (hub_room_audit.c) */
     lat_hist_t delivery;   /* a message's arrival on this node → its local sockets */
 } hub_counters_t;
 
@@ -53,8 +54,9 @@ typedef struct hub {
     uv_prepare_t room_checks;
     int64_t *checked_rooms;
     size_t nchecked, checked_cap;
-    struct hub_wire *wire;         /* one write per socket per turn of the loop */
-    struct proto_jwt_key *jwt_key; /* cfg->jwt_secret, ready for verifying; NULL: none */
+    struct hub_room_audit *room_audit; /* NULL: off, or stopped */
+    struct hub_wire *wire;             /* one write per socket per turn of the loop */
+    struct proto_jwt_key *jwt_key;     /* cfg->jwt_secret, ready for verifying; NULL: none */
     bool stopping;
     bool draining;
     int exit_code;

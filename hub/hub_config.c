@@ -62,6 +62,8 @@ static const opt_t opts[] = {
         "seconds a queued frame may wait before close 4408"),
     NUM(ping_interval, "ping-interval", "HUB_PING_INTERVAL", "30", 1, 3600,
         "seconds a socket may be silent before a ping; twice that and it is dropped"),
+    NUM(room_audit_ms, "room-audit-ms", "HUB_ROOM_AUDIT_MS", "5000", 0, 3600000,
+        "ms between checks of the local rooms against the store (0: off)"),
     NUM(run_migrations, "run-migrations", "RUN_MIGRATIONS", "0", 0, 1, "1: migrate at startup"),
     NUM(migration_lock_wait, "migration-lock-wait", "MIGRATION_LOCK_WAIT_SECONDS", "60", 1, 3600,
         "seconds to wait for the migration lock"),

@@ -25,6 +25,7 @@
 #include "hub_presence.h"
 #include "hub_resolve.h"
 #include "hub_room.h"
+#include "hub_room_audit.h"
 #include "hub_store_uv.h"
 #include "hub_conn.h"
 #include "hub_wire.h"
@@ -126,6 +127,7 @@ stop(hub_t *hub, int exit_code)
         lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
     }
     hub_wire_close(hub);
+    hub_room_audit_stop(hub);
     hub_room_free_all(hub);
     hub_presence_free(hub->presence);
     hub->presence = NULL;
@@ -326,6 +328,7 @@ start_serving(hub_t *hub)
         return;
     }
     open_store(hub);
+    hub_room_audit_start(hub);
     hub->presence = hub_presence_new(hub);
     /* With Redis on, the layer is Redis even while Redis is unreachable or
      * its name does not resolve: /ready says so until the link is up. */

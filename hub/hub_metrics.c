@@ -116,6 +116,10 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
            k->drain_closes);
     metric(&t, "chathub_fd_limit_rejects_total", "counter",
            "sockets hung up at accept: too close to the descriptor limit", k->fd_rejects);
+    metric(&t, "chathub_room_audit_fills_total", "counter",
+           "rooms found behind the store a second after the audit read them (messages stored "
+           "but not published: filled from the store)",
+           k->audit_fills);
     histogram(&t, "chathub_delivery_seconds",
               "a chat message's arrival on this node (from a socket or Redis) until its local "
               "sockets are handed the frame",

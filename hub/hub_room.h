@@ -36,6 +36,7 @@ typedef struct hub_room {
     bool filling;      /* a store fill is in flight */
     bool refill;       /* fill again once the one in flight is done: it may have read too early */
     bool publish_fill; /* a send here may have committed unseen: publish what fills find */
+    int64_t audit_seq; /* the store's last seq at the audit's last read, while it was ahead */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 

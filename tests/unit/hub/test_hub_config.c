@@ -22,6 +22,7 @@ test_defaults_apply_without_environment(void)
     ok(cfg.channel_capacity == 1500 && cfg.channel_expiry == 10,
        "channel capacity 1500 and expiry 10 s by default");
     ok(cfg.rate_limit == 20 && cfg.rate_burst == 40, "rate 20/s burst 40 by default");
+    ok(cfg.room_audit_ms == 5000, "rooms are audited against the store every 5 s by default");
     ok(cfg.jwt_secret == NULL && cfg.allowed_origins == NULL, "secrets and origins unset");
     ok(cfg.node_id != NULL && strchr(cfg.node_id, '-') != NULL, "node id defaults to host-pid");
     hub_config_clear(&cfg);
