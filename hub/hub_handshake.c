@@ -14,8 +14,6 @@
 #include "hub_log.h"
 #include "proto_jwt.h"
 
-#define SUBPROTOCOL_MAX 128
-
 static int
 copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
 {
@@ -91,7 +89,7 @@ check_origin(hub_t *hub, struct lws *wsi, const char **why)
 static int
 check_subprotocol(struct lws *wsi, const char **why)
 {
-    char buf[SUBPROTOCOL_MAX];
+    char buf[HUB_SUBPROTOCOL_MAX];
     size_t tlen;
     bool has_v1 = false;
     int n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, sizeof(buf));
@@ -225,9 +223,9 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
         *why = "too_many_connections";
         return 429;
     }
-    /* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a 128-byte buffer and
-     * drops the connection without a word past it: say so with a real status. */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) >= SUBPROTOCOL_MAX) {
+    /* Past this lws drops the connection without a word (a long bearer entry
+     * was already moved to the query at accept): say so with a real status. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) >= HUB_SUBPROTOCOL_MAX) {
         *why = "subprotocol_too_long";
         return 431;
     }

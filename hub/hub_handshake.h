@@ -12,6 +12,11 @@
 
 struct lws;
 
+/* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a buffer of this size and
+ * drops the connection when it does not fit: hub_listen.c moves a long
+ * "bearer.<t>" entry out of it first, and what is still too long gets 431. */
+#define HUB_SUBPROTOCOL_MAX 128
+
 /* 0 with *auth filled, or the HTTP status to answer (401, 403, 404, 400, 503)
  * with *why a static reason for the log and the body. */
 int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why);

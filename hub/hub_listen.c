@@ -18,12 +18,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hub_handshake.h"
 #include "hub_log.h"
+#include "proto_head.h"
 #include "xalloc.h"
 
 #define BACKLOG 4096    /* what lws asked for */
 #define ACCEPT_BATCH 64 /* sockets taken per readable event */
 #define PAUSE_MS 100    /* out of descriptors: wait before accepting again */
+#define HEAD_MAX 8192   /* a request head larger than this is lws's to refuse */
+/* Seconds the kernel holds a connection that has sent nothing before handing
+ * it over anyway: a request's head is there when it is accepted. */
+#define DEFER_ACCEPT_S 5
 
 typedef struct hub_listener {
     hub_t *hub;
@@ -61,6 +67,35 @@ on_resume(uv_timer_t *t)
     uv_poll_start(&l->poll, UV_READABLE, on_readable);
 }
 
+/*
+ * A "bearer.<t>" subprotocol entry long enough to make lws drop the
+ * connection (any JWT) is moved into the query before lws reads the head
+ * (proto_head.h): the head is peeked, and only when it is rewritten is it
+ * read off the socket and handed to lws as the socket's first bytes. True
+ * when fd was handed over here.
+ */
+static bool
+hand_over_lifted(listener_t *l, int fd)
+{
+    char in[HEAD_MAX], out[HEAD_MAX];
+    size_t used = 0, outlen = 0;
+    ssize_t n = recv(fd, in, sizeof(in), MSG_PEEK);
+
+    if (n <= 0 || proto_head_lift(in, (size_t)n, HUB_SUBPROTOCOL_MAX, out, sizeof(out), &used,
+                                  &outlen) != PROTO_HEAD_LIFTED) {
+        return false;
+    }
+    if (recv(fd, in, used, 0) != (ssize_t)used) {
+        log_warn("conn.head_read_failed", "fd=%d errno=%d", fd, errno);
+        close(fd);
+        return true;
+    }
+    if (lws_adopt_socket_vhost_readbuf(l->vhost, fd, out, outlen) == NULL) {
+        log_warn("conn.adopt_failed", "fd=%d", fd); /* lws has closed fd */
+    }
+    return true;
+}
+
 static void
 hand_to_lws(listener_t *l, int fd)
 {
@@ -69,6 +104,8 @@ hand_to_lws(listener_t *l, int fd)
 
     if (l->tls) {
         type |= LWS_ADOPT_ALLOW_SSL;
+    } else if (hand_over_lifted(l, fd)) {
+        return;
     }
     if (lws_adopt_descriptor_vhost(l->vhost, type, desc, NULL, NULL) == NULL) {
         log_warn("conn.adopt_failed", "fd=%d", fd); /* lws has closed fd */
@@ -112,7 +149,7 @@ bind_socket(const char *addr, int port, bool reuseport, char *err, size_t errlen
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
-    int one = 1, zero = 0, fd;
+    int one = 1, zero = 0, defer = DEFER_ACCEPT_S, fd;
 
     memset(&ss, 0, sizeof(ss));
     if (addr != NULL && addr[0] != '\0' &&
@@ -144,9 +181,13 @@ bind_socket(const char *addr, int port, bool reuseport, char *err, size_t errlen
     }
     /* SO_REUSEADDR: a restart binds despite the old node's TIME_WAITs.
      * TCP_NODELAY is inherited by every accepted socket, one setsockopt for
-     * all (lws's listener made one per socket): a frame goes out at once. */
+     * all (lws's listener made one per socket): a frame goes out at once.
+     * TCP_DEFER_ACCEPT: the request has arrived when accept4() returns it, so
+     * hand_over_lifted() sees the head it may have to rewrite, and a client
+     * that connects and says nothing costs no descriptor while it is silent. */
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
     if (ss.ss_family == AF_INET6) {
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     }

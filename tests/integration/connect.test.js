@@ -94,9 +94,35 @@ test('token from the Authorization header, the subprotocol, and ?token=', async 
   await q.close();
 });
 
-test('a subprotocol header over 127 bytes (a JWT there) is refused with 431, not dropped', async () => {
-  const status = await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${hub.token(2)}`] });
-  assert.equal(status, 431);
+test('a JWT in the subprotocol (a header over 127 bytes) connects, with its precedence', async () => {
+  // Debian's lws 4.1 cannot read such a header: the hub moves the token into
+  // the query at accept (proto_head.c), ahead of any ?token= the URL had.
+  const simplejwt = hub.token(2, { token_type: 'access', jti: 'c0ffee'.repeat(5), iat: Math.floor(Date.now() / 1000) });
+  const s = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { protocols: ['chathub.v1', `bearer.${simplejwt}`] });
+  assert.equal(s.ws.protocol, 'chathub.v1');
+  assert.equal(s.established.user.id, 2, 'the subprotocol beats ?token=');
+  assert.equal(s.established.room_id, 1);
+  await s.close();
+  const first = await connect(hub.wsUrl('/ws/chat?room_id=1&last_seq=0'), { protocols: [`bearer.${hub.token(1)}`, 'chathub.v1'] });
+  assert.equal(first.ws.protocol, 'chathub.v1');
+  assert.equal(first.established.user.id, 1, 'bearer offered first');
+  assert.equal(first.established.resumed_from, 0, 'the other query arguments still count');
+  await first.close();
+  const hdr = await connect(hub.wsUrl('/ws/chat/1/'), {
+    protocols: ['chathub.v1', `bearer.${hub.token(2)}`], headers: { Authorization: `Bearer ${hub.token(3)}` },
+  });
+  assert.equal(hdr.established.user.id, 3, 'the Authorization header still wins');
+  await hdr.close();
+  const expired = hub.token(2, { exp: Math.floor(Date.now() / 1000) - 3600 });
+  assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { protocols: ['chathub.v1', `bearer.${expired}`] }), 401,
+    'a bad subprotocol JWT is refused, not replaced by ?token=');
+  assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${'x'.repeat(150)}`] }), 401);
+});
+
+test('a subprotocol header still over 127 bytes without its token is refused with 431, not dropped', async () => {
+  const long = ['chathub.v1', ...Array.from({ length: 8 }, (_, i) => `other-protocol-${i}.example`), `bearer.${hub.token(2)}`];
+  assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: long }), 431);
+  assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`), { protocols: long.slice(0, -1) }), 431);
 });
 
 test('a subprotocol header without chathub.v1 is refused with 400, not hung up', async () => {

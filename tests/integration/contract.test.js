@@ -88,7 +88,8 @@ test('an inactive user on /ws/chat/general(/) gets unauthorized and 4401', async
 });
 
 test('token precedence: Authorization header, then the chathub.v1 subprotocol, then ?token=', async () => {
-  // Opaque tokens: a JWT does not fit libwebsockets 4.1's 127-byte subprotocol header.
+  // Opaque tokens here; connect.test.js has the same order with JWTs, which
+  // reach lws only after the hub moved them out of the header.
   const [t1, t2, t3] = [await opaque(hub, 1), await opaque(hub, 2), await opaque(hub, 3)];
   const sub = await connect(hub.wsUrl(`/ws/chat/1/?token=${t3}`), { protocols: ['chathub.v1', `bearer.${t2}`] });
   assert.equal(sub.established.user.id, 2, 'the subprotocol beats ?token=');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import https from 'node:https';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -194,14 +194,40 @@ async function fdRejects(h) {
   return Number(/chathub_fd_limit_rejects_total (\d+)/.exec(metrics)?.[1]);
 }
 
+/** A socket that starts a request and never ends it. One that says nothing
+ * at all waits in the kernel (TCP_DEFER_ACCEPT) and never reaches the hub. */
+function speakingSocket(port) {
+  const s = net.connect(port, '127.0.0.1', () => s.write('GET /ws/chat/1/ HTTP/1.1\r\n'));
+  s.on('error', () => {});
+  return s;
+}
+
+test('a client that connects and says nothing costs the hub no descriptor', { timeout: 30000 }, async () => {
+  const fds = () => readdirSync(`/proc/${hub.proc.pid}/fd`).length;
+  const before = fds();
+  const silent = [];
+  for (let i = 0; i < 50; i++) {
+    const s = net.connect(hub.port, '127.0.0.1');
+    s.on('error', () => {});
+    silent.push(s);
+  }
+  await Promise.all(silent.map((s) => new Promise((r) => (s.readyState === 'open' ? r() : s.once('connect', r)))));
+  await sleep(500);
+  assert.ok(fds() < before + 10, `descriptors ${before} -> ${fds()} with 50 silent sockets`);
+  for (const s of silent) s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+  const answers = await Promise.all(silent.map((s) => new Promise((r) => s.once('data', (d) => r(String(d).split('\r\n')[0])))));
+  assert.deepEqual(new Set(answers), new Set(['HTTP/1.1 200 OK']), 'served once they speak');
+  for (const s of silent) s.destroy();
+  await stillServing();
+});
+
 test('at the descriptor limit excess sockets are hung up at accept, the hub stays idle and keeps serving', { timeout: 40000 }, async () => {
   // nofile 300 leaves a client cap of 172 descriptors (128 kept back).
   const small = await startHub({ nofile: 300, env: { HUB_MAX_CONNS_PER_IP: '0' } });
   const sockets = [];
   try {
     for (let i = 0; i < 260; i++) {
-      const s = net.connect(small.port, '127.0.0.1');
-      s.on('error', () => {});
+      const s = speakingSocket(small.port);
       sockets.push(s);
     }
     await sleep(1500);
@@ -239,8 +265,7 @@ test('HUB_MAX_CONNECTIONS sizes the descriptor limit, whatever the hard limit al
     assert.deepEqual([Number(files[1]), Number(files[2])], [168, 5000]);
     assert.match(hub.log, /event=hub\.fd_limit nofile=168 hard=5000 max_connections=40 client_cap=40/);
     for (let i = 0; i < 120; i++) {
-      const s = net.connect(hub.port, '127.0.0.1');
-      s.on('error', () => {});
+      const s = speakingSocket(hub.port);
       sockets.push(s);
     }
     await sleep(1000);
