@@ -34,14 +34,22 @@ head_with(const char *target, const char *proto_line, const char *extra)
     return buf;
 }
 
+/* A head offering chathub.v1 and the long token. */
+static char *
+bearer_head(const char *target, const char *extra)
+{
+    char line[512];
+
+    snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s\r\n", tok);
+    return head_with(target, line, extra);
+}
+
 static void
 test_a_long_bearer_entry_moves_into_the_query(void)
 {
-    char line[512], want[4096];
-    const char *h;
+    char want[4096];
+    const char *h = bearer_head("/ws/chat/12/", "");
 
-    snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s\r\n", tok);
-    h = head_with("/ws/chat/12/", line, "");
     ok(lift(h) == PROTO_HEAD_LIFTED, "lifted");
     ok(used == strlen(h), "the whole head is used (%zu of %zu)", used, strlen(h));
     ok(outlen == strlen(out), "outlen is the rewritten head's length");
@@ -89,11 +97,10 @@ test_requests_lws_can_read_stay_as_they_are(void)
     snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s%%26x\r\n", tok);
     ok(lift(head_with("/ws/chat/1/", line, "")) == PROTO_HEAD_AS_IS,
        "a token that would change the query's meaning");
-    snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s\r\n", tok);
-    ok(lift(head_with("/ws/chat/1/", line, "Sec-WebSocket-Protocol: chathub.v1\r\n")) ==
+    ok(lift(bearer_head("/ws/chat/1/", "Sec-WebSocket-Protocol: chathub.v1\r\n")) ==
            PROTO_HEAD_AS_IS,
        "the header twice");
-    ok(lift(head_with("/ws/chat/1/", line, "X-Folded: a\r\n b\r\n")) == PROTO_HEAD_AS_IS,
+    ok(lift(bearer_head("/ws/chat/1/", "X-Folded: a\r\n b\r\n")) == PROTO_HEAD_AS_IS,
        "obsolete line folding");
     snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, %s, bearer.%s\r\n", tok, tok);
     ok(lift(head_with("/ws/chat/1/", line, "")) == PROTO_HEAD_AS_IS,
@@ -103,13 +110,9 @@ test_requests_lws_can_read_stay_as_they_are(void)
 static void
 test_incomplete_or_odd_heads_stay_as_they_are(void)
 {
-    char line[512];
-    const char *h;
-    size_t n;
+    const char *h = bearer_head("/ws/chat/1/", "");
+    size_t n = strlen(h);
 
-    snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s\r\n", tok);
-    h = head_with("/ws/chat/1/", line, "");
-    n = strlen(h);
     for (size_t cut = 0; cut < n; cut++) {
         if (proto_head_lift(h, cut, MIN_LEN, out, sizeof(out), &used, &outlen) !=
             PROTO_HEAD_AS_IS) {
@@ -127,11 +130,9 @@ test_incomplete_or_odd_heads_stay_as_they_are(void)
 static void
 test_bytes_after_the_head_are_not_used(void)
 {
-    char line[512], buf[8192];
-    const char *h;
+    char buf[8192];
+    const char *h = bearer_head("/ws/chat/1/", "");
 
-    snprintf(line, sizeof(line), "Sec-WebSocket-Protocol: chathub.v1, bearer.%s\r\n", tok);
-    h = head_with("/ws/chat/1/", line, "");
     memcpy(buf, h, strlen(h));
     memcpy(buf + strlen(h), "NEXT", 5);
     ok(lift(buf) == PROTO_HEAD_LIFTED && used == strlen(buf) - 4, "used stops at the blank line");
