@@ -32,6 +32,16 @@ hub_conn_lookup(hub_t *hub, uint64_t id)
     return c != NULL && c->state != HUB_CONN_CLOSING ? c : NULL;
 }
 
+hub_conn_t *
+hub_conn_take_ref(void *ud)
+{
+    hub_ref_t *ref = ud;
+    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+
+    free(ref);
+    return c;
+}
+
 /* The checks run once, here. Their result waits on the wsi for
  * FILTER_PROTOCOL_CONNECTION (lws reallocates the session memory between the
  * two callbacks, so it cannot wait there); lws calls both in the same

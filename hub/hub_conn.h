@@ -112,6 +112,10 @@ void hub_conn_on_closed(hub_t *hub, hub_pss_t *pss);
 /* The open connection with this id, or NULL (closed, closing or unknown). */
 hub_conn_t *hub_conn_lookup(hub_t *hub, uint64_t id);
 
+/* The open connection a store call's hub_ref_t (ud) names, or NULL; the ref
+ * is freed either way. */
+hub_conn_t *hub_conn_take_ref(void *ud);
+
 /* Queue a frame (takes its own reference). Past capacity or expiry the
  * connection is closed with 4408 instead. No-op when closing. */
 void hub_conn_send(hub_conn_t *c, hub_buf_t *frame);

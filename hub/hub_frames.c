@@ -52,11 +52,9 @@ send_frame(hub_conn_t *c, char *s, size_t len)
 static void
 on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
-    hub_ref_t *ref = ud;
-    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    hub_conn_t *c = hub_conn_take_ref(ud);
     size_t len;
 
-    free(ref);
     if (c == NULL) {
         return;
     }

@@ -196,10 +196,8 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
 static void
 on_joined(void *ud, const store_join_t *j, const char *err)
 {
-    hub_ref_t *ref = ud;
-    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    hub_conn_t *c = hub_conn_take_ref(ud);
 
-    free(ref);
     if (c == NULL) {
         return;
     }
@@ -239,10 +237,8 @@ join_room(hub_conn_t *c)
 static void
 on_token(void *ud, int64_t user_id, const char *err)
 {
-    hub_ref_t *ref = ud;
-    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    hub_conn_t *c = hub_conn_take_ref(ud);
 
-    free(ref);
     if (c == NULL) {
         return;
     }

@@ -22,11 +22,9 @@ static void fetch(hub_conn_t *c);
 static void
 on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
-    hub_ref_t *ref = ud;
-    hub_conn_t *c = hub_conn_lookup(ref->hub, ref->id);
+    hub_conn_t *c = hub_conn_take_ref(ud);
     size_t len;
 
-    free(ref);
     if (c == NULL || !c->catching_up) {
         return;
     }
