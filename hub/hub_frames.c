@@ -49,32 +49,40 @@ send_frame(hub_conn_t *c, char *s, size_t len)
     hub_buf_unref(b);
 }
 
+/* A request's client_id comes back on its answer, history or error, so a
+ * client with several requests in flight knows which one was answered. */
+typedef struct history_req {
+    hub_ref_t ref; /* first: freed as a hub_ref_t would be */
+    char client_id[PROTO_CLIENT_ID_MAX + 1];
+} history_req_t;
+
 static void
 on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
-    hub_conn_t *c = hub_conn_take_ref(ud);
+    history_req_t *hr = ud;
+    hub_conn_t *c = hub_conn_lookup(hr->ref.hub, hr->ref.id);
     size_t len;
 
-    if (c == NULL) {
-        return;
+    if (c != NULL && err != NULL) {
+        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, hr->client_id);
+    } else if (c != NULL) {
+        char *s = proto_build_history(c->room_id, msgs, n, has_more, hr->client_id, &len);
+        send_frame(c, s, len);
     }
-    if (err != NULL) {
-        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, NULL);
-        return;
-    }
-    char *s = proto_build_history(c->room_id, msgs, n, has_more, &len);
-    send_frame(c, s, len);
+    free(hr);
 }
 
 static void
 handle_history(hub_conn_t *c, const proto_in_t *in)
 {
-    hub_ref_t *ref = hub_ref_new(c->hub, c->id);
+    history_req_t *hr = xmalloc(sizeof(*hr));
 
+    hr->ref = (hub_ref_t){c->hub, c->id};
+    memcpy(hr->client_id, in->client_id, sizeof(hr->client_id));
     if (store_msg_history(c->hub->store, c->room_id, in->before_seq, STORE_SEQ_NONE, in->limit,
-                          on_history, ref) < 0) {
-        free(ref);
-        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, NULL);
+                          on_history, hr) < 0) {
+        free(hr);
+        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, in->client_id);
     }
 }
 
@@ -98,6 +106,7 @@ typedef struct read_req {
     int64_t room_id;
     int64_t user_id;
     int64_t seq;
+    char client_id[PROTO_CLIENT_ID_MAX + 1]; /* echoed on an error, as for history */
 } read_req_t;
 
 static void
@@ -108,7 +117,7 @@ on_read_stored(void *ud, bool advanced, const char *err)
     size_t len;
 
     if (err != NULL && c != NULL) {
-        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, NULL);
+        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, rr->client_id);
     } else if (advanced) {
         /* Stored: every socket of the room hears it, the reader's other tabs too. */
         char *s = proto_build_read(rr->room_id, rr->user_id, rr->seq, &len);
@@ -124,15 +133,16 @@ handle_mark_read(hub_conn_t *c, const proto_in_t *in)
 
     if (in->seq > c->last_seq) {
         hub_conn_send_error(c, PROTO_ERR_BAD_REQUEST, "seq is beyond the room's last message",
-                            NULL);
+                            in->client_id);
         return;
     }
     rr = xmalloc(sizeof(*rr));
-    *rr = (read_req_t){{c->hub, c->id}, c->room_id, c->user.id, in->seq};
+    *rr = (read_req_t){{c->hub, c->id}, c->room_id, c->user.id, in->seq, {0}};
+    memcpy(rr->client_id, in->client_id, sizeof(rr->client_id));
     /* Never backwards: a stale or repeated mark_read stores and sends nothing. */
     if (store_mark_read(c->hub->store, c->room_id, c->user.id, in->seq, on_read_stored, rr) < 0) {
         free(rr);
-        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, NULL);
+        hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, in->client_id);
     }
 }
 

@@ -324,7 +324,8 @@ proto_build_chat_message(const proto_msg_t *m, size_t *len)
 }
 
 char *
-proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more, size_t *len)
+proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more,
+                    const char *client_id, size_t *len)
 {
     jw_t w = {0};
 
@@ -339,6 +340,10 @@ proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has
     }
     JW_LIT(&w, "],\"has_more\":");
     jw_bool(&w, has_more);
+    if (client_id != NULL && client_id[0] != '\0') {
+        JW_LIT(&w, ",\"client_id\":");
+        jw_cstr(&w, client_id);
+    }
     JW_LIT(&w, "}");
     return jw_finish(&w, len);
 }

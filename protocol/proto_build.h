@@ -30,9 +30,9 @@ char *proto_build_established(const proto_room_t *room, const proto_user_t *user
 
 char *proto_build_chat_message(const proto_msg_t *m, size_t *len);
 
-/* msgs in ascending seq order. */
+/* msgs in ascending seq order. client_id: the request's, echoed; NULL or "": none. */
 char *proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bool has_more,
-                          size_t *len);
+                          const char *client_id, size_t *len);
 
 /* event is "join" or "leave"; user_json is the user as proto_build_user()
  * wrote it (presence keeps users that way); online is the full current list

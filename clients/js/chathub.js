@@ -48,9 +48,9 @@ export function jwtExpired(token, nowMs) {
 }
 
 let idCounter = 0;
-function newClientId(random) {
+function newClientId(random, prefix = 'c') {
   idCounter += 1;
-  return `c-${Date.now().toString(36)}-${idCounter.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
+  return `${prefix}-${Date.now().toString(36)}-${idCounter.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
 }
 
 export class ChatSocket {
@@ -73,7 +73,7 @@ export class ChatSocket {
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
     this.pending = new Map(); // client_id → text, until the server's object comes back
-    this.historyWaiters = [];
+    this.historyWaiters = new Map(); // the request's client_id → its promise, in send order
     this.failures = 0;
     this.lostEmitted = false;
     this.ws = null;
@@ -262,7 +262,7 @@ export class ChatSocket {
         this.onMessage(f.message);
         break;
       case 'history': {
-        const w = this.historyWaiters.shift();
+        const w = this.takeHistoryWaiter(f.client_id);
         if (w) w.resolve({ messages: f.messages, hasMore: f.has_more });
         break;
       }
@@ -270,12 +270,10 @@ export class ChatSocket {
         if (f.client_id && this.pending.has(f.client_id) && !RETRYABLE_ERRORS.has(f.code)) {
           this.pending.delete(f.client_id);
         }
-        // Without a client_id it answers no send. The hub answers a socket's
-        // frames in order, so with a history request pending it is taken as the
-        // answer to the oldest one (a failed markRead or typing in between
-        // would be mistaken for it: the frame does not say what it answers).
-        if (!f.client_id && this.historyWaiters.length > 0) {
-          this.historyWaiters.shift().reject(Object.assign(new Error(f.message || f.code), { code: f.code }));
+        // A history request's error echoes its client_id, as a send's does;
+        // an error without one answers neither (a markRead, a typing).
+        if (f.client_id && this.historyWaiters.has(f.client_id)) {
+          this.takeHistoryWaiter(f.client_id).reject(Object.assign(new Error(f.message || f.code), { code: f.code }));
         }
         this.emit('error', f);
         break;
@@ -328,20 +326,30 @@ export class ChatSocket {
    */
   history({ beforeSeq, limit } = {}) {
     return new Promise((resolve, reject) => {
-      const frame = { type: 'history' };
+      const clientId = newClientId(this.random, 'h');
+      const frame = { type: 'history', client_id: clientId };
       if (beforeSeq !== undefined) frame.before_seq = beforeSeq;
       if (limit !== undefined) frame.limit = limit;
       if (!this.rawSend(frame)) {
         reject(new Error('not connected'));
         return;
       }
-      this.historyWaiters.push({ resolve, reject });
+      this.historyWaiters.set(clientId, { resolve, reject });
     });
   }
 
+  /** The request a history answer names; an answer naming none (a hub that
+   * does not echo) is the oldest's, as a socket's frames are answered in order. */
+  takeHistoryWaiter(clientId) {
+    const key = clientId ?? this.historyWaiters.keys().next().value;
+    const w = this.historyWaiters.get(key);
+    this.historyWaiters.delete(key);
+    return w;
+  }
+
   rejectHistory(err) {
-    const waiters = this.historyWaiters;
-    this.historyWaiters = [];
+    const waiters = [...this.historyWaiters.values()];
+    this.historyWaiters.clear();
     for (const w of waiters) w.reject(err);
   }
 }

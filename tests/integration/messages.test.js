@@ -230,6 +230,26 @@ test('history frame pages backwards in ascending order', async () => {
   await a.close();
 });
 
+test('a history or mark_read carrying a client_id gets it back on its answer', async () => {
+  const a = await open(1);
+  const last = a.established.last_seq;
+  a.send({ type: 'mark_read', seq: last + 5, client_id: 'r-1' });
+  a.send({ type: 'history', limit: 'ten', client_id: 'h-bad' });
+  a.send({ type: 'history', before_seq: last, limit: 1, client_id: 'h-2' });
+  a.send({ type: 'history', limit: 1 });
+  const e1 = await a.next('error');
+  assert.deepEqual([e1.code, e1.client_id], ['bad_request', 'r-1']);
+  const e2 = await a.next('error');
+  assert.deepEqual([e2.code, e2.client_id], ['bad_request', 'h-bad']);
+  const h = await a.next('history');
+  assert.equal(h.client_id, 'h-2');
+  assert.deepEqual(h.messages.map((m) => m.seq), [last - 1]);
+  const plain = await a.next('history');
+  assert.equal('client_id' in plain, false, 'no client_id asked, none sent');
+  assert.deepEqual(plain.messages.map((m) => m.seq), [last]);
+  await a.close();
+});
+
 test('the sender is always the token user, never the frame', async () => {
   const a = await open(1);
   a.send({ type: 'chat_message', message: 'who am i', sender: { id: 2 }, sender_id: 2, client_id: 'spoof' });

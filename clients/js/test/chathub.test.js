@@ -178,10 +178,14 @@ test('typing, markRead, history and the other events', async () => {
   c.typing(true);
   c.markRead(10);
   const page = c.history({ beforeSeq: 5, limit: 2 });
-  assert.deepEqual(FakeWS.last().sent, [
-    { type: 'typing', is_typing: true }, { type: 'mark_read', seq: 10 }, { type: 'history', before_seq: 5, limit: 2 },
+  const sent = FakeWS.last().sent;
+  const hid = sent[2].client_id;
+  assert.match(hid, /^h-/, 'a history request carries its own client_id');
+  assert.deepEqual(sent, [
+    { type: 'typing', is_typing: true }, { type: 'mark_read', seq: 10 },
+    { type: 'history', client_id: hid, before_seq: 5, limit: 2 },
   ]);
-  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(3).message, msg(4).message], has_more: true });
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(3).message, msg(4).message], has_more: true, client_id: hid });
   assert.deepEqual((await page).messages.map((m) => m.seq), [3, 4]);
   FakeWS.last().frame({ type: 'presence', room_id: 12, event: 'join', user: { id: 9 }, online: [7, 9] });
   FakeWS.last().frame({ type: 'typing', room_id: 12, user: { id: 9 }, is_typing: true });
@@ -306,14 +310,42 @@ test('a history answered by an error frame is rejected with its code; the next o
   established(FakeWS.last());
   const first = c.history({ limit: 5 });
   const second = c.history({ beforeSeq: 3 });
-  FakeWS.last().frame({ type: 'error', code: 'rate_limited', message: 'slow down' });
+  const [id1, id2] = FakeWS.last().sent.map((f) => f.client_id);
+  assert.notEqual(id1, id2);
+  FakeWS.last().frame({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: id1 });
   await assert.rejects(first, (e) => e.code === 'rate_limited');
-  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(2).message], has_more: false });
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(2).message], has_more: false, client_id: id2 });
   assert.deepEqual(await second, { messages: [msg(2).message], hasMore: false });
   const third = c.history();
   FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(9).message], has_more: true });
-  assert.deepEqual((await third).messages.map((m) => m.seq), [9]);
+  assert.deepEqual((await third).messages.map((m) => m.seq), [9], 'an answer naming no request is the oldest\'s');
   assert.equal(events.filter(([n]) => n === 'error').length, 1, 'still an error event');
+});
+
+test('an error without client_id (a failed markRead) does not answer a pending history', async () => {
+  const { c, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  c.markRead(99);
+  const page = c.history();
+  const hid = FakeWS.last().sent[1].client_id;
+  FakeWS.last().frame({ type: 'error', code: 'bad_request', message: 'seq is beyond the room\'s last message' });
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(1).message], has_more: false, client_id: hid });
+  assert.deepEqual((await page).messages.map((m) => m.seq), [1]);
+  assert.equal(events.filter(([n]) => n === 'error').length, 1);
+});
+
+test('answers out of request order reach their own requests', async () => {
+  const { c } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const a = c.history({ limit: 1 });
+  const b = c.history({ limit: 2 });
+  const [ida, idb] = FakeWS.last().sent.map((f) => f.client_id);
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(5).message], has_more: true, client_id: idb });
+  FakeWS.last().frame({ type: 'error', code: 'unavailable', message: 'm', client_id: ida });
+  assert.deepEqual((await b).messages.map((m) => m.seq), [5]);
+  await assert.rejects(a, (e) => e.code === 'unavailable');
 });
 
 test('a send\'s error (with client_id) does not answer a pending history', async () => {

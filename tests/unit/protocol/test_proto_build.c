@@ -192,14 +192,21 @@ test_history(void)
     proto_msg_t m[2] = {sample_msg(), sample_msg()};
     size_t len;
 
-    expect(proto_build_history(12, NULL, 0, false, &len), &len,
+    expect(proto_build_history(12, NULL, 0, false, NULL, &len), &len,
            "{\"type\":\"history\",\"room_id\":12,\"messages\":[],\"has_more\":false}",
            "empty history");
+    expect(proto_build_history(12, NULL, 0, false, "", &len), &len,
+           "{\"type\":\"history\",\"room_id\":12,\"messages\":[],\"has_more\":false}",
+           "an empty client_id is no client_id");
+    expect(proto_build_history(12, NULL, 0, true, "h-\"1", &len), &len,
+           "{\"type\":\"history\",\"room_id\":12,\"messages\":[],\"has_more\":true,"
+           "\"client_id\":\"h-\\\"1\"}",
+           "the request's client_id is echoed last, escaped");
     m[0].seq = 1;
     m[0].id = 5;
     m[0].client_id = NULL;
     m[1].sender.id = 0;
-    expect(proto_build_history(12, m, 2, true, &len), &len,
+    expect(proto_build_history(12, m, 2, true, NULL, &len), &len,
            "{\"type\":\"history\",\"room_id\":12,\"messages\":["
            "{\"id\":5,\"room_id\":12,\"seq\":1,\"sender\":" IVAN ",\"content\":\"Hello\","
            "\"created_at\":\"" CREATED "\",\"client_id\":null},"
@@ -214,7 +221,7 @@ test_message_object_is_the_same_everywhere(void)
     proto_msg_t m = sample_msg();
     size_t len1, len2;
     char *frame = proto_build_chat_message(&m, &len1);
-    char *hist = proto_build_history(12, &m, 1, false, &len2);
+    char *hist = proto_build_history(12, &m, 1, false, NULL, &len2);
     cJSON *tree = proto_msg_json(&m);
     char *obj = cJSON_PrintUnformatted(tree);
 
