@@ -36,8 +36,8 @@ typedef struct deferred {
 } deferred_t;
 
 struct store {
-    store_config_t cfg; /* strings owned */
-    char *lookup_host;  /* see store_lookup_host() */
+    store_config_t cfg;   /* strings owned */
+    store_hosts_t *hosts; /* see store_hosts() */
     store_hooks_t hooks;
     store_pgconn_t **conns;
     unsigned n;
@@ -75,10 +75,10 @@ store_config(const store_t *st)
     return &st->cfg;
 }
 
-const char *
-store_lookup_host(const store_t *st)
+const store_hosts_t *
+store_hosts(const store_t *st)
 {
-    return st->lookup_host;
+    return st->hosts;
 }
 
 bool
@@ -257,7 +257,7 @@ store_new(const store_config_t *cfg, const store_hooks_t *hooks)
     st->hooks = *hooks;
     st->cfg.conninfo = xstrdup(cfg->conninfo != NULL ? cfg->conninfo : "");
     st->cfg.hostaddr = cfg->hostaddr != NULL ? xstrdup(cfg->hostaddr) : NULL;
-    st->lookup_host = store_conninfo_lookup_host(&st->cfg);
+    st->hosts = store_hosts_parse(&st->cfg);
     st->cfg.pool_size = cfg->pool_size == 0 ? 1 : cfg->pool_size;
     st->cfg.query_timeout_ms =
         cfg->query_timeout_ms == 0 ? QUERY_TIMEOUT_DEFAULT_MS : cfg->query_timeout_ms;
@@ -299,7 +299,7 @@ store_free(store_t *st)
     free(st->migs);
     free((char *)st->cfg.conninfo);
     free((char *)st->cfg.hostaddr);
-    free(st->lookup_host);
+    store_hosts_free(st->hosts);
     if (!st->in_deferred) {
         free(st);
     }

@@ -70,9 +70,10 @@ void store_event(store_t *st, const char *level, const char *event, const char *
 const store_hooks_t *store_hooks(const store_t *st);
 const store_config_t *store_config(const store_t *st);
 
-/* conninfo's host when it is a name to look up through hooks.resolve before
- * each connect (a single host by name, with no hostaddr anywhere), else NULL. */
-const char *store_lookup_host(const store_t *st);
+/* conninfo's hosts when some are names to look up through hooks.resolve
+ * before each connect (store_hosts_parse()), else NULL. */
+typedef struct store_hosts store_hosts_t;
+const store_hosts_t *store_hosts(const store_t *st);
 
 /* A migration in progress, registered so that store_free() can end it. */
 typedef struct store_migration_run store_migration_run_t;

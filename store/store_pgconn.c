@@ -21,7 +21,7 @@
 #define BACKOFF_MAX_MS 10000
 #define NEVER UINT64_MAX
 
-/* PC_RESOLVING: the host's address is being looked up (hooks.resolve), the
+/* PC_RESOLVING: the hosts' addresses are being looked up (hooks.resolve), the
  * first step of every connect attempt. */
 typedef enum { PC_DOWN, PC_RESOLVING, PC_CONNECTING, PC_UP } pc_state_t;
 
@@ -37,7 +37,14 @@ struct store_pgconn {
     store_requeue_fn requeue;
     void *ud;
     PGconn *pg;
-    void *resolve; /* the lookup in flight (PC_RESOLVING), or NULL */
+    /* PC_RESOLVING: one lookup per host of store_hosts(), all at once. */
+    struct pc_lookup {
+        store_pgconn_t *pc;
+        void *handle; /* in flight, or NULL */
+        char *addr;   /* the answer; "" for a host that needs none; NULL: none (yet) */
+    } * lookups;
+    size_t nlookups, lookups_pending;
+    char lookup_err[120]; /* the last failed lookup's, for the log */
     void *watch;
     void *timer;
     pc_state_t state;
@@ -200,12 +207,23 @@ set_watch(store_pgconn_t *pc, int events)
 }
 
 static void
+end_lookups(store_pgconn_t *pc)
+{
+    for (size_t i = 0; i < pc->nlookups; i++) {
+        if (pc->lookups[i].handle != NULL) {
+            pc->h->resolve_cancel(pc->lookups[i].handle);
+        }
+        free(pc->lookups[i].addr);
+    }
+    free(pc->lookups);
+    pc->lookups = NULL;
+    pc->nlookups = pc->lookups_pending = 0;
+}
+
+static void
 close_pg(store_pgconn_t *pc)
 {
-    if (pc->resolve != NULL) {
-        pc->h->resolve_cancel(pc->resolve);
-        pc->resolve = NULL;
-    }
+    end_lookups(pc);
     if (pc->watch != NULL) {
         pc->h->watch_free(pc->watch); /* before PQfinish closes the socket */
         pc->watch = NULL;
@@ -578,14 +596,14 @@ connect_step(store_pgconn_t *pc)
     }
 }
 
-/* Start libpq's connect, to hostaddr (numeric) when given. */
+/* Start libpq's connect, to target (NULL: the conninfo's own hosts). */
 static void
-connect_to(store_pgconn_t *pc, const char *hostaddr)
+connect_to(store_pgconn_t *pc, const store_target_t *target)
 {
     store_conninfo_t ci;
 
-    store_conninfo_fill(&ci, store_config(pc->st), hostaddr, pc->stmt_timeout_ms);
-    pc->state = PC_CONNECTING; /* the deadline set by pc_connect() covers the lookup too */
+    store_conninfo_fill(&ci, store_config(pc->st), target, pc->stmt_timeout_ms);
+    pc->state = PC_CONNECTING;
     pc->pg = PQconnectStartParams(ci.keys, ci.vals, 1);
     if (pc->pg == NULL || PQstatus(pc->pg) == CONNECTION_BAD) {
         /* libpq's text here may quote the connection string: say less. */
@@ -595,42 +613,91 @@ connect_to(store_pgconn_t *pc, const char *hostaddr)
     rewatch(pc, STORE_EV_WRITE);
 }
 
+/* The lookups are over (all answered, or the deadline came): connect to the
+ * hosts that resolved, in the conninfo's order, leaving out the others. */
+static void
+connect_resolved(store_pgconn_t *pc)
+{
+    const store_hosts_t *hosts = store_hosts(pc->st);
+    char **addr = xcalloc(pc->nlookups, sizeof(*addr));
+    store_target_t t;
+    char why[200];
+
+    for (size_t i = 0; i < pc->nlookups; i++) {
+        addr[i] = pc->lookups[i].addr;
+    }
+    bool any = store_hosts_target(hosts, addr, &t);
+    free(addr);
+    end_lookups(pc);
+    if (!any) {
+        snprintf(why, sizeof(why), "cannot resolve the database host: %s", pc->lookup_err);
+        pc_fail(pc, why, store_err_unavailable);
+        return;
+    }
+    /* A fresh deadline: a slow lookup must not leave the connect no time. */
+    pc->connect_deadline = now_ms(pc) + store_config(pc->st)->connect_timeout_ms;
+    connect_to(pc, &t);
+    store_target_clear(&t);
+}
+
 static void
 on_resolved(void *ud, const char *addr, const char *err)
 {
-    store_pgconn_t *pc = ud;
-    char why[200];
+    struct pc_lookup *lk = ud;
+    store_pgconn_t *pc = lk->pc;
 
     pc->depth++;
-    pc->resolve = NULL; /* the handle is spent */
-    if (addr == NULL) {
-        snprintf(why, sizeof(why), "cannot resolve the database host: %s",
-                 err != NULL ? err : "unknown");
-        pc_fail(pc, why, store_err_unavailable);
+    lk->handle = NULL; /* spent */
+    if (addr != NULL) {
+        lk->addr = xstrdup(addr);
     } else {
-        connect_to(pc, addr);
+        snprintf(pc->lookup_err, sizeof(pc->lookup_err), "%s", err != NULL ? err : "unknown");
+    }
+    if (--pc->lookups_pending == 0) {
+        connect_resolved(pc);
     }
     leave(pc);
 }
 
-/* A connect attempt: look the host up first when it is a name (again at every
- * attempt, so a failover to a new address is followed), never handing libpq a
- * name it would resolve with a blocking call. */
+/* A connect attempt: look the host names up first (again at every attempt,
+ * so a failover to a new address is followed), never handing libpq a name it
+ * would resolve with a blocking call. With several hosts (libpq tries them in
+ * turn), all are looked up at once, and one that does not resolve is left out
+ * of this attempt as libpq would skip it. */
 static void
 pc_connect(store_pgconn_t *pc)
 {
     const store_config_t *cfg = store_config(pc->st);
-    const char *host = store_lookup_host(pc->st);
+    const store_hosts_t *hosts = store_hosts(pc->st);
 
     pc->connect_deadline = now_ms(pc) + cfg->connect_timeout_ms;
-    if (host == NULL || pc->h->resolve == NULL) {
-        connect_to(pc, cfg->hostaddr);
+    if (hosts == NULL || pc->h->resolve == NULL) {
+        connect_to(pc, NULL);
         return;
     }
     pc->state = PC_RESOLVING;
-    pc->resolve = pc->h->resolve(pc->h->ud, host, on_resolved, pc);
-    if (pc->resolve == NULL) {
-        pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
+    pc->lookups = xcalloc(hosts->n, sizeof(*pc->lookups));
+    pc->nlookups = hosts->n;
+    snprintf(pc->lookup_err, sizeof(pc->lookup_err), "unknown");
+    for (size_t i = 0; i < hosts->n; i++) {
+        pc->lookups[i].pc = pc;
+        if (hosts->lookup[i]) {
+            pc->lookups_pending++;
+        } else {
+            pc->lookups[i].addr = xstrdup("");
+        }
+    }
+    /* Counted first: a hook may answer inside the call, and the last answer connects. */
+    for (size_t i = 0; i < hosts->n && pc->state == PC_RESOLVING; i++) {
+        struct pc_lookup *lk = &pc->lookups[i];
+
+        if (!hosts->lookup[i]) {
+            continue;
+        }
+        lk->handle = pc->h->resolve(pc->h->ud, hosts->name[i], on_resolved, lk);
+        if (lk->handle == NULL) {
+            pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
+        }
     }
 }
 
@@ -670,7 +737,8 @@ on_timer(void *ud)
     } else if (pc->state == PC_CONNECTING && now >= pc->connect_deadline) {
         pc_fail(pc, "connect timeout", store_err_unavailable);
     } else if (pc->state == PC_RESOLVING && now >= pc->connect_deadline) {
-        pc_fail(pc, "timeout resolving the database host", store_err_unavailable);
+        snprintf(pc->lookup_err, sizeof(pc->lookup_err), "timeout");
+        connect_resolved(pc); /* with the hosts that did answer, if any */
     } else if (pc->state == PC_UP && pc->inflight != NULL && now >= pc->inflight_deadline) {
         /* No answer in time, not even the server's statement_timeout: the session
          * is stuck or the network is. The statement may still have run, so the

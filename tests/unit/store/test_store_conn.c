@@ -286,6 +286,19 @@ test_host_looked_up_at_every_attempt(const char *url, PGconn *adm)
     ok(ev.connect_failed == before + 1, "  reported once (%d)", ev.connect_failed - before);
     store_free(st);
     res_clear(&r);
+
+    /* Several hosts, libpq's failover list: each name looked up, one that
+     * does not resolve left out of the attempt, the rest tried in order. */
+    snprintf(named, sizeof(named), "%.*s@db-does-not-exist.invalid:5432,localhost:%s",
+             (int)(at - url), url, at + strlen("@127.0.0.1:"));
+    lookups = 0;
+    st = open_counting_store(named);
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == NULL && lookups == 2,
+       "two hosts by name: both looked up, the one that resolves is used (%d)", lookups);
+    store_free(st);
+    res_clear(&r);
 }
 
 static void
