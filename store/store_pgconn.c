@@ -687,7 +687,7 @@ pc_connect(store_pgconn_t *pc)
             pc->lookups[i].addr = xstrdup("");
         }
     }
-    /* Counted first: a hook may answer inside the call, and the last answer connects. */
+    /* All counted before any starts; the hook answers on a later turn (store.h). */
     for (size_t i = 0; i < hosts->n && pc->state == PC_RESOLVING; i++) {
         struct pc_lookup *lk = &pc->lookups[i];
 
