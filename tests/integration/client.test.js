@@ -1,0 +1,91 @@
+// The browser client (clients/js/chathub.js, PROTOCOL.md §7) against a real
+// hub, on the `ws` package's WebSocket: a page of history comes back to the
+// request that asked for it, whatever else is in flight on the socket.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { ChatSocket } from '../../clients/js/chathub.js';
+import { startHub, seed } from '../lib/hub.js';
+
+let hub;
+const chats = [];
+// A client left open keeps retrying on its timers: every one is stopped at
+// the end, whether its test passed or not.
+const newChat = (url) => {
+  const chat = new ChatSocket({ url, WebSocket });
+  chats.push(chat);
+  return chat;
+};
+before(async () => {
+  hub = await startHub();
+  await seed(hub);
+});
+after(async () => {
+  for (const chat of chats) chat.disconnect();
+  await hub?.stop();
+});
+
+function once(chat, name, timeoutMs = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${name} in ${timeoutMs} ms`)), timeoutMs);
+    const fn = (v) => {
+      clearTimeout(timer);
+      chat.off(name, fn);
+      resolve(v);
+    };
+    chat.on(name, fn);
+  });
+}
+
+test('history pages reach their own requests; a failed markRead in between rejects none', async () => {
+  const chat = newChat(hub.url);
+  const errors = [];
+  chat.on('error', (e) => errors.push(e));
+  const established = once(chat, 'connection_established');
+  chat.connect(1, hub.token(1));
+  await established;
+
+  const seqs = [];
+  for (let i = 0; i < 4; i++) {
+    const got = once(chat, 'message');
+    chat.send(`page ${i}`);
+    seqs.push((await got).seq);
+  }
+  const last = seqs.at(-1);
+  chat.markRead(last + 1000); // beyond the room's last message: an error without a page's id
+  const [one, two, three] = await Promise.all([
+    chat.history({ beforeSeq: last + 1, limit: 1 }),
+    chat.history({ beforeSeq: last + 1, limit: 2 }),
+    chat.history({ beforeSeq: last + 1, limit: 3 }),
+  ]);
+  assert.deepEqual(one.messages.map((m) => m.seq), [last]);
+  assert.deepEqual(two.messages.map((m) => m.seq), [last - 1, last]);
+  assert.deepEqual(three.messages.map((m) => m.seq), [last - 2, last - 1, last]);
+  assert.equal(one.hasMore, true);
+  assert.deepEqual(errors.map((e) => [e.code, e.client_id]), [['bad_request', undefined]],
+    'the markRead error is an error event and answers no page');
+  chat.disconnect();
+});
+
+test('a history the hub refuses rejects with the code its error names', async () => {
+  const strict = await startHub({ env: { HUB_RATE_LIMIT: '1', HUB_RATE_BURST: '3' } });
+  try {
+    await seed(strict);
+    const chat = newChat(strict.url);
+    const established = once(chat, 'connection_established');
+    chat.connect(1, strict.token(1));
+    await established;
+    const errors = [];
+    chat.on('error', (e) => errors.push(e));
+    for (let i = 0; i < 4; i++) chat.typing(i % 2 === 0); // the burst, then one refused
+    const page = chat.history({ limit: 1 });
+    await assert.rejects(page, (e) => e.code === 'rate_limited', 'the refused page is rejected');
+    assert.deepEqual(errors.map((e) => [e.code, /^h-/.test(e.client_id ?? '')]),
+      [['rate_limited', false], ['rate_limited', true]], 'the typing\'s error names nothing, the page\'s its id');
+    assert.equal(chat.state, 'open');
+    chat.disconnect();
+  } finally {
+    chats.at(-1).disconnect();
+    await strict.stop();
+  }
+});
