@@ -1,5 +1,6 @@
-// The demo page: one ChatSocket, a user picker, rooms, messages with
-// optimistic sends, who is online and who is typing.
+// The demo page: one ChatSocket, a user picker, rooms, the room's recent
+// messages and earlier pages on demand, optimistic sends, who is online and
+// who is typing.
 import { ChatSocket } from '/client/chathub.js';
 
 const $ = (id) => document.getElementById(id);
@@ -38,12 +39,43 @@ function renderTyping() {
 }
 setInterval(renderTyping, 500);
 
+const PAGE = 30;
+
 function messageItem(m, pending) {
   let li = m.client_id ? document.querySelector(`#messages li[data-client-id="${CSS.escape(m.client_id)}"]`) : null;
   if (!li) {
     li = document.createElement('li');
     $('messages').append(li);
   }
+  fillItem(li, m, pending);
+  $('messages').scrollTop = $('messages').scrollHeight;
+}
+
+// A message from a history page goes above every later one, once.
+function historyItem(m) {
+  if (document.querySelector(`#messages li[data-seq="${m.seq}"]`)) return;
+  const li = document.createElement('li');
+  fillItem(li, m, false);
+  const later = [...$('messages').children].find((el) => !el.dataset.seq || Number(el.dataset.seq) > m.seq);
+  $('messages').insertBefore(li, later ?? null);
+}
+
+// The page of messages before beforeSeq; the button stays while there are more.
+async function loadEarlier(beforeSeq) {
+  $('earlier').disabled = true;
+  try {
+    const page = await chat.history({ beforeSeq, limit: PAGE });
+    for (const m of page.messages) historyItem(m);
+    $('earlier').hidden = !page.hasMore;
+  } catch (e) {
+    // Without a code the socket closed first (a room switch): nothing to say.
+    if (e.code) $('notice').textContent = `history: ${e.code}`;
+  } finally {
+    $('earlier').disabled = false;
+  }
+}
+
+function fillItem(li, m, pending) {
   li.className = `${m.sender?.id === me ? 'mine' : ''} ${pending ? 'pending' : ''}`;
   if (m.client_id) li.dataset.clientId = m.client_id;
   if (m.seq) li.dataset.seq = m.seq;
@@ -57,7 +89,6 @@ function messageItem(m, pending) {
   text.className = 'text';
   text.textContent = m.content;
   li.replaceChildren(seq, who, text);
-  $('messages').scrollTop = $('messages').scrollHeight;
 }
 
 chat.on('state', (s) => {
@@ -71,6 +102,10 @@ chat.on('connection_established', (e) => {
   for (const p of e.participants) names.set(p.id, p.full_name);
   online = new Set(e.participants.filter((p) => p.online).map((p) => p.id));
   renderOnline();
+  // Entering a room (not resuming one): its latest page first.
+  if (e.resumed_from === null && !$('messages').querySelector('li[data-seq]') && e.last_seq > 0) {
+    loadEarlier(e.last_seq + 1).then(() => { $('messages').scrollTop = $('messages').scrollHeight; });
+  }
 });
 chat.on('message', (m) => {
   if (m.sender) names.set(m.sender.id, m.sender.full_name);
@@ -96,6 +131,7 @@ async function enter(room) {
   me = Number($('user').value);
   document.querySelectorAll('#rooms button').forEach((b) => b.classList.toggle('active', b.dataset.room === String(room)));
   $('messages').replaceChildren();
+  $('earlier').hidden = true;
   online = new Set();
   renderOnline();
   try {
@@ -107,6 +143,10 @@ async function enter(room) {
   }
 }
 
+$('earlier').addEventListener('click', () => {
+  const first = $('messages').querySelector('li[data-seq]');
+  if (first) loadEarlier(Number(first.dataset.seq));
+});
 $('rooms').addEventListener('click', (ev) => {
   const b = ev.target.closest('button');
   if (b) enter(b.dataset.room);

@@ -114,3 +114,30 @@ test('a dead token stops the page with 4401 although the browser only sees 1006'
   assert.equal(await page.evaluate(() => window.chat.state), 'closed', 'no reconnect after 4401');
   await page.close();
 });
+
+test('entering a room shows its latest page; "Earlier messages" brings the rest, each seq once', { timeout: 60000 }, async () => {
+  for (let i = 1; i <= 35; i++) {
+    const r = await a.api('POST', '/rooms/1/messages', { sender_id: 2, content: `earlier ${i}`, client_id: `earlier-${i}` });
+    assert.ok(r.status === 201 || r.status === 200, `post ${i}: ${r.status}`);
+  }
+  const last = (await a.api('GET', '/rooms/1/messages?limit=1')).json.messages[0].seq;
+  assert.ok(last > 35, `room 1 has the first test's messages and these (${last})`);
+  const page = await browser.newPage();
+  await page.goto(`${b.url}/?user=2&room=1`);
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll('#messages li[data-seq]').length === 30, null, { timeout: 10000 });
+  let seqs = await seqsOn(page);
+  assert.deepEqual(seqs, seqs.map((_, i) => last - 29 + i), 'the latest 30, in order');
+  assert.equal(await page.isVisible('#earlier'), true);
+  await page.click('#earlier');
+  await page.waitForFunction((n) => document.querySelectorAll('#messages li[data-seq]').length === n, last, { timeout: 10000 });
+  seqs = await seqsOn(page);
+  assert.deepEqual(seqs, seqs.map((_, i) => 1 + i), 'every seq from 1, once and in order');
+  await page.waitForSelector('#earlier', { state: 'hidden', timeout: 5000 });
+  // A live message still lands at the bottom.
+  await page.fill('#text', 'after the pages');
+  await page.click('#send');
+  await page.waitForFunction((n) => document.querySelector('#messages li:last-child')?.dataset.seq === String(n), last + 1, { timeout: 10000 });
+  await page.screenshot({ path: path.join(SHOTS, 'history.png') });
+  await page.close();
+});
