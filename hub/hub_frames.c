@@ -52,7 +52,7 @@ send_frame(hub_conn_t *c, char *s, size_t len)
 /* A request's client_id comes back on its answer, history or error, so a
  * client with several requests in flight knows which one was answered. */
 typedef struct history_req {
-    hub_ref_t ref; /* first: freed as a hub_ref_t would be */
+    hub_ref_t ref; /* the connection the answer goes to */
     char client_id[PROTO_CLIENT_ID_MAX + 1];
 } history_req_t;
 
