@@ -14,6 +14,7 @@
 
 #include "store_conninfo.h"
 #include "store_internal.h"
+#include "store_lookup.h"
 #include "store_sqlstate.h"
 #include "xalloc.h"
 
@@ -37,14 +38,7 @@ struct store_pgconn {
     store_requeue_fn requeue;
     void *ud;
     PGconn *pg;
-    /* PC_RESOLVING: one lookup per host of store_hosts(), all at once. */
-    struct pc_lookup {
-        store_pgconn_t *pc;
-        void *handle; /* in flight, or NULL */
-        char *addr;   /* the answer; "" for a host that needs none; NULL: none (yet) */
-    } * lookups;
-    size_t nlookups, lookups_pending;
-    char lookup_err[120]; /* the last failed lookup's, for the log */
+    store_lookup_t *lookup; /* PC_RESOLVING: the hosts of store_hosts(), all at once */
     void *watch;
     void *timer;
     pc_state_t state;
@@ -207,23 +201,10 @@ set_watch(store_pgconn_t *pc, int events)
 }
 
 static void
-end_lookups(store_pgconn_t *pc)
-{
-    for (size_t i = 0; i < pc->nlookups; i++) {
-        if (pc->lookups[i].handle != NULL) {
-            pc->h->resolve_cancel(pc->lookups[i].handle);
-        }
-        free(pc->lookups[i].addr);
-    }
-    free(pc->lookups);
-    pc->lookups = NULL;
-    pc->nlookups = pc->lookups_pending = 0;
-}
-
-static void
 close_pg(store_pgconn_t *pc)
 {
-    end_lookups(pc);
+    store_lookup_free(pc->lookup);
+    pc->lookup = NULL;
     if (pc->watch != NULL) {
         pc->h->watch_free(pc->watch); /* before PQfinish closes the socket */
         pc->watch = NULL;
@@ -614,23 +595,19 @@ connect_to(store_pgconn_t *pc, const store_target_t *target)
 }
 
 /* The lookups are over (all answered, or the deadline came): connect to the
- * hosts that resolved, in the conninfo's order, leaving out the others. */
+ * hosts that resolved, in the conninfo's order, leaving out the others.
+ * none_why: what to log when none did. */
 static void
-connect_resolved(store_pgconn_t *pc)
+connect_resolved(store_pgconn_t *pc, const char *none_why)
 {
-    const store_hosts_t *hosts = store_hosts(pc->st);
-    char **addr = xcalloc(pc->nlookups, sizeof(*addr));
     store_target_t t;
     char why[200];
+    bool any = store_lookup_target(pc->lookup, &t);
 
-    for (size_t i = 0; i < pc->nlookups; i++) {
-        addr[i] = pc->lookups[i].addr;
-    }
-    bool any = store_hosts_target(hosts, addr, &t);
-    free(addr);
-    end_lookups(pc);
+    snprintf(why, sizeof(why), "cannot resolve the database host: %s", none_why);
+    store_lookup_free(pc->lookup);
+    pc->lookup = NULL;
     if (!any) {
-        snprintf(why, sizeof(why), "cannot resolve the database host: %s", pc->lookup_err);
         pc_fail(pc, why, store_err_unavailable);
         return;
     }
@@ -641,21 +618,12 @@ connect_resolved(store_pgconn_t *pc)
 }
 
 static void
-on_resolved(void *ud, const char *addr, const char *err)
+on_resolved(void *ud)
 {
-    struct pc_lookup *lk = ud;
-    store_pgconn_t *pc = lk->pc;
+    store_pgconn_t *pc = ud;
 
     pc->depth++;
-    lk->handle = NULL; /* spent */
-    if (addr != NULL) {
-        lk->addr = xstrdup(addr);
-    } else {
-        snprintf(pc->lookup_err, sizeof(pc->lookup_err), "%s", err != NULL ? err : "unknown");
-    }
-    if (--pc->lookups_pending == 0) {
-        connect_resolved(pc);
-    }
+    connect_resolved(pc, store_lookup_err(pc->lookup));
     leave(pc);
 }
 
@@ -676,28 +644,9 @@ pc_connect(store_pgconn_t *pc)
         return;
     }
     pc->state = PC_RESOLVING;
-    pc->lookups = xcalloc(hosts->n, sizeof(*pc->lookups));
-    pc->nlookups = hosts->n;
-    snprintf(pc->lookup_err, sizeof(pc->lookup_err), "unknown");
-    for (size_t i = 0; i < hosts->n; i++) {
-        pc->lookups[i].pc = pc;
-        if (hosts->lookup[i]) {
-            pc->lookups_pending++;
-        } else {
-            pc->lookups[i].addr = xstrdup("");
-        }
-    }
-    /* All counted before any starts; the hook answers on a later turn (store.h). */
-    for (size_t i = 0; i < hosts->n && pc->state == PC_RESOLVING; i++) {
-        struct pc_lookup *lk = &pc->lookups[i];
-
-        if (!hosts->lookup[i]) {
-            continue;
-        }
-        lk->handle = pc->h->resolve(pc->h->ud, hosts->name[i], on_resolved, lk);
-        if (lk->handle == NULL) {
-            pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
-        }
+    pc->lookup = store_lookup_new(pc->h, hosts, on_resolved, pc);
+    if (pc->lookup == NULL) {
+        pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
     }
 }
 
@@ -737,8 +686,7 @@ on_timer(void *ud)
     } else if (pc->state == PC_CONNECTING && now >= pc->connect_deadline) {
         pc_fail(pc, "connect timeout", store_err_unavailable);
     } else if (pc->state == PC_RESOLVING && now >= pc->connect_deadline) {
-        snprintf(pc->lookup_err, sizeof(pc->lookup_err), "timeout");
-        connect_resolved(pc); /* with the hosts that did answer, if any */
+        connect_resolved(pc, "timeout"); /* with the hosts that did answer, if any */
     } else if (pc->state == PC_UP && pc->inflight != NULL && now >= pc->inflight_deadline) {
         /* No answer in time, not even the server's statement_timeout: the session
          * is stuck or the network is. The statement may still have run, so the

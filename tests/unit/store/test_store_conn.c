@@ -221,28 +221,58 @@ test_connect_timeout(void)
     close(fd);
 }
 
-/* The hooks' lookups, counted: the store must ask before every attempt. */
+/* The hooks' lookups, counted: the store must ask before every attempt. A
+ * name under .hang.invalid is never answered: a lookup that hangs. */
 static void *(*real_resolve)(void *ud, const char *host, store_resolve_cb cb, void *cb_ud);
 static int lookups;
+static void (*real_resolve_cancel)(void *handle);
+static int hung, hung_cancelled;
+static char hang_handle;
 
 static void *
-counting_resolve(void *ud, const char *host, store_resolve_cb cb, void *cb_ud)
+hanging_resolve(void *ud, const char *host, store_resolve_cb cb, void *cb_ud)
 {
+    size_t n = strlen(host), sfx = strlen(".hang.invalid");
+
     lookups++;
+    if (n > sfx && strcmp(host + n - sfx, ".hang.invalid") == 0) {
+        hung++;
+        return &hang_handle;
+    }
     return real_resolve(ud, host, cb, cb_ud);
+}
+
+static void
+hanging_resolve_cancel(void *handle)
+{
+    if (handle == &hang_handle) {
+        hung_cancelled++;
+        return;
+    }
+    real_resolve_cancel(handle);
+}
+
+static store_t *
+open_lookup_store(const char *url, unsigned connect_timeout_ms)
+{
+    store_hooks_t hooks;
+    store_config_t cfg = {.conninfo = url,
+                          .pool_size = 1,
+                          .query_timeout_ms = 2000,
+                          .connect_timeout_ms = connect_timeout_ms};
+
+    hub_store_uv_hooks_init(&hooks, &loop, on_event, NULL);
+    real_resolve = hooks.resolve;
+    real_resolve_cancel = hooks.resolve_cancel;
+    hooks.resolve = hanging_resolve;
+    hooks.resolve_cancel = hanging_resolve_cancel;
+    return store_new(&cfg, &hooks);
 }
 
 static store_t *
 open_counting_store(const char *url)
 {
-    store_hooks_t hooks;
-    store_config_t cfg = {
-        .conninfo = url, .pool_size = 1, .query_timeout_ms = 2000, .connect_timeout_ms = 3000};
-
-    hub_store_uv_hooks_init(&hooks, &loop, on_event, NULL);
-    real_resolve = hooks.resolve;
-    hooks.resolve = counting_resolve;
-    return store_new(&cfg, &hooks);
+    return open_lookup_store(url, 3000);
 }
 
 static void
@@ -298,6 +328,51 @@ test_host_looked_up_at_every_attempt(const char *url, PGconn *adm)
     ok(r.err == NULL && lookups == 2,
        "two hosts by name: both looked up, the one that resolves is used (%d)", lookups);
     store_free(st);
+    res_clear(&r);
+}
+
+/* A lookup that never answers: the connect deadline goes on with the hosts
+ * that did answer, or fails the attempt when none did, and cancels it. */
+static void
+test_lookup_deadline(const char *url)
+{
+    char named[512];
+    const char *at = strstr(url, "@127.0.0.1:");
+    res_t r = {0};
+    uint64_t t0;
+    int before;
+
+    if (at == NULL) {
+        ok(1, "# SKIP the database URL names no 127.0.0.1 host");
+        return;
+    }
+    snprintf(named, sizeof(named), "%.*s@db.hang.invalid:5432,localhost:%s", (int)(at - url), url,
+             at + strlen("@127.0.0.1:"));
+    lookups = hung = hung_cancelled = 0;
+    t0 = now_ms();
+    store_t *st = open_lookup_store(named, 600);
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == NULL && hung == 1 && lookups == 2,
+       "a hung lookup of one host: the deadline connects to the host that answered");
+    ok(r.at - t0 >= 550, "  once the connect deadline came (%llu ms)",
+       (unsigned long long)(r.at - t0));
+    ok(hung_cancelled == 1, "  and the hung lookup is cancelled (%d)", hung_cancelled);
+    store_free(st);
+    res_clear(&r);
+
+    lookups = hung = hung_cancelled = 0;
+    before = ev.connect_failed;
+    st = open_lookup_store("postgresql://postgres@db.hang.invalid:5432/postgres", 400);
+    CALL(store_ping(st, on_done, &r));
+    wait_all();
+    ok(r.err == store_err_unavailable && ev.connect_failed == before + 1,
+       "a lone hung lookup fails the attempt at the deadline (store_err_unavailable)");
+    ok(hung_cancelled == hung, "  each hung lookup is cancelled (%d of %d)", hung_cancelled, hung);
+    run_for(300); /* a retry starts another lookup, which store_free() must cancel */
+    store_free(st);
+    ok(hung_cancelled == hung, "store_free() cancels a lookup still hanging (%d of %d)",
+       hung_cancelled, hung);
     res_clear(&r);
 }
 
@@ -376,6 +451,7 @@ main(void)
     test_server_kills_sessions(url, adm);
     test_prepared_plan_change(url, adm);
     test_host_looked_up_at_every_attempt(url, adm);
+    test_lookup_deadline(url);
     PQfinish(adm);
     test_unavailable();
     test_connect_timeout();
