@@ -336,26 +336,55 @@ reply_direct_conflict(hub_http_req_t *req, int64_t room_id)
     hub_http_reply_json(req, 409, j);
 }
 
+/* The answer to a room write; removed (PUT only, else NULL) is taken. */
+static void
+reply_room(hub_http_req_t *req, int64_t room_id, bool created, cJSON *removed, const char *err)
+{
+    if (err == store_err_conflict && room_id > 0) {
+        reply_direct_conflict(req, room_id);
+    } else if (!hub_api_reply_store_err(req, err)) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)room_id));
+        cJSON_AddBoolToObject(j, "created", created);
+        if (removed != NULL) {
+            cJSON_AddItemToObject(j, "removed", removed);
+            removed = NULL;
+        }
+        hub_http_reply_json(req, created ? 201 : 200, j);
+    }
+    cJSON_Delete(removed);
+}
+
 static void
 on_room_done(void *ud, int64_t room_id, bool created, const char *err)
 {
     hub_t *hub;
     hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
-    if (req == NULL) {
-        return;
+    if (req != NULL) {
+        reply_room(req, room_id, created, NULL, err);
     }
-    if (err == store_err_conflict && room_id > 0) {
-        reply_direct_conflict(req, room_id);
-        return;
+}
+
+static void
+on_room_put_done(void *ud, int64_t room_id, bool created, const int64_t *removed, size_t nremoved,
+                 const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
+    cJSON *ids = cJSON_CreateArray();
+
+    for (size_t i = 0; i < nremoved; i++) {
+        /* Not in the new member list: their live sockets in the room go on
+         * every node (4403), even when the caller has gone. */
+        hub_control_close_user(hub, removed[i], room_id, PROTO_ERR_FORBIDDEN);
+        cJSON_AddItemToArray(ids, proto_json_int(removed[i]));
     }
-    if (hub_api_reply_store_err(req, err)) {
-        return;
+    if (req != NULL) {
+        reply_room(req, room_id, created, ids, err);
+    } else {
+        cJSON_Delete(ids);
     }
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)room_id));
-    cJSON_AddBoolToObject(j, "created", created);
-    hub_http_reply_json(req, created ? 201 : 200, j);
 }
 
 static int
@@ -465,7 +494,7 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     bool has_members = cJSON_GetObjectItemCaseSensitive(req->json, "members") != NULL;
     if (store_room_put(hub->store, req->api.id, type, name != NULL ? name : "", has_members,
-                       members, n, on_room_done, ref) < 0) {
+                       members, n, on_room_put_done, ref) < 0) {
         hub_api_not_queued(req, ref);
     }
     free(members);

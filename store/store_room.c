@@ -20,6 +20,7 @@ const char store_err_key_reused[] = "key_reused";
 typedef struct room_ctx {
     store_join_cb join_cb;
     store_room_cb room_cb;
+    store_room_put_cb put_cb;
     store_done_cb done_cb;
     store_seqs_cb seqs_cb;
     void *ud;
@@ -313,9 +314,39 @@ store_room_create_once(store_t *st, const char *key, const char *type, const cha
     return rc;
 }
 
+/* Rows of (status, room_id, created, removed user or NULL): the first says
+ * how it went, and each names one user the members took out, if any. */
+static void
+on_room_put_rows(void *ctx, const PGresult *res, const char *err)
+{
+    room_ctx_t *c = ctx;
+    int rows = err == NULL ? PQntuples(res) : 0;
+    int64_t id = 0, *removed = NULL;
+    size_t nremoved = 0;
+    bool created = false;
+
+    if (err == NULL && rows >= 1) {
+        err = status_err(store_col_str(res, 0, 0));
+        id = store_col_i64(res, 0, 1);
+        created = store_col_bool(res, 0, 2);
+        removed = xcalloc((size_t)rows, sizeof(*removed));
+        for (int i = 0; i < rows; i++) {
+            if (!PQgetisnull(res, i, 3)) {
+                removed[nremoved++] = store_col_i64(res, i, 3);
+            }
+        }
+    } else if (err == NULL) {
+        err = store_err_internal;
+    }
+    c->put_cb(c->ud, err == NULL || err == store_err_conflict ? id : 0, created, removed,
+              err == NULL ? nremoved : 0, err);
+    free(removed);
+    free(c);
+}
+
 int
 store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool has_members,
-               const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
+               const int64_t *members, size_t nmembers, store_room_put_cb cb, void *ud)
 {
     room_ctx_t *c = ctx_new(ud, id);
     char sid[24];
@@ -326,11 +357,13 @@ store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool
     bool valid = id > 0 && id < STORE_ROOM_HUB_ID_BASE && type != NULL;
     int rc;
 
-    c->room_cb = cb;
+    c->put_cb = cb;
     rc = run(st, id,
-             valid ? "SELECT status, room_id, created FROM chathub_room_put($1, $2, $3, $4, $5)"
+             valid ? "SELECT p.status, p.room_id, p.created, u.id "
+                     "FROM chathub_room_put($1, $2, $3, $4, $5) p "
+                     "LEFT JOIN LATERAL unnest(p.removed) AS u(id) ON true"
                    : NULL,
-             5, params, on_room_row, c, store_err_invalid);
+             5, params, on_room_put_rows, c, store_err_invalid);
     free(arr);
     return rc;
 }

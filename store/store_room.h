@@ -74,15 +74,21 @@ int store_room_create_once(store_t *st, const char *key, const char *type, const
                            const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* store_room_put's answer: as store_room_cb's, and the users that members
+ * took out of the room (removed, borrowed until the callback returns). */
+typedef void (*store_room_put_cb)(void *ud, int64_t room_id, bool created, const int64_t *removed,
+                                  size_t nremoved, const char *err);
+
 /*
  * PUT /api/v1/rooms/{id}: upsert under the caller's id (id < STORE_ROOM_HUB_ID_BASE)
- * with type and name; with has_members, participants become exactly members.
- * A DIRECT room needs exactly two distinct members (else store_err_invalid) and
- * is unique per pair like store_room_create's: when another room holds the pair,
- * cb gets store_err_conflict with that room's id as room_id, and nothing changed.
+ * with type and name; with has_members, participants become exactly members,
+ * and cb hears who was removed. A DIRECT room needs exactly two distinct
+ * members (else store_err_invalid) and is unique per pair like
+ * store_room_create's: when another room holds the pair, cb gets
+ * store_err_conflict with that room's id as room_id, and nothing changed.
  */
 int store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool has_members,
-                   const int64_t *members, size_t nmembers, store_room_cb cb, void *ud)
+                   const int64_t *members, size_t nmembers, store_room_put_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
 /* Add a participant (idempotent). Room missing: store_err_not_found; user missing:

@@ -134,6 +134,45 @@ test('removing a participant closes their live socket on the other node within a
   assert.ok(Date.now() - t0 < 1000, `${Date.now() - t0} ms`);
 });
 
+test('an enrollment that drops its tutor takes them out of its own tutor room only', async () => {
+  await users(700); // tutor 702
+  await put('/users/706', { full_name: 'student 706', role: 'student', is_active: true });
+  await put('/enrollments/7000', { student_id: 700, teacher_id: 701, tutor_id: 702, subject: 'Math', is_active: true });
+  await put('/enrollments/7001', { student_id: 706, teacher_id: 701, tutor_id: 702, subject: 'Bio', is_active: true });
+  await put('/rooms/7002', { type: 'GROUP', name: 'tutors', members: [702, 701] });
+  const kept = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 7000 AND type = 'FORUM_TUTOR'", database));
+  const dropped = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 7001 AND type = 'FORUM_TUTOR'", database));
+  const stays = await connect(b.wsUrl(`/ws/chat/${kept}/?token=${b.token(702)}`));
+  const r = await put('/enrollments/7001', { student_id: 706, teacher_id: 701, subject: 'Bio', is_active: true });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.removed, [{ room_id: dropped, user_id: 702 }]);
+  const rooms = psql('SELECT string_agg(room_id::text, \',\' ORDER BY room_id) FROM room_participants WHERE user_id = 702', database).trim();
+  assert.deepEqual(rooms.split(',').map(Number), [kept, 7002].sort((x, y) => x - y), 'the other enrollment\'s room and the GROUP room keep the tutor');
+  assert.deepEqual(roomsOf(7001), ['FORUM_SUBJECT:701,706:false', 'FORUM_TUTOR:706:true']);
+  stays.send({ type: 'chat_message', message: 'still here', client_id: 't1' });
+  assert.equal((await stays.next('chat_message')).message.content, 'still here');
+  await stays.close();
+});
+
+test('PUT /rooms/{id} with members: whoever it leaves out is closed with 4403 on every node', async () => {
+  await users(800);
+  await put('/rooms/8000', { type: 'GROUP', name: 'eight', members: [800, 801, 802] });
+  const onA = await connect(a.wsUrl(`/ws/chat/8000/?token=${a.token(802)}`));
+  const onB = await connect(b.wsUrl(`/ws/chat/8000/?token=${b.token(802)}`));
+  const stays = await connect(b.wsUrl(`/ws/chat/8000/?token=${b.token(801)}`));
+  const r = await put('/rooms/8000', { type: 'GROUP', name: 'eight', members: [800, 801] });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.removed, [802]);
+  assert.equal((await onA.closed).code, 4403);
+  assert.equal((await onB.closed).code, 4403);
+  const again = await put('/rooms/8000', { type: 'GROUP', name: 'eight', members: [800, 801] });
+  assert.deepEqual(again.json.removed, [], 'nobody left to remove');
+  const post = await a.api('POST', '/rooms/8000/messages', { sender_id: 800, content: 'after' });
+  assert.equal(post.status, 201);
+  assert.equal((await stays.next('chat_message')).message.content, 'after', 'the members who stay are not touched');
+  await stays.close();
+});
+
 test('stats', async () => {
   const r = await a.api('GET', '/stats');
   assert.equal(r.status, 200);

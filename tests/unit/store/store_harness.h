@@ -160,6 +160,8 @@ typedef struct res {
     int64_t seqs[128];
     int64_t ids[16];
     size_t n;
+    int64_t removed[16];
+    size_t nremoved;
     char *content; /* first message's content (history) or the message's (insert) */
     size_t content_len;
     char created_at[40];
@@ -222,6 +224,19 @@ on_room(void *ud, int64_t id, bool created, const char *err)
     r->flag = created;
     r->err = err;
     got();
+}
+
+static inline void
+on_room_put(void *ud, int64_t id, bool created, const int64_t *removed, size_t nremoved,
+            const char *err)
+{
+    res_t *r = ud;
+
+    on_room(ud, id, created, err);
+    r->nremoved = 0;
+    for (size_t i = 0; i < nremoved && i < sizeof(r->removed) / sizeof(r->removed[0]); i++) {
+        r->removed[r->nremoved++] = removed[i];
+    }
 }
 
 /* Of n answers to racing room PUTs: how many created the room, how many failed. */

@@ -139,38 +139,41 @@ test_rooms(store_t *st, store_t *st2)
     int64_t members[] = {1, 2, 3}, pair[] = {1, 2}, rpair[] = {2, 1}, ghost[] = {1, 99};
     int64_t three[] = {1, 2, 3}, same[] = {1, 1};
 
-    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math", true, members, 3, on_room, &r));
+    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math", true, members, 3, on_room_put, &r));
     wait_all();
     ok(r.err == NULL && r.id == 10 && r.flag, "room put creates");
-    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math 2", true, pair, 2, on_room, &r));
+    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math 2", true, pair, 2, on_room_put, &r));
     wait_all();
     ok(r.err == NULL && r.id == 10 && !r.flag, "room put again updates (created=false)");
+    ok(r.nremoved == 1 && r.removed[0] == 3, "  and names the member it took out (%zu)",
+       r.nremoved);
     CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, 10, on_join, &r));
     wait_all();
     ok(r.err == NULL && r.n == 2 && r.ids[0] == 1 && r.ids[1] == 2,
        "members replaced exactly: 1, 2 (%zu)", r.n);
-    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math 2", false, NULL, 0, on_room, &r));
+    CALL(store_room_put(st, 10, "FORUM_SUBJECT", "Math 2", false, NULL, 0, on_room_put, &r));
     wait_all();
     CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, 10, on_join, &r));
     wait_all();
     ok(r.err == NULL && r.n == 2, "a put without members leaves them alone");
-    CALL(store_room_put(st, 11, "GROUP", "Ghosts", true, ghost, 2, on_room, &r));
+    CALL(store_room_put(st, 11, "GROUP", "Ghosts", true, ghost, 2, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "an unknown member is store_err_invalid");
     CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, 11, on_join, &r));
     wait_all();
     ok(r.err == store_err_not_found, "  and nothing was written");
-    CALL(store_room_put(st, STORE_ROOM_HUB_ID_BASE, "GROUP", "x", false, NULL, 0, on_room, &r));
+    CALL(store_room_put(st, STORE_ROOM_HUB_ID_BASE, "GROUP", "x", false, NULL, 0, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "a put in the hub's id range is store_err_invalid");
-    CALL(store_room_put(st, 12, "SALON", "x", false, NULL, 0, on_room, &r));
+    CALL(store_room_put(st, 12, "SALON", "x", false, NULL, 0, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "an unknown room type is store_err_invalid");
 
     /* Racing puts of one new id from two stores: one creates, the rest update. */
     memset(rs, 0, sizeof(rs));
     for (int i = 0; i < 8; i++) {
-        CALL(store_room_put(i % 2 ? st : st2, 20, "GROUP", "Race", true, pair, 2, on_room, &rs[i]));
+        CALL(store_room_put(i % 2 ? st : st2, 20, "GROUP", "Race", true, pair, 2, on_room_put,
+                            &rs[i]));
     }
     wait_all();
     {

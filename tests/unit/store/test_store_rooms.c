@@ -38,7 +38,7 @@ test_direct_put(store_t *st, store_t *st2)
         CALL(store_user_upsert(st, users[i], "Pair User", "student", true, on_done, &r));
         wait_all();
     }
-    CALL(store_room_put(st, 30, "DIRECT", "", true, pair, 2, on_room, &r));
+    CALL(store_room_put(st, 30, "DIRECT", "", true, pair, 2, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_conflict && r.id == direct_room,
        "PUT DIRECT of a pair POST made is store_err_conflict naming its room (%lld)",
@@ -46,33 +46,33 @@ test_direct_put(store_t *st, store_t *st2)
     CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, 30, on_join, &r));
     wait_all();
     ok(r.err == store_err_not_found, "  and room 30 was not made");
-    CALL(store_room_put(st, 31, "DIRECT", "", true, p89, 2, on_room, &r));
+    CALL(store_room_put(st, 31, "DIRECT", "", true, p89, 2, on_room_put, &r));
     wait_all();
     ok(r.err == NULL && r.id == 31 && r.flag, "PUT DIRECT of a new pair creates");
-    CALL(store_room_put(st, 31, "DIRECT", "renamed", true, p98, 2, on_room, &r));
+    CALL(store_room_put(st, 31, "DIRECT", "renamed", true, p98, 2, on_room_put, &r));
     wait_all();
     ok(r.err == NULL && r.id == 31 && !r.flag, "  PUT of the same id again updates");
     CALL(store_room_create(st, "DIRECT", "", p98, 2, on_room, &r));
     wait_all();
     ok(r.err == NULL && r.id == 31 && !r.flag, "  POST of the pair finds the PUT room");
-    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room, &r));
+    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_conflict && r.id == 31, "  PUT of another id is a conflict naming 31");
-    CALL(store_room_put(st, 33, "DIRECT", "", true, three, 3, on_room, &r));
+    CALL(store_room_put(st, 33, "DIRECT", "", true, three, 3, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "PUT DIRECT with three members is store_err_invalid");
-    CALL(store_room_put(st, 33, "DIRECT", "", true, same, 2, on_room, &r));
+    CALL(store_room_put(st, 33, "DIRECT", "", true, same, 2, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "PUT DIRECT with oneself is store_err_invalid");
-    CALL(store_room_put(st, 33, "DIRECT", "", false, NULL, 0, on_room, &r));
+    CALL(store_room_put(st, 33, "DIRECT", "", false, NULL, 0, on_room_put, &r));
     wait_all();
     ok(r.err == store_err_invalid, "PUT DIRECT without members is store_err_invalid");
 
     /* Eight ids for one pair from two stores at once: the index lets one in. */
     memset(rs, 0, sizeof(rs));
     for (int i = 0; i < 8; i++) {
-        CALL(
-            store_room_put(i % 2 ? st : st2, 40 + i, "DIRECT", "", true, p811, 2, on_room, &rs[i]));
+        CALL(store_room_put(i % 2 ? st : st2, 40 + i, "DIRECT", "", true, p811, 2, on_room_put,
+                            &rs[i]));
     }
     wait_all();
     {
@@ -95,7 +95,8 @@ test_direct_put(store_t *st, store_t *st2)
     /* One new id for one pair from two stores at once: one creates, the rest update. */
     memset(rs, 0, sizeof(rs));
     for (int i = 0; i < 8; i++) {
-        CALL(store_room_put(i % 2 ? st : st2, 50, "DIRECT", "", true, p911, 2, on_room, &rs[i]));
+        CALL(
+            store_room_put(i % 2 ? st : st2, 50, "DIRECT", "", true, p911, 2, on_room_put, &rs[i]));
     }
     wait_all();
     {
@@ -106,9 +107,9 @@ test_direct_put(store_t *st, store_t *st2)
            "error (%d)",
            created, errs);
     }
-    CALL(store_room_put(st, 31, "GROUP", "not direct", true, p89, 2, on_room, &r));
+    CALL(store_room_put(st, 31, "GROUP", "not direct", true, p89, 2, on_room_put, &r));
     wait_all();
-    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room, &r));
+    CALL(store_room_put(st, 32, "DIRECT", "", true, p89, 2, on_room_put, &r));
     wait_all();
     ok(r.err == NULL && r.flag, "a room PUT as GROUP frees its pair");
 }
