@@ -722,9 +722,9 @@ parse_body(hub_http_req_t *req)
         hub_http_reply_error(req, 400, "bad_request", "strings must not contain NUL (\\u0000)");
         return false;
     }
-    req->json = cJSON_ParseWithLength(req->body, req->body_len);
+    req->json = proto_json_parse(req->body, req->body_len);
     if (!cJSON_IsObject(req->json)) {
-        hub_http_reply_error(req, 400, "invalid_json", "the body must be a JSON object");
+        hub_http_reply_error(req, 400, "invalid_json", "the body must be one JSON object");
         return false;
     }
     return true;

@@ -50,6 +50,8 @@ reason_phrase(int status)
         return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
+    case 411:
+        return "Length Required";
     case 413:
         return "Payload Too Large";
     case 426:
@@ -79,6 +81,8 @@ status_code(int status)
         return "method_not_allowed";
     case 409:
         return "conflict";
+    case 411:
+        return "length_required";
     case 413:
         return "too_large";
     case 426:
@@ -344,15 +348,41 @@ route(hub_t *hub, hub_http_req_t *req)
     }
 }
 
-static bool
-expects_body(struct lws *wsi)
+/*
+ * Whether a body follows: 1 yes, 0 no, or an HTTP status for a body this hub
+ * cannot read: 411 for one sent with Transfer-Encoding (lws 4.1 does not
+ * decode a chunked request body; it would wait for one that never ends), 400
+ * for a Content-Length that is not a decimal number.
+ */
+static int
+body_follows(struct lws *wsi)
 {
     char cl[32];
+    int n = lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
 
-    if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-        return strtoull(cl, NULL, 10) > 0;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        return 411;
     }
-    return lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+    if (n <= 0) {
+        return n == 0 ? 0 : 400; /* < 0: too long for any body we take */
+    }
+    if (n > 19 || strspn(cl, "0123456789") != (size_t)n) {
+        return 400;
+    }
+    return strtoull(cl, NULL, 10) > 0;
+}
+
+/* Answer at once and close after: the body's bytes, never read, would
+ * otherwise be taken for the next request on this connection. */
+static void
+refuse_body(hub_http_req_t *req, int status)
+{
+    req->routed = true;
+    req->close_after = true;
+    req->extra_headers = "Connection: close\r\n";
+    hub_http_reply_error(req, status, NULL,
+                         status == 411 ? "send the body with a Content-Length"
+                                       : "Content-Length must be a decimal number");
 }
 
 int
@@ -370,12 +400,15 @@ hub_http_on_request(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const char *uri
     proto_api_path_parse(req->path, &req->api);
     hub_map_put(&hub->http_reqs, req->id, req);
     pss->req = req;
-    if ((req->method == LWSHUMETH_POST || req->method == LWSHUMETH_PUT ||
-         req->method == LWSHUMETH_PATCH) &&
-        expects_body(wsi)) {
-        return 0; /* routed on BODY_COMPLETION */
+    int body = body_follows(wsi);
+    if (body > 1) {
+        refuse_body(req, body);
+    } else if (body == 1 && (req->method == LWSHUMETH_POST || req->method == LWSHUMETH_PUT ||
+                             req->method == LWSHUMETH_PATCH)) {
+        /* routed on BODY_COMPLETION */
+    } else {
+        route(hub, req);
     }
-    route(hub, req);
     return 0;
 }
 
@@ -441,10 +474,11 @@ hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
         lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
     log_debug("http.answer", "method=%d path=%s status=%d", req->method, logged_path(req),
               req->status);
+    bool close_after = req->close_after;
     /* Unlink before lws resets the session for the next request. */
     pss->req = NULL;
     req_free(hub, req);
-    if (n < 0) {
+    if (n < 0 || close_after) {
         return -1;
     }
     return lws_http_transaction_completed(wsi) ? -1 : 0;

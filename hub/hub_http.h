@@ -32,7 +32,8 @@ typedef struct hub_http_req {
     size_t body_len;
     bool body_too_large;
     bool routed; /* handed to route() once: lws 4.1 still reports a body for Content-Length: 0 */
-    cJSON *json; /* the parsed body, owned, or NULL */
+    bool close_after; /* a body was left unread: the connection ends with the answer */
+    cJSON *json;      /* the parsed body, owned, or NULL */
     /* The answer, once known. */
     bool answered;
     bool headers_sent;

@@ -346,8 +346,8 @@ is_ws(char c)
 }
 
 /* Exactly one JSON value, with nothing after it but whitespace. NULL: invalid_json. */
-static cJSON *
-parse_json(const char *buf, size_t len)
+cJSON *
+proto_json_parse(const char *buf, size_t len)
 {
     const char *end = NULL;
     cJSON *root;
@@ -408,7 +408,7 @@ proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, pr
         *err = PROTO_ERR_BAD_REQUEST;
         return -1;
     }
-    root = parse_json(buf, len);
+    root = proto_json_parse(buf, len);
     if (root == NULL) {
         *err = PROTO_ERR_INVALID_JSON;
         return -1;

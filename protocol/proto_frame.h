@@ -5,6 +5,8 @@
 #ifndef CHATHUB_PROTO_FRAME_H
 #define CHATHUB_PROTO_FRAME_H
 
+#include <cjson/cJSON.h>
+
 #include "proto_err.h"
 #include "proto_types.h"
 
@@ -59,5 +61,9 @@ void proto_in_clear(proto_in_t *in);
  * one would be dropped without a word: callers refuse such input instead. The
  * text need not be valid JSON; the answer only has to be right when it is. */
 bool proto_json_has_nul(const char *buf, size_t len);
+
+/* len bytes as one JSON value, or NULL: not JSON, more than one value (only
+ * whitespace may follow it), or a raw NUL byte. Release with cJSON_Delete(). */
+cJSON *proto_json_parse(const char *buf, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 // The server API of PROTOCOL.md §6 that issue 2 needs, behind HUB_API_KEY.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed } from '../lib/hub.js';
+import net from 'node:net';
+import { startHub, seed, psql } from '../lib/hub.js';
 import { connect } from '../lib/ws.js';
 
 let hub;
@@ -247,4 +248,47 @@ test('a NUL in any body string is refused with 400 and nothing is stored', async
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
   assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);
+});
+
+/** Send raw bytes; resolve with everything the hub sent back and whether it closed, within ms. */
+function rawHttp(port, bytes, ms = 3000) {
+  return new Promise((resolve) => {
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    let data = '';
+    const t0 = Date.now();
+    const timer = setTimeout(() => { sock.destroy(); resolve({ data, closed: false, ms: Date.now() - t0 }); }, ms);
+    sock.on('data', (d) => { data += d; });
+    sock.on('close', () => { clearTimeout(timer); resolve({ data, closed: true, ms: Date.now() - t0 }); });
+    sock.on('error', () => {});
+    sock.write(bytes);
+  });
+}
+
+test('a body the hub cannot read is answered at once, and the connection closed after', async () => {
+  const json = '{"full_name":"Chunked","role":"student","is_active":true}';
+  const head = (extra) => `PUT /api/v1/users/6060 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${hub.apiKey}\r\nContent-Type: application/json\r\n${extra}\r\n`;
+  const chunked = await rawHttp(hub.port, `${head('Transfer-Encoding: chunked\r\n')}${json.length.toString(16)}\r\n${json}\r\n0\r\n\r\n`);
+  assert.match(chunked.data, /^HTTP\/1\.1 411 /, chunked.data);
+  assert.match(chunked.data, /"code":"length_required"/);
+  assert.ok(chunked.closed && chunked.ms < 2000, `closed after ${chunked.ms} ms`);
+  for (const cl of ['-5', '12abc', '99999999999999999999']) {
+    const r = await rawHttp(hub.port, `${head(`Content-Length: ${cl}\r\n`)}${json}`);
+    assert.match(r.data, /^HTTP\/1\.1 400 /, `Content-Length: ${cl}: ${r.data}`);
+    assert.ok(r.closed && r.ms < 2000, `Content-Length: ${cl}: closed after ${r.ms} ms`);
+  }
+  assert.equal(psql('SELECT count(*) FROM users WHERE id = 6060', hub.database).trim(), '0', 'nothing stored');
+  // The same body with its length: stored, and the connection stays open for the next request.
+  const ok = await rawHttp(hub.port, `${head(`Content-Length: ${json.length}\r\n`)}${json}`, 800);
+  assert.match(ok.data, /^HTTP\/1\.1 200 /, ok.data);
+  assert.equal(ok.closed, false, 'a readable request keeps its connection');
+});
+
+test('a body with anything after its JSON object is 400 and changes nothing', async () => {
+  for (const body of ['{"full_name":"Tail","role":"student","is_active":true} xyz', '{"full_name":"Tail","role":"student","is_active":true}{}']) {
+    const r = await hub.api('PUT', '/users/6161', body);
+    assert.equal(r.status, 400, body);
+    assert.equal(r.json.error.code, 'invalid_json');
+  }
+  const r = await hub.api('PUT', '/users/6161', '  {"full_name":"Tail","role":"student","is_active":true}\n');
+  assert.equal(r.status, 200, 'whitespace around the object is fine');
 });

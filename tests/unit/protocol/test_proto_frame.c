@@ -449,6 +449,26 @@ test_clear_on_zeroed_struct(void)
     ok(z.text == NULL, "clear on a zeroed struct is a no-op");
 }
 
+/* One value and nothing after it but whitespace: what an API body must be. */
+static void
+test_json_parse_whole_input(void)
+{
+    static const char *good[] = {"{}", " {\"a\":1}\r\n\t ", "[1,2]", "\"s\"", "0"};
+    static const char *bad[] = {"", "   ", "{} x", "{\"a\":1} {\"b\":2}", "{\"a\":1}]", "{\"a\":"};
+    static const char nul_after[] = {'{', '}', '\0', ' '};
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        cJSON *j = proto_json_parse(good[i], strlen(good[i]));
+        ok(j != NULL, "one JSON value is parsed: '%s'", good[i]);
+        cJSON_Delete(j);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(proto_json_parse(bad[i], strlen(bad[i])) == NULL, "refused: '%s'", bad[i]);
+    }
+    ok(proto_json_parse(nul_after, sizeof(nul_after)) == NULL,
+       "refused: a raw NUL after the value");
+}
+
 int
 main(void)
 {
@@ -472,6 +492,7 @@ main(void)
     test_deep_nesting();
     test_length_bounds_the_input();
     test_clear_on_zeroed_struct();
+    test_json_parse_whole_input();
     proto_in_clear(&in);
     return tap_done();
 }
