@@ -110,22 +110,28 @@ export class ChatSocket {
     }
   }
 
-  /** roomId: a room id, or null for the user's first available room. */
+  /**
+   * roomId: a room id, or null for the user's first available room. Called
+   * again (another room, a new token, or while reconnecting), it replaces the
+   * socket it had: there is never more than one.
+   */
   connect(roomId, token) {
+    const room = roomId ?? null;
     if (token !== undefined) this.token = token;
-    if (roomId !== this.roomId) {
+    if (room !== this.roomId) {
       this.lastSeq = null;
       this.pending.clear();
     }
-    this.roomId = roomId ?? null;
+    this.detach(new Error('reconnected'));
+    this.roomId = room;
     this.wanted = true;
     this.failures = 0;
     this.lostEmitted = false;
     this.open('connecting');
   }
 
+  /** connect() to another room with the same token. */
   switchRoom(roomId) {
-    this.disconnect();
     this.connect(roomId);
   }
 
@@ -136,6 +142,12 @@ export class ChatSocket {
   /** No more attempts: the socket closed, pending history rejected with why. */
   stop(why) {
     this.wanted = false;
+    this.detach(why);
+    this.setState('closed');
+  }
+
+  /** Close the socket and cancel a retry, if any, silently; reject pending history with why. */
+  detach(why) {
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
     const ws = this.ws;
@@ -147,7 +159,6 @@ export class ChatSocket {
       } catch {}
     }
     this.rejectHistory(why);
-    this.setState('closed');
   }
 
   socketUrl() {

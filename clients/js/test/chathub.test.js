@@ -194,15 +194,35 @@ test('typing, markRead, history and the other events', async () => {
   assert.deepEqual(events.filter(([n]) => n === 'state').map(([, s]) => s), ['connecting', 'open']);
 });
 
-test('switchRoom disconnects, forgets the old room, and connects to the new one', () => {
-  const { c } = client();
+test('switchRoom closes the old socket, forgets the old room, and connects to the new one', () => {
+  const { c, events } = client();
   c.connect(12, 't');
   established(FakeWS.last(), 10);
   const old = FakeWS.last();
+  events.length = 0;
   c.switchRoom(13);
   assert.equal(old.closed, true);
   assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/13/?token=t');
   assert.equal(c.lastSeq, null);
+  assert.deepEqual(events, [['state', 'connecting']], 'straight to connecting, no closed in between');
+});
+
+test('connect() again replaces the socket: never two open, no retry left behind', () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last(), 10);
+  const first = FakeWS.last();
+  c.connect(13);
+  assert.equal(first.closed, true, 'the first socket is closed');
+  first.drop(1000); // its close event, after the fact, schedules nothing
+  assert.equal(timers.queue.length, 0);
+  const second = FakeWS.last();
+  second.drop(1006); // the second one drops: one retry is scheduled
+  assert.equal(timers.queue.length, 1);
+  c.connect(14, 't2'); // called while reconnecting: the retry is cancelled
+  assert.equal(timers.queue.length, 0);
+  assert.equal(FakeWS.all.length, 3);
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/14/?token=t2');
 });
 
 const NOW_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
