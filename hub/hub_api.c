@@ -502,36 +502,60 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
 
 /* PUT/DELETE /api/v1/rooms/{id}/participants/{user_id} */
 
+/* What the answer needs, also when the caller has gone by then. */
+typedef struct participant_call {
+    hub_ref_t *ref;
+    int64_t room_id, user_id;
+    bool removing;
+} participant_call_t;
+
 static void
 on_participant_done(void *ud, const char *err)
 {
+    participant_call_t *call = ud;
     hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(ud, &hub);
+    hub_http_req_t *req = hub_api_take_req(call->ref, &hub);
+    int64_t room_id = call->room_id, user_id = call->user_id;
 
-    if (req == NULL || hub_api_reply_store_err(req, err)) {
+    if (err == NULL && call->removing) {
+        /* Removed: their live sockets in the room go now (4403), on every
+         * node, even when the caller has gone. */
+        hub_control_close_user(hub, user_id, room_id, PROTO_ERR_FORBIDDEN);
+    }
+    free(call);
+    if (req == NULL) {
         return;
     }
-    if (req->method == LWSHUMETH_DELETE) {
-        /* Removed: their live sockets in the room go now (4403). */
-        hub_control_close_user(hub, req->api.id2, req->api.id, PROTO_ERR_FORBIDDEN);
+    if (err == store_err_conflict) {
+        hub_http_reply_error(req, 409, "conflict", "a DIRECT room is for its two users only");
+        return;
+    }
+    if (hub_api_reply_store_err(req, err)) {
+        return;
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "room_id", proto_json_int((int64_t)req->api.id));
-    cJSON_AddItemToObject(j, "user_id", proto_json_int((int64_t)req->api.id2));
+    cJSON_AddItemToObject(j, "room_id", proto_json_int(room_id));
+    cJSON_AddItemToObject(j, "user_id", proto_json_int(user_id));
     hub_http_reply_json(req, 200, j);
 }
 
 static void
 api_participant(hub_t *hub, hub_http_req_t *req)
 {
-    hub_ref_t *ref = hub_ref_new(hub, req->id);
-    int rc =
-        req->method == LWSHUMETH_PUT
-            ? store_participant_add(hub->store, req->api.id, req->api.id2, on_participant_done, ref)
-            : store_participant_remove(hub->store, req->api.id, req->api.id2, on_participant_done,
-                                       ref);
+    participant_call_t *call = xcalloc(1, sizeof(*call));
+    int rc;
+
+    call->ref = hub_ref_new(hub, req->id);
+    call->room_id = (int64_t)req->api.id;
+    call->user_id = (int64_t)req->api.id2;
+    call->removing = req->method == LWSHUMETH_DELETE;
+    rc = call->removing ? store_participant_remove(hub->store, call->room_id, call->user_id,
+                                                   on_participant_done, call)
+                        : store_participant_add(hub->store, call->room_id, call->user_id,
+                                                on_participant_done, call);
     if (rc < 0) {
-        hub_api_not_queued(req, ref);
+        hub_api_not_queued(req, call->ref);
+        free(call);
     }
 }
 

@@ -391,13 +391,20 @@ store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_
                             store_i64_str(uid, sizeof(uid), user_id)};
 
     c->done_cb = cb;
+    /* A DIRECT room takes only its pair (the users of its direct_key, or,
+     * for one from before keys, anyone while it has fewer than two). */
     return run(st, room_id,
-               "WITH ins AS (INSERT INTO room_participants (room_id, user_id) "
-               "SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = $1) "
+               "WITH r AS (SELECT r.type <> 'DIRECT' OR CASE WHEN r.direct_key IS NOT NULL "
+               "THEN $2::bigint::text IN (split_part(r.direct_key, ':', 1), "
+               "split_part(r.direct_key, ':', 2)) ELSE (SELECT count(*) FROM room_participants "
+               "p WHERE p.room_id = r.id AND p.user_id <> $2) < 2 END AS fits "
+               "FROM rooms r WHERE r.id = $1), "
+               "ins AS (INSERT INTO room_participants (room_id, user_id) "
+               "SELECT $1, $2 FROM r WHERE r.fits "
                "AND EXISTS (SELECT 1 FROM users WHERE id = $2) ON CONFLICT DO NOTHING) "
-               "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rooms WHERE id = $1) THEN 'not_found' "
+               "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM r) THEN 'not_found' "
                "WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = $2) THEN 'invalid' "
-               "ELSE 'ok' END",
+               "WHEN NOT (SELECT fits FROM r) THEN 'conflict' ELSE 'ok' END",
                2, params, on_participant, c, NULL);
 }
 

@@ -92,7 +92,7 @@ int store_room_put(store_t *st, int64_t id, const char *type, const char *name, 
     __attribute__((warn_unused_result));
 
 /* Add a participant (idempotent). Room missing: store_err_not_found; user missing:
- * store_err_invalid. */
+ * store_err_invalid; a DIRECT room and a user not of its pair: store_err_conflict. */
 int store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb, void *ud)
     __attribute__((warn_unused_result));
 

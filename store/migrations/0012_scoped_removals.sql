@@ -1,4 +1,4 @@
--- Two removals that went wrong.
+-- Removals that went wrong, and a DIRECT room's pair.
 --
 -- 1. An enrollment upserted without its former tutor took that tutor out of
 --    every room they were in, not just the enrollment's tutor room: under
@@ -12,6 +12,11 @@
 --    chathub_room_put now returns them in removed, for the hub to close
 --    with 4403 on every node as DELETE .../participants/{id} does. The
 --    columns it had keep their names, which is how the hub reads them.
+-- 3. POST /api/v1/rooms for a DIRECT pair whose room had lost one of the two
+--    (DELETE .../participants) handed back that room without them, so they
+--    could not reach their own conversation. Asking for the pair's room now
+--    puts both back in it. (PUT .../participants lets nobody else in: the hub
+--    checks that in the statement it runs.)
 
 CREATE OR REPLACE FUNCTION chathub_enrollment_put(p_id bigint, p_student bigint, p_teacher bigint,
                                                   p_tutor bigint, p_subject text, p_active boolean)
@@ -139,6 +144,28 @@ BEGIN
         SELECT p_id, m FROM unnest(p_members) AS m ON CONFLICT DO NOTHING;
     END IF;
     status := 'ok';
+    RETURN NEXT;
+END
+$$;
+
+-- 0001's, but both users are in the room whether it was made now or before.
+CREATE OR REPLACE FUNCTION chathub_room_direct(p_a bigint, p_b bigint, p_name text)
+RETURNS TABLE (room_id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    k text := least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text;
+    rid bigint;
+BEGIN
+    INSERT INTO rooms (type, name, direct_key) VALUES ('DIRECT', COALESCE(p_name, ''), k)
+    ON CONFLICT (direct_key) DO NOTHING RETURNING rooms.id INTO rid;
+    created := rid IS NOT NULL;
+    IF rid IS NULL THEN
+        SELECT rooms.id INTO rid FROM rooms WHERE rooms.direct_key = k;
+    END IF;
+    INSERT INTO room_participants (room_id, user_id) VALUES (rid, p_a), (rid, p_b)
+    ON CONFLICT DO NOTHING;
+    room_id := rid;
     RETURN NEXT;
 END
 $$;

@@ -165,6 +165,25 @@ test('participants: PUT adds (can connect at once), DELETE removes and closes 44
   assert.ok(r.status >= 400 && r.status < 500);
 });
 
+test('a DIRECT room is for its pair: nobody else is added, and asking for it again brings a removed one back', async () => {
+  const d = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [3, 4] });
+  assert.ok(d.status === 201 || d.status === 200, `${d.status}`); // an earlier test may have made it
+  const room = d.json.id;
+  let r = await hub.api('PUT', `/rooms/${room}/participants/1`);
+  assert.equal(r.status, 409, 'a third user');
+  assert.equal(r.json.error.code, 'conflict');
+  assert.equal((await hub.api('DELETE', `/rooms/${room}/participants/4`)).status, 200);
+  r = await hub.api('PUT', `/rooms/${room}/participants/4`);
+  assert.equal(r.status, 200, 'one of the pair may come back');
+  assert.equal((await hub.api('DELETE', `/rooms/${room}/participants/4`)).status, 200);
+  r = await hub.api('POST', '/rooms', { type: 'DIRECT', name: '', members: [4, 3] });
+  assert.equal(r.status, 200);
+  assert.deepEqual([r.json.id, r.json.created], [room, false]);
+  const c = await connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(4)}`));
+  assert.deepEqual(c.established.participants.map((p) => p.id).sort(), [3, 4], 'both are in their room again');
+  await c.close();
+});
+
 test('POST and GET /rooms/{id}/messages', async () => {
   const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`));
   let r = await hub.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'from the backend', client_id: 'api-1' });
