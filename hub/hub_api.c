@@ -179,32 +179,38 @@ hub_api_not_queued(hub_http_req_t *req, hub_ref_t *ref)
 
 /* PUT /api/v1/users/{id} */
 
-static void
-on_user_done(void *ud, const char *err)
-{
-    hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(ud, &hub);
-    const char *name = NULL, *role = NULL;
-    bool active;
+/* The user a PUT is about, for the answer even when the caller has gone. */
+typedef struct user_call {
+    hub_ref_t *ref;
+    int64_t user_id;
+} user_call_t;
 
+static void
+on_user_done(void *ud, const char *full_name, bool is_active, const char *err)
+{
+    user_call_t *call = ud;
+    hub_t *hub;
+    hub_http_req_t *req = hub_api_take_req(call->ref, &hub);
+    const char *role = NULL;
+
+    if (err == NULL && !is_active) {
+        /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
+        hub_control_close_user(hub, call->user_id, 0, PROTO_ERR_UNAUTHORIZED);
+    }
+    free(call);
     if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
-    active = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(req->json, "is_active"));
-    if (!active) {
-        /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
-        hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_UNAUTHORIZED);
-    }
-    (void)hub_api_json_str(req->json, "full_name", NAME_MAX_BYTES, &name);
     (void)hub_api_json_str(req->json, "role", 32, &role);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)req->api.id));
-    cJSON_AddStringToObject(j, "full_name", name != NULL ? name : "");
+    cJSON_AddStringToObject(j, "full_name", full_name);
     cJSON_AddStringToObject(j, "role", role != NULL ? role : "");
-    cJSON_AddBoolToObject(j, "is_active", active);
+    cJSON_AddBoolToObject(j, "is_active", is_active);
     hub_http_reply_json(req, 200, j);
 }
 
+/* A field left out keeps what is stored: a rename never reactivates. */
 static void
 api_user_put(hub_t *hub, hub_http_req_t *req)
 {
@@ -222,10 +228,14 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
         hub_api_bad_request(req, "is_active must be a boolean");
         return;
     }
-    hub_ref_t *ref = hub_ref_new(hub, req->id);
-    if (store_user_upsert(hub->store, req->api.id, name != NULL ? name : "", role,
-                          !cJSON_IsFalse(active), on_user_done, ref) < 0) {
-        hub_api_not_queued(req, ref);
+    user_call_t *call = xmalloc(sizeof(*call));
+    call->ref = hub_ref_new(hub, req->id);
+    call->user_id = (int64_t)req->api.id;
+    if (store_user_upsert(hub->store, call->user_id, name, role,
+                          active == NULL ? STORE_USER_KEEP : cJSON_IsTrue(active), on_user_done,
+                          call) < 0) {
+        hub_api_not_queued(req, call->ref);
+        free(call);
     }
 }
 

@@ -9,7 +9,7 @@
 #include "xalloc.h"
 
 typedef struct user_ctx {
-    store_done_cb cb;
+    store_user_cb cb;
     void *ud;
 } user_ctx_t;
 
@@ -18,32 +18,42 @@ on_upsert(void *ctx, const PGresult *res, const char *err)
 {
     user_ctx_t *c = ctx;
 
-    (void)res;
-    c->cb(c->ud, err);
+    if (err == NULL && PQntuples(res) != 1) {
+        err = store_err_internal;
+    }
+    if (err != NULL) {
+        c->cb(c->ud, NULL, false, err);
+    } else {
+        c->cb(c->ud, store_col_str(res, 0, 0), store_col_bool(res, 0, 1), NULL);
+    }
     free(c);
 }
 
 int
-store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *role, bool is_active,
-                  store_done_cb cb, void *ud)
+store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *role, int is_active,
+                  store_user_cb cb, void *ud)
 {
     char sid[24];
     const char *params[] = {store_i64_str(sid, sizeof(sid), id), full_name, role,
-                            is_active ? "true" : "false"};
+                            is_active == STORE_USER_KEEP ? NULL
+                            : is_active                  ? "true"
+                                                         : "false"};
     user_ctx_t *c = xmalloc(sizeof(*c));
     int rc;
 
     c->cb = cb;
     c->ud = ud;
-    /* The schema's CHECKs refuse unknown roles and ids out of range (store_err_invalid). */
-    rc = full_name == NULL || role == NULL
+    /* The schema's CHECKs refuse unknown roles and ids out of range
+     * (store_err_invalid). A NULL parameter is a field left out: kept. */
+    rc = role == NULL
              ? store_fail(st, on_upsert, c, store_err_invalid)
              : store_query(st, -1,
                            "INSERT INTO users (id, full_name, role, is_active) "
-                           "VALUES ($1, $2, $3, $4) "
-                           "ON CONFLICT (id) DO UPDATE SET full_name = EXCLUDED.full_name, "
-                           "role = EXCLUDED.role, is_active = EXCLUDED.is_active, "
-                           "updated_at = now()",
+                           "VALUES ($1, COALESCE($2, ''), $3, COALESCE($4::boolean, true)) "
+                           "ON CONFLICT (id) DO UPDATE SET "
+                           "full_name = COALESCE($2, users.full_name), role = EXCLUDED.role, "
+                           "is_active = COALESCE($4::boolean, users.is_active), "
+                           "updated_at = now() RETURNING full_name, is_active",
                            4, params, on_upsert, c);
     if (rc < 0) {
         free(c);

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startHub, seed, psql } from '../lib/hub.js';
-import { connect } from '../lib/ws.js';
+import { connect, Client } from '../lib/ws.js';
 
 let hub;
 before(async () => {
@@ -34,6 +34,20 @@ test('PUT /users/{id} upserts and validates', async () => {
   assert.equal(r.status, 400);
   r = await hub.api('PUT', '/users/abc', { full_name: 'X', role: 'student' });
   assert.equal(r.status, 404);
+});
+
+test('PUT /users/{id} keeps the fields it leaves out: a rename never reactivates', async () => {
+  let r = await hub.api('PUT', '/users/53', { full_name: 'Left School', role: 'student', is_active: false });
+  assert.equal(r.status, 200);
+  r = await hub.api('PUT', '/users/53', { full_name: 'Left School (renamed)', role: 'student' });
+  assert.equal(r.status, 200);
+  assert.deepEqual([r.json.full_name, r.json.is_active], ['Left School (renamed)', false], 'still inactive');
+  const refused = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(53)}`));
+  assert.equal((await refused.closed).code, 4401, 'and still refused');
+  r = await hub.api('PUT', '/users/53', { role: 'student', is_active: true });
+  assert.deepEqual([r.json.full_name, r.json.is_active], ['Left School (renamed)', true], 'the name is kept');
+  r = await hub.api('PUT', '/users/54', { role: 'student' });
+  assert.deepEqual([r.status, r.json.full_name, r.json.is_active], [200, '', true], 'a new user: active, no name');
 });
 
 test('POST /rooms makes GROUP rooms and one DIRECT room per pair', async () => {

@@ -193,6 +193,16 @@ on_done(void *ud, const char *err)
 }
 
 static inline void
+on_user(void *ud, const char *full_name, bool is_active, const char *err)
+{
+    res_t *r = ud;
+
+    snprintf(r->text, sizeof(r->text), "%s", full_name != NULL ? full_name : "");
+    r->flag = is_active;
+    on_done(ud, err);
+}
+
+static inline void
 on_migrated(void *ud, int applied, const char *err)
 {
     res_t *r = ud;

@@ -72,22 +72,33 @@ test_users_tokens(store_t *st)
 {
     res_t r = {0}, r2 = {0}, r3 = {0};
 
-    CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_done, &r));
-    CALL(store_user_upsert(st, 2, "Maria Ivanova", "teacher", true, on_done, &r2));
-    CALL(store_user_upsert(st, 3, "Olga \"O'Brien\" Petrova", "parent", true, on_done, &r3));
+    CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_user, &r));
+    CALL(store_user_upsert(st, 2, "Maria Ivanova", "teacher", true, on_user, &r2));
+    CALL(store_user_upsert(st, 3, "Olga \"O'Brien\" Petrova", "parent", true, on_user, &r3));
     wait_all();
     ok(r.err == NULL && r2.err == NULL && r3.err == NULL, "user upserts");
-    CALL(store_user_upsert(st, 4, "Gone User", "student", false, on_done, &r));
-    CALL(store_user_upsert(st, 5, "Lonely Tutor", "tutor", true, on_done, &r2));
-    CALL(store_user_upsert(st, 6, "Admin", "admin", true, on_done, &r3));
+    CALL(store_user_upsert(st, 4, "Gone User", "student", false, on_user, &r));
+    CALL(store_user_upsert(st, 5, "Lonely Tutor", "tutor", true, on_user, &r2));
+    CALL(store_user_upsert(st, 6, "Admin", "admin", true, on_user, &r3));
     wait_all();
-    CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_done, &r));
+    CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_user, &r));
     wait_all();
     ok(r.err == NULL, "an identical upsert is fine");
-    CALL(store_user_upsert(st, 7, "X", "wizard", true, on_done, &r));
+    CALL(store_user_upsert(st, 4, NULL, "student", STORE_USER_KEEP, on_user, &r));
+    wait_all();
+    ok(r.err == NULL && !r.flag && strcmp(r.text, "Gone User") == 0,
+       "fields left out keep what is stored: still inactive, same name (%s)", r.text);
+    CALL(store_user_upsert(st, 8, NULL, "student", STORE_USER_KEEP, on_user, &r));
+    wait_all();
+    ok(r.err == NULL && r.flag && r.text[0] == '\0',
+       "a new user left without them: active, no name");
+    CALL(store_user_upsert(st, 8, "Eight", "student", false, on_user, &r));
+    wait_all();
+    ok(r.err == NULL && !r.flag && strcmp(r.text, "Eight") == 0, "  given, they are stored");
+    CALL(store_user_upsert(st, 7, "X", "wizard", true, on_user, &r));
     wait_all();
     ok(r.err == store_err_invalid, "unknown role is store_err_invalid");
-    CALL(store_user_upsert(st, -3, "X", "student", true, on_done, &r));
+    CALL(store_user_upsert(st, -3, "X", "student", true, on_user, &r));
     wait_all();
     ok(r.err == store_err_invalid, "a negative id is store_err_invalid");
 

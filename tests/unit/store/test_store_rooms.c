@@ -35,7 +35,7 @@ test_direct_put(store_t *st, store_t *st2)
     int64_t p811[] = {8, 11}, p911[] = {9, 11}, three[] = {8, 9, 11}, same[] = {8, 8};
 
     for (size_t i = 0; i < 3; i++) {
-        CALL(store_user_upsert(st, users[i], "Pair User", "student", true, on_done, &r));
+        CALL(store_user_upsert(st, users[i], "Pair User", "student", true, on_user, &r));
         wait_all();
     }
     CALL(store_room_put(st, 30, "DIRECT", "", true, pair, 2, on_room_put, &r));
