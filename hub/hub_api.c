@@ -179,25 +179,25 @@ hub_api_not_queued(hub_http_req_t *req, hub_ref_t *ref)
 
 /* PUT /api/v1/users/{id} */
 
-/* The user a PUT is about, for the answer even when the caller has gone. */
+/* The user a PUT is about, for the answer even when the caller has gone.
+ * hub_api_take_req() frees the ref, so it comes first in the allocation. */
 typedef struct user_call {
-    hub_ref_t *ref;
+    hub_ref_t ref;
     int64_t user_id;
 } user_call_t;
 
 static void
 on_user_done(void *ud, const char *full_name, bool is_active, const char *err)
 {
-    user_call_t *call = ud;
+    int64_t user_id = ((user_call_t *)ud)->user_id;
     hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(call->ref, &hub);
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
     const char *role = NULL;
 
     if (err == NULL && !is_active) {
         /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
-        hub_control_close_user(hub, call->user_id, 0, PROTO_ERR_UNAUTHORIZED);
+        hub_control_close_user(hub, user_id, 0, PROTO_ERR_UNAUTHORIZED);
     }
-    free(call);
     if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
@@ -229,13 +229,12 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
         return;
     }
     user_call_t *call = xmalloc(sizeof(*call));
-    call->ref = hub_ref_new(hub, req->id);
+    call->ref = (hub_ref_t){hub, req->id};
     call->user_id = (int64_t)req->api.id;
     if (store_user_upsert(hub->store, call->user_id, name, role,
                           active == NULL ? STORE_USER_KEEP : cJSON_IsTrue(active), on_user_done,
                           call) < 0) {
-        hub_api_not_queued(req, call->ref);
-        free(call);
+        hub_api_not_queued(req, &call->ref);
     }
 }
 
@@ -512,9 +511,10 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
 
 /* PUT/DELETE /api/v1/rooms/{id}/participants/{user_id} */
 
-/* What the answer needs, also when the caller has gone by then. */
+/* What the answer needs, also when the caller has gone by then; the ref
+ * first, as hub_api_take_req() frees it. */
 typedef struct participant_call {
-    hub_ref_t *ref;
+    hub_ref_t ref;
     int64_t room_id, user_id;
     bool removing;
 } participant_call_t;
@@ -522,17 +522,16 @@ typedef struct participant_call {
 static void
 on_participant_done(void *ud, const char *err)
 {
-    participant_call_t *call = ud;
+    participant_call_t call = *(participant_call_t *)ud;
     hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(call->ref, &hub);
-    int64_t room_id = call->room_id, user_id = call->user_id;
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
+    int64_t room_id = call.room_id, user_id = call.user_id;
 
-    if (err == NULL && call->removing) {
+    if (err == NULL && call.removing) {
         /* Removed: their live sockets in the room go now (4403), on every
          * node, even when the caller has gone. */
         hub_control_close_user(hub, user_id, room_id, PROTO_ERR_FORBIDDEN);
     }
-    free(call);
     if (req == NULL) {
         return;
     }
@@ -555,7 +554,7 @@ api_participant(hub_t *hub, hub_http_req_t *req)
     participant_call_t *call = xcalloc(1, sizeof(*call));
     int rc;
 
-    call->ref = hub_ref_new(hub, req->id);
+    call->ref = (hub_ref_t){hub, req->id};
     call->room_id = (int64_t)req->api.id;
     call->user_id = (int64_t)req->api.id2;
     call->removing = req->method == LWSHUMETH_DELETE;
@@ -564,8 +563,7 @@ api_participant(hub_t *hub, hub_http_req_t *req)
                         : store_participant_add(hub->store, call->room_id, call->user_id,
                                                 on_participant_done, call);
     if (rc < 0) {
-        hub_api_not_queued(req, call->ref);
-        free(call);
+        hub_api_not_queued(req, &call->ref);
     }
 }
 
