@@ -232,7 +232,7 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
     call->ref = (hub_ref_t){hub, req->id};
     call->user_id = (int64_t)req->api.id;
     if (store_user_upsert(hub->store, call->user_id, name, role,
-                          active == NULL ? STORE_USER_KEEP : cJSON_IsTrue(active), on_user_done,
+                          active == NULL ? STORE_KEEP : cJSON_IsTrue(active), on_user_done,
                           call) < 0) {
         hub_api_not_queued(req, &call->ref);
     }

@@ -90,7 +90,8 @@ hub_api_enrollment_put(hub_t *hub, hub_http_req_t *req)
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);
     if (store_enrollment_put(hub->store, req->api.id, student, teacher, tutor, subject,
-                             active == NULL || cJSON_IsTrue(active), on_enrollment, ref) < 0) {
+                             active == NULL ? STORE_KEEP : cJSON_IsTrue(active), on_enrollment,
+                             ref) < 0) {
         hub_api_not_queued(req, ref);
     }
 }

@@ -34,6 +34,9 @@ extern const char store_err_invalid[];  /* input the schema rejects (unknown mem
 extern const char store_err_conflict[]; /* a uniqueness rule refused the write */
 extern const char store_err_internal[]; /* anything else; details went to the event hook */
 
+/* A write's flag (an int of 1 or 0) the caller left out: what is stored stays. */
+#define STORE_KEEP (-1)
+
 /* I/O readiness bits for watches. */
 enum { STORE_EV_READ = 1, STORE_EV_WRITE = 2 };
 

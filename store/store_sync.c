@@ -94,16 +94,13 @@ fmt_id(char *buf, size_t len, int64_t v)
 
 int
 store_enrollment_put(store_t *st, int64_t id, int64_t student_id, int64_t teacher_id,
-                     int64_t tutor_id, const char *subject, bool is_active, store_changes_cb cb,
+                     int64_t tutor_id, const char *subject, int is_active, store_changes_cb cb,
                      void *ud)
 {
     char sid[24], stu[24], tea[24], tut[24];
-    const char *params[] = {sid,
-                            stu,
-                            tea,
-                            tutor_id > 0 ? tut : NULL,
-                            subject != NULL ? subject : "",
-                            is_active ? "true" : "false"};
+    const char *params[] = {sid,     stu,
+                            tea,     tutor_id > 0 ? tut : NULL,
+                            subject, is_active == STORE_KEEP ? NULL : is_active ? "true" : "false"};
     sync_ctx_t *c = ctx_new(ud);
 
     fmt_id(sid, sizeof(sid), id);

@@ -23,12 +23,13 @@ typedef void (*store_changes_cb)(void *ud, const store_change_t *changes, size_t
  * Upsert enrollment id: one FORUM_SUBJECT room (student, teacher, the
  * student's parents) and, with tutor_id > 0, one FORUM_TUTOR room (student,
  * tutor, parents); a replaced teacher or tutor leaves in the same transaction
- * (the changes are these removals); !is_active archives the rooms. Unknown
- * users or wrong roles: store_err_invalid; another student for an existing
- * enrollment: store_err_conflict.
+ * (the changes are these removals); is_active 0 archives the rooms. subject
+ * NULL and is_active STORE_KEEP keep what is stored (a new enrollment: no
+ * subject, active). Unknown users or wrong roles: store_err_invalid; another
+ * student for an existing enrollment: store_err_conflict.
  */
 int store_enrollment_put(store_t *st, int64_t id, int64_t student_id, int64_t teacher_id,
-                         int64_t tutor_id, const char *subject, bool is_active, store_changes_cb cb,
+                         int64_t tutor_id, const char *subject, int is_active, store_changes_cb cb,
                          void *ud) __attribute__((warn_unused_result));
 
 /* Link (changes: forum rooms the parent joined) or unlink (rooms the parent

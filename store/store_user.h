@@ -6,9 +6,6 @@
 
 #include "store.h"
 
-/* is_active for store_user_upsert(): leave the stored flag as it is. */
-#define STORE_USER_KEEP (-1)
-
 /* The user as stored after the upsert; full_name borrowed until the callback
  * returns (NULL on error). */
 typedef void (*store_user_cb)(void *ud, const char *full_name, bool is_active, const char *err);
@@ -16,7 +13,7 @@ typedef void (*store_user_cb)(void *ud, const char *full_name, bool is_active, c
 /*
  * Upsert user id. role must be student, teacher, tutor, parent or admin (else
  * store_err_invalid). full_name is stored as given (UTF-8); NULL keeps the
- * stored one ("" for a new user). is_active is 1, 0 or STORE_USER_KEEP (a new
+ * stored one ("" for a new user). is_active is 1, 0 or STORE_KEEP (a new
  * user is active), so a call that leaves a field out never resets it.
  */
 int store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *role,

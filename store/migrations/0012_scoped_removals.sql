@@ -12,7 +12,10 @@
 --    chathub_room_put now returns them in removed, for the hub to close
 --    with 4403 on every node as DELETE .../participants/{id} does. The
 --    columns it had keep their names, which is how the hub reads them.
--- 3. POST /api/v1/rooms for a DIRECT pair whose room had lost one of the two
+-- 3. An enrollment upserted without is_active or subject set them back to
+--    true and '': an archived enrollment came back to life. Left out, they
+--    now keep what is stored.
+-- 4. POST /api/v1/rooms for a DIRECT pair whose room had lost one of the two
 --    (DELETE .../participants) handed back that room without them, so they
 --    could not reach their own conversation. Asking for the pair's room now
 --    puts both back in it. (PUT .../participants lets nobody else in: the hub
@@ -43,6 +46,9 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
+    -- A field left out (NULL) keeps what is stored; a new enrollment is active.
+    p_subject := COALESCE(p_subject, old.subject);
+    p_active := COALESCE(p_active, old.is_active, true);
     INSERT INTO enrollments (id, student_id, teacher_id, tutor_id, subject, is_active)
     VALUES (p_id, p_student, p_teacher, p_tutor, COALESCE(p_subject, ''), p_active)
     ON CONFLICT (id) DO UPDATE SET teacher_id = EXCLUDED.teacher_id,

@@ -122,6 +122,12 @@ test('is_active:false archives: history readable, sends get room_archived', asyn
   const api = await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'api' });
   assert.equal(api.status, 409);
   await c.close();
+  // Left out, is_active and subject keep what is stored: the enrollment stays archived.
+  const again = await put('/enrollments/5000', { student_id: 500, teacher_id: 501 });
+  assert.equal(again.status, 200);
+  assert.deepEqual(roomsOf(5000), ['FORUM_SUBJECT:500,501:true']);
+  assert.equal(psql('SELECT subject || \':\' || is_active FROM enrollments WHERE id = 5000', database).trim(), 'Bio:false');
+  assert.equal(psql(`SELECT name FROM rooms WHERE id = ${room}`, database).trim(), 'Bio: student 500');
 });
 
 test('removing a participant closes their live socket on the other node within a second', async () => {

@@ -84,11 +84,11 @@ test_users_tokens(store_t *st)
     CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_user, &r));
     wait_all();
     ok(r.err == NULL, "an identical upsert is fine");
-    CALL(store_user_upsert(st, 4, NULL, "student", STORE_USER_KEEP, on_user, &r));
+    CALL(store_user_upsert(st, 4, NULL, "student", STORE_KEEP, on_user, &r));
     wait_all();
     ok(r.err == NULL && !r.flag && strcmp(r.text, "Gone User") == 0,
        "fields left out keep what is stored: still inactive, same name (%s)", r.text);
-    CALL(store_user_upsert(st, 8, NULL, "student", STORE_USER_KEEP, on_user, &r));
+    CALL(store_user_upsert(st, 8, NULL, "student", STORE_KEEP, on_user, &r));
     wait_all();
     ok(r.err == NULL && r.flag && r.text[0] == '\0',
        "a new user left without them: active, no name");
