@@ -522,15 +522,14 @@ typedef struct participant_call {
 static void
 on_participant_done(void *ud, const char *err)
 {
-    participant_call_t call = *(participant_call_t *)ud;
+    participant_call_t call = *(participant_call_t *)ud; /* the take frees ud */
     hub_t *hub;
     hub_http_req_t *req = hub_api_take_req(ud, &hub);
-    int64_t room_id = call.room_id, user_id = call.user_id;
 
     if (err == NULL && call.removing) {
         /* Removed: their live sockets in the room go now (4403), on every
          * node, even when the caller has gone. */
-        hub_control_close_user(hub, user_id, room_id, PROTO_ERR_FORBIDDEN);
+        hub_control_close_user(hub, call.user_id, call.room_id, PROTO_ERR_FORBIDDEN);
     }
     if (req == NULL) {
         return;
@@ -543,8 +542,8 @@ on_participant_done(void *ud, const char *err)
         return;
     }
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "room_id", proto_json_int(room_id));
-    cJSON_AddItemToObject(j, "user_id", proto_json_int(user_id));
+    cJSON_AddItemToObject(j, "room_id", proto_json_int(call.room_id));
+    cJSON_AddItemToObject(j, "user_id", proto_json_int(call.user_id));
     hub_http_reply_json(req, 200, j);
 }
 

@@ -142,5 +142,8 @@ const char *store_col_str(const PGresult *res, int row, int col);
 bool store_col_bool(const PGresult *res, int row, int col);
 /* Decimal text of v into buf (at least 24 bytes); returns buf. */
 char *store_i64_str(char *buf, size_t len, int64_t v);
+/* A flag of 1, 0 or STORE_KEEP as a boolean parameter: "true", "false" or
+ * NULL, which the statement reads as "what is stored". */
+const char *store_flag_param(int flag);
 
 #endif

@@ -68,6 +68,12 @@ store_col_bool(const PGresult *res, int row, int col)
     return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }
 
+const char *
+store_flag_param(int flag)
+{
+    return flag == STORE_KEEP ? NULL : flag ? "true" : "false";
+}
+
 char *
 store_i64_str(char *buf, size_t len, int64_t v)
 {

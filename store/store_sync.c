@@ -98,9 +98,8 @@ store_enrollment_put(store_t *st, int64_t id, int64_t student_id, int64_t teache
                      void *ud)
 {
     char sid[24], stu[24], tea[24], tut[24];
-    const char *params[] = {sid,     stu,
-                            tea,     tutor_id > 0 ? tut : NULL,
-                            subject, is_active == STORE_KEEP ? NULL : is_active ? "true" : "false"};
+    const char *params[] = {
+        sid, stu, tea, tutor_id > 0 ? tut : NULL, subject, store_flag_param(is_active)};
     sync_ctx_t *c = ctx_new(ud);
 
     fmt_id(sid, sizeof(sid), id);

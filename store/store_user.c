@@ -35,9 +35,7 @@ store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *ro
 {
     char sid[24];
     const char *params[] = {store_i64_str(sid, sizeof(sid), id), full_name, role,
-                            is_active == STORE_KEEP ? NULL
-                            : is_active             ? "true"
-                                                    : "false"};
+                            store_flag_param(is_active)};
     user_ctx_t *c = xmalloc(sizeof(*c));
     int rc;
 
