@@ -538,6 +538,10 @@ on_participant_done(void *ud, const char *err)
         hub_http_reply_error(req, 409, "conflict", "a DIRECT room is for its two users only");
         return;
     }
+    if (err == store_err_invalid) {
+        hub_http_reply_error(req, 404, NULL, "no such user"); /* the path's user_id */
+        return;
+    }
     if (hub_api_reply_store_err(req, err)) {
         return;
     }
