@@ -332,6 +332,18 @@ queue_clear(hub_conn_t *c)
     c->qhead = 0;
 }
 
+/* Drop what is kept, sent or not. */
+static void
+held_clear(hub_conn_t *c)
+{
+    for (size_t i = 0; i < c->nheld; i++) {
+        hub_buf_unref(c->held[i]);
+    }
+    free(c->held);
+    c->held = NULL;
+    c->nheld = 0;
+}
+
 void
 hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
 {
@@ -354,6 +366,7 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
     hub_map_del(&hub->conns, c->id);
     hub_wire_forget(hub, c);
     queue_clear(c);
+    held_clear(c);
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
     free(c->q);
     free(c->rx);
@@ -436,6 +449,36 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
         return;
     }
     lws_callback_on_writable(c->wsi);
+}
+
+void
+hub_conn_hold(hub_conn_t *c, hub_buf_t *frame)
+{
+    size_t n = c->nheld;
+
+    if (c->state == HUB_CONN_CLOSING) {
+        return;
+    }
+    if (n >= (size_t)c->hub->cfg->channel_capacity) {
+        log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " held=%zu", c->id,
+                 c->user.id, n);
+        c->hub->counters.slow_consumer_closes++;
+        hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+        return;
+    }
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) { /* 4 slots, then doubled when full */
+        c->held = xrealloc(c->held, (n == 0 ? 4 : n * 2) * sizeof(*c->held));
+    }
+    c->held[c->nheld++] = hub_buf_ref(frame);
+}
+
+void
+hub_conn_release_held(hub_conn_t *c)
+{
+    for (size_t i = 0; i < c->nheld && c->state == HUB_CONN_OPEN; i++) {
+        hub_conn_send(c, c->held[i]);
+    }
+    held_clear(c);
 }
 
 void

@@ -53,6 +53,7 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
     }
     c->catching_up = false;
     log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
+    hub_conn_release_held(c);
 }
 
 static void

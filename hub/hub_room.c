@@ -382,7 +382,12 @@ hub_room_broadcast(hub_t *hub, int64_t room_id, hub_buf_t *frame, int64_t except
             continue;
         }
         hub_conn_t *c = room->conns[i - 1];
-        if (except_user == 0 || c->user.id != except_user) {
+        if (except_user != 0 && c->user.id == except_user) {
+            continue;
+        }
+        if (c->catching_up) {
+            hub_conn_hold(c, frame); /* after the replayed messages */
+        } else {
             hub_conn_send(c, frame);
         }
     }

@@ -53,6 +53,32 @@ test('resume: every message after last_seq, then live traffic, no gap or repeat 
   await Promise.all([sender.close(), back.close()]);
 });
 
+test('resume: typing, read and presence that come during the replay follow the replayed messages', { timeout: 60000 }, async () => {
+  const other = await open(2);
+  const from = other.established.last_seq;
+  for (let i = 0; i < 900; i++) {
+    const r = await hub.api('POST', '/rooms/1/messages', { sender_id: 2, content: `backlog ${i}` });
+    assert.equal(r.status, 201);
+  }
+  const back = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(1)}&last_seq=${from}`));
+  await back.next('connection_established');
+  // Live traffic while the replay (two store pages) is still going out.
+  other.send({ type: 'typing', is_typing: true });
+  other.send({ type: 'mark_read', seq: from + 5 });
+  const last = from + 900;
+  await collectUntil(back, last);
+  await back.next('read');
+  const after = back.frames.slice(back.frames.findIndex((f) => f.type === 'connection_established') + 1);
+  const firstLive = after.findIndex((f) => f.type !== 'chat_message');
+  const lastReplayed = after.findLastIndex((f) => f.type === 'chat_message');
+  assert.ok(firstLive > lastReplayed, `${after[firstLive]?.type} at ${firstLive} came before replayed message ${lastReplayed}`);
+  const live = new Set(after.filter((f) => f.type !== 'chat_message').map((f) => f.type));
+  // (presence too when user 1 was not online within the grace period before)
+  for (const type of ['typing', 'read']) assert.ok(live.has(type), `${type} arrived`);
+  assert.deepEqual(seqs(back), Array.from({ length: 900 }, (_, i) => from + 1 + i));
+  await Promise.all([other.close(), back.close()]);
+});
+
 test('resume over 1000 missed: the newest 1000 and resume_truncated', { timeout: 60000 }, async () => {
   const sender = await open(2);
   for (let i = 0; i < 1100; i++) sender.send({ type: 'chat_message', message: `bulk ${i}` });
