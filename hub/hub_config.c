@@ -43,7 +43,7 @@ static const opt_t opts[] = {
         "postgresql://postgres@127.0.0.1:5432/chathub", "PostgreSQL connection URI"),
     STR(jwt_secret, "jwt-secret", "HUB_JWT_SECRET", NULL, "HS256 secret for JWTs"),
     STR(api_key, "api-key", "HUB_API_KEY", NULL, "bearer key of the server API"),
-    NUM(jwt_leeway, "jwt-leeway", "HUB_JWT_LEEWAY_SECONDS", "30", 0, 300,
+    NUM(jwt_leeway, "jwt-leeway", "HUB_JWT_LEEWAY_SECONDS", "0", 0, 300,
         "clock skew allowed on a JWT's exp and nbf (at connect and while open)"),
     STR(allowed_origins, "allowed-origins", "HUB_ALLOWED_ORIGINS", NULL,
         "comma-separated Origins allowed to connect (unset: any)"),

@@ -232,6 +232,7 @@ test('401 for no, malformed, badly signed, expired, alg none tokens', async () =
     malformed: '/ws/chat/1/?token=a.b.c',
     badsig: `/ws/chat/1/?token=${signJwt('wrong-secret', { user_id: 1 })}`,
     expired: `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: now - 3600 })}`,
+    just_expired: `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: now - 2 })}`,
     algnone: `/ws/chat/1/?token=${none}`,
     noexp: `/ws/chat/1/?token=${signJwt(hub.secret, { user_id: 1, exp: undefined })}`,
     nouser: `/ws/chat/1/?token=${signJwt(hub.secret, {})}`,
