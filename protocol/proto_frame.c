@@ -378,9 +378,10 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
     if (!cJSON_IsObject(root) || sc->nul_key) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    if (parse_client_id(root, sc, out) != PROTO_ERR_NONE) {
-        return PROTO_ERR_BAD_REQUEST;
-    }
+    /* A send's client_id is its idempotency key, so a bad one is refused; on
+     * any other frame it only labels the answer, and a bad one is ignored as
+     * an unknown field would be (PROTOCOL.md §3). */
+    bool bad_id = parse_client_id(root, sc, out) != PROTO_ERR_NONE;
     type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type) || (sc->nul_vals & F_TYPE) != 0) {
         return PROTO_ERR_BAD_REQUEST;
@@ -388,6 +389,9 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(type->valuestring, types[i].name) == 0) {
             out->type = types[i].type;
+            if (bad_id && out->type == PROTO_IN_CHAT_MESSAGE) {
+                return PROTO_ERR_BAD_REQUEST;
+            }
             return parse_fields(root, sc, max_text, out);
         }
     }

@@ -211,6 +211,15 @@ test_client_id_rules(void)
        "client_id is decoded");
     expect_err("{\"type\":\"teleport\",\"client_id\":\"c1\"}", PROTO_ERR_UNKNOWN_TYPE, "c1");
     expect_err("{\"client_id\":\"c4\"}", PROTO_ERR_BAD_REQUEST, "c4");
+    /* Only a send's client_id is a key; elsewhere a bad one is an ignored field. */
+    ok(parse("{\"type\":\"ping\",\"client_id\":17}") == PROTO_ERR_NONE &&
+           in.type == PROTO_IN_PING && in.client_id[0] == '\0',
+       "a ping with a numeric client_id is a ping, without one");
+    ok(parse("{\"type\":\"typing\",\"is_typing\":true,\"client_id\":\"\"}") == PROTO_ERR_NONE,
+       "typing with an empty client_id is typing");
+    snprintf(frame, sizeof(frame), "{\"type\":\"history\",\"client_id\":\"%s\"}", big);
+    ok(parse(frame) == PROTO_ERR_NONE && in.type == PROTO_IN_HISTORY && in.client_id[0] == '\0',
+       "history with a client_id over 128 bytes is history, without one");
     free(big);
 }
 
