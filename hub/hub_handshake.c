@@ -147,6 +147,15 @@ verify_token(hub_t *hub, const char *t, size_t len, hub_auth_t *a, const char **
     return 0;
 }
 
+/* "Bearer" and nothing after it (hdr passed proto_auth_is_bearer()). */
+static bool
+bearer_is_blank(const char *hdr)
+{
+    const char *s = hdr + strspn(hdr, " \t") + 6;
+
+    return s[strspn(s, " \t")] == '\0';
+}
+
 static int
 find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *tlen)
 {
@@ -156,8 +165,10 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
     n = copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buf, buflen);
     /* Only a Bearer header is a token source: browsers send Basic credentials
      * they cached for a site behind HTTP auth, and those are not meant for us.
-     * A header too long to copy is refused: its scheme is unknown. */
-    if (n < 0 || (n > 0 && proto_auth_is_bearer(buf))) {
+     * A header too long to copy is refused: its scheme is unknown. A blank
+     * Bearer carries no token, like an empty bearer. entry: the next source
+     * decides. */
+    if (n < 0 || (n > 0 && proto_auth_is_bearer(buf) && !bearer_is_blank(buf))) {
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
         return *tok != NULL ? 0 : -1;
     }
