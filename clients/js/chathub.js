@@ -264,7 +264,9 @@ export class ChatSocket {
         this.failures = 0;
         this.lostEmitted = false;
         this.roomId = f.room_id;
-        if (this.lastSeq === null) this.lastSeq = f.last_seq;
+        // The room's seq is the truth: one behind what we hold (a database
+        // restored from a backup) would otherwise hide its next messages.
+        if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
         this.setState('open');
         this.emit('connection_established', f);
         for (const [clientId, text] of this.pending) this.rawSend({ type: 'chat_message', message: text, client_id: clientId });

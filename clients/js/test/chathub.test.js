@@ -207,6 +207,18 @@ test('switchRoom closes the old socket, forgets the old room, and connects to th
   assert.deepEqual(events, [['state', 'connecting']], 'straight to connecting, no closed in between');
 });
 
+test('a room whose seq is behind what the client holds is believed: its next messages are not dropped', () => {
+  const { c, events, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last(), 30);
+  FakeWS.last().drop(1006);
+  timers.runNext(); // the retry
+  assert.match(FakeWS.last().url, /last_seq=30/);
+  established(FakeWS.last(), 20); // the room restarted lower than the 30 the client held
+  FakeWS.last().frame(msg(21));
+  assert.deepEqual(events.filter(([n]) => n === 'message').map(([, m]) => m.seq), [21]);
+});
+
 test('connect() again replaces the socket: never two open, no retry left behind', () => {
   const { c, timers } = client();
   c.connect(12, 't');
