@@ -779,7 +779,9 @@ hub_api_handle(hub_t *hub, hub_http_req_t *req)
             continue;
         }
         path_known = true;
-        if (routes[i].method == req->method) {
+        /* HEAD is GET without the body (hub_http_reply() leaves it out). */
+        if (routes[i].method == req->method ||
+            (req->method == LWSHUMETH_HEAD && routes[i].method == LWSHUMETH_GET)) {
             if (parse_body(req)) {
                 routes[i].fn(hub, req);
             }

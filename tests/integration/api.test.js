@@ -281,6 +281,8 @@ test('a NUL in any body string is refused with 400 and nothing is stored', async
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
   assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);
+  const head = await hub.api('HEAD', '/stats');
+  assert.deepEqual([head.status, head.text], [200, ''], 'HEAD is GET without the body');
 });
 
 /** Send raw bytes; resolve with everything the hub sent back and whether it closed, within ms. */
