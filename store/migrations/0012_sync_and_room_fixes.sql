@@ -1,4 +1,4 @@
--- Removals that went wrong, and a DIRECT room's pair.
+-- Four things the sync and room writes did wrong.
 --
 -- 1. An enrollment upserted without its former tutor took that tutor out of
 --    every room they were in, not just the enrollment's tutor room: under
