@@ -24,7 +24,8 @@ typedef struct room_ctx {
     store_done_cb done_cb;
     store_seqs_cb seqs_cb;
     void *ud;
-    int64_t id; /* the room (put) or the user (join) the call is about */
+    int64_t id;  /* the room (put) or the user (join) the call is about */
+    store_t *st; /* a join's store, for the GENERAL room a batch cannot join */
 } room_ctx_t;
 
 static room_ctx_t *
@@ -117,10 +118,26 @@ on_join(void *ctx, const PGresult *res, const char *err)
 
 /* ---- joins by id queued back to back on one connection: one statement ---- */
 
+/* A row the batch answers 'general' is the GENERAL room by id for a user not
+ * yet in it: the batch only reads, so chathub_join joins that user alone. */
 static void
 answer_batched_join(void *ctx, const PGresult *res, int row, const char *err)
 {
-    answer_join(ctx, res, row, 1, err);
+    room_ctx_t *c = ctx;
+    const char *status = err == NULL && row >= 0 ? store_col_str(res, row, 1) : NULL;
+
+    if (status != NULL && strcmp(status, "general") == 0) {
+        char uid[24], kind[24];
+        const char *params[] = {store_i64_str(uid, sizeof(uid), c->id),
+                                store_i64_str(kind, sizeof(kind), STORE_ROOM_GENERAL), "0"};
+
+        if (store_query(c->st, -1, "SELECT * FROM chathub_join($1, $2, $3)", 3, params, on_join,
+                        c) == 0) {
+            return;
+        }
+        err = store_err_unavailable;
+    }
+    answer_join(c, res, row, 1, err);
 }
 
 /* The parts' user (param 0) and room (param 2) become two arrays. */
@@ -151,6 +168,7 @@ store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t ro
         kind == STORE_ROOM_BY_ID || kind == STORE_ROOM_FALLBACK || kind == STORE_ROOM_GENERAL;
 
     c->join_cb = cb;
+    c->st = st;
     if (kind == STORE_ROOM_BY_ID) {
         int rc = store_query_merge(st, &join_merge, room_id,
                                    "SELECT * FROM chathub_join($1, $2, $3)", 3, params, on_join, c);

@@ -46,6 +46,11 @@ test('/ws/chat/general/ joins any active user to the GENERAL room', async () => 
   assert.equal(c.established.room.type, 'GENERAL');
   assert.ok(c.established.participants.some((p) => p.id === 4));
   await c.close();
+  // By its numeric id as well, for a user who never came through /general/.
+  const byId = await connect(hub.wsUrl(`/ws/chat/${c.established.room_id}/?token=${hub.token(2)}`));
+  assert.equal(byId.established.room.type, 'GENERAL');
+  assert.ok(byId.established.participants.some((p) => p.id === 2));
+  await byId.close();
 });
 
 test('connection_established has the documented shape', async () => {

@@ -323,6 +323,30 @@ test_joins(store_t *st)
     CALL(store_room_join(st, 5, STORE_ROOM_GENERAL, 0, on_join, &r));
     wait_all();
     ok(r.err == NULL && r.n == 2, "  a second user makes two");
+    /* By its id, alone and in a batch of joins (which only reads): joined too. */
+    CALL(store_room_join(st, 1, STORE_ROOM_BY_ID, STORE_ROOM_HUB_ID_BASE, on_join, &r));
+    wait_all();
+    ok(r.err == NULL && r.id == STORE_ROOM_HUB_ID_BASE && r.n == 3,
+       "GENERAL by its id joins the user as well (%zu)", r.n);
+    {
+        res_t g[6];
+        int64_t who[] = {1, 2, 3, 4, 5, 6};
+
+        memset(g, 0, sizeof(g));
+        for (int i = 0; i < 6; i++) {
+            CALL(store_room_join(st, who[i], STORE_ROOM_BY_ID, STORE_ROOM_HUB_ID_BASE, on_join,
+                                 &g[i]));
+        }
+        wait_all();
+        int good = 0;
+        for (int i = 0; i < 6; i++) {
+            good += (who[i] == 4 ? g[i].err == store_err_unauthorized : g[i].err == NULL);
+        }
+        ok(good == 6, "  six at once, one inactive: five joined, one refused (%d right)", good);
+        CALL(store_room_join(st, 6, STORE_ROOM_BY_ID, STORE_ROOM_HUB_ID_BASE, on_join, &r));
+        wait_all();
+        ok(r.err == NULL && r.n == 5, "  all five in the room now (%zu)", r.n);
+    }
     CALL(store_room_join(st, 2, STORE_ROOM_FALLBACK, 0, on_join, &r));
     wait_all();
     ok(r.err == NULL && r.id == 10, "FALLBACK without activity: the lowest id (%lld)",
