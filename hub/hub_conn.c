@@ -51,8 +51,11 @@ hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi)
 {
     hub_conn_t *c = xcalloc(1, sizeof(*c));
     const char *why = NULL;
-    int status = hub_handshake_check(hub, wsi, &c->auth, &why);
+    int status = hub_handshake_check_version(wsi, &why);
 
+    if (status == 0) {
+        status = hub_handshake_check(hub, wsi, &c->auth, &why);
+    }
     if (status == 0) {
         free(lws_get_opaque_user_data(wsi));
         lws_set_opaque_user_data(wsi, c);
@@ -82,7 +85,8 @@ hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     if (c == NULL) {
         /* Not confirmed first (lws always does): check now. */
         c = xcalloc(1, sizeof(*c));
-        if (hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
+        if (hub_handshake_check_version(wsi, &why) != 0 ||
+            hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
             free(c);
             return 1;
         }

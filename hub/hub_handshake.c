@@ -209,6 +209,34 @@ hub_handshake_ip_key(struct lws *wsi)
     return h;
 }
 
+/* The reasons a refused version gets; hub_handshake_reply knows them by address. */
+static const char why_no_version[] = "no_websocket_version";
+static const char why_bad_version[] = "unsupported_websocket_version";
+
+/* RFC 6455 §4.2.2: a version the server does not speak gets 426 and the one
+ * it does (hub_handshake_reply adds the header). lws 4.1 upgrades whatever
+ * the header says, and without one. */
+int
+hub_handshake_check_version(struct lws *wsi, const char **why)
+{
+    char v[16];
+    int n = copy_hdr(wsi, WSI_TOKEN_VERSION, v, sizeof(v));
+    size_t len = n > 0 ? (size_t)n : 0;
+
+    while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
+        len--;
+    }
+    if (n == 0) {
+        *why = why_no_version;
+        return 400;
+    }
+    if (len != 2 || memcmp(v, "13", 2) != 0) {
+        *why = why_bad_version;
+        return 426;
+    }
+    return 0;
+}
+
 int
 hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why)
 {
@@ -253,5 +281,7 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
 void
 hub_handshake_reply(struct lws *wsi, int status, const char *why)
 {
-    hub_http_write_raw_status(wsi, status, why);
+    bool version = why == why_no_version || why == why_bad_version;
+
+    hub_http_write_raw_status(wsi, status, why, version ? "Sec-WebSocket-Version: 13\r\n" : "");
 }

@@ -17,11 +17,15 @@ struct lws;
  * "bearer.<t>" entry out of it first, and what is still too long gets 431. */
 #define HUB_SUBPROTOCOL_MAX 128
 
+/* 0 when Sec-WebSocket-Version is 13; else 400 (none) or 426 (another). */
+int hub_handshake_check_version(struct lws *wsi, const char **why);
+
 /* 0 with *auth filled, or the HTTP status to answer (401, 403, 404, 400, 503)
  * with *why a static reason for the log and the body. */
 int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why);
 
-/* Write "HTTP/1.1 <status> <reason>" with a small JSON body on wsi. */
+/* Write "HTTP/1.1 <status> <reason>" with a small JSON body on wsi; a refused
+ * version also names the one this hub speaks. */
 void hub_handshake_reply(struct lws *wsi, int status, const char *why);
 
 /* The client address a per-IP limit counts (a hash of it). */

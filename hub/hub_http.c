@@ -112,16 +112,16 @@ error_body(const char *code, const char *message, size_t *len)
 }
 
 void
-hub_http_write_raw_status(struct lws *wsi, int status, const char *why)
+hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
 {
     size_t blen;
     char *body = error_body(status_code(status), why, &blen);
-    size_t cap = LWS_PRE + 256 + blen;
+    size_t cap = LWS_PRE + 256 + strlen(extra) + blen;
     unsigned char *buf = xmalloc(cap);
     int n = snprintf((char *)buf + LWS_PRE, cap - LWS_PRE,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n\r\n%s",
-                     status, reason_phrase(status), blen, body);
+                     "Connection: close\r\n%s\r\n%s",
+                     status, reason_phrase(status), blen, extra, body);
 
     if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL) < 0) {
         log_debug("http.write_failed", "status=%d", status);

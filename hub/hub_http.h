@@ -64,7 +64,8 @@ void hub_http_reply_error(hub_http_req_t *req, int status, const char *code, con
 /* A query argument's value (name includes '='), or NULL. */
 const char *hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len);
 
-/* Write a complete status response on wsi at once (handshake refusals). */
-void hub_http_write_raw_status(struct lws *wsi, int status, const char *why);
+/* Write a complete status response on wsi at once (handshake refusals), with
+ * extra header lines ("" for none) before the body. */
+void hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra);
 
 #endif

@@ -376,3 +376,35 @@ test('an upgrade lws refuses after the token checks passed costs nothing and lea
     await h.stop();
   }
 });
+
+// RFC 6455 §4.2.2: lws 4.1 upgrades whatever Sec-WebSocket-Version says, and
+// without one; the hub answers a version it does not speak with 426 naming 13,
+// before it looks at the token.
+test('a WebSocket version other than 13 gets 426 with Sec-WebSocket-Version: 13, none gets 400', { timeout: 30000 }, async () => {
+  const h = await startHub();
+  try {
+    await seed(h);
+    const raw = (version, token = h.token(1)) => new Promise((resolve) => {
+      const s = net.connect(h.port, '127.0.0.1');
+      let buf = '';
+      s.on('data', (d) => { buf += d; });
+      s.on('error', () => {});
+      s.on('close', () => resolve(buf.split('\r\n\r\n')[0].split('\r\n')));
+      s.write(`GET /ws/chat/1/${token ? `?token=${token}` : ''} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+        `Connection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n` +
+        `${version === null ? '' : `Sec-WebSocket-Version: ${version}\r\n`}\r\n`);
+      setTimeout(() => s.destroy(), 2000);
+    });
+    for (const [version, token, status] of [['13', undefined, 101], ['8', undefined, 426], ['7', undefined, 426],
+      ['14', undefined, 426], ['13, 8', undefined, 426], [null, undefined, 400], ['8', null, 426]]) {
+      const head = await raw(version, token);
+      assert.match(head[0], new RegExp(`^HTTP/1\\.1 ${status} `), `version ${version}: ${head[0]}`);
+      if (status !== 101) assert.ok(head.includes('Sec-WebSocket-Version: 13'), head.join(' | '));
+    }
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}`));
+    assert.equal(c.frames.find((f) => f.type === 'connection_established')?.user.id, 1);
+    await c.close();
+  } finally {
+    await h.stop();
+  }
+});
