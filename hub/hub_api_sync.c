@@ -46,6 +46,15 @@ on_enrollment(void *ud, const store_change_t *ch, size_t n, const char *err)
     hub_t *hub;
     hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
+    if (req != NULL && err == store_err_invalid) {
+        hub_api_bad_request(req, "student_id, teacher_id and tutor_id must be users with the "
+                                 "roles student, teacher and tutor");
+        return;
+    }
+    if (req != NULL && err == store_err_conflict) {
+        hub_http_reply_error(req, 409, "conflict", "an enrollment never changes its student");
+        return;
+    }
     if (req != NULL && hub_api_reply_store_err(req, err)) {
         return;
     }
@@ -109,6 +118,14 @@ on_parent(void *ud, const store_change_t *ch, size_t n, const char *err)
     hub_t *hub;
     hub_http_req_t *req = hub_api_take_req(ud, &hub);
 
+    if (req != NULL && err == store_err_not_found) {
+        hub_http_reply_error(req, 404, NULL, "student or parent not found");
+        return;
+    }
+    if (req != NULL && err == store_err_invalid) {
+        hub_api_bad_request(req, "the student must have role student and the parent role parent");
+        return;
+    }
     if (req != NULL && hub_api_reply_store_err(req, err)) {
         return;
     }

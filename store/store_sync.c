@@ -51,6 +51,9 @@ status_err(const char *status)
     if (strcmp(status, "conflict") == 0) {
         return store_err_conflict;
     }
+    if (strcmp(status, "not_found") == 0) {
+        return store_err_not_found;
+    }
     return store_err_internal;
 }
 

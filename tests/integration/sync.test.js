@@ -191,20 +191,23 @@ test('bad input gets a 4xx JSON error and changes nothing', async () => {
   await users(700);
   const before = psql('SELECT (SELECT count(*) FROM rooms) || \',\' || (SELECT count(*) FROM room_participants) || \',\' || (SELECT count(*) FROM parent_links)', database).trim();
   const cases = [
-    ['PUT', '/enrollments/7000', { student_id: 9999, teacher_id: 701, subject: 'X', is_active: true }],
-    ['PUT', '/enrollments/7000', { student_id: 701, teacher_id: 701, subject: 'X', is_active: true }],
-    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 703, subject: 'X', is_active: true }],
-    ['PUT', '/enrollments/7000', { student_id: 'abc', teacher_id: 701 }],
-    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 701, is_active: 'yes' }],
-    ['PUT', '/enrollments/7000', '{malformed'],
-    ['PUT', '/students/700/parents/701', {}],
-    ['PUT', '/students/703/parents/703', {}],
-    ['PUT', '/students/700/parents/99999', {}],
+    ['PUT', '/enrollments/7000', { student_id: 9999, teacher_id: 701, subject: 'X', is_active: true }, 400],
+    ['PUT', '/enrollments/7000', { student_id: 701, teacher_id: 701, subject: 'X', is_active: true }, 400],
+    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 703, subject: 'X', is_active: true }, 400],
+    ['PUT', '/enrollments/7000', { student_id: 'abc', teacher_id: 701 }, 400],
+    ['PUT', '/enrollments/7000', { student_id: 700, teacher_id: 701, is_active: 'yes' }, 400],
+    ['PUT', '/enrollments/7000', '{malformed', 400],
+    ['PUT', '/students/700/parents/701', {}, 400], // a teacher as the parent
+    ['PUT', '/students/703/parents/703', {}, 400], // a parent as the student
+    // Both ids are in the path: one that names no user is 404.
+    ['PUT', '/students/700/parents/99999', {}, 404],
+    ['PUT', '/students/99999/parents/703', {}, 404],
   ];
-  for (const [method, p, body] of cases) {
+  for (const [method, p, body, status] of cases) {
     const r = await a.api(method, p, body);
-    assert.ok(r.status >= 400 && r.status < 500, `${method} ${p} ${JSON.stringify(body)}: ${r.status}`);
+    assert.equal(r.status, status, `${method} ${p} ${JSON.stringify(body)}: ${r.text}`);
     assert.equal(typeof r.json?.error?.code, 'string', r.text);
+    assert.notEqual(r.json.error.message, 'invalid', `${method} ${p}: a message that says what is wrong`);
   }
   const noKey = await a.api('PUT', '/enrollments/7000', { student_id: 700, teacher_id: 701 }, null);
   assert.equal(noKey.status, 401);
