@@ -153,13 +153,46 @@ hub_api_take_req(void *ud, hub_t **hub)
     return req;
 }
 
+/* What a store refusal means on this route, as a sentence for the caller. */
+static const char *
+store_message(const hub_http_req_t *req, const char *err)
+{
+    proto_api_route_t route = req->api.route;
+
+    if (err == store_err_not_found) {
+        return route == PROTO_API_TOKEN ? "no such token" : "no such room";
+    }
+    if (err == store_err_invalid) {
+        if (route == PROTO_API_TOKENS) {
+            return "user_id names no user";
+        }
+        if (route == PROTO_API_ROOMS || route == PROTO_API_ROOM) {
+            return "every member must be an existing user";
+        }
+        return "a value is out of range";
+    }
+    if (err == store_err_forbidden) {
+        return "the sender is not a participant of this room";
+    }
+    if (err == store_err_archived) {
+        return "the room is archived: readable, not writable";
+    }
+    if (err == store_err_key_reused) {
+        return "this Idempotency-Key was used with another body";
+    }
+    if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
+        return "the store is unavailable; retrying the same call is safe";
+    }
+    return err;
+}
+
 bool
 hub_api_reply_store_err(hub_http_req_t *req, const char *err)
 {
     if (err == NULL) {
         return false;
     }
-    hub_http_reply_error(req, store_status(err), store_code(err), err);
+    hub_http_reply_error(req, store_status(err), store_code(err), store_message(req, err));
     return true;
 }
 
@@ -210,6 +243,20 @@ on_user_done(void *ud, const char *full_name, bool is_active, const char *err)
     hub_http_reply_json(req, 200, j);
 }
 
+/* The roles the schema's CHECK allows, checked here to say which ones. */
+static bool
+role_known(const char *role)
+{
+    static const char *const roles[] = {"student", "teacher", "tutor", "parent", "admin"};
+
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        if (strcmp(role, roles[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* A field left out keeps what is stored: a rename never reactivates. */
 static void
 api_user_put(hub_t *hub, hub_http_req_t *req)
@@ -222,6 +269,10 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
         hub_api_bad_request(req,
                             "full_name must be a string and role one of student, teacher, tutor, "
                             "parent, admin");
+        return;
+    }
+    if (!role_known(role)) {
+        hub_api_bad_request(req, "role must be one of student, teacher, tutor, parent, admin");
         return;
     }
     if (active != NULL && !cJSON_IsBool(active)) {

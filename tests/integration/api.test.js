@@ -327,3 +327,24 @@ test('a body with anything after its JSON object is 400 and changes nothing', as
   const r = await hub.api('PUT', '/users/6161', '  {"full_name":"Tail","role":"student","is_active":true}\n');
   assert.equal(r.status, 200, 'whitespace around the object is fine');
 });
+
+// A refusal that comes from the store names what is wrong on that route,
+// never only the store's own word for it ("invalid", "not_found").
+test('store refusals say what is wrong in their message', async () => {
+  const cases = [
+    ['PUT', '/users/51', { full_name: 'X', role: 'wizard' }, 400, /role must be one of/],
+    ['POST', '/rooms', { type: 'GROUP', name: 'g', members: [1, 99999] }, 400, /member/],
+    ['PUT', '/rooms/99998', { type: 'DIRECT', members: [1, 99999] }, 400, /member/],
+    ['POST', '/tokens', { user_id: 99999 }, 400, /user_id/],
+    ['DELETE', `/tokens/${'f'.repeat(40)}`, undefined, 404, /token/],
+    ['PUT', '/rooms/99999/participants/1', undefined, 404, /room/],
+    ['GET', '/rooms/99999/messages', undefined, 404, /room/],
+    ['POST', '/rooms/99999/messages', { sender_id: 1, content: 'x' }, 404, /room/],
+    ['POST', '/rooms/1/messages', { sender_id: 4, content: 'x' }, 403, /participant/],
+  ];
+  for (const [method, p, body, status, message] of cases) {
+    const r = await hub.api(method, p, body);
+    assert.equal(r.status, status, `${method} ${p}: ${r.text}`);
+    assert.match(r.json.error.message, message, `${method} ${p}: ${r.text}`);
+  }
+});
