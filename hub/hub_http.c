@@ -146,6 +146,24 @@ req_free(hub_t *hub, hub_http_req_t *req)
     free(req);
 }
 
+/* The path as logs may show it: an opaque token's key is a credential. */
+static const char *
+logged_path(const hub_http_req_t *req)
+{
+    return req->api.route == PROTO_API_TOKEN ? "/api/v1/tokens/<key>" : req->path;
+}
+
+static int
+write_answer(struct lws *wsi, const hub_http_req_t *req)
+{
+    int n =
+        lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
+
+    log_debug("http.answer", "method=%d path=%s status=%d", req->method, logged_path(req),
+              req->status);
+    return n;
+}
+
 void
 hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
                size_t len)
@@ -171,6 +189,13 @@ hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const 
     }
     req->status = status;
     req->answered = true;
+    if (req->stalled) {
+        /* No writeable callback comes for it: written now, and the pipelined
+         * requests behind it are dropped with the connection. */
+        (void)write_answer(req->wsi, req);
+        lws_set_timeout(req->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        return;
+    }
     lws_callback_on_writable(req->wsi);
 }
 
@@ -440,10 +465,26 @@ hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
     hub_http_req_t *req = pss->req;
 
-    (void)wsi;
     if (req == NULL) {
         return -1;
     }
+    if (req->body_done) {
+        /* lws 4.1 reports a body complete again when pipelined bytes follow
+         * it, and when those hold another body it does so for ever, servicing
+         * nothing else: the whole node hung. So requests pipelined behind a
+         * body are not served: this one is answered (now, or when the store
+         * answers, with rx stopped, which stops these calls) and the
+         * connection then closes, as RFC 9112 §9.3.2 lets a server do. */
+        log_info("http.pipelined_body", "path=%s answered=%d", logged_path(req), req->answered);
+        if (req->answered) {
+            (void)write_answer(wsi, req);
+            return -1;
+        }
+        req->stalled = true;
+        lws_rx_flow_control(wsi, 0); /* which stops the calls */
+        return 0;
+    }
+    req->body_done = true;
     if (req->routed) {
         return 0; /* Content-Length: 0 was routed at the request already */
     }
@@ -455,13 +496,6 @@ hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     return 0;
 }
 
-/* The path as logs may show it: an opaque token's key is a credential. */
-static const char *
-logged_path(const hub_http_req_t *req)
-{
-    return req->api.route == PROTO_API_TOKEN ? "/api/v1/tokens/<key>" : req->path;
-}
-
 int
 hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
@@ -470,10 +504,7 @@ hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     if (req == NULL || !req->answered) {
         return 0;
     }
-    int n =
-        lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
-    log_debug("http.answer", "method=%d path=%s status=%d", req->method, logged_path(req),
-              req->status);
+    int n = write_answer(wsi, req);
     bool close_after = req->close_after;
     /* Unlink before lws resets the session for the next request. */
     pss->req = NULL;

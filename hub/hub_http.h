@@ -33,6 +33,8 @@ typedef struct hub_http_req {
     bool body_too_large;
     bool routed; /* handed to route() once: lws 4.1 still reports a body for Content-Length: 0 */
     bool close_after; /* a body was left unread: the connection ends with the answer */
+    bool body_done;   /* lws reported the body complete (see hub_http_on_body_done) */
+    bool stalled;     /* lws stalled on its pipelined bytes: answer at once, then close */
     cJSON *json;      /* the parsed body, owned, or NULL */
     /* The answer, once known. */
     bool answered;

@@ -408,3 +408,52 @@ test('a WebSocket version other than 13 gets 426 with Sec-WebSocket-Version: 13,
     await h.stop();
   }
 });
+
+// lws 4.1 reported a pipelined request's body complete for ever when another
+// body followed it, and served nothing else: one write of two requests hung
+// the whole node, without a key. Requests pipelined behind a body are now
+// dropped: the one with the body is answered and the connection closes.
+test('pipelined requests after a body: the body\'s request is answered, the node never hangs', { timeout: 60000 }, async () => {
+  const h = await startHub();
+  try {
+    await seed(h);
+    const auth = `Authorization: Bearer ${h.apiKey}\r\n`;
+    const post = (content) => {
+      const body = JSON.stringify({ sender_id: 1, content });
+      return `POST /api/v1/rooms/1/messages HTTP/1.1\r\nHost: x\r\n${auth}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const get = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const nope = 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
+    const raw = (bytes) => new Promise((resolve) => {
+      const s = net.connect(h.port, '127.0.0.1');
+      let buf = '';
+      s.on('data', (d) => { buf += d; });
+      s.on('error', () => {});
+      s.on('close', () => resolve([...buf.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]))));
+      s.write(bytes);
+      setTimeout(() => s.destroy(), 3000);
+    });
+    const health = async () => {
+      const r = await fetch(`${h.url}/health`, { signal: AbortSignal.timeout(3000) });
+      return r.status;
+    };
+    // [bytes, the answers expected first on that connection]
+    const cases = [
+      [get + nope, [200, 404]],
+      [post('p1') + post('p2'), [201]],
+      [post('p3') + get, [201]],
+      [nope + nope + nope, [404]],
+    ];
+    for (const [bytes, expected] of cases) {
+      const answers = await raw(bytes);
+      assert.deepEqual(answers.slice(0, expected.length), expected, JSON.stringify(bytes.slice(0, 40)));
+      assert.equal(await health(), 200, 'the node still serves');
+    }
+    const stored = (await h.api('GET', '/rooms/1/messages')).json.messages.map((m) => m.content);
+    assert.ok(stored.includes('p1') && stored.includes('p3'), stored.join());
+    // Requests one after another on a kept-alive connection are all served.
+    assert.deepEqual(await raw(get + get), [200, 200]);
+  } finally {
+    await h.stop();
+  }
+});
