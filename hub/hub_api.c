@@ -774,8 +774,8 @@ static const api_route_t routes[] = {
     {PROTO_API_STUDENT_PARENT, LWSHUMETH_DELETE, hub_api_parent_link},
 };
 
-static bool
-key_ok(hub_t *hub, hub_http_req_t *req)
+bool
+hub_api_key_ok(hub_t *hub, hub_http_req_t *req)
 {
     char hdr[PROTO_API_KEY_MAX + 64];
     const char *key = hub->cfg->api_key;
@@ -821,7 +821,7 @@ hub_api_handle(hub_t *hub, hub_http_req_t *req)
 {
     bool path_known = false;
 
-    if (!key_ok(hub, req)) {
+    if (!hub_api_key_ok(hub, req)) {
         hub_http_reply_error(req, 401, NULL, "missing or wrong API key");
         return;
     }

@@ -12,4 +12,7 @@
 /* Answer req (an /api/v1/ path), now or when the store replies. */
 void hub_api_handle(hub_t *hub, hub_http_req_t *req);
 
+/* Whether the request carries Authorization: Bearer <HUB_API_KEY>. */
+bool hub_api_key_ok(hub_t *hub, hub_http_req_t *req);
+
 #endif

@@ -425,11 +425,19 @@ hub_http_on_request(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const char *uri
     proto_api_path_parse(req->path, &req->api);
     hub_map_put(&hub->http_reqs, req->id, req);
     pss->req = req;
+    req->started_ms = hub_now_ms(hub);
     int body = body_follows(wsi);
+    bool writes = req->method == LWSHUMETH_POST || req->method == LWSHUMETH_PUT ||
+                  req->method == LWSHUMETH_PATCH;
     if (body > 1) {
         refuse_body(req, body);
-    } else if (body == 1 && (req->method == LWSHUMETH_POST || req->method == LWSHUMETH_PUT ||
-                             req->method == LWSHUMETH_PATCH)) {
+    } else if (body == 1 && writes &&
+               (req->api.route == PROTO_API_NONE || !hub_api_key_ok(hub, req))) {
+        /* Nothing here reads a body without the API key: answered at once
+         * (404, 401, …) and closed, the body never read. */
+        req->close_after = true;
+        route(hub, req);
+    } else if (body == 1 && writes) {
         /* routed on BODY_COMPLETION */
     } else {
         route(hub, req);
@@ -442,9 +450,12 @@ hub_http_on_body(hub_t *hub, hub_pss_t *pss, const void *in, size_t len)
 {
     hub_http_req_t *req = pss->req;
 
-    (void)hub;
-    if (req == NULL || req->body_too_large) {
+    if (req == NULL || req->body_too_large || req->routed) {
         return 0;
+    }
+    if (hub_now_ms(hub) - req->started_ms > HUB_HTTP_BODY_DEADLINE_MS) {
+        log_info("http.body_too_slow", "path=%s received=%zu", logged_path(req), req->body_len);
+        return -1;
     }
     if (req->body_len + len > HUB_HTTP_BODY_MAX) {
         req->body_too_large = true;

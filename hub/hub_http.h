@@ -20,6 +20,10 @@
 struct lws;
 
 #define HUB_HTTP_BODY_MAX (1024 * 1024) /* request bodies past this get 413 */
+/* A body still incomplete this long after its head is dropped with the
+ * connection: lws's 10 s idle timer restarts at every byte, so a body sent a
+ * byte at a time would hold its slot for ever. */
+#define HUB_HTTP_BODY_DEADLINE_MS 30000
 
 typedef struct hub_http_req {
     uint64_t id;
@@ -31,6 +35,7 @@ typedef struct hub_http_req {
     char *body;
     size_t body_len;
     bool body_too_large;
+    uint64_t started_ms; /* when the head was read: a body has a deadline from it */
     bool routed; /* handed to route() once: lws 4.1 still reports a body for Content-Length: 0 */
     bool close_after; /* a body was left unread: the connection ends with the answer */
     bool body_done;   /* lws reported the body complete (see hub_http_on_body_done) */

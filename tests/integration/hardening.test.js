@@ -457,3 +457,42 @@ test('pipelined requests after a body: the body\'s request is answered, the node
     await h.stop();
   }
 });
+
+// lws's idle timer restarts at every byte, so a body sent a byte at a time
+// held its connection for ever, and without the API key: 112 of them filled a
+// node's descriptors. A body is read only with the key, and has 30 s.
+test('a request body is read only with the API key, and a body trickled past 30 s is dropped', { timeout: 90000 }, async () => {
+  const h = await startHub();
+  try {
+    const trickle = (head, ms) => new Promise((resolve) => {
+      const s = net.connect(h.port, '127.0.0.1');
+      const t0 = Date.now();
+      let got = '';
+      s.on('data', (d) => { got += d; });
+      s.on('error', () => {});
+      const timer = setInterval(() => s.write('x'), 1000);
+      const end = setTimeout(() => s.destroy(), ms);
+      s.on('close', () => {
+        clearInterval(timer);
+        clearTimeout(end);
+        resolve({ status: got.split('\r\n')[0], seconds: (Date.now() - t0) / 1000 });
+      });
+      s.write(head);
+    });
+    const head = (p, key) => `POST ${p} HTTP/1.1\r\nHost: x\r\n${key ? `Authorization: Bearer ${key}\r\n` : ''}Content-Length: 1000\r\n\r\n`;
+    let r = await trickle(head('/api/v1/rooms/1/messages', null), 5000);
+    assert.match(r.status, /^HTTP\/1\.1 401 /);
+    assert.ok(r.seconds < 3, `closed after ${r.seconds} s`);
+    r = await trickle(head('/api/v1/rooms/1/messages', 'wrong'), 5000);
+    assert.match(r.status, /^HTTP\/1\.1 401 /);
+    r = await trickle(head('/nope', null), 5000);
+    assert.match(r.status, /^HTTP\/1\.1 404 /);
+    assert.ok(r.seconds < 3, `closed after ${r.seconds} s`);
+    r = await trickle(head('/api/v1/rooms/1/messages', h.apiKey), 60000);
+    assert.ok(r.seconds >= 29 && r.seconds < 45, `closed after ${r.seconds} s`);
+    assert.match(h.log, /http\.body_too_slow/);
+    assert.equal((await fetch(`${h.url}/health`)).status, 200);
+  } finally {
+    await h.stop();
+  }
+});
