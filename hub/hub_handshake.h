@@ -12,10 +12,11 @@
 
 struct lws;
 
-/* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a buffer of this size and
- * drops the connection when it does not fit: hub_listen.c moves a long
- * "bearer.<t>" entry out of it first, and what is still too long gets 431. */
-#define HUB_SUBPROTOCOL_MAX 128
+/* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a 128-byte buffer and
+ * drops the connection when the header has this many bytes or more (127: it
+ * wants a byte spare past the NUL): hub_listen.c moves a long "bearer.<t>"
+ * entry out of it first, and what is still too long gets 431. */
+#define HUB_SUBPROTOCOL_MAX 127
 
 /* 0 when Sec-WebSocket-Version is 13; else 400 (none) or 426 (another). */
 int hub_handshake_check_version(struct lws *wsi, const char **why);

@@ -87,6 +87,10 @@ status_code(int status)
         return "too_large";
     case 426:
         return "upgrade_required";
+    case 429:
+        return "rate_limited";
+    case 431:
+        return "too_large";
     case 501:
         return "not_implemented";
     case 503:

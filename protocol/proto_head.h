@@ -1,7 +1,7 @@
 /*
  * A WebSocket request head rewritten before libwebsockets parses it, for the
  * one case Debian's lws 4.1 cannot take: a Sec-WebSocket-Protocol header of
- * 128 bytes or more, which it copies into a 128-byte buffer and, past that,
+ * 127 bytes or more, which it copies into a 128-byte buffer and, past that,
  * drops the connection. A JWT offered as "chathub.v1, bearer.<jwt>"
  * (PROTOCOL.md §1, the only token source a browser has besides the URL) is
  * always that long.

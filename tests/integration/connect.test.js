@@ -2,6 +2,7 @@
 // the close codes of a refused join (§5), against a real hub and PostgreSQL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startHub, seed, signJwt, freePort, BIN } from '../lib/hub.js';
 import { connect, handshakeStatus, Client } from '../lib/ws.js';
 
@@ -316,4 +317,36 @@ test('chathub token mints a JWT the hub accepts', async () => {
   const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${t}`));
   assert.equal(c.established.user.id, 3);
   await c.close();
+});
+
+// lws 4.1 drops a Sec-WebSocket-Protocol header of 127 bytes already (its
+// 128-byte buffer keeps one byte for itself past the NUL): the lift and the
+// 431 start there, so a header of 100-140 bytes either connects or gets 431.
+test('subprotocol headers of every length around lws\'s limit connect or get 431, never a silent drop', async () => {
+  for (let total = 100; total <= 140; total++) {
+    // ws sends the list joined by ","
+    const key = 'k'.repeat(total - 'chathub.v1,bearer.'.length);
+    const put = await hub.api('POST', '/tokens', { user_id: 2, token: key });
+    assert.equal(put.status, 201, put.text);
+    const s = await connect(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${key}`] });
+    assert.equal(s.established?.user.id, 2, `a ${total}-byte header`);
+    await s.close();
+    const other = ['chathub.v1', 'p'.repeat(total - 'chathub.v1,'.length)];
+    const st = await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`), { protocols: other });
+    assert.ok(st === 101 || st === 431, `a ${total}-byte header without a token: ${st}`);
+  }
+  // The refusal's body names a client's error, not "internal".
+  const answer = await new Promise((resolve) => {
+    const s = net.connect(hub.port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    s.write(`GET /ws/chat/1/?token=${hub.token(2)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
+      `Sec-WebSocket-Protocol: chathub.v1, ${'p'.repeat(200)}\r\n\r\n`);
+    setTimeout(() => s.destroy(), 3000);
+  });
+  assert.match(answer, /^HTTP\/1\.1 431 /);
+  assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code, 'too_large');
 });
