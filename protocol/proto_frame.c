@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_surrogate.h"
 #include "proto_url.h"
 #include "xalloc.h"
 
@@ -356,17 +357,21 @@ proto_json_parse(const char *buf, size_t len)
     if (len == 0 || memchr(buf, '\0', len) != NULL) {
         return NULL;
     }
+    char *mended = proto_json_mend_surrogates(buf, len);
+    if (mended != NULL) {
+        buf = mended;
+    }
     root = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-    if (root == NULL) {
-        return NULL;
+    if (root != NULL) {
+        while (end < buf + len && is_ws(*end)) {
+            end++;
+        }
+        if (end != buf + len) {
+            cJSON_Delete(root);
+            root = NULL;
+        }
     }
-    while (end < buf + len && is_ws(*end)) {
-        end++;
-    }
-    if (end != buf + len) {
-        cJSON_Delete(root);
-        return NULL;
-    }
+    free(mended);
     return root;
 }
 

@@ -256,3 +256,23 @@ test('the sender is always the token user, never the frame', async () => {
   assert.equal((await a.next('chat_message')).message.sender.id, 1);
   await a.close();
 });
+
+// JSON.stringify writes "\ud83d" for a string cut inside an emoji. That text
+// is valid JSON (RFC 8259) but no UTF-8: it was refused as invalid_json
+// without its client_id, and the JS client kept resending it for ever. A
+// lone surrogate now reads as U+FFFD and the send is stored and answered.
+test('a lone surrogate in a send is stored as U+FFFD and answered with its client_id', async () => {
+  const a = await open(1);
+  const b = await open(2);
+  const cut = '😀😀'.slice(0, 3);
+  a.ws.send(JSON.stringify({ type: 'chat_message', message: cut, client_id: 'cut-1' }));
+  const mine = await a.next('chat_message');
+  const theirs = await b.next('chat_message');
+  assert.deepEqual(mine, theirs);
+  assert.equal(mine.message.content, '😀\ufffd');
+  assert.equal(mine.message.client_id, 'cut-1');
+  const stored = (await hub.api('GET', '/rooms/1/messages?limit=1')).json.messages[0];
+  assert.equal(stored.content, '😀\ufffd');
+  await a.close();
+  await b.close();
+});

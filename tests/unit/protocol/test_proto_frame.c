@@ -113,7 +113,29 @@ test_chat_message_text_decoding(void)
     ok(parse("{\"type\":\"chat_message\",\"message\":\"a\\\\u0000\"}") == PROTO_ERR_NONE &&
            strcmp(in.text, "a\\u0000") == 0,
        "an escaped backslash then u0000 is plain text");
-    expect_err("{\"type\":\"chat_message\",\"message\":\"\\ud83d\"}", PROTO_ERR_INVALID_JSON, NULL);
+    /* A lone surrogate (JSON.stringify of a string cut inside an emoji) is
+     * U+FFFD, so the send is stored and answered with its client_id. */
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"\\ud83d\",\"client_id\":\"k\"}") ==
+               PROTO_ERR_NONE &&
+           strcmp(in.text, "\xEF\xBF\xBD") == 0 && strcmp(in.client_id, "k") == 0,
+       "a lone high surrogate reads as U+FFFD");
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"\\uDC00abc\"}") == PROTO_ERR_NONE &&
+           strcmp(in.text, "\xEF\xBF\xBD"
+                           "abc") == 0,
+       "a lone low surrogate (upper-case hex) reads as U+FFFD");
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"\\ud83dA\\ud83d\\ude00\\ude00\"}") ==
+               PROTO_ERR_NONE &&
+           strcmp(in.text, "\xEF\xBF\xBD"
+                           "A\xF0\x9F\x98\x80\xEF\xBF\xBD") == 0,
+       "lone surrogates around a pair: the pair stays one character");
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"\\\\ud800\"}") == PROTO_ERR_NONE &&
+           strcmp(in.text, "\\ud800") == 0,
+       "an escaped backslash then ud800 is plain text");
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"c\\ud800\"}") ==
+               PROTO_ERR_NONE &&
+           strcmp(in.client_id, "c\xEF\xBF\xBD") == 0,
+       "a lone surrogate in client_id too");
+    expect_err("{\"type\":\"chat_message\",\"message\":\"\\ud83", PROTO_ERR_INVALID_JSON, NULL);
 }
 
 static void
