@@ -209,7 +209,7 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
         return 0;
     }
     hub_conn_on_alive(c);
-    if (c->state != HUB_CONN_OPEN && c->state != HUB_CONN_PENDING) {
+    if ((c->state != HUB_CONN_OPEN && c->state != HUB_CONN_PENDING) || c->peer_closed) {
         return 0;
     }
     if (c->rx_len + len > cap) {
@@ -321,7 +321,12 @@ hub_conn_on_peer_close(hub_pss_t *pss)
     hub_conn_t *c = pss->conn;
 
     /* After our close frame lws cannot echo theirs (our side may be shut), and
-     * a peer that sent its close frame sends nothing more: done. */
+     * a peer that sent its close frame sends nothing more: done. Whatever lws
+     * still hands us after it is dropped (RFC 6455 §5.5.1): a message that
+     * follows a close must not be stored unanswered. */
+    if (c != NULL) {
+        c->peer_closed = true;
+    }
     return c != NULL && c->close_sent ? -1 : 0;
 }
 

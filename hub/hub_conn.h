@@ -65,8 +65,9 @@ typedef struct hub_conn {
     bool corked; /* listed for hub_wire's write at the end of this turn */
     int close_code;
     char close_reason[64];
-    bool close_sent; /* the close frame went to lws; input is read and dropped */
-    bool write_shut; /* FIN sent after the close frame (lingering close) */
+    bool close_sent;  /* the close frame went to lws; input is read and dropped */
+    bool peer_closed; /* the client's close frame came: later frames are dropped */
+    bool write_shut;  /* FIN sent after the close frame (lingering close) */
     /* Inbound message being reassembled from fragments. */
     char *rx;
     size_t rx_len, rx_cap;

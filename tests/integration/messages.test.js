@@ -276,3 +276,25 @@ test('a lone surrogate in a send is stored as U+FFFD and answered with its clien
   await a.close();
   await b.close();
 });
+
+// RFC 6455 §5.5.1: nothing follows a close frame. lws still handed on a text
+// frame written after the client's close, and the hub stored a message whose
+// answer could never reach its sender.
+test('a message frame after the client\'s close frame is dropped, not stored', async () => {
+  const cid = `after-close-${Date.now()}`;
+  const key = randomBytes(16).toString('base64');
+  const s = net.connect(hub.port, '127.0.0.1', () => s.write(
+    `GET /ws/chat/1/?token=${hub.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`));
+  let buf = Buffer.alloc(0);
+  s.on('data', (d) => { buf = Buffer.concat([buf, d]); });
+  s.on('error', () => {});
+  for (let i = 0; i < 100 && !serverFrames(buf).some((f) => f.type === 'connection_established'); i++) await sleep(20);
+  const mask = randomBytes(4);
+  const close = Buffer.concat([Buffer.from([0x88, 0x82]), mask, Buffer.from([0x03, 0xe8]).map((b, i) => b ^ mask[i % 4])]);
+  s.write(Buffer.concat([close, clientFrame(JSON.stringify({ type: 'chat_message', message: 'after close', client_id: cid }))]));
+  await sleep(1000);
+  s.destroy();
+  const stored = (await hub.api('GET', '/rooms/1/messages?limit=20')).json.messages;
+  assert.ok(!stored.some((m) => m.client_id === cid), 'not stored');
+});
