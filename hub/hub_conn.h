@@ -54,10 +54,11 @@ typedef struct hub_conn {
     bool in_presence; /* counted by hub_presence_join(): uncount on close */
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
-    int64_t last_seq;  /* highest seq queued to this socket */
-    bool catching_up;  /* resuming from the store: the room does not deliver here */
-    int64_t resume_to; /* the room's last seq when the resume began */
-    hub_buf_t **held;  /* room events that came while catching up (hub_conn_hold) */
+    int64_t last_seq;   /* highest seq queued to this socket */
+    bool catching_up;   /* resuming from the store: the room does not deliver here */
+    bool resume_parked; /* catching up, the next page waits for the queue to drain */
+    int64_t resume_to;  /* the room's last seq when the resume began */
+    hub_buf_t **held;   /* room events that came while catching up (hub_conn_hold) */
     size_t nheld;
     /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
     hub_qitem_t *q;

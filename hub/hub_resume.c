@@ -5,6 +5,7 @@
  */
 #include "hub_resume.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "hub_deliver.h"
@@ -18,6 +19,21 @@
 #define RETRY_MS 1000
 
 static void fetch(hub_conn_t *c);
+
+/* Half the socket's queue at most, so that a page never fills it. */
+static int
+page_size(const hub_conn_t *c)
+{
+    int half = c->hub->cfg->channel_capacity / 2;
+
+    return half < 1 ? 1 : half < PAGE ? half : PAGE;
+}
+
+static bool
+page_fits(const hub_conn_t *c)
+{
+    return c->qlen + (size_t)page_size(c) <= (size_t)c->hub->cfg->channel_capacity;
+}
 
 static void
 on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
@@ -48,6 +64,10 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         }
     }
     if (has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq)) {
+        if (!page_fits(c)) {
+            c->resume_parked = true; /* hub_resume_on_drain fetches it */
+            return;
+        }
         fetch(c);
         return;
     }
@@ -63,13 +83,14 @@ fetch(hub_conn_t *c)
     int rc;
 
     if (c->last_seq > 0) {
-        rc = store_msg_history(c->hub->store, c->room_id, 0, c->last_seq, PAGE, on_page, ref);
+        rc = store_msg_history(c->hub->store, c->room_id, 0, c->last_seq, page_size(c), on_page,
+                               ref);
     } else {
         /* From the very start: everything up to resume_to, which is at most
          * HUB_RESUME_MAX (or we would have truncated and not started at 0). */
         int limit = c->resume_to > 0 ? (int)c->resume_to : 1;
         rc = store_msg_history(c->hub->store, c->room_id, c->resume_to + 1, 0,
-                               limit > HUB_RESUME_MAX ? HUB_RESUME_MAX : limit, on_page, ref);
+                               limit > page_size(c) ? page_size(c) : limit, on_page, ref);
     }
     if (rc < 0) {
         free(ref);
@@ -82,4 +103,13 @@ hub_resume_start(hub_conn_t *c)
 {
     c->catching_up = true;
     fetch(c);
+}
+
+void
+hub_resume_on_drain(hub_conn_t *c)
+{
+    if (c->resume_parked && c->catching_up && c->state == HUB_CONN_OPEN && page_fits(c)) {
+        c->resume_parked = false;
+        fetch(c);
+    }
 }

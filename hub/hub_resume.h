@@ -3,7 +3,9 @@
  * socket gets every message after N in order, then live traffic, with no seq
  * skipped or repeated at the seam. While it catches up the room does not
  * deliver to it; it reads pages from the store until it has reached what the
- * room has delivered, and only then rejoins live delivery.
+ * room has delivered, and only then rejoins live delivery. A page is at most
+ * half the socket's queue, and the next one is fetched only once it fits, so
+ * a client that reads as fast as it can is never taken for a slow consumer.
  */
 #ifndef CHATHUB_HUB_RESUME_H
 #define CHATHUB_HUB_RESUME_H
@@ -14,5 +16,9 @@
 
 /* c has joined its room with c->last_seq at the client's position; fetch from there. */
 void hub_resume_start(hub_conn_t *c);
+
+/* c's queue was written: a page the queue had no room for is fetched now if
+ * it fits (see resume_parked). */
+void hub_resume_on_drain(hub_conn_t *c);
 
 #endif

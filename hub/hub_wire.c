@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "hub_resume.h"
 #include "xalloc.h"
 
 /* A write holds at most this many bytes of frames (one bigger frame goes alone). */
@@ -107,6 +108,9 @@ hub_wire_write(hub_t *hub, hub_conn_t *c)
         if (write_some(hub, c) < 0) {
             return -1;
         }
+    }
+    if (c->resume_parked) {
+        hub_resume_on_drain(c);
     }
     return 0;
 }

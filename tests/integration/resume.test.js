@@ -196,3 +196,26 @@ test('PostgreSQL restart: unavailable with client_id, 1013 at connect, recovery,
     pg.destroy();
   }
 });
+
+// A resume put a whole page (500) on the socket's queue and asked for the
+// next at once: with HUB_CHANNEL_CAPACITY under a page, a client reading as
+// fast as it could was closed with 4408. A page is now at most half the
+// queue, and the next waits until it fits.
+test('resume under a small HUB_CHANNEL_CAPACITY: a fast reader gets everything, no 4408', { timeout: 120000 }, async () => {
+  const h = await startHub({ env: { HUB_CHANNEL_CAPACITY: '20', HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' } });
+  try {
+    await seed(h);
+    const big = 'x'.repeat(30000);
+    for (let i = 0; i < 300; i++) {
+      const r = await h.api('POST', '/rooms/1/messages', { sender_id: 2, content: `${i} ${big}` });
+      assert.equal(r.status, 201, r.text);
+    }
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}&last_seq=0`));
+    const got = await collectUntil(c, 300, 60000);
+    assert.deepEqual(got, [...Array(300).keys()].map((i) => i + 1));
+    assert.equal(c.ws.readyState, 1, 'still open');
+    await c.close();
+  } finally {
+    await h.stop();
+  }
+});
