@@ -12,6 +12,7 @@
 #include "hub_channel.h"
 #include "hub_control.h"
 #include "hub_log.h"
+#include "hub_presence_order.h"
 #include "hub_room.h"
 #include "proto_build.h"
 #include "xalloc.h"
@@ -108,6 +109,19 @@ hub_deliver_event(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t 
 }
 
 void
+hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t version)
+{
+    hub_buf_t *b = hub_buf_take(frame, len);
+    hub_buf_t *ordered = hub_presence_order(hub_room_find(hub, room_id), version, b);
+
+    hub_room_broadcast(hub, room_id, ordered, 0);
+    /* The event as Redis numbered it: each node orders it for itself. */
+    hub_channel_publish(hub->channel, HUB_ENV_EVENT, room_id, version, 0, hub_buf_payload(b), len);
+    hub_buf_unref(ordered);
+    hub_buf_unref(b);
+}
+
+void
 hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
 {
     hub_buf_t *b;
@@ -128,6 +142,10 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
     hub_buf_set_born(b, hub_now_us());
     if (env->kind == HUB_ENV_MSG) {
         hub_room_offer_msg(hub, env->room_id, env->seq, b);
+    } else if (env->seq > 0) { /* a numbered presence event */
+        hub_buf_t *ordered = hub_presence_order(hub_room_find(hub, env->room_id), env->seq, b);
+        hub_room_broadcast(hub, env->room_id, ordered, env->user);
+        hub_buf_unref(ordered);
     } else {
         hub_room_broadcast(hub, env->room_id, b, env->user);
     }

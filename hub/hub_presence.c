@@ -135,7 +135,7 @@ local_online(hub_presence_t *p, int64_t room, int64_t *out, size_t max)
 
 static void
 announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *user_json,
-         const int64_t *online, size_t n)
+         const int64_t *online, size_t n, int64_t version)
 {
     size_t len;
     char *s;
@@ -146,14 +146,14 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     s = proto_build_presence(room, event, user_json, online, n, &len);
 
     log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
-    hub_deliver_event(hub, room, s, len, 0);
+    hub_deliver_presence(hub, room, s, len, version);
 }
 
 /* A leave of a user known only by the JSON another node left in Redis:
  * checked and written again, never passed on as it came. */
 static void
 announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json,
-              const int64_t *online, size_t n)
+              const int64_t *online, size_t n, int64_t version)
 {
     cJSON *u = cJSON_Parse(user_json);
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "id");
@@ -166,7 +166,7 @@ announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json
     if (user.id != 0) {
         size_t len;
         char *json = proto_build_user(&user, &len);
-        announce(hub, room, event, user.id, json, online, n);
+        announce(hub, room, event, user.id, json, online, n, version);
         free(json);
     }
     cJSON_Delete(u);
@@ -196,16 +196,19 @@ parse_ids(const redisReply *s, int64_t **ids, size_t *n)
     return 0;
 }
 
-/* Pair i of a flat {ev, "ids", ev, "ids", ...} reply → ev, ids (a new array). */
+/* Triple i of a flat {ev, "ids", version, ...} reply → ev, ids (a new array),
+ * the event's number. */
 static int
-parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n)
+parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n, int64_t *version)
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 * i + 2 ||
-        r->element[2 * i]->type != REDIS_REPLY_INTEGER) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 * i + 3 ||
+        r->element[3 * i]->type != REDIS_REPLY_INTEGER ||
+        r->element[3 * i + 2]->type != REDIS_REPLY_INTEGER) {
         return -1;
     }
-    *ev = (int)r->element[2 * i]->integer;
-    return parse_ids(r->element[2 * i + 1], ids, n);
+    *ev = (int)r->element[3 * i]->integer;
+    *version = r->element[3 * i + 2]->integer;
+    return parse_ids(r->element[3 * i + 1], ids, n);
 }
 
 static int
@@ -272,14 +275,14 @@ change_free(change_t *c)
 
 /* The answer: cb with the room's online users, then the event when ev. */
 static void
-change_answer(change_t *c, bool ev, const int64_t *ids, size_t n)
+change_answer(change_t *c, bool ev, const int64_t *ids, size_t n, int64_t version)
 {
     if (c->cb != NULL) {
         c->cb(c->hub, c->id, ids, n, c->ud);
     }
     if (ev) {
         announce(c->hub, c->room, c->kind == CHANGE_JOIN ? "join" : "leave", c->user, c->who->json,
-                 ids, n);
+                 ids, n, version);
     }
 }
 
@@ -302,7 +305,7 @@ change_local(change_t *c, bool ev)
     }
     ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
     n = local_online(p, c->room, ids, ONLINE_LOCAL_MAX);
-    change_answer(c, ev, ids, n);
+    change_answer(c, ev, ids, n, 0); /* one node's own count: no order to keep */
     free(ids);
 }
 
@@ -320,11 +323,11 @@ on_changes_reply(void *ud, void *reply, const char *err)
     for (size_t i = 0; i < b->n; i++) {
         change_t *c = b->changes[i];
         int ev = 0;
-        int64_t *ids = NULL;
+        int64_t *ids = NULL, version = 0;
         size_t n = 0;
 
         if (err != NULL || c->hub->presence == NULL ||
-            parse_ev_online(reply, i, &ev, &ids, &n) < 0) {
+            parse_ev_online(reply, i, &ev, &ids, &n, &version) < 0) {
             if (!logged && c->hub->presence != NULL) {
                 log_warn("presence.redis_failed", "op=change changes=%zu err=\"%s\"", b->n,
                          err != NULL ? err : "reply");
@@ -333,7 +336,7 @@ on_changes_reply(void *ud, void *reply, const char *err)
             /* The script may have run: no event, which could come twice. */
             change_local(c, false);
         } else {
-            change_answer(c, ev == 1, ids, n);
+            change_answer(c, ev == 1, ids, n, version);
         }
         free(ids);
         change_free(c);
@@ -561,15 +564,16 @@ on_reaped(void *ud, void *reply, const char *err)
         const redisReply *x = r->element[i];
         int64_t *ids = NULL;
         size_t n = 0;
-        if (x->type != REDIS_REPLY_ARRAY || x->elements != 3 ||
-            x->element[0]->type != REDIS_REPLY_STRING || parse_ids(x->element[2], &ids, &n) < 0) {
+        if (x->type != REDIS_REPLY_ARRAY || x->elements != 4 ||
+            x->element[0]->type != REDIS_REPLY_STRING ||
+            x->element[3]->type != REDIS_REPLY_INTEGER || parse_ids(x->element[2], &ids, &n) < 0) {
             continue;
         }
         int64_t room = strtoll(x->element[0]->str, NULL, 10);
         log_info("presence.reaped", "room=%" PRId64, room);
         announce_json(hub, room, "leave",
-                      x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids,
-                      n);
+                      x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids, n,
+                      x->element[3]->integer);
         free(ids);
     }
 }

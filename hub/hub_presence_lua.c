@@ -8,12 +8,28 @@
  * reply element instead of one per user, which hiredis would allocate
  * each (a 1,000-member room's join read 1,000 of them). */
 
+/* The number of a room's next presence event (hub_presence_order.h): one
+ * more than the last, or, for a room Redis has no number for (a new room, or
+ * Redis restarted empty), its clock in microseconds, which is past any number
+ * handed out before. */
+#define PRESENCE_VERSION_LUA                                                                       \
+    "local function presence_version(room)\n"                                                      \
+    "  local v = redis.call('HINCRBY', 'chathub:pv', room, 1)\n"                                   \
+    "  if v == 1 then\n"                                                                           \
+    "    local t = redis.call('TIME')\n"                                                           \
+    "    v = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"                                          \
+    "    redis.call('HSET', 'chathub:pv', room, v)\n"                                              \
+    "  end\n"                                                                                      \
+    "  return v\n"                                                                                 \
+    "end\n"
+
 /* ARGV: node, then room, user, delta ("1" join, "-1" leave, "0" just read),
  * user json (joins only) per change, in the order they came. Returns, per
- * change, ev and the room's online ids after it: ev 1 when a join was the
- * user's first socket anywhere or a leave their last (else 0). A leave with
- * ev 0 announces nothing, so its ids are left out (""). */
-const char hub_presence_change_lua[] =
+ * change, ev, the room's online ids after it and the event's number: ev 1
+ * when a join was the user's first socket anywhere or a leave their last
+ * (else 0, and number 0). A leave with ev 0 announces nothing, so its ids are
+ * left out (""). */
+const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "local node, out, listed = ARGV[1], {}, false\n"
     "for i = 2, #ARGV, 4 do\n"
     "  local room, user, delta, ev = ARGV[i], ARGV[i+1], ARGV[i+2], 0\n"
@@ -32,12 +48,14 @@ const char hub_presence_change_lua[] =
     "  out[#out+1] = ev\n"
     "  if delta == '-1' and ev == 0 then out[#out+1] = ''\n"
     "  else out[#out+1] = table.concat(redis.call('HKEYS', k), ',') end\n"
+    "  out[#out+1] = ev == 1 and presence_version(room) or 0\n"
     "end\n"
     "return out\n";
 
-/* Take a node's entries out of the room totals; with emit, collect the users
- * that went offline as {room, user json, online ids}. */
+/* Take a node's entries out of the room totals; with out, collect the users
+ * that went offline as {room, user json, online ids, event number}. */
 #define REMOVE_NODE_LUA                                                                            \
+    PRESENCE_VERSION_LUA                                                                           \
     "local function remove_node(node, out)\n"                                                      \
     "  for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"                    \
     "    local k = 'chathub:p:'..room..':'..node\n"                                                \
@@ -48,7 +66,8 @@ const char hub_presence_change_lua[] =
     "        redis.call('HDEL', 'chathub:p:'..room, h[i])\n"                                       \
     "        if out then\n"                                                                        \
     "          table.insert(out, {room, redis.call('HGET', 'chathub:u', h[i]) or '',\n"            \
-    "                             table.concat(redis.call('HKEYS', 'chathub:p:'..room), ',')})\n"  \
+    "                             table.concat(redis.call('HKEYS', 'chathub:p:'..room), ','),\n"   \
+    "                             presence_version(room)})\n"                                      \
     "        end\n"                                                                                \
     "      end\n"                                                                                  \
     "    end\n"                                                                                    \

@@ -61,6 +61,7 @@ on_room_closed(uv_handle_t *h)
     }
     free(room->held);
     free(room->conns);
+    hub_buf_unref(room->presence_last);
     free(room);
 }
 

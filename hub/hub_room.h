@@ -37,7 +37,9 @@ typedef struct hub_room {
     bool refill;       /* fill again once the one in flight is done: it may have read too early */
     bool publish_fill; /* a send here may have committed unseen: publish what fills find */
     int64_t audit_seq; /* the store's last seq at the audit's last read, while it was ahead */
-    uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
+    int64_t presence_version; /* the newest presence event delivered here (hub_presence_order.h) */
+    hub_buf_t *presence_last; /* and its frame */
+    uv_timer_t gap_timer;     /* the room is freed in this handle's close callback */
 } hub_room_t;
 
 /* The room or NULL. */

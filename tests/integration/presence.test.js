@@ -229,3 +229,33 @@ test('mark_read stores last_read_seq monotonically and fans out read', async () 
   assert.equal(z.established.participants.find((p) => p.id === 1).last_read_seq, 5);
   await Promise.all([x.close(), y.close(), z.close()]);
 });
+
+// Each node delivers its own presence events at once and the other's when
+// Redis passes them on, so two users leaving on two nodes at the same moment
+// reached an observer in either order, and the older event, arriving last,
+// left a stale "online" list as the room's last word. Redis now numbers each
+// room's events and a node never lets an older list follow a newer one.
+test('two leaves on two nodes at once: every observer ends with the true online list', { timeout: 90000 }, async () => {
+  await a.api('PUT', '/rooms/36', { type: 'GROUP', name: 'O', members: [20, 21, 22, 23] });
+  const observers = [await open(a, 22, 36), await open(b, 23, 36)];
+  const stale = [];
+  for (let round = 0; round < 6; round++) {
+    const x = await open(a, 20, 36);
+    const y = await open(b, 21, 36);
+    assert.ok(await until(async () => (await online(a, 36)).join() === '20,21,22,23'));
+    await sleep(300);
+    const mark = observers.map((o) => o.frames.length);
+    x.ws.terminate();
+    y.ws.terminate();
+    const leaves = (o, i) => o.frames.slice(mark[i]).filter((f) => f.type === 'presence');
+    assert.ok(await until(() => observers.every((o, i) => leaves(o, i).length >= 2)), 'both leaves seen');
+    await sleep(300);
+    observers.forEach((o, i) => {
+      const last = leaves(o, i).at(-1);
+      const ids = [...last.online].sort((p, q) => p - q).join();
+      if (ids !== '22,23') stale.push(`round ${round}, observer on node ${i}: ${leaves(o, i).map((f) => `${f.event}:${f.user.id}[${f.online}]`).join(' ')}`);
+    });
+  }
+  assert.deepEqual(stale, []);
+  for (const o of observers) await o.close();
+});
