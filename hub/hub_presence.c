@@ -671,7 +671,7 @@ hub_presence_on_redis_up(hub_t *hub)
             e->in_redis = true;
         }
     }
-    (void)eval(hub, hub_presence_restore_lua, nargs, args, NULL, NULL);
+    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_reaped, hub);
     free(args);
     free(nums);
 }

@@ -96,9 +96,17 @@ const char hub_presence_remove_lua[] =
                     "return out\n";
 
 /* ARGV: node, then room, user, count, user json per live entry. Rewrites this
- * node's entries (idempotent: after a blip or a Redis restart alike), silently. */
+ * node's entries (idempotent: after a blip or a Redis restart alike). Returns,
+ * as the reaper does, the users Redis had online through this node who are
+ * online nowhere now: their last socket closed while Redis was away, or the
+ * node restarted under the same id. Joins made meanwhile stay unannounced: a
+ * Redis that restarted empty cannot tell them from users online all along. */
 const char hub_presence_restore_lua[] =
-    REMOVE_NODE_LUA "local node = ARGV[1]\n"
+    REMOVE_NODE_LUA "local node, before, out = ARGV[1], {}, {}\n"
+                    "for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"
+                    "  local h = redis.call('HKEYS', 'chathub:p:'..room..':'..node)\n"
+                    "  for _, user in ipairs(h) do before[#before+1] = {room, user} end\n"
+                    "end\n"
                     "remove_node(node, nil)\n"
                     "redis.call('SADD', 'chathub:nodes', node)\n"
                     "for i = 2, #ARGV, 4 do\n"
@@ -108,7 +116,15 @@ const char hub_presence_restore_lua[] =
                     "  redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
                     "  redis.call('HINCRBY', 'chathub:p:'..room, user, n)\n"
                     "end\n"
-                    "return 0\n";
+                    "for _, e in ipairs(before) do\n"
+                    "  local k = 'chathub:p:'..e[1]\n"
+                    "  if redis.call('HEXISTS', k, e[2]) == 0 then\n"
+                    "    table.insert(out, {e[1], redis.call('HGET', 'chathub:u', e[2]) or '',\n"
+                    "                       table.concat(redis.call('HKEYS', k), ','),\n"
+                    "                       presence_version(e[1])})\n"
+                    "  end\n"
+                    "end\n"
+                    "return out\n";
 
 /* ARGV: node. Returns the connections the other live nodes last reported in
  * their heartbeat keys (a key that expired counts nothing). */

@@ -259,3 +259,22 @@ test('two leaves on two nodes at once: every observer ends with the true online 
   assert.deepEqual(stale, []);
   for (const o of observers) await o.close();
 });
+
+// A node that restarts under the same HUB_NODE_ID keeps its heartbeat key
+// alive, so the reaper never took its dead sockets' users out: the presence
+// API dropped them at the restart, but observers never got their leave.
+test('a node killed and restarted under its id: its users who are gone get their leave', { timeout: 60000 }, async () => {
+  await a.api('PUT', '/rooms/37', { type: 'GROUP', name: 'Phoenix', members: [20, 22] });
+  const observer = await open(a, 22, 37);
+  const gone = await open(b, 20, 37);
+  assert.ok(await until(async () => (await online(a, 37)).join() === '20,22'));
+  await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
+  gone.ws.on('error', () => {});
+  b.proc.kill('SIGKILL');
+  await new Promise((r) => b.proc.once('exit', r));
+  b = await startHub({ ...shared(), nodeId: 'pb', migrate: false });
+  const leave = await observer.next('presence', 8000, (f) => f.user.id === 20 && f.event === 'leave');
+  assert.deepEqual(leave.online, [22]);
+  assert.deepEqual(await online(a, 37), [22]);
+  await observer.close();
+});
