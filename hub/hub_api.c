@@ -24,6 +24,7 @@
 #include "proto_build.h"
 #include "proto_frame.h"
 #include "proto_jwt.h"
+#include "proto_utf8.h"
 #include "store_auth.h"
 #include "store_msg.h"
 #include "store_room.h"
@@ -801,6 +802,10 @@ parse_body(hub_http_req_t *req)
     if (req->body_len == 0) {
         req->json = cJSON_CreateObject(); /* an empty body is an empty object */
         return true;
+    }
+    if (!proto_utf8_valid(req->body, req->body_len)) {
+        hub_http_reply_error(req, 400, "invalid_json", "the body must be UTF-8 (RFC 8259)");
+        return false;
     }
     if (proto_json_has_nul(req->body, req->body_len)) {
         /* cJSON would cut the string at the NUL and we would store the rest

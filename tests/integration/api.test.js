@@ -348,3 +348,23 @@ test('store refusals say what is wrong in their message', async () => {
     assert.match(r.json.error.message, message, `${method} ${p}: ${r.text}`);
   }
 });
+
+// PostgreSQL refuses a bad byte, and its refusal then named some other field
+// ("every member must be an existing user"): a body is checked first.
+test('a body that is not UTF-8 is 400 invalid_json, before the store', async () => {
+  for (const [method, p, head, tail] of [
+    ['POST', '/rooms', '{"type":"GROUP","name":"a', '","members":[1]}'],
+    ['PUT', '/users/72', '{"role":"student","full_name":"a', '"}'],
+    ['POST', '/rooms/1/messages', '{"sender_id":1,"content":"a', '"}'],
+  ]) {
+    for (const bad of [[0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80]]) {
+      const r = await fetch(`${hub.url}/api/v1${p}`, {
+        method, headers: { Authorization: `Bearer ${hub.apiKey}` },
+        body: Buffer.concat([Buffer.from(head), Buffer.from(bad), Buffer.from(tail)]),
+      });
+      assert.equal(r.status, 400, `${method} ${p}`);
+      assert.equal((await r.json()).error.code, 'invalid_json');
+    }
+  }
+  assert.equal((await hub.api('PUT', '/users/72', { role: 'student', full_name: 'Ünïcødé 😀' })).status, 200);
+});
