@@ -156,6 +156,8 @@ bearer_is_blank(const char *hdr)
     return s[strspn(s, " \t")] == '\0';
 }
 
+/* 0 with *tok, -1 no token anywhere, -2 an Authorization header that cannot
+ * hold one we read (too long to copy, or not "Bearer <token>"). */
 static int
 find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *tlen)
 {
@@ -170,7 +172,7 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
      * decides. */
     if (n < 0 || (n > 0 && proto_auth_is_bearer(buf) && !bearer_is_blank(buf))) {
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
-        return *tok != NULL ? 0 : -1;
+        return *tok != NULL ? 0 : -2;
     }
     n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, buflen);
     if (n > 0 && (*tok = proto_subprotocol_token(buf, tlen, &has_v1)) != NULL) {
@@ -271,8 +273,8 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
     if ((status = check_subprotocol(wsi, why)) != 0) {
         return status;
     }
-    if (find_token(wsi, buf, sizeof(buf), &tok, &tlen) < 0) {
-        *why = "no_token";
+    if ((status = find_token(wsi, buf, sizeof(buf), &tok, &tlen)) < 0) {
+        *why = status == -2 ? "malformed_token" : "no_token";
         return 401;
     }
     return verify_token(hub, tok, tlen, auth, why);

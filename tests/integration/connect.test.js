@@ -350,3 +350,26 @@ test('subprotocol headers of every length around lws\'s limit connect or get 431
   assert.match(answer, /^HTTP\/1\.1 431 /);
   assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code, 'too_large');
 });
+
+// A Bearer header the hub cannot read a token from was answered as if no
+// token had been sent ("no_token"), and a plain GET with it got 426.
+test('an unreadable Authorization: Bearer is 401 malformed_token, on an upgrade and a plain GET', async () => {
+  const ask = (auth, upgrade) => new Promise((resolve) => {
+    const s = net.connect(hub.port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    s.write(`GET /ws/chat/1/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n` + (upgrade
+      ? `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`
+      : 'Connection: close\r\n') + '\r\n');
+    setTimeout(() => s.destroy(), 3000);
+  });
+  for (const auth of [`Bearer ${'a'.repeat(5000)}`, 'Bearer two words']) {
+    for (const upgrade of [true, false]) {
+      const answer = await ask(auth, upgrade);
+      assert.match(answer, /^HTTP\/1\.1 401 /, `${auth.slice(0, 20)} upgrade=${upgrade}`);
+      assert.match(answer, /malformed_token/);
+    }
+  }
+});
