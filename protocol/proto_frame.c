@@ -299,7 +299,8 @@ parse_mark_read(const cJSON *root, proto_in_t *out)
     return as_int(v, 0, JS_SAFE_MAX, &out->seq) ? PROTO_ERR_NONE : PROTO_ERR_BAD_REQUEST;
 }
 
-/* limit is clamped rather than refused: asking for 0 or 5000 has an obvious meaning. */
+/* limit is clamped rather than refused: asking for 0 or 5000 has an obvious
+ * meaning. A negative one has none and is refused, as the API refuses it. */
 static proto_err_t
 parse_history(const cJSON *root, proto_in_t *out)
 {
@@ -310,7 +311,7 @@ parse_history(const cJSON *root, proto_in_t *out)
     if (present(before) && !as_int(before, 0, JS_SAFE_MAX, &out->before_seq)) {
         return PROTO_ERR_BAD_REQUEST;
     }
-    if (present(limit) && !as_int(limit, -JS_SAFE_MAX, JS_SAFE_MAX, &lim)) {
+    if (present(limit) && !as_int(limit, 0, JS_SAFE_MAX, &lim)) {
         return PROTO_ERR_BAD_REQUEST;
     }
     if (lim < 1) {

@@ -300,8 +300,8 @@ test_history(void)
        "limit 1 kept");
     ok(parse("{\"type\":\"history\",\"limit\":0}") == PROTO_ERR_NONE && in.limit == 1,
        "limit 0 raised to 1");
-    ok(parse("{\"type\":\"history\",\"limit\":-5}") == PROTO_ERR_NONE && in.limit == 1,
-       "negative limit raised to 1");
+    ok(parse("{\"type\":\"history\",\"limit\":-5}") == PROTO_ERR_BAD_REQUEST,
+       "a negative limit is refused");
     expect_err("{\"type\":\"history\",\"limit\":2.5}", PROTO_ERR_BAD_REQUEST, NULL);
     expect_err("{\"type\":\"history\",\"limit\":\"50\"}", PROTO_ERR_BAD_REQUEST, NULL);
     expect_err("{\"type\":\"history\",\"limit\":1e300}", PROTO_ERR_BAD_REQUEST, NULL);
