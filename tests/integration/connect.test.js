@@ -2,9 +2,8 @@
 // the close codes of a refused join (§5), against a real hub and PostgreSQL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startHub, seed, signJwt, freePort, BIN } from '../lib/hub.js';
-import { connect, handshakeStatus, Client } from '../lib/ws.js';
+import { connect, handshakeStatus, Client, exchange, upgradeHead } from '../lib/ws.js';
 
 let hub;
 before(async () => {
@@ -336,17 +335,8 @@ test('subprotocol headers of every length around lws\'s limit connect or get 431
     assert.ok(st === 101 || st === 431, `a ${total}-byte header without a token: ${st}`);
   }
   // The refusal's body names a client's error, not "internal".
-  const answer = await new Promise((resolve) => {
-    const s = net.connect(hub.port, '127.0.0.1');
-    let got = '';
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => {});
-    s.on('close', () => resolve(got));
-    s.write(`GET /ws/chat/1/?token=${hub.token(2)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n` +
-      `Sec-WebSocket-Protocol: chathub.v1, ${'p'.repeat(200)}\r\n\r\n`);
-    setTimeout(() => s.destroy(), 3000);
-  });
+  const answer = await exchange(hub.port, upgradeHead(`/ws/chat/1/?token=${hub.token(2)}`,
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chathub.v1, ${'p'.repeat(200)}\r\n`));
   assert.match(answer, /^HTTP\/1\.1 431 /);
   assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code, 'too_large');
 });
@@ -354,17 +344,9 @@ test('subprotocol headers of every length around lws\'s limit connect or get 431
 // A Bearer header the hub cannot read a token from was answered as if no
 // token had been sent ("no_token"), and a plain GET with it got 426.
 test('an unreadable Authorization: Bearer is 401 malformed_token, on an upgrade and a plain GET', async () => {
-  const ask = (auth, upgrade) => new Promise((resolve) => {
-    const s = net.connect(hub.port, '127.0.0.1');
-    let got = '';
-    s.on('data', (d) => { got += d; });
-    s.on('error', () => {});
-    s.on('close', () => resolve(got));
-    s.write(`GET /ws/chat/1/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n` + (upgrade
-      ? `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n`
-      : 'Connection: close\r\n') + '\r\n');
-    setTimeout(() => s.destroy(), 3000);
-  });
+  const ask = (auth, upgrade) => exchange(hub.port, upgrade
+    ? upgradeHead('/ws/chat/1/', `Authorization: ${auth}\r\nSec-WebSocket-Version: 13\r\n`)
+    : `GET /ws/chat/1/ HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\nConnection: close\r\n\r\n`);
   for (const auth of [`Bearer ${'a'.repeat(5000)}`, 'Bearer two words']) {
     for (const upgrade of [true, false]) {
       const answer = await ask(auth, upgrade);

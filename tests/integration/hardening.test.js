@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startHub, seed, signJwt, assertNoSanitizerReport, freePort } from '../lib/hub.js';
-import { connect, Client, handshakeStatus, sleep } from '../lib/ws.js';
+import { connect, Client, handshakeStatus, sleep, exchange, upgradeHead } from '../lib/ws.js';
 
 let hub;
 before(async () => {
@@ -384,17 +384,9 @@ test('a WebSocket version other than 13 gets 426 with Sec-WebSocket-Version: 13,
   const h = await startHub();
   try {
     await seed(h);
-    const raw = (version, token = h.token(1)) => new Promise((resolve) => {
-      const s = net.connect(h.port, '127.0.0.1');
-      let buf = '';
-      s.on('data', (d) => { buf += d; });
-      s.on('error', () => {});
-      s.on('close', () => resolve(buf.split('\r\n\r\n')[0].split('\r\n')));
-      s.write(`GET /ws/chat/1/${token ? `?token=${token}` : ''} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
-        `Connection: Upgrade\r\nSec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n` +
-        `${version === null ? '' : `Sec-WebSocket-Version: ${version}\r\n`}\r\n`);
-      setTimeout(() => s.destroy(), 2000);
-    });
+    const raw = async (version, token = h.token(1)) => (await exchange(h.port, upgradeHead(
+      `/ws/chat/1/${token ? `?token=${token}` : ''}`,
+      version === null ? '' : `Sec-WebSocket-Version: ${version}\r\n`), 2000)).split('\r\n\r\n')[0].split('\r\n');
     for (const [version, token, status] of [['13', undefined, 101], ['8', undefined, 426], ['7', undefined, 426],
       ['14', undefined, 426], ['13, 8', undefined, 426], [null, undefined, 400], ['8', null, 426]]) {
       const head = await raw(version, token);
@@ -424,15 +416,7 @@ test('pipelined requests after a body: the body\'s request is answered, the node
     };
     const get = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
     const nope = 'POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
-    const raw = (bytes) => new Promise((resolve) => {
-      const s = net.connect(h.port, '127.0.0.1');
-      let buf = '';
-      s.on('data', (d) => { buf += d; });
-      s.on('error', () => {});
-      s.on('close', () => resolve([...buf.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]))));
-      s.write(bytes);
-      setTimeout(() => s.destroy(), 3000);
-    });
+    const raw = async (bytes) => [...(await exchange(h.port, bytes)).matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
     const health = async () => {
       const r = await fetch(`${h.url}/health`, { signal: AbortSignal.timeout(3000) });
       return r.status;

@@ -1,4 +1,5 @@
 // A promise-based WebSocket client for tests, on the `ws` package.
+import net from 'node:net';
 import WebSocket from 'ws';
 
 export class Client {
@@ -77,3 +78,27 @@ export async function handshakeStatus(url, opts) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Bytes written as they are on a new loopback connection to port; resolves
+ * with all the server sent (a string) once it closes, or after ms.
+ */
+export function exchange(port, bytes, ms = 3000) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    const timer = setTimeout(() => s.destroy(), ms);
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    s.write(bytes);
+  });
+}
+
+/** A WebSocket upgrade request head for path, with extra header lines. */
+export const upgradeHead = (path, extra = '') =>
+  `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n${extra}\r\n`;
