@@ -349,15 +349,8 @@ test('an upgrade lws refuses after the token checks passed costs nothing and lea
   const h = await startHub();
   try {
     await seed(h);
-    const raw = (headers) => new Promise((resolve) => {
-      const s = net.connect(h.port, '127.0.0.1');
-      let buf = '';
-      s.on('data', (d) => { buf += d; });
-      s.on('error', () => {});
-      s.on('close', () => resolve(buf.split('\r\n')[0]));
-      s.write(`GET /ws/chat/1/?token=${h.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n${headers}\r\n`);
-      setTimeout(() => s.destroy(), 2000);
-    });
+    const raw = async (headers) => (await exchange(h.port,
+      `GET /ws/chat/1/?token=${h.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n${headers}\r\n`, 2000)).split('\r\n')[0];
     const key = `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n`;
     const answers = [
       await raw(`${key}Sec-WebSocket-Version: 13\r\n`),
