@@ -26,7 +26,7 @@
 #define BACKLOG 4096    /* what lws asked for */
 #define ACCEPT_BATCH 64 /* sockets taken per readable event */
 #define PAUSE_MS 100    /* out of descriptors: wait before accepting again */
-#define HEAD_MAX 8192   /* a request head larger than this is lws's to refuse */
+#define HEAD_MAX 8192   /* a request head larger than this gets 431 (lws would drop it) */
 /* Seconds the kernel holds a connection that has sent nothing before handing
  * it over anyway: a request's head is there when it is accepted. */
 #define DEFER_ACCEPT_S 5
@@ -67,20 +67,47 @@ on_resume(uv_timer_t *t)
     uv_poll_start(&l->poll, UV_READABLE, on_readable);
 }
 
+/* A head that fills HEAD_MAX without ending: lws would drop it without a
+ * word (a browser sees 1006), so it gets 431 here. What the client sent is
+ * read first: a close with unread bytes would reset the answer away. */
+static void
+refuse_head(int fd)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":\"too_large\",\"message\":\"request head over 8 KiB\"}}";
+    char buf[4096], answer[256];
+    int n = snprintf(answer, sizeof(answer),
+                     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                     sizeof(body) - 1, body);
+
+    for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
+    }
+    log_info("http.head_too_large", "fd=%d", fd);
+    (void)send(fd, answer, (size_t)n, MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
 /*
  * A "bearer.<t>" subprotocol entry long enough to make lws drop the
  * connection (any JWT) is moved into the query before lws reads the head
  * (proto_head.h): the head is peeked, and only when it is rewritten is it
- * read off the socket and handed to lws as the socket's first bytes. True
- * when fd was handed over here.
+ * read off the socket and handed to lws as the socket's first bytes. A head
+ * too large for lws is refused here (refuse_head). True when fd was dealt
+ * with here, handed over or refused.
  */
 static bool
-hand_over_lifted(listener_t *l, int fd)
+hand_over_peeked(listener_t *l, int fd)
 {
     char in[HEAD_MAX], out[HEAD_MAX];
     size_t used = 0, outlen = 0;
     ssize_t n = recv(fd, in, sizeof(in), MSG_PEEK);
 
+    if (n == (ssize_t)sizeof(in) && memmem(in, sizeof(in), "\r\n\r\n", 4) == NULL) {
+        refuse_head(fd);
+        return true;
+    }
     if (n <= 0 || proto_head_lift(in, (size_t)n, HUB_SUBPROTOCOL_MAX, out, sizeof(out), &used,
                                   &outlen) != PROTO_HEAD_LIFTED) {
         return false;
@@ -104,7 +131,7 @@ hand_to_lws(listener_t *l, int fd)
 
     if (l->tls) {
         type |= LWS_ADOPT_ALLOW_SSL;
-    } else if (hand_over_lifted(l, fd)) {
+    } else if (hand_over_peeked(l, fd)) {
         return;
     }
     if (lws_adopt_descriptor_vhost(l->vhost, type, desc, NULL, NULL) == NULL) {
@@ -183,7 +210,7 @@ bind_socket(const char *addr, int port, bool reuseport, char *err, size_t errlen
      * TCP_NODELAY is inherited by every accepted socket, one setsockopt for
      * all (lws's listener made one per socket): a frame goes out at once.
      * TCP_DEFER_ACCEPT: the request has arrived when accept4() returns it, so
-     * hand_over_lifted() sees the head it may have to rewrite, and a client
+     * hand_over_peeked() sees the head it may have to rewrite, and a client
      * that connects and says nothing costs no descriptor while it is silent. */
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

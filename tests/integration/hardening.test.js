@@ -473,3 +473,23 @@ test('a request body is read only with the API key, and a body trickled past 30 
     await h.stop();
   }
 });
+
+// A head over 8 KiB (a big Cookie) was dropped by lws without a word; a
+// browser saw only 1006. The hub's listener, which peeks at every head,
+// answers 431 first.
+test('a request head over 8 KiB gets 431, the next request is served', async () => {
+  const h = await startHub();
+  try {
+    const cookie = `Cookie: ${'c'.repeat(9000)}\r\n`;
+    for (const head of [upgradeHead(`/ws/chat/1/?token=${h.token(1)}`, `Sec-WebSocket-Version: 13\r\n${cookie}`),
+      `GET /health HTTP/1.1\r\nHost: x\r\n${cookie}\r\n`]) {
+      const answer = await exchange(h.port, head);
+      assert.match(answer, /^HTTP\/1\.1 431 /);
+      assert.equal(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code, 'too_large');
+    }
+    assert.match(await exchange(h.port, `GET /health HTTP/1.1\r\nHost: x\r\nCookie: ${'c'.repeat(4000)}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200 /);
+    assert.match(h.log, /http\.head_too_large/);
+  } finally {
+    await h.stop();
+  }
+});
