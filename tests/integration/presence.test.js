@@ -110,8 +110,12 @@ test('a connect storm: two tabs each of 20 users at once, one join and one leave
   const before = scriptCalls();
   await Promise.all(tabs.map((t) => t.close()));
   assert.ok(await until(async () => users.every((u) => presenceOf(observer, u).length === 2)), 'a leave per user');
+  // Bound by the leaves alone, not half of them: the reaps of both nodes'
+  // heartbeats (one each every 2 s) over the 3 s grace count too, and under
+  // load the grace ends may fall on two or three ticks. One call per leave
+  // would still be over it.
   const leaveCalls = scriptCalls() - before;
-  assert.ok(leaveCalls < users.length / 2, `${users.length} leaves in ${leaveCalls} script calls`);
+  assert.ok(leaveCalls < users.length, `${users.length} leaves in ${leaveCalls} script calls`);
   await sleep(500);
   for (const u of users) assert.deepEqual(presenceOf(observer, u), ['join', 'leave'], `user ${u}`);
   assert.deepEqual(await online(b, 33), [60]);
