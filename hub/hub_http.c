@@ -100,8 +100,8 @@ status_code(int status)
     }
 }
 
-static char *
-error_body(const char *code, const char *message, size_t *len)
+char *
+hub_http_error_body(const char *code, const char *message, size_t *len)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(root, "error");
@@ -119,7 +119,7 @@ void
 hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
 {
     size_t blen;
-    char *body = error_body(status_code(status), why, &blen);
+    char *body = hub_http_error_body(status_code(status), why, &blen);
     size_t cap = LWS_PRE + 256 + strlen(extra) + blen;
     unsigned char *buf = xmalloc(cap);
     int n = snprintf((char *)buf + LWS_PRE, cap - LWS_PRE,
@@ -217,7 +217,7 @@ void
 hub_http_reply_error(hub_http_req_t *req, int status, const char *code, const char *message)
 {
     size_t len;
-    char *s = error_body(code != NULL ? code : status_code(status), message, &len);
+    char *s = hub_http_error_body(code != NULL ? code : status_code(status), message, &len);
 
     hub_http_reply(req, status, "application/json", s, len);
     free(s);

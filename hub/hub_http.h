@@ -71,6 +71,9 @@ void hub_http_reply_error(hub_http_req_t *req, int status, const char *code, con
 /* A query argument's value (name includes '='), or NULL. */
 const char *hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len);
 
+/* {"error":{"code":code,"message":message}} (message NULL: the code), malloc'd. */
+char *hub_http_error_body(const char *code, const char *message, size_t *len);
+
 /* Write a complete status response on wsi at once (handshake refusals), with
  * extra header lines ("" for none) before the body. */
 void hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra);

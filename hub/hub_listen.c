@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hub_handshake.h"
+#include "hub_http.h"
 #include "hub_log.h"
 #include "proto_head.h"
 #include "xalloc.h"
@@ -73,14 +74,15 @@ on_resume(uv_timer_t *t)
 static void
 refuse_head(int fd)
 {
-    static const char body[] =
-        "{\"error\":{\"code\":\"too_large\",\"message\":\"request head over 8 KiB\"}}";
-    char buf[4096], answer[256];
+    size_t blen;
+    char *body = hub_http_error_body("too_large", "request head over 8 KiB", &blen);
+    char buf[4096], answer[512];
     int n = snprintf(answer, sizeof(answer),
                      "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: "
                      "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     sizeof(body) - 1, body);
+                     blen, body);
 
+    free(body);
     for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
     }
     log_info("http.head_too_large", "fd=%d", fd);
