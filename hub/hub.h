@@ -39,6 +39,8 @@ typedef struct hub {
     store_t *store;
     struct hub_channel *channel; /* fan-out to other nodes */
     struct hub_presence *presence;
+    /* Rooms whose online list is compared with Redis's (hub_presence_resync.h). */
+    struct hub_presence_resync *presence_resync;
     struct drain *drain;   /* while draining */
     size_t pending_writes; /* message inserts the store has not answered */
     hub_map_t conns;       /* conn id → hub_conn_t * */

@@ -74,7 +74,7 @@ hub_envelope_parse(const char *buf, size_t len, hub_envelope_t *env, const char 
     }
     env->kind = (hub_envelope_kind_t)buf[0];
     if (env->kind != HUB_ENV_MSG && env->kind != HUB_ENV_EVENT && env->kind != HUB_ENV_CONTROL &&
-        env->kind != HUB_ENV_TAIL) {
+        env->kind != HUB_ENV_TAIL && env->kind != HUB_ENV_RESYNC) {
         return -1;
     }
     p++;

@@ -25,6 +25,11 @@ typedef enum hub_envelope_kind {
      * published it (its Redis link was down); a receiver behind fills from the
      * store. Nodes that predate it drop it as a bad envelope (a warn log). */
     HUB_ENV_TAIL = 't',
+    /* No payload: the room's online list changed in Redis without presence
+     * events (a node rewrote its entries after an outage); a receiver
+     * compares it with what its sockets saw (hub_presence_resync.h). Older
+     * nodes drop it as a bad envelope. */
+    HUB_ENV_RESYNC = 'p',
 } hub_envelope_kind_t;
 
 /* What arrives from another node. payload is borrowed. */

@@ -13,6 +13,7 @@
 #include "hub_control.h"
 #include "hub_log.h"
 #include "hub_presence_order.h"
+#include "hub_presence_resync.h"
 #include "hub_room.h"
 #include "proto_build.h"
 #include "xalloc.h"
@@ -114,7 +115,9 @@ hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64
     hub_buf_t *b = hub_buf_take(frame, len);
     hub_buf_t *ordered = hub_presence_order(hub_room_find(hub, room_id), version, b);
 
-    hub_room_broadcast(hub, room_id, ordered, 0);
+    if (ordered != NULL) {
+        hub_room_broadcast(hub, room_id, ordered, 0);
+    }
     /* The event as Redis numbered it: each node orders it for itself. */
     hub_channel_publish(hub->channel, HUB_ENV_EVENT, room_id, version, 0, hub_buf_payload(b), len);
     hub_buf_unref(ordered);
@@ -137,6 +140,10 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
         hub_room_fill_to(hub, env->room_id, env->seq);
         return;
     }
+    if (env->kind == HUB_ENV_RESYNC) {
+        hub_presence_resync(hub, env->room_id);
+        return;
+    }
     /* One copy into a buffer with headroom, then the same bytes for every socket. */
     b = hub_buf_from(env->payload, env->len);
     hub_buf_set_born(b, hub_now_us());
@@ -144,8 +151,10 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
         hub_room_offer_msg(hub, env->room_id, env->seq, b);
     } else if (env->seq > 0) { /* a numbered presence event */
         hub_buf_t *ordered = hub_presence_order(hub_room_find(hub, env->room_id), env->seq, b);
-        hub_room_broadcast(hub, env->room_id, ordered, env->user);
-        hub_buf_unref(ordered);
+        if (ordered != NULL) {
+            hub_room_broadcast(hub, env->room_id, ordered, env->user);
+            hub_buf_unref(ordered);
+        }
     } else {
         hub_room_broadcast(hub, env->room_id, b, env->user);
     }

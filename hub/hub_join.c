@@ -13,6 +13,7 @@
 #include "hub_conn.h"
 #include "hub_log.h"
 #include "hub_presence.h"
+#include "hub_presence_order.h"
 #include "hub_resume.h"
 #include "hub_room.h"
 #include "proto_build.h"
@@ -185,6 +186,7 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
             c->last_seq = c->room->delivered_seq;
         }
         resume_or_start(c, jc, online, n);
+        hub_presence_seen_ids(c->room, online, n);
         log_info("ws.joined",
                  "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " last_seq=%" PRId64, c->id,
                  c->user.id, c->room_id, c->last_seq);

@@ -23,6 +23,7 @@
 #include "hub_listen.h"
 #include "hub_log.h"
 #include "hub_presence.h"
+#include "hub_presence_resync.h"
 #include "hub_resolve.h"
 #include "hub_room.h"
 #include "hub_room_audit.h"
@@ -131,6 +132,8 @@ stop(hub_t *hub, int exit_code)
     hub_room_free_all(hub);
     hub_presence_free(hub->presence);
     hub->presence = NULL;
+    hub_presence_resync_free(hub->presence_resync);
+    hub->presence_resync = NULL;
     hub_channel_free(hub->channel);
     hub_drain_free(hub);
     hub->channel = NULL;
@@ -309,12 +312,22 @@ on_serve_migrated(void *ud, int applied, const char *err)
     listen_ws(hub);
 }
 
+/* What was published in the room before the subscription reached nobody
+ * here: its messages are checked against the store, its presence against
+ * Redis. */
+static void
+on_room_subscribed(hub_t *hub, int64_t room_id)
+{
+    hub_room_on_subscribed(hub, room_id);
+    hub_presence_resync(hub, room_id);
+}
+
 static void
 start_serving(hub_t *hub)
 {
     static const hub_channel_hooks_t channel_hooks = {
         .on_envelope = hub_deliver_on_envelope,
-        .on_room_subscribed = hub_room_on_subscribed,
+        .on_room_subscribed = on_room_subscribed,
         .on_up = hub_presence_on_redis_up,
     };
 
@@ -330,6 +343,7 @@ start_serving(hub_t *hub)
     open_store(hub);
     hub_room_audit_start(hub);
     hub->presence = hub_presence_new(hub);
+    hub->presence_resync = hub_presence_resync_new(hub);
     /* With Redis on, the layer is Redis even while Redis is unreachable or
      * its name does not resolve: /ready says so until the link is up. */
     hub->channel = hub_channel_new(hub, redis_off ? NULL : &target, &channel_hooks);

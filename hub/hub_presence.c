@@ -6,7 +6,6 @@
  */
 #include "hub_presence.h"
 
-#include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "hub_deliver.h"
 #include "hub_log.h"
 #include "hub_presence_lua.h"
+#include "hub_presence_reply.h"
 #include "hub_redis.h"
 #include "proto_build.h"
 #include "proto_num.h"
@@ -149,51 +149,18 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     hub_deliver_presence(hub, room, s, len, version);
 }
 
-/* A leave of a user known only by the JSON another node left in Redis:
- * checked and written again, never passed on as it came. */
+/* A leave of a user known only by the JSON another node left in Redis. */
 static void
 announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json,
               const int64_t *online, size_t n, int64_t version)
 {
-    cJSON *u = cJSON_Parse(user_json);
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(u, "id");
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(u, "full_name");
-    const cJSON *role = cJSON_GetObjectItemCaseSensitive(u, "role");
-    proto_user_t user = {cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0,
-                         cJSON_IsString(name) ? name->valuestring : "",
-                         cJSON_IsString(role) ? role->valuestring : ""};
+    int64_t id;
+    char *json = hub_presence_user_json(user_json, &id);
 
-    if (user.id != 0) {
-        size_t len;
-        char *json = proto_build_user(&user, &len);
-        announce(hub, room, event, user.id, json, online, n, version);
+    if (json != NULL) {
+        announce(hub, room, event, id, json, online, n, version);
         free(json);
     }
-    cJSON_Delete(u);
-}
-
-/* The online ids the scripts return as one string, "7,9,12" (see
- * hub_presence_lua.c) → a new array. */
-static int
-parse_ids(const redisReply *s, int64_t **ids, size_t *n)
-{
-    const char *p;
-
-    if (s->type != REDIS_REPLY_STRING) {
-        return -1;
-    }
-    *n = s->len > 0 ? 1 : 0;
-    for (size_t k = 0; k < s->len; k++) {
-        *n += s->str[k] == ',';
-    }
-    *ids = xcalloc(*n + 1, sizeof(int64_t));
-    p = s->str;
-    for (size_t k = 0; k < *n; k++) {
-        char *end;
-        (*ids)[k] = strtoll(p, &end, 10);
-        p = *end == ',' ? end + 1 : end;
-    }
-    return 0;
 }
 
 /* Triple i of a flat {ev, "ids", version, ...} reply → ev, ids (a new array),
@@ -208,7 +175,7 @@ parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n
     }
     *ev = (int)r->element[3 * i]->integer;
     *version = r->element[3 * i + 2]->integer;
-    return parse_ids(r->element[3 * i + 1], ids, n);
+    return hub_presence_parse_ids(r->element[3 * i + 1], ids, n);
 }
 
 static int
@@ -566,7 +533,8 @@ on_reaped(void *ud, void *reply, const char *err)
         size_t n = 0;
         if (x->type != REDIS_REPLY_ARRAY || x->elements != 4 ||
             x->element[0]->type != REDIS_REPLY_STRING ||
-            x->element[3]->type != REDIS_REPLY_INTEGER || parse_ids(x->element[2], &ids, &n) < 0) {
+            x->element[3]->type != REDIS_REPLY_INTEGER ||
+            hub_presence_parse_ids(x->element[2], &ids, &n) < 0) {
             continue;
         }
         int64_t room = strtoll(x->element[0]->str, NULL, 10);
@@ -641,6 +609,30 @@ on_beat(uv_timer_t *t)
     heartbeat(t->data);
 }
 
+/* {leaves, rooms}: the leaves go out as events; in the rooms a user came
+ * online without one, so every node compares its sockets' list with Redis's
+ * (this node does when its subscriptions are confirmed). */
+static void
+on_restored(void *ud, void *reply, const char *err)
+{
+    hub_t *hub = ud;
+    const redisReply *r = reply;
+
+    if (err != NULL || r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        hub->presence == NULL) {
+        return;
+    }
+    on_reaped(hub, r->element[0], NULL);
+    for (size_t i = 0; r->element[1]->type == REDIS_REPLY_ARRAY && i < r->element[1]->elements;
+         i++) {
+        const redisReply *room = r->element[1]->element[i];
+        if (room->type == REDIS_REPLY_STRING) {
+            hub_channel_publish(hub->channel, HUB_ENV_RESYNC, strtoll(room->str, NULL, 10), 0, 0,
+                                NULL, 0);
+        }
+    }
+}
+
 void
 hub_presence_on_redis_up(hub_t *hub)
 {
@@ -671,7 +663,7 @@ hub_presence_on_redis_up(hub_t *hub)
             e->in_redis = true;
         }
     }
-    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_reaped, hub);
+    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_restored, hub);
     free(args);
     free(nums);
 }

@@ -35,7 +35,9 @@ hub_presence_t *hub_presence_new(hub_t *hub);
 void hub_presence_free(hub_presence_t *p); /* NULL is fine */
 
 /* The channel layer is (again) up: rewrite this node's entries from its live
- * sockets (after a Redis restart they are gone) and start heartbeats. */
+ * sockets (after a Redis restart they are gone), announce the leaves of users
+ * gone meanwhile, tell the other nodes in which rooms the rewrite brought
+ * someone online (hub_presence_resync.h), and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
 /* online: the room's user ids (borrowed); NULL when the node stops before

@@ -96,16 +96,21 @@ const char hub_presence_remove_lua[] =
                     "return out\n";
 
 /* ARGV: node, then room, user, count, user json per live entry. Rewrites this
- * node's entries (idempotent: after a blip or a Redis restart alike). Returns,
- * as the reaper does, the users Redis had online through this node who are
- * online nowhere now: their last socket closed while Redis was away, or the
- * node restarted under the same id. Joins made meanwhile stay unannounced: a
- * Redis that restarted empty cannot tell them from users online all along. */
+ * node's entries (idempotent: after a blip or a Redis restart alike). Returns
+ * {leaves, rooms}. leaves, as the reaper's: the users Redis had online
+ * through this node who are online nowhere now (their last socket closed
+ * while Redis was away, or the node restarted under the same id). rooms: the
+ * rooms where the rewrite brought a user online without an event (a first
+ * socket opened while Redis was away, or entries Redis lost or reaped), for
+ * every node to compare with what its sockets saw (hub_presence_resync.h). */
 const char hub_presence_restore_lua[] =
-    REMOVE_NODE_LUA "local node, before, out = ARGV[1], {}, {}\n"
+    REMOVE_NODE_LUA "local node, before, had, out, rooms, changed = ARGV[1], {}, {}, {}, {}, {}\n"
                     "for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"
                     "  local h = redis.call('HKEYS', 'chathub:p:'..room..':'..node)\n"
-                    "  for _, user in ipairs(h) do before[#before+1] = {room, user} end\n"
+                    "  for _, user in ipairs(h) do\n"
+                    "    before[#before+1] = {room, user}\n"
+                    "    had[room..' '..user] = true\n"
+                    "  end\n"
                     "end\n"
                     "remove_node(node, nil)\n"
                     "redis.call('SADD', 'chathub:nodes', node)\n"
@@ -114,7 +119,11 @@ const char hub_presence_restore_lua[] =
                     "  redis.call('HSET', 'chathub:p:'..room..':'..node, user, n)\n"
                     "  redis.call('SADD', 'chathub:nr:'..node, room)\n"
                     "  redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
-                    "  redis.call('HINCRBY', 'chathub:p:'..room, user, n)\n"
+                    "  if redis.call('HINCRBY', 'chathub:p:'..room, user, n) == n\n"
+                    "     and not had[room..' '..user] and not changed[room] then\n"
+                    "    changed[room] = true\n"
+                    "    rooms[#rooms+1] = room\n"
+                    "  end\n"
                     "end\n"
                     "for _, e in ipairs(before) do\n"
                     "  local k = 'chathub:p:'..e[1]\n"
@@ -124,7 +133,32 @@ const char hub_presence_restore_lua[] =
                     "                       presence_version(e[1])})\n"
                     "  end\n"
                     "end\n"
-                    "return out\n";
+                    "return {out, rooms}\n";
+
+/* ARGV: per room, its id, k and the k online ids its sockets here saw last.
+ * Returns, per room, {room, the number of its last presence event (0: none
+ * since Redis started), its online ids now, then the JSON of each user online
+ * in one list only ('' when Redis does not know them)}. */
+const char hub_presence_resync_lua[] =
+    "local out, i = {}, 2\n"
+    "while i <= #ARGV do\n"
+    "  local room, k = ARGV[i-1], tonumber(ARGV[i])\n"
+    "  local now = redis.call('HKEYS', 'chathub:p:'..room)\n"
+    "  local has, saw = {}, {}\n"
+    "  local r = {room, tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
+    "             table.concat(now, ',')}\n"
+    "  for _, u in ipairs(now) do has[u] = true end\n"
+    "  for j = i + 1, i + k do\n"
+    "    saw[ARGV[j]] = true\n"
+    "    if not has[ARGV[j]] then r[#r+1] = redis.call('HGET', 'chathub:u', ARGV[j]) or '' end\n"
+    "  end\n"
+    "  for _, u in ipairs(now) do\n"
+    "    if not saw[u] then r[#r+1] = redis.call('HGET', 'chathub:u', u) or '' end\n"
+    "  end\n"
+    "  out[#out+1] = r\n"
+    "  i = i + k + 2\n"
+    "end\n"
+    "return out\n";
 
 /* ARGV: node. Returns the connections the other live nodes last reported in
  * their heartbeat keys (a key that expired counts nothing). */

@@ -6,26 +6,40 @@
  */
 #include "hub_presence_order.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "xalloc.h"
+
+static const char online_key[] = "\"online\":";
 
 static const unsigned char *
 online_field(const unsigned char *s, size_t len)
 {
-    static const char key[] = "\"online\":";
-    size_t k = sizeof(key) - 1;
+    size_t k = sizeof(online_key) - 1;
 
     for (size_t i = len >= k ? len - k + 1 : 0; i > 0; i--) {
-        if (memcmp(s + i - 1, key, k) == 0) {
+        if (memcmp(s + i - 1, online_key, k) == 0) {
             return s + i - 1;
         }
     }
     return NULL;
 }
 
-hub_buf_t *
-hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
+static void
+seen_frame(hub_room_t *room, hub_buf_t *frame)
 {
-    if (version <= 0 || room == NULL) {
+    hub_buf_unref(room->presence_seen);
+    room->presence_seen = hub_buf_ref(frame);
+    free(room->seen_ids);
+    room->seen_ids = NULL;
+    room->seen_n = 0;
+}
+
+static hub_buf_t *
+ordered(hub_room_t *room, int64_t version, hub_buf_t *frame)
+{
+    if (version <= 0) {
         return hub_buf_ref(frame);
     }
     if (version > room->presence_version) {
@@ -46,4 +60,112 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
     memcpy(hub_buf_payload(b), old, head);
     memcpy(hub_buf_payload(b) + head, n, tail);
     return b;
+}
+
+hub_buf_t *
+hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
+{
+    if (room == NULL) {
+        return hub_buf_ref(frame);
+    }
+    if (version > 0 && version <= room->presence_floor) {
+        return NULL;
+    }
+    hub_buf_t *b = ordered(room, version, frame);
+    seen_frame(room, b);
+    return b;
+}
+
+void
+hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n)
+{
+    hub_buf_unref(room->presence_seen);
+    room->presence_seen = NULL;
+    free(room->seen_ids);
+    room->seen_ids = xmalloc((n > 0 ? n : 1) * sizeof(int64_t));
+    if (n > 0) {
+        memcpy(room->seen_ids, ids, n * sizeof(int64_t));
+    }
+    room->seen_n = n;
+}
+
+/* "[7,9,12]" at s (len bytes) → a new array. */
+static int
+parse_list(const unsigned char *s, size_t len, int64_t **ids, size_t *n)
+{
+    size_t max = 0, k = 0;
+
+    if (len == 0 || s[0] != '[') {
+        return -1;
+    }
+    for (size_t i = 0; i < len && s[i] != ']'; i++) {
+        max += s[i] == ',';
+    }
+    *ids = xcalloc(max + 1, sizeof(int64_t));
+    for (size_t i = 1; i < len && s[i] != ']' && k <= max;) {
+        int64_t v = 0;
+        bool digits = false;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            v = v * 10 + (s[i++] - '0');
+            digits = true;
+        }
+        if (digits) {
+            (*ids)[k++] = v;
+        }
+        if (i < len && s[i] == ',') {
+            i++;
+        } else if (!digits) {
+            break;
+        }
+    }
+    *n = k;
+    if (k == 0) {
+        free(*ids);
+        *ids = NULL;
+    }
+    return 0;
+}
+
+int
+hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    if (room->seen_ids != NULL) {
+        if (room->seen_n > 0) {
+            *ids = xmalloc(room->seen_n * sizeof(int64_t));
+            memcpy(*ids, room->seen_ids, room->seen_n * sizeof(int64_t));
+            *n = room->seen_n;
+        }
+        return 0;
+    }
+    if (room->presence_seen == NULL) {
+        return -1;
+    }
+    hub_buf_t *f = room->presence_seen;
+    const unsigned char *p = hub_buf_payload(f), *o = online_field(p, hub_buf_len(f));
+    if (o == NULL) {
+        return -1;
+    }
+    o += sizeof(online_key) - 1;
+    return parse_list(o, (size_t)(p + hub_buf_len(f) - o), ids, n);
+}
+
+void
+hub_presence_resynced(hub_room_t *room, int64_t version, hub_buf_t *last)
+{
+    if (version > room->presence_floor) {
+        room->presence_floor = version;
+    }
+    if (last == NULL) {
+        return;
+    }
+    if (version > room->presence_version) {
+        room->presence_version = version;
+    }
+    if (version > 0) {
+        hub_buf_unref(room->presence_last);
+        room->presence_last = hub_buf_ref(last);
+    }
+    seen_frame(room, last);
 }

@@ -7,10 +7,15 @@
  * (PROTOCOL.md §2: "online" is the full current list). An event older than
  * one already delivered here goes out with that newer event's list, which
  * already counts it.
+ *
+ * The room also keeps the online list its sockets saw last, so that a resync
+ * (hub_presence_resync.h) can tell them what changed while events could not
+ * reach them; an event a resync's list already counts is dropped.
  */
 #ifndef CHATHUB_HUB_PRESENCE_ORDER_H
 #define CHATHUB_HUB_PRESENCE_ORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hub_buf.h"
@@ -18,7 +23,20 @@
 
 /* The frame to deliver for presence event number version (0: unnumbered, as
  * from a node without Redis) in room (NULL: no socket here): frame itself, or
- * a new buffer with the newest online list; a reference either way. */
+ * a new buffer with the newest online list; a reference either way. NULL: the
+ * event is counted by a resync delivered here already, drop it. */
 hub_buf_t *hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame);
+
+/* A connection_established with these online ids went to a socket of room. */
+void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);
+
+/* The online list room's sockets saw last, as a new array (*ids NULL when
+ * n is 0). -1: not known (no presence frame nor connect answer yet). */
+int hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n);
+
+/* A resync read Redis's list as of event number version (0: Redis has none)
+ * and delivered frames (the last one: last, NULL when the list was the one
+ * the sockets saw): events up to version are counted. */
+void hub_presence_resynced(hub_room_t *room, int64_t version, hub_buf_t *last);
 
 #endif

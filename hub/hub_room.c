@@ -62,6 +62,8 @@ on_room_closed(uv_handle_t *h)
     free(room->held);
     free(room->conns);
     hub_buf_unref(room->presence_last);
+    hub_buf_unref(room->presence_seen);
+    free(room->seen_ids);
     free(room);
 }
 

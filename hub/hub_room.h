@@ -39,7 +39,14 @@ typedef struct hub_room {
     int64_t audit_seq; /* the store's last seq at the audit's last read, while it was ahead */
     int64_t presence_version; /* the newest presence event delivered here (hub_presence_order.h) */
     hub_buf_t *presence_last; /* and its frame */
-    uv_timer_t gap_timer;     /* the room is freed in this handle's close callback */
+    int64_t presence_floor;   /* events up to this number are in a resync's list already */
+    /* The online list the room's sockets saw last: the last presence frame
+     * delivered, or the online ids of the last connection_established when
+     * that came later (seen_ids, then the frame is NULL). */
+    hub_buf_t *presence_seen;
+    int64_t *seen_ids;
+    size_t seen_n;
+    uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 
 /* The room or NULL. */

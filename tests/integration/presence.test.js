@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
+import { startProxy } from '../lib/proxy.js';
 import { execFileSync } from 'node:child_process';
 
 let redis, database, a, b;
@@ -281,4 +282,89 @@ test('a node killed and restarted under its id: its users who are gone get their
   assert.deepEqual(leave.online, [22]);
   assert.deepEqual(await online(a, 37), [22]);
   await observer.close();
+});
+
+/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
+async function readyBecomes(hub, status, ms = 40000) {
+  return until(async () => (await fetch(`${hub.url}/ready`)).status === status, ms);
+}
+
+/** Two nodes, each on its own cuttable link to Redis. */
+async function cutOffPair(prefix) {
+  const links = [await startProxy(redis.port), await startProxy(redis.port)];
+  const nodes = await Promise.all(links.map((l, i) =>
+    startHub({ ...shared(), nodeId: `${prefix}-${i}`, redis: l.url, migrate: false })));
+  return { links, nodes, async stop() {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await Promise.all(links.map((l) => l.close()));
+  } };
+}
+
+// After an outage that cut every node off from Redis, the first node back
+// published the leave of a user gone meanwhile while the others were still
+// unsubscribed, and their sockets kept the user online until the room's
+// next event. A node now compares each room's list with Redis's once its
+// subscription is confirmed, and tells its sockets the difference.
+test('after an outage of every node, a leave published by the first node back reaches a node back later', { timeout: 90000 }, async () => {
+  await a.api('PUT', '/rooms/38', { type: 'GROUP', name: 'Outage', members: [20, 21] });
+  const pair = await cutOffPair('cut-leave');
+  const [p, q] = pair.nodes;
+  try {
+    const observer = await open(q, 21, 38);
+    const gone = await open(p, 20, 38);
+    await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
+    await Promise.all(pair.links.map((l) => l.cut()));
+    assert.ok(await readyBecomes(p, 503) && await readyBecomes(q, 503), 'both nodes lost Redis');
+    await gone.close();
+    await sleep(3500); // the grace period ends while Redis is away
+    await pair.links[0].restore();
+    assert.ok(await readyBecomes(p, 200), 'p is back first');
+    await sleep(1000); // p has published the leave by now, to nobody
+    const mark = observer.frames.length;
+    await pair.links[1].restore();
+    assert.ok(await readyBecomes(q, 200), 'q is back');
+    const leave = await observer.next('presence', 10000, (f) => f.user.id === 20 && f.event === 'leave');
+    assert.deepEqual(leave.online, [21]);
+    await sleep(1000); // room for a second leave to show up
+    const after = observer.frames.slice(mark).filter((f) => f.type === 'presence');
+    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:20']);
+    assert.deepEqual(await online(q, 38), [21]);
+    await observer.close();
+  } finally {
+    await pair.stop();
+  }
+});
+
+// A first socket opened while Redis was away was counted in Redis when its
+// node came back, but never announced: the other nodes' sockets did not see
+// the user online until the room's next event.
+test('a user who came online during an outage is announced to every node afterwards, and sees who is online', { timeout: 90000 }, async () => {
+  await a.api('PUT', '/rooms/39', { type: 'GROUP', name: 'Outage join', members: [22, 23] });
+  const pair = await cutOffPair('cut-join');
+  const [p, q] = pair.nodes;
+  try {
+    const observer = await open(q, 23, 39);
+    assert.deepEqual(await online(q, 39), [23]);
+    await Promise.all(pair.links.map((l) => l.cut()));
+    assert.ok(await readyBecomes(p, 503) && await readyBecomes(q, 503), 'both nodes lost Redis');
+    const newcomer = await open(p, 22, 39);
+    assert.deepEqual(newcomer.established.participants.filter((x) => x.online).map((x) => x.id), [22],
+      'p alone knows only its own sockets');
+    await pair.links[1].restore();
+    assert.ok(await readyBecomes(q, 200), 'q is back first');
+    await sleep(1000);
+    const mark = observer.frames.length;
+    await pair.links[0].restore();
+    assert.ok(await readyBecomes(p, 200), 'p is back');
+    const join = await observer.next('presence', 10000, (f) => f.user.id === 22 && f.event === 'join');
+    assert.deepEqual([...join.online].sort(), [22, 23]);
+    const seen = await newcomer.next('presence', 10000, (f) => f.user.id === 23 && f.event === 'join');
+    assert.deepEqual([...seen.online].sort(), [22, 23]);
+    await sleep(1000); // room for a second join to show up
+    const after = observer.frames.slice(mark).filter((f) => f.type === 'presence');
+    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['join:22']);
+    await Promise.all([observer.close(), newcomer.close()]);
+  } finally {
+    await pair.stop();
+  }
 });

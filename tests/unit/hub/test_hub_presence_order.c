@@ -1,0 +1,120 @@
+/* hub_presence_order: Redis's order of presence events, the list a room's
+ * sockets saw last, and the events a resync already counts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tap.h"
+#include "hub_presence_order.h"
+#include "proto_build.h"
+
+static hub_buf_t *
+frame(const char *event, int64_t user, const int64_t *online, size_t n)
+{
+    proto_user_t u = {user, "User", "student"};
+    size_t len;
+    char *json = proto_build_user(&u, &len);
+    char *s = proto_build_presence(12, event, json, online, n, &len);
+
+    free(json);
+    return hub_buf_take(s, len);
+}
+
+static int
+seen_is(const hub_room_t *room, const int64_t *want, size_t n)
+{
+    int64_t *ids;
+    size_t got;
+    int same;
+
+    if (hub_presence_seen(room, &ids, &got) < 0) {
+        return 0;
+    }
+    same = got == n && (n == 0 || memcmp(ids, want, n * sizeof(int64_t)) == 0);
+    free(ids);
+    return same;
+}
+
+static void
+test_seen_follows_frames_and_connect_answers(void)
+{
+    hub_room_t room = {.id = 12};
+    int64_t *ids;
+    size_t n;
+    const int64_t a[] = {7, 9}, b[] = {7, 9, 1234567890123}, none[] = {0};
+
+    ok(hub_presence_seen(&room, &ids, &n) < 0, "nothing delivered yet: not known");
+    hub_buf_t *f = frame("join", 9, a, 2), *out = hub_presence_order(&room, 0, f);
+    ok(out == f, "an unnumbered event goes as it is");
+    ok(seen_is(&room, a, 2), "the frame's online list is what the sockets saw");
+    hub_presence_seen_ids(&room, b, 3);
+    ok(seen_is(&room, b, 3), "a later connect answer replaces it");
+    hub_presence_seen_ids(&room, none, 0);
+    ok(seen_is(&room, none, 0), "an empty connect answer is known and empty");
+    hub_buf_unref(out);
+    hub_buf_unref(f);
+    f = frame("leave", 9, none, 0);
+    out = hub_presence_order(&room, 0, f);
+    ok(seen_is(&room, none, 0), "an empty online list parses as empty");
+    hub_buf_unref(out);
+    hub_buf_unref(f);
+    hub_buf_unref(room.presence_seen);
+    hub_buf_unref(room.presence_last);
+    free(room.seen_ids);
+}
+
+static void
+test_older_event_carries_newer_list(void)
+{
+    hub_room_t room = {.id = 12};
+    const int64_t newer[] = {7}, older[] = {7, 9};
+    hub_buf_t *n = frame("leave", 9, newer, 1), *o = frame("leave", 8, older, 2);
+    hub_buf_t *a = hub_presence_order(&room, 5, n), *b = hub_presence_order(&room, 4, o);
+
+    ok(a == n && room.presence_version == 5, "the newest event goes as it is");
+    ok(b != o && strstr((const char *)hub_buf_payload(b), "\"online\":[7]}") != NULL &&
+           strstr((const char *)hub_buf_payload(b), "\"id\":8") != NULL,
+       "an older one keeps its user and takes the newer list");
+    ok(seen_is(&room, newer, 1), "and the sockets saw the newer list");
+    hub_buf_unref(a);
+    hub_buf_unref(b);
+    hub_buf_unref(n);
+    hub_buf_unref(o);
+    hub_buf_unref(room.presence_seen);
+    hub_buf_unref(room.presence_last);
+}
+
+static void
+test_resync_counts_older_events(void)
+{
+    hub_room_t room = {.id = 12};
+    const int64_t now[] = {7, 3}, later[] = {7, 3, 4};
+    hub_buf_t *r = frame("join", 3, now, 2), *late = frame("leave", 9, now, 2);
+    hub_buf_t *next = frame("join", 4, later, 3);
+
+    hub_presence_resynced(&room, 10, r);
+    ok(room.presence_floor == 10 && room.presence_version == 10, "a resync's number is counted");
+    ok(seen_is(&room, now, 2), "its frame is what the sockets saw");
+    ok(hub_presence_order(&room, 10, late) == NULL, "an event the read counted is dropped");
+    ok(hub_presence_order(&room, 3, late) == NULL, "an older one too");
+    hub_buf_t *out = hub_presence_order(&room, 11, next);
+    ok(out == next, "a newer event goes");
+    ok(seen_is(&room, later, 3), "and its list is seen");
+    hub_presence_resynced(&room, 0, NULL);
+    ok(room.presence_floor == 10 && room.presence_version == 11,
+       "a read of a Redis without numbers changes no number");
+    hub_buf_unref(out);
+    hub_buf_unref(r);
+    hub_buf_unref(late);
+    hub_buf_unref(next);
+    hub_buf_unref(room.presence_seen);
+    hub_buf_unref(room.presence_last);
+}
+
+int
+main(void)
+{
+    test_seen_follows_frames_and_connect_answers();
+    test_older_event_carries_newer_list();
+    test_resync_counts_older_events();
+    return tap_done();
+}
