@@ -150,14 +150,15 @@ typedef struct call {
 static void
 call_num(call_t *c, int64_t v)
 {
-    proto_i64_str(c->nums[c->argc], v);
-    c->argv[c->argc] = c->nums[c->argc];
-    c->argc++;
+    proto_i64_str(c->nums[c->argc++], v);
 }
 
 static void
 call_send(hub_t *hub, hub_redis_t *redis, call_t *c)
 {
+    for (int i = 3; i < c->argc; i++) {
+        c->argv[i] = c->nums[i]; /* now: nums moves as it grows */
+    }
     if (c->argc > 3 && hub_redis_command(redis, on_resync_reply, hub, c->argc, c->argv, NULL) < 0) {
         log_debug("presence.resync_unsent", "args=%d", c->argc);
     }
@@ -169,11 +170,12 @@ call_room(hub_t *hub, hub_redis_t *redis, call_t *c, int64_t room_id, const int6
 {
     int need = 2 + (int)n;
 
-    if (c->argc + need > c->cap) {
+    if (c->argc > 3 && c->argc + need > 3 + RESYNC_ARGS_MAX) {
         call_send(hub, redis, c);
     }
-    if (3 + need > c->cap) {
-        c->cap = 3 + need;
+    if (c->argc + need > c->cap) {
+        /* Grown as the rooms need: most turns carry a room or two. */
+        c->cap = c->cap * 2 > c->argc + need ? c->cap * 2 : c->argc + need;
         c->argv = xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
         c->nums = xrealloc(c->nums, (size_t)c->cap * sizeof(*c->nums));
     }
@@ -190,15 +192,15 @@ on_flush(uv_prepare_t *h)
     hub_presence_resync_t *r = h->data;
     hub_t *hub = r->hub;
     hub_redis_t *redis = hub_channel_redis(hub->channel);
-    call_t c = {NULL, NULL, 3, 3 + RESYNC_ARGS_MAX};
+    call_t c = {NULL, NULL, 3, 16};
 
     uv_prepare_stop(h);
     if (redis == NULL || !hub_redis_is_up(redis) || hub->stopping) {
         r->n = 0;
         return;
     }
-    c.argv = xcalloc((size_t)c.cap, sizeof(*c.argv));
-    c.nums = xcalloc((size_t)c.cap, sizeof(*c.nums));
+    c.argv = xmalloc((size_t)c.cap * sizeof(*c.argv));
+    c.nums = xmalloc((size_t)c.cap * sizeof(*c.nums));
     c.argv[0] = "EVAL";
     c.argv[1] = hub_presence_resync_lua;
     c.argv[2] = "0";

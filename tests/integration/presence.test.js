@@ -306,11 +306,15 @@ async function cutOffPair(prefix) {
 // next event. A node now compares each room's list with Redis's once its
 // subscription is confirmed, and tells its sockets the difference.
 test('after an outage of every node, a leave published by the first node back reaches a node back later', { timeout: 90000 }, async () => {
-  await a.api('PUT', '/rooms/38', { type: 'GROUP', name: 'Outage', members: [20, 21] });
+  // 40 more users online through q: q's read of the room carries a long list.
+  const crowd = Array.from({ length: 40 }, (_, i) => 100 + i);
+  for (const id of crowd) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/38', { type: 'GROUP', name: 'Outage', members: [20, 21, ...crowd] });
   const pair = await cutOffPair('cut-leave');
   const [p, q] = pair.nodes;
   try {
     const observer = await open(q, 21, 38);
+    const others = await Promise.all(crowd.map((id) => open(q, id, 38)));
     const gone = await open(p, 20, 38);
     await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
     await Promise.all(pair.links.map((l) => l.cut()));
@@ -324,12 +328,12 @@ test('after an outage of every node, a leave published by the first node back re
     await pair.links[1].restore();
     assert.ok(await readyBecomes(q, 200), 'q is back');
     const leave = await observer.next('presence', 10000, (f) => f.user.id === 20 && f.event === 'leave');
-    assert.deepEqual(leave.online, [21]);
+    assert.deepEqual([...leave.online].sort((x, y) => x - y), [21, ...crowd]);
     await sleep(1000); // room for a second leave to show up
     const after = observer.frames.slice(mark).filter((f) => f.type === 'presence');
     assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:20']);
-    assert.deepEqual(await online(q, 38), [21]);
-    await observer.close();
+    assert.deepEqual(await online(q, 38), [21, ...crowd]);
+    await Promise.all([observer, ...others].map((c) => c.close()));
   } finally {
     await pair.stop();
   }
