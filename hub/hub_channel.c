@@ -16,7 +16,6 @@
 
 #define ENVELOPE_HEAD_MAX 160
 #define CONTROL_CHANNEL "chathub:control"
-#define ROOM_PREFIX "chathub:room:"
 
 struct hub_channel {
     hub_t *hub;
@@ -40,7 +39,7 @@ static void publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id
 static void
 room_channel(int64_t room_id, char *buf, size_t len)
 {
-    snprintf(buf, len, ROOM_PREFIX "%" PRId64, room_id);
+    snprintf(buf, len, HUB_ROOM_CHANNEL_PREFIX "%" PRId64, room_id);
 }
 
 static int
@@ -117,13 +116,13 @@ static void
 on_redis_subscribed(void *ud, const char *channel, size_t chlen)
 {
     hub_channel_t *ch = ud;
-    size_t plen = strlen(ROOM_PREFIX);
+    size_t plen = strlen(HUB_ROOM_CHANNEL_PREFIX);
     char digits[24];
     char *end = NULL;
     long long room_id;
 
     if (chlen <= plen || chlen - plen >= sizeof(digits) ||
-        memcmp(channel, ROOM_PREFIX, plen) != 0) {
+        memcmp(channel, HUB_ROOM_CHANNEL_PREFIX, plen) != 0) {
         return; /* the control channel */
     }
     memcpy(digits, channel + plen, chlen - plen);

@@ -17,6 +17,11 @@
 
 typedef struct hub_channel hub_channel_t;
 
+/* A room's channel is this prefix and the room id. A publication is an
+ * envelope, "<kind> <origin node> <room> <seq> <user>\n<payload>" (a Lua
+ * script that publishes one writes the same). */
+#define HUB_ROOM_CHANNEL_PREFIX "chathub:room:"
+
 typedef enum hub_envelope_kind {
     HUB_ENV_MSG = 'm',     /* a chat_message frame with its seq */
     HUB_ENV_EVENT = 'e',   /* typing / read / presence: forwarded as is, except to `user` */

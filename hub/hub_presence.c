@@ -15,6 +15,7 @@
 #include "hub_deliver.h"
 #include "hub_log.h"
 #include "hub_presence_lua.h"
+#include "hub_presence_order.h"
 #include "hub_presence_reply.h"
 #include "hub_redis.h"
 #include "proto_build.h"
@@ -253,6 +254,41 @@ change_answer(change_t *c, bool ev, const int64_t *ids, size_t n, int64_t versio
     }
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+/* Who is online as far as this node can tell without Redis: its own users,
+ * and those of the other nodes its sockets saw online last (not known to
+ * have gone), less the user a leave is about. *ids: a new array. */
+static size_t
+local_view(const change_t *c, int64_t **ids)
+{
+    hub_room_t *room = hub_room_find(c->hub, c->room);
+    int64_t *seen = NULL, *out;
+    size_t nseen = 0, n;
+
+    if (room == NULL || hub_presence_seen(room, &seen, &nseen) < 0) {
+        nseen = 0;
+    }
+    out = xcalloc(ONLINE_LOCAL_MAX + nseen, sizeof(int64_t));
+    n = local_online(c->hub->presence, c->room, out, ONLINE_LOCAL_MAX);
+    qsort(out, n, sizeof(int64_t), cmp_id);
+    for (size_t i = 0, local = n; i < nseen; i++) {
+        bool gone = c->kind == CHANGE_LEAVE && seen[i] == c->user;
+        if (!gone && bsearch(&seen[i], out, local, sizeof(int64_t), cmp_id) == NULL) {
+            out[n++] = seen[i];
+        }
+    }
+    free(seen);
+    *ids = out;
+    return n;
+}
+
 /* The answer from this node's counts alone, when Redis is down or failed. */
 static void
 change_local(change_t *c, bool ev)
@@ -270,8 +306,7 @@ change_local(change_t *c, bool ev)
     if (c->cb == NULL && !ev) {
         return;
     }
-    ids = xcalloc(ONLINE_LOCAL_MAX, sizeof(int64_t));
-    n = local_online(p, c->room, ids, ONLINE_LOCAL_MAX);
+    n = local_view(c, &ids);
     change_answer(c, ev, ids, n, 0); /* one node's own count: no order to keep */
     free(ids);
 }
@@ -609,30 +644,6 @@ on_beat(uv_timer_t *t)
     heartbeat(t->data);
 }
 
-/* {leaves, rooms}: the leaves go out as events; in the rooms a user came
- * online without one, so every node compares its sockets' list with Redis's
- * (this node does when its subscriptions are confirmed). */
-static void
-on_restored(void *ud, void *reply, const char *err)
-{
-    hub_t *hub = ud;
-    const redisReply *r = reply;
-
-    if (err != NULL || r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        hub->presence == NULL) {
-        return;
-    }
-    on_reaped(hub, r->element[0], NULL);
-    for (size_t i = 0; r->element[1]->type == REDIS_REPLY_ARRAY && i < r->element[1]->elements;
-         i++) {
-        const redisReply *room = r->element[1]->element[i];
-        if (room->type == REDIS_REPLY_STRING) {
-            hub_channel_publish(hub->channel, HUB_ENV_RESYNC, strtoll(room->str, NULL, 10), 0, 0,
-                                NULL, 0);
-        }
-    }
-}
-
 void
 hub_presence_on_redis_up(hub_t *hub)
 {
@@ -663,7 +674,7 @@ hub_presence_on_redis_up(hub_t *hub)
             e->in_redis = true;
         }
     }
-    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_restored, hub);
+    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_reaped, hub);
     free(args);
     free(nums);
 }

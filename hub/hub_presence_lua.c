@@ -4,6 +4,8 @@
  */
 #include "hub_presence_lua.h"
 
+#include "hub_channel.h"
+
 /* Every script returns a room's online ids as one string, "7,9,12": one
  * reply element instead of one per user, which hiredis would allocate
  * each (a 1,000-member room's join read 1,000 of them). */
@@ -96,15 +98,17 @@ const char hub_presence_remove_lua[] =
                     "return out\n";
 
 /* ARGV: node, then room, user, count, user json per live entry. Rewrites this
- * node's entries (idempotent: after a blip or a Redis restart alike). Returns
- * {leaves, rooms}. leaves, as the reaper's: the users Redis had online
- * through this node who are online nowhere now (their last socket closed
- * while Redis was away, or the node restarted under the same id). rooms: the
- * rooms where the rewrite brought a user online without an event (a first
- * socket opened while Redis was away, or entries Redis lost or reaped), for
- * every node to compare with what its sockets saw (hub_presence_resync.h). */
+ * node's entries (idempotent: after a blip or a Redis restart alike). Returns,
+ * as the reaper does, the users Redis had online through this node who are
+ * online nowhere now: their last socket closed while Redis was away, or the
+ * node restarted under the same id. In each room where the rewrite brought a
+ * user online without an event (a first socket opened while Redis was away,
+ * or entries Redis lost or reaped), it publishes a resync envelope
+ * (HUB_ENV_RESYNC) for every node to compare the room's list with what its
+ * sockets saw (hub_presence_resync.h): in the script, so that a reply lost
+ * cannot lose it while the entries are written. */
 const char hub_presence_restore_lua[] =
-    REMOVE_NODE_LUA "local node, before, had, out, rooms, changed = ARGV[1], {}, {}, {}, {}, {}\n"
+    REMOVE_NODE_LUA "local node, before, had, out, changed = ARGV[1], {}, {}, {}, {}\n"
                     "for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"
                     "  local h = redis.call('HKEYS', 'chathub:p:'..room..':'..node)\n"
                     "  for _, user in ipairs(h) do\n"
@@ -122,7 +126,8 @@ const char hub_presence_restore_lua[] =
                     "  if redis.call('HINCRBY', 'chathub:p:'..room, user, n) == n\n"
                     "     and not had[room..' '..user] and not changed[room] then\n"
                     "    changed[room] = true\n"
-                    "    rooms[#rooms+1] = room\n"
+                    "    redis.call('PUBLISH', '" HUB_ROOM_CHANNEL_PREFIX "'..room,\n"
+                    "               'p '..node..' '..room..' 0 0\\n')\n"
                     "  end\n"
                     "end\n"
                     "for _, e in ipairs(before) do\n"
@@ -133,22 +138,23 @@ const char hub_presence_restore_lua[] =
                     "                       presence_version(e[1])})\n"
                     "  end\n"
                     "end\n"
-                    "return {out, rooms}\n";
+                    "return out\n";
 
-/* ARGV: per room, its id, k and the k online ids its sockets here saw last.
- * Returns, per room, {room, the number of its last presence event (0: none
- * since Redis started), its online ids now, then the JSON of each user online
- * in one list only ('' when Redis does not know them)}. */
+/* ARGV: per room, its id, the number of the list its sockets saw (echoed
+ * back), k, and the k online ids of that list. Returns, per room, {room,
+ * that number, the number of the room's last presence event (0: none since
+ * Redis started), its online ids now, then the JSON of each user online in
+ * one list only ('' when Redis does not know them)}. */
 const char hub_presence_resync_lua[] =
-    "local out, i = {}, 2\n"
-    "while i <= #ARGV do\n"
-    "  local room, k = ARGV[i-1], tonumber(ARGV[i])\n"
+    "local out, i = {}, 1\n"
+    "while i + 2 <= #ARGV do\n"
+    "  local room, k = ARGV[i], tonumber(ARGV[i+2])\n"
     "  local now = redis.call('HKEYS', 'chathub:p:'..room)\n"
     "  local has, saw = {}, {}\n"
-    "  local r = {room, tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
+    "  local r = {room, ARGV[i+1], tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
     "             table.concat(now, ',')}\n"
     "  for _, u in ipairs(now) do has[u] = true end\n"
-    "  for j = i + 1, i + k do\n"
+    "  for j = i + 3, i + 2 + k do\n"
     "    saw[ARGV[j]] = true\n"
     "    if not has[ARGV[j]] then r[#r+1] = redis.call('HGET', 'chathub:u', ARGV[j]) or '' end\n"
     "  end\n"
@@ -156,7 +162,7 @@ const char hub_presence_resync_lua[] =
     "    if not saw[u] then r[#r+1] = redis.call('HGET', 'chathub:u', u) or '' end\n"
     "  end\n"
     "  out[#out+1] = r\n"
-    "  i = i + k + 2\n"
+    "  i = i + k + 3\n"
     "end\n"
     "return out\n";
 

@@ -34,6 +34,7 @@ seen_frame(hub_room_t *room, hub_buf_t *frame)
     free(room->seen_ids);
     room->seen_ids = NULL;
     room->seen_n = 0;
+    room->seen_gen++;
 }
 
 static hub_buf_t *
@@ -79,9 +80,12 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
 void
 hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n)
 {
-    hub_buf_unref(room->presence_seen);
-    room->presence_seen = NULL;
-    free(room->seen_ids);
+    /* A later socket's answer is its own view, not the room's: it may count
+     * an event the others have not had yet, or (Redis away) fewer users. */
+    if (room->presence_seen != NULL || room->seen_ids != NULL) {
+        return;
+    }
+    room->seen_gen++;
     room->seen_ids = xmalloc((n > 0 ? n : 1) * sizeof(int64_t));
     if (n > 0) {
         memcpy(room->seen_ids, ids, n * sizeof(int64_t));
@@ -103,14 +107,14 @@ parse_list(const unsigned char *s, size_t len, int64_t **ids, size_t *n)
     }
     *ids = xcalloc(max + 1, sizeof(int64_t));
     for (size_t i = 1; i < len && s[i] != ']' && k <= max;) {
-        int64_t v = 0;
+        uint64_t v = 0; /* unsigned: an overlong number wraps, never overflows */
         bool digits = false;
         while (i < len && s[i] >= '0' && s[i] <= '9') {
-            v = v * 10 + (s[i++] - '0');
+            v = v * 10 + (uint64_t)(s[i++] - '0');
             digits = true;
         }
         if (digits) {
-            (*ids)[k++] = v;
+            (*ids)[k++] = (int64_t)v;
         }
         if (i < len && s[i] == ',') {
             i++;

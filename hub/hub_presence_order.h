@@ -27,7 +27,8 @@
  * event is counted by a resync delivered here already, drop it. */
 hub_buf_t *hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame);
 
-/* A connection_established with these online ids went to a socket of room. */
+/* A connection_established with these online ids went to a socket of room:
+ * the room's list when it has none yet (its first socket here). */
 void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);
 
 /* The online list room's sockets saw last, as a new array (*ids NULL when

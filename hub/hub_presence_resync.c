@@ -25,12 +25,17 @@
 
 /* Arguments per script call: a room with a longer list goes alone. */
 #define RESYNC_ARGS_MAX 4096
+/* A call Redis refused (BUSY, OOM …) is tried again after this long; a lost
+ * link needs nothing: the next up confirms every subscription again. */
+#define RESYNC_RETRY_MS 1000
 
 struct hub_presence_resync {
     hub_t *hub;
     uv_prepare_t flush;
-    int64_t *rooms;
-    size_t n, cap;
+    uv_timer_t retry;
+    int64_t *rooms, *again; /* queued for this turn; for the retry */
+    size_t n, cap, nagain, againcap;
+    int open_handles;
 };
 
 static int
@@ -47,6 +52,16 @@ has(const int64_t *sorted, size_t n, int64_t id)
     return n > 0 && bsearch(&id, sorted, n, sizeof(*sorted), cmp_id) != NULL;
 }
 
+static void
+push(int64_t **a, size_t *n, size_t *cap, int64_t v)
+{
+    if (*n == *cap) {
+        *cap = *cap > 0 ? *cap * 2 : 64;
+        *a = xrealloc(*a, *cap * sizeof(int64_t));
+    }
+    (*a)[(*n)++] = v;
+}
+
 /* One event to the room's sockets here (never published: each node reads
  * Redis for itself). Returns the frame. */
 static hub_buf_t *
@@ -61,37 +76,65 @@ deliver(hub_t *hub, int64_t room_id, const char *event, const char *user_json,
     return b;
 }
 
-/* One room's answer: {room, version, "ids", user json…}. */
+/* The list the frames carry: Redis's; while Redis has no number for the
+ * room (restarted empty, the nodes still rewriting their entries) also who
+ * the sockets saw, as no leave is sent then. A new array in *out. */
+static size_t
+frame_list(int64_t version, const int64_t *now, size_t nnow, const int64_t *seen, size_t nseen,
+           const int64_t *sorted_now, int64_t **out)
+{
+    size_t n = nnow;
+
+    *out = xmalloc((nnow + nseen + 1) * sizeof(int64_t));
+    memcpy(*out, now, nnow * sizeof(int64_t));
+    for (size_t i = 0; version == 0 && i < nseen; i++) {
+        if (!has(sorted_now, nnow, seen[i])) {
+            (*out)[n++] = seen[i];
+        }
+    }
+    return n;
+}
+
+/* One room's answer: {room, seen list's number, version, "ids", user json…}. */
 static void
 resync_room(hub_t *hub, const redisReply *x)
 {
     hub_room_t *room;
-    int64_t *now = NULL, *seen = NULL, *sorted_now = NULL, version;
-    size_t nnow = 0, nseen = 0, joins = 0, leaves = 0;
+    int64_t *now = NULL, *seen = NULL, *sorted_now = NULL, *list = NULL, version;
+    size_t nnow = 0, nseen = 0, nlist, joins = 0, leaves = 0;
     hub_buf_t *last = NULL;
 
-    if (x->type != REDIS_REPLY_ARRAY || x->elements < 3 ||
-        x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_INTEGER) {
+    if (x->type != REDIS_REPLY_ARRAY || x->elements < 4 ||
+        x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_STRING ||
+        x->element[2]->type != REDIS_REPLY_INTEGER) {
         return;
     }
     room = hub_room_find(hub, strtoll(x->element[0]->str, NULL, 10));
-    version = x->element[1]->integer;
+    version = x->element[2]->integer;
     /* Gone, or a newer event than the read came meanwhile: its list is newer. */
-    if (room == NULL || (version > 0 && version < room->presence_version) ||
-        hub_presence_seen(room, &seen, &nseen) < 0) {
+    if (room == NULL || (version > 0 && version < room->presence_version)) {
         return;
     }
-    if (hub_presence_parse_ids(x->element[2], &now, &nnow) < 0) {
+    /* The sockets' list moved since the request (an older event arrived late,
+     * another read was applied): the answer's users may not be the
+     * difference any more. Read again. */
+    if (strtoull(x->element[1]->str, NULL, 10) != room->seen_gen) {
+        hub_presence_resync(hub, room->id);
+        return;
+    }
+    if (hub_presence_seen(room, &seen, &nseen) < 0 ||
+        hub_presence_parse_ids(x->element[3], &now, &nnow) < 0) {
         free(seen);
         return;
     }
     sorted_now = xmalloc((nnow + 1) * sizeof(int64_t));
     memcpy(sorted_now, now, nnow * sizeof(int64_t));
     qsort(sorted_now, nnow, sizeof(int64_t), cmp_id);
+    nlist = frame_list(version, now, nnow, seen, nseen, sorted_now, &list);
     if (nseen > 0) {
         qsort(seen, nseen, sizeof(int64_t), cmp_id);
     }
-    for (size_t i = 3; i < x->elements; i++) {
+    for (size_t i = 4; i < x->elements; i++) {
         int64_t id;
         char *json = x->element[i]->type == REDIS_REPLY_STRING
                          ? hub_presence_user_json(x->element[i]->str, &id)
@@ -99,11 +142,10 @@ resync_room(hub_t *hub, const redisReply *x)
         if (json == NULL) {
             continue;
         }
-        /* The lists may have moved since the request: only what still differs. */
         bool was = has(seen, nseen, id), is = has(sorted_now, nnow, id);
         if (was != is && (is || version > 0)) {
             hub_buf_unref(last);
-            last = deliver(hub, room->id, is ? "join" : "leave", json, now, nnow);
+            last = deliver(hub, room->id, is ? "join" : "leave", json, list, nlist);
             joins += is;
             leaves += !is;
         }
@@ -113,38 +155,73 @@ resync_room(hub_t *hub, const redisReply *x)
     if (last != NULL) {
         log_info("presence.resync",
                  "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu", room->id,
-                 version, joins, leaves, nnow);
+                 version, joins, leaves, nlist);
     }
     hub_buf_unref(last);
+    free(list);
     free(now);
     free(sorted_now);
     free(seen);
 }
 
-static void
-on_resync_reply(void *ud, void *reply, const char *err)
-{
-    hub_t *hub = ud;
-    const redisReply *r = reply;
+/* What a call asked for, to ask again if Redis refuses it. */
+typedef struct sent {
+    hub_t *hub;
+    size_t n;
+    int64_t rooms[];
+} sent_t;
 
-    if (hub->stopping || hub->presence_resync == NULL) {
-        return;
-    }
-    if (err != NULL || r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        log_warn("presence.redis_failed", "op=resync err=\"%s\"", err != NULL ? err : "reply");
-        return;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        resync_room(hub, r->element[i]);
+static void
+on_retry(uv_timer_t *t)
+{
+    hub_presence_resync_t *r = t->data;
+    size_t n = r->nagain;
+
+    r->nagain = 0;
+    for (size_t i = 0; i < n; i++) {
+        hub_presence_resync(r->hub, r->again[i]);
     }
 }
 
-/* The arguments of one call: EVAL, the script, 0, then per room its id, k
- * and k ids, each number in its own slot of nums. */
+static void
+on_resync_reply(void *ud, void *reply, const char *err)
+{
+    sent_t *s = ud;
+    hub_t *hub = s->hub;
+    hub_presence_resync_t *r = hub->presence_resync;
+    const redisReply *rep = reply;
+
+    if (hub->stopping || r == NULL) {
+        free(s);
+        return;
+    }
+    if (err != NULL || rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        hub_redis_t *redis = hub_channel_redis(hub->channel);
+        log_warn("presence.redis_failed", "op=resync rooms=%zu err=\"%s\"", s->n,
+                 err != NULL ? err : "reply");
+        for (size_t i = 0; redis != NULL && hub_redis_is_up(redis) && i < s->n; i++) {
+            push(&r->again, &r->nagain, &r->againcap, s->rooms[i]);
+        }
+        if (r->nagain > 0 && !uv_is_active((uv_handle_t *)&r->retry)) {
+            uv_timer_start(&r->retry, on_retry, RESYNC_RETRY_MS, 0);
+        }
+        free(s);
+        return;
+    }
+    for (size_t i = 0; i < rep->elements; i++) {
+        resync_room(hub, rep->element[i]);
+    }
+    free(s);
+}
+
+/* The arguments of one call: EVAL, the script, 0, then per room its id, its
+ * list's number, k and k ids, each number in its own slot of nums. */
 typedef struct call {
     const char **argv;
     char (*nums)[PROTO_I64_STR_MAX];
     int argc, cap;
+    int64_t *rooms;
+    size_t nrooms, roomcap;
 } call_t;
 
 static void
@@ -156,19 +233,30 @@ call_num(call_t *c, int64_t v)
 static void
 call_send(hub_t *hub, hub_redis_t *redis, call_t *c)
 {
-    for (int i = 3; i < c->argc; i++) {
-        c->argv[i] = c->nums[i]; /* now: nums moves as it grows */
-    }
-    if (c->argc > 3 && hub_redis_command(redis, on_resync_reply, hub, c->argc, c->argv, NULL) < 0) {
-        log_debug("presence.resync_unsent", "args=%d", c->argc);
+    sent_t *s;
+
+    if (c->argc > 3) {
+        for (int i = 3; i < c->argc; i++) {
+            c->argv[i] = c->nums[i]; /* now: nums moves as it grows */
+        }
+        s = xmalloc(sizeof(*s) + c->nrooms * sizeof(int64_t));
+        s->hub = hub;
+        s->n = c->nrooms;
+        memcpy(s->rooms, c->rooms, c->nrooms * sizeof(int64_t));
+        if (hub_redis_command(redis, on_resync_reply, s, c->argc, c->argv, NULL) < 0) {
+            log_debug("presence.resync_unsent", "rooms=%zu", c->nrooms);
+            free(s); /* the link is down: the next up confirms the rooms again */
+        }
     }
     c->argc = 3;
+    c->nrooms = 0;
 }
 
 static void
-call_room(hub_t *hub, hub_redis_t *redis, call_t *c, int64_t room_id, const int64_t *ids, size_t n)
+call_room(hub_t *hub, hub_redis_t *redis, call_t *c, const hub_room_t *room, const int64_t *ids,
+          size_t n)
 {
-    int need = 2 + (int)n;
+    int need = 3 + (int)n;
 
     if (c->argc > 3 && c->argc + need > 3 + RESYNC_ARGS_MAX) {
         call_send(hub, redis, c);
@@ -179,7 +267,9 @@ call_room(hub_t *hub, hub_redis_t *redis, call_t *c, int64_t room_id, const int6
         c->argv = xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
         c->nums = xrealloc(c->nums, (size_t)c->cap * sizeof(*c->nums));
     }
-    call_num(c, room_id);
+    push(&c->rooms, &c->nrooms, &c->roomcap, room->id);
+    call_num(c, room->id);
+    snprintf(c->nums[c->argc++], sizeof(c->nums[0]), "%" PRIu64, room->seen_gen);
     call_num(c, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         call_num(c, ids[i]);
@@ -192,7 +282,7 @@ on_flush(uv_prepare_t *h)
     hub_presence_resync_t *r = h->data;
     hub_t *hub = r->hub;
     hub_redis_t *redis = hub_channel_redis(hub->channel);
-    call_t c = {NULL, NULL, 3, 16};
+    call_t c = {.argc = 3, .cap = 16};
 
     uv_prepare_stop(h);
     if (redis == NULL || !hub_redis_is_up(redis) || hub->stopping) {
@@ -213,13 +303,14 @@ on_flush(uv_prepare_t *h)
             hub_presence_seen(room, &seen, &nseen) < 0) {
             continue;
         }
-        call_room(hub, redis, &c, room->id, seen, nseen);
+        call_room(hub, redis, &c, room, seen, nseen);
         free(seen);
     }
     call_send(hub, redis, &c);
     r->n = 0;
     free(c.argv);
     free(c.nums);
+    free(c.rooms);
 }
 
 void
@@ -230,11 +321,7 @@ hub_presence_resync(hub_t *hub, int64_t room_id)
     if (r == NULL || hub_room_find(hub, room_id) == NULL) {
         return;
     }
-    if (r->n == r->cap) {
-        r->cap = r->cap > 0 ? r->cap * 2 : 64;
-        r->rooms = xrealloc(r->rooms, r->cap * sizeof(int64_t));
-    }
-    r->rooms[r->n++] = room_id;
+    push(&r->rooms, &r->n, &r->cap, room_id);
     if (r->n == 1) {
         uv_prepare_start(&r->flush, on_flush);
     }
@@ -248,6 +335,9 @@ hub_presence_resync_new(hub_t *hub)
     r->hub = hub;
     uv_prepare_init(hub->loop, &r->flush);
     r->flush.data = r;
+    uv_timer_init(hub->loop, &r->retry);
+    r->retry.data = r;
+    r->open_handles = 2;
     return r;
 }
 
@@ -256,8 +346,11 @@ on_closed(uv_handle_t *h)
 {
     hub_presence_resync_t *r = h->data;
 
-    free(r->rooms);
-    free(r);
+    if (--r->open_handles == 0) {
+        free(r->rooms);
+        free(r->again);
+        free(r);
+    }
 }
 
 void
@@ -265,5 +358,6 @@ hub_presence_resync_free(hub_presence_resync_t *r)
 {
     if (r != NULL) {
         uv_close((uv_handle_t *)&r->flush, on_closed);
+        uv_close((uv_handle_t *)&r->retry, on_closed);
     }
 }

@@ -16,7 +16,8 @@
  * events a read already counts are dropped when they arrive later
  * (hub_presence_order.h). While Redis has no number for the room's events
  * (it restarted empty and the nodes are still rewriting their entries) only
- * joins are sent: a user missing then may just be on a node not back yet.
+ * joins are sent, with the users the sockets saw kept in the list: a user
+ * missing then may just be on a node not back yet.
  */
 #ifndef CHATHUB_HUB_PRESENCE_RESYNC_H
 #define CHATHUB_HUB_PRESENCE_RESYNC_H

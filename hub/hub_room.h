@@ -41,11 +41,12 @@ typedef struct hub_room {
     hub_buf_t *presence_last; /* and its frame */
     int64_t presence_floor;   /* events up to this number are in a resync's list already */
     /* The online list the room's sockets saw last: the last presence frame
-     * delivered, or the online ids of the last connection_established when
-     * that came later (seen_ids, then the frame is NULL). */
+     * delivered, or, until there is one, the online ids of the room's first
+     * connection_established here (seen_ids; the frame is NULL then). */
     hub_buf_t *presence_seen;
     int64_t *seen_ids;
     size_t seen_n;
+    uint64_t seen_gen;    /* counts the changes of that list */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 

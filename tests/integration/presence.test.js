@@ -181,13 +181,21 @@ test('after a Redis restart presence is rebuilt from the live sockets', { timeou
   const x = await open(a, 24, 35);
   const y = await open(b, 25, 35);
   assert.deepEqual(await online(a, 35), [24, 25]);
+  await y.next('presence', 5000, (f) => f.user.id === 25 && f.event === 'join');
+  await sleep(300);
+  const mark = [x.frames.length, y.frames.length];
   await redis.stop('SIGKILL');
   await sleep(300);
   await redis.start();
   assert.ok(await until(async () => {
     const r = await a.api('GET', '/rooms/35/presence');
-    return r.status === 200 && JSON.stringify(r.json.online.sort()) === '[24,25]' && (await fetch(`${a.url}/ready`)).status === 200;
+    return r.status === 200 && JSON.stringify(r.json.online.sort()) === '[24,25]' &&
+      (await fetch(`${a.url}/ready`)).status === 200 && (await fetch(`${b.url}/ready`)).status === 200;
   }, 15000), 'rebuilt');
+  await sleep(1500); // both nodes have compared the room's list with Redis's
+  // Nobody left or came: while the nodes rewrite their entries into the
+  // empty Redis, neither one's sockets may see the other's users go.
+  assert.deepEqual([x, y].map((c, i) => c.frames.slice(mark[i]).filter((f) => f.type === 'presence')), [[], []]);
   await x.close();
   await y.close();
 });
@@ -319,21 +327,28 @@ test('after an outage of every node, a leave published by the first node back re
     await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
     await Promise.all(pair.links.map((l) => l.cut()));
     assert.ok(await readyBecomes(p, 503) && await readyBecomes(q, 503), 'both nodes lost Redis');
+    // A second tab opened meanwhile sees what q knows: 20 still online.
+    const tab = await open(q, 21, 38);
+    assert.ok(tab.established.participants.find((x) => x.id === 20).online, 'the tab sees 20 online');
     await gone.close();
     await sleep(3500); // the grace period ends while Redis is away
     await pair.links[0].restore();
     assert.ok(await readyBecomes(p, 200), 'p is back first');
     await sleep(1000); // p has published the leave by now, to nobody
-    const mark = observer.frames.length;
+    const marks = [observer.frames.length, tab.frames.length];
     await pair.links[1].restore();
     assert.ok(await readyBecomes(q, 200), 'q is back');
-    const leave = await observer.next('presence', 10000, (f) => f.user.id === 20 && f.event === 'leave');
-    assert.deepEqual([...leave.online].sort((x, y) => x - y), [21, ...crowd]);
+    for (const c of [observer, tab]) {
+      const leave = await c.next('presence', 10000, (f) => f.user.id === 20 && f.event === 'leave');
+      assert.deepEqual([...leave.online].sort((x, y) => x - y), [21, ...crowd]);
+    }
     await sleep(1000); // room for a second leave to show up
-    const after = observer.frames.slice(mark).filter((f) => f.type === 'presence');
-    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:20']);
+    [observer, tab].forEach((c, i) => {
+      const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
+      assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:20']);
+    });
     assert.deepEqual(await online(q, 38), [21, ...crowd]);
-    await Promise.all([observer, ...others].map((c) => c.close()));
+    await Promise.all([observer, tab, ...others].map((c) => c.close()));
   } finally {
     await pair.stop();
   }

@@ -35,7 +35,7 @@ seen_is(const hub_room_t *room, const int64_t *want, size_t n)
 }
 
 static void
-test_seen_follows_frames_and_connect_answers(void)
+test_seen_follows_frames_and_the_first_connect_answer(void)
 {
     hub_room_t room = {.id = 12};
     int64_t *ids;
@@ -43,18 +43,26 @@ test_seen_follows_frames_and_connect_answers(void)
     const int64_t a[] = {7, 9}, b[] = {7, 9, 1234567890123}, none[] = {0};
 
     ok(hub_presence_seen(&room, &ids, &n) < 0, "nothing delivered yet: not known");
+    hub_presence_seen_ids(&room, b, 3);
+    ok(seen_is(&room, b, 3) && room.seen_gen == 1, "the room's first connect answer is its list");
+    hub_presence_seen_ids(&room, a, 2);
+    ok(seen_is(&room, b, 3) && room.seen_gen == 1,
+       "a later socket's answer is its own view, not the room's");
     hub_buf_t *f = frame("join", 9, a, 2), *out = hub_presence_order(&room, 0, f);
     ok(out == f, "an unnumbered event goes as it is");
-    ok(seen_is(&room, a, 2), "the frame's online list is what the sockets saw");
-    hub_presence_seen_ids(&room, b, 3);
-    ok(seen_is(&room, b, 3), "a later connect answer replaces it");
-    hub_presence_seen_ids(&room, none, 0);
-    ok(seen_is(&room, none, 0), "an empty connect answer is known and empty");
+    ok(seen_is(&room, a, 2) && room.seen_gen == 2, "the frame's online list is what they saw");
     hub_buf_unref(out);
     hub_buf_unref(f);
     f = frame("leave", 9, none, 0);
     out = hub_presence_order(&room, 0, f);
     ok(seen_is(&room, none, 0), "an empty online list parses as empty");
+    hub_buf_unref(out);
+    hub_buf_unref(f);
+    f = hub_buf_from("{\"online\":[99999999999999999999999,5]}", 38);
+    out = hub_presence_order(&room, 0, f);
+    ok(hub_presence_seen(&room, &ids, &n) == 0 && n == 2 && ids[1] == 5,
+       "an overlong number does not stop the list");
+    free(ids);
     hub_buf_unref(out);
     hub_buf_unref(f);
     hub_buf_unref(room.presence_seen);
@@ -113,7 +121,7 @@ test_resync_counts_older_events(void)
 int
 main(void)
 {
-    test_seen_follows_frames_and_connect_answers();
+    test_seen_follows_frames_and_the_first_connect_answer();
     test_older_event_carries_newer_list();
     test_resync_counts_older_events();
     return tap_done();
