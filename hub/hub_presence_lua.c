@@ -140,21 +140,20 @@ const char hub_presence_restore_lua[] =
                     "end\n"
                     "return out\n";
 
-/* ARGV: per room, its id, the number of the list its sockets saw (echoed
- * back), k, and the k online ids of that list. Returns, per room, {room,
- * that number, the number of the room's last presence event (0: none since
- * Redis started), its online ids now, then the JSON of each user online in
- * one list only ('' when Redis does not know them)}. */
+/* ARGV: per room, its id, k and the k online ids its sockets here saw last.
+ * Returns, per room, {room, the number of its last presence event (0: none
+ * since Redis started), its online ids now, then the JSON of each user online
+ * in one list only ('' when Redis does not know them)}. */
 const char hub_presence_resync_lua[] =
     "local out, i = {}, 1\n"
-    "while i + 2 <= #ARGV do\n"
-    "  local room, k = ARGV[i], tonumber(ARGV[i+2])\n"
+    "while i + 1 <= #ARGV do\n"
+    "  local room, k = ARGV[i], tonumber(ARGV[i+1])\n"
     "  local now = redis.call('HKEYS', 'chathub:p:'..room)\n"
     "  local has, saw = {}, {}\n"
-    "  local r = {room, ARGV[i+1], tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
+    "  local r = {room, tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
     "             table.concat(now, ',')}\n"
     "  for _, u in ipairs(now) do has[u] = true end\n"
-    "  for j = i + 3, i + 2 + k do\n"
+    "  for j = i + 2, i + 1 + k do\n"
     "    saw[ARGV[j]] = true\n"
     "    if not has[ARGV[j]] then r[#r+1] = redis.call('HGET', 'chathub:u', ARGV[j]) or '' end\n"
     "  end\n"
@@ -162,7 +161,7 @@ const char hub_presence_resync_lua[] =
     "    if not saw[u] then r[#r+1] = redis.call('HGET', 'chathub:u', u) or '' end\n"
     "  end\n"
     "  out[#out+1] = r\n"
-    "  i = i + k + 3\n"
+    "  i = i + k + 2\n"
     "end\n"
     "return out\n";
 

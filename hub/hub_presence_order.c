@@ -34,7 +34,6 @@ seen_frame(hub_room_t *room, hub_buf_t *frame)
     free(room->seen_ids);
     room->seen_ids = NULL;
     room->seen_n = 0;
-    room->seen_gen++;
 }
 
 static hub_buf_t *
@@ -85,7 +84,6 @@ hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n)
     if (room->presence_seen != NULL || room->seen_ids != NULL) {
         return;
     }
-    room->seen_gen++;
     room->seen_ids = xmalloc((n > 0 ? n : 1) * sizeof(int64_t));
     if (n > 0) {
         memcpy(room->seen_ids, ids, n * sizeof(int64_t));

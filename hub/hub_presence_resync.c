@@ -28,6 +28,10 @@
 /* A call Redis refused (BUSY, OOM …) is tried again after this long; a lost
  * link needs nothing: the next up confirms every subscription again. */
 #define RESYNC_RETRY_MS 1000
+/* Reads of a room in a row whose answer lacks a user that differs: then the
+ * difference goes without them (a user Redis never had, online and gone
+ * while it was away, has no JSON there at all). */
+#define RESYNC_READS_MAX 3
 
 struct hub_presence_resync {
     hub_t *hub;
@@ -95,38 +99,94 @@ frame_list(int64_t version, const int64_t *now, size_t nnow, const int64_t *seen
     return n;
 }
 
-/* One room's answer: {room, seen list's number, version, "ids", user json…}. */
+/* The users of a room's answer: the JSON Redis has of each user online in
+ * one list only, as written again, sorted by id. */
+typedef struct user {
+    int64_t id;
+    char *json;
+} user_t;
+
+typedef struct users {
+    size_t n;
+    user_t *v;
+} users_t;
+
+static int
+cmp_user(const void *a, const void *b)
+{
+    return cmp_id(&((const user_t *)a)->id, &((const user_t *)b)->id);
+}
+
+static const char *
+user_of(const users_t *u, int64_t id)
+{
+    user_t key = {id, NULL};
+    const user_t *f = u->n > 0 ? bsearch(&key, u->v, u->n, sizeof(key), cmp_user) : NULL;
+
+    return f != NULL ? f->json : NULL;
+}
+
+/* The changes to send: leaves (seen, not online now; only when Redis numbers
+ * the room's events), then joins. False when one lacks its user: the lists
+ * moved since the request (an event the read counts arrived meanwhile), so
+ * the answer does not carry it. */
+static bool
+changes(int64_t version, const int64_t *seen, size_t nseen, const int64_t *now, size_t nnow,
+        const int64_t *sorted_now, const users_t *u, int64_t *out, size_t *nout, size_t *nleaves)
+{
+    *nout = 0;
+    for (size_t i = 0; version > 0 && i < nseen; i++) {
+        if (!has(sorted_now, nnow, seen[i])) {
+            out[(*nout)++] = seen[i];
+        }
+    }
+    *nleaves = *nout;
+    for (size_t i = 0; i < nnow; i++) {
+        if (!has(seen, nseen, now[i])) {
+            out[(*nout)++] = now[i];
+        }
+    }
+    for (size_t i = 0; i < *nout; i++) {
+        if (user_of(u, out[i]) == NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One room's answer: {room, version, "ids", user json…}. */
 static void
 resync_room(hub_t *hub, const redisReply *x)
 {
     hub_room_t *room;
-    int64_t *now = NULL, *seen = NULL, *sorted_now = NULL, *list = NULL, version;
-    size_t nnow = 0, nseen = 0, nlist, joins = 0, leaves = 0;
+    int64_t *now = NULL, *seen = NULL, *sorted_now = NULL, *list = NULL, *diff = NULL, version;
+    size_t nnow = 0, nseen = 0, nlist, ndiff, nleaves;
+    users_t u = {0, NULL};
     hub_buf_t *last = NULL;
 
-    if (x->type != REDIS_REPLY_ARRAY || x->elements < 4 ||
-        x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_STRING ||
-        x->element[2]->type != REDIS_REPLY_INTEGER) {
+    if (x->type != REDIS_REPLY_ARRAY || x->elements < 3 ||
+        x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_INTEGER) {
         return;
     }
     room = hub_room_find(hub, strtoll(x->element[0]->str, NULL, 10));
-    version = x->element[2]->integer;
+    version = x->element[1]->integer;
     /* Gone, or a newer event than the read came meanwhile: its list is newer. */
-    if (room == NULL || (version > 0 && version < room->presence_version)) {
+    if (room == NULL || (version > 0 && version < room->presence_version) ||
+        hub_presence_seen(room, &seen, &nseen) < 0) {
         return;
     }
-    /* The sockets' list moved since the request (an older event arrived late,
-     * another read was applied): the answer's users may not be the
-     * difference any more. Read again. */
-    if (strtoull(x->element[1]->str, NULL, 10) != room->seen_gen) {
-        hub_presence_resync(hub, room->id);
-        return;
-    }
-    if (hub_presence_seen(room, &seen, &nseen) < 0 ||
-        hub_presence_parse_ids(x->element[3], &now, &nnow) < 0) {
+    if (hub_presence_parse_ids(x->element[2], &now, &nnow) < 0) {
         free(seen);
         return;
     }
+    u.v = xmalloc((x->elements + 1) * sizeof(user_t));
+    for (size_t i = 3; i < x->elements; i++) {
+        if (x->element[i]->type == REDIS_REPLY_STRING &&
+            (u.v[u.n].json = hub_presence_user_json(x->element[i]->str, &u.v[u.n].id)) != NULL) {
+            u.n++;
+        }
+    }
+    qsort(u.v, u.n, sizeof(user_t), cmp_user);
     sorted_now = xmalloc((nnow + 1) * sizeof(int64_t));
     memcpy(sorted_now, now, nnow * sizeof(int64_t));
     qsort(sorted_now, nnow, sizeof(int64_t), cmp_id);
@@ -134,30 +194,34 @@ resync_room(hub_t *hub, const redisReply *x)
     if (nseen > 0) {
         qsort(seen, nseen, sizeof(int64_t), cmp_id);
     }
-    for (size_t i = 4; i < x->elements; i++) {
-        int64_t id;
-        char *json = x->element[i]->type == REDIS_REPLY_STRING
-                         ? hub_presence_user_json(x->element[i]->str, &id)
-                         : NULL;
-        if (json == NULL) {
-            continue;
-        }
-        bool was = has(seen, nseen, id), is = has(sorted_now, nnow, id);
-        if (was != is && (is || version > 0)) {
+    diff = xmalloc((nseen + nnow + 1) * sizeof(int64_t));
+    if (!changes(version, seen, nseen, now, nnow, sorted_now, &u, diff, &ndiff, &nleaves) &&
+        room->resync_reads < RESYNC_READS_MAX) {
+        room->resync_reads++;
+        hub_presence_resync(hub, room->id); /* read again, with the list as it is now */
+    } else {
+        room->resync_reads = 0;
+        for (size_t i = 0; i < ndiff; i++) {
+            if (user_of(&u, diff[i]) == NULL) {
+                continue; /* Redis never had them (online and gone while it was away) */
+            }
             hub_buf_unref(last);
-            last = deliver(hub, room->id, is ? "join" : "leave", json, list, nlist);
-            joins += is;
-            leaves += !is;
+            last = deliver(hub, room->id, i < nleaves ? "leave" : "join", user_of(&u, diff[i]),
+                           list, nlist);
         }
-        free(json);
-    }
-    hub_presence_resynced(room, version, last);
-    if (last != NULL) {
-        log_info("presence.resync",
-                 "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu", room->id,
-                 version, joins, leaves, nlist);
+        hub_presence_resynced(room, version, last);
+        if (last != NULL) {
+            log_info("presence.resync",
+                     "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu",
+                     room->id, version, ndiff - nleaves, nleaves, nlist);
+        }
     }
     hub_buf_unref(last);
+    for (size_t i = 0; i < u.n; i++) {
+        free(u.v[i].json);
+    }
+    free(u.v);
+    free(diff);
     free(list);
     free(now);
     free(sorted_now);
@@ -214,8 +278,8 @@ on_resync_reply(void *ud, void *reply, const char *err)
     free(s);
 }
 
-/* The arguments of one call: EVAL, the script, 0, then per room its id, its
- * list's number, k and k ids, each number in its own slot of nums. */
+/* The arguments of one call: EVAL, the script, 0, then per room its id, k
+ * and k ids, each number in its own slot of nums. */
 typedef struct call {
     const char **argv;
     char (*nums)[PROTO_I64_STR_MAX];
@@ -256,7 +320,7 @@ static void
 call_room(hub_t *hub, hub_redis_t *redis, call_t *c, const hub_room_t *room, const int64_t *ids,
           size_t n)
 {
-    int need = 3 + (int)n;
+    int need = 2 + (int)n;
 
     if (c->argc > 3 && c->argc + need > 3 + RESYNC_ARGS_MAX) {
         call_send(hub, redis, c);
@@ -269,7 +333,6 @@ call_room(hub_t *hub, hub_redis_t *redis, call_t *c, const hub_room_t *room, con
     }
     push(&c->rooms, &c->nrooms, &c->roomcap, room->id);
     call_num(c, room->id);
-    snprintf(c->nums[c->argc++], sizeof(c->nums[0]), "%" PRIu64, room->seen_gen);
     call_num(c, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         call_num(c, ids[i]);

@@ -46,7 +46,7 @@ typedef struct hub_room {
     hub_buf_t *presence_seen;
     int64_t *seen_ids;
     size_t seen_n;
-    uint64_t seen_gen;    /* counts the changes of that list */
+    int resync_reads;     /* reads in a row that found the list moved (hub_presence_resync.c) */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 

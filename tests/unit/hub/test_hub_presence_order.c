@@ -44,13 +44,12 @@ test_seen_follows_frames_and_the_first_connect_answer(void)
 
     ok(hub_presence_seen(&room, &ids, &n) < 0, "nothing delivered yet: not known");
     hub_presence_seen_ids(&room, b, 3);
-    ok(seen_is(&room, b, 3) && room.seen_gen == 1, "the room's first connect answer is its list");
+    ok(seen_is(&room, b, 3), "the room's first connect answer is its list");
     hub_presence_seen_ids(&room, a, 2);
-    ok(seen_is(&room, b, 3) && room.seen_gen == 1,
-       "a later socket's answer is its own view, not the room's");
+    ok(seen_is(&room, b, 3), "a later socket's answer is its own view, not the room's");
     hub_buf_t *f = frame("join", 9, a, 2), *out = hub_presence_order(&room, 0, f);
     ok(out == f, "an unnumbered event goes as it is");
-    ok(seen_is(&room, a, 2) && room.seen_gen == 2, "the frame's online list is what they saw");
+    ok(seen_is(&room, a, 2), "the frame's online list is what they saw");
     hub_buf_unref(out);
     hub_buf_unref(f);
     f = frame("leave", 9, none, 0);
