@@ -190,6 +190,28 @@ split_listen(hub_config_t *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* A node id goes into every envelope's head, a Redis key and a Lua-built
+ * envelope (hub_channel.h): no spaces, and short enough for their buffers. */
+#define NODE_ID_MAX 64
+
+static bool
+node_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n == 0 || n > NODE_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == ':' || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int
 hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi, char *err,
                 size_t errlen)
@@ -219,8 +241,12 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
             strcpy(host, "node");
         }
         host[sizeof(host) - 1] = '\0';
-        snprintf(id, sizeof(id), "%s-%ld", host, (long)getpid());
+        snprintf(id, sizeof(id), "%.40s-%ld", host, (long)getpid());
         cfg->node_id = xstrdup(id);
+    }
+    if (!node_id_ok(cfg->node_id)) {
+        snprintf(err, errlen, "HUB_NODE_ID must be 1..%d of A-Z a-z 0-9 . _ : -", NODE_ID_MAX);
+        return -1;
     }
     if (cfg->log_level == NULL || hub_log_level_parse(cfg->log_level) < 0) {
         snprintf(err, errlen, "HUB_LOG_LEVEL must be debug, info, warn or error");

@@ -67,6 +67,23 @@ test_bad_values_are_refused(void)
            strstr(err, "no-such-flag") != NULL,
        "an unknown flag is refused by name");
     hub_config_clear(&cfg);
+    char *spaced[] = {"HUB_NODE_ID=node one", NULL};
+    char *long_id[] = {
+        "HUB_NODE_ID=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn", NULL};
+    char *fine[] = {"HUB_NODE_ID=web-1.eu:8001_a", NULL};
+    argi = 1;
+    ok(hub_config_load(&cfg, spaced, 1, argv, &argi, err, sizeof(err)) < 0 &&
+           strstr(err, "HUB_NODE_ID") != NULL,
+       "a node id with a space is refused (it would break every envelope)");
+    hub_config_clear(&cfg);
+    argi = 1;
+    ok(hub_config_load(&cfg, long_id, 1, argv, &argi, err, sizeof(err)) < 0,
+       "a node id over 64 characters is refused");
+    hub_config_clear(&cfg);
+    argi = 1;
+    ok(hub_config_load(&cfg, fine, 1, argv, &argi, err, sizeof(err)) == 0,
+       "letters, digits and . _ : - make a node id");
+    hub_config_clear(&cfg);
 }
 
 static void
