@@ -272,7 +272,9 @@ local_view(const change_t *c, int64_t **ids)
     int64_t *seen = NULL, *out;
     size_t nseen = 0, n;
 
-    if (room == NULL || hub_presence_seen(room, &seen, &nseen) < 0) {
+    /* Single node (HUB_REDIS=off): its own users are all there is. */
+    if (room == NULL || c->hub->channel == NULL || hub_channel_is_local(c->hub->channel) ||
+        hub_presence_seen(room, &seen, &nseen) < 0) {
         nseen = 0;
     }
     out = xcalloc(ONLINE_LOCAL_MAX + nseen, sizeof(int64_t));

@@ -28,6 +28,7 @@
 /* A call Redis refused (BUSY, OOM …) is tried again after this long; a lost
  * link needs nothing: the next up confirms every subscription again. */
 #define RESYNC_RETRY_MS 1000
+#define RESYNC_RETRY_MAX_MS 30000 /* doubling up to this while Redis refuses */
 /* Reads of a room in a row whose answer lacks a user that differs: then the
  * difference goes without them (a user Redis never had, online and gone
  * while it was away, has no JSON there at all). */
@@ -39,6 +40,7 @@ struct hub_presence_resync {
     uv_timer_t retry;
     int64_t *rooms, *again; /* queued for this turn; for the retry */
     size_t n, cap, nagain, againcap;
+    uint64_t retry_ms; /* the next retry's delay */
     int open_handles;
 };
 
@@ -154,6 +156,18 @@ changes(int64_t version, const int64_t *seen, size_t nseen, const int64_t *now, 
     return true;
 }
 
+static void on_flush(uv_prepare_t *h);
+
+/* room_id goes into this turn's call. */
+static void
+queue(hub_presence_resync_t *r, int64_t room_id)
+{
+    push(&r->rooms, &r->n, &r->cap, room_id);
+    if (r->n == 1) {
+        uv_prepare_start(&r->flush, on_flush);
+    }
+}
+
 /* One room's answer: {room, version, "ids", user json…}. */
 static void
 resync_room(hub_t *hub, const redisReply *x)
@@ -198,18 +212,21 @@ resync_room(hub_t *hub, const redisReply *x)
     if (!changes(version, seen, nseen, now, nnow, sorted_now, &u, diff, &ndiff, &nleaves) &&
         room->resync_reads < RESYNC_READS_MAX) {
         room->resync_reads++;
-        hub_presence_resync(hub, room->id); /* read again, with the list as it is now */
+        queue(hub->presence_resync, room->id); /* read again, with the list as it is now */
     } else {
+        bool skipped = false;
         room->resync_reads = 0;
         for (size_t i = 0; i < ndiff; i++) {
             if (user_of(&u, diff[i]) == NULL) {
-                continue; /* Redis never had them (online and gone while it was away) */
+                skipped = true; /* Redis does not know them (lost in a restart) */
+                continue;
             }
             hub_buf_unref(last);
             last = deliver(hub, room->id, i < nleaves ? "leave" : "join", user_of(&u, diff[i]),
                            list, nlist);
         }
-        hub_presence_resynced(room, version, last);
+        /* A user skipped keeps their own events: no number counted. */
+        hub_presence_resynced(room, skipped ? 0 : version, last);
         if (last != NULL) {
             log_info("presence.resync",
                      "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu",
@@ -267,11 +284,14 @@ on_resync_reply(void *ud, void *reply, const char *err)
             push(&r->again, &r->nagain, &r->againcap, s->rooms[i]);
         }
         if (r->nagain > 0 && !uv_is_active((uv_handle_t *)&r->retry)) {
-            uv_timer_start(&r->retry, on_retry, RESYNC_RETRY_MS, 0);
+            uv_timer_start(&r->retry, on_retry, r->retry_ms, 0);
+            r->retry_ms =
+                r->retry_ms * 2 < RESYNC_RETRY_MAX_MS ? r->retry_ms * 2 : RESYNC_RETRY_MAX_MS;
         }
         free(s);
         return;
     }
+    r->retry_ms = RESYNC_RETRY_MS;
     for (size_t i = 0; i < rep->elements; i++) {
         resync_room(hub, rep->element[i]);
     }
@@ -379,14 +399,11 @@ on_flush(uv_prepare_t *h)
 void
 hub_presence_resync(hub_t *hub, int64_t room_id)
 {
-    hub_presence_resync_t *r = hub->presence_resync;
+    hub_room_t *room = hub_room_find(hub, room_id);
 
-    if (r == NULL || hub_room_find(hub, room_id) == NULL) {
-        return;
-    }
-    push(&r->rooms, &r->n, &r->cap, room_id);
-    if (r->n == 1) {
-        uv_prepare_start(&r->flush, on_flush);
+    if (room != NULL && hub->presence_resync != NULL) {
+        room->resync_reads = 0; /* a new reason to read: a fresh count of re-reads */
+        queue(hub->presence_resync, room_id);
     }
 }
 
@@ -400,6 +417,7 @@ hub_presence_resync_new(hub_t *hub)
     r->flush.data = r;
     uv_timer_init(hub->loop, &r->retry);
     r->retry.data = r;
+    r->retry_ms = RESYNC_RETRY_MS;
     r->open_handles = 2;
     return r;
 }
