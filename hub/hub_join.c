@@ -17,6 +17,7 @@
 #include "hub_resume.h"
 #include "hub_room.h"
 #include "proto_build.h"
+#include "proto_num.h"
 #include "store_auth.h"
 #include "store_room.h"
 #include "xalloc.h"
@@ -101,14 +102,6 @@ join_copy_free(join_copy_t *jc)
     free(jc);
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Marks who of the participants is online. A sorted copy of the online ids
  * and a binary search each: a join in a room of N costs N log N, where a
  * scan of the list per participant cost N² (in a 1,000-member room's connect
@@ -121,13 +114,13 @@ mark_online(const hub_conn_t *c, const join_copy_t *jc, const int64_t *online, s
     if (nonline > 0) {
         sorted = xmalloc(nonline * sizeof(*sorted));
         memcpy(sorted, online, nonline * sizeof(*sorted));
-        qsort(sorted, nonline, sizeof(*sorted), cmp_id);
+        qsort(sorted, nonline, sizeof(*sorted), proto_i64_cmp);
     }
     for (size_t i = 0; i < jc->nparts; i++) {
         int64_t id = jc->parts[i].user.id;
         jc->parts[i].online =
-            id == c->user.id ||
-            (sorted != NULL && bsearch(&id, sorted, nonline, sizeof(*sorted), cmp_id) != NULL);
+            id == c->user.id || (sorted != NULL && bsearch(&id, sorted, nonline, sizeof(*sorted),
+                                                           proto_i64_cmp) != NULL);
     }
     free(sorted);
 }

@@ -254,14 +254,6 @@ change_answer(change_t *c, bool ev, const int64_t *ids, size_t n, int64_t versio
     }
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
 /* Who is online as far as this node can tell without Redis: its own users,
  * and those of the other nodes its sockets saw online last (not known to
  * have gone), less the user a leave is about. *ids: a new array. */
@@ -279,10 +271,10 @@ local_view(const change_t *c, int64_t **ids)
     }
     out = xcalloc(ONLINE_LOCAL_MAX + nseen, sizeof(int64_t));
     n = local_online(c->hub->presence, c->room, out, ONLINE_LOCAL_MAX);
-    qsort(out, n, sizeof(int64_t), cmp_id);
+    qsort(out, n, sizeof(int64_t), proto_i64_cmp);
     for (size_t i = 0, local = n; i < nseen; i++) {
         bool gone = c->kind == CHANGE_LEAVE && seen[i] == c->user;
-        if (!gone && bsearch(&seen[i], out, local, sizeof(int64_t), cmp_id) == NULL) {
+        if (!gone && bsearch(&seen[i], out, local, sizeof(int64_t), proto_i64_cmp) == NULL) {
             out[n++] = seen[i];
         }
     }

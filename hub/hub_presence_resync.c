@@ -44,18 +44,10 @@ struct hub_presence_resync {
     int open_handles;
 };
 
-static int
-cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
 static bool
 has(const int64_t *sorted, size_t n, int64_t id)
 {
-    return n > 0 && bsearch(&id, sorted, n, sizeof(*sorted), cmp_id) != NULL;
+    return n > 0 && bsearch(&id, sorted, n, sizeof(*sorted), proto_i64_cmp) != NULL;
 }
 
 static void
@@ -116,7 +108,7 @@ typedef struct users {
 static int
 cmp_user(const void *a, const void *b)
 {
-    return cmp_id(&((const user_t *)a)->id, &((const user_t *)b)->id);
+    return proto_i64_cmp(&((const user_t *)a)->id, &((const user_t *)b)->id);
 }
 
 static const char *
@@ -203,10 +195,10 @@ resync_room(hub_t *hub, const redisReply *x)
     qsort(u.v, u.n, sizeof(user_t), cmp_user);
     sorted_now = xmalloc((nnow + 1) * sizeof(int64_t));
     memcpy(sorted_now, now, nnow * sizeof(int64_t));
-    qsort(sorted_now, nnow, sizeof(int64_t), cmp_id);
+    qsort(sorted_now, nnow, sizeof(int64_t), proto_i64_cmp);
     nlist = frame_list(version, now, nnow, seen, nseen, sorted_now, &list);
     if (nseen > 0) {
-        qsort(seen, nseen, sizeof(int64_t), cmp_id);
+        qsort(seen, nseen, sizeof(int64_t), proto_i64_cmp);
     }
     diff = xmalloc((nseen + nnow + 1) * sizeof(int64_t));
     if (!changes(version, seen, nseen, now, nnow, sorted_now, &u, diff, &ndiff, &nleaves) &&
@@ -377,7 +369,7 @@ on_flush(uv_prepare_t *h)
     c.argv[0] = "EVAL";
     c.argv[1] = hub_presence_resync_lua;
     c.argv[2] = "0";
-    qsort(r->rooms, r->n, sizeof(int64_t), cmp_id);
+    qsort(r->rooms, r->n, sizeof(int64_t), proto_i64_cmp);
     for (size_t i = 0; i < r->n; i++) {
         hub_room_t *room = hub_room_find(hub, r->rooms[i]);
         int64_t *seen;

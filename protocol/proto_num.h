@@ -34,4 +34,13 @@ proto_i64_str(char buf[PROTO_I64_STR_MAX], int64_t v)
     return len;
 }
 
+/* qsort/bsearch order of int64_t ids. */
+static inline int
+proto_i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
 #endif
