@@ -110,10 +110,11 @@ hub_deliver_event(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t 
 }
 
 void
-hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t version)
+hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t version,
+                     bool here)
 {
     hub_buf_t *b = hub_buf_take(frame, len);
-    hub_buf_t *ordered = hub_presence_order(hub_room_find(hub, room_id), version, b);
+    hub_buf_t *ordered = here ? hub_presence_order(hub_room_find(hub, room_id), version, b) : NULL;
 
     if (ordered != NULL) {
         hub_room_broadcast(hub, room_id, ordered, 0);

@@ -35,8 +35,10 @@ void hub_deliver_send(hub_t *hub, const store_msg_in_t *in, hub_sent_cb cb, uint
 void hub_deliver_event(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t except_user);
 
 /* A presence frame (a malloc'd string, taken) numbered version by Redis (0:
- * none), delivered here in Redis's order (hub_presence_order.h) and published. */
-void hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t version);
+ * none), published, and with here delivered to this node's sockets in Redis's
+ * order (hub_presence_order.h). */
+void hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t version,
+                          bool here);
 
 /* What another node published (hub_channel_hooks_t.on_envelope). */
 void hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env);

@@ -136,7 +136,7 @@ local_online(hub_presence_t *p, int64_t room, int64_t *out, size_t max)
 
 static void
 announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *user_json,
-         const int64_t *online, size_t n, int64_t version)
+         const int64_t *online, size_t n, int64_t version, bool here)
 {
     size_t len;
     char *s;
@@ -147,19 +147,40 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     s = proto_build_presence(room, event, user_json, online, n, &len);
 
     log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
-    hub_deliver_presence(hub, room, s, len, version);
+    hub_deliver_presence(hub, room, s, len, version, here);
 }
 
-/* A leave of a user known only by the JSON another node left in Redis. */
+/* Whether room's sockets here saw user online last (or nothing is known). */
+static bool
+saw_online(hub_t *hub, int64_t room_id, int64_t user)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+    int64_t *seen;
+    size_t n;
+    bool saw = false;
+
+    if (room == NULL || hub_presence_seen(room, &seen, &n) < 0) {
+        return true;
+    }
+    for (size_t i = 0; i < n && !saw; i++) {
+        saw = seen[i] == user;
+    }
+    free(seen);
+    return saw;
+}
+
+/* A leave of a user known only by the JSON another node left in Redis (a
+ * reap, or this node's rewrite after an outage). Sockets here that saw it
+ * already (their leave went out while Redis was away) do not see it again. */
 static void
-announce_json(hub_t *hub, int64_t room, const char *event, const char *user_json,
-              const int64_t *online, size_t n, int64_t version)
+announce_leave_json(hub_t *hub, int64_t room, const char *user_json, const int64_t *online,
+                    size_t n, int64_t version)
 {
     int64_t id;
     char *json = hub_presence_user_json(user_json, &id);
 
     if (json != NULL) {
-        announce(hub, room, event, id, json, online, n, version);
+        announce(hub, room, "leave", id, json, online, n, version, saw_online(hub, room, id));
         free(json);
     }
 }
@@ -250,7 +271,7 @@ change_answer(change_t *c, bool ev, const int64_t *ids, size_t n, int64_t versio
     }
     if (ev) {
         announce(c->hub, c->room, c->kind == CHANGE_JOIN ? "join" : "leave", c->user, c->who->json,
-                 ids, n, version);
+                 ids, n, version, true);
     }
 }
 
@@ -568,9 +589,9 @@ on_reaped(void *ud, void *reply, const char *err)
         }
         int64_t room = strtoll(x->element[0]->str, NULL, 10);
         log_info("presence.reaped", "room=%" PRId64, room);
-        announce_json(hub, room, "leave",
-                      x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}", ids, n,
-                      x->element[3]->integer);
+        announce_leave_json(hub, room,
+                            x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}",
+                            ids, n, x->element[3]->integer);
         free(ids);
     }
 }

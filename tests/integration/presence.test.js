@@ -387,3 +387,38 @@ test('a user who came online during an outage is announced to every node afterwa
     await pair.stop();
   }
 });
+
+// The node where a user's last socket closed during an outage showed its own
+// sockets the leave at once; when Redis came back, the leave it published for
+// the other nodes reached its own sockets a second time.
+test('a leave during an outage reaches the sockets of its own node once, and the other nodes once', { timeout: 90000 }, async () => {
+  for (const id of [26, 27, 28]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/40', { type: 'GROUP', name: 'Outage twice', members: [26, 27, 28] });
+  const pair = await cutOffPair('cut-twice');
+  const [p, q] = pair.nodes;
+  try {
+    const stay = await open(p, 26, 40);
+    const gone = await open(p, 27, 40);
+    const far = await open(q, 28, 40);
+    await stay.next('presence', 5000, (f) => f.user.id === 27 && f.event === 'join');
+    await stay.next('presence', 5000, (f) => f.user.id === 28 && f.event === 'join');
+    const marks = [stay.frames.length, far.frames.length];
+    await Promise.all(pair.links.map((l) => l.cut()));
+    assert.ok(await readyBecomes(p, 503) && await readyBecomes(q, 503), 'both nodes lost Redis');
+    await gone.close();
+    const local = await stay.next('presence', 6000, (f) => f.user.id === 27 && f.event === 'leave');
+    assert.deepEqual([...local.online].sort(), [26, 28]);
+    await Promise.all(pair.links.map((l) => l.restore()));
+    assert.ok(await readyBecomes(p, 200) && await readyBecomes(q, 200), 'both back');
+    await far.next('presence', 10000, (f) => f.user.id === 27 && f.event === 'leave');
+    await sleep(1500); // room for a second leave to show up
+    [stay, far].forEach((c, i) => {
+      const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
+      assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:27'], `socket ${i}`);
+    });
+    assert.deepEqual(await online(q, 40), [26, 28]);
+    await Promise.all([stay.close(), far.close()]);
+  } finally {
+    await pair.stop();
+  }
+});
