@@ -14,6 +14,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
+#include "hub_presence_gone.h"
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
 #include "hub_presence_reply.h"
@@ -60,6 +61,7 @@ struct hub_presence {
     uv_prepare_t flush;
     change_t *queued[CHANGE_BATCH_MAX];
     size_t nqueued;
+    hub_presence_gone_t gone; /* leaves Redis has not heard */
     int open_handles;
 };
 
@@ -326,6 +328,16 @@ change_local(change_t *c, bool ev)
     free(ids);
 }
 
+/* A leave answered here alone: Redis may not have heard it (a Redis that
+ * restarted empty never will), so the rewrite after the outage tells it. */
+static void
+note_gone(change_t *c)
+{
+    if (c->kind == CHANGE_LEAVE && c->hub->presence != NULL) {
+        hub_presence_gone_note(&c->hub->presence->gone, c->room, c->user, c->who->json);
+    }
+}
+
 typedef struct change_batch {
     size_t n;
     change_t *changes[];
@@ -352,6 +364,7 @@ on_changes_reply(void *ud, void *reply, const char *err)
             }
             /* The script may have run: no event, which could come twice. */
             change_local(c, false);
+            note_gone(c);
         } else {
             change_answer(c, ev == 1, ids, n, version);
         }
@@ -390,6 +403,7 @@ flush_changes(hub_presence_t *p)
          * with the events Redis would have made. */
         for (size_t i = 0; i < n; i++) {
             change_local(b->changes[i], b->changes[i]->local_event);
+            note_gone(b->changes[i]);
             change_free(b->changes[i]);
         }
         free(b);
@@ -412,6 +426,7 @@ submit(hub_t *hub, change_t *c)
 
     if (p == NULL || redis_of(hub) == NULL) {
         change_local(c, c->local_event);
+        note_gone(c);
         change_free(c);
         return;
     }
@@ -659,13 +674,32 @@ on_beat(uv_timer_t *t)
     heartbeat(t->data);
 }
 
+typedef struct restore_req {
+    hub_t *hub;
+    uint64_t gone_upto; /* the leaves noted that this rewrite tells Redis */
+} restore_req_t;
+
+static void
+on_restored(void *ud, void *reply, const char *err)
+{
+    restore_req_t *rr = ud;
+    const redisReply *r = reply;
+
+    if (err == NULL && r != NULL && r->type == REDIS_REPLY_ARRAY && rr->hub->presence != NULL) {
+        hub_presence_gone_done(&rr->hub->presence->gone, rr->gone_upto);
+    }
+    on_reaped(rr->hub, reply, err);
+    free(rr);
+}
+
 void
 hub_presence_on_redis_up(hub_t *hub)
 {
     hub_presence_t *p = hub->presence;
-    size_t cap = 1 + 4 * p->entries.count * 2, nargs = 0;
+    size_t cap = 2 + 4 * p->entries.count + 3 * p->gone.n, nargs = 0, nlive = 0;
     const char **args = xcalloc(cap + 1, sizeof(char *));
     char(*nums)[24] = xcalloc(cap + 1, sizeof(*nums));
+    restore_req_t *rr = xmalloc(sizeof(*rr));
     size_t i = 0;
     uint64_t k;
     void *v;
@@ -673,8 +707,9 @@ hub_presence_on_redis_up(hub_t *hub)
     /* Our heartbeat first, so nobody reaps what we are about to write. */
     heartbeat(hub);
     args[nargs++] = hub->cfg->node_id;
+    args[nargs++] = nums[1]; /* the live entries' count, written below */
     while (hub_map_next(&p->entries, &i, &k, &v)) {
-        for (pres_t *e = v; e != NULL && nargs + 4 <= cap; e = e->next) {
+        for (pres_t *e = v; e != NULL; e = e->next) {
             int count = e->count > 0 ? e->count : 1; /* in grace: still counted */
             proto_i64_str(nums[nargs], e->room);
             args[nargs] = nums[nargs];
@@ -687,9 +722,15 @@ hub_presence_on_redis_up(hub_t *hub)
             nargs++;
             args[nargs++] = e->who->json;
             e->in_redis = true;
+            nlive++;
         }
     }
-    (void)eval(hub, hub_presence_restore_lua, nargs, args, on_reaped, hub);
+    snprintf(nums[1], 24, "%zu", nlive);
+    *rr = (restore_req_t){hub, 0};
+    nargs += hub_presence_gone_args(&p->gone, args + nargs, &rr->gone_upto);
+    if (eval(hub, hub_presence_restore_lua, nargs, args, on_restored, rr) < 0) {
+        free(rr);
+    }
     free(args);
     free(nums);
 }
@@ -776,6 +817,7 @@ hub_presence_free(hub_presence_t *p)
         }
     }
     hub_map_clear(&p->entries);
+    hub_presence_gone_clear(&p->gone);
     /* The node is going away: changes never sent get no answer. */
     for (size_t j = 0; j < p->nqueued; j++) {
         change_t *c = p->queued[j];

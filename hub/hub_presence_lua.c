@@ -6,6 +6,10 @@
 
 #include "hub_channel.h"
 
+/* How long a room's gone marks outlive the rewrite that made them: the other
+ * nodes read them when they come back, which a long backoff can delay. */
+#define HUB_PRESENCE_GONE_TTL_S "600"
+
 /* Every script returns a room's online ids as one string, "7,9,12": one
  * reply element instead of one per user, which hiredis would allocate
  * each (a 1,000-member room's join read 1,000 of them). */
@@ -97,8 +101,10 @@ const char hub_presence_remove_lua[] =
                     "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
                     "return out\n";
 
-/* ARGV: node, then room, user, count, user json per live entry. Rewrites this
- * node's entries (idempotent: after a blip or a Redis restart alike). Returns,
+/* ARGV: node, the number of live entries, then room, user, count, user json
+ * per live entry, then room, user, user json per leave Redis may not have
+ * heard (hub_presence_gone.h). Rewrites this node's entries (idempotent:
+ * after a blip or a Redis restart alike). Returns,
  * as the reaper does, the users Redis had online through this node who are
  * online nowhere now: their last socket closed while Redis was away, or the
  * node restarted under the same id. In each room where the rewrite brought a
@@ -106,7 +112,10 @@ const char hub_presence_remove_lua[] =
  * or entries Redis lost or reaped), it publishes a resync envelope
  * (HUB_ENV_RESYNC) for every node to compare the room's list with what its
  * sockets saw (hub_presence_resync.h): in the script, so that a reply lost
- * cannot lose it while the entries are written. */
+ * cannot lose it while the entries are written. A leave not heard, of a user
+ * online nowhere now, in a room with no event number (Redis restarted empty:
+ * the entry that would have told is gone too) marks the user gone in the
+ * room (chathub:pg:<room>, read by the resync) and publishes the envelope. */
 const char hub_presence_restore_lua[] =
     REMOVE_NODE_LUA "local node, before, had, out, changed = ARGV[1], {}, {}, {}, {}\n"
                     "for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"
@@ -118,16 +127,30 @@ const char hub_presence_restore_lua[] =
                     "end\n"
                     "remove_node(node, nil)\n"
                     "redis.call('SADD', 'chathub:nodes', node)\n"
-                    "for i = 2, #ARGV, 4 do\n"
+                    "local live_end = 2 + 4 * tonumber(ARGV[2])\n"
+                    "local function resync(room)\n"
+                    "  if changed[room] then return end\n"
+                    "  changed[room] = true\n"
+                    "  redis.call('PUBLISH', '" HUB_ROOM_CHANNEL_PREFIX "'..room,\n"
+                    "             'p '..node..' '..room..' 0 0\\n')\n"
+                    "end\n"
+                    "for i = 3, live_end, 4 do\n"
                     "  local room, user, n = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2])\n"
                     "  redis.call('HSET', 'chathub:p:'..room..':'..node, user, n)\n"
                     "  redis.call('SADD', 'chathub:nr:'..node, room)\n"
                     "  redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
                     "  if redis.call('HINCRBY', 'chathub:p:'..room, user, n) == n\n"
-                    "     and not had[room..' '..user] and not changed[room] then\n"
-                    "    changed[room] = true\n"
-                    "    redis.call('PUBLISH', '" HUB_ROOM_CHANNEL_PREFIX "'..room,\n"
-                    "               'p '..node..' '..room..' 0 0\\n')\n"
+                    "     and not had[room..' '..user] then resync(room) end\n"
+                    "end\n"
+                    "for i = live_end + 1, #ARGV, 3 do\n"
+                    "  local room, user = ARGV[i], ARGV[i+1]\n"
+                    "  if not had[room..' '..user]\n"
+                    "     and redis.call('HEXISTS', 'chathub:p:'..room, user) == 0\n"
+                    "     and redis.call('HEXISTS', 'chathub:pv', room) == 0 then\n"
+                    "    redis.call('HSET', 'chathub:pg:'..room, user, 1)\n"
+                    "    redis.call('EXPIRE', 'chathub:pg:'..room, " HUB_PRESENCE_GONE_TTL_S ")\n"
+                    "    redis.call('HSETNX', 'chathub:u', user, ARGV[i+2])\n"
+                    "    resync(room)\n"
                     "  end\n"
                     "end\n"
                     "for _, e in ipairs(before) do\n"
@@ -142,8 +165,9 @@ const char hub_presence_restore_lua[] =
 
 /* ARGV: per room, its id, k and the k online ids its sockets here saw last.
  * Returns, per room, {room, the number of its last presence event (0: none
- * since Redis started), its online ids now, then the JSON of each user online
- * in one list only ('' when Redis does not know them)}. */
+ * since Redis started), its online ids now, the ids marked gone there by a
+ * rewrite (restore above), then the JSON of each user online in one list
+ * only ('' when Redis does not know them)}. */
 const char hub_presence_resync_lua[] =
     "local out, i = {}, 1\n"
     "while i + 1 <= #ARGV do\n"
@@ -151,7 +175,8 @@ const char hub_presence_resync_lua[] =
     "  local now = redis.call('HKEYS', 'chathub:p:'..room)\n"
     "  local has, saw = {}, {}\n"
     "  local r = {room, tonumber(redis.call('HGET', 'chathub:pv', room)) or 0,\n"
-    "             table.concat(now, ',')}\n"
+    "             table.concat(now, ','),\n"
+    "             table.concat(redis.call('HKEYS', 'chathub:pg:'..room), ',')}\n"
     "  for _, u in ipairs(now) do has[u] = true end\n"
     "  for j = i + 2, i + 1 + k do\n"
     "    saw[ARGV[j]] = true\n"

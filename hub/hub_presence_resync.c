@@ -74,19 +74,36 @@ deliver(hub_t *hub, int64_t room_id, const char *event, const char *user_json,
     return b;
 }
 
-/* The list the frames carry: Redis's; while Redis has no number for the
- * room (restarted empty, the nodes still rewriting their entries) also who
- * the sockets saw, as no leave is sent then. A new array in *out. */
-static size_t
-frame_list(int64_t version, const int64_t *now, size_t nnow, const int64_t *seen, size_t nseen,
-           const int64_t *sorted_now, int64_t **out)
-{
-    size_t n = nnow;
+/* A room's lists as Redis answered, sorted but for now (in Redis's order,
+ * which the frames keep). */
+typedef struct lists {
+    int64_t version; /* 0: Redis has no number for the room's events */
+    int64_t *now, *sorted_now, *gone;
+    size_t nnow, ngone;
+} lists_t;
 
-    *out = xmalloc((nnow + nseen + 1) * sizeof(int64_t));
-    memcpy(*out, now, nnow * sizeof(int64_t));
-    for (size_t i = 0; version == 0 && i < nseen; i++) {
-        if (!has(sorted_now, nnow, seen[i])) {
+/* Whether the sockets should see user, whom they saw online, go: always
+ * when Redis numbers the room's events; while it has no number (restarted
+ * empty, the nodes still rewriting their entries) only a user marked gone
+ * by the node they left, as a user missing then may be on a node not back
+ * yet. */
+static bool
+gone(const lists_t *l, int64_t user)
+{
+    return !has(l->sorted_now, l->nnow, user) && (l->version > 0 || has(l->gone, l->ngone, user));
+}
+
+/* The list the frames carry: Redis's, and the users the sockets saw who
+ * are not gone. A new array in *out. */
+static size_t
+frame_list(const lists_t *l, const int64_t *seen, size_t nseen, int64_t **out)
+{
+    size_t n = l->nnow;
+
+    *out = xmalloc((l->nnow + nseen + 1) * sizeof(int64_t));
+    memcpy(*out, l->now, l->nnow * sizeof(int64_t));
+    for (size_t i = 0; i < nseen; i++) {
+        if (!has(l->sorted_now, l->nnow, seen[i]) && !gone(l, seen[i])) {
             (*out)[n++] = seen[i];
         }
     }
@@ -120,24 +137,24 @@ user_of(const users_t *u, int64_t id)
     return f != NULL ? f->json : NULL;
 }
 
-/* The changes to send: leaves (seen, not online now; only when Redis numbers
- * the room's events), then joins. False when one lacks its user: the lists
- * moved since the request (an event the read counts arrived meanwhile), so
- * the answer does not carry it. */
+/* The changes to send: leaves (seen, gone), then joins (online now, not
+ * seen). False when one lacks its user: the lists moved since the request
+ * (an event the read counts arrived meanwhile), so the answer does not carry
+ * it. */
 static bool
-changes(int64_t version, const int64_t *seen, size_t nseen, const int64_t *now, size_t nnow,
-        const int64_t *sorted_now, const users_t *u, int64_t *out, size_t *nout, size_t *nleaves)
+changes(const lists_t *l, const int64_t *seen, size_t nseen, const users_t *u, int64_t *out,
+        size_t *nout, size_t *nleaves)
 {
     *nout = 0;
-    for (size_t i = 0; version > 0 && i < nseen; i++) {
-        if (!has(sorted_now, nnow, seen[i])) {
+    for (size_t i = 0; i < nseen; i++) {
+        if (gone(l, seen[i])) {
             out[(*nout)++] = seen[i];
         }
     }
     *nleaves = *nout;
-    for (size_t i = 0; i < nnow; i++) {
-        if (!has(seen, nseen, now[i])) {
-            out[(*nout)++] = now[i];
+    for (size_t i = 0; i < l->nnow; i++) {
+        if (!has(seen, nseen, l->now[i])) {
+            out[(*nout)++] = l->now[i];
         }
     }
     for (size_t i = 0; i < *nout; i++) {
@@ -160,48 +177,52 @@ queue(hub_presence_resync_t *r, int64_t room_id)
     }
 }
 
-/* One room's answer: {room, version, "ids", user json…}. */
+/* One room's answer: {room, version, "ids", "gone ids", user json…}. */
 static void
 resync_room(hub_t *hub, const redisReply *x)
 {
     hub_room_t *room;
-    int64_t *now = NULL, *seen = NULL, *sorted_now = NULL, *list = NULL, *diff = NULL, version;
-    size_t nnow = 0, nseen = 0, nlist, ndiff, nleaves;
+    int64_t *seen = NULL, *list = NULL, *diff = NULL;
+    size_t nseen = 0, nlist, ndiff, nleaves;
+    lists_t l = {0};
     users_t u = {0, NULL};
     hub_buf_t *last = NULL;
 
-    if (x->type != REDIS_REPLY_ARRAY || x->elements < 3 ||
+    if (x->type != REDIS_REPLY_ARRAY || x->elements < 4 ||
         x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_INTEGER) {
         return;
     }
     room = hub_room_find(hub, strtoll(x->element[0]->str, NULL, 10));
-    version = x->element[1]->integer;
+    l.version = x->element[1]->integer;
     /* Gone, or a newer event than the read came meanwhile: its list is newer. */
-    if (room == NULL || (version > 0 && version < room->presence_version) ||
+    if (room == NULL || (l.version > 0 && l.version < room->presence_version) ||
         hub_presence_seen(room, &seen, &nseen) < 0) {
         return;
     }
-    if (hub_presence_parse_ids(x->element[2], &now, &nnow) < 0) {
+    if (hub_presence_parse_ids(x->element[2], &l.now, &l.nnow) < 0 ||
+        hub_presence_parse_ids(x->element[3], &l.gone, &l.ngone) < 0) {
+        free(l.now);
         free(seen);
         return;
     }
     u.v = xmalloc((x->elements + 1) * sizeof(user_t));
-    for (size_t i = 3; i < x->elements; i++) {
+    for (size_t i = 4; i < x->elements; i++) {
         if (x->element[i]->type == REDIS_REPLY_STRING &&
             (u.v[u.n].json = hub_presence_user_json(x->element[i]->str, &u.v[u.n].id)) != NULL) {
             u.n++;
         }
     }
     qsort(u.v, u.n, sizeof(user_t), cmp_user);
-    sorted_now = xmalloc((nnow + 1) * sizeof(int64_t));
-    memcpy(sorted_now, now, nnow * sizeof(int64_t));
-    qsort(sorted_now, nnow, sizeof(int64_t), proto_i64_cmp);
-    nlist = frame_list(version, now, nnow, seen, nseen, sorted_now, &list);
+    l.sorted_now = xmalloc((l.nnow + 1) * sizeof(int64_t));
+    memcpy(l.sorted_now, l.now, l.nnow * sizeof(int64_t));
+    qsort(l.sorted_now, l.nnow, sizeof(int64_t), proto_i64_cmp);
+    qsort(l.gone, l.ngone, sizeof(int64_t), proto_i64_cmp);
+    nlist = frame_list(&l, seen, nseen, &list);
     if (nseen > 0) {
         qsort(seen, nseen, sizeof(int64_t), proto_i64_cmp);
     }
-    diff = xmalloc((nseen + nnow + 1) * sizeof(int64_t));
-    if (!changes(version, seen, nseen, now, nnow, sorted_now, &u, diff, &ndiff, &nleaves) &&
+    diff = xmalloc((nseen + l.nnow + 1) * sizeof(int64_t));
+    if (!changes(&l, seen, nseen, &u, diff, &ndiff, &nleaves) &&
         room->resync_reads < RESYNC_READS_MAX) {
         room->resync_reads++;
         queue(hub->presence_resync, room->id); /* read again, with the list as it is now */
@@ -218,11 +239,11 @@ resync_room(hub_t *hub, const redisReply *x)
                            list, nlist);
         }
         /* A user skipped keeps their own events: no number counted. */
-        hub_presence_resynced(room, skipped ? 0 : version, last);
+        hub_presence_resynced(room, skipped ? 0 : l.version, last);
         if (last != NULL) {
             log_info("presence.resync",
                      "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu",
-                     room->id, version, ndiff - nleaves, nleaves, nlist);
+                     room->id, l.version, ndiff - nleaves, nleaves, nlist);
         }
     }
     hub_buf_unref(last);
@@ -232,8 +253,9 @@ resync_room(hub_t *hub, const redisReply *x)
     free(u.v);
     free(diff);
     free(list);
-    free(now);
-    free(sorted_now);
+    free(l.now);
+    free(l.sorted_now);
+    free(l.gone);
     free(seen);
 }
 

@@ -15,9 +15,10 @@
  * they saw already, so no event is ever shown twice for one change. The
  * events a read already counts are dropped when they arrive later
  * (hub_presence_order.h). While Redis has no number for the room's events
- * (it restarted empty and the nodes are still rewriting their entries) only
- * joins are sent, with the users the sockets saw kept in the list: a user
- * missing then may just be on a node not back yet.
+ * (it restarted empty and the nodes are still rewriting their entries) a
+ * user missing may just be on a node not back yet: the users the sockets saw
+ * stay in the list, and only those the node they left marked gone
+ * (hub_presence_gone.h) get a leave.
  */
 #ifndef CHATHUB_HUB_PRESENCE_RESYNC_H
 #define CHATHUB_HUB_PRESENCE_RESYNC_H

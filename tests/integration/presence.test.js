@@ -422,3 +422,32 @@ test('a leave during an outage reaches the sockets of its own node once, and the
     await pair.stop();
   }
 });
+
+// A Redis that restarts empty has no record of who was online. A user whose
+// last socket closed while it was away stayed online in the other nodes'
+// lists until the room's next event: their node now tells Redis, and the
+// other nodes send the leave when they compare the room's list.
+test('after a Redis that restarted empty, a user gone while it was away gets a leave on every node, and nobody else flaps', { timeout: 60000 }, async () => {
+  for (const id of [29, 30, 31]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/41', { type: 'GROUP', name: 'Empty restart', members: [29, 30, 31] });
+  const watcher = await open(a, 29, 41);
+  const gone = await open(b, 30, 41);
+  const stay = await open(b, 31, 41);
+  await watcher.next('presence', 5000, (f) => f.user.id === 31 && f.event === 'join');
+  await sleep(300);
+  const marks = [watcher.frames.length, stay.frames.length];
+  await redis.stop('SIGKILL');
+  assert.ok(await until(async () => (await fetch(`${b.url}/ready`)).status === 503, 10000), 'b lost Redis');
+  await gone.close();
+  await stay.next('presence', 6000, (f) => f.user.id === 30 && f.event === 'leave');
+  await redis.start();
+  const leave = await watcher.next('presence', 15000, (f) => f.user.id === 30 && f.event === 'leave');
+  assert.deepEqual([...leave.online].sort(), [29, 31]);
+  await sleep(1500); // room for a second leave, or a flap, to show up
+  [watcher, stay].forEach((c, i) => {
+    const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
+    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:30'], `socket ${i}`);
+  });
+  assert.deepEqual(await online(a, 41), [29, 31]);
+  await Promise.all([watcher.close(), stay.close()]);
+});
