@@ -138,7 +138,7 @@ local_online(hub_presence_t *p, int64_t room, int64_t *out, size_t max)
 
 static void
 announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *user_json,
-         const int64_t *online, size_t n, int64_t version, bool here)
+         const int64_t *online, size_t n, int64_t version)
 {
     size_t len;
     char *s;
@@ -149,42 +149,7 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     s = proto_build_presence(room, event, user_json, online, n, &len);
 
     log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
-    hub_deliver_presence(hub, room, s, len, version, here);
-}
-
-/* Whether room's sockets here saw user online last (or nothing is known). */
-static bool
-saw_online(hub_t *hub, int64_t room_id, int64_t user)
-{
-    hub_room_t *room = hub_room_find(hub, room_id);
-    int64_t *seen;
-    size_t n;
-    bool saw = false;
-
-    if (room == NULL || hub_presence_seen(room, &seen, &n) < 0) {
-        return true;
-    }
-    for (size_t i = 0; i < n && !saw; i++) {
-        saw = seen[i] == user;
-    }
-    free(seen);
-    return saw;
-}
-
-/* A leave of a user known only by the JSON another node left in Redis (a
- * reap, or this node's rewrite after an outage). Sockets here that saw it
- * already (their leave went out while Redis was away) do not see it again. */
-static void
-announce_leave_json(hub_t *hub, int64_t room, const char *user_json, const int64_t *online,
-                    size_t n, int64_t version)
-{
-    int64_t id;
-    char *json = hub_presence_user_json(user_json, &id);
-
-    if (json != NULL) {
-        announce(hub, room, "leave", id, json, online, n, version, saw_online(hub, room, id));
-        free(json);
-    }
+    hub_deliver_presence(hub, room, s, len, version, true);
 }
 
 /* Triple i of a flat {ev, "ids", version, ...} reply → ev, ids (a new array),
@@ -273,7 +238,7 @@ change_answer(change_t *c, bool ev, const int64_t *ids, size_t n, int64_t versio
     }
     if (ev) {
         announce(c->hub, c->room, c->kind == CHANGE_JOIN ? "join" : "leave", c->user, c->who->json,
-                 ids, n, version, true);
+                 ids, n, version);
     }
 }
 
@@ -587,27 +552,9 @@ static void
 on_reaped(void *ud, void *reply, const char *err)
 {
     hub_t *hub = ud;
-    const redisReply *r = reply;
 
-    if (err != NULL || r == NULL || r->type != REDIS_REPLY_ARRAY) {
-        return;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *x = r->element[i];
-        int64_t *ids = NULL;
-        size_t n = 0;
-        if (x->type != REDIS_REPLY_ARRAY || x->elements != 4 ||
-            x->element[0]->type != REDIS_REPLY_STRING ||
-            x->element[3]->type != REDIS_REPLY_INTEGER ||
-            hub_presence_parse_ids(x->element[2], &ids, &n) < 0) {
-            continue;
-        }
-        int64_t room = strtoll(x->element[0]->str, NULL, 10);
-        log_info("presence.reaped", "room=%" PRId64, room);
-        announce_leave_json(hub, room,
-                            x->element[1]->type == REDIS_REPLY_STRING ? x->element[1]->str : "{}",
-                            ids, n, x->element[3]->integer);
-        free(ids);
+    if (err == NULL && hub->presence != NULL) { /* NULL: stopping, rooms are gone */
+        hub_presence_announce_leaves(hub, reply);
     }
 }
 

@@ -4,8 +4,13 @@
 #include "hub_presence_reply.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
+#include "hub_deliver.h"
+#include "hub_log.h"
+#include "hub_presence_order.h"
+#include "hub_room.h"
 #include "proto_build.h"
 #include "xalloc.h"
 
@@ -50,4 +55,50 @@ hub_presence_user_json(const char *json, int64_t *id)
     *id = user.id;
     cJSON_Delete(u);
     return out;
+}
+
+/* Whether room's sockets here saw user online last (or nothing is known). */
+static bool
+saw_online(hub_t *hub, int64_t room_id, int64_t user)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+    int64_t *seen;
+    size_t n;
+    bool saw = false;
+
+    if (room == NULL || hub_presence_seen(room, &seen, &n) < 0) {
+        return true;
+    }
+    for (size_t i = 0; i < n && !saw; i++) {
+        saw = seen[i] == user;
+    }
+    free(seen);
+    return saw;
+}
+
+void
+hub_presence_announce_leaves(hub_t *hub, const redisReply *r)
+{
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *x = r->element[i];
+        int64_t *ids = NULL, id;
+        size_t n = 0, len;
+        char *json;
+        if (x->type != REDIS_REPLY_ARRAY || x->elements != 4 ||
+            x->element[0]->type != REDIS_REPLY_STRING ||
+            x->element[1]->type != REDIS_REPLY_STRING ||
+            x->element[3]->type != REDIS_REPLY_INTEGER ||
+            (json = hub_presence_user_json(x->element[1]->str, &id)) == NULL) {
+            continue;
+        }
+        if (hub_presence_parse_ids(x->element[2], &ids, &n) == 0) {
+            int64_t room = strtoll(x->element[0]->str, NULL, 10);
+            char *frame = proto_build_presence(room, "leave", json, ids, n, &len);
+            log_info("presence.reaped", "room=%" PRId64 " user=%" PRId64, room, id);
+            hub_deliver_presence(hub, room, frame, len, x->element[3]->integer,
+                                 saw_online(hub, room, id));
+            free(ids);
+        }
+        free(json);
+    }
 }
