@@ -114,7 +114,13 @@ hub_deliver_presence(hub_t *hub, int64_t room_id, char *frame, size_t len, int64
                      bool here)
 {
     hub_buf_t *b = hub_buf_take(frame, len);
-    hub_buf_t *ordered = here ? hub_presence_order(hub_room_find(hub, room_id), version, b) : NULL;
+    hub_buf_t *ordered = NULL;
+
+    if (here) {
+        ordered = hub_presence_order(hub_room_find(hub, room_id), version, b);
+    } else {
+        hub_presence_order_note(hub_room_find(hub, room_id), version, b);
+    }
 
     if (ordered != NULL) {
         hub_room_broadcast(hub, room_id, ordered, 0);

@@ -643,16 +643,28 @@ void
 hub_presence_on_redis_up(hub_t *hub)
 {
     hub_presence_t *p = hub->presence;
-    size_t cap = 2 + 4 * p->entries.count + 3 * p->gone.n, nargs = 0, nlive = 0;
-    const char **args = xcalloc(cap + 1, sizeof(char *));
-    char(*nums)[24] = xcalloc(cap + 1, sizeof(*nums));
-    restore_req_t *rr = xmalloc(sizeof(*rr));
-    size_t i = 0;
+    size_t cap, nargs = 0, nlive = 0, i = 0;
+    const char **args;
+    char(*nums)[24];
+    restore_req_t *rr;
     uint64_t k;
     void *v;
 
-    /* Our heartbeat first, so nobody reaps what we are about to write. */
+    /* Our heartbeat first, so nobody reaps what we are about to write; then
+     * the changes queued, which could note leaves while args points at them. */
     heartbeat(hub);
+    flush_changes(p);
+    while (hub_map_next(&p->entries, &i, &k, &v)) {
+        for (pres_t *e = v; e != NULL; e = e->next) {
+            nlive++; /* a key's chain may hold several entries */
+        }
+    }
+    cap = 2 + 4 * nlive + 3 * p->gone.n;
+    args = xcalloc(cap + 1, sizeof(char *));
+    nums = xcalloc(cap + 1, sizeof(*nums));
+    rr = xmalloc(sizeof(*rr));
+    i = 0;
+    nlive = 0;
     args[nargs++] = hub->cfg->node_id;
     args[nargs++] = nums[1]; /* the live entries' count, written below */
     while (hub_map_next(&p->entries, &i, &k, &v)) {
@@ -675,7 +687,7 @@ hub_presence_on_redis_up(hub_t *hub)
     snprintf(nums[1], 24, "%zu", nlive);
     *rr = (restore_req_t){hub, 0};
     nargs += hub_presence_gone_args(&p->gone, args + nargs, &rr->gone_upto);
-    if (eval(hub, hub_presence_restore_lua, nargs, args, on_restored, rr) < 0) {
+    if (eval_now(hub, hub_presence_restore_lua, nargs, args, on_restored, rr) < 0) {
         free(rr);
     }
     free(args);

@@ -6,7 +6,9 @@
  * in), chathub:u (user → their JSON for events), chathub:hb:<node> (a heartbeat
  * key that expires 6 s after the node stops refreshing it; its value is the
  * node's open WebSocket connections at the last beat), chathub:nodes (the
- * nodes that wrote entries, until reaped). Every change is a Lua script, never
+ * nodes that wrote entries, until reaped), chathub:pv (room → the number of
+ * its last presence event), chathub:pg:<room> (users a node's rewrite marked
+ * gone while the room had no number; hub_presence_gone.h). Every change is a Lua script, never
  * read-modify-write from C; the joins, leaves and reads of
  * one turn of the loop share one call, in order, and any other call waits
  * behind them. Any

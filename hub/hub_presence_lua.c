@@ -112,10 +112,12 @@ const char hub_presence_remove_lua[] =
  * or entries Redis lost or reaped), it publishes a resync envelope
  * (HUB_ENV_RESYNC) for every node to compare the room's list with what its
  * sockets saw (hub_presence_resync.h): in the script, so that a reply lost
- * cannot lose it while the entries are written. A leave not heard, of a user
- * online nowhere now, in a room with no event number (Redis restarted empty:
- * the entry that would have told is gone too) marks the user gone in the
- * room (chathub:pg:<room>, read by the resync) and publishes the envelope. */
+ * cannot lose it while the entries are written. A leave Redis may not have
+ * heard, of a user online nowhere now whose entry is gone too (Redis
+ * restarted empty, or the leave's answer was lost), publishes the envelope as
+ * well: in a room with an event number the resync sends a leave for every
+ * user missing; in a room without one (Redis restarted empty, no event since)
+ * only for users marked gone (chathub:pg:<room>), as this one is here. */
 const char hub_presence_restore_lua[] =
     REMOVE_NODE_LUA "local node, before, had, out, changed = ARGV[1], {}, {}, {}, {}\n"
                     "for _, room in ipairs(redis.call('SMEMBERS', 'chathub:nr:'..node)) do\n"
@@ -145,10 +147,11 @@ const char hub_presence_restore_lua[] =
                     "for i = live_end + 1, #ARGV, 3 do\n"
                     "  local room, user = ARGV[i], ARGV[i+1]\n"
                     "  if not had[room..' '..user]\n"
-                    "     and redis.call('HEXISTS', 'chathub:p:'..room, user) == 0\n"
-                    "     and redis.call('HEXISTS', 'chathub:pv', room) == 0 then\n"
-                    "    redis.call('HSET', 'chathub:pg:'..room, user, 1)\n"
-                    "    redis.call('EXPIRE', 'chathub:pg:'..room, " HUB_PRESENCE_GONE_TTL_S ")\n"
+                    "     and redis.call('HEXISTS', 'chathub:p:'..room, user) == 0 then\n"
+                    "    if redis.call('HEXISTS', 'chathub:pv', room) == 0 then\n"
+                    "      redis.call('HSET', 'chathub:pg:'..room, user, 1)\n"
+                    "      redis.call('EXPIRE', 'chathub:pg:'..room, " HUB_PRESENCE_GONE_TTL_S ")\n"
+                    "    end\n"
                     "    redis.call('HSETNX', 'chathub:u', user, ARGV[i+2])\n"
                     "    resync(room)\n"
                     "  end\n"

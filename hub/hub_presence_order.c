@@ -77,6 +77,14 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
 }
 
 void
+hub_presence_order_note(hub_room_t *room, int64_t version, hub_buf_t *frame)
+{
+    if (room != NULL && version > 0) {
+        hub_buf_unref(ordered(room, version, frame));
+    }
+}
+
+void
 hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n)
 {
     /* A later socket's answer is its own view, not the room's: it may count

@@ -27,6 +27,11 @@
  * event is counted by a resync delivered here already, drop it. */
 hub_buf_t *hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame);
 
+/* Event number version, with frame, happened but was not delivered here (the
+ * sockets saw the change already): an older event that arrives later still
+ * goes out with its newer list. room may be NULL. */
+void hub_presence_order_note(hub_room_t *room, int64_t version, hub_buf_t *frame);
+
 /* A connection_established with these online ids went to a socket of room:
  * the room's list when it has none yet (its first socket here). */
 void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);

@@ -91,6 +91,32 @@ test_older_event_carries_newer_list(void)
 }
 
 static void
+test_a_noted_event_orders_without_being_seen(void)
+{
+    hub_room_t room = {.id = 12};
+    const int64_t before[] = {7, 8, 9}, after[] = {7, 9}, stale[] = {7, 8, 9, 5};
+    hub_buf_t *first = frame("join", 9, before, 3), *noted = frame("leave", 8, after, 2);
+    hub_buf_t *old = frame("join", 5, stale, 4);
+    hub_buf_t *a = hub_presence_order(&room, 3, first);
+
+    hub_presence_order_note(&room, 5, noted);
+    ok(room.presence_version == 5, "an event not delivered here still counts");
+    ok(seen_is(&room, before, 3), "but the sockets did not see its list");
+    hub_buf_t *b = hub_presence_order(&room, 4, old);
+    ok(b != old && strstr((const char *)hub_buf_payload(b), "\"online\":[7,9]}") != NULL,
+       "an older event arriving later goes with the noted event's list");
+    hub_presence_order_note(NULL, 6, noted);
+    ok(room.presence_version == 5, "no room: nothing to note");
+    hub_buf_unref(a);
+    hub_buf_unref(b);
+    hub_buf_unref(first);
+    hub_buf_unref(noted);
+    hub_buf_unref(old);
+    hub_buf_unref(room.presence_seen);
+    hub_buf_unref(room.presence_last);
+}
+
+static void
 test_resync_counts_older_events(void)
 {
     hub_room_t room = {.id = 12};
@@ -122,6 +148,7 @@ main(void)
 {
     test_seen_follows_frames_and_the_first_connect_answer();
     test_older_event_carries_newer_list();
+    test_a_noted_event_orders_without_being_seen();
     test_resync_counts_older_events();
     return tap_done();
 }
