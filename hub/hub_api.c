@@ -632,11 +632,37 @@ on_presence(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
     hub_http_reply_json(req, 200, j);
 }
 
+/* The room must exist, as for every room call; a store that does not answer
+ * only skips that check, since the list itself is Redis's. */
+static void
+on_presence_room(void *ud, const int64_t *ids, const int64_t *seqs, size_t n, const char *err)
+{
+    hub_t *hub;
+    hub_http_req_t *req = hub_api_take_req(ud, &hub);
+
+    (void)ids;
+    (void)seqs;
+    if (req == NULL) {
+        return;
+    }
+    if (err == NULL && n == 0) {
+        hub_api_reply_store_err(req, store_err_not_found);
+        return;
+    }
+    hub_presence_online(hub, req->api.id, req->id, on_presence, NULL);
+}
+
 /* Across all nodes (Redis), or this node's when it runs alone. */
 static void
 api_presence_get(hub_t *hub, hub_http_req_t *req)
 {
-    hub_presence_online(hub, req->api.id, req->id, on_presence, NULL);
+    int64_t room = req->api.id;
+    hub_ref_t *ref = hub_ref_new(hub, req->id);
+
+    if (store_room_last_seqs(hub->store, &room, 1, on_presence_room, ref) < 0) {
+        free(ref);
+        hub_presence_online(hub, room, req->id, on_presence, NULL);
+    }
 }
 
 static void

@@ -339,6 +339,7 @@ test('store refusals say what is wrong in their message', async () => {
     ['DELETE', `/tokens/${'f'.repeat(40)}`, undefined, 404, /token/],
     ['PUT', '/rooms/99999/participants/1', undefined, 404, /room/],
     ['GET', '/rooms/99999/messages', undefined, 404, /room/],
+    ['GET', '/rooms/99999/presence', undefined, 404, /room/],
     ['POST', '/rooms/99999/messages', { sender_id: 1, content: 'x' }, 404, /room/],
     ['POST', '/rooms/1/messages', { sender_id: 4, content: 'x' }, 403, /participant/],
   ];

@@ -174,6 +174,9 @@ test('PostgreSQL restart: unavailable with client_id, 1013 at connect, recovery,
     const refused = new Client(node.wsUrl(`/ws/chat/1/?token=${node.token(2)}`));
     assert.equal((await refused.next('error', 10000)).code, 'unavailable');
     assert.equal((await refused.closed).code, 1013);
+    const presence = await node.api('GET', '/rooms/1/presence');
+    assert.equal(presence.status, 200, 'presence needs no store: the room check is skipped');
+    assert.deepEqual(presence.json.online, [1]);
     pg.start();
     let ok = null;
     for (let i = 0; i < 60 && !ok; i++) {
