@@ -57,8 +57,10 @@ hub_presence_gone_done(hub_presence_gone_t *g, uint64_t upto)
     while (k < g->n && g->v[k].serial <= upto) {
         free(g->v[k++].json);
     }
-    memmove(g->v, g->v + k, (g->n - k) * sizeof(*g->v));
-    g->n -= k;
+    if (k > 0) { /* v is NULL while nothing was ever noted */
+        memmove(g->v, g->v + k, (g->n - k) * sizeof(*g->v));
+        g->n -= k;
+    }
     g->dropped = 0;
 }
 

@@ -13,6 +13,8 @@ test_args_in_order_and_done_forgets_what_was_sent(void)
     const char *args[9];
     uint64_t upto;
 
+    hub_presence_gone_done(&g, 5); /* a rewrite with nothing noted, ever */
+    ok(g.n == 0 && g.v == NULL, "nothing noted: nothing to forget");
     hub_presence_gone_note(&g, 12, 7, "{\"id\":7}");
     hub_presence_gone_note(&g, 13, 9, "{\"id\":9}");
     ok(hub_presence_gone_args(&g, args, &upto) == 6, "three slots per leave");
