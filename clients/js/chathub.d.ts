@@ -23,6 +23,8 @@ export interface Events {
 }
 export interface Options {
   url?: string; WebSocket?: typeof WebSocket;
+  /** The hub's HUB_MAX_MESSAGE_BYTES (default 65536): a longer send gets a local too_large error. */
+  maxMessageBytes?: number;
   setTimeout?: typeof setTimeout; clearTimeout?: typeof clearTimeout; random?: () => number;
   now?: () => number; /* clock in ms, default Date.now */
   /** Probe after an upgrade that failed before opening (default globalThis.fetch; null: none). */
@@ -40,12 +42,12 @@ export declare class ChatSocket {
   readonly lastSeq: number | null;
   on<K extends keyof Events>(name: K, fn: (value: Events[K]) => void): this;
   off<K extends keyof Events>(name: K, fn: (value: Events[K]) => void): this;
-  connect(roomId: number | null, token?: string): void;
-  switchRoom(roomId: number | null): void;
+  connect(roomId: number | string | null, token?: string): void;
+  switchRoom(roomId: number | string | null): void;
   disconnect(): void;
   send(text: string): string;
   typing(isTyping?: boolean): void;
   markRead(seq: number): void;
-  history(options?: { beforeSeq?: number; limit?: number }): Promise<{ messages: Message[]; hasMore: boolean }>;
+  history(options?: { beforeSeq?: number; limit?: number }): Promise<{ room_id: number; messages: Message[]; has_more: boolean; hasMore: boolean }>;
 }
 export default ChatSocket;

@@ -8,6 +8,8 @@ const LOST_AFTER = 5; // failed attempts before connection_lost
 const FINAL_CODES = new Set([4401, 4403, 4404]); // the server said no: do not retry
 const RESTART_JITTER_MS = 1000; // 1012: reconnect at once, spread over a second
 const RETRYABLE_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
+const RATE_PAUSE_MS = 5000; // 4429: the pause before reconnecting; rate_limited: before a resend
+const MAX_MESSAGE_BYTES = 65536; // the hub's HUB_MAX_MESSAGE_BYTES default
 // A JWT is refused locally only this long past its exp: the hub's leeway can be
 // up to 300 s, so no hub would still accept it, whatever HUB_JWT_LEEWAY_SECONDS
 // says, unless the client's clock runs ahead. Younger dead tokens are caught by
@@ -47,6 +49,12 @@ export function jwtExpired(token, nowMs) {
   return typeof exp === 'number' && Number.isFinite(exp) && nowMs / 1000 >= exp + EXPIRED_GRACE_S;
 }
 
+/** A room id as the hub names it: digits become a number ('12' is room 12). */
+function roomKey(roomId) {
+  if (roomId === null || roomId === undefined) return null;
+  return /^\d+$/.test(String(roomId)) ? Number(roomId) : roomId;
+}
+
 let idCounter = 0;
 function newClientId(random, prefix = 'c') {
   idCounter += 1;
@@ -55,9 +63,10 @@ function newClientId(random, prefix = 'c') {
 
 export class ChatSocket {
   /**
-   * options: url (ws[s]://host, default: the page's origin), and for tests
-   * WebSocket, setTimeout, clearTimeout, random, now (ms), fetch (null: no
-   * probe after a failed upgrade).
+   * options: url (ws[s]://host, default: the page's origin), maxMessageBytes
+   * (the hub's HUB_MAX_MESSAGE_BYTES, 65536: a longer send is refused here
+   * with too_large), and for tests WebSocket, setTimeout, clearTimeout,
+   * random, now (ms), fetch (null: no probe after a failed upgrade).
    */
   constructor(options = {}) {
     this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
@@ -67,14 +76,20 @@ export class ChatSocket {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.fetch = options.fetch === undefined ? globalThis.fetch?.bind(globalThis) : options.fetch;
+    this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null;
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
     this.pending = new Map(); // client_id → text, until the server's object comes back
-    this.historyWaiters = new Map(); // the request's client_id → its promise, in send order
-    this.failures = 0;
+    this.retrying = new Set(); // pending client_ids the hub asked to send again
+    this.resendTimer = null;
+    this.resendAttempts = 0;
+    this.readSeq = null; // a markRead made while not open, sent once open
+    this.historyWaiters = new Map(); // the request's client_id → its promise (and frame until sent), in send order
+    this.established = false; // the socket got connection_established
+    this.failures = 0; // attempts in a row that closed before connection_established
     this.lostEmitted = false;
     this.ws = null;
     this.timer = null;
@@ -116,11 +131,14 @@ export class ChatSocket {
    * socket it had: there is never more than one.
    */
   connect(roomId, token) {
-    const room = roomId ?? null;
+    const room = roomKey(roomId);
     if (token !== undefined) this.token = token;
-    if (room !== this.roomId) {
+    // Another room: what was meant for the old one goes (sends made before
+    // any connect go to the first room).
+    if (this.roomId !== null && room !== this.roomId) {
       this.lastSeq = null;
       this.pending.clear();
+      this.readSeq = null;
     }
     this.detach(new Error('reconnected'));
     this.roomId = room;
@@ -150,10 +168,14 @@ export class ChatSocket {
   detach(why) {
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
+    this.cancelResend();
     const ws = this.ws;
     this.ws = null;
     if (ws) {
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // Not null: Node's ws emits an error for a socket closed while
+      // connecting, and an error with no listener ends the process.
+      ws.onerror = () => {};
       try {
         ws.close(1000);
       } catch {}
@@ -182,6 +204,7 @@ export class ChatSocket {
     const ws = new this.WS(url);
     let opened = false;
     this.ws = ws;
+    this.established = false;
     ws.onopen = () => {
       opened = true;
     };
@@ -229,6 +252,7 @@ export class ChatSocket {
   onClose(ws, code, neverOpenedUrl) {
     if (ws !== this.ws) return;
     this.ws = null;
+    this.cancelResend();
     this.rejectHistory(new Error(`closed ${code}`));
     if (!this.wanted) return;
     if (FINAL_CODES.has(code)) {
@@ -236,19 +260,25 @@ export class ChatSocket {
       return;
     }
     let delay;
+    let lost = false;
     if (code === 1012) {
       delay = Math.floor(this.random() * RESTART_JITTER_MS);
     } else {
       delay = backoffDelay(Math.min(this.failures, LOST_AFTER), this.random);
-      this.failures += 1;
-      if (this.failures >= LOST_AFTER && !this.lostEmitted) {
-        this.lostEmitted = true;
-        this.emit('connection_lost', { attempts: this.failures });
-      }
+      // An attempt that failed counts; the drop of an open room does not.
+      if (!this.established) this.failures += 1;
+      lost = this.failures >= LOST_AFTER && !this.lostEmitted;
+      if (code === 4429) delay = Math.max(delay, RATE_PAUSE_MS);
     }
-    this.setState('reconnecting');
+    // The retry is set before any event: a handler that calls connect(),
+    // switchRoom() or disconnect() cancels it.
     this.timer = this.setTimeout(() => this.open('reconnecting'), delay);
-    if (code === 1006 && neverOpenedUrl !== null) this.probe(neverOpenedUrl);
+    this.setState('reconnecting');
+    if (lost && this.wanted && this.ws === null) {
+      this.lostEmitted = true;
+      this.emit('connection_lost', { attempts: this.failures });
+    }
+    if (code === 1006 && neverOpenedUrl !== null && this.wanted) this.probe(neverOpenedUrl);
   }
 
   onFrame(ws, data) {
@@ -259,8 +289,10 @@ export class ChatSocket {
     } catch {
       return;
     }
+    if (f === null || typeof f !== 'object') return;
     switch (f.type) {
       case 'connection_established':
+        this.established = true;
         this.failures = 0;
         this.lostEmitted = false;
         this.roomId = f.room_id;
@@ -269,19 +301,27 @@ export class ChatSocket {
         if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
         this.setState('open');
         this.emit('connection_established', f);
+        if (ws !== this.ws) return; // a handler replaced the socket
         for (const [clientId, text] of this.pending) this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+        if (this.readSeq !== null) this.rawSend({ type: 'mark_read', seq: this.readSeq });
+        this.readSeq = null;
+        for (const w of this.historyWaiters.values()) {
+          if (w.frame) this.rawSend(w.frame);
+          w.frame = null;
+        }
         break;
       case 'chat_message':
-        this.onMessage(f.message);
+        if (f.message !== null && typeof f.message === 'object') this.onMessage(f.message);
         break;
       case 'history': {
         const w = this.takeHistoryWaiter(f.client_id);
-        if (w) w.resolve({ messages: f.messages, hasMore: f.has_more });
+        if (w) w.resolve({ room_id: f.room_id, messages: f.messages ?? [], has_more: f.has_more, hasMore: f.has_more });
         break;
       }
       case 'error':
-        if (f.client_id && this.pending.has(f.client_id) && !RETRYABLE_ERRORS.has(f.code)) {
-          this.pending.delete(f.client_id);
+        if (f.client_id && this.pending.has(f.client_id)) {
+          if (RETRYABLE_ERRORS.has(f.code)) this.scheduleResend(f.client_id, f.code);
+          else this.pending.delete(f.client_id);
         }
         // A history request's error echoes its client_id, as a send's does;
         // an error without one answers neither (a markRead, a typing).
@@ -301,7 +341,11 @@ export class ChatSocket {
   }
 
   onMessage(m) {
-    if (m.client_id && this.pending.has(m.client_id)) this.pending.delete(m.client_id);
+    if (m.client_id && this.pending.has(m.client_id)) {
+      this.pending.delete(m.client_id);
+      this.retrying.delete(m.client_id);
+      this.resendAttempts = 0;
+    }
     // Once per seq and in order: anything at or below what the app has is a repeat.
     if (this.lastSeq !== null && m.seq <= this.lastSeq) return;
     this.lastSeq = m.seq;
@@ -316,26 +360,61 @@ export class ChatSocket {
     return false;
   }
 
-  /** Returns the client_id; the server's full object arrives as a 'message' with it. */
+  /**
+   * Returns the client_id; the server's full object arrives as a 'message'
+   * with it. A send over maxMessageBytes is refused here: an 'error' with
+   * code too_large and its client_id (the hub would close the socket).
+   */
   send(text) {
     const clientId = newClientId(this.random);
+    const frame = { type: 'chat_message', message: text, client_id: clientId };
+    if (new TextEncoder().encode(JSON.stringify(frame)).length > this.maxMessageBytes) {
+      this.emit('error', { type: 'error', code: 'too_large', message: `over ${this.maxMessageBytes} bytes`, client_id: clientId });
+      return clientId;
+    }
     this.pending.set(clientId, text);
-    this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+    this.rawSend(frame);
     return clientId;
+  }
+
+  /** The hub could not take a send now (unavailable, rate_limited, internal):
+   * send it again with the same client_id after a backoff. */
+  scheduleResend(clientId, code) {
+    this.retrying.add(clientId);
+    if (this.resendTimer !== null) return;
+    let delay = backoffDelay(Math.min(this.resendAttempts, LOST_AFTER), this.random);
+    if (code === 'rate_limited') delay = Math.max(delay, RATE_PAUSE_MS / 5);
+    this.resendAttempts += 1;
+    this.resendTimer = this.setTimeout(() => {
+      this.resendTimer = null;
+      const ids = [...this.retrying];
+      this.retrying.clear();
+      for (const id of ids) {
+        if (this.pending.has(id)) this.rawSend({ type: 'chat_message', message: this.pending.get(id), client_id: id });
+      }
+    }, delay);
+  }
+
+  cancelResend() {
+    if (this.resendTimer !== null) this.clearTimeout(this.resendTimer);
+    this.resendTimer = null;
+    this.retrying.clear(); // a reconnect sends every pending send again
   }
 
   typing(isTyping = true) {
     this.rawSend({ type: 'typing', is_typing: Boolean(isTyping) });
   }
 
+  /** Sent now, or (the newest) once the socket opens. */
   markRead(seq) {
-    this.rawSend({ type: 'mark_read', seq });
+    if (!this.rawSend({ type: 'mark_read', seq })) this.readSeq = this.readSeq === null ? seq : Math.max(this.readSeq, seq);
   }
 
   /**
-   * Resolves with { messages, hasMore } (ascending seq); rejects when the
-   * server answers with an error frame (err.code is its code) or the socket
-   * closes first.
+   * Resolves with { room_id, messages, has_more, hasMore } (ascending seq);
+   * rejects when the server answers with an error frame (err.code is its
+   * code) or the socket closes first. Asked while connecting, it goes once
+   * the room is open; asked after disconnect(), it rejects at once.
    */
   history({ beforeSeq, limit } = {}) {
     return new Promise((resolve, reject) => {
@@ -343,11 +422,13 @@ export class ChatSocket {
       const frame = { type: 'history', client_id: clientId };
       if (beforeSeq !== undefined) frame.before_seq = beforeSeq;
       if (limit !== undefined) frame.limit = limit;
-      if (!this.rawSend(frame)) {
+      if (this.rawSend(frame)) {
+        this.historyWaiters.set(clientId, { resolve, reject, frame: null });
+      } else if (this.wanted) {
+        this.historyWaiters.set(clientId, { resolve, reject, frame });
+      } else {
         reject(new Error('not connected'));
-        return;
       }
-      this.historyWaiters.set(clientId, { resolve, reject });
     });
   }
 

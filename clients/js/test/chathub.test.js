@@ -173,8 +173,17 @@ test('a send refused for good is forgotten; unavailable is retried', () => {
 test('typing, markRead, history and the other events', async () => {
   const { c, events } = client();
   c.connect(12, 't');
-  await assert.rejects(c.history(), /not connected/);
+  c.markRead(8);
+  c.markRead(7);
+  const early = c.history({ limit: 1 });
+  assert.deepEqual(FakeWS.last().sent, [], 'nothing goes before the room is open');
   established(FakeWS.last());
+  const eid = FakeWS.last().sent[1]?.client_id;
+  assert.deepEqual(FakeWS.last().sent, [{ type: 'mark_read', seq: 8 }, { type: 'history', client_id: eid, limit: 1 }],
+    'the newest markRead and the history asked while connecting go once it is open');
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(10).message], has_more: true, client_id: eid });
+  assert.deepEqual(await early, { room_id: 12, messages: [msg(10).message], has_more: true, hasMore: true });
+  FakeWS.last().sent.length = 0;
   c.typing(true);
   c.markRead(10);
   const page = c.history({ beforeSeq: 5, limit: 2 });
@@ -192,6 +201,8 @@ test('typing, markRead, history and the other events', async () => {
   FakeWS.last().frame({ type: 'read', room_id: 12, user_id: 9, seq: 10 });
   assert.deepEqual(events.filter(([n]) => ['presence', 'typing', 'read'].includes(n)).map(([n]) => n), ['presence', 'typing', 'read']);
   assert.deepEqual(events.filter(([n]) => n === 'state').map(([, s]) => s), ['connecting', 'open']);
+  c.disconnect();
+  await assert.rejects(c.history(), /not connected/, 'after disconnect() a history rejects at once');
 });
 
 test('switchRoom closes the old socket, forgets the old room, and connects to the new one', () => {
@@ -347,7 +358,7 @@ test('a history answered by an error frame is rejected with its code; the next o
   FakeWS.last().frame({ type: 'error', code: 'rate_limited', message: 'slow down', client_id: id1 });
   await assert.rejects(first, (e) => e.code === 'rate_limited');
   FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(2).message], has_more: false, client_id: id2 });
-  assert.deepEqual(await second, { messages: [msg(2).message], hasMore: false });
+  assert.deepEqual(await second, { room_id: 12, messages: [msg(2).message], has_more: false, hasMore: false });
   const third = c.history();
   FakeWS.last().frame({ type: 'history', room_id: 12, messages: [msg(9).message], has_more: true });
   assert.deepEqual((await third).messages.map((m) => m.seq), [9], 'an answer naming no request is the oldest\'s');
@@ -388,5 +399,116 @@ test('a send\'s error (with client_id) does not answer a pending history', async
   const page = c.history();
   FakeWS.last().frame({ type: 'error', code: 'too_large', message: 'm', client_id: id });
   FakeWS.last().frame({ type: 'history', room_id: 12, messages: [], has_more: false });
-  assert.deepEqual(await page, { messages: [], hasMore: false });
+  assert.deepEqual(await page, { room_id: 12, messages: [], has_more: false, hasMore: false });
+});
+
+// What an audit of the client against PROTOCOL.md §5 and §7 found.
+
+test('connection_lost after 5 failed attempts: the drop of an open room is not one', () => {
+  const { c, timers, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  FakeWS.last().drop(1006);
+  for (let i = 0; i < 4; i++) {
+    timers.runNext();
+    FakeWS.last().drop(1006);
+  }
+  assert.equal(events.filter(([n]) => n === 'connection_lost').length, 0, 'four failed attempts');
+  timers.runNext();
+  FakeWS.last().drop(1006);
+  assert.deepEqual(events.filter(([n]) => n === 'connection_lost').map(([, v]) => v), [{ attempts: 5 }]);
+});
+
+test('a handler that switches rooms or disconnects on connection_lost or state leaves no second socket or retry', () => {
+  for (const act of ['switch', 'disconnect']) {
+    const { c, timers } = client();
+    c.connect(12, 't');
+    c.on('connection_lost', () => (act === 'switch' ? c.switchRoom(13) : c.disconnect()));
+    for (let i = 0; i < 5; i++) {
+      FakeWS.last().drop(1006);
+      if (i < 4) timers.runNext();
+    }
+    if (act === 'switch') {
+      assert.equal(FakeWS.all.length, 6, 'five attempts, then the new room\'s socket alone');
+      assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/13/?token=t');
+      assert.equal(c.state, 'connecting');
+    } else {
+      assert.equal(c.state, 'closed');
+    }
+    assert.equal(timers.queue.length, 0, `${act}: no retry left behind`);
+  }
+});
+
+test('4429: reconnect after a pause of at least 5 s, resuming', () => {
+  const { c, timers } = client(() => 0);
+  c.connect(12, 't');
+  established(FakeWS.last(), 10);
+  FakeWS.last().drop(4429);
+  assert.deepEqual(timers.delays, [5000]);
+  timers.runNext();
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=t&last_seq=10');
+});
+
+test('unavailable on a live socket: the send goes again after a backoff, with its client_id', () => {
+  const { c, timers } = client(() => 0.5);
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const ws = FakeWS.last();
+  const id = c.send('hello');
+  ws.frame({ type: 'error', code: 'unavailable', message: 'store down', client_id: id });
+  assert.deepEqual(timers.delays, [500]);
+  timers.runNext();
+  assert.deepEqual(ws.sent.map((f) => f.client_id), [id, id], 'sent again on the same socket');
+  ws.frame({ type: 'error', code: 'rate_limited', message: 'slow', client_id: id });
+  assert.equal(timers.delays.at(-1), 1000, 'rate_limited waits at least a second');
+  timers.runNext();
+  ws.frame(msg(11, { client_id: id }));
+  assert.equal(c.pending.size, 0, 'the object came back: nothing pending');
+});
+
+test('a send over maxMessageBytes is refused here with too_large, never sent', () => {
+  const { c, events } = client(undefined, { maxMessageBytes: 100 });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const id = c.send('é'.repeat(60));
+  assert.deepEqual(FakeWS.last().sent, []);
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, e]) => [e.code, e.client_id]), [['too_large', id]]);
+  assert.equal(c.pending.size, 0);
+  c.send('short');
+  assert.equal(FakeWS.last().sent.length, 1);
+});
+
+test('frames that are not objects, or a chat_message without one, are ignored', () => {
+  const { c, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  for (const data of ['null', '7', '"x"', '[]', '{"type":"chat_message"}', '{"type":"chat_message","message":null}']) {
+    FakeWS.last().onmessage({ data });
+  }
+  FakeWS.last().frame(msg(11));
+  assert.deepEqual(events.filter(([n]) => n === 'message').map(([, m]) => m.seq), [11]);
+});
+
+test('sends before connect go to the first room; a room id given as a string is that room', () => {
+  const { c } = client();
+  const id = c.send('early');
+  c.connect('12', 't');
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=t');
+  established(FakeWS.last(), 10);
+  assert.deepEqual(FakeWS.last().sent.map((f) => f.client_id), [id]);
+  FakeWS.last().frame(msg(11));
+  c.connect('12', 't2'); // a new token, the same room: resume, keep what is pending
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=t2&last_seq=11');
+  assert.equal(c.pending.size, 1);
+  c.switchRoom(13);
+  assert.equal(c.pending.size, 0, 'another room: the old room\'s sends go');
+});
+
+test('a socket closed while connecting keeps an error listener (Node\'s ws emits one)', () => {
+  const { c } = client();
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  c.switchRoom(13);
+  assert.equal(typeof ws.onerror, 'function');
+  assert.doesNotThrow(() => ws.onerror(new Error('closed before the connection was established')));
 });
