@@ -9,9 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_num.h"
 #include "xalloc.h"
 
 static const char online_key[] = "\"online\":";
+static const char user_key[] = "\"user\":{\"id\":";
+
+/* Frames delivered while a read is in flight that a track keeps. */
+#define TRACK_TOUCHED_MAX 1024
 
 static const unsigned char *
 online_field(const unsigned char *s, size_t len)
@@ -62,6 +67,26 @@ ordered(hub_room_t *room, int64_t version, hub_buf_t *frame)
     return b;
 }
 
+/* The user a presence frame is about (proto_build_presence writes the user
+ * object's id first); 0 when there is none. */
+static int64_t
+frame_user(hub_buf_t *frame)
+{
+    const char *p = (const char *)hub_buf_payload(frame);
+    size_t len = hub_buf_len(frame), k = sizeof(user_key) - 1;
+    int64_t id = 0;
+
+    for (size_t i = 0; i + k < len; i++) {
+        if (memcmp(p + i, user_key, k) == 0) {
+            for (i += k; i < len && p[i] >= '0' && p[i] <= '9' && id < INT64_MAX / 10 - 9; i++) {
+                id = id * 10 + (p[i] - '0');
+            }
+            return id;
+        }
+    }
+    return 0;
+}
+
 hub_buf_t *
 hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
 {
@@ -73,7 +98,82 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
     }
     hub_buf_t *b = ordered(room, version, frame);
     seen_frame(room, b);
+    if (room->presence_track != NULL) {
+        hub_presence_touch(room, frame_user(frame));
+    }
     return b;
+}
+
+uint32_t
+hub_presence_track_start(hub_room_t *room, int64_t *base, size_t n)
+{
+    hub_presence_track_t *t = room->presence_track;
+
+    if (t == NULL) {
+        t = room->presence_track = xcalloc(1, sizeof(*t));
+    }
+    free(t->base);
+    t->gen = ++room->resync_gen;
+    t->base = base;
+    t->nbase = n;
+    t->ntouched = 0;
+    t->overflow = false;
+    if (n > 1) {
+        qsort(base, n, sizeof(int64_t), proto_i64_cmp);
+    }
+    return t->gen;
+}
+
+void
+hub_presence_touch(hub_room_t *room, int64_t user)
+{
+    hub_presence_track_t *t = room->presence_track;
+
+    if (t == NULL) {
+        return;
+    }
+    if (t->ntouched == TRACK_TOUCHED_MAX) {
+        t->overflow = true;
+        return;
+    }
+    if (t->ntouched == t->cap) {
+        t->cap = t->cap > 0 ? t->cap * 2 : 16;
+        t->touched = xrealloc(t->touched, t->cap * sizeof(int64_t));
+    }
+    t->touched[t->ntouched++] = user;
+}
+
+hub_presence_track_t *
+hub_presence_track_take(hub_room_t *room, uint32_t gen)
+{
+    hub_presence_track_t *t = room->presence_track;
+
+    if (t == NULL || t->gen != gen) {
+        return NULL;
+    }
+    room->presence_track = NULL;
+    return t;
+}
+
+bool
+hub_presence_track_touched(const hub_presence_track_t *t, int64_t user)
+{
+    for (size_t i = 0; i < t->ntouched; i++) {
+        if (t->touched[i] == user) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+hub_presence_track_free(hub_presence_track_t *t)
+{
+    if (t != NULL) {
+        free(t->base);
+        free(t->touched);
+        free(t);
+    }
 }
 
 void

@@ -15,6 +15,7 @@
 #ifndef CHATHUB_HUB_PRESENCE_ORDER_H
 #define CHATHUB_HUB_PRESENCE_ORDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,35 @@ void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);
 /* The online list room's sockets saw last, as a new array (*ids NULL when
  * n is 0). -1: not known (no presence frame nor connect answer yet). */
 int hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n);
+
+/* What a room's sockets were shown while a resync read was in flight: the
+ * list the read carried (what they had seen), and the users of every
+ * presence frame they got since. An answer older than an event delivered
+ * meanwhile cannot be compared with the list they see now, which already
+ * counts what they missed; it is compared with this instead. */
+typedef struct hub_presence_track {
+    uint32_t gen;  /* the read's */
+    int64_t *base; /* sorted */
+    size_t nbase;
+    int64_t *touched; /* users of frames delivered since */
+    size_t ntouched, cap;
+    bool overflow; /* more frames than kept: the answer cannot be compared */
+} hub_presence_track_t;
+
+/* A resync read of room asking with base (n ids, taken) went out: returns
+ * its number, which its answer passes to hub_presence_track_take. */
+uint32_t hub_presence_track_start(hub_room_t *room, int64_t *base, size_t n);
+
+/* A presence frame about user went to room's sockets. */
+void hub_presence_touch(hub_room_t *room, int64_t user);
+
+/* The track of read gen, now the caller's (NULL: a newer read replaced it). */
+hub_presence_track_t *hub_presence_track_take(hub_room_t *room, uint32_t gen);
+
+/* Whether a frame about user went out since the read. */
+bool hub_presence_track_touched(const hub_presence_track_t *t, int64_t user);
+
+void hub_presence_track_free(hub_presence_track_t *t); /* NULL is fine */
 
 /* A resync read Redis's list as of event number version (0: Redis has none)
  * and delivered frames (the last one: last, NULL when the list was the one

@@ -60,17 +60,18 @@ push(int64_t **a, size_t *n, size_t *cap, int64_t v)
     (*a)[(*n)++] = v;
 }
 
-/* One event to the room's sockets here (never published: each node reads
- * Redis for itself). Returns the frame. */
+/* One event about user to the room's sockets here (never published: each
+ * node reads Redis for itself). Returns the frame. */
 static hub_buf_t *
-deliver(hub_t *hub, int64_t room_id, const char *event, const char *user_json,
+deliver(hub_t *hub, hub_room_t *room, const char *event, int64_t user, const char *user_json,
         const int64_t *online, size_t n)
 {
     size_t len;
-    char *s = proto_build_presence(room_id, event, user_json, online, n, &len);
+    char *s = proto_build_presence(room->id, event, user_json, online, n, &len);
     hub_buf_t *b = hub_buf_take(s, len);
 
-    hub_room_broadcast(hub, room_id, b, 0);
+    hub_room_broadcast(hub, room->id, b, 0);
+    hub_presence_touch(room, user); /* a newer read in flight must not send it again */
     return b;
 }
 
@@ -165,6 +166,38 @@ changes(const lists_t *l, const int64_t *seen, size_t nseen, const users_t *u, i
     return true;
 }
 
+/* An answer older than an event the sockets got meanwhile: that event's list
+ * already counts what they missed, so the difference is taken from the list
+ * the read carried (t->base), less the users a frame went out about since,
+ * and goes with the list the sockets see now (cur). */
+static void
+late_answer(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *u,
+            const hub_presence_track_t *t, const int64_t *cur, size_t ncur)
+{
+    size_t joins = 0, leaves = 0;
+
+    for (size_t i = 0; i < t->nbase; i++) {
+        int64_t x = t->base[i];
+        if (gone(l, x) && !hub_presence_track_touched(t, x) && user_of(u, x) != NULL) {
+            hub_buf_unref(deliver(hub, room, "leave", x, user_of(u, x), cur, ncur));
+            leaves++;
+        }
+    }
+    for (size_t i = 0; i < l->nnow; i++) {
+        int64_t x = l->now[i];
+        if (!has(t->base, t->nbase, x) && !hub_presence_track_touched(t, x) &&
+            user_of(u, x) != NULL) {
+            hub_buf_unref(deliver(hub, room, "join", x, user_of(u, x), cur, ncur));
+            joins++;
+        }
+    }
+    if (joins + leaves > 0) {
+        log_info("presence.resync_late",
+                 "room=%" PRId64 " version=%" PRId64 " newer=%" PRId64 " joins=%zu leaves=%zu",
+                 room->id, l->version, room->presence_version, joins, leaves);
+    }
+}
+
 static void on_flush(uv_prepare_t *h);
 
 /* room_id goes into this turn's call. */
@@ -177,32 +210,42 @@ queue(hub_presence_resync_t *r, int64_t room_id)
     }
 }
 
-/* One room's answer: {room, version, "ids", "gone ids", user json…}. */
+/* One room's answer to read gen: {room, version, "ids", "gone ids", user json…}. */
 static void
-resync_room(hub_t *hub, const redisReply *x)
+resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
 {
     hub_room_t *room;
+    hub_presence_track_t *track;
     int64_t *seen = NULL, *list = NULL, *diff = NULL;
     size_t nseen = 0, nlist, ndiff, nleaves;
     lists_t l = {0};
     users_t u = {0, NULL};
     hub_buf_t *last = NULL;
+    bool late;
 
     if (x->type != REDIS_REPLY_ARRAY || x->elements < 4 ||
         x->element[0]->type != REDIS_REPLY_STRING || x->element[1]->type != REDIS_REPLY_INTEGER) {
         return;
     }
     room = hub_room_find(hub, strtoll(x->element[0]->str, NULL, 10));
+    if (room == NULL) {
+        return;
+    }
+    track = hub_presence_track_take(room, gen);
     l.version = x->element[1]->integer;
-    /* Gone, or a newer event than the read came meanwhile: its list is newer. */
-    if (room == NULL || (l.version > 0 && l.version < room->presence_version) ||
+    /* A newer event than the read came meanwhile: only the read's own track
+     * can tell what it adds. */
+    late = l.version > 0 && l.version < room->presence_version;
+    if ((late && (track == NULL || track->overflow)) ||
         hub_presence_seen(room, &seen, &nseen) < 0) {
+        hub_presence_track_free(track);
         return;
     }
     if (hub_presence_parse_ids(x->element[2], &l.now, &l.nnow) < 0 ||
         hub_presence_parse_ids(x->element[3], &l.gone, &l.ngone) < 0) {
         free(l.now);
         free(seen);
+        hub_presence_track_free(track);
         return;
     }
     u.v = xmalloc((x->elements + 1) * sizeof(user_t));
@@ -217,6 +260,10 @@ resync_room(hub_t *hub, const redisReply *x)
     memcpy(l.sorted_now, l.now, l.nnow * sizeof(int64_t));
     qsort(l.sorted_now, l.nnow, sizeof(int64_t), proto_i64_cmp);
     qsort(l.gone, l.ngone, sizeof(int64_t), proto_i64_cmp);
+    if (late) {
+        late_answer(hub, room, &l, &u, track, seen, nseen);
+        goto out;
+    }
     nlist = frame_list(&l, seen, nseen, &list);
     if (nseen > 0) {
         qsort(seen, nseen, sizeof(int64_t), proto_i64_cmp);
@@ -235,7 +282,7 @@ resync_room(hub_t *hub, const redisReply *x)
                 continue;
             }
             hub_buf_unref(last);
-            last = deliver(hub, room->id, i < nleaves ? "leave" : "join", user_of(&u, diff[i]),
+            last = deliver(hub, room, i < nleaves ? "leave" : "join", diff[i], user_of(&u, diff[i]),
                            list, nlist);
         }
         /* A user skipped keeps their own events: no number counted. */
@@ -247,6 +294,7 @@ resync_room(hub_t *hub, const redisReply *x)
         }
     }
     hub_buf_unref(last);
+out:
     for (size_t i = 0; i < u.n; i++) {
         free(u.v[i].json);
     }
@@ -257,13 +305,19 @@ resync_room(hub_t *hub, const redisReply *x)
     free(l.sorted_now);
     free(l.gone);
     free(seen);
+    hub_presence_track_free(track);
 }
 
 /* What a call asked for, to ask again if Redis refuses it. */
+typedef struct sent_room {
+    int64_t id;
+    uint32_t gen; /* the read's number (hub_presence_track_start) */
+} sent_room_t;
+
 typedef struct sent {
     hub_t *hub;
     size_t n;
-    int64_t rooms[];
+    sent_room_t rooms[];
 } sent_t;
 
 static void
@@ -295,7 +349,7 @@ on_resync_reply(void *ud, void *reply, const char *err)
         log_warn("presence.redis_failed", "op=resync rooms=%zu err=\"%s\"", s->n,
                  err != NULL ? err : "reply");
         for (size_t i = 0; redis != NULL && hub_redis_is_up(redis) && i < s->n; i++) {
-            push(&r->again, &r->nagain, &r->againcap, s->rooms[i]);
+            push(&r->again, &r->nagain, &r->againcap, s->rooms[i].id);
         }
         if (r->nagain > 0 && !uv_is_active((uv_handle_t *)&r->retry)) {
             uv_timer_start(&r->retry, on_retry, r->retry_ms, 0);
@@ -307,7 +361,7 @@ on_resync_reply(void *ud, void *reply, const char *err)
     }
     r->retry_ms = RESYNC_RETRY_MS;
     for (size_t i = 0; i < rep->elements; i++) {
-        resync_room(hub, rep->element[i]);
+        resync_room(hub, rep->element[i], i < s->n ? s->rooms[i].gen : 0);
     }
     free(s);
 }
@@ -318,7 +372,7 @@ typedef struct call {
     const char **argv;
     char (*nums)[PROTO_I64_STR_MAX];
     int argc, cap;
-    int64_t *rooms;
+    sent_room_t *rooms;
     size_t nrooms, roomcap;
 } call_t;
 
@@ -337,10 +391,10 @@ call_send(hub_t *hub, hub_redis_t *redis, call_t *c)
         for (int i = 3; i < c->argc; i++) {
             c->argv[i] = c->nums[i]; /* now: nums moves as it grows */
         }
-        s = xmalloc(sizeof(*s) + c->nrooms * sizeof(int64_t));
+        s = xmalloc(sizeof(*s) + c->nrooms * sizeof(sent_room_t));
         s->hub = hub;
         s->n = c->nrooms;
-        memcpy(s->rooms, c->rooms, c->nrooms * sizeof(int64_t));
+        memcpy(s->rooms, c->rooms, c->nrooms * sizeof(sent_room_t));
         if (hub_redis_command(redis, on_resync_reply, s, c->argc, c->argv, NULL) < 0) {
             log_debug("presence.resync_unsent", "rooms=%zu", c->nrooms);
             free(s); /* the link is down: the next up confirms the rooms again */
@@ -350,9 +404,10 @@ call_send(hub_t *hub, hub_redis_t *redis, call_t *c)
     c->nrooms = 0;
 }
 
+/* room goes into the call with the n ids its sockets saw (taken: they
+ * become the read's track). */
 static void
-call_room(hub_t *hub, hub_redis_t *redis, call_t *c, const hub_room_t *room, const int64_t *ids,
-          size_t n)
+call_room(hub_t *hub, hub_redis_t *redis, call_t *c, hub_room_t *room, int64_t *ids, size_t n)
 {
     int need = 2 + (int)n;
 
@@ -365,12 +420,16 @@ call_room(hub_t *hub, hub_redis_t *redis, call_t *c, const hub_room_t *room, con
         c->argv = xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
         c->nums = xrealloc(c->nums, (size_t)c->cap * sizeof(*c->nums));
     }
-    push(&c->rooms, &c->nrooms, &c->roomcap, room->id);
+    if (c->nrooms == c->roomcap) {
+        c->roomcap = c->roomcap > 0 ? c->roomcap * 2 : 16;
+        c->rooms = xrealloc(c->rooms, c->roomcap * sizeof(*c->rooms));
+    }
     call_num(c, room->id);
     call_num(c, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         call_num(c, ids[i]);
     }
+    c->rooms[c->nrooms++] = (sent_room_t){room->id, hub_presence_track_start(room, ids, n)};
 }
 
 static void
@@ -401,7 +460,6 @@ on_flush(uv_prepare_t *h)
             continue;
         }
         call_room(hub, redis, &c, room, seen, nseen);
-        free(seen);
     }
     call_send(hub, redis, &c);
     r->n = 0;

@@ -14,7 +14,9 @@
  * they did not see, each with the full list: nothing for a room whose list
  * they saw already, so no event is ever shown twice for one change. The
  * events a read already counts are dropped when they arrive later
- * (hub_presence_order.h). While Redis has no number for the room's events
+ * (hub_presence_order.h); an answer older than an event the sockets got
+ * meanwhile is compared with the list the read carried, less the users a
+ * frame went out about since (the read's track). While Redis has no number for the room's events
  * (it restarted empty and the nodes are still rewriting their entries) a
  * user missing may just be on a node not back yet: the users the sockets saw
  * stay in the list, and only those the node they left marked gone

@@ -11,6 +11,7 @@
 #include "hub_channel.h"
 #include "hub_conn.h"
 #include "hub_log.h"
+#include "hub_presence_order.h"
 #include "proto_build.h"
 #include "store_msg.h"
 #include "store_room.h"
@@ -64,6 +65,7 @@ on_room_closed(uv_handle_t *h)
     hub_buf_unref(room->presence_last);
     hub_buf_unref(room->presence_seen);
     free(room->seen_ids);
+    hub_presence_track_free(room->presence_track);
     free(room);
 }
 

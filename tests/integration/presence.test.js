@@ -451,3 +451,43 @@ test('after a Redis that restarted empty, a user gone while it was away gets a l
   assert.deepEqual(await online(a, 41), [29, 31]);
   await Promise.all([watcher.close(), stay.close()]);
 });
+
+// A node's read of a room's list (after its subscription was confirmed)
+// whose answer came after a newer event was dropped: that event's list
+// already showed a user who joined before the subscription, and the sockets
+// never got that user's join. The answer is now compared with the list the
+// read carried.
+test('a join missed before the subscription is announced even when a newer event beats the read', { timeout: 60000 }, async () => {
+  for (const id of [32, 33, 34, 35]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/43', { type: 'GROUP', name: 'Late read', members: [32, 33, 34, 35] });
+  const pair = await cutOffPair('late-read');
+  const [p, q] = pair.nodes;
+  const link = pair.links[1];
+  const sockets = [];
+  try {
+    const first = await open(p, 32, 43);
+    sockets.push(first);
+    link.hold('SUBSCRIBE'); // q's subscription to the room waits here
+    link.holdReplies('saw[ARGV[j]]'); // and then the answer to its read of the room
+    const observer = await open(q, 33, 43);
+    sockets.push(observer);
+    assert.deepEqual(observer.established.participants.filter((x) => x.online).map((x) => x.id).sort(), [32, 33]);
+    sockets.push(await open(p, 34, 43)); // published while q is not subscribed
+    await first.next('presence', 5000, (f) => f.user.id === 34 && f.event === 'join');
+    link.release();
+    assert.ok(await until(async () => link.holdingReplies() > 0, 5000), 'q read the room');
+    await sleep(300); // Redis has answered the read, which waits in the proxy
+    sockets.push(await open(p, 35, 43)); // a newer event than the read
+    const newer = await observer.next('presence', 5000, (f) => f.user.id === 35 && f.event === 'join');
+    assert.deepEqual([...newer.online].sort(), [32, 33, 34, 35]);
+    link.releaseReplies();
+    const missed = await observer.next('presence', 5000, (f) => f.user.id === 34 && f.event === 'join');
+    assert.deepEqual([...missed.online].sort(), [32, 33, 34, 35]);
+    await sleep(500); // room for a repeat
+    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
+      ['join:33', 'join:35', 'join:34']);
+  } finally {
+    await Promise.all(sockets.map((c) => c.close()));
+    await pair.stop();
+  }
+});

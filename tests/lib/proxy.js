@@ -1,7 +1,8 @@
 // A TCP proxy on a free loopback port for tests that make one client's link
 // to a server misbehave while other clients' links stay sound: lose the
 // server's replies (freeze: the statement itself ran), hold back or drop what
-// the client sends (hold, stall), or go away and come back (cut, restore).
+// the client sends (hold, stall), hold back the server's replies from a
+// request on (holdReplies), or go away and come back (cut, restore).
 import net from 'node:net';
 
 /** Forward 127.0.0.1:<port> to 127.0.0.1:targetPort. */
@@ -10,18 +11,24 @@ export async function startProxy(targetPort) {
   let server = null;
   let port = 0;
   let pattern = null;
+  let replyPattern = null;
 
   const pipe = (client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
-    const c = { client, upstream, frozen: false, stalled: false, held: null };
+    const c = { client, upstream, frozen: false, stalled: false, held: null, heldReplies: null };
     conns.add(c);
     client.on('data', (d) => {
       if (c.stalled) return;
+      if (c.heldReplies === null && replyPattern !== null && d.includes(replyPattern)) c.heldReplies = [];
       if (c.held === null && pattern !== null && d.includes(pattern)) c.held = [];
       if (c.held !== null) c.held.push(d);
       else upstream.write(d);
     });
-    upstream.on('data', (d) => { if (!c.frozen) client.write(d); });
+    upstream.on('data', (d) => {
+      if (c.frozen) return;
+      if (c.heldReplies !== null) c.heldReplies.push(d);
+      else client.write(d);
+    });
     const end = () => { client.destroy(); upstream.destroy(); conns.delete(c); };
     for (const s of [client, upstream]) {
       s.on('error', end);
@@ -66,6 +73,18 @@ export async function startProxy(targetPort) {
     hold(text) { pattern = text; },
     /** How many connections hold bytes back. */
     holding() { return [...conns].filter((c) => c.held !== null).length; },
+    /** From the first client chunk containing text on, keep that connection's replies back. */
+    holdReplies(text) { replyPattern = text; },
+    /** How many connections hold replies back. */
+    holdingReplies() { return [...conns].filter((c) => c.heldReplies !== null).length; },
+    /** Pass the held replies on, in order, and hold none more. */
+    releaseReplies() {
+      replyPattern = null;
+      for (const c of conns) {
+        for (const d of c.heldReplies ?? []) c.client.write(d);
+        c.heldReplies = null;
+      }
+    },
     /** Send what was held on, in order, and hold nothing more. */
     release() {
       pattern = null;

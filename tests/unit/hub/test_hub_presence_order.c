@@ -117,6 +117,44 @@ test_a_noted_event_orders_without_being_seen(void)
 }
 
 static void
+test_a_read_tracks_the_frames_sent_while_in_flight(void)
+{
+    hub_room_t room = {.id = 12};
+    const int64_t online[] = {7, 9};
+    int64_t *base = malloc(2 * sizeof(int64_t));
+    hub_buf_t *f = frame("join", 9, online, 2), *out;
+
+    base[0] = 9;
+    base[1] = 7;
+    out = hub_presence_order(&room, 1, f);
+    hub_buf_unref(out);
+    ok(room.presence_track == NULL, "no read in flight: nothing tracked");
+    uint32_t gen = hub_presence_track_start(&room, base, 2);
+    ok(gen == 1 && room.presence_track->base[0] == 7 && room.presence_track->base[1] == 9,
+       "a read's list is kept, sorted");
+    out = hub_presence_order(&room, 2, f);
+    hub_buf_unref(out);
+    hub_presence_touch(&room, 4);
+    ok(hub_presence_track_take(&room, gen + 1) == NULL, "a newer read's answer does not take it");
+    hub_presence_track_t *t = hub_presence_track_take(&room, gen);
+    ok(t != NULL && room.presence_track == NULL, "its own answer does");
+    ok(hub_presence_track_touched(t, 9) && hub_presence_track_touched(t, 4) &&
+           !hub_presence_track_touched(t, 7),
+       "the users of the frames sent since, from the frame's user object");
+    hub_presence_track_free(t);
+    (void)hub_presence_track_start(&room, NULL, 0);
+    for (int i = 0; i < 1025; i++) {
+        hub_presence_touch(&room, i + 1);
+    }
+    ok(room.presence_track->overflow, "past 1,024 frames the read cannot be compared");
+    ok(hub_presence_track_take(&room, 1) == NULL && room.resync_gen == 2, "reads are numbered");
+    hub_presence_track_free(room.presence_track);
+    hub_buf_unref(f);
+    hub_buf_unref(room.presence_seen);
+    hub_buf_unref(room.presence_last);
+}
+
+static void
 test_resync_counts_older_events(void)
 {
     hub_room_t room = {.id = 12};
@@ -149,6 +187,7 @@ main(void)
     test_seen_follows_frames_and_the_first_connect_answer();
     test_older_event_carries_newer_list();
     test_a_noted_event_orders_without_being_seen();
+    test_a_read_tracks_the_frames_sent_while_in_flight();
     test_resync_counts_older_events();
     return tap_done();
 }
