@@ -18,6 +18,10 @@ static const char user_key[] = "\"user\":{\"id\":";
 /* Frames delivered while a read is in flight that a track keeps. */
 #define TRACK_TOUCHED_MAX 1024
 
+/* Reads are numbered across rooms: a room freed and made again while its
+ * old read is in flight must not take that read's answer for its own. */
+static uint32_t track_gen;
+
 static const unsigned char *
 online_field(const unsigned char *s, size_t len)
 {
@@ -113,7 +117,7 @@ hub_presence_track_start(hub_room_t *room, int64_t *base, size_t n)
         t = room->presence_track = xcalloc(1, sizeof(*t));
     }
     free(t->base);
-    t->gen = ++room->resync_gen;
+    t->gen = ++track_gen != 0 ? track_gen : ++track_gen; /* 0 names no read */
     t->base = base;
     t->nbase = n;
     t->ntouched = 0;

@@ -46,8 +46,7 @@ typedef struct hub_room {
     hub_buf_t *presence_seen;
     int64_t *seen_ids;
     size_t seen_n;
-    int resync_reads;    /* reads in a row that found the list moved (hub_presence_resync.c) */
-    uint32_t resync_gen; /* the newest resync read asked for the room */
+    int resync_reads; /* reads in a row that found the list moved (hub_presence_resync.c) */
     struct hub_presence_track
         *presence_track;  /* while that read is in flight (hub_presence_order.h) */
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
