@@ -64,6 +64,9 @@ static const opt_t opts[] = {
         "seconds a socket may be silent before a ping; twice that and it is dropped"),
     NUM(room_audit_ms, "room-audit-ms", "HUB_ROOM_AUDIT_MS", "5000", 0, 3600000,
         "ms between checks of the local rooms against the store (0: off)"),
+    NUM(io_uring, "io-uring", "HUB_IO_URING", "1", 0, 1,
+        "1: a loop turn's socket writes go to the kernel in one io_uring call (send() where "
+        "refused)"),
     NUM(run_migrations, "run-migrations", "RUN_MIGRATIONS", "0", 0, 1, "1: migrate at startup"),
     NUM(migration_lock_wait, "migration-lock-wait", "MIGRATION_LOCK_WAIT_SECONDS", "60", 1, 3600,
         "seconds to wait for the migration lock"),
