@@ -26,11 +26,15 @@
 #define RING_ENTRIES 1024
 #define RING_FRAMES_MAX 8
 
-/* A socket's send in the ring: its first nframes queued frames. */
+/* A socket's send in the ring: its first nframes queued frames, held here
+ * too, so that a close of the socket before the ring is flushed (a slow
+ * consumer found by a frame another socket's close sent it) cannot free
+ * bytes the kernel is about to read. */
 typedef struct ring_send {
     hub_conn_t *c;
     size_t nframes;
     int res;
+    hub_buf_t *bufs[RING_FRAMES_MAX];
 } ring_send_t;
 
 struct hub_wire {
@@ -153,25 +157,40 @@ ring_takes(const struct hub_wire *w, hub_conn_t *c)
     return w->ring != NULL && c->qlen > 0 && !lws_partial_buffered(c->wsi) && !lws_is_ssl(c->wsi);
 }
 
-/* c's head frames, as many as a plain write would join, as one ring send. */
+/* c's head frames, as many as a plain write would join, as one ring send.
+ * false: the ring is full. */
 static bool
 ring_queue(struct hub_wire *w, hub_conn_t *c)
 {
     unsigned k = hub_uring_pending(w->ring);
     struct iovec *iov = &w->iov[(size_t)k * RING_FRAMES_MAX];
-    size_t n = 0, bytes = 0;
+    ring_send_t *s = &w->sends[k];
+    size_t bytes = 0;
 
-    while (n < c->qlen && n < RING_FRAMES_MAX) {
+    if (k == RING_ENTRIES) {
+        return false;
+    }
+    s->c = c;
+    s->nframes = 0;
+    s->res = 0;
+    while (s->nframes < c->qlen && s->nframes < RING_FRAMES_MAX) {
+        size_t n = s->nframes;
         hub_buf_t *b = c->q[(c->qhead + n) % c->qcap].buf;
         if (n > 0 && bytes + 10 + hub_buf_len(b) > WIRE_SCRATCH) {
             break;
         }
         iov[n].iov_base = frame_in_place(b, &iov[n].iov_len);
         bytes += iov[n].iov_len;
-        n++;
+        s->bufs[n] = hub_buf_ref(b);
+        s->nframes++;
     }
-    w->sends[k] = (ring_send_t){c, n, 0};
-    return hub_uring_send(w->ring, lws_get_socket_fd(c->wsi), iov, (int)n, k);
+    if (!hub_uring_send(w->ring, lws_get_socket_fd(c->wsi), iov, (int)s->nframes, k)) {
+        for (size_t i = 0; i < s->nframes; i++) {
+            hub_buf_unref(s->bufs[i]);
+        }
+        return false;
+    }
+    return true;
 }
 
 static void
@@ -182,31 +201,30 @@ on_ring_done(void *ud, uint64_t tag, int res)
     w->sends[tag].res = res;
 }
 
-/* Drop what the kernel took. A short write hands the rest of its frame to
- * lws, which writes or keeps it (lws_partial_buffered()), as after a short
- * lws_write(); the frames behind it wait for writeable. */
+/* Drop what the kernel took from the queue. A short write hands the rest of
+ * its frame to lws, which writes or keeps it (lws_partial_buffered()), as
+ * after a short lws_write(); the frames behind it wait for writeable. The
+ * frames come from the send's own references: a close meanwhile may have
+ * dropped the queue, and a frame begun must still be finished. */
 static int
-ring_consume(hub_t *hub, hub_conn_t *c, size_t nframes, size_t written)
+ring_consume(hub_t *hub, hub_conn_t *c, const ring_send_t *s, size_t written)
 {
-    for (size_t i = 0; i < nframes && written > 0; i++) {
-        hub_buf_t *b = pop(c);
+    for (size_t i = 0; i < s->nframes && written > 0; i++) {
         size_t whole;
-        unsigned char *start = frame_in_place(b, &whole);
-        int r = 0;
+        unsigned char *start = frame_in_place(s->bufs[i], &whole);
 
+        if (c->qlen > 0 && c->q[c->qhead].buf == s->bufs[i]) {
+            hub_buf_unref(pop(c));
+        }
         hub->counters.messages_out++;
-        if (written < whole) {
-            hub_buf_t *rest = hub_buf_from(start + written, whole - written);
-            r = lws_write(c->wsi, hub_buf_payload(rest), whole - written, LWS_WRITE_HTTP);
-            hub_buf_unref(rest);
-            written = 0;
-        } else {
+        if (written >= whole) {
             written -= whole;
+            continue;
         }
-        hub_buf_unref(b);
-        if (r < 0) {
-            return -1;
-        }
+        hub_buf_t *rest = hub_buf_from(start + written, whole - written);
+        int r = lws_write(c->wsi, hub_buf_payload(rest), whole - written, LWS_WRITE_HTTP);
+        hub_buf_unref(rest);
+        return r < 0 ? -1 : 0;
     }
     return 0;
 }
@@ -215,16 +233,27 @@ static void
 ring_finish(hub_t *hub, const ring_send_t *s)
 {
     hub_conn_t *c = s->c;
+    bool open = c->state == HUB_CONN_OPEN;
 
-    if (s->res == -EAGAIN || s->res == 0) {
-        lws_callback_on_writable(c->wsi); /* nothing written */
-        return;
-    }
-    if (s->res < 0 || ring_consume(hub, c, s->nframes, (size_t)s->res) < 0) {
+    /* What went out leaves the queue even if the socket closed meanwhile, so
+     * a close that flushes its queue does not write it twice. */
+    if (s->res > 0) {
+        hub->counters.socket_writes++;
+        if (ring_consume(hub, c, s, (size_t)s->res) < 0 && open) {
+            hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
+            return;
+        }
+    } else if (s->res < 0 && s->res != -EAGAIN && open) {
         hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
         return;
     }
-    hub->counters.socket_writes++;
+    if (!open) {
+        return; /* its close asked for a writeable callback of its own */
+    }
+    if (s->res <= 0) {
+        lws_callback_on_writable(c->wsi); /* nothing written */
+        return;
+    }
     /* The rest of a long queue, bounded as ever; a parked resume goes on. */
     if (hub_wire_write(hub, c) < 0) {
         hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
@@ -253,7 +282,11 @@ ring_flush(hub_t *hub)
         w->ring = NULL;
     }
     for (unsigned i = 0; i < n; i++) {
-        ring_finish(hub, &w->sends[i]);
+        ring_send_t *s = &w->sends[i];
+        ring_finish(hub, s);
+        for (size_t k = 0; k < s->nframes; k++) {
+            hub_buf_unref(s->bufs[k]);
+        }
     }
 }
 
