@@ -229,6 +229,20 @@ ring_consume(hub_t *hub, hub_conn_t *c, const ring_send_t *s, size_t written)
     return 0;
 }
 
+/* Write c's queue now, as much as the kernel takes; the rest waits for
+ * writeable. */
+static void
+write_plain(hub_t *hub, hub_conn_t *c)
+{
+    if (hub_wire_write(hub, c) < 0) {
+        hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
+        return;
+    }
+    if (c->qlen > 0) {
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
 static void
 ring_finish(hub_t *hub, const ring_send_t *s)
 {
@@ -254,14 +268,7 @@ ring_finish(hub_t *hub, const ring_send_t *s)
         lws_callback_on_writable(c->wsi); /* nothing written */
         return;
     }
-    /* The rest of a long queue, bounded as ever; a parked resume goes on. */
-    if (hub_wire_write(hub, c) < 0) {
-        hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
-        return;
-    }
-    if (c->qlen > 0) {
-        lws_callback_on_writable(c->wsi);
-    }
+    write_plain(hub, c); /* the rest of a long queue, bounded as ever; a parked resume goes on */
 }
 
 static void
@@ -287,18 +294,6 @@ ring_flush(hub_t *hub)
         for (size_t k = 0; k < s->nframes; k++) {
             hub_buf_unref(s->bufs[k]);
         }
-    }
-}
-
-static void
-write_plain(hub_t *hub, hub_conn_t *c)
-{
-    if (hub_wire_write(hub, c) < 0) {
-        hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
-        return;
-    }
-    if (c->qlen > 0) {
-        lws_callback_on_writable(c->wsi);
     }
 }
 
