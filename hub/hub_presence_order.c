@@ -15,7 +15,7 @@
 static const char online_key[] = "\"online\":";
 static const char user_key[] = "\"user\":{\"id\":";
 
-/* Frames delivered while a read is in flight that a track keeps. */
+/* Users of frames delivered while a read is in flight that a track keeps. */
 #define TRACK_TOUCHED_MAX 1024
 
 /* Reads are numbered across rooms: a room freed and made again while its
@@ -91,6 +91,86 @@ frame_user(hub_buf_t *frame)
     return 0;
 }
 
+/* Where user is, or would go, in a sorted array of n ids. */
+static size_t
+slot(const int64_t *ids, size_t n, int64_t user)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ids[mid] < user) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static size_t
+cover_slot(const hub_room_t *room, int64_t user)
+{
+    size_t lo = 0, hi = room->ncover;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (room->cover[mid].user < user) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static void
+cover_del(hub_room_t *room, size_t i)
+{
+    memmove(room->cover + i, room->cover + i + 1, (room->ncover - i - 1) * sizeof(*room->cover));
+    room->ncover--;
+}
+
+void
+hub_presence_cover(hub_room_t *room, int64_t user, int64_t version)
+{
+    size_t i = cover_slot(room, user);
+
+    if (version <= room->presence_floor) {
+        return;
+    }
+    if (i < room->ncover && room->cover[i].user == user) {
+        if (version > room->cover[i].version) {
+            room->cover[i].version = version;
+        }
+        return;
+    }
+    if (room->ncover == room->covercap) {
+        room->covercap = room->covercap > 0 ? room->covercap * 2 : 8;
+        room->cover = xrealloc(room->cover, room->covercap * sizeof(*room->cover));
+    }
+    memmove(room->cover + i + 1, room->cover + i, (room->ncover - i) * sizeof(*room->cover));
+    room->cover[i] = (hub_presence_cover_t){user, version};
+    room->ncover++;
+}
+
+/* Whether numbered event version about user is settled by a late answer
+ * already; a newer one ends the cover. */
+static bool
+covered(hub_room_t *room, int64_t user, int64_t version)
+{
+    size_t i = cover_slot(room, user);
+
+    if (i == room->ncover || room->cover[i].user != user) {
+        return false;
+    }
+    if (version <= room->cover[i].version) {
+        return true;
+    }
+    cover_del(room, i);
+    return false;
+}
+
 hub_buf_t *
 hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
 {
@@ -98,6 +178,9 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
         return hub_buf_ref(frame);
     }
     if (version > 0 && version <= room->presence_floor) {
+        return NULL;
+    }
+    if (version > 0 && room->ncover > 0 && covered(room, frame_user(frame), version)) {
         return NULL;
     }
     hub_buf_t *b = ordered(room, version, frame);
@@ -128,12 +211,23 @@ hub_presence_track_start(hub_room_t *room, int64_t *base, size_t n)
     return t->gen;
 }
 
+bool
+hub_presence_track_busy(const hub_room_t *room)
+{
+    return room->presence_track != NULL;
+}
+
 void
 hub_presence_touch(hub_room_t *room, int64_t user)
 {
     hub_presence_track_t *t = room->presence_track;
+    size_t i;
 
     if (t == NULL) {
+        return;
+    }
+    i = slot(t->touched, t->ntouched, user);
+    if (i < t->ntouched && t->touched[i] == user) {
         return;
     }
     if (t->ntouched == TRACK_TOUCHED_MAX) {
@@ -144,7 +238,9 @@ hub_presence_touch(hub_room_t *room, int64_t user)
         t->cap = t->cap > 0 ? t->cap * 2 : 16;
         t->touched = xrealloc(t->touched, t->cap * sizeof(int64_t));
     }
-    t->touched[t->ntouched++] = user;
+    memmove(t->touched + i + 1, t->touched + i, (t->ntouched - i) * sizeof(int64_t));
+    t->touched[i] = user;
+    t->ntouched++;
 }
 
 hub_presence_track_t *
@@ -162,12 +258,9 @@ hub_presence_track_take(hub_room_t *room, uint32_t gen)
 bool
 hub_presence_track_touched(const hub_presence_track_t *t, int64_t user)
 {
-    for (size_t i = 0; i < t->ntouched; i++) {
-        if (t->touched[i] == user) {
-            return true;
-        }
-    }
-    return false;
+    size_t i = slot(t->touched, t->ntouched, user);
+
+    return i < t->ntouched && t->touched[i] == user;
 }
 
 void
@@ -270,6 +363,11 @@ hub_presence_resynced(hub_room_t *room, int64_t version, hub_buf_t *last)
 {
     if (version > room->presence_floor) {
         room->presence_floor = version;
+        for (size_t i = room->ncover; i > 0; i--) {
+            if (room->cover[i - 1].version <= version) {
+                cover_del(room, i - 1); /* the floor drops those events now */
+            }
+        }
     }
     if (last == NULL) {
         return;

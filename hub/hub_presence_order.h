@@ -45,19 +45,24 @@ int hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n);
  * list the read carried (what they had seen), and the users of every
  * presence frame they got since. An answer older than an event delivered
  * meanwhile cannot be compared with the list they see now, which already
- * counts what they missed; it is compared with this instead. */
+ * counts what they missed; it is compared with this instead. A room has one
+ * read in flight at most (hub_presence_resync.c), so a track is never
+ * replaced by another read's. */
 typedef struct hub_presence_track {
     uint32_t gen;  /* the read's */
     int64_t *base; /* sorted */
     size_t nbase;
-    int64_t *touched; /* users of frames delivered since */
+    int64_t *touched; /* users of frames delivered since, sorted, each once */
     size_t ntouched, cap;
-    bool overflow; /* more frames than kept: the answer cannot be compared */
+    bool overflow; /* more users than kept: the answer cannot be compared */
 } hub_presence_track_t;
 
 /* A resync read of room asking with base (n ids, taken) went out: returns
  * its number, which its answer passes to hub_presence_track_take. */
 uint32_t hub_presence_track_start(hub_room_t *room, int64_t *base, size_t n);
+
+/* Whether a read of room is in flight. */
+bool hub_presence_track_busy(const hub_room_t *room);
 
 /* A presence frame about user went to room's sockets. */
 void hub_presence_touch(hub_room_t *room, int64_t user);
@@ -69,6 +74,18 @@ hub_presence_track_t *hub_presence_track_take(hub_room_t *room, uint32_t gen);
 bool hub_presence_track_touched(const hub_presence_track_t *t, int64_t user);
 
 void hub_presence_track_free(hub_presence_track_t *t); /* NULL is fine */
+
+/* A late answer (one older than an event delivered meanwhile) settled what
+ * room's sockets know of user as of event number version: user's own events
+ * up to it, which may still be on their way from the node that made them,
+ * are dropped when they come (a join shown by the answer must not be shown
+ * again). The cover ends at a newer event about user, or once a resync's
+ * list counts version. */
+typedef struct hub_presence_cover {
+    int64_t user, version;
+} hub_presence_cover_t;
+
+void hub_presence_cover(hub_room_t *room, int64_t user, int64_t version);
 
 /* A resync read Redis's list as of event number version (0: Redis has none)
  * and delivered frames (the last one: last, NULL when the list was the one

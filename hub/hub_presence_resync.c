@@ -169,28 +169,42 @@ changes(const lists_t *l, const int64_t *seen, size_t nseen, const users_t *u, i
 /* An answer older than an event the sockets got meanwhile: that event's list
  * already counts what they missed, so the difference is taken from the list
  * the read carried (t->base), less the users a frame went out about since,
- * and goes with the list the sockets see now (cur). */
+ * and goes with the list the sockets see now (cur). A change that list
+ * contradicts (a user who joined before the read and left after it) was
+ * undone by an event it counts: nothing is said about that user. Either
+ * way the user's events up to the newest delivered are settled, and are
+ * dropped if they come later (hub_presence_cover). */
 static void
 late_answer(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *u,
             const hub_presence_track_t *t, const int64_t *cur, size_t ncur)
 {
     size_t joins = 0, leaves = 0;
+    int64_t *sorted = xmalloc((ncur + 1) * sizeof(int64_t));
 
+    memcpy(sorted, cur, ncur * sizeof(int64_t));
+    qsort(sorted, ncur, sizeof(int64_t), proto_i64_cmp);
     for (size_t i = 0; i < t->nbase; i++) {
         int64_t x = t->base[i];
         if (gone(l, x) && !hub_presence_track_touched(t, x) && user_of(u, x) != NULL) {
-            hub_buf_unref(deliver(hub, room, "leave", x, user_of(u, x), cur, ncur));
-            leaves++;
+            if (!has(sorted, ncur, x)) {
+                hub_buf_unref(deliver(hub, room, "leave", x, user_of(u, x), cur, ncur));
+                leaves++;
+            }
+            hub_presence_cover(room, x, room->presence_version);
         }
     }
     for (size_t i = 0; i < l->nnow; i++) {
         int64_t x = l->now[i];
         if (!has(t->base, t->nbase, x) && !hub_presence_track_touched(t, x) &&
             user_of(u, x) != NULL) {
-            hub_buf_unref(deliver(hub, room, "join", x, user_of(u, x), cur, ncur));
-            joins++;
+            if (has(sorted, ncur, x)) {
+                hub_buf_unref(deliver(hub, room, "join", x, user_of(u, x), cur, ncur));
+                joins++;
+            }
+            hub_presence_cover(room, x, room->presence_version);
         }
     }
+    free(sorted);
     if (joins + leaves > 0) {
         log_info("presence.resync_late",
                  "room=%" PRId64 " version=%" PRId64 " newer=%" PRId64 " joins=%zu leaves=%zu",
@@ -332,6 +346,26 @@ on_retry(uv_timer_t *t)
     }
 }
 
+/* Read gen of room_id is over, answered or not: its track goes (an answer
+ * took it already), and a read asked for meanwhile goes out now, or, when
+ * Redis refused this one (again false), with the retry. */
+static void
+read_over(hub_t *hub, int64_t room_id, uint32_t gen, bool again)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+
+    if (room == NULL) {
+        return;
+    }
+    hub_presence_track_free(hub_presence_track_take(room, gen));
+    if (room->resync_again && !hub_presence_track_busy(room)) {
+        room->resync_again = false;
+        if (again) {
+            queue(hub->presence_resync, room_id);
+        }
+    }
+}
+
 static void
 on_resync_reply(void *ud, void *reply, const char *err)
 {
@@ -348,8 +382,11 @@ on_resync_reply(void *ud, void *reply, const char *err)
         hub_redis_t *redis = hub_channel_redis(hub->channel);
         log_warn("presence.redis_failed", "op=resync rooms=%zu err=\"%s\"", s->n,
                  err != NULL ? err : "reply");
-        for (size_t i = 0; redis != NULL && hub_redis_is_up(redis) && i < s->n; i++) {
-            push(&r->again, &r->nagain, &r->againcap, s->rooms[i].id);
+        for (size_t i = 0; i < s->n; i++) {
+            read_over(hub, s->rooms[i].id, s->rooms[i].gen, false);
+            if (redis != NULL && hub_redis_is_up(redis)) {
+                push(&r->again, &r->nagain, &r->againcap, s->rooms[i].id);
+            }
         }
         if (r->nagain > 0 && !uv_is_active((uv_handle_t *)&r->retry)) {
             uv_timer_start(&r->retry, on_retry, r->retry_ms, 0);
@@ -362,6 +399,9 @@ on_resync_reply(void *ud, void *reply, const char *err)
     r->retry_ms = RESYNC_RETRY_MS;
     for (size_t i = 0; i < rep->elements; i++) {
         resync_room(hub, rep->element[i], i < s->n ? s->rooms[i].gen : 0);
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        read_over(hub, s->rooms[i].id, s->rooms[i].gen, true);
     }
     free(s);
 }
@@ -397,6 +437,9 @@ call_send(hub_t *hub, hub_redis_t *redis, call_t *c)
         memcpy(s->rooms, c->rooms, c->nrooms * sizeof(sent_room_t));
         if (hub_redis_command(redis, on_resync_reply, s, c->argc, c->argv, NULL) < 0) {
             log_debug("presence.resync_unsent", "rooms=%zu", c->nrooms);
+            for (size_t i = 0; i < s->n; i++) {
+                read_over(hub, s->rooms[i].id, s->rooms[i].gen, false);
+            }
             free(s); /* the link is down: the next up confirms the rooms again */
         }
     }
@@ -455,8 +498,16 @@ on_flush(uv_prepare_t *h)
         hub_room_t *room = hub_room_find(hub, r->rooms[i]);
         int64_t *seen;
         size_t nseen;
-        if ((i > 0 && r->rooms[i] == r->rooms[i - 1]) || room == NULL ||
-            hub_presence_seen(room, &seen, &nseen) < 0) {
+        if ((i > 0 && r->rooms[i] == r->rooms[i - 1]) || room == NULL) {
+            continue;
+        }
+        if (hub_presence_track_busy(room)) {
+            /* A second read would take the track of the first, whose late
+             * answer then could not tell what the sockets missed. */
+            room->resync_again = true;
+            continue;
+        }
+        if (hub_presence_seen(room, &seen, &nseen) < 0) {
             continue;
         }
         call_room(hub, redis, &c, room, seen, nseen);

@@ -66,6 +66,7 @@ on_room_closed(uv_handle_t *h)
     hub_buf_unref(room->presence_seen);
     free(room->seen_ids);
     hub_presence_track_free(room->presence_track);
+    free(room->cover);
     free(room);
 }
 

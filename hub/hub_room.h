@@ -48,7 +48,12 @@ typedef struct hub_room {
     size_t seen_n;
     int resync_reads; /* reads in a row that found the list moved (hub_presence_resync.c) */
     struct hub_presence_track
-        *presence_track;  /* while that read is in flight (hub_presence_order.h) */
+        *presence_track; /* while that read is in flight (hub_presence_order.h) */
+    bool resync_again;   /* a read was asked for while one was in flight */
+    /* Users a late read's answer settled for the sockets, sorted by user
+     * (hub_presence_cover). */
+    struct hub_presence_cover *cover;
+    size_t ncover, covercap;
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 

@@ -298,8 +298,9 @@ async function readyBecomes(hub, status, ms = 40000) {
 }
 
 /** Two nodes, each on its own cuttable link to Redis. */
-async function cutOffPair(prefix) {
-  const links = [await startProxy(redis.port), await startProxy(redis.port)];
+async function cutOffPair(prefix, count = 2) {
+  const links = [];
+  for (let i = 0; i < count; i++) links.push(await startProxy(redis.port));
   const nodes = await Promise.all(links.map((l, i) =>
     startHub({ ...shared(), nodeId: `${prefix}-${i}`, redis: l.url, migrate: false })));
   return { links, nodes, async stop() {
@@ -489,5 +490,118 @@ test('a join missed before the subscription is announced even when a newer event
   } finally {
     await Promise.all(sockets.map((c) => c.close()));
     await pair.stop();
+  }
+});
+
+// The late answer of the test above showed the missed join; the join's own
+// event, published late by its node, then came and was shown again.
+test('a join a late read showed is not shown again when its own event comes after', { timeout: 60000 }, async () => {
+  for (const id of [52, 53, 54, 55]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/53', { type: 'GROUP', name: 'Late twice', members: [52, 53, 54, 55] });
+  const trio = await cutOffPair('late-twice', 3);
+  const [p, q, r] = trio.nodes;
+  const [lp, lq] = trio.links;
+  const sockets = [];
+  try {
+    sockets.push(await open(p, 52, 53));
+    lq.hold('SUBSCRIBE');
+    lq.holdReplies('saw[ARGV[j]]');
+    const observer = await open(q, 53, 53);
+    sockets.push(observer);
+    lp.hold('PUBLISH'); // p's publication of 54's join waits
+    sockets.push(await open(p, 54, 53));
+    assert.ok(await until(async () => lp.holding() > 0, 5000), 'p holds its publish');
+    lq.release();
+    assert.ok(await until(async () => lq.holdingReplies() > 0, 5000), 'q read the room');
+    await sleep(300); // Redis has answered the read, which waits in the proxy
+    sockets.push(await open(r, 55, 53)); // a newer event than the read
+    await observer.next('presence', 5000, (f) => f.user.id === 55 && f.event === 'join');
+    lq.releaseReplies();
+    const missed = await observer.next('presence', 5000, (f) => f.user.id === 54 && f.event === 'join');
+    assert.deepEqual([...missed.online].sort(), [52, 53, 54, 55]);
+    lp.release(); // 54's own join, older than the read, comes now
+    await sleep(1000); // room for a repeat
+    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
+      ['join:53', 'join:55', 'join:54']);
+  } finally {
+    await Promise.all(sockets.map((c) => c.close()));
+    await trio.stop();
+  }
+});
+
+// A second read of the room (another node asks every node to compare after
+// rewriting its entries) went out while the late one was in flight and took
+// its place: the late answer was then dropped, and with it the missed join.
+test('a read asked for while one is in flight does not lose what the first finds', { timeout: 60000 }, async () => {
+  for (const id of [62, 63, 64, 65]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/63', { type: 'GROUP', name: 'Two reads', members: [62, 63, 64, 65] });
+  const pair = await cutOffPair('two-reads');
+  const [p, q] = pair.nodes;
+  const link = pair.links[1];
+  const sockets = [];
+  try {
+    sockets.push(await open(p, 62, 63));
+    link.hold('SUBSCRIBE');
+    link.holdReplies('saw[ARGV[j]]');
+    const observer = await open(q, 63, 63);
+    sockets.push(observer);
+    sockets.push(await open(p, 64, 63)); // published while q is not subscribed
+    link.release();
+    assert.ok(await until(async () => link.holdingReplies() > 0, 5000), 'q read the room');
+    await sleep(300);
+    sockets.push(await open(p, 65, 63)); // a newer event than the read
+    await observer.next('presence', 5000, (f) => f.user.id === 65 && f.event === 'join');
+    // what a node publishes after rewriting its entries: every node compares the room again
+    execFileSync('redis-cli', ['-p', String(redis.port), 'PUBLISH', 'chathub:room:63', 'p other 63 0 0\n']);
+    await sleep(300);
+    link.releaseReplies();
+    await observer.next('presence', 5000, (f) => f.user.id === 64 && f.event === 'join');
+    await sleep(1000); // the second read's answer, and room for a repeat
+    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
+      ['join:63', 'join:65', 'join:64']);
+  } finally {
+    await Promise.all(sockets.map((c) => c.close()));
+    await pair.stop();
+  }
+});
+
+// The user a late read found joined left after it, and the newer event the
+// sockets got already counted the leave: the answer's join went out with a
+// list that lacked the user, then the user's leave.
+test('a late read says nothing about a user the list the sockets see contradicts', { timeout: 60000 }, async () => {
+  for (const id of [72, 73, 74, 75]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await a.api('PUT', '/rooms/73', { type: 'GROUP', name: 'Late leave', members: [72, 73, 74, 75] });
+  const trio = await cutOffPair('late-leave', 3);
+  const [p, q, r] = trio.nodes;
+  const [lp, lq] = trio.links;
+  const sockets = [];
+  try {
+    sockets.push(await open(p, 72, 73));
+    lq.hold('SUBSCRIBE');
+    lq.holdReplies('saw[ARGV[j]]');
+    const observer = await open(q, 73, 73);
+    sockets.push(observer);
+    const x = await open(p, 74, 73); // published while q is not subscribed
+    lq.release();
+    assert.ok(await until(async () => lq.holdingReplies() > 0, 5000), 'q read the room');
+    lp.hold('PUBLISH');
+    await x.close();
+    assert.ok(await until(async () => lp.holding() > 0, 8000), "74's leave is made, its publication waits");
+    sockets.push(await open(r, 75, 73)); // a newer event than the leave
+    const newer = await observer.next('presence', 5000, (f) => f.user.id === 75 && f.event === 'join');
+    assert.deepEqual([...newer.online].sort(), [72, 73, 75]);
+    lq.releaseReplies();
+    await sleep(500);
+    lp.release();
+    await sleep(1000);
+    const frames = observer.frames.filter((f) => f.type === 'presence');
+    for (const f of frames) {
+      assert.equal(f.online.includes(f.user.id), f.event === 'join', `${f.event}:${f.user.id} online ${f.online}`);
+    }
+    assert.deepEqual(frames.map((f) => `${f.event}:${f.user.id}`), ['join:73', 'join:75']);
+    assert.deepEqual(await online(q, 73), [72, 73, 75]);
+  } finally {
+    await Promise.all(sockets.map((c) => c.close()));
+    await trio.stop();
   }
 });
