@@ -33,8 +33,8 @@
 
 #define API_HISTORY_LIMIT_MAX 1000
 
-#define MEMBERS_MAX 10000
-#define NAME_MAX_BYTES 1024
+#define MEMBERS_MAX 10000   /* named in error messages */
+#define NAME_MAX_BYTES 1024 /* named in error messages */
 #define IDEMPOTENCY_KEY_MAX 255
 
 typedef void (*api_fn)(hub_t *hub, hub_http_req_t *req);
@@ -159,9 +159,8 @@ api_user_put(hub_t *hub, hub_http_req_t *req)
 
     if (hub_api_json_str(req->json, "full_name", NAME_MAX_BYTES, &name) < 0 ||
         hub_api_json_str(req->json, "role", 32, &role) < 0 || role == NULL) {
-        hub_api_bad_request(req,
-                            "full_name must be a string and role one of student, teacher, tutor, "
-                            "parent, admin");
+        hub_api_bad_request(req, "full_name must be a string of at most 1024 bytes and role one of "
+                                 "student, teacher, tutor, parent, admin");
         return;
     }
     if (!role_known(role)) {
@@ -349,11 +348,12 @@ room_fields(hub_http_req_t *req, const char **type, const char **name, int64_t *
     *n = 0;
     if (hub_api_json_str(req->json, "type", 32, type) < 0 || *type == NULL ||
         hub_api_json_str(req->json, "name", NAME_MAX_BYTES, name) < 0) {
-        hub_api_bad_request(req, "type must be a room type and name a string");
+        hub_api_bad_request(req,
+                            "type must be a room type and name a string of at most 1024 bytes");
         return -1;
     }
     if (m != NULL && hub_api_json_ids(m, members, n) < 0) {
-        hub_api_bad_request(req, "members must be an array of user ids");
+        hub_api_bad_request(req, "members must be an array of at most 10000 user ids");
         return -1;
     }
     return 0;

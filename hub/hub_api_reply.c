@@ -88,7 +88,10 @@ store_message(const hub_http_req_t *req, const char *err)
         return "this Idempotency-Key was used with another body";
     }
     if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
-        return "the store is unavailable; retrying the same call is safe";
+        /* Whether the write was made is unknown: only a keyed retry (an
+         * Idempotency-Key, a client_id, a PUT) cannot make it twice. */
+        return "the store is unavailable; the write may or may not have been made: retry it "
+               "with the same Idempotency-Key or client_id, or as the same PUT";
     }
     return err;
 }

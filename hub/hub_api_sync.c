@@ -16,7 +16,7 @@
 #include "store_sync.h"
 #include "xalloc.h"
 
-#define SUBJECT_MAX 200
+#define SUBJECT_MAX 200 /* bytes; named in the error message */
 
 static cJSON *
 changes_json(const store_change_t *ch, size_t n)
@@ -94,7 +94,8 @@ hub_api_enrollment_put(hub_t *hub, hub_http_req_t *req)
         hub_api_json_str(j, "subject", SUBJECT_MAX, &subject) < 0 ||
         (active != NULL && !cJSON_IsBool(active))) {
         hub_api_bad_request(req, "student_id and teacher_id must be user ids, tutor_id an id or "
-                                 "null, subject a string, is_active a boolean");
+                                 "null, subject a string of at most 200 bytes, is_active a "
+                                 "boolean");
         return;
     }
     hub_ref_t *ref = hub_ref_new(hub, req->id);

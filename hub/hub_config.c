@@ -49,7 +49,7 @@ static const opt_t opts[] = {
         "comma-separated Origins allowed to connect (unset: any)"),
     STR(node_id, "node-id", "HUB_NODE_ID", NULL, "this node's id (default host-pid)"),
     NUM(max_message_bytes, "max-message-bytes", "HUB_MAX_MESSAGE_BYTES", "65536", 256, 16777216,
-        "largest message text in bytes"),
+        "largest client frame (its JSON) in bytes; on the API, largest content"),
     NUM(max_connections, "max-connections", "HUB_MAX_CONNECTIONS", "65536", 16, 10000000,
         "client sockets this node holds; more are hung up at accept"),
     NUM(max_conns_per_ip, "max-conns-per-ip", "HUB_MAX_CONNS_PER_IP", "1000", 0, 10000000,

@@ -369,3 +369,20 @@ test('a body that is not UTF-8 is 400 invalid_json, before the store', async () 
   }
   assert.equal((await hub.api('PUT', '/users/72', { role: 'student', full_name: 'Ünïcødé 😀' })).status, 200);
 });
+
+// A value over a length limit was refused with a message that did not say
+// the limit, so a caller could not tell what to shorten it to.
+test('a refusal for a value over a length limit names the limit', async () => {
+  const cases = [
+    ['PUT', '/users/6262', { full_name: 'x'.repeat(1025), role: 'student' }, /1024 bytes/],
+    ['POST', '/rooms', { type: 'GROUP', name: 'n'.repeat(1025), members: [1] }, /1024 bytes/],
+    ['POST', '/rooms', { type: 'GROUP', name: 'n', members: Array.from({ length: 10001 }, (_, i) => i + 1) }, /10000 user ids/],
+    ['PUT', '/enrollments/6262', { student_id: 1, teacher_id: 2, subject: 's'.repeat(201) }, /200 bytes/],
+  ];
+  for (const [method, p, body, message] of cases) {
+    const r = await hub.api(method, p, body);
+    assert.equal(r.status, 400, `${method} ${p}: ${r.text}`);
+    assert.match(r.json.error.message, message, `${method} ${p}`);
+  }
+  assert.equal((await hub.api('PUT', '/users/6262', { full_name: 'x'.repeat(1024), role: 'student' })).status, 200);
+});
