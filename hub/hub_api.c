@@ -675,6 +675,23 @@ api_user_disconnect(hub_t *hub, hub_http_req_t *req)
     hub_http_reply_json(req, 200, j);
 }
 
+static const char *
+method_name(int method)
+{
+    switch (method) {
+    case LWSHUMETH_GET:
+        return "GET";
+    case LWSHUMETH_POST:
+        return "POST";
+    case LWSHUMETH_PUT:
+        return "PUT";
+    case LWSHUMETH_DELETE:
+        return "DELETE";
+    default:
+        return NULL;
+    }
+}
+
 static const api_route_t routes[] = {
     {PROTO_API_USER, LWSHUMETH_PUT, api_user_put},
     {PROTO_API_USER_DISCONNECT, LWSHUMETH_POST, api_user_disconnect},
@@ -739,6 +756,29 @@ parse_body(hub_http_req_t *req)
     return true;
 }
 
+/* A 405's Allow header (RFC 9110 §15.5.6): the methods req's path takes. */
+static void
+allow_methods(hub_http_req_t *req)
+{
+    char allow[64] = "";
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const char *m = method_name(routes[i].method);
+        if (routes[i].route == req->api.route && m != NULL) {
+            n += (size_t)snprintf(allow + n, n < sizeof(allow) ? sizeof(allow) - n : 0, "%s%s",
+                                  n > 0 ? ", " : "", m);
+            if (routes[i].method == LWSHUMETH_GET) {
+                n += (size_t)snprintf(allow + n, n < sizeof(allow) ? sizeof(allow) - n : 0,
+                                      ", HEAD");
+            }
+        }
+    }
+    if (n > 0 && n < sizeof(allow)) {
+        hub_http_add_header(req, "Allow", allow);
+    }
+}
+
 void
 hub_api_handle(hub_t *hub, hub_http_req_t *req)
 {
@@ -763,6 +803,7 @@ hub_api_handle(hub_t *hub, hub_http_req_t *req)
         }
     }
     if (path_known) {
+        allow_methods(req);
         hub_http_reply_error(req, 405, NULL, "method not allowed on this path");
     } else {
         hub_http_reply_error(req, 404, NULL, "no such API path");

@@ -115,6 +115,8 @@ hub_http_error_body(const char *code, const char *message, size_t *len)
     return s;
 }
 
+static const char www_authenticate[] = "WWW-Authenticate: Bearer realm=\"chathub\"\r\n";
+
 void
 hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
 {
@@ -124,8 +126,9 @@ hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const ch
     unsigned char *buf = xmalloc(cap);
     int n = snprintf((char *)buf + LWS_PRE, cap - LWS_PRE,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                     "Connection: close\r\n%s\r\n%s",
-                     status, reason_phrase(status), blen, extra, body);
+                     "Connection: close\r\n%s%s\r\n%s",
+                     status, reason_phrase(status), blen, status == 401 ? www_authenticate : "",
+                     extra, body);
 
     if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL) < 0) {
         log_debug("http.write_failed", "status=%d", status);
@@ -214,10 +217,32 @@ hub_http_reply_json(hub_http_req_t *req, int status, cJSON *json)
 }
 
 void
+hub_http_add_header(hub_http_req_t *req, const char *name, const char *value)
+{
+    size_t have = 0;
+
+    if (req->extra_headers == req->extra_buf) {
+        have = strlen(req->extra_buf);
+    } else if (req->extra_headers != NULL) {
+        have = (size_t)snprintf(req->extra_buf, sizeof(req->extra_buf), "%s", req->extra_headers);
+    }
+    if (have + strlen(name) + strlen(value) + 5 > sizeof(req->extra_buf)) {
+        return;
+    }
+    snprintf(req->extra_buf + have, sizeof(req->extra_buf) - have, "%s: %s\r\n", name, value);
+    req->extra_headers = req->extra_buf;
+}
+
+void
 hub_http_reply_error(hub_http_req_t *req, int status, const char *code, const char *message)
 {
     size_t len;
     char *s = hub_http_error_body(code != NULL ? code : status_code(status), message, &len);
+
+    if (status == 401) {
+        hub_http_add_header(req, "WWW-Authenticate",
+                            "Bearer realm=\"chathub\""); /* RFC 9110 §15.5.2 */
+    }
 
     hub_http_reply(req, status, "application/json", s, len);
     free(s);

@@ -57,6 +57,9 @@ int hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
 int hub_http_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
 void hub_http_on_closed(hub_t *hub, hub_pss_t *pss);
 
+/* Adds "name: value" to the answer's head (kept when it does not fit). */
+void hub_http_add_header(hub_http_req_t *req, const char *name, const char *value);
+
 /* The request still owed an answer, or NULL (its connection closed). */
 hub_http_req_t *hub_http_lookup(hub_t *hub, uint64_t id);
 

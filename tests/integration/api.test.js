@@ -16,6 +16,7 @@ test('401 without or with a wrong API key, with a JSON error body', async () => 
   for (const key of [null, 'wrong']) {
     const r = await hub.api('GET', '/rooms/1/messages', undefined, key);
     assert.equal(r.status, 401);
+    assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="chathub"', 'RFC 9110 §15.5.2');
     assert.equal(typeof r.json.error.code, 'string');
     assert.equal(typeof r.json.error.message, 'string');
   }
@@ -280,7 +281,11 @@ test('a NUL in any body string is refused with 400 and nothing is stored', async
 
 test('unknown API paths are 404, wrong methods 405', async () => {
   assert.equal((await hub.api('GET', '/nothing')).status, 404);
-  assert.equal((await hub.api('PATCH', '/rooms/1/messages', {})).status, 405);
+  const wrong = await hub.api('PATCH', '/rooms/1/messages', {});
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.headers.get('allow'), 'POST, GET, HEAD', 'RFC 9110 §15.5.6');
+  const participant = await hub.api('POST', '/rooms/1/participants/1');
+  assert.deepEqual([participant.status, participant.headers.get('allow')], [405, 'PUT, DELETE']);
   const head = await hub.api('HEAD', '/stats');
   assert.deepEqual([head.status, head.text], [200, ''], 'HEAD is GET without the body');
 });

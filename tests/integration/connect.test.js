@@ -158,6 +158,8 @@ test('an Authorization header of another scheme or a blank Bearer is skipped; a 
   assert.equal(s.established.user.id, 2);
   await s.close();
   assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { headers: basic }), 401);
+  const refused = await new Client(hub.wsUrl('/ws/chat/1/'), { headers: basic }).opened.catch((e) => e);
+  assert.equal(refused.headers['www-authenticate'], 'Bearer realm="chathub"', 'a 401 says how to authenticate');
   for (const bad of ['Bearer garbage.not.jwt', 'Bearer two words']) {
     const status = await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: bad } });
     assert.equal(status, 401, bad);

@@ -134,7 +134,7 @@ export async function startHub(opts = {}) {
       const text = await r.text();
       let json = null;
       try { json = JSON.parse(text); } catch {}
-      return { status: r.status, json, text };
+      return { status: r.status, json, text, headers: r.headers };
     },
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

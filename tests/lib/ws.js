@@ -16,6 +16,7 @@ export class Client {
       this.ws.on('unexpected-response', (req, res) => {
         const e = new Error(`HTTP ${res.statusCode}`);
         e.status = res.statusCode;
+        e.headers = res.headers;
         reject(e);
       });
       this.ws.on('error', (e) => reject(e));
