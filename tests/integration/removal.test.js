@@ -1,7 +1,7 @@
 // Removals through the server API (participant DELETE, a room's member list,
 // an enrollment's teacher swap, a parent unlink) close the removed user's
 // sockets in the room on every node: also a socket that was connecting while
-// the removal committed.
+// the removal committed, and also when Redis was away when it was made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
@@ -40,6 +40,16 @@ function closeCode(c, ms = 45000) {
 
 /** Resolves true once c has closed, false when it is still open after ms. */
 const closesWithin = async (c, ms) => (await closeCode(c, ms)) !== null;
+
+/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
+async function readyBecomes(hub, status, timeoutMs = 40000) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
+    await sleep(100);
+  } while (Date.now() < deadline);
+  return false;
+}
 
 // The connect reads membership from PostgreSQL while the DELETE commits and
 // kicks the room's sockets: a socket whose check passed before the commit but
@@ -124,5 +134,97 @@ test('a join the store answered before a removal is asked again: refused, or let
   } finally {
     await q.stop();
     await pg.close();
+  }
+});
+
+// Redis away on the removing node's link only: the other node stays
+// subscribed, and the kicks made meanwhile reach it once the link is back.
+test('removals, revokes, deactivations and disconnects made while a node\'s Redis link is down reach the other node', { timeout: 120000 }, async () => {
+  const link = await startProxy(redis.port);
+  const p = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-p', env: FAST, migrate: false });
+  try {
+    await p.api('PUT', '/rooms/5901', { type: 'GROUP', name: 'Kicks', members: [1, 33, 34, 35, 36] });
+    const tok = await p.api('POST', '/tokens', { user_id: 36 });
+    assert.equal(tok.status, 201);
+    const removed = await connect(url(b, 33, 5901));
+    const deactivated = await connect(url(b, 34, 5901));
+    const disconnected = await connect(url(b, 35, 5901));
+    const revoked = await connect(b.wsUrl(`/ws/chat/5901/?token=${tok.json.token}`));
+    const stays = await connect(url(b, 1, 5901));
+    assert.ok(await readyBecomes(p, 200), 'p is on Redis');
+
+    await link.cut();
+    assert.ok(await readyBecomes(p, 503), 'p saw its Redis link go');
+    assert.equal((await p.api('DELETE', '/rooms/5901/participants/33')).status, 200);
+    assert.equal((await p.api('PUT', '/users/34', { role: 'student', is_active: false })).status, 200);
+    assert.equal((await p.api('POST', '/users/35/disconnect')).status, 200);
+    assert.equal((await p.api('DELETE', `/tokens/${tok.json.token}`)).status, 204);
+    await sleep(500);
+    for (const c of [removed, deactivated, disconnected, revoked]) {
+      assert.equal(await closesWithin(c, 0), false, 'nothing reached the other node yet');
+    }
+    await link.restore();
+
+    assert.equal(await closeCode(removed), 4403);
+    assert.equal(await closeCode(deactivated), 4401);
+    assert.equal(await closeCode(disconnected), 1000);
+    assert.equal(await closeCode(revoked), 4401);
+    assert.equal(await closesWithin(stays, 1000), false, 'a member still in the room stays');
+    await stays.close();
+  } finally {
+    await p.stop();
+    await link.close();
+  }
+});
+
+// Redis itself away: every node's link is down, and the removing node may be
+// back before the other has subscribed again; the other node then checks its
+// sockets against PostgreSQL. A user removed and added back meanwhile stays.
+test('a removal made while Redis is down closes the socket on the other node once Redis is back', { timeout: 120000 }, async () => {
+  await a.api('PUT', '/rooms/5902', { type: 'GROUP', name: 'Outage', members: [1, 37, 38] });
+  const removed = await connect(url(b, 37, 5902));
+  const readded = await connect(url(b, 38, 5902));
+  await sleep(300);
+  await redis.stop('SIGKILL');
+  assert.ok(await readyBecomes(a, 503), 'a saw Redis go');
+  assert.equal((await a.api('DELETE', '/rooms/5902/participants/37')).status, 200);
+  assert.equal((await a.api('DELETE', '/rooms/5902/participants/38')).status, 200);
+  assert.equal((await a.api('PUT', '/rooms/5902/participants/38')).status, 200);
+  await sleep(500);
+  assert.equal(await closesWithin(removed, 0), false, 'nothing reached the other node yet');
+  await redis.start();
+
+  assert.equal(await closeCode(removed), 4403);
+  assert.ok(await readyBecomes(b, 200), 'b is back on Redis');
+  assert.ok(await readyBecomes(a, 200), 'a is back on Redis');
+  assert.equal(await closesWithin(readded, 1500), false, 'the user added back stays');
+  await a.api('POST', '/rooms/5902/messages', { sender_id: 1, content: 'after the outage' });
+  assert.equal((await readded.next('chat_message', 10000)).message.content, 'after the outage');
+  await readded.close();
+});
+
+// Only the receiving node's link away: the removing node published at once,
+// to no one there. Back on Redis, that node checks its sockets against PostgreSQL.
+test('a removal published while the other node\'s Redis link was down closes its socket once the link is back', { timeout: 120000 }, async () => {
+  const link = await startProxy(redis.port);
+  const r = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-r', env: FAST, migrate: false });
+  try {
+    await a.api('PUT', '/rooms/5905', { type: 'GROUP', name: 'Deaf', members: [1, 30, 31] });
+    const removed = await connect(url(r, 30, 5905));
+    const stays = await connect(url(r, 31, 5905));
+    assert.ok(await readyBecomes(r, 200), 'r is on Redis');
+    await link.cut();
+    assert.ok(await readyBecomes(r, 503), 'r saw its Redis link go');
+    assert.equal((await a.api('DELETE', '/rooms/5905/participants/30')).status, 200);
+    await sleep(500);
+    assert.equal(await closesWithin(removed, 0), false, 'nothing reached r yet');
+    await link.restore();
+
+    assert.equal(await closeCode(removed), 4403);
+    assert.equal(await closesWithin(stays, 1000), false, 'a member still in the room stays');
+    await stays.close();
+  } finally {
+    await r.stop();
+    await link.close();
   }
 });
