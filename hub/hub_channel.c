@@ -1,8 +1,9 @@
 /*
  * The channel layer: envelopes, subscriptions and the two implementations
  * (Redis through hub_redis, or in-process where publishing is a no-op since
- * the only node already delivered locally), and the tails that repair what
- * this node stored but could not publish.
+ * the only node already delivered locally), the tails that repair what
+ * this node stored but could not publish, and the control envelopes it
+ * publishes again when its link is back.
  */
 #include "hub_channel.h"
 
@@ -24,13 +25,24 @@ struct hub_channel {
     /* room -> int64_t *: the last seq stored here whose PUBLISH Redis did not
      * acknowledge. One entry per room, emptied when the tails go out. */
     hub_map_t unpublished;
+    /* Control envelopes Redis did not take, oldest first, for the next up. */
+    struct late_control **late;
+    size_t nlate, late_cap;
 };
 
-/* A message PUBLISH waiting for Redis' answer. */
+/* A control envelope to publish again; payload without HUB_CHANNEL_LATE. */
+typedef struct late_control {
+    int64_t room_id, seq, user;
+    size_t len;
+    unsigned char payload[];
+} late_control_t;
+
+/* A message or control PUBLISH waiting for Redis' answer. */
 typedef struct publish_ack {
     hub_channel_t *ch;
     int64_t room_id;
     int64_t seq;
+    late_control_t *control; /* control: what to keep if Redis does not answer */
 } publish_ack_t;
 
 static void publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
@@ -121,9 +133,15 @@ on_redis_subscribed(void *ud, const char *channel, size_t chlen)
     char *end = NULL;
     long long room_id;
 
+    if (chlen == strlen(CONTROL_CHANNEL) && memcmp(channel, CONTROL_CHANNEL, chlen) == 0) {
+        if (ch->hooks.on_control_subscribed != NULL) {
+            ch->hooks.on_control_subscribed(ch->hub);
+        }
+        return;
+    }
     if (chlen <= plen || chlen - plen >= sizeof(digits) ||
         memcmp(channel, HUB_ROOM_CHANNEL_PREFIX, plen) != 0) {
-        return; /* the control channel */
+        return; /* not a room's channel */
     }
     memcpy(digits, channel + plen, chlen - plen);
     digits[chlen - plen] = '\0';
@@ -168,6 +186,42 @@ note_unpublished(hub_channel_t *ch, int64_t room_id, int64_t seq)
     }
 }
 
+static late_control_t *
+late_new(int64_t room_id, int64_t seq, int64_t user, const unsigned char *payload, size_t len)
+{
+    size_t plen = strlen(HUB_CHANNEL_LATE);
+
+    /* Late twice is late once. */
+    if (len >= plen && memcmp(payload, HUB_CHANNEL_LATE, plen) == 0) {
+        payload += plen;
+        len -= plen;
+    }
+    late_control_t *l = xmalloc(sizeof(*l) + len);
+    l->room_id = room_id;
+    l->seq = seq;
+    l->user = user;
+    l->len = len;
+    memcpy(l->payload, payload, len);
+    return l;
+}
+
+/* Redis did not take l: it goes out again on the next up (the list owns it). */
+static void
+keep_late(hub_channel_t *ch, late_control_t *l)
+{
+    if (ch->nlate == HUB_CHANNEL_LATE_MAX) {
+        log_warn("channel.control_dropped", "room=%" PRId64 " user=%" PRId64 " kept=%zu",
+                 l->room_id, l->user, ch->nlate);
+        free(l);
+        return;
+    }
+    if (ch->nlate == ch->late_cap) {
+        ch->late_cap = ch->late_cap > 0 ? 2 * ch->late_cap : 16;
+        ch->late = xrealloc(ch->late, ch->late_cap * sizeof(*ch->late));
+    }
+    ch->late[ch->nlate++] = l;
+}
+
 static void
 on_published(void *ud, void *reply, const char *err)
 {
@@ -175,11 +229,53 @@ on_published(void *ud, void *reply, const char *err)
 
     (void)reply;
     /* No answer means Redis may never have had it (a reply lost after Redis
-     * ran the PUBLISH only costs the receivers a fill that finds nothing). */
-    if (err != NULL) {
+     * ran the PUBLISH only costs the receivers a fill that finds nothing, or
+     * a kick they apply twice). */
+    if (err != NULL && ack->control != NULL) {
+        keep_late(ack->ch, ack->control);
+        ack->control = NULL;
+    } else if (err != NULL) {
         note_unpublished(ack->ch, ack->room_id, ack->seq);
     }
+    free(ack->control);
     free(ack);
+}
+
+/* The control envelopes Redis did not take, in their order, marked late. The
+ * list is taken first: one that fails again goes into a fresh one. */
+static void
+publish_late(hub_channel_t *ch)
+{
+    late_control_t **late = ch->late;
+    size_t n = ch->nlate, plen = strlen(HUB_CHANNEL_LATE);
+
+    if (n == 0) {
+        return;
+    }
+    ch->late = NULL;
+    ch->nlate = ch->late_cap = 0;
+    log_info("channel.control_late", "envelopes=%zu", n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *payload = xmalloc(plen + late[i]->len);
+        memcpy(payload, HUB_CHANNEL_LATE, plen);
+        memcpy(payload + plen, late[i]->payload, late[i]->len);
+        publish(ch, HUB_ENV_CONTROL, late[i]->room_id, late[i]->seq, late[i]->user, payload,
+                plen + late[i]->len);
+        free(payload);
+        free(late[i]);
+    }
+    free(late);
+}
+
+static void
+forget_late(hub_channel_t *ch)
+{
+    for (size_t i = 0; i < ch->nlate; i++) {
+        free(ch->late[i]);
+    }
+    free(ch->late);
+    ch->late = NULL;
+    ch->nlate = ch->late_cap = 0;
 }
 
 /* One tail per room left behind. The map is taken first: a tail that fails
@@ -230,6 +326,7 @@ on_redis_state(void *ud, bool up)
      * now, or what is published in between would be missed. */
     subscribe_all(ch);
     publish_tails(ch);
+    publish_late(ch);
     if (ch->hooks.on_up != NULL) {
         ch->hooks.on_up(ch->hub);
     }
@@ -258,6 +355,7 @@ hub_channel_free(hub_channel_t *ch)
     }
     hub_redis_free(ch->redis); /* fails the PUBLISHes in flight: they note into the map */
     forget_unpublished(ch);
+    forget_late(ch);
     free(ch);
 }
 
@@ -330,12 +428,15 @@ publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t se
     char name[64];
     const char *argv[3] = {"PUBLISH", name, NULL};
     size_t argvlen[3] = {7, 0, 0};
-    /* Messages must reach the other nodes; events and commands are of the moment. */
-    bool tracked = kind == HUB_ENV_MSG || kind == HUB_ENV_TAIL;
+    /* Messages and commands must reach the other nodes; events are of the moment. */
+    bool control = kind == HUB_ENV_CONTROL;
+    bool tracked = kind == HUB_ENV_MSG || kind == HUB_ENV_TAIL || control;
     publish_ack_t *ack = NULL;
 
     if (!hub_redis_is_up(ch->redis)) {
-        if (tracked) {
+        if (control) {
+            keep_late(ch, late_new(room_id, seq, user, payload, len));
+        } else if (tracked) {
             note_unpublished(ch, room_id, seq);
         }
         return;
@@ -350,11 +451,16 @@ publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t se
     argv[2] = data;
     if (tracked) {
         ack = xmalloc(sizeof(*ack));
-        *ack = (publish_ack_t){ch, room_id, seq};
+        *ack = (publish_ack_t){ch, room_id, seq, NULL};
+        if (control) {
+            ack->control = late_new(room_id, seq, user, payload, len);
+        }
     }
     if (hub_redis_command(ch->redis, tracked ? on_published : NULL, ack, 3, argv, argvlen) < 0) {
         log_debug("channel.publish_failed", "room=%" PRId64 " seq=%" PRId64, room_id, seq);
-        if (tracked) {
+        if (control) {
+            keep_late(ch, ack->control);
+        } else if (tracked) {
             note_unpublished(ch, room_id, seq);
         }
         free(ack); /* the callback never runs */

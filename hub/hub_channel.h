@@ -55,6 +55,10 @@ typedef struct hub_channel_hooks {
     void (*on_room_subscribed)(hub_t *hub, int64_t room_id);
     /* The layer is up, the first time or again (presence rewrites its entries). */
     void (*on_up)(hub_t *hub);
+    /* Redis confirmed the subscription to the control channel (the first
+     * time, or again after the link was down): control envelopes published
+     * before may never have reached this node. */
+    void (*on_control_subscribed)(hub_t *hub);
 } hub_channel_hooks_t;
 
 /* Redis at target (copied), else (NULL: HUB_REDIS=off) in-process. With a
@@ -75,11 +79,18 @@ struct hub_redis *hub_channel_redis(const hub_channel_t *ch);
 void hub_channel_room_open(hub_channel_t *ch, int64_t room_id);
 void hub_channel_room_close(hub_channel_t *ch, int64_t room_id);
 
+/* A control envelope Redis did not take (the link was down, or went down
+ * with the PUBLISH unanswered) is published again once the link is up, its
+ * payload behind this prefix: it may be old news by then (hub_control.c). At
+ * most HUB_CHANNEL_LATE_MAX wait; later ones are dropped with a warn log. */
+#define HUB_CHANNEL_LATE "late "
+#define HUB_CHANNEL_LATE_MAX 4096
+
 /* Publish to the other nodes (this node delivered locally already). A failed
- * publish is not retried, but a HUB_ENV_MSG whose PUBLISH Redis did not
- * acknowledge (the link was down, or went down with it in flight) leaves its
- * room and seq behind: when the link is next up, after the re-subscriptions,
- * one HUB_ENV_TAIL per such room tells the other nodes to fill from the store. */
+ * publish is not retried (control envelopes aside, above), but a HUB_ENV_MSG whose PUBLISH Redis
+ * did not acknowledge (the link was down, or went down with it in flight) leaves its room and seq
+ * behind: when the link is next up, after the re-subscriptions, one HUB_ENV_TAIL per such room
+ * tells the other nodes to fill from the store. */
 void hub_channel_publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t seq,
                          int64_t user, const unsigned char *payload, size_t len);
 

@@ -524,6 +524,20 @@ hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message)
     hub_conn_close(c, proto_err_close_code(err), proto_err_code(err), false);
 }
 
+/* A join the store is still answering for user_id, maybe in room_id: its
+ * answer may have been read before the removal committed. A disconnect is
+ * no change in the store, so it leaves joins alone. */
+static void
+mark_recheck(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    bool room_may_match =
+        room_id == 0 || c->auth.kind != PROTO_WS_ROOM || c->auth.room_id == room_id;
+
+    if (err != PROTO_ERR_NONE && c->auth.user_id == user_id && room_may_match) {
+        c->recheck = true;
+    }
+}
+
 size_t
 hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
 {
@@ -533,7 +547,13 @@ hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t er
 
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
-        if (c->state == HUB_CONN_OPEN && c->user.id == user_id &&
+        if (c->state == HUB_CONN_PENDING && c->user.id == 0) {
+            mark_recheck(c, user_id, room_id, err);
+            continue;
+        }
+        /* user.id is set once the store authorized the join: a socket still
+         * waiting for presence is as good as in the room. */
+        if (c->state != HUB_CONN_CLOSING && c->user.id == user_id &&
             (room_id == 0 || c->room_id == room_id)) {
             if (err == PROTO_ERR_NONE) {
                 hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);

@@ -52,6 +52,10 @@ typedef struct hub_conn {
     int64_t room_id;
     bool archived;
     bool in_presence; /* counted by hub_presence_join(): uncount on close */
+    /* A kick for this user (or a Redis outage, which may have hidden one)
+     * came while the store was answering the join: the answer may predate
+     * it, so the store is asked again before the socket enters the room. */
+    bool recheck;
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
     int64_t last_seq;   /* highest seq queued to this socket */
@@ -152,7 +156,10 @@ void hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue
 void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
 
 /* Close every socket of user_id (room_id 0: any room): with err's error frame and
- * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. */
+ * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. A
+ * socket whose join the store has authorized counts even before it enters the
+ * room; one whose join the store is still answering is marked to ask again
+ * (hub_conn_t.recheck) when err is a removal (4403) or a deactivation (4401). */
 size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
 
 /* Run each second: close with 4408 every socket whose oldest queued frame is

@@ -1,7 +1,8 @@
 /*
  * Control envelopes: kind 'c', room and user in the header, the error code
  * in the seq field, and a verb as payload ("close_user", or
- * "close_token <sha256 hex>").
+ * "close_token <sha256 hex>"), behind HUB_CHANNEL_LATE when the origin
+ * publishes it again after its Redis link was down.
  */
 #include "hub_control.h"
 
@@ -11,6 +12,7 @@
 
 #include "hub_conn.h"
 #include "hub_log.h"
+#include "hub_recheck.h"
 
 #define VERB_CLOSE_USER "close_user"
 #define VERB_CLOSE_TOKEN "close_token "
@@ -72,21 +74,45 @@ hub_control_close_token(hub_t *hub, const char *key)
                         strlen(payload));
 }
 
+/* A kick made minutes ago: a removal or a deactivation may have been undone
+ * since (the user added back, and connected again here), so the store says
+ * whose sockets go. A disconnect or a revoked token is closed as it comes:
+ * the one has no trace in the store, the other is never undone. */
+static void
+close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    if (err == PROTO_ERR_FORBIDDEN || err == PROTO_ERR_UNAUTHORIZED) {
+        hub_recheck_sockets(hub, user_id, room_id);
+    } else {
+        hub_conn_close_user(hub, user_id, room_id, err);
+    }
+}
+
 void
 hub_control_apply(hub_t *hub, const hub_envelope_t *env)
 {
-    size_t vlen = strlen(VERB_CLOSE_TOKEN);
+    size_t vlen = strlen(VERB_CLOSE_TOKEN), llen = strlen(HUB_CHANNEL_LATE);
+    const char *verb = env->payload;
+    size_t len = env->len;
+    bool late = len >= llen && memcmp(verb, HUB_CHANNEL_LATE, llen) == 0;
 
-    if (env->len == strlen(VERB_CLOSE_USER) &&
-        memcmp(env->payload, VERB_CLOSE_USER, env->len) == 0 && env->seq >= 0 &&
-        env->seq < PROTO_ERR__COUNT) {
-        hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq);
-    } else if (env->len == vlen + 64 && memcmp(env->payload, VERB_CLOSE_TOKEN, vlen) == 0) {
+    if (late) {
+        verb += llen;
+        len -= llen;
+    }
+    if (len == strlen(VERB_CLOSE_USER) && memcmp(verb, VERB_CLOSE_USER, len) == 0 &&
+        env->seq >= 0 && env->seq < PROTO_ERR__COUNT) {
+        if (late) {
+            close_user_late(hub, env->user, env->room_id, (proto_err_t)env->seq);
+        } else {
+            hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq);
+        }
+    } else if (len == vlen + 64 && memcmp(verb, VERB_CLOSE_TOKEN, vlen) == 0) {
         char hex[65];
-        memcpy(hex, env->payload + vlen, 64);
+        memcpy(hex, verb + vlen, 64);
         hex[64] = '\0';
         close_token_digest(hub, hex);
     } else {
-        log_warn("control.unknown", "bytes=%zu", env->len);
+        log_warn("control.unknown", "bytes=%zu late=%d", env->len, late);
     }
 }

@@ -1,7 +1,10 @@
 /*
  * Node-wide commands that must reach every node's sockets: close a user's
  * sockets (removed participant: 4403, deactivated: 4401, disconnect: 1000) and
- * close the sockets of a revoked opaque token. Applied here, then published.
+ * close the sockets of a revoked opaque token. Applied here, then published;
+ * one Redis did not take goes out again, marked late, once the link is back
+ * (hub_channel.h), and a late removal or deactivation is checked against the
+ * store where it arrives (hub_recheck.h) rather than applied blindly.
  */
 #ifndef CHATHUB_HUB_CONTROL_H
 #define CHATHUB_HUB_CONTROL_H

@@ -188,6 +188,26 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
     join_copy_free(jc);
 }
 
+/* A kick for this user, or a Redis outage, came while the store answered
+ * (hub_conn_t.recheck): the answer may predate a removal, and a socket let in
+ * on it would have missed the kick, so the same question goes to the store
+ * again. That one is asked after the kick arrived, hence after its commit.
+ * True when asked again (the answer goes to the same callback). */
+static bool
+ask_again(hub_conn_t *c)
+{
+    if (!c->recheck) {
+        return false;
+    }
+    c->recheck = false;
+    log_info("ws.join_recheck", "conn=%" PRIu64 " user=%" PRId64, c->id, c->auth.user_id);
+    if (c->auth.opaque[0] != '\0') {
+        c->auth.user_id = 0; /* the token may be the thing revoked: look it up again */
+    }
+    hub_join_start(c);
+    return true;
+}
+
 static void
 on_joined(void *ud, const store_join_t *j, const char *err)
 {
@@ -200,6 +220,9 @@ on_joined(void *ud, const store_join_t *j, const char *err)
         log_info("ws.denied", "conn=%" PRIu64 " user=%" PRId64 " err=\"%s\"", c->id,
                  c->auth.user_id, err);
         hub_conn_fail(c, join_err(err), NULL);
+        return;
+    }
+    if (ask_again(c)) {
         return;
     }
     c->user.id = j->user.id;
@@ -242,8 +265,10 @@ on_token(void *ud, int64_t user_id, const char *err)
         hub_conn_fail(c, join_err(err), NULL);
         return;
     }
-    c->auth.user_id = user_id;
-    join_room(c);
+    if (!ask_again(c)) {
+        c->auth.user_id = user_id;
+        join_room(c);
+    }
 }
 
 void

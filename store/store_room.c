@@ -23,6 +23,7 @@ typedef struct room_ctx {
     store_room_put_cb put_cb;
     store_done_cb done_cb;
     store_seqs_cb seqs_cb;
+    store_members_cb members_cb;
     void *ud;
     int64_t id;  /* the room (put) or the user (join) the call is about */
     store_t *st; /* a join's store, for the GENERAL room a batch cannot join */
@@ -214,6 +215,85 @@ store_room_last_seqs(store_t *st, const int64_t *room_ids, size_t n, store_seqs_
     rc = run(st, -1, "SELECT id, last_seq FROM rooms WHERE id = ANY($1::bigint[])", 1, params,
              on_last_seqs, c, NULL);
     free(arr);
+    return rc;
+}
+
+/* ---- sockets re-checked ---- */
+
+/* Rows of (index, status) for the sockets no longer allowed. */
+static void
+on_members(void *ctx, const PGresult *res, const char *err)
+{
+    room_ctx_t *c = ctx;
+    size_t n = err == NULL ? (size_t)PQntuples(res) : 0;
+    size_t *bad = xcalloc(n + 1, sizeof(*bad));
+    const char **errs = xcalloc(n + 1, sizeof(*errs));
+
+    for (size_t i = 0; i < n; i++) {
+        bad[i] = (size_t)store_col_i64(res, (int)i, 0);
+        errs[i] = status_err(store_col_str(res, (int)i, 1));
+    }
+    c->members_cb(c->ud, bad, errs, n, err);
+    free(bad);
+    free(errs);
+    free(c);
+}
+
+/* {"a",""}: a text[] literal; free() it. Keys are quoted whole, so an
+ * empty one (a JWT socket) stays an element. */
+static char *
+key_array(const char *const *keys, size_t n)
+{
+    size_t size = 3, off = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size += 2 * strlen(keys[i]) + 3;
+    }
+    char *s = xmalloc(size);
+    s[off++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            s[off++] = ',';
+        }
+        s[off++] = '"';
+        for (const char *k = keys[i]; *k != '\0'; k++) {
+            if (*k == '"' || *k == '\\') {
+                s[off++] = '\\';
+            }
+            s[off++] = *k;
+        }
+        s[off++] = '"';
+    }
+    s[off++] = '}';
+    s[off] = '\0';
+    return s;
+}
+
+/* The same conditions as chathub_join's and the token lookup's, for many
+ * sockets at once; only the ones that fail come back. */
+#define CHECK_MEMBERS_SQL                                                                          \
+    "SELECT t.i - 1, CASE WHEN u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND NOT EXISTS "      \
+    "(SELECT 1 FROM auth_tokens a WHERE a.key = t.k AND a.user_id = t.u)) THEN 'unauthorized' "    \
+    "ELSE 'forbidden' END FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY "    \
+    "AS t(u, r, k, i) LEFT JOIN users u ON u.id = t.u WHERE u.id IS NULL OR NOT u.is_active "      \
+    "OR (t.k <> '' AND NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.key = t.k AND "             \
+    "a.user_id = t.u)) OR NOT EXISTS (SELECT 1 FROM room_participants rp WHERE rp.room_id = t.r "  \
+    "AND rp.user_id = t.u)"
+
+int
+store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms,
+                         const char *const *keys, size_t n, store_members_cb cb, void *ud)
+{
+    char *u = id_array(users, n), *r = id_array(rooms, n), *k = key_array(keys, n);
+    const char *params[] = {u, r, k};
+    room_ctx_t *c = ctx_new(ud, 0);
+    int rc;
+
+    c->members_cb = cb;
+    rc = run(st, -1, n > 0 ? CHECK_MEMBERS_SQL : NULL, 3, params, on_members, c, store_err_invalid);
+    free(u);
+    free(r);
+    free(k);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Room writes and room SQL added after test_store.c's walk through the data
  * (TEST_DATABASE_URL; skipped without it): DIRECT rooms through PUT (0009),
- * create-once keys (0010), rooms' last seqs in one statement, the join
+ * create-once keys (0010), rooms' last seqs in one statement, sockets
+ * re-checked in one statement, the join
  * batch's plan (0006) and rooms' id and type rules as a trigger (0008).
  */
 #include "store_harness.h"
@@ -309,6 +310,51 @@ test_last_seqs(store_t *st, PGconn *adm)
     ok(r.err == NULL && r.n == 0, "only a missing room: no row");
 }
 
+/* The failing indexes in ids, their errors' codes in seqs (1 forbidden, 2 unauthorized). */
+static void
+on_members(void *ud, const size_t *bad, const char *const *errs, size_t nbad, const char *err)
+{
+    res_t *r = ud;
+
+    r->err = err;
+    r->n = nbad;
+    for (size_t i = 0; i < nbad && i < 16; i++) {
+        r->ids[i] = (int64_t)bad[i];
+        r->seqs[i] = errs[i] == store_err_forbidden ? 1 : errs[i] == store_err_unauthorized ? 2 : 0;
+    }
+    got();
+}
+
+/* Sockets re-checked after a missed kick: only the ones that lost their place
+ * come back, each with why (the order of the rows is not promised). */
+static void
+test_check_members(store_t *st, PGconn *adm)
+{
+    int64_t users[] = {1, 2, 3, 1, 1};
+    int64_t rooms[] = {direct_room, 10, 11, direct_room, direct_room};
+    const char *keys[] = {"", "", "", "gone", "key-of-1"};
+    int64_t want[5] = {0, 1, 2, 2, 0};
+    int64_t seen[5] = {0};
+    res_t r = {0};
+
+    ok(admin(adm, "INSERT INTO users (id, full_name, role, is_active) VALUES "
+                  "(3, 'Left', 'student', false)") &&
+           admin(adm, "INSERT INTO rooms (id, type, name) VALUES (11, 'GROUP', 'R11')") &&
+           admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (11, 3)") &&
+           admin(adm, "INSERT INTO auth_tokens (key, user_id) VALUES ('key-of-1', 1)"),
+       "an inactive participant of room 11, a token of user 1");
+    CALL(store_room_check_members(st, users, rooms, keys, 5, on_members, &r));
+    wait_all();
+    for (size_t i = 0; i < r.n && i < 16; i++) {
+        if (r.ids[i] >= 0 && r.ids[i] < 5) {
+            seen[r.ids[i]] = r.seqs[i];
+        }
+    }
+    ok(r.err == NULL && r.n == 3 && memcmp(seen, want, sizeof(want)) == 0,
+       "not a participant: forbidden; inactive or token gone: unauthorized; the rest pass (%zu)",
+       r.n);
+}
+
 int
 main(void)
 {
@@ -326,6 +372,7 @@ main(void)
     test_direct_put(st, st2);
     test_room_once(st, st2, adm);
     test_last_seqs(st, adm);
+    test_check_members(st, adm);
     test_join_plan(adm);
     test_room_checks(adm);
     store_free(st);

@@ -1,0 +1,230 @@
+// Removals through the server API (participant DELETE, a room's member list,
+// an enrollment's teacher swap, a parent unlink) close the removed user's
+// sockets in the room on every node: also a socket that was connecting while
+// the removal committed, and also when Redis was away when it was made.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
+import { startRedis } from '../lib/servers.js';
+import { startProxy, viaProxy } from '../lib/proxy.js';
+import { Client, connect, sleep } from '../lib/ws.js';
+
+const FAST = { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' };
+const shared = () => ({ database, secret: 'removal-secret', apiKey: 'removal-key' });
+let redis, database, a, b;
+
+before(async () => {
+  redis = await startRedis();
+  database = createDatabase();
+  [a, b] = await Promise.all([
+    startHub({ ...shared(), redis: redis.url, nodeId: 'rm-a', env: FAST }),
+    startHub({ ...shared(), redis: redis.url, nodeId: 'rm-b', env: FAST, migrate: false }),
+  ]);
+  await seed(a);
+  for (let id = 30; id < 40; id++) {
+    await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  }
+});
+after(async () => {
+  await stopAll([a, b], redis);
+});
+
+const url = (hub, user, room) => hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`);
+
+/** c's close code, or null when it is still open after ms. */
+function closeCode(c, ms = 45000) {
+  let timer;
+  const open = new Promise((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  return Promise.race([c.closed.then((e) => e.code), open]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves true once c has closed, false when it is still open after ms. */
+const closesWithin = async (c, ms) => (await closeCode(c, ms)) !== null;
+
+/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
+async function readyBecomes(hub, status, timeoutMs = 40000) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
+    await sleep(100);
+  } while (Date.now() < deadline);
+  return false;
+}
+
+// The connect reads membership from PostgreSQL while the DELETE commits and
+// kicks the room's sockets: a socket whose check passed before the commit but
+// that entered the room after the kick used to stay in it (a few per cent of
+// tries). Every try is a fresh room; the socket connects on the node that
+// removes (local kick) or on the other one (the kick comes through Redis).
+test('a socket connecting while its user is removed never stays in the room, on either node', { timeout: 180000 }, async () => {
+  const TRIES = 60;
+  const deadline = Date.now() + 120000;
+  const survivors = [];
+  const sockets = [];
+  let tries = 0;
+  for (; tries < TRIES && Date.now() < deadline; tries++) {
+    const room = 5000 + tries;
+    const r = await a.api('PUT', `/rooms/${room}`, { type: 'GROUP', name: `Race ${tries}`, members: [1, 31] });
+    assert.equal(r.status, 201);
+    const on = tries % 2 === 0 ? b : a;
+    // Several sockets a few milliseconds apart straddle the commit.
+    const batch = [0, 2, 4, 6].map((ms) => sleep(ms).then(() => new Client(url(on, 31, room))));
+    await sleep(tries % 5);
+    const del = await a.api('DELETE', `/rooms/${room}/participants/31`);
+    assert.equal(del.status, 200);
+    for (const c of await Promise.all(batch)) sockets.push({ c, room, on: on === a ? 'a' : 'b' });
+  }
+  // Whatever is still open a while after the DELETE answered is in the room.
+  await sleep(1500);
+  for (const s of sockets) {
+    if (!(await closesWithin(s.c, 0))) survivors.push(s);
+  }
+  // And it receives what the room gets.
+  for (const s of survivors) {
+    await a.api('POST', `/rooms/${s.room}/messages`, { sender_id: 1, content: 'still here?' });
+  }
+  await sleep(500);
+  const receiving = survivors.filter((s) => s.c.frames.some((f) => f.type === 'chat_message'));
+  for (const s of sockets) s.c.ws.terminate();
+  assert.ok(tries >= 20, `only ${tries} tries ran`);
+  assert.deepEqual(survivors.map((s) => `room ${s.room} on ${s.on}`), [], 'sockets left in rooms their user was removed from');
+  assert.equal(receiving.length, 0, 'removed sockets receiving messages');
+  for (const s of sockets) {
+    const { code } = await s.c.closed;
+    assert.ok(code === 4403 || code === 1006 || code === 1005, `close code ${code}`);
+  }
+});
+
+// The same race made certain: another node's answer to the join is held back
+// (it was read before the DELETE committed) until the kick has come. Asked
+// again, the store refuses the socket, or lets it in when the user was added
+// back meanwhile.
+test('a join the store answered before a removal is asked again: refused, or let in when the user is back', { timeout: 60000 }, async () => {
+  const pg = await startProxy(new URL(database).port);
+  const q = await startHub({ ...shared(), database: viaProxy(database, pg), redis: redis.url, nodeId: 'rm-q', env: FAST, migrate: false });
+  const heldJoin = async (user, room, meanwhile) => {
+    await a.api('PUT', `/rooms/${room}`, { type: 'GROUP', name: `Held ${room}`, members: [1, user] });
+    // A first join prepares the statement on the room's connection, so the
+    // held one is read by PostgreSQL at once (a PREPARE would wait for its answer).
+    await (await connect(url(q, 1, room))).close();
+    pg.holdReplies('chathub_join');
+    const c = new Client(url(q, user, room));
+    for (let i = 0; i < 100 && pg.holdingReplies() === 0; i++) await sleep(50);
+    assert.equal(pg.holdingReplies(), 1, 'the join is in flight');
+    assert.equal((await a.api('DELETE', `/rooms/${room}/participants/${user}`)).status, 200);
+    await meanwhile();
+    await sleep(500); // the kick reaches q, which has no socket in the room yet
+    pg.releaseReplies();
+    return c;
+  };
+  try {
+    const refused = await heldJoin(39, 5903, async () => {});
+    assert.equal(await closeCode(refused, 10000), 4403);
+    assert.ok(!refused.frames.some((f) => f.type === 'connection_established'), 'never established');
+
+    const back = await heldJoin(32, 5904, async () => {
+      assert.equal((await a.api('PUT', '/rooms/5904/participants/32')).status, 200);
+    });
+    await back.next('connection_established', 10000);
+    await sleep(300);
+    await a.api('POST', '/rooms/5904/messages', { sender_id: 1, content: 'welcome back' });
+    assert.equal((await back.next('chat_message', 10000)).message.content, 'welcome back');
+    assert.equal(await closesWithin(back, 0), false);
+    await back.close();
+  } finally {
+    await q.stop();
+    await pg.close();
+  }
+});
+
+// Redis away on the removing node's link only: the other node stays
+// subscribed, and the kicks made meanwhile reach it once the link is back.
+test('removals, revokes, deactivations and disconnects made while a node\'s Redis link is down reach the other node', { timeout: 120000 }, async () => {
+  const link = await startProxy(redis.port);
+  const p = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-p', env: FAST, migrate: false });
+  try {
+    await p.api('PUT', '/rooms/5901', { type: 'GROUP', name: 'Kicks', members: [1, 33, 34, 35, 36] });
+    const tok = await p.api('POST', '/tokens', { user_id: 36 });
+    assert.equal(tok.status, 201);
+    const removed = await connect(url(b, 33, 5901));
+    const deactivated = await connect(url(b, 34, 5901));
+    const disconnected = await connect(url(b, 35, 5901));
+    const revoked = await connect(b.wsUrl(`/ws/chat/5901/?token=${tok.json.token}`));
+    const stays = await connect(url(b, 1, 5901));
+    assert.ok(await readyBecomes(p, 200), 'p is on Redis');
+
+    await link.cut();
+    assert.ok(await readyBecomes(p, 503), 'p saw its Redis link go');
+    assert.equal((await p.api('DELETE', '/rooms/5901/participants/33')).status, 200);
+    assert.equal((await p.api('PUT', '/users/34', { role: 'student', is_active: false })).status, 200);
+    assert.equal((await p.api('POST', '/users/35/disconnect')).status, 200);
+    assert.equal((await p.api('DELETE', `/tokens/${tok.json.token}`)).status, 204);
+    await sleep(500);
+    for (const c of [removed, deactivated, disconnected, revoked]) {
+      assert.equal(await closesWithin(c, 0), false, 'nothing reached the other node yet');
+    }
+    await link.restore();
+
+    assert.equal(await closeCode(removed), 4403);
+    assert.equal(await closeCode(deactivated), 4401);
+    assert.equal(await closeCode(disconnected), 1000);
+    assert.equal(await closeCode(revoked), 4401);
+    assert.equal(await closesWithin(stays, 1000), false, 'a member still in the room stays');
+    await stays.close();
+  } finally {
+    await p.stop();
+    await link.close();
+  }
+});
+
+// Redis itself away: every node's link is down, and the removing node may be
+// back before the other has subscribed again; the other node then checks its
+// sockets against PostgreSQL. A user removed and added back meanwhile stays.
+test('a removal made while Redis is down closes the socket on the other node once Redis is back', { timeout: 120000 }, async () => {
+  await a.api('PUT', '/rooms/5902', { type: 'GROUP', name: 'Outage', members: [1, 37, 38] });
+  const removed = await connect(url(b, 37, 5902));
+  const readded = await connect(url(b, 38, 5902));
+  await sleep(300);
+  await redis.stop('SIGKILL');
+  assert.ok(await readyBecomes(a, 503), 'a saw Redis go');
+  assert.equal((await a.api('DELETE', '/rooms/5902/participants/37')).status, 200);
+  assert.equal((await a.api('DELETE', '/rooms/5902/participants/38')).status, 200);
+  assert.equal((await a.api('PUT', '/rooms/5902/participants/38')).status, 200);
+  await sleep(500);
+  assert.equal(await closesWithin(removed, 0), false, 'nothing reached the other node yet');
+  await redis.start();
+
+  assert.equal(await closeCode(removed), 4403);
+  assert.ok(await readyBecomes(b, 200), 'b is back on Redis');
+  assert.ok(await readyBecomes(a, 200), 'a is back on Redis');
+  assert.equal(await closesWithin(readded, 1500), false, 'the user added back stays');
+  await a.api('POST', '/rooms/5902/messages', { sender_id: 1, content: 'after the outage' });
+  assert.equal((await readded.next('chat_message', 10000)).message.content, 'after the outage');
+  await readded.close();
+});
+
+// Only the receiving node's link away: the removing node published at once,
+// to no one there. Back on Redis, that node checks its sockets against PostgreSQL.
+test('a removal published while the other node\'s Redis link was down closes its socket once the link is back', { timeout: 120000 }, async () => {
+  const link = await startProxy(redis.port);
+  const r = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-r', env: FAST, migrate: false });
+  try {
+    await a.api('PUT', '/rooms/5905', { type: 'GROUP', name: 'Deaf', members: [1, 30, 31] });
+    const removed = await connect(url(r, 30, 5905));
+    const stays = await connect(url(r, 31, 5905));
+    assert.ok(await readyBecomes(r, 200), 'r is on Redis');
+    await link.cut();
+    assert.ok(await readyBecomes(r, 503), 'r saw its Redis link go');
+    assert.equal((await a.api('DELETE', '/rooms/5905/participants/30')).status, 200);
+    await sleep(500);
+    assert.equal(await closesWithin(removed, 0), false, 'nothing reached r yet');
+    await link.restore();
+
+    assert.equal(await closeCode(removed), 4403);
+    assert.equal(await closesWithin(stays, 1000), false, 'a member still in the room stays');
+    await stays.close();
+  } finally {
+    await r.stop();
+    await link.close();
+  }
+});
