@@ -190,7 +190,9 @@ hub_uring_flush(hub_uring_t *r, hub_uring_done_cb done, void *ud)
         return 0;
     }
     __atomic_store_n(r->sq_tail, r->tail, __ATOMIC_RELEASE);
-    enter(r, r->queued, 0);
+    if (enter(r, r->queued, 0) < 0) {
+        rc = -errno; /* seccomp, a sysctl, memory: whatever the kernel took is still reaped */
+    }
     /* Entries the kernel did not take stay behind the head; it never runs them
      * once the ring is given up, so they wrote nothing. */
     submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) - first;
@@ -208,7 +210,7 @@ hub_uring_flush(hub_uring_t *r, hub_uring_done_cb done, void *ud)
         if (!r->reported[slot]) {
             r->reported[slot] = true;
             done(ud, r->tags[slot], i < submitted ? -EIO : -EAGAIN);
-            rc = -1;
+            rc = rc < 0 ? rc : -EIO;
         }
     }
     r->queued = 0;
@@ -246,7 +248,12 @@ check_nonblocking(hub_uring_t *r)
     while (send(sv[0], fill, sizeof(fill), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
     }
     hub_uring_send(r, sv[0], &iov, 1, 0);
-    if (hub_uring_flush(r, on_probe, &got) < 0 || got.calls != 1) {
+    int rc = hub_uring_flush(r, on_probe, &got);
+    if (rc == -EPERM || rc == -EACCES) {
+        why = "io_uring_enter not permitted";
+    } else if (rc < 0 && rc != -EIO) {
+        why = "io_uring_enter failed";
+    } else if (rc < 0 || got.calls != 1) {
         why = "a send on a full socket did not complete at once";
     } else if (got.res != -EAGAIN) {
         why = got.res == -EINVAL || got.res == -EOPNOTSUPP ? "no send operation"

@@ -40,9 +40,11 @@ typedef void (*hub_uring_done_cb)(void *ud, uint64_t tag, int res);
 
 /* Submit every queued send and report each one to done, in no particular
  * order. A send the kernel did not take is reported as -EAGAIN (nothing
- * written). -1: the ring broke (a send went unreported in time and was
- * reported as -EIO, its bytes in an unknown state); the caller stops using
- * the ring. */
+ * written). Negative: the ring broke, and the caller stops using it: -errno
+ * of a failed io_uring_enter, or -EIO when a send the kernel took went
+ * unreported in time. Such a send is reported as -EIO: its socket's bytes
+ * are in an unknown state, and the kernel may still read the send's memory,
+ * so the caller must keep that memory and must not free the ring. */
 int hub_uring_flush(hub_uring_t *r, hub_uring_done_cb done, void *ud);
 
 #endif

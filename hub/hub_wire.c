@@ -11,6 +11,7 @@
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "hub_log.h"
@@ -42,7 +43,8 @@ struct hub_wire {
     bool closing;
     hub_conn_t **corked;
     size_t ncorked, cap;
-    hub_uring_t *ring; /* NULL: send() per socket */
+    hub_uring_t *ring;    /* NULL: send() per socket */
+    hub_uring_t *retired; /* a ring that broke, kept while it may run sends */
     ring_send_t *sends;
     struct iovec *iov; /* RING_FRAMES_MAX per send */
     unsigned char scratch[LWS_PRE + WIRE_SCRATCH];
@@ -280,18 +282,27 @@ ring_flush(hub_t *hub)
     if (n == 0) {
         return;
     }
-    if (hub_uring_flush(w->ring, on_ring_done, w) < 0) {
+    int rc = hub_uring_flush(w->ring, on_ring_done, w);
+    if (rc < 0) {
         /* Never seen: the probe at start checked the kernel completes each
-         * send at once. Sends without a result are failed (closed), and the
-         * node goes on with send(). */
-        log_error("wire.uring_failed", "sends=%u", n);
-        hub_uring_free(w->ring);
+         * send at once. The node goes on with send(); the ring is kept, not
+         * freed, as the kernel may still run a send it took. */
+        log_error("wire.uring_failed", "sends=%u err=\"%s\"", n, strerror(-rc));
+        w->retired = w->ring;
         w->ring = NULL;
     }
     for (unsigned i = 0; i < n; i++) {
         ring_send_t *s = &w->sends[i];
+        bool unknown = s->res == -EIO;
+        if (unknown) {
+            /* What reached the peer is unknown and the kernel may still
+             * write these frames: no close frame or later bytes could be
+             * framed right, so the stream just ends, and the frames stay
+             * allocated (once per process: the ring is given up). */
+            shutdown(lws_get_socket_fd(s->c->wsi), SHUT_RDWR);
+        }
         ring_finish(hub, s);
-        for (size_t k = 0; k < s->nframes; k++) {
+        for (size_t k = 0; k < s->nframes && !unknown; k++) {
             hub_buf_unref(s->bufs[k]);
         }
     }
@@ -396,8 +407,12 @@ on_wire_closed(uv_handle_t *h)
 
     hub->wire = NULL;
     hub_uring_free(w->ring);
-    free(w->sends);
-    free(w->iov);
+    /* After a broken ring the kernel may still read these: they go with the
+     * process, which is ending. */
+    if (w->retired == NULL) {
+        free(w->sends);
+        free(w->iov);
+    }
     free(w->corked);
     free(w);
 }
