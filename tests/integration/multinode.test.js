@@ -2,7 +2,7 @@
 // across nodes, a Redis outage with zero loss, slow consumers, and nginx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis, startNginx } from '../lib/servers.js';
 import { startProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
@@ -151,16 +151,6 @@ test('Redis killed and restarted mid-stream: nothing lost, nothing repeated', { 
   assert.equal((await fetch(`${b.url}/ready`)).status, 200, 'Redis back in /ready');
   await Promise.all([x, y, z].map((c) => c.close()));
 });
-
-/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
-async function readyBecomes(hub, status, timeoutMs = 20000) {
-  const deadline = Date.now() + timeoutMs;
-  do {
-    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
-    await sleep(100);
-  } while (Date.now() < deadline);
-  return false;
-}
 
 test('what a node stored while only its own Redis link was down reaches the other node, with no new traffic', { timeout: 90000 }, async () => {
   const link = await startProxy(redis.port);

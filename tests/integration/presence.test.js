@@ -1,7 +1,7 @@
 // Presence, typing and read receipts across nodes (issue 5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll } from '../lib/hub.js';
+import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { startProxy } from '../lib/proxy.js';
@@ -291,11 +291,6 @@ test('a node killed and restarted under its id: its users who are gone get their
   assert.deepEqual(await online(a, 37), [22]);
   await observer.close();
 });
-
-/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
-async function readyBecomes(hub, status, ms = 40000) {
-  return until(async () => (await fetch(`${hub.url}/ready`)).status === status, ms);
-}
 
 /** Two nodes, each on its own cuttable link to Redis. */
 async function cutOffPair(prefix, count = 2) {

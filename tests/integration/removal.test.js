@@ -4,7 +4,7 @@
 // the removal committed, and also when Redis was away when it was made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { startProxy, viaProxy } from '../lib/proxy.js';
 import { Client, connect, sleep } from '../lib/ws.js';
@@ -40,16 +40,6 @@ function closeCode(c, ms = 45000) {
 
 /** Resolves true once c has closed, false when it is still open after ms. */
 const closesWithin = async (c, ms) => (await closeCode(c, ms)) !== null;
-
-/** Poll hub's /ready until it answers status (true) or the wait ends (false). */
-async function readyBecomes(hub, status, timeoutMs = 40000) {
-  const deadline = Date.now() + timeoutMs;
-  do {
-    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
-    await sleep(100);
-  } while (Date.now() < deadline);
-  return false;
-}
 
 // The connect reads membership from PostgreSQL while the DELETE commits and
 // kicks the room's sockets: a socket whose check passed before the commit but

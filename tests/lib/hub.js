@@ -188,3 +188,13 @@ export async function seed(hub) {
   const r = await hub.api('PUT', '/rooms/1', { type: 'FORUM_SUBJECT', name: 'Mathematics', members: [1, 2, 3] });
   if (r.status !== 200 && r.status !== 201) throw new Error(`seed room: ${r.status} ${r.text}`);
 }
+
+/** Poll hub's /ready until it answers status (true) or timeoutMs ends (false). */
+export async function readyBecomes(hub, status, timeoutMs = 40000) {
+  const deadline = Date.now() + timeoutMs;
+  do {
+    if ((await fetch(`${hub.url}/ready`)).status === status) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  } while (Date.now() < deadline);
+  return false;
+}
