@@ -10,8 +10,6 @@
 
 #include <libwebsockets.h>
 #include <math.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +21,14 @@
 #include "hub_room.h"
 #include "proto_build.h"
 #include "proto_frame.h"
-#include "proto_jwt.h"
 #include "proto_utf8.h"
-#include "store_auth.h"
 #include "store_msg.h"
 #include "store_room.h"
-#include "store_user.h"
 #include "xalloc.h"
 
 #define API_HISTORY_LIMIT_MAX 1000
 
-#define MEMBERS_MAX 10000   /* named in error messages */
-#define NAME_MAX_BYTES 1024 /* named in error messages */
+#define MEMBERS_MAX 10000 /* named in error messages */
 #define IDEMPOTENCY_KEY_MAX 255
 
 typedef void (*api_fn)(hub_t *hub, hub_http_req_t *req);
@@ -101,173 +95,6 @@ hub_api_json_str(const cJSON *obj, const char *key, size_t max, const char **out
     }
     *out = it->valuestring;
     return 0;
-}
-
-/* PUT /api/v1/users/{id} */
-
-/* The user a PUT is about, for the answer even when the caller has gone.
- * hub_api_take_req() frees the ref, so it comes first in the allocation. */
-typedef struct user_call {
-    hub_ref_t ref;
-    int64_t user_id;
-} user_call_t;
-
-static void
-on_user_done(void *ud, const char *full_name, bool is_active, const char *err)
-{
-    int64_t user_id = ((user_call_t *)ud)->user_id;
-    hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(ud, &hub);
-    const char *role = NULL;
-
-    if (err == NULL && !is_active) {
-        /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
-        hub_control_close_user(hub, user_id, 0, PROTO_ERR_UNAUTHORIZED);
-    }
-    if (req == NULL || hub_api_reply_store_err(req, err)) {
-        return;
-    }
-    (void)hub_api_json_str(req->json, "role", 32, &role);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)req->api.id));
-    cJSON_AddStringToObject(j, "full_name", full_name);
-    cJSON_AddStringToObject(j, "role", role != NULL ? role : "");
-    cJSON_AddBoolToObject(j, "is_active", is_active);
-    hub_http_reply_json(req, 200, j);
-}
-
-/* The roles the schema's CHECK allows, checked here to say which ones. */
-static bool
-role_known(const char *role)
-{
-    static const char *const roles[] = {"student", "teacher", "tutor", "parent", "admin"};
-
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
-        if (strcmp(role, roles[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* A field left out keeps what is stored: a rename never reactivates. */
-static void
-api_user_put(hub_t *hub, hub_http_req_t *req)
-{
-    const char *name = NULL, *role = NULL;
-    const cJSON *active = cJSON_GetObjectItemCaseSensitive(req->json, "is_active");
-
-    if (hub_api_json_str(req->json, "full_name", NAME_MAX_BYTES, &name) < 0 ||
-        hub_api_json_str(req->json, "role", 32, &role) < 0 || role == NULL) {
-        hub_api_bad_request(req, "full_name must be a string of at most 1024 bytes and role one of "
-                                 "student, teacher, tutor, parent, admin");
-        return;
-    }
-    if (!role_known(role)) {
-        hub_api_bad_request(req, "role must be one of student, teacher, tutor, parent, admin");
-        return;
-    }
-    if (active != NULL && !cJSON_IsBool(active)) {
-        hub_api_bad_request(req, "is_active must be a boolean");
-        return;
-    }
-    user_call_t *call = xmalloc(sizeof(*call));
-    call->ref = (hub_ref_t){hub, req->id};
-    call->user_id = (int64_t)req->api.id;
-    if (store_user_upsert(hub->store, call->user_id, name, role,
-                          active == NULL ? STORE_KEEP : cJSON_IsTrue(active), on_user_done,
-                          call) < 0) {
-        hub_api_not_queued(req, &call->ref);
-    }
-}
-
-/* POST /api/v1/tokens, DELETE /api/v1/tokens/{key} */
-
-typedef struct token_create {
-    hub_ref_t ref;
-    int64_t user_id;
-    char key[PROTO_API_KEY_MAX + 1];
-} token_create_t;
-
-static void
-on_token_created(void *ud, const char *err)
-{
-    token_create_t *tc = ud;
-    hub_http_req_t *req = hub_http_lookup(tc->ref.hub, tc->ref.id);
-
-    if (req != NULL && !hub_api_reply_store_err(req, err)) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "token", tc->key);
-        cJSON_AddItemToObject(j, "user_id", proto_json_int((int64_t)tc->user_id));
-        hub_http_reply_json(req, 201, j);
-    }
-    OPENSSL_cleanse(tc->key, sizeof(tc->key));
-    free(tc);
-}
-
-static void
-api_tokens_post(hub_t *hub, hub_http_req_t *req)
-{
-    token_create_t *tc = xcalloc(1, sizeof(*tc));
-    unsigned char raw[20];
-    const char *given = NULL;
-    proto_api_path_t shape;
-    char path[PROTO_API_KEY_MAX + 32];
-
-    tc->ref = (hub_ref_t){hub, req->id};
-    if (hub_api_json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0 ||
-        hub_api_json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
-        free(tc);
-        hub_api_bad_request(req, "user_id must be a user id; token, when given, a string");
-        return;
-    }
-    if (given != NULL) {
-        /* A platform importing its existing keys: same charset as the path form. */
-        snprintf(path, sizeof(path), "/api/v1/tokens/%s", given);
-        proto_api_path_parse(path, &shape);
-        if (shape.route != PROTO_API_TOKEN || proto_jwt_is_jwt(given, strlen(given))) {
-            free(tc);
-            hub_api_bad_request(req, "token must be 1..128 characters of A-Z a-z 0-9 _ -");
-            return;
-        }
-        snprintf(tc->key, sizeof(tc->key), "%s", given);
-    } else if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        free(tc);
-        hub_http_reply_error(req, 500, NULL, "no randomness");
-        return;
-    } else {
-        for (size_t i = 0; i < sizeof(raw); i++) {
-            snprintf(tc->key + 2 * i, 3, "%02x", raw[i]);
-        }
-    }
-    if (store_token_create(hub->store, tc->user_id, tc->key, on_token_created, tc) < 0) {
-        free(tc);
-        hub_http_reply_error(req, 503, NULL, store_err_unavailable);
-    }
-}
-
-static void
-on_token_deleted(void *ud, int64_t user_id, const char *err)
-{
-    hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(ud, &hub);
-
-    (void)user_id;
-    if (req == NULL || hub_api_reply_store_err(req, err)) {
-        return;
-    }
-    hub_control_close_token(hub, req->api.key);
-    hub_http_reply(req, 204, "application/json", "", 0);
-}
-
-static void
-api_token_delete(hub_t *hub, hub_http_req_t *req)
-{
-    hub_ref_t *ref = hub_ref_new(hub, req->id);
-
-    if (store_token_delete(hub->store, req->api.key, on_token_deleted, ref) < 0) {
-        hub_api_not_queued(req, ref);
-    }
 }
 
 /* POST /api/v1/rooms, PUT /api/v1/rooms/{id} */
@@ -347,7 +174,7 @@ room_fields(hub_http_req_t *req, const char **type, const char **name, int64_t *
     *members = NULL;
     *n = 0;
     if (hub_api_json_str(req->json, "type", 32, type) < 0 || *type == NULL ||
-        hub_api_json_str(req->json, "name", NAME_MAX_BYTES, name) < 0) {
+        hub_api_json_str(req->json, "name", HUB_API_NAME_MAX, name) < 0) {
         hub_api_bad_request(req,
                             "type must be a room type and name a string of at most 1024 bytes");
         return -1;
@@ -665,16 +492,6 @@ api_presence_get(hub_t *hub, hub_http_req_t *req)
     }
 }
 
-static void
-api_user_disconnect(hub_t *hub, hub_http_req_t *req)
-{
-    size_t n = hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_NONE);
-    cJSON *j = cJSON_CreateObject();
-
-    cJSON_AddItemToObject(j, "closed", proto_json_int((int64_t)n));
-    hub_http_reply_json(req, 200, j);
-}
-
 static const char *
 method_name(int method)
 {
@@ -693,10 +510,10 @@ method_name(int method)
 }
 
 static const api_route_t routes[] = {
-    {PROTO_API_USER, LWSHUMETH_PUT, api_user_put},
-    {PROTO_API_USER_DISCONNECT, LWSHUMETH_POST, api_user_disconnect},
-    {PROTO_API_TOKENS, LWSHUMETH_POST, api_tokens_post},
-    {PROTO_API_TOKEN, LWSHUMETH_DELETE, api_token_delete},
+    {PROTO_API_USER, LWSHUMETH_PUT, hub_api_user_put},
+    {PROTO_API_USER_DISCONNECT, LWSHUMETH_POST, hub_api_user_disconnect},
+    {PROTO_API_TOKENS, LWSHUMETH_POST, hub_api_tokens_post},
+    {PROTO_API_TOKEN, LWSHUMETH_DELETE, hub_api_token_delete},
     {PROTO_API_ROOMS, LWSHUMETH_POST, api_rooms_post},
     {PROTO_API_ROOM, LWSHUMETH_PUT, api_room_put},
     {PROTO_API_ROOM_PARTICIPANT, LWSHUMETH_PUT, api_participant},

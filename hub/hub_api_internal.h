@@ -13,6 +13,9 @@
 #include "hub.h"
 #include "hub_http.h"
 
+/* The longest full_name or room name, in bytes (named in error messages). */
+#define HUB_API_NAME_MAX 1024
+
 /* A user or room id (number or digit string, 1..2^53-1). 0 or -1. */
 int hub_api_json_id(const cJSON *item, int64_t *out);
 /* An array of ids (a new array in *out, free() it). 0 or -1. */
@@ -26,5 +29,11 @@ bool hub_api_reply_store_err(hub_http_req_t *req, const char *err);
 void hub_api_bad_request(hub_http_req_t *req, const char *message);
 /* The store refused to queue (it is closing): 503, and ref is freed. */
 void hub_api_not_queued(hub_http_req_t *req, hub_ref_t *ref);
+
+/* Handlers in hub_api_users.c. */
+void hub_api_user_put(hub_t *hub, hub_http_req_t *req);
+void hub_api_tokens_post(hub_t *hub, hub_http_req_t *req);
+void hub_api_token_delete(hub_t *hub, hub_http_req_t *req);
+void hub_api_user_disconnect(hub_t *hub, hub_http_req_t *req);
 
 #endif
