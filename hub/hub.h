@@ -88,6 +88,10 @@ uint64_t hub_now_us(void);
 /* Milliseconds on the loop's clock. */
 uint64_t hub_now_ms(const hub_t *hub);
 
+/* Milliseconds since the epoch (CLOCK_REALTIME): only for times other nodes
+ * compare with theirs. */
+int64_t hub_wall_ms(void);
+
 /* What an asynchronous call carries instead of a pointer to something that may
  * be gone when it completes: the hub and an id (STYLE.md "Ownership"). */
 typedef struct hub_ref {

@@ -30,9 +30,10 @@ struct hub_channel {
     size_t nlate, late_cap;
 };
 
-/* A control envelope to publish again; payload without HUB_CHANNEL_LATE. */
+/* A control envelope to publish again; payload without the late mark. */
 typedef struct late_control {
     int64_t room_id, seq, user;
+    int64_t made_ms; /* wall clock, for the mark */
     size_t len;
     unsigned char payload[];
 } late_control_t;
@@ -186,20 +187,46 @@ note_unpublished(hub_channel_t *ch, int64_t room_id, int64_t seq)
     }
 }
 
+bool
+hub_channel_late_strip(const unsigned char **payload, size_t *len, int64_t *made_ms)
+{
+    size_t plen = strlen(HUB_CHANNEL_LATE), i;
+    const unsigned char *p = *payload;
+    int64_t ms = 0;
+
+    if (*len < plen || memcmp(p, HUB_CHANNEL_LATE, plen) != 0) {
+        return false;
+    }
+    /* At most 15 digits: wall-clock milliseconds until the year 33658. */
+    for (i = plen; i < *len && i < plen + 15 && p[i] >= '0' && p[i] <= '9'; i++) {
+        ms = ms * 10 + (p[i] - '0');
+    }
+    if (i > plen && i < *len && p[i] == ' ') {
+        *made_ms = ms;
+        i++;
+    } else {
+        *made_ms = 0; /* "late <verb>": an older node's mark */
+        i = plen;
+    }
+    *payload = p + i;
+    *len -= i;
+    return true;
+}
+
 static late_control_t *
 late_new(int64_t room_id, int64_t seq, int64_t user, const unsigned char *payload, size_t len)
 {
-    size_t plen = strlen(HUB_CHANNEL_LATE);
+    int64_t made_ms = 0;
 
-    /* Late twice is late once. */
-    if (len >= plen && memcmp(payload, HUB_CHANNEL_LATE, plen) == 0) {
-        payload += plen;
-        len -= plen;
+    /* Late twice is late once, and keeps the first time. */
+    if (!hub_channel_late_strip(&payload, &len, &made_ms)) {
+        made_ms = hub_wall_ms();
     }
     late_control_t *l = xmalloc(sizeof(*l) + len);
     l->room_id = room_id;
     l->seq = seq;
     l->user = user;
+    l->made_ms = made_ms;
     l->len = len;
     memcpy(l->payload, payload, len);
     return l;
@@ -247,7 +274,7 @@ static void
 publish_late(hub_channel_t *ch)
 {
     late_control_t **late = ch->late;
-    size_t n = ch->nlate, plen = strlen(HUB_CHANNEL_LATE);
+    size_t n = ch->nlate;
 
     if (n == 0) {
         return;
@@ -256,11 +283,13 @@ publish_late(hub_channel_t *ch)
     ch->nlate = ch->late_cap = 0;
     log_info("channel.control_late", "envelopes=%zu", n);
     for (size_t i = 0; i < n; i++) {
-        unsigned char *payload = xmalloc(plen + late[i]->len);
-        memcpy(payload, HUB_CHANNEL_LATE, plen);
-        memcpy(payload + plen, late[i]->payload, late[i]->len);
+        char mark[48];
+        int mlen = snprintf(mark, sizeof(mark), HUB_CHANNEL_LATE "%" PRId64 " ", late[i]->made_ms);
+        unsigned char *payload = xmalloc((size_t)mlen + late[i]->len);
+        memcpy(payload, mark, (size_t)mlen);
+        memcpy(payload + mlen, late[i]->payload, late[i]->len);
         publish(ch, HUB_ENV_CONTROL, late[i]->room_id, late[i]->seq, late[i]->user, payload,
-                plen + late[i]->len);
+                (size_t)mlen + late[i]->len);
         free(payload);
         free(late[i]);
     }

@@ -81,10 +81,16 @@ void hub_channel_room_close(hub_channel_t *ch, int64_t room_id);
 
 /* A control envelope Redis did not take (the link was down, or went down
  * with the PUBLISH unanswered) is published again once the link is up, its
- * payload behind this prefix: it may be old news by then (hub_control.c). At
- * most HUB_CHANNEL_LATE_MAX wait; later ones are dropped with a warn log. */
+ * payload behind "late <ms> ", ms being the origin's wall clock when the
+ * envelope was made: it may be old news by then (hub_control.c). At most
+ * HUB_CHANNEL_LATE_MAX wait; later ones are dropped with a warn log. */
 #define HUB_CHANNEL_LATE "late "
 #define HUB_CHANNEL_LATE_MAX 4096
+
+/* Whether *payload is marked late. If so, *payload and *len are moved past
+ * the mark and *made_ms is when the origin made it (0 from an older node,
+ * whose mark says no time). */
+bool hub_channel_late_strip(const unsigned char **payload, size_t *len, int64_t *made_ms);
 
 /* Publish to the other nodes (this node delivered locally already). A failed
  * publish is not retried (control envelopes aside, above), but a HUB_ENV_MSG whose PUBLISH Redis

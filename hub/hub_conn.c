@@ -101,6 +101,7 @@ hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     c->tokens = (double)hub->cfg->rate_burst;
     c->tokens_ms = hub_now_ms(hub);
     c->rx_ms = c->tokens_ms;
+    c->opened_ms = c->tokens_ms;
     hub_map_put(&hub->conns, c->id, c);
     pss->conn = c;
     hub->counters.connections_total++;
@@ -539,7 +540,8 @@ mark_recheck(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err)
 }
 
 size_t
-hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err,
+                    uint64_t opened_by)
 {
     size_t i = 0, n = 0;
     uint64_t key;
@@ -554,7 +556,7 @@ hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t er
         /* user.id is set once the store authorized the join: a socket still
          * waiting for presence is as good as in the room. */
         if (c->state != HUB_CONN_CLOSING && c->user.id == user_id &&
-            (room_id == 0 || c->room_id == room_id)) {
+            (room_id == 0 || c->room_id == room_id) && c->opened_ms <= opened_by) {
             if (err == PROTO_ERR_NONE) {
                 hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
             } else {

@@ -42,7 +42,8 @@ typedef struct hub_qitem {
 
 typedef struct hub_conn {
     uint64_t id;
-    uint64_t ip_key; /* counted in hub->ip_conns */
+    uint64_t opened_ms; /* the loop's clock */
+    uint64_t ip_key;    /* counted in hub->ip_conns */
     hub_t *hub;
     struct lws *wsi;
     hub_conn_state_t state;
@@ -155,12 +156,14 @@ void hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue
 /* Send an error frame for err, then close with its close code. */
 void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
 
-/* Close every socket of user_id (room_id 0: any room): with err's error frame and
+/* Close every socket of user_id (room_id 0: any room) opened at or before
+ * opened_by (the loop's clock; UINT64_MAX: all): with err's error frame and
  * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. A
  * socket whose join the store has authorized counts even before it enters the
  * room; one whose join the store is still answering is marked to ask again
  * (hub_conn_t.recheck) when err is a removal (4403) or a deactivation (4401). */
-size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
+size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err,
+                           uint64_t opened_by);
 
 /* Run each second: close with 4408 every socket whose oldest queued frame is
  * past HUB_CHANNEL_EXPIRY even though nothing new arrives for it, and with

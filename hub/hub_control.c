@@ -1,12 +1,14 @@
 /*
  * Control envelopes: kind 'c', room and user in the header, the error code
  * in the seq field, and a verb as payload ("close_user", or
- * "close_token <sha256 hex>"), behind HUB_CHANNEL_LATE when the origin
- * publishes it again after its Redis link was down.
+ * "close_token <sha256 hex>"), behind the late mark (hub_channel.h) when
+ * the origin publishes it again after its Redis link was down.
  */
 #include "hub_control.h"
 
+#include <inttypes.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +34,7 @@ key_digest(const char *key, char hex[65])
 size_t
 hub_control_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
 {
-    size_t n = hub_conn_close_user(hub, user_id, room_id, err);
+    size_t n = hub_conn_close_user(hub, user_id, room_id, err, UINT64_MAX);
 
     hub_channel_publish(hub->channel, HUB_ENV_CONTROL, room_id, (int64_t)err, user_id,
                         (const unsigned char *)VERB_CLOSE_USER, strlen(VERB_CLOSE_USER));
@@ -76,36 +78,46 @@ hub_control_close_token(hub_t *hub, const char *key)
 
 /* A kick made minutes ago: a removal or a deactivation may have been undone
  * since (the user added back, and connected again here), so the store says
- * whose sockets go. A disconnect or a revoked token is closed as it comes:
- * the one has no trace in the store, the other is never undone. */
+ * whose sockets go. A disconnect has no trace in the store: it closes the
+ * sockets that were open when it was made (made_ms, the origin's wall clock;
+ * 0 from an older node: all), not the ones the user opened since. A revoked
+ * token is closed as it comes: it is never undone. */
 static void
-close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err, int64_t made_ms)
 {
     if (err == PROTO_ERR_FORBIDDEN || err == PROTO_ERR_UNAUTHORIZED) {
         hub_recheck_sockets(hub, user_id, room_id);
-    } else {
-        hub_conn_close_user(hub, user_id, room_id, err);
+        return;
     }
+    uint64_t opened_by = UINT64_MAX, now = hub_now_ms(hub);
+    if (made_ms > 0) {
+        /* Its age on this node's loop clock; a clock ahead of the origin's
+         * makes it no younger than now. */
+        int64_t age = hub_wall_ms() - made_ms;
+        age = age > 0 ? age : 0;
+        opened_by = (uint64_t)age < now ? now - (uint64_t)age : 0;
+    }
+    size_t n = hub_conn_close_user(hub, user_id, room_id, err, opened_by);
+    log_info("control.late_close", "user=%" PRId64 " room=%" PRId64 " closed=%zu", user_id, room_id,
+             n);
 }
 
 void
 hub_control_apply(hub_t *hub, const hub_envelope_t *env)
 {
-    size_t vlen = strlen(VERB_CLOSE_TOKEN), llen = strlen(HUB_CHANNEL_LATE);
-    const char *verb = env->payload;
+    size_t vlen = strlen(VERB_CLOSE_TOKEN);
+    const unsigned char *payload = (const unsigned char *)env->payload;
     size_t len = env->len;
-    bool late = len >= llen && memcmp(verb, HUB_CHANNEL_LATE, llen) == 0;
+    int64_t made_ms = 0;
+    bool late = hub_channel_late_strip(&payload, &len, &made_ms);
+    const char *verb = (const char *)payload;
 
-    if (late) {
-        verb += llen;
-        len -= llen;
-    }
     if (len == strlen(VERB_CLOSE_USER) && memcmp(verb, VERB_CLOSE_USER, len) == 0 &&
         env->seq >= 0 && env->seq < PROTO_ERR__COUNT) {
         if (late) {
-            close_user_late(hub, env->user, env->room_id, (proto_err_t)env->seq);
+            close_user_late(hub, env->user, env->room_id, (proto_err_t)env->seq, made_ms);
         } else {
-            hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq);
+            hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq, UINT64_MAX);
         }
     } else if (len == vlen + 64 && memcmp(verb, VERB_CLOSE_TOKEN, vlen) == 0) {
         char hex[65];

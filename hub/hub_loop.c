@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hub_channel.h"
@@ -77,6 +78,15 @@ uint64_t
 hub_now_ms(const hub_t *hub)
 {
     return uv_now(hub->loop);
+}
+
+int64_t
+hub_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 hub_ref_t *

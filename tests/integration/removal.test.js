@@ -129,7 +129,7 @@ test('a join the store answered before a removal is asked again: refused, or let
 
 // Redis away on the removing node's link only: the other node stays
 // subscribed, and the kicks made meanwhile reach it once the link is back.
-test('removals, revokes, deactivations and disconnects made while a node\'s Redis link is down reach the other node', { timeout: 120000 }, async () => {
+test('removals, revokes, deactivations and disconnects made while a node\'s Redis link is down reach the other node, and a late disconnect spares sockets opened after it', { timeout: 120000 }, async () => {
   const link = await startProxy(redis.port);
   const p = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-p', env: FAST, migrate: false });
   try {
@@ -153,6 +153,9 @@ test('removals, revokes, deactivations and disconnects made while a node\'s Redi
     for (const c of [removed, deactivated, disconnected, revoked]) {
       assert.equal(await closesWithin(c, 0), false, 'nothing reached the other node yet');
     }
+    // The user comes back after the disconnect was made: that socket is not
+    // the one the disconnect meant.
+    const reconnected = await connect(url(b, 35, 5901));
     await link.restore();
 
     assert.equal(await closeCode(removed), 4403);
@@ -160,7 +163,9 @@ test('removals, revokes, deactivations and disconnects made while a node\'s Redi
     assert.equal(await closeCode(disconnected), 1000);
     assert.equal(await closeCode(revoked), 4401);
     assert.equal(await closesWithin(stays, 1000), false, 'a member still in the room stays');
+    assert.equal(await closesWithin(reconnected, 0), false, 'a socket opened after the disconnect stays');
     await stays.close();
+    await reconnected.close();
   } finally {
     await p.stop();
     await link.close();
