@@ -16,15 +16,25 @@ before(async () => {
   a = await startHub({ ...shared(), nodeId: 'pa' });
   b = await startHub({ ...shared(), nodeId: 'pb', migrate: false });
   await seed(a);
-  for (const id of [20, 21, 22, 23, 24, 25]) {
-    await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  }
+  await students([20, 21, 22, 23, 24, 25]);
 });
 after(async () => {
   await stopAll([a, b], redis);
 });
 
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
+/** Upserts these users as active students. */
+async function students(ids) {
+  for (const id of ids) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+}
+/** A GROUP room of these users, upserted as students first. */
+async function studentRoom(room, name, ids) {
+  await students(ids);
+  await a.api('PUT', `/rooms/${room}`, { type: 'GROUP', name, members: ids });
+}
+/** c's presence frames from index `from` on, as "event:user". */
+const presenceLog = (c, from = 0) =>
+  c.frames.slice(from).filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`);
 const presenceOf = (c, user) => c.frames.filter((f) => f.type === 'presence' && f.user.id === user).map((f) => f.event);
 const online = async (hub, room) => (await hub.api('GET', `/rooms/${room}/presence`)).json.online.sort((x, y) => x - y);
 
@@ -312,7 +322,7 @@ async function cutOffPair(prefix, count = 2) {
 test('after an outage of every node, a leave published by the first node back reaches a node back later', { timeout: 90000 }, async () => {
   // 40 more users online through q: q's read of the room carries a long list.
   const crowd = Array.from({ length: 40 }, (_, i) => 100 + i);
-  for (const id of crowd) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
+  await students(crowd);
   await a.api('PUT', '/rooms/38', { type: 'GROUP', name: 'Outage', members: [20, 21, ...crowd] });
   const pair = await cutOffPair('cut-leave');
   const [p, q] = pair.nodes;
@@ -340,8 +350,7 @@ test('after an outage of every node, a leave published by the first node back re
     }
     await sleep(1000); // room for a second leave to show up
     [observer, tab].forEach((c, i) => {
-      const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
-      assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:20']);
+      assert.deepEqual(presenceLog(c, marks[i]), ['leave:20']);
     });
     assert.deepEqual(await online(q, 38), [21, ...crowd]);
     await Promise.all([observer, tab, ...others].map((c) => c.close()));
@@ -376,8 +385,7 @@ test('a user who came online during an outage is announced to every node afterwa
     const seen = await newcomer.next('presence', 10000, (f) => f.user.id === 23 && f.event === 'join');
     assert.deepEqual([...seen.online].sort(), [22, 23]);
     await sleep(1000); // room for a second join to show up
-    const after = observer.frames.slice(mark).filter((f) => f.type === 'presence');
-    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['join:22']);
+    assert.deepEqual(presenceLog(observer, mark), ['join:22']);
     await Promise.all([observer.close(), newcomer.close()]);
   } finally {
     await pair.stop();
@@ -388,8 +396,7 @@ test('a user who came online during an outage is announced to every node afterwa
 // sockets the leave at once; when Redis came back, the leave it published for
 // the other nodes reached its own sockets a second time.
 test('a leave during an outage reaches the sockets of its own node once, and the other nodes once', { timeout: 90000 }, async () => {
-  for (const id of [26, 27, 28]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/40', { type: 'GROUP', name: 'Outage twice', members: [26, 27, 28] });
+  await studentRoom(40, 'Outage twice', [26, 27, 28]);
   const pair = await cutOffPair('cut-twice');
   const [p, q] = pair.nodes;
   try {
@@ -409,8 +416,7 @@ test('a leave during an outage reaches the sockets of its own node once, and the
     await far.next('presence', 10000, (f) => f.user.id === 27 && f.event === 'leave');
     await sleep(1500); // room for a second leave to show up
     [stay, far].forEach((c, i) => {
-      const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
-      assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:27'], `socket ${i}`);
+      assert.deepEqual(presenceLog(c, marks[i]), ['leave:27'], `socket ${i}`);
     });
     assert.deepEqual(await online(q, 40), [26, 28]);
     await Promise.all([stay.close(), far.close()]);
@@ -424,8 +430,7 @@ test('a leave during an outage reaches the sockets of its own node once, and the
 // lists until the room's next event: their node now tells Redis, and the
 // other nodes send the leave when they compare the room's list.
 test('after a Redis that restarted empty, a user gone while it was away gets a leave on every node, and nobody else flaps', { timeout: 60000 }, async () => {
-  for (const id of [29, 30, 31]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/41', { type: 'GROUP', name: 'Empty restart', members: [29, 30, 31] });
+  await studentRoom(41, 'Empty restart', [29, 30, 31]);
   const watcher = await open(a, 29, 41);
   const gone = await open(b, 30, 41);
   const stay = await open(b, 31, 41);
@@ -441,8 +446,7 @@ test('after a Redis that restarted empty, a user gone while it was away gets a l
   assert.deepEqual([...leave.online].sort(), [29, 31]);
   await sleep(1500); // room for a second leave, or a flap, to show up
   [watcher, stay].forEach((c, i) => {
-    const after = c.frames.slice(marks[i]).filter((f) => f.type === 'presence');
-    assert.deepEqual(after.map((f) => `${f.event}:${f.user.id}`), ['leave:30'], `socket ${i}`);
+    assert.deepEqual(presenceLog(c, marks[i]), ['leave:30'], `socket ${i}`);
   });
   assert.deepEqual(await online(a, 41), [29, 31]);
   await Promise.all([watcher.close(), stay.close()]);
@@ -454,8 +458,7 @@ test('after a Redis that restarted empty, a user gone while it was away gets a l
 // never got that user's join. The answer is now compared with the list the
 // read carried.
 test('a join missed before the subscription is announced even when a newer event beats the read', { timeout: 60000 }, async () => {
-  for (const id of [32, 33, 34, 35]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/43', { type: 'GROUP', name: 'Late read', members: [32, 33, 34, 35] });
+  await studentRoom(43, 'Late read', [32, 33, 34, 35]);
   const pair = await cutOffPair('late-read');
   const [p, q] = pair.nodes;
   const link = pair.links[1];
@@ -480,8 +483,7 @@ test('a join missed before the subscription is announced even when a newer event
     const missed = await observer.next('presence', 5000, (f) => f.user.id === 34 && f.event === 'join');
     assert.deepEqual([...missed.online].sort(), [32, 33, 34, 35]);
     await sleep(500); // room for a repeat
-    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
-      ['join:33', 'join:35', 'join:34']);
+    assert.deepEqual(presenceLog(observer), ['join:33', 'join:35', 'join:34']);
   } finally {
     await Promise.all(sockets.map((c) => c.close()));
     await pair.stop();
@@ -491,8 +493,7 @@ test('a join missed before the subscription is announced even when a newer event
 // The late answer of the test above showed the missed join; the join's own
 // event, published late by its node, then came and was shown again.
 test('a join a late read showed is not shown again when its own event comes after', { timeout: 60000 }, async () => {
-  for (const id of [52, 53, 54, 55]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/53', { type: 'GROUP', name: 'Late twice', members: [52, 53, 54, 55] });
+  await studentRoom(53, 'Late twice', [52, 53, 54, 55]);
   const trio = await cutOffPair('late-twice', 3);
   const [p, q, r] = trio.nodes;
   const [lp, lq] = trio.links;
@@ -516,8 +517,7 @@ test('a join a late read showed is not shown again when its own event comes afte
     assert.deepEqual([...missed.online].sort(), [52, 53, 54, 55]);
     lp.release(); // 54's own join, older than the read, comes now
     await sleep(1000); // room for a repeat
-    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
-      ['join:53', 'join:55', 'join:54']);
+    assert.deepEqual(presenceLog(observer), ['join:53', 'join:55', 'join:54']);
   } finally {
     await Promise.all(sockets.map((c) => c.close()));
     await trio.stop();
@@ -528,8 +528,7 @@ test('a join a late read showed is not shown again when its own event comes afte
 // rewriting its entries) went out while the late one was in flight and took
 // its place: the late answer was then dropped, and with it the missed join.
 test('a read asked for while one is in flight does not lose what the first finds', { timeout: 60000 }, async () => {
-  for (const id of [62, 63, 64, 65]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/63', { type: 'GROUP', name: 'Two reads', members: [62, 63, 64, 65] });
+  await studentRoom(63, 'Two reads', [62, 63, 64, 65]);
   const pair = await cutOffPair('two-reads');
   const [p, q] = pair.nodes;
   const link = pair.links[1];
@@ -552,8 +551,7 @@ test('a read asked for while one is in flight does not lose what the first finds
     link.releaseReplies();
     await observer.next('presence', 5000, (f) => f.user.id === 64 && f.event === 'join');
     await sleep(1000); // the second read's answer, and room for a repeat
-    assert.deepEqual(observer.frames.filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`),
-      ['join:63', 'join:65', 'join:64']);
+    assert.deepEqual(presenceLog(observer), ['join:63', 'join:65', 'join:64']);
   } finally {
     await Promise.all(sockets.map((c) => c.close()));
     await pair.stop();
@@ -564,8 +562,7 @@ test('a read asked for while one is in flight does not lose what the first finds
 // sockets got already counted the leave: the answer's join went out with a
 // list that lacked the user, then the user's leave.
 test('a late read says nothing about a user the list the sockets see contradicts', { timeout: 60000 }, async () => {
-  for (const id of [72, 73, 74, 75]) await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
-  await a.api('PUT', '/rooms/73', { type: 'GROUP', name: 'Late leave', members: [72, 73, 74, 75] });
+  await studentRoom(73, 'Late leave', [72, 73, 74, 75]);
   const trio = await cutOffPair('late-leave', 3);
   const [p, q, r] = trio.nodes;
   const [lp, lq] = trio.links;
