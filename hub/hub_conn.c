@@ -525,18 +525,29 @@ hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message)
     hub_conn_close(c, proto_err_close_code(err), proto_err_code(err), false);
 }
 
-/* A join the store is still answering for user_id, maybe in room_id: its
- * answer may have been read before the removal committed. A disconnect is
- * no change in the store, so it leaves joins alone. */
-static void
-mark_recheck(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err)
+/* A socket of user_id, maybe in room_id, whose join the store is still
+ * answering. After a removal or a deactivation it asks again
+ * (hub_conn_t.recheck): the answer may have been read before the commit. A
+ * disconnect changes nothing in the store: it closes the socket like one in
+ * the room, since it was the user's when the call came. True when closed. */
+static bool
+kick_joining(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err, uint64_t opened_by)
 {
     bool room_may_match =
         room_id == 0 || c->auth.kind != PROTO_WS_ROOM || c->auth.room_id == room_id;
 
-    if (err != PROTO_ERR_NONE && c->auth.user_id == user_id && room_may_match) {
-        c->recheck = true;
+    if (c->auth.user_id != user_id || !room_may_match) {
+        return false;
     }
+    if (err != PROTO_ERR_NONE) {
+        c->recheck = true;
+        return false;
+    }
+    if (c->opened_ms > opened_by) {
+        return false;
+    }
+    hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
+    return true;
 }
 
 size_t
@@ -550,7 +561,7 @@ hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t er
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
         if (c->state == HUB_CONN_PENDING && c->user.id == 0) {
-            mark_recheck(c, user_id, room_id, err);
+            n += kick_joining(c, user_id, room_id, err, opened_by) ? 1 : 0;
             continue;
         }
         /* user.id is set once the store authorized the join: a socket still

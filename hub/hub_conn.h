@@ -160,8 +160,9 @@ void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
  * opened_by (the loop's clock; UINT64_MAX: all): with err's error frame and
  * close code, or with 1000 when err is PROTO_ERR_NONE. Returns how many. A
  * socket whose join the store has authorized counts even before it enters the
- * room; one whose join the store is still answering is marked to ask again
- * (hub_conn_t.recheck) when err is a removal (4403) or a deactivation (4401). */
+ * room; one whose join the store is still answering is closed too by a
+ * disconnect (PROTO_ERR_NONE), and marked to ask again (hub_conn_t.recheck)
+ * by a removal (4403) or a deactivation (4401). */
 size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err,
                            uint64_t opened_by);
 

@@ -89,10 +89,13 @@ test('a socket connecting while its user is removed never stays in the room, on 
 // (it was read before the DELETE committed) until the kick has come. Asked
 // again, the store refuses the socket, or lets it in when the user was added
 // back meanwhile.
-test('a join the store answered before a removal is asked again: refused, or let in when the user is back', { timeout: 60000 }, async () => {
+test('a join the store answered before a removal is asked again: refused, or let in when the user is back; a disconnect closes it', { timeout: 60000 }, async () => {
   const pg = await startProxy(new URL(database).port);
   const q = await startHub({ ...shared(), database: viaProxy(database, pg), redis: redis.url, nodeId: 'rm-q', env: FAST, migrate: false });
-  const heldJoin = async (user, room, meanwhile) => {
+  const removeFrom = (user, room) => async () => {
+    assert.equal((await a.api('DELETE', `/rooms/${room}/participants/${user}`)).status, 200);
+  };
+  const heldJoin = async (user, room, kick) => {
     await a.api('PUT', `/rooms/${room}`, { type: 'GROUP', name: `Held ${room}`, members: [1, user] });
     // A first join prepares the statement on the room's connection, so the
     // held one is read by PostgreSQL at once (a PREPARE would wait for its answer).
@@ -101,18 +104,18 @@ test('a join the store answered before a removal is asked again: refused, or let
     const c = new Client(url(q, user, room));
     for (let i = 0; i < 100 && pg.holdingReplies() === 0; i++) await sleep(50);
     assert.equal(pg.holdingReplies(), 1, 'the join is in flight');
-    assert.equal((await a.api('DELETE', `/rooms/${room}/participants/${user}`)).status, 200);
-    await meanwhile();
+    await kick();
     await sleep(500); // the kick reaches q, which has no socket in the room yet
     pg.releaseReplies();
     return c;
   };
   try {
-    const refused = await heldJoin(39, 5903, async () => {});
+    const refused = await heldJoin(39, 5903, removeFrom(39, 5903));
     assert.equal(await closeCode(refused, 10000), 4403);
     assert.ok(!refused.frames.some((f) => f.type === 'connection_established'), 'never established');
 
     const back = await heldJoin(32, 5904, async () => {
+      await removeFrom(32, 5904)();
       assert.equal((await a.api('PUT', '/rooms/5904/participants/32')).status, 200);
     });
     await back.next('connection_established', 10000);
@@ -121,6 +124,15 @@ test('a join the store answered before a removal is asked again: refused, or let
     assert.equal((await back.next('chat_message', 10000)).message.content, 'welcome back');
     assert.equal(await closesWithin(back, 0), false);
     await back.close();
+
+    // A disconnect while the join is in flight: the socket was the user's
+    // when the call came, so it goes too.
+    await a.api('PUT', '/users/40', { full_name: 'User 40', role: 'student', is_active: true });
+    const left = await heldJoin(40, 5906, async () => {
+      assert.equal((await a.api('POST', '/users/40/disconnect')).status, 200);
+    });
+    assert.equal(await closeCode(left, 10000), 1000);
+    assert.ok(!left.frames.some((f) => f.type === 'connection_established'), 'never established');
   } finally {
     await q.stop();
     await pg.close();
