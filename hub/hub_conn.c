@@ -380,6 +380,7 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
     free(c->q);
     free(c->rx);
+    free(c->gone_users);
     free_early(c);
     free((char *)c->user.full_name);
     free((char *)c->user.role);
@@ -525,17 +526,36 @@ hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message)
     hub_conn_close(c, proto_err_close_code(err), proto_err_code(err), false);
 }
 
-/* A socket of user_id, maybe in room_id, whose join the store is still
- * answering. After a removal or a deactivation it asks again
+bool
+hub_conn_was_disconnected(const hub_conn_t *c, int64_t user_id)
+{
+    for (size_t i = 0; i < c->ngone_users; i++) {
+        if (c->gone_users[i] == user_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A socket whose join the store is still answering, maybe user_id's and in
+ * room_id. After a removal or a deactivation it asks again
  * (hub_conn_t.recheck): the answer may have been read before the commit. A
  * disconnect changes nothing in the store: it closes the socket like one in
- * the room, since it was the user's when the call came. True when closed. */
+ * the room, since it was the user's when the call came; one whose opaque
+ * token is still being looked up keeps the user to close on the answer
+ * (hub_join.c). True when closed. */
 static bool
 kick_joining(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err, uint64_t opened_by)
 {
     bool room_may_match =
         room_id == 0 || c->auth.kind != PROTO_WS_ROOM || c->auth.room_id == room_id;
 
+    if (c->auth.user_id == 0 && err == PROTO_ERR_NONE && c->opened_ms <= opened_by &&
+        !hub_conn_was_disconnected(c, user_id)) {
+        c->gone_users = xrealloc(c->gone_users, (c->ngone_users + 1) * sizeof(*c->gone_users));
+        c->gone_users[c->ngone_users++] = user_id;
+        return false;
+    }
     if (c->auth.user_id != user_id || !room_may_match) {
         return false;
     }

@@ -57,6 +57,10 @@ typedef struct hub_conn {
      * came while the store was answering the join: the answer may predate
      * it, so the store is asked again before the socket enters the room. */
     bool recheck;
+    /* Users disconnected while the store was still looking up this socket's
+     * opaque token, so whose they were is not known yet (NULL: none). */
+    int64_t *gone_users;
+    size_t ngone_users;
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
     int64_t last_seq;   /* highest seq queued to this socket */
@@ -165,6 +169,10 @@ void hub_conn_fail(hub_conn_t *c, proto_err_t err, const char *message);
  * by a removal (4403) or a deactivation (4401). */
 size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err,
                            uint64_t opened_by);
+
+/* Whether a disconnect of user_id came while c's opaque token was being
+ * looked up (the store has just said the token is user_id's). */
+bool hub_conn_was_disconnected(const hub_conn_t *c, int64_t user_id);
 
 /* Run each second: close with 4408 every socket whose oldest queued frame is
  * past HUB_CHANNEL_EXPIRY even though nothing new arrives for it, and with

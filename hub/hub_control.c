@@ -91,8 +91,8 @@ close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err, i
     }
     uint64_t opened_by = UINT64_MAX, now = hub_now_ms(hub);
     if (made_ms > 0) {
-        /* Its age on this node's loop clock; a clock ahead of the origin's
-         * makes it no younger than now. */
+        /* Its age on this node's loop clock; an origin whose clock is
+         * ahead of ours makes it now, not in the future. */
         int64_t age = hub_wall_ms() - made_ms;
         age = age > 0 ? age : 0;
         opened_by = (uint64_t)age < now ? now - (uint64_t)age : 0;

@@ -265,10 +265,16 @@ on_token(void *ud, int64_t user_id, const char *err)
         hub_conn_fail(c, join_err(err), NULL);
         return;
     }
-    if (!ask_again(c)) {
-        c->auth.user_id = user_id;
-        join_room(c);
+    if (ask_again(c)) {
+        return;
     }
+    if (hub_conn_was_disconnected(c, user_id)) {
+        log_info("ws.disconnected_joining", "conn=%" PRIu64 " user=%" PRId64, c->id, user_id);
+        hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
+        return;
+    }
+    c->auth.user_id = user_id;
+    join_room(c);
 }
 
 void

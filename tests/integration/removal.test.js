@@ -133,6 +133,20 @@ test('a join the store answered before a removal is asked again: refused, or let
     });
     assert.equal(await closeCode(left, 10000), 1000);
     assert.ok(!left.frames.some((f) => f.type === 'connection_established'), 'never established');
+
+    // The same with an opaque token still being looked up: whose socket it
+    // is comes after the disconnect.
+    const tok = await a.api('POST', '/tokens', { user_id: 40 });
+    assert.equal(tok.status, 201);
+    pg.holdReplies('FROM auth_tokens');
+    const looking = new Client(q.wsUrl(`/ws/chat/5906/?token=${tok.json.token}`));
+    for (let i = 0; i < 100 && pg.holdingReplies() === 0; i++) await sleep(50);
+    assert.equal(pg.holdingReplies(), 1, 'the token lookup is in flight');
+    assert.equal((await a.api('POST', '/users/40/disconnect')).status, 200);
+    await sleep(500); // the disconnect reaches q
+    pg.releaseReplies();
+    assert.equal(await closeCode(looking, 10000), 1000);
+    assert.ok(!looking.frames.some((f) => f.type === 'connection_established'), 'never established');
   } finally {
     await q.stop();
     await pg.close();
