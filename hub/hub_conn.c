@@ -552,6 +552,10 @@ kick_joining(hub_conn_t *c, int64_t user_id, int64_t room_id, proto_err_t err, u
 
     if (c->auth.user_id == 0 && err == PROTO_ERR_NONE && c->opened_ms <= opened_by &&
         !hub_conn_was_disconnected(c, user_id)) {
+        if (c->ngone_users == HUB_CONN_GONE_MAX) {
+            c->gone_overflow = true; /* a disconnect storm: the answer closes it, 1013 */
+            return false;
+        }
         c->gone_users = xrealloc(c->gone_users, (c->ngone_users + 1) * sizeof(*c->gone_users));
         c->gone_users[c->ngone_users++] = user_id;
         return false;

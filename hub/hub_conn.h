@@ -58,9 +58,11 @@ typedef struct hub_conn {
      * it, so the store is asked again before the socket enters the room. */
     bool recheck;
     /* Users disconnected while the store was still looking up this socket's
-     * opaque token, so whose they were is not known yet (NULL: none). */
+     * opaque token, so whose they were is not known yet (NULL: none; at
+     * most HUB_CONN_GONE_MAX, then gone_overflow). */
     int64_t *gone_users;
     size_t ngone_users;
+    bool gone_overflow;
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
     int64_t last_seq;   /* highest seq queued to this socket */
@@ -173,6 +175,7 @@ size_t hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_e
 /* Whether a disconnect of user_id came while c's opaque token was being
  * looked up (the store has just said the token is user_id's). */
 bool hub_conn_was_disconnected(const hub_conn_t *c, int64_t user_id);
+#define HUB_CONN_GONE_MAX 32
 
 /* Run each second: close with 4408 every socket whose oldest queued frame is
  * past HUB_CHANNEL_EXPIRY even though nothing new arrives for it, and with

@@ -273,6 +273,14 @@ on_token(void *ud, int64_t user_id, const char *err)
         hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
         return;
     }
+    if (c->gone_overflow) {
+        /* More disconnects came than the socket kept: it may have been one
+         * of them. The client comes back after its backoff, past them. */
+        log_info("ws.disconnected_joining", "conn=%" PRIu64 " user=%" PRId64 " overflow=1", c->id,
+                 user_id);
+        hub_conn_fail(c, PROTO_ERR_UNAVAILABLE, "disconnects came while connecting, retry later");
+        return;
+    }
     c->auth.user_id = user_id;
     join_room(c);
 }

@@ -147,6 +147,20 @@ test('a join the store answered before a removal is asked again: refused, or let
     pg.releaseReplies();
     assert.equal(await closeCode(looking, 10000), 1000);
     assert.ok(!looking.frames.some((f) => f.type === 'connection_established'), 'never established');
+
+    // More disconnects than the socket keeps while its token is looked up:
+    // it may have been one of them, so it is told to come back later.
+    pg.holdReplies('FROM auth_tokens');
+    const stormed = new Client(q.wsUrl(`/ws/chat/5906/?token=${tok.json.token}`));
+    for (let i = 0; i < 100 && pg.holdingReplies() === 0; i++) await sleep(50);
+    assert.equal(pg.holdingReplies(), 1, 'the token lookup is in flight');
+    for (let id = 1000; id < 1040; id++) {
+      assert.equal((await a.api('POST', `/users/${id}/disconnect`)).status, 200);
+    }
+    await sleep(500);
+    pg.releaseReplies();
+    assert.equal(await closeCode(stormed, 10000), 1013);
+    assert.equal(stormed.frames.find((f) => f.type === 'error')?.code, 'unavailable');
   } finally {
     await q.stop();
     await pg.close();
