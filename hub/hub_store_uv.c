@@ -23,6 +23,7 @@ typedef struct watch {
     uv_host_t *host;
     store_io_cb cb;
     void *cb_ud;
+    int uv_events; /* what the poll watches now (0: stopped) */
 } watch_t;
 
 typedef struct timer {
@@ -56,6 +57,7 @@ on_poll(uv_poll_t *p, int status, int events)
      * see the error from libpq (PITFALLS.md), so report both. */
     if (status < 0) {
         ev = STORE_EV_READ | STORE_EV_WRITE;
+        w->uv_events = 0; /* so the next watch_set() starts it again */
     } else {
         ev |= (events & UV_READABLE) ? STORE_EV_READ : 0;
         ev |= (events & UV_WRITABLE) ? STORE_EV_WRITE : 0;
@@ -101,9 +103,13 @@ watch_set(void *wp, int events)
     int uvev = ((events & STORE_EV_READ) ? UV_READABLE : 0) |
                ((events & STORE_EV_WRITE) ? UV_WRITABLE : 0);
 
-    if (w == NULL) {
+    /* libuv's uv_poll_start() takes the descriptor out of epoll and puts it
+     * back even for the same events, and the store asks for reading after
+     * every statement it sends: only a real change is passed on. */
+    if (w == NULL || uvev == w->uv_events) {
         return;
     }
+    w->uv_events = uvev;
     if (uvev == 0) {
         uv_poll_stop(&w->poll);
     } else {
