@@ -119,8 +119,10 @@ hand_over_peeked(listener_t *l, int fd)
         close(fd);
         return true;
     }
+    /* lws serves the head at once; NULL also when that refused it (a bad
+     * token's 401), so it is not worth a warning. lws has closed fd. */
     if (lws_adopt_socket_vhost_readbuf(l->vhost, fd, out, outlen) == NULL) {
-        log_warn("conn.adopt_failed", "fd=%d", fd); /* lws has closed fd */
+        log_debug("conn.adopt_closed", "fd=%d", fd);
     }
     return true;
 }

@@ -103,6 +103,7 @@ test('a JWT in the subprotocol (a header over 127 bytes) connects, with its prec
   // Debian's lws 4.1 cannot read such a header: the hub moves the token into
   // the query at accept (proto_head.c), ahead of any ?token= the URL had.
   const simplejwt = hub.token(2, { token_type: 'access', jti: 'c0ffee'.repeat(5), iat: Math.floor(Date.now() / 1000) });
+  const logFrom = hub.log.length;
   const s = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { protocols: ['chathub.v1', `bearer.${simplejwt}`] });
   assert.equal(s.ws.protocol, 'chathub.v1');
   assert.equal(s.established.user.id, 2, 'the subprotocol beats ?token=');
@@ -122,6 +123,7 @@ test('a JWT in the subprotocol (a header over 127 bytes) connects, with its prec
   assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { protocols: ['chathub.v1', `bearer.${expired}`] }), 401,
     'a bad subprotocol JWT is refused, not replaced by ?token=');
   assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: ['chathub.v1', `bearer.${'x'.repeat(150)}`] }), 401);
+  assert.doesNotMatch(hub.log.slice(logFrom), /level=(warn|error)/, 'a routine connect logs no warning');
 });
 
 test('a subprotocol header still over 127 bytes without its token is refused with 431, not dropped', async () => {
