@@ -48,6 +48,9 @@ typedef struct hub {
     hub_map_t http_reqs;   /* request id → hub_http_req_t * (answers still owed) */
     hub_map_t ip_conns;    /* client address key → open sockets (as uintptr_t) */
     uint64_t next_id;      /* ids for connections and requests; never reused */
+    /* By descriptor: what accept4() said of each client's peer (hub_listen.h). */
+    struct hub_peer *peers;
+    size_t npeers;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_timer_t sweep; /* once a second: stale outbound queues */

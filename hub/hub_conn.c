@@ -92,7 +92,7 @@ hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
         }
     }
     c->id = hub_next_id(hub);
-    c->ip_key = hub_handshake_ip_key(wsi);
+    c->ip_key = hub_handshake_ip_key(hub, wsi);
     hub_map_put(&hub->ip_conns, c->ip_key,
                 (void *)((uintptr_t)hub_map_get(&hub->ip_conns, c->ip_key) + 1));
     c->hub = hub;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "hub_http.h"
+#include "hub_listen.h"
 #include "hub_log.h"
 #include "proto_jwt.h"
 
@@ -187,28 +188,50 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
 }
 
 uint64_t
-hub_handshake_ip_key(struct lws *wsi)
+hub_handshake_addr_key(const char *addr)
 {
-    char ip[64] = "", xff[256];
-    const char *who = ip;
     uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
 
-    lws_get_peer_simple(wsi, ip, sizeof(ip));
-    /* Behind our nginx every peer is a loopback address: the client is the
-     * last X-Forwarded-For entry, the one nginx added. Never trusted from others. */
-    if ((strncmp(ip, "127.", 4) == 0 || strncmp(ip, "::ffff:127.", 11) == 0 ||
-         strcmp(ip, "::1") == 0) &&
-        copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
-        const char *last = strrchr(xff, ',');
-        who = last != NULL ? last + 1 : xff;
-        while (*who == ' ') {
-            who++;
-        }
-    }
-    for (const char *p = who; *p != '\0'; p++) {
+    for (const char *p = addr; *p != '\0'; p++) {
         h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
     }
     return h;
+}
+
+bool
+hub_handshake_is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "::ffff:127.", 11) == 0 ||
+           strcmp(addr, "::1") == 0;
+}
+
+uint64_t
+hub_handshake_ip_key(const hub_t *hub, struct lws *wsi)
+{
+    const hub_peer_t *peer = hub_listen_peer(hub, lws_get_socket_fd(wsi));
+    char ip[64] = "", xff[256];
+    uint64_t key;
+    bool loopback;
+
+    if (peer != NULL) {
+        key = peer->key;
+        loopback = peer->loopback;
+    } else {
+        lws_get_peer_simple(wsi, ip, sizeof(ip));
+        key = hub_handshake_addr_key(ip);
+        loopback = hub_handshake_is_loopback(ip);
+    }
+    /* Behind our nginx every peer is a loopback address: the client is the
+     * last X-Forwarded-For entry, the one nginx added. Never trusted from others. */
+    if (loopback && copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
+        const char *last = strrchr(xff, ',');
+        const char *who = last != NULL ? last + 1 : xff;
+        while (*who == ' ') {
+            who++;
+        }
+        key = hub_handshake_addr_key(who);
+    }
+    return key;
 }
 
 /* The reasons a refused version gets; hub_handshake_reply knows them by address. */
@@ -259,7 +282,7 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
         return status;
     }
     if (hub->cfg->max_conns_per_ip > 0 &&
-        (uintptr_t)hub_map_get(&hub->ip_conns, hub_handshake_ip_key(wsi)) >=
+        (uintptr_t)hub_map_get(&hub->ip_conns, hub_handshake_ip_key(hub, wsi)) >=
             (uintptr_t)hub->cfg->max_conns_per_ip) {
         *why = "too_many_connections";
         return 429;

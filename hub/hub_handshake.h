@@ -29,7 +29,14 @@ int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const cha
  * version also names the one this hub speaks. */
 void hub_handshake_reply(struct lws *wsi, int status, const char *why);
 
-/* The client address a per-IP limit counts (a hash of it). */
-uint64_t hub_handshake_ip_key(struct lws *wsi);
+/* The client address a per-IP limit counts (a hash of it): the peer's, or
+ * the last X-Forwarded-For entry when the peer is a loopback proxy. */
+uint64_t hub_handshake_ip_key(const hub_t *hub, struct lws *wsi);
+
+/* The hash of an address's text, as hub_handshake_ip_key keys it. */
+uint64_t hub_handshake_addr_key(const char *addr);
+
+/* True for 127.0.0.0/8 and ::1 written as text (IPv4-mapped too). */
+bool hub_handshake_is_loopback(const char *addr);
 
 #endif

@@ -60,6 +60,48 @@ over_cap(hub_t *hub, int fd)
 
 static void on_readable(uv_poll_t *p, int status, int events);
 
+const hub_peer_t *
+hub_listen_peer(const hub_t *hub, int fd)
+{
+    if (fd < 0 || (size_t)fd >= hub->npeers || !hub->peers[fd].known) {
+        return NULL;
+    }
+    return &hub->peers[fd];
+}
+
+/* Keep what accept4() said of fd's peer: the per-IP limit reads it at the
+ * handshake instead of asking the kernel (getpeername) again. An IPv4
+ * client of a dual-stack socket is written as IPv4, as proxies write it in
+ * X-Forwarded-For, so both ways in count as one address. */
+static void
+record_peer(hub_t *hub, int fd, const struct sockaddr_storage *ss)
+{
+    char text[INET6_ADDRSTRLEN] = "";
+
+    if ((size_t)fd >= hub->npeers) {
+        size_t n = hub->npeers > 0 ? hub->npeers : 1024;
+        while (n <= (size_t)fd) {
+            n *= 2;
+        }
+        hub->peers = xrealloc(hub->peers, n * sizeof(*hub->peers));
+        memset(hub->peers + hub->npeers, 0, (n - hub->npeers) * sizeof(*hub->peers));
+        hub->npeers = n;
+    }
+    if (ss->ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, text, sizeof(text));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            inet_ntop(AF_INET, &a->s6_addr[12], text, sizeof(text));
+        } else {
+            inet_ntop(AF_INET6, a, text, sizeof(text));
+        }
+    }
+    hub->peers[fd] = (hub_peer_t){.key = hub_handshake_addr_key(text),
+                                  .loopback = hub_handshake_is_loopback(text),
+                                  .known = true};
+}
+
 static void
 on_resume(uv_timer_t *t)
 {
@@ -153,7 +195,9 @@ on_readable(uv_poll_t *p, int status, int events)
         return;
     }
     for (int i = 0; i < ACCEPT_BATCH; i++) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof(ss);
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 log_warn("conn.accept_paused", "errno=%d ms=%d", errno, PAUSE_MS);
@@ -170,6 +214,7 @@ on_readable(uv_poll_t *p, int status, int events)
             close(fd);
             continue;
         }
+        record_peer(l->hub, fd, &ss);
         hand_to_lws(l, fd);
     }
 }

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hub.h"
 
@@ -21,6 +22,18 @@
  */
 int hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool tls, char *err,
                     size_t errlen) __attribute__((warn_unused_result));
+
+/* A socket's peer as accept4() gave it: the hash of its address's text
+ * (hub_handshake_addr_key) and whether that is a loopback address, where a
+ * proxy's X-Forwarded-For names the client instead. */
+typedef struct hub_peer {
+    uint64_t key;
+    bool loopback;
+    bool known; /* false: not accepted here (or not yet) */
+} hub_peer_t;
+
+/* The peer of the socket fd, or NULL when it was not accepted here. */
+const hub_peer_t *hub_listen_peer(const hub_t *hub, int fd);
 
 /* Stop accepting and close the socket: with SO_REUSEPORT the kernel sends
  * new connections to the port's other nodes. Safe to call twice. */

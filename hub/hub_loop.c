@@ -431,6 +431,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_clear(&hub.rooms);
     hub_map_clear(&hub.http_reqs);
     hub_map_clear(&hub.ip_conns);
+    free(hub.peers);
     proto_jwt_key_free(hub.jwt_key);
     return hub.exit_code;
 }
