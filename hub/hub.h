@@ -31,6 +31,13 @@ typedef struct hub_counters {
     lat_hist_t delivery;   /* a message's arrival on this node → its local sockets */
 } hub_counters_t;
 
+/* The cluster's clock (hub_clock.h). */
+typedef struct hub_clock {
+    int64_t offset_ms;    /* Redis's clock minus ours */
+    uint64_t asked_ms;    /* loop clock of the last TIME sent */
+    bool synced, pending; /* an answer came; a TIME is in flight */
+} hub_clock_t;
+
 typedef struct hub {
     hub_config_t *cfg;
     uv_loop_t *loop;
@@ -48,6 +55,7 @@ typedef struct hub {
     hub_map_t http_reqs;   /* request id → hub_http_req_t * (answers still owed) */
     hub_map_t ip_conns;    /* client address key → open sockets (as uintptr_t) */
     uint64_t next_id;      /* ids for connections and requests; never reused */
+    hub_clock_t clock;
     /* By descriptor: what accept4() said of each client's peer (hub_listen.h). */
     struct hub_peer *peers;
     size_t npeers;
@@ -90,10 +98,6 @@ uint64_t hub_now_us(void);
 
 /* Milliseconds on the loop's clock. */
 uint64_t hub_now_ms(const hub_t *hub);
-
-/* Milliseconds since the epoch (CLOCK_REALTIME): only for times other nodes
- * compare with theirs. */
-int64_t hub_wall_ms(void);
 
 /* What an asynchronous call carries instead of a pointer to something that may
  * be gone when it completes: the hub and an id (STYLE.md "Ownership"). */

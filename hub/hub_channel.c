@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_clock.h"
 #include "hub_log.h"
 #include "hub_redis.h"
 #include "xalloc.h"
@@ -33,7 +34,7 @@ struct hub_channel {
 /* A control envelope to publish again; payload without the late mark. */
 typedef struct late_control {
     int64_t room_id, seq, user;
-    int64_t made_ms; /* wall clock, for the mark */
+    int64_t made_ms; /* cluster clock (hub_clock.h), for the mark */
     size_t len;
     unsigned char payload[];
 } late_control_t;
@@ -214,13 +215,14 @@ hub_channel_late_strip(const unsigned char **payload, size_t *len, int64_t *made
 }
 
 static late_control_t *
-late_new(int64_t room_id, int64_t seq, int64_t user, const unsigned char *payload, size_t len)
+late_new(hub_t *hub, int64_t room_id, int64_t seq, int64_t user, const unsigned char *payload,
+         size_t len)
 {
     int64_t made_ms = 0;
 
     /* Late twice is late once, and keeps the first time. */
     if (!hub_channel_late_strip(&payload, &len, &made_ms)) {
-        made_ms = hub_wall_ms();
+        made_ms = hub_clock_ms(hub);
     }
     late_control_t *l = xmalloc(sizeof(*l) + len);
     l->room_id = room_id;
@@ -464,7 +466,7 @@ publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t se
 
     if (!hub_redis_is_up(ch->redis)) {
         if (control) {
-            keep_late(ch, late_new(room_id, seq, user, payload, len));
+            keep_late(ch, late_new(ch->hub, room_id, seq, user, payload, len));
         } else if (tracked) {
             note_unpublished(ch, room_id, seq);
         }
@@ -482,7 +484,7 @@ publish(hub_channel_t *ch, hub_envelope_kind_t kind, int64_t room_id, int64_t se
         ack = xmalloc(sizeof(*ack));
         *ack = (publish_ack_t){ch, room_id, seq, NULL};
         if (control) {
-            ack->control = late_new(room_id, seq, user, payload, len);
+            ack->control = late_new(ch->hub, room_id, seq, user, payload, len);
         }
     }
     if (hub_redis_command(ch->redis, tracked ? on_published : NULL, ack, 3, argv, argvlen) < 0) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hub_clock.h"
 #include "hub_conn.h"
 #include "hub_log.h"
 #include "hub_recheck.h"
@@ -79,7 +80,7 @@ hub_control_close_token(hub_t *hub, const char *key)
 /* A kick made minutes ago: a removal or a deactivation may have been undone
  * since (the user added back, and connected again here), so the store says
  * whose sockets go. A disconnect has no trace in the store: it closes the
- * sockets that were open when it was made (made_ms, the origin's wall clock;
+ * sockets that were open when it was made (made_ms, the origin's cluster clock;
  * 0 from an older node: all), not the ones the user opened since. A revoked
  * token is closed as it comes: it is never undone. */
 static void
@@ -93,7 +94,7 @@ close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err, i
     if (made_ms > 0) {
         /* Its age on this node's loop clock; an origin whose clock is
          * ahead of ours makes it now, not in the future. */
-        int64_t age = hub_wall_ms() - made_ms;
+        int64_t age = hub_clock_ms(hub) - made_ms;
         age = age > 0 ? age : 0;
         opened_by = (uint64_t)age < now ? now - (uint64_t)age : 0;
     }

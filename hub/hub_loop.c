@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hub_channel.h"
+#include "hub_clock.h"
 #include "hub_deliver.h"
 #include "hub_drain.h"
 #include "hub_listen.h"
@@ -78,15 +79,6 @@ uint64_t
 hub_now_ms(const hub_t *hub)
 {
     return uv_now(hub->loop);
-}
-
-int64_t
-hub_wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 hub_ref_t *
@@ -160,6 +152,14 @@ static void
 on_sweep(uv_timer_t *t)
 {
     hub_conn_sweep(t->data);
+    hub_clock_tick(t->data);
+}
+
+static void
+on_redis_up(hub_t *hub)
+{
+    hub_clock_sample(hub);
+    hub_presence_on_redis_up(hub);
 }
 
 static void
@@ -348,7 +348,7 @@ start_serving(hub_t *hub)
     static const hub_channel_hooks_t channel_hooks = {
         .on_envelope = hub_deliver_on_envelope,
         .on_room_subscribed = on_room_subscribed,
-        .on_up = hub_presence_on_redis_up,
+        .on_up = on_redis_up,
         .on_control_subscribed = on_control_subscribed,
     };
 

@@ -4,6 +4,7 @@
 // the removal committed, and also when Redis was away when it was made.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { startHub, seed, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { startProxy, viaProxy } from '../lib/proxy.js';
@@ -260,6 +261,56 @@ test('a removal published while the other node\'s Redis link was down closes its
     await stays.close();
   } finally {
     await r.stop();
+    await link.close();
+  }
+});
+
+// A late disconnect carries the time it was made, and the other nodes close
+// the sockets open by then. Two nodes here run 5 s ahead and 5 s behind
+// (libfaketime): on their own clocks the first would spare a socket opened
+// just before the disconnect and the second would close one opened after it.
+// Every node reads Redis's TIME, so they agree on when that was.
+const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+const skewed = (by) => ({
+  LD_PRELOAD: FAKETIME_LIB, FAKETIME: by, FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  ASAN_OPTIONS: 'verify_asan_link_order=0', // an AddressSanitizer build, preloaded
+});
+
+test('a late disconnect is timed on Redis\'s clock, not on nodes whose clocks are 5 s off', { timeout: 120000 }, async (t) => {
+  if (!existsSync(FAKETIME_LIB)) return t.skip('libfaketime not installed (deploy/dev test installs it)');
+  const link = await startProxy(redis.port);
+  const hubs = [];
+  try {
+    const p = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-origin', env: FAST, migrate: false });
+    hubs.push(p);
+    const ahead = await startHub({ ...shared(), redis: redis.url, nodeId: 'rm-ahead', env: { ...FAST, ...skewed('+5s') }, migrate: false });
+    hubs.push(ahead);
+    const behind = await startHub({ ...shared(), redis: redis.url, nodeId: 'rm-behind', env: { ...FAST, ...skewed('-5s') }, migrate: false });
+    hubs.push(behind);
+    for (const [hub, want] of [[ahead, -5000], [behind, 5000], [p, 0]]) {
+      const offset = Number(/event=clock\.synced offset_ms=(-?\d+)/.exec(hub.log)?.[1]);
+      assert.ok(Math.abs(offset - want) < 1000, `${hub.proc.pid}: offset ${offset}, want about ${want}`);
+    }
+    await p.api('PUT', '/users/41', { full_name: 'User 41', role: 'student', is_active: true });
+    await p.api('PUT', '/rooms/5907', { type: 'GROUP', name: 'Clocks', members: [1, 41] });
+    const openBefore = [await connect(url(ahead, 41, 5907)), await connect(url(behind, 41, 5907))];
+
+    await link.cut();
+    assert.ok(await readyBecomes(p, 503), 'p saw its Redis link go');
+    await sleep(200);
+    assert.equal((await p.api('POST', '/users/41/disconnect')).status, 200);
+    await sleep(200);
+    const openAfter = [await connect(url(ahead, 41, 5907)), await connect(url(behind, 41, 5907))];
+    await link.restore();
+
+    assert.deepEqual(await Promise.all(openBefore.map((c) => closeCode(c))), [1000, 1000],
+      'the sockets open when the disconnect was made close, on both nodes');
+    for (const c of openAfter) {
+      assert.equal(await closesWithin(c, 1000), false, 'a socket opened after the disconnect stays');
+      await c.close();
+    }
+  } finally {
+    for (const hub of hubs) await hub.stop();
     await link.close();
   }
 });
