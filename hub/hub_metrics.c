@@ -129,6 +129,11 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
     }
     if (redis != NULL) {
         redis_metrics(&t, redis);
+        put(&t,
+            "# HELP chathub_clock_offset_seconds Redis's clock minus this node's, as its TIME "
+            "last said (0 until it answered)\n# TYPE chathub_clock_offset_seconds gauge\n"
+            "chathub_clock_offset_seconds %.3f\n",
+            (double)hub->clock.offset_ms / 1000.0);
     }
     hub_http_reply(req, 200, "text/plain; version=0.0.4", t.s, t.len);
     free(t.s);
