@@ -49,6 +49,25 @@ test('per-address connection limit: 429 past it, counted per forwarded client be
   await sleep(100);
 });
 
+// Bound to an IPv6 socket (here the IPv4-mapped loopback), IPv4 clients come
+// with ::ffff:-mapped addresses; a proxy writes the plain IPv4 one in
+// X-Forwarded-For. Both are one client.
+test('an IPv4 client of an IPv6 socket counts as its IPv4 address, as a proxy names it', async () => {
+  const port = await freePort();
+  const v6 = await startHub({ port, env: { HUB_LISTEN: `[::ffff:127.0.0.1]:${port}`, HUB_MAX_CONNS_PER_IP: '2' } });
+  try {
+    await seed(v6);
+    const u = v6.wsUrl(`/ws/chat/1/?token=${v6.token(1)}`);
+    const direct = [await connect(u), await connect(u)];
+    assert.equal(await handshakeStatus(u, { headers: { 'X-Forwarded-For': '127.0.0.1' } }), 429,
+      'the proxied client is the one already holding two sockets');
+    const other = await connect(u, { headers: { 'X-Forwarded-For': '198.51.100.4' } });
+    await Promise.all([...direct, other].map((c) => c.close()));
+  } finally {
+    await v6.stop();
+  }
+});
+
 test('invalid UTF-8 in a text frame closes 1007', async () => {
   const c = await connect(url(1));
   c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
