@@ -82,8 +82,9 @@ void hub_channel_room_close(hub_channel_t *ch, int64_t room_id);
 /* A control envelope Redis did not take (the link was down, or went down
  * with the PUBLISH unanswered) is published again once the link is up, its
  * payload behind "late <ms> ", ms being the origin's cluster clock
- * (hub_clock.h) when the envelope was made: it may be old news by then (hub_control.c). At most
- * HUB_CHANNEL_LATE_MAX wait; later ones are dropped with a warn log. */
+ * (hub_clock.h) when the envelope was made: it may be old news by then
+ * (hub_control.c). At most HUB_CHANNEL_LATE_MAX wait; later ones are dropped
+ * with a warn log. */
 #define HUB_CHANNEL_LATE "late "
 #define HUB_CHANNEL_LATE_MAX 4096
 
