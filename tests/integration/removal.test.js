@@ -288,7 +288,13 @@ test('a late disconnect is timed on Redis\'s clock, not on nodes whose clocks ar
     const behind = await startHub({ ...shared(), redis: redis.url, nodeId: 'rm-behind', env: { ...FAST, ...skewed('-5s') }, migrate: false });
     hubs.push(behind);
     for (const [hub, want] of [[ahead, -5000], [behind, 5000], [p, 0]]) {
-      const offset = Number(/event=clock\.synced offset_ms=(-?\d+)/.exec(hub.log)?.[1]);
+      // Ready does not wait for TIME's answer: give it a moment.
+      let synced = null;
+      for (let i = 0; i < 50 && synced === null; i++) {
+        synced = /event=clock\.synced offset_ms=(-?\d+)/.exec(hub.log);
+        if (synced === null) await sleep(100);
+      }
+      const offset = Number(synced?.[1]);
       assert.ok(Math.abs(offset - want) < 1000, `${hub.proc.pid}: offset ${offset}, want about ${want}`);
     }
     await p.api('PUT', '/users/41', { full_name: 'User 41', role: 'student', is_active: true });
