@@ -201,29 +201,21 @@ hub_handshake_addr_key(const char *addr)
 bool
 hub_handshake_is_loopback(const char *addr)
 {
-    return strncmp(addr, "127.", 4) == 0 || strncmp(addr, "::ffff:127.", 11) == 0 ||
-           strcmp(addr, "::1") == 0;
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
 }
 
 uint64_t
 hub_handshake_ip_key(const hub_t *hub, struct lws *wsi)
 {
+    /* Every client socket is accepted by hub_listen.c, which keeps its peer. */
     const hub_peer_t *peer = hub_listen_peer(hub, lws_get_socket_fd(wsi));
-    char ip[64] = "", xff[256];
-    uint64_t key;
-    bool loopback;
+    uint64_t key = peer != NULL ? peer->key : hub_handshake_addr_key("");
+    char xff[256];
 
-    if (peer != NULL) {
-        key = peer->key;
-        loopback = peer->loopback;
-    } else {
-        lws_get_peer_simple(wsi, ip, sizeof(ip));
-        key = hub_handshake_addr_key(ip);
-        loopback = hub_handshake_is_loopback(ip);
-    }
     /* Behind our nginx every peer is a loopback address: the client is the
      * last X-Forwarded-For entry, the one nginx added. Never trusted from others. */
-    if (loopback && copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
+    if (peer != NULL && peer->loopback &&
+        copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
         const char *last = strrchr(xff, ',');
         const char *who = last != NULL ? last + 1 : xff;
         while (*who == ' ') {

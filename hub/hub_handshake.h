@@ -36,7 +36,8 @@ uint64_t hub_handshake_ip_key(const hub_t *hub, struct lws *wsi);
 /* The hash of an address's text, as hub_handshake_ip_key keys it. */
 uint64_t hub_handshake_addr_key(const char *addr);
 
-/* True for 127.0.0.0/8 and ::1 written as text (IPv4-mapped too). */
+/* True for 127.0.0.0/8 and ::1 written as text (an IPv4-mapped address is
+ * written as IPv4 first: hub_listen.c). */
 bool hub_handshake_is_loopback(const char *addr);
 
 #endif

@@ -5,7 +5,6 @@
 #include "hub_log.h"
 
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -94,21 +93,10 @@ hub_log_redact_url(const char *url, char *out, size_t outlen)
     }
 }
 
-/* Lines lws 4.1 logs as errors on paths the hub takes on purpose: adopting
- * a socket with its first bytes (hub_listen.c does for every browser that
- * sends its JWT as a subprotocol) says it is calling the service. */
-static const char *const lws_routine[] = {"adopt_socket_readbuf: calling service"};
-
-static bool
-is_routine(const char *msg)
-{
-    for (size_t i = 0; i < sizeof(lws_routine) / sizeof(lws_routine[0]); i++) {
-        if (strncmp(msg, lws_routine[i], strlen(lws_routine[i])) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
+/* lws 4.1 logs this as an error whenever a socket is adopted with its first
+ * bytes, which hub_listen.c does on purpose for every browser that sends its
+ * JWT as a subprotocol. */
+static const char lws_readbuf_line[] = "adopt_socket_readbuf: calling service";
 
 void
 hub_log_from_lws(int level, const char *line)
@@ -130,7 +118,7 @@ hub_log_from_lws(int level, const char *line)
         }
     }
     /* lws errors are level 1; everything else is debug noise for operators. */
-    if (level == 1 && !is_routine(copy)) {
+    if (level == 1 && strncmp(copy, lws_readbuf_line, sizeof(lws_readbuf_line) - 1) != 0) {
         log_warn("lws.log", "msg=\"%s\"", copy);
     } else {
         log_debug("lws.log", "msg=\"%s\"", copy);
