@@ -5,19 +5,28 @@
 #include "proto_utf8.h"
 
 bool
-proto_utf8_valid(const char *s, size_t len)
+proto_utf8_feed(proto_utf8_stream_t *st, const unsigned char *p, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    const unsigned char *end = p + len;
+    unsigned char need = st->need, lo = st->lo, hi = st->hi;
 
     while (p < end) {
-        unsigned char c = *p;
-        size_t need;
-        unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+        unsigned char c = *p++;
 
-        if (c < 0x80) {
-            p++;
+        if (need > 0) {
+            if (c < lo || c > hi) {
+                return false;
+            }
+            need--;
+            lo = 0x80; /* only the second byte has a narrower range */
+            hi = 0xBF;
             continue;
         }
+        if (c < 0x80) {
+            continue;
+        }
+        lo = 0x80;
+        hi = 0xBF;
         if (c >= 0xC2 && c <= 0xDF) {
             need = 1;
         } else if (c >= 0xE0 && c <= 0xEF) {
@@ -31,15 +40,17 @@ proto_utf8_valid(const char *s, size_t len)
         } else {
             return false;
         }
-        if ((size_t)(end - p) <= need || p[1] < lo || p[1] > hi) {
-            return false;
-        }
-        for (size_t i = 2; i <= need; i++) {
-            if (p[i] < 0x80 || p[i] > 0xBF) {
-                return false;
-            }
-        }
-        p += need + 1;
     }
+    st->need = need;
+    st->lo = lo;
+    st->hi = hi;
     return true;
+}
+
+bool
+proto_utf8_valid(const char *s, size_t len)
+{
+    proto_utf8_stream_t st = {0};
+
+    return proto_utf8_feed(&st, (const unsigned char *)s, len) && proto_utf8_complete(&st);
 }

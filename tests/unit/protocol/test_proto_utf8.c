@@ -4,10 +4,34 @@
 #include "../tap.h"
 #include "proto_utf8.h"
 
+/* Fed in two pieces split at every byte, and one byte at a time: the same
+ * verdict as the whole, since a frame or a read may end anywhere. */
+static bool
+split_agrees(const char *s, size_t len, bool want)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t cut = 0; cut <= len; cut++) {
+        proto_utf8_stream_t st = {0};
+        bool v = proto_utf8_feed(&st, p, cut) && proto_utf8_feed(&st, p + cut, len - cut) &&
+                 proto_utf8_complete(&st);
+        if (v != want) {
+            return false;
+        }
+    }
+    proto_utf8_stream_t st = {0};
+    bool v = true;
+    for (size_t i = 0; i < len && v; i++) {
+        v = proto_utf8_feed(&st, p + i, 1);
+    }
+    return (v && proto_utf8_complete(&st)) == want;
+}
+
 static void
 check(const char *s, size_t len, bool want, const char *what)
 {
     ok(proto_utf8_valid(s, len) == want, "%s is %s", what, want ? "valid" : "refused");
+    ok(split_agrees(s, len, want), "%s: the same in pieces", what);
 }
 
 #define CHECK(lit, want, what) check(lit, sizeof(lit) - 1, want, what)
@@ -33,5 +57,15 @@ main(void)
     CHECK("\xE2\x82", false, "a truncated sequence at the end");
     CHECK("\xE2\x82x", false, "a truncated sequence before ASCII");
     CHECK("a\xC3", false, "a lead byte at the very end");
+    {
+        /* A prefix that can still become a character is not refused yet. */
+        proto_utf8_stream_t st = {0};
+        ok(proto_utf8_feed(&st, (const unsigned char *)"\xF0\x9F", 2) && !proto_utf8_complete(&st),
+           "half an emoji: fine so far, not complete");
+        ok(proto_utf8_feed(&st, (const unsigned char *)"\x98\x80", 2) && proto_utf8_complete(&st),
+           "its second half completes it");
+        ok(!proto_utf8_feed(&st, (const unsigned char *)"\xED\xA0", 2),
+           "a surrogate is refused at its second byte");
+    }
     return tap_done();
 }
