@@ -1,0 +1,256 @@
+/*
+ * The request head's grammar, strict where a lax reading could be abused
+ * (RFC 9112 §11: no blank before a header's colon, no folded lines, no
+ * control bytes) and lenient where clients differ harmlessly (a bare LF
+ * ends a line, §2.2).
+ */
+#include "proto_request.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* RFC 9110 §5.6.2's tchar: what a method or a header name is made of. */
+static bool
+is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* The end of the line that starts at p: the offset of its LF from buf, with
+ * *eol the offset where its content ends (before a CR). -1: no LF yet. */
+static long
+line_end(const char *buf, size_t len, size_t p, size_t *eol)
+{
+    const char *lf = memchr(buf + p, '\n', len - p);
+
+    if (lf == NULL) {
+        return -1;
+    }
+    *eol = (size_t)(lf - buf);
+    if (*eol > p && buf[*eol - 1] == '\r') {
+        (*eol)--;
+    }
+    return lf - buf;
+}
+
+static proto_request_status_t
+parse_request_line(const char *buf, size_t eol, proto_request_t *req)
+{
+    size_t p = 0;
+
+    while (p < eol && is_tchar((unsigned char)buf[p])) {
+        p++;
+    }
+    if (p == 0 || p >= eol || buf[p] != ' ') {
+        return PROTO_REQUEST_BAD;
+    }
+    req->method = buf;
+    req->method_len = p++;
+    req->target = buf + p;
+    while (p < eol && (unsigned char)buf[p] > ' ' && buf[p] != 0x7F) {
+        p++;
+    }
+    req->target_len = (size_t)(buf + p - req->target);
+    if (req->target_len == 0 || p + 9 != eol || memcmp(buf + p, " HTTP/1.", 8) != 0 ||
+        buf[p + 8] < '0' || buf[p + 8] > '9') {
+        return PROTO_REQUEST_BAD;
+    }
+    req->minor = buf[p + 8] - '0';
+    return PROTO_REQUEST_OK;
+}
+
+static proto_request_status_t
+parse_header(const char *line, size_t n, proto_header_t *h)
+{
+    size_t p = 0, end = n;
+
+    while (p < n && is_tchar((unsigned char)line[p])) {
+        p++;
+    }
+    if (p == 0 || p == n || line[p] != ':') {
+        return PROTO_REQUEST_BAD; /* a folded line or a blank before the colon included */
+    }
+    h->name = line;
+    h->name_len = p++;
+    while (p < n && (line[p] == ' ' || line[p] == '\t')) {
+        p++;
+    }
+    while (end > p && (line[end - 1] == ' ' || line[end - 1] == '\t')) {
+        end--;
+    }
+    for (size_t i = p; i < end; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if ((c < ' ' && c != '\t') || c == 0x7F) {
+            return PROTO_REQUEST_BAD;
+        }
+    }
+    h->value = line + p;
+    h->value_len = end - p;
+    return PROTO_REQUEST_OK;
+}
+
+proto_request_status_t
+proto_request_parse(const char *buf, size_t len, proto_request_t *req)
+{
+    size_t eol, p;
+    long lf;
+    proto_request_status_t st;
+
+    memset(req, 0, sizeof(*req));
+    if ((lf = line_end(buf, len, 0, &eol)) < 0) {
+        return PROTO_REQUEST_PARTIAL;
+    }
+    if ((st = parse_request_line(buf, eol, req)) != PROTO_REQUEST_OK) {
+        return st;
+    }
+    for (p = (size_t)lf + 1;; p = (size_t)lf + 1) {
+        if ((lf = line_end(buf, len, p, &eol)) < 0) {
+            return PROTO_REQUEST_PARTIAL;
+        }
+        if (eol == p) {
+            req->head_len = (size_t)lf + 1;
+            return PROTO_REQUEST_OK;
+        }
+        if (req->nheaders == PROTO_REQUEST_HEADERS_MAX) {
+            return PROTO_REQUEST_TOO_MANY;
+        }
+        st = parse_header(buf + p, eol - p, &req->headers[req->nheaders++]);
+        if (st != PROTO_REQUEST_OK) {
+            return st;
+        }
+    }
+}
+
+int
+proto_request_header(const proto_request_t *req, const char *name, char *buf, size_t cap)
+{
+    size_t nlen = strlen(name), out = 0;
+    bool found = false;
+
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const proto_header_t *h = &req->headers[i];
+        if (h->name_len != nlen || strncasecmp(h->name, name, nlen) != 0) {
+            continue;
+        }
+        size_t need = (found ? 2 : 0) + h->value_len;
+        if (out + need + 1 > cap) {
+            return -1;
+        }
+        if (found) {
+            memcpy(buf + out, ", ", 2);
+            out += 2;
+        }
+        memcpy(buf + out, h->value, h->value_len);
+        out += h->value_len;
+        found = true;
+    }
+    if (cap > 0) {
+        buf[out] = '\0';
+    }
+    return found ? (int)out : 0;
+}
+
+bool
+proto_request_has_token(const char *v, size_t len, const char *token)
+{
+    size_t tlen = strlen(token), p = 0;
+
+    while (p < len) {
+        size_t start, end;
+        while (p < len && (v[p] == ' ' || v[p] == '\t' || v[p] == ',')) {
+            p++;
+        }
+        start = p;
+        while (p < len && v[p] != ',') {
+            p++;
+        }
+        end = p;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t')) {
+            end--;
+        }
+        if (end - start == tlen && tlen > 0 && strncasecmp(v + start, token, tlen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s (n bytes) into buf (cap bytes, with a NUL); '+' becomes a
+ * space when plus is set (a query's form encoding). Length, or -1. */
+static int
+decode(const char *s, size_t n, bool plus, char *buf, size_t cap)
+{
+    size_t out = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (n - i < 3) {
+                return -1;
+            }
+            int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return -1;
+            }
+            c = (char)(hi << 4 | lo);
+            i += 2;
+            if (c == '\0') {
+                return -1;
+            }
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (out + 1 >= cap) {
+            return -1;
+        }
+        buf[out++] = c;
+    }
+    if (cap == 0) {
+        return -1;
+    }
+    buf[out] = '\0';
+    return (int)out;
+}
+
+int
+proto_request_path(const proto_request_t *req, char *buf, size_t cap)
+{
+    const char *q = memchr(req->target, '?', req->target_len);
+    size_t n = q != NULL ? (size_t)(q - req->target) : req->target_len;
+
+    return decode(req->target, n, false, buf, cap);
+}
+
+const char *
+proto_request_arg(const proto_request_t *req, const char *name, char *buf, size_t cap)
+{
+    const char *q = memchr(req->target, '?', req->target_len);
+    const char *end = req->target + req->target_len;
+    size_t nlen = strlen(name);
+
+    if (q == NULL) {
+        return NULL;
+    }
+    for (const char *p = q + 1; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        size_t flen = (size_t)(stop - p);
+        if (flen >= nlen && memcmp(p, name, nlen) == 0 && (flen == nlen || p[nlen] == '=')) {
+            const char *v = flen == nlen ? stop : p + nlen + 1;
+            return decode(v, (size_t)(stop - v), true, buf, cap) < 0 ? NULL : buf;
+        }
+        p = stop + 1;
+    }
+    return NULL;
+}
