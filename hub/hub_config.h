@@ -31,6 +31,7 @@ typedef struct hub_config {
     long ping_interval;    /* seconds of silence before a ping; twice that: dropped */
     long room_audit_ms;    /* local rooms' last seqs checked against the store; 0: never */
     long io_uring;         /* 1: socket writes through hub_uring where the kernel allows */
+    long ws_native;        /* 1: hub_wsock.c serves plain WebSockets, not lws */
     long run_migrations;   /* 1: migrate before serving */
     long migration_lock_wait;
     char *redis; /* HUB_REDIS: "off" runs the in-process channel layer */

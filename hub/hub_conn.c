@@ -20,6 +20,7 @@
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "hub_room.h"
+#include "hub_sock.h"
 #include "hub_wire.h"
 #include "proto_build.h"
 #include "xalloc.h"
@@ -51,10 +52,11 @@ hub_conn_on_confirm_upgrade(hub_t *hub, struct lws *wsi)
 {
     hub_conn_t *c = xcalloc(1, sizeof(*c));
     const char *why = NULL;
-    int status = hub_handshake_check_version(wsi, &why);
+    hub_hs_t hs = hub_hs_lws(wsi);
+    int status = hub_handshake_check_version(&hs, &why);
 
     if (status == 0) {
-        status = hub_handshake_check(hub, wsi, &c->auth, &why);
+        status = hub_handshake_check(hub, &hs, &c->auth, &why);
     }
     if (status == 0) {
         free(lws_get_opaque_user_data(wsi));
@@ -75,36 +77,43 @@ hub_conn_on_wsi_destroy(struct lws *wsi)
     lws_set_opaque_user_data(wsi, NULL);
 }
 
-int
-hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+void
+hub_conn_open(hub_t *hub, hub_conn_t *c, const hub_hs_t *hs)
 {
-    const char *why = NULL;
-    hub_conn_t *c = lws_get_opaque_user_data(wsi);
-
-    lws_set_opaque_user_data(wsi, NULL);
-    if (c == NULL) {
-        /* Not confirmed first (lws always does): check now. */
-        c = xcalloc(1, sizeof(*c));
-        if (hub_handshake_check_version(wsi, &why) != 0 ||
-            hub_handshake_check(hub, wsi, &c->auth, &why) != 0) {
-            free(c);
-            return 1;
-        }
-    }
     c->id = hub_next_id(hub);
-    c->ip_key = hub_handshake_ip_key(hub, wsi);
+    c->ip_key = hub_handshake_ip_key(hub, hs);
     hub_map_put(&hub->ip_conns, c->ip_key,
                 (void *)((uintptr_t)hub_map_get(&hub->ip_conns, c->ip_key) + 1));
     c->hub = hub;
-    c->wsi = wsi;
     c->state = HUB_CONN_PENDING;
     c->tokens = (double)hub->cfg->rate_burst;
     c->tokens_ms = hub_now_ms(hub);
     c->rx_ms = c->tokens_ms;
     c->opened_ms = c->tokens_ms;
     hub_map_put(&hub->conns, c->id, c);
-    pss->conn = c;
     hub->counters.connections_total++;
+}
+
+int
+hub_conn_on_filter(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
+{
+    const char *why = NULL;
+    hub_conn_t *c = lws_get_opaque_user_data(wsi);
+    hub_hs_t hs = hub_hs_lws(wsi);
+
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c == NULL) {
+        /* Not confirmed first (lws always does): check now. */
+        c = xcalloc(1, sizeof(*c));
+        if (hub_handshake_check_version(&hs, &why) != 0 ||
+            hub_handshake_check(hub, &hs, &c->auth, &why) != 0) {
+            free(c);
+            return 1;
+        }
+    }
+    c->wsi = wsi;
+    hub_conn_open(hub, c, &hs);
+    pss->conn = c;
     return 0;
 }
 
@@ -177,7 +186,7 @@ hub_conn_release_early(hub_conn_t *c)
     c->early_bytes = 0;
     if (c->rx_paused) {
         c->rx_paused = false;
-        lws_rx_flow_control(c->wsi, 1);
+        hub_sock_rx_flow(c, true);
     }
 }
 
@@ -200,23 +209,16 @@ hub_conn_on_alive(hub_conn_t *c)
 }
 
 int
-hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len)
+hub_conn_rx(hub_conn_t *c, const void *in, size_t len, bool binary, bool final)
 {
-    hub_conn_t *c = pss->conn;
-    /* Past twice the message limit nothing is buffered: the socket is closed. */
-    size_t cap = (size_t)hub->cfg->max_message_bytes * 2;
+    size_t cap = HUB_CONN_RX_MAX(c->hub->cfg);
 
-    if (c == NULL) {
-        return 0;
-    }
     hub_conn_on_alive(c);
     if ((c->state != HUB_CONN_OPEN && c->state != HUB_CONN_PENDING) || c->peer_closed) {
         return 0;
     }
     if (c->rx_len + len > cap) {
         log_info("ws.too_large", "conn=%" PRIu64 " bytes=%zu", c->id, c->rx_len + len);
-        lws_close_reason(wsi, (enum lws_close_status)PROTO_CLOSE_TOO_LARGE,
-                         (unsigned char *)"message too large", 17);
         return -1;
     }
     if (c->rx_len + len > c->rx_cap) {
@@ -227,8 +229,8 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
         memcpy(c->rx + c->rx_len, in, len);
     }
     c->rx_len += len;
-    c->rx_binary = c->rx_binary || lws_frame_is_binary(wsi);
-    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) > 0) {
+    c->rx_binary = c->rx_binary || binary;
+    if (!final) {
         return 0;
     }
     handle_rx(c);
@@ -236,14 +238,28 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
         /* Only a client that does not wait for connection_established gets
          * here. Not paused at every open: that costs three epoll_ctl calls. */
         c->rx_paused = true;
-        lws_rx_flow_control(wsi, 0);
+        hub_sock_rx_flow(c, false);
     }
     return 0;
 }
 
-/* lws 4.1 hides the close opcode (its lws_close_reason() path sends nothing
- * from WRITEABLE under libuv, PITFALLS.md); 4 is the value it uses internally. */
-#define WRITE_CLOSE ((enum lws_write_protocol)4)
+int
+hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in, size_t len)
+{
+    hub_conn_t *c = pss->conn;
+
+    (void)hub;
+    if (c == NULL) {
+        return 0;
+    }
+    if (hub_conn_rx(c, in, len, lws_frame_is_binary(wsi),
+                    lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0) < 0) {
+        lws_close_reason(wsi, (enum lws_close_status)PROTO_CLOSE_TOO_LARGE,
+                         (unsigned char *)"message too large", 17);
+        return -1;
+    }
+    return 0;
+}
 
 /* How long a socket whose close frame is out keeps draining its input (s). */
 #define LINGER_SECONDS 2
@@ -256,12 +272,12 @@ hub_conn_on_receive(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const void *in,
 static int
 linger(hub_conn_t *c)
 {
-    if (lws_partial_buffered(c->wsi)) {
-        /* lws still holds part of the close frame: a FIN now would cut it. */
-        lws_callback_on_writable(c->wsi);
+    if (hub_sock_partial(c)) {
+        /* Part of the close frame is still held: a FIN now would cut it. */
+        hub_sock_want_write(c);
         return 0;
     }
-    if (shutdown(lws_get_socket_fd(c->wsi), SHUT_WR) < 0) {
+    if (shutdown(hub_sock_fd(c), SHUT_WR) < 0) {
         return -1; /* the peer is gone already */
     }
     c->write_shut = true;
@@ -271,24 +287,24 @@ linger(hub_conn_t *c)
 static int
 write_close(hub_conn_t *c)
 {
-    unsigned char buf[LWS_PRE + 2 + sizeof(c->close_reason)];
+    unsigned char buf[HUB_SOCK_PRE + 2 + sizeof(c->close_reason)];
     size_t rlen = strlen(c->close_reason);
 
-    buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
-    buf[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
-    memcpy(buf + LWS_PRE + 2, c->close_reason, rlen);
-    if (lws_write(c->wsi, buf + LWS_PRE, 2 + rlen, WRITE_CLOSE) < 0) {
+    buf[HUB_SOCK_PRE] = (unsigned char)(c->close_code >> 8);
+    buf[HUB_SOCK_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+    memcpy(buf + HUB_SOCK_PRE + 2, c->close_reason, rlen);
+    if (hub_sock_write(c, buf + HUB_SOCK_PRE, 2 + rlen, HUB_SOCK_CLOSE) < 0) {
         return -1;
     }
     log_info("ws.close", "conn=%" PRIu64 " user=%" PRId64 " code=%d", c->id, c->user.id,
              c->close_code);
     c->close_sent = true;
     /* Bounds the linger, and frees a peer that never reads the frame at all. */
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_SECONDS);
+    hub_sock_close_after(c, LINGER_SECONDS);
     if (c->rx_paused) {
         /* Paused input would never drain: the peer's FIN could not be seen. */
         c->rx_paused = false;
-        lws_rx_flow_control(c->wsi, 1);
+        hub_sock_rx_flow(c, true);
     }
     return linger(c);
 }
@@ -296,11 +312,13 @@ write_close(hub_conn_t *c)
 int
 hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 {
-    hub_conn_t *c = pss->conn;
+    (void)wsi;
+    return pss->conn != NULL ? hub_conn_writeable(hub, pss->conn) : -1;
+}
 
-    if (c == NULL) {
-        return -1;
-    }
+int
+hub_conn_writeable(hub_t *hub, hub_conn_t *c)
+{
     if (c->close_sent) {
         return c->write_shut ? 0 : linger(c);
     }
@@ -311,7 +329,7 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
         return -1;
     }
     if (c->qlen > 0 || c->state == HUB_CONN_CLOSING) {
-        lws_callback_on_writable(wsi);
+        hub_sock_want_write(c);
     }
     return 0;
 }
@@ -319,16 +337,18 @@ hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
 int
 hub_conn_on_peer_close(hub_pss_t *pss)
 {
-    hub_conn_t *c = pss->conn;
+    return pss->conn != NULL && hub_conn_peer_closed(pss->conn) ? -1 : 0;
+}
 
+bool
+hub_conn_peer_closed(hub_conn_t *c)
+{
     /* After our close frame lws cannot echo theirs (our side may be shut), and
      * a peer that sent its close frame sends nothing more: done. Whatever lws
      * still hands us after it is dropped (RFC 6455 §5.5.1): a message that
      * follows a close must not be stored unanswered. */
-    if (c != NULL) {
-        c->peer_closed = true;
-    }
-    return c != NULL && c->close_sent ? -1 : 0;
+    c->peer_closed = true;
+    return c->close_sent;
 }
 
 static void
@@ -363,6 +383,12 @@ hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
         return; /* refused in FILTER: nothing was made */
     }
     pss->conn = NULL;
+    hub_conn_free(hub, c);
+}
+
+void
+hub_conn_free(hub_t *hub, hub_conn_t *c)
+{
     uintptr_t n = (uintptr_t)hub_map_get(&hub->ip_conns, c->ip_key);
     if (n <= 1) {
         hub_map_del(&hub->ip_conns, c->ip_key);
@@ -453,13 +479,12 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
     /* A first frame on an open socket is written at the end of this turn of
      * the loop, with whatever else comes for it meanwhile, not through a
      * writeable callback: that costs four epoll_ctl calls (libuv re-adds the
-     * descriptor on each change of its events). Behind a short write lws
-     * keeps, the queue waits for writeable and its bounds hold. */
-    if (first && c->state == HUB_CONN_OPEN && !lws_partial_buffered(c->wsi) &&
-        hub_wire_cork(c->hub, c)) {
+     * descriptor on each change of its events). Behind a short write's held
+     * bytes, the queue waits for writeable and its bounds hold. */
+    if (first && c->state == HUB_CONN_OPEN && !hub_sock_partial(c) && hub_wire_cork(c->hub, c)) {
         return;
     }
-    lws_callback_on_writable(c->wsi);
+    hub_sock_want_write(c);
 }
 
 void
@@ -516,7 +541,7 @@ hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue)
     if (drop_queue) {
         queue_clear(c);
     }
-    lws_callback_on_writable(c->wsi);
+    hub_sock_want_write(c);
 }
 
 void
@@ -629,7 +654,7 @@ static void
 keepalive(hub_conn_t *c, uint64_t now)
 {
     uint64_t interval = (uint64_t)c->hub->cfg->ping_interval * 1000;
-    unsigned char ping[LWS_PRE + 1];
+    unsigned char ping[HUB_SOCK_PRE + 1];
 
     if (c->state == HUB_CONN_CLOSING || now - c->rx_ms < interval) {
         return;
@@ -649,10 +674,10 @@ keepalive(hub_conn_t *c, uint64_t now)
     }
     /* Only on an idle pipe: a socket with output waiting is the queue
      * bounds' business (4408), and a ping must not overtake a frame. */
-    if (c->qlen == 0 && !lws_partial_buffered(c->wsi)) {
+    if (c->qlen == 0 && !hub_sock_partial(c)) {
         /* With a payload: lws 4.1 does not report an empty pong. */
-        ping[LWS_PRE] = 'k';
-        if (lws_write(c->wsi, ping + LWS_PRE, 1, LWS_WRITE_PING) < 0) {
+        ping[HUB_SOCK_PRE] = 'k';
+        if (hub_sock_write(c, ping + HUB_SOCK_PRE, 1, HUB_SOCK_PING) < 0) {
             hub_conn_close(c, PROTO_CLOSE_INTERNAL, "write failed", true);
             return;
         }
@@ -688,7 +713,7 @@ hub_conn_sweep(hub_t *hub)
         if (c->qlen > 0 || (c->close_sent && !c->write_shut)) {
             /* lws may spend a writeable event on flushing the rest of a short
              * write and not report it: ask again, so a stall lasts a second. */
-            lws_callback_on_writable(c->wsi);
+            hub_sock_want_write(c);
         }
         keepalive(c, now);
     }

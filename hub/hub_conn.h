@@ -17,7 +17,13 @@
 #include "proto_url.h"
 
 struct lws;
+struct hub_hs;
+struct hub_wsock;
 typedef struct hub_room hub_room_t;
+
+/* Past twice the message limit nothing is buffered: the socket is closed
+ * with 1009. Up to it, a message over the limit gets an error frame. */
+#define HUB_CONN_RX_MAX(cfg) ((size_t)(cfg)->max_message_bytes * 2)
 
 typedef enum hub_conn_state {
     HUB_CONN_PENDING = 1, /* upgraded; waiting for the store to authorize */
@@ -45,7 +51,8 @@ typedef struct hub_conn {
     uint64_t opened_ms; /* the loop's clock */
     uint64_t ip_key;    /* counted in hub->ip_conns */
     hub_t *hub;
-    struct lws *wsi;
+    struct lws *wsi;      /* served by lws, or */
+    struct hub_wsock *ws; /* by the hub itself (hub_wsock.c) */
     hub_conn_state_t state;
     hub_auth_t auth;
     /* Set on join. */
@@ -123,6 +130,21 @@ int hub_conn_on_writeable(hub_t *hub, struct lws *wsi, hub_pss_t *pss);
 int hub_conn_on_peer_close(hub_pss_t *pss);
 /* LWS_CALLBACK_CLOSED: forget and free the connection. */
 void hub_conn_on_closed(hub_t *hub, hub_pss_t *pss);
+
+/* What the callbacks above do, for either kind of socket. */
+
+/* c (calloc'd, auth filled, its socket set) passed the handshake checks:
+ * counted, numbered and known to the hub, PENDING until its join. */
+void hub_conn_open(hub_t *hub, hub_conn_t *c, const struct hub_hs *hs);
+/* A piece of a message from the client (final: its last). -1: past
+ * HUB_CONN_RX_MAX, close with 1009. */
+int hub_conn_rx(hub_conn_t *c, const void *in, size_t len, bool binary, bool final);
+/* The socket can take bytes: write the queue, or the close. -1 hangs up. */
+int hub_conn_writeable(hub_t *hub, hub_conn_t *c);
+/* The client's close frame came. True when ours is out already: hang up. */
+bool hub_conn_peer_closed(hub_conn_t *c);
+/* The socket is gone: forget c everywhere and free it. */
+void hub_conn_free(hub_t *hub, hub_conn_t *c);
 
 /* The open connection with this id, or NULL (closed, closing or unknown). */
 hub_conn_t *hub_conn_lookup(hub_t *hub, uint64_t id);

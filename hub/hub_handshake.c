@@ -14,16 +14,52 @@
 #include "hub_listen.h"
 #include "hub_log.h"
 #include "proto_jwt.h"
+#include "proto_request.h"
 
-static int
-copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
+hub_hs_t
+hub_hs_lws(struct lws *wsi)
 {
-    int n = lws_hdr_total_length(wsi, h);
+    return (hub_hs_t){.wsi = wsi, .fd = lws_get_socket_fd(wsi)};
+}
 
+/* The headers the checks read, by lws's index and by name. */
+typedef struct hdr {
+    enum lws_token_indexes token;
+    const char *name;
+} hdr_t;
+
+static const hdr_t H_ORIGIN = {WSI_TOKEN_ORIGIN, "Origin"};
+static const hdr_t H_PROTOCOL = {WSI_TOKEN_PROTOCOL, "Sec-WebSocket-Protocol"};
+static const hdr_t H_AUTHORIZATION = {WSI_TOKEN_HTTP_AUTHORIZATION, "Authorization"};
+static const hdr_t H_VERSION = {WSI_TOKEN_VERSION, "Sec-WebSocket-Version"};
+static const hdr_t H_FORWARDED_FOR = {WSI_TOKEN_X_FORWARDED_FOR, "X-Forwarded-For"};
+
+/* A header's value with a NUL: its length, 0 absent (or empty), -1 too long. */
+static int
+copy_hdr(const hub_hs_t *hs, hdr_t h, char *buf, size_t len)
+{
+    if (hs->req != NULL) {
+        return proto_request_header(hs->req, h.name, buf, len);
+    }
+    int n = lws_hdr_total_length(hs->wsi, h.token);
     if (n <= 0) {
         return 0;
     }
-    if ((size_t)n >= len || lws_hdr_copy(wsi, buf, (int)len, h) < 0) {
+    if ((size_t)n >= len || lws_hdr_copy(hs->wsi, buf, (int)len, h.token) < 0) {
+        return -1;
+    }
+    return n;
+}
+
+/* The request's path, decoded: its length, or <= 0 when there is none usable. */
+static int
+copy_path(const hub_hs_t *hs, char *buf, size_t len)
+{
+    if (hs->req != NULL) {
+        return proto_request_path(hs->req, buf, len);
+    }
+    int n = lws_hdr_total_length(hs->wsi, WSI_TOKEN_GET_URI);
+    if (n <= 0 || (size_t)n >= len || lws_hdr_copy(hs->wsi, buf, (int)len, WSI_TOKEN_GET_URI) < 0) {
         return -1;
     }
     return n;
@@ -34,13 +70,26 @@ copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
  * fragment (a JWT in ?token=), not just the value wanted. */
 #define URLARG_BUF (PROTO_JWT_MAX_LEN + 64)
 
+/* The first query argument called name, decoded, in buf; NULL when none. */
+static const char *
+urlarg(const hub_hs_t *hs, const char *name, char *buf, size_t len)
+{
+    char eq[32];
+
+    if (hs->req != NULL) {
+        return proto_request_arg(hs->req, name, buf, len);
+    }
+    snprintf(eq, sizeof(eq), "%s=", name);
+    return lws_get_urlarg_by_name(hs->wsi, eq, buf, (int)len);
+}
+
 static int
-parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
+parse_target(const hub_hs_t *hs, hub_auth_t *a, const char **why)
 {
     char path[256], arg[URLARG_BUF];
     const char *v;
 
-    if (copy_hdr(wsi, WSI_TOKEN_GET_URI, path, sizeof(path)) <= 0) {
+    if (copy_path(hs, path, sizeof(path)) <= 0) {
         *why = "not_found";
         return 404;
     }
@@ -49,7 +98,7 @@ parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
         *why = "not_found";
         return 404;
     }
-    v = lws_get_urlarg_by_name(wsi, "room_id=", arg, sizeof(arg));
+    v = urlarg(hs, "room_id", arg, sizeof(arg));
     if (v != NULL && a->kind == PROTO_WS_FALLBACK) {
         if (proto_parse_id(v, strlen(v), &a->room_id) < 0) {
             *why = "bad_room_id";
@@ -58,7 +107,7 @@ parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
         a->kind = PROTO_WS_ROOM;
     }
     a->last_seq = -1;
-    v = lws_get_urlarg_by_name(wsi, "last_seq=", arg, sizeof(arg));
+    v = urlarg(hs, "last_seq", arg, sizeof(arg));
     if (v != NULL && proto_parse_u53(v, strlen(v), &a->last_seq) < 0) {
         *why = "bad_last_seq";
         return 400;
@@ -67,10 +116,10 @@ parse_target(struct lws *wsi, hub_auth_t *a, const char **why)
 }
 
 static int
-check_origin(hub_t *hub, struct lws *wsi, const char **why)
+check_origin(hub_t *hub, const hub_hs_t *hs, const char **why)
 {
     char origin[256];
-    int n = copy_hdr(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin));
+    int n = copy_hdr(hs, H_ORIGIN, origin, sizeof(origin));
 
     /* No Origin: not a browser, so no cross-site risk to police. */
     if (n == 0 || hub->cfg->allowed_origins == NULL) {
@@ -88,12 +137,11 @@ check_origin(hub_t *hub, struct lws *wsi, const char **why)
  * without selecting one is no way out either, since browsers and the ws
  * package fail a handshake whose answer selects none of the offered ones. */
 static int
-check_subprotocol(struct lws *wsi, const char **why)
+check_subprotocol(const hub_hs_t *hs, char *buf, size_t cap, const char **why)
 {
-    char buf[HUB_SUBPROTOCOL_MAX];
     size_t tlen;
     bool has_v1 = false;
-    int n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, sizeof(buf));
+    int n = copy_hdr(hs, H_PROTOCOL, buf, cap);
 
     if (n == 0) {
         return 0;
@@ -160,12 +208,12 @@ bearer_is_blank(const char *hdr)
 /* 0 with *tok, -1 no token anywhere, -2 an Authorization header that cannot
  * hold one we read (too long to copy, or not "Bearer <token>"). */
 static int
-find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *tlen)
+find_token(const hub_hs_t *hs, char *buf, size_t buflen, const char **tok, size_t *tlen)
 {
     bool has_v1 = false;
     int n;
 
-    n = copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, buf, buflen);
+    n = copy_hdr(hs, H_AUTHORIZATION, buf, buflen);
     /* Only a Bearer header is a token source: browsers send Basic credentials
      * they cached for a site behind HTTP auth, and those are not meant for us.
      * A header too long to copy is refused: its scheme is unknown. A blank
@@ -175,11 +223,11 @@ find_token(struct lws *wsi, char *buf, size_t buflen, const char **tok, size_t *
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
         return *tok != NULL ? 0 : -2;
     }
-    n = copy_hdr(wsi, WSI_TOKEN_PROTOCOL, buf, buflen);
+    n = copy_hdr(hs, H_PROTOCOL, buf, buflen);
     if (n > 0 && (*tok = proto_subprotocol_token(buf, tlen, &has_v1)) != NULL) {
         return 0;
     }
-    *tok = lws_get_urlarg_by_name(wsi, "token=", buf, (int)buflen);
+    *tok = urlarg(hs, "token", buf, buflen);
     if (*tok == NULL) {
         return -1;
     }
@@ -205,17 +253,16 @@ hub_handshake_is_loopback(const char *addr)
 }
 
 uint64_t
-hub_handshake_ip_key(const hub_t *hub, struct lws *wsi)
+hub_handshake_ip_key(const hub_t *hub, const hub_hs_t *hs)
 {
     /* Every client socket is accepted by hub_listen.c, which keeps its peer. */
-    const hub_peer_t *peer = hub_listen_peer(hub, lws_get_socket_fd(wsi));
+    const hub_peer_t *peer = hub_listen_peer(hub, hs->fd);
     uint64_t key = peer != NULL ? peer->key : hub_handshake_addr_key("");
     char xff[256];
 
     /* Behind our nginx every peer is a loopback address: the client is the
      * last X-Forwarded-For entry, the one nginx added. Never trusted from others. */
-    if (peer != NULL && peer->loopback &&
-        copy_hdr(wsi, WSI_TOKEN_X_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
+    if (peer != NULL && peer->loopback && copy_hdr(hs, H_FORWARDED_FOR, xff, sizeof(xff)) > 0) {
         const char *last = strrchr(xff, ',');
         const char *who = last != NULL ? last + 1 : xff;
         while (*who == ' ') {
@@ -234,10 +281,10 @@ static const char why_bad_version[] = "unsupported_websocket_version";
  * it does (hub_handshake_reply adds the header). lws 4.1 upgrades whatever
  * the header says, and without one. */
 int
-hub_handshake_check_version(struct lws *wsi, const char **why)
+hub_handshake_check_version(const hub_hs_t *hs, const char **why)
 {
     char v[16];
-    int n = copy_hdr(wsi, WSI_TOKEN_VERSION, v, sizeof(v));
+    int n = copy_hdr(hs, H_VERSION, v, sizeof(v));
     size_t len = n > 0 ? (size_t)n : 0;
 
     while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
@@ -255,7 +302,7 @@ hub_handshake_check_version(struct lws *wsi, const char **why)
 }
 
 int
-hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why)
+hub_handshake_check(hub_t *hub, const hub_hs_t *hs, hub_auth_t *auth, const char **why)
 {
     char buf[PROTO_JWT_MAX_LEN + 64];
     const char *tok = NULL;
@@ -263,42 +310,55 @@ hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **
     int status;
 
     memset(auth, 0, sizeof(*auth));
-    if ((status = parse_target(wsi, auth, why)) != 0) {
+    if ((status = parse_target(hs, auth, why)) != 0) {
         return status;
     }
     if (hub->draining || hub->stopping) {
         *why = "draining";
         return 503;
     }
-    if ((status = check_origin(hub, wsi, why)) != 0) {
+    if ((status = check_origin(hub, hs, why)) != 0) {
         return status;
     }
     if (hub->cfg->max_conns_per_ip > 0 &&
-        (uintptr_t)hub_map_get(&hub->ip_conns, hub_handshake_ip_key(hub, wsi)) >=
+        (uintptr_t)hub_map_get(&hub->ip_conns, hub_handshake_ip_key(hub, hs)) >=
             (uintptr_t)hub->cfg->max_conns_per_ip) {
         *why = "too_many_connections";
         return 429;
     }
     /* Past this lws drops the connection without a word (a long bearer entry
-     * was already moved to the query at accept): say so with a real status. */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL) >= HUB_SUBPROTOCOL_MAX) {
+     * was already moved to the query at accept): say so with a real status.
+     * Our own reader takes what buf holds, a JWT included. */
+    if (hs->req == NULL &&
+        lws_hdr_total_length(hs->wsi, WSI_TOKEN_PROTOCOL) >= HUB_SUBPROTOCOL_MAX) {
         *why = "subprotocol_too_long";
         return 431;
     }
-    if ((status = check_subprotocol(wsi, why)) != 0) {
+    if ((status = check_subprotocol(hs, buf, hs->req != NULL ? sizeof(buf) : HUB_SUBPROTOCOL_MAX,
+                                    why)) != 0) {
         return status;
     }
-    if ((status = find_token(wsi, buf, sizeof(buf), &tok, &tlen)) < 0) {
+    if ((status = find_token(hs, buf, sizeof(buf), &tok, &tlen)) < 0) {
         *why = status == -2 ? "malformed_token" : "no_token";
         return 401;
     }
     return verify_token(hub, tok, tlen, auth, why);
 }
 
+static const char *
+reply_extra(const char *why)
+{
+    return why == why_no_version || why == why_bad_version ? "Sec-WebSocket-Version: 13\r\n" : "";
+}
+
 void
 hub_handshake_reply(struct lws *wsi, int status, const char *why)
 {
-    bool version = why == why_no_version || why == why_bad_version;
+    hub_http_write_raw_status(wsi, status, why, reply_extra(why));
+}
 
-    hub_http_write_raw_status(wsi, status, why, version ? "Sec-WebSocket-Version: 13\r\n" : "");
+char *
+hub_handshake_reply_text(int status, const char *why, size_t *len)
+{
+    return hub_http_status_text(status, why, reply_extra(why), len);
 }

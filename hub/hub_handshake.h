@@ -11,6 +11,18 @@
 #include "hub_conn.h"
 
 struct lws;
+struct proto_request;
+
+/* A request head the checks read: the one lws parsed (wsi), or ours (req, a
+ * socket hub_wsock.c serves without lws); fd its socket. */
+typedef struct hub_hs {
+    struct lws *wsi;
+    const struct proto_request *req;
+    int fd;
+} hub_hs_t;
+
+/* The head of an lws connection. */
+hub_hs_t hub_hs_lws(struct lws *wsi);
 
 /* Debian's lws 4.1 copies Sec-WebSocket-Protocol into a 128-byte buffer and
  * drops the connection when the header has this many bytes or more (127: it
@@ -19,19 +31,23 @@ struct lws;
 #define HUB_SUBPROTOCOL_MAX 127
 
 /* 0 when Sec-WebSocket-Version is 13; else 400 (none) or 426 (another). */
-int hub_handshake_check_version(struct lws *wsi, const char **why);
+int hub_handshake_check_version(const hub_hs_t *hs, const char **why);
 
 /* 0 with *auth filled, or the HTTP status to answer (401, 403, 404, 400, 503)
  * with *why a static reason for the log and the body. */
-int hub_handshake_check(hub_t *hub, struct lws *wsi, hub_auth_t *auth, const char **why);
+int hub_handshake_check(hub_t *hub, const hub_hs_t *hs, hub_auth_t *auth, const char **why);
 
 /* Write "HTTP/1.1 <status> <reason>" with a small JSON body on wsi; a refused
  * version also names the one this hub speaks. */
 void hub_handshake_reply(struct lws *wsi, int status, const char *why);
 
+/* The same answer as text, for a socket lws does not serve: after LWS_PRE
+ * bytes of headroom, *len bytes; the caller frees it. */
+char *hub_handshake_reply_text(int status, const char *why, size_t *len);
+
 /* The client address a per-IP limit counts (a hash of it): the peer's, or
  * the last X-Forwarded-For entry when the peer is a loopback proxy. */
-uint64_t hub_handshake_ip_key(const hub_t *hub, struct lws *wsi);
+uint64_t hub_handshake_ip_key(const hub_t *hub, const hub_hs_t *hs);
 
 /* The hash of an address's text, as hub_handshake_ip_key keys it. */
 uint64_t hub_handshake_addr_key(const char *addr);

@@ -117,24 +117,34 @@ hub_http_error_body(const char *code, const char *message, size_t *len)
 
 static const char www_authenticate[] = "WWW-Authenticate: Bearer realm=\"chathub\"\r\n";
 
-void
-hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
+char *
+hub_http_status_text(int status, const char *why, const char *extra, size_t *len)
 {
     size_t blen;
     char *body = hub_http_error_body(status_code(status), why, &blen);
     size_t cap = LWS_PRE + 256 + strlen(extra) + blen;
-    unsigned char *buf = xmalloc(cap);
-    int n = snprintf((char *)buf + LWS_PRE, cap - LWS_PRE,
+    char *buf = xmalloc(cap);
+    int n = snprintf(buf + LWS_PRE, cap - LWS_PRE,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n%s%s\r\n%s",
                      status, reason_phrase(status), blen, status == 401 ? www_authenticate : "",
                      extra, body);
 
-    if (lws_write(wsi, buf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP_FINAL) < 0) {
+    free(body);
+    *len = (size_t)n;
+    return buf;
+}
+
+void
+hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
+{
+    size_t n;
+    char *buf = hub_http_status_text(status, why, extra, &n);
+
+    if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) < 0) {
         log_debug("http.write_failed", "status=%d", status);
     }
     free(buf);
-    free(body);
 }
 
 hub_http_req_t *
@@ -355,7 +365,8 @@ answer_ws_path(hub_t *hub, hub_http_req_t *req)
     const char *why = NULL;
     char origin[256];
     const char *allowed = readable_origin(hub, req, origin, sizeof(origin));
-    int status = hub_handshake_check(hub, req->wsi, &auth, &why);
+    hub_hs_t hs = hub_hs_lws(req->wsi);
+    int status = hub_handshake_check(hub, &hs, &auth, &why);
     bool dead_token = status == 401 && why != NULL && strcmp(why, "no_token") != 0;
 
     snprintf(req->extra_buf, sizeof(req->extra_buf), "%s%s%s%s",

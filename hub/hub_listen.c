@@ -21,6 +21,7 @@
 #include "hub_handshake.h"
 #include "hub_http.h"
 #include "hub_log.h"
+#include "hub_wsock.h"
 #include "proto_head.h"
 #include "xalloc.h"
 
@@ -150,6 +151,9 @@ hand_over_peeked(listener_t *l, int fd)
 
     if (n == (ssize_t)sizeof(in) && memmem(in, sizeof(in), "\r\n\r\n", 4) == NULL) {
         refuse_head(fd);
+        return true;
+    }
+    if (n > 0 && hub_wsock_take(l->hub, fd, in, (size_t)n)) {
         return true;
     }
     if (n <= 0 || proto_head_lift(in, (size_t)n, HUB_SUBPROTOCOL_MAX, out, sizeof(out), &used,

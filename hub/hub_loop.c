@@ -33,6 +33,7 @@
 #include "hub_store_uv.h"
 #include "hub_conn.h"
 #include "hub_wire.h"
+#include "hub_wsock.h"
 #include "hub_ws.h"
 #include "proto_jwt.h"
 #include "store_migrate.h"
@@ -127,6 +128,7 @@ stop(hub_t *hub, int exit_code)
     hub->exit_code = exit_code;
     log_info("hub.stop", "node=%s exit=%d", hub->cfg->node_id, exit_code);
     hub_listen_close(hub);
+    hub_wsock_stop(hub); /* its sockets end with lws's, before the rooms go */
     if (hub->lws != NULL) {
         lws_context_destroy(hub->lws); /* first of the two calls: from inside the loop */
     }
@@ -411,6 +413,7 @@ run(hub_config_t *cfg, step_fn first)
     hub.sweep.data = &hub;
     uv_timer_start(&hub.sweep, on_sweep, 1000, 1000);
     hub_wire_init(&hub);
+    hub_wsock_init(&hub);
     if (cfg->jwt_secret != NULL) {
         hub.jwt_key =
             proto_jwt_key_new((const unsigned char *)cfg->jwt_secret, strlen(cfg->jwt_secret));

@@ -2,13 +2,13 @@
  * One write for all the frames a socket got in one turn of the loop (see
  * hub_wire.h). Server frames are never masked, so a frame's header depends
  * on its length alone: several frames are laid out back to back in a scratch
- * buffer and given to lws as raw bytes, which it writes, or keeps the rest of
- * after a short write (lws_partial_buffered()), exactly as it does for one.
+ * buffer and given to the socket (hub_sock.h) as raw bytes, which it writes,
+ * or keeps the rest of after a short write (hub_sock_partial()), exactly as
+ * it does for one.
  */
 #include "hub_wire.h"
 
 #include <errno.h>
-#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,7 +16,9 @@
 
 #include "hub_log.h"
 #include "hub_resume.h"
+#include "hub_sock.h"
 #include "hub_uring.h"
+#include "proto_wsframe.h"
 #include "xalloc.h"
 
 /* A write holds at most this many bytes of frames (one bigger frame goes alone). */
@@ -47,28 +49,13 @@ struct hub_wire {
     hub_uring_t *retired; /* a ring that broke, kept while it may run sends */
     ring_send_t *sends;
     struct iovec *iov; /* RING_FRAMES_MAX per send */
-    unsigned char scratch[LWS_PRE + WIRE_SCRATCH];
+    unsigned char scratch[HUB_SOCK_PRE + WIRE_SCRATCH];
 };
 
 static size_t
 frame_header(unsigned char *h, size_t len)
 {
-    h[0] = 0x81; /* FIN, text */
-    if (len < 126) {
-        h[1] = (unsigned char)len;
-        return 2;
-    }
-    if (len < 65536) {
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++) {
-        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-    }
-    return 10;
+    return proto_ws_frame_header(h, PROTO_WS_OP_TEXT, len);
 }
 
 static hub_buf_t *
@@ -98,16 +85,16 @@ write_some(hub_t *hub, hub_conn_t *c)
         n++;
     }
     if (n <= 1) {
-        /* Nothing to join: lws writes the header into the shared buffer's
+        /* Nothing to join: the header goes into the shared buffer's
          * headroom, the same bytes for every receiver. */
         pop(c);
-        int r = lws_write(c->wsi, hub_buf_payload(first), hub_buf_len(first), LWS_WRITE_TEXT);
+        int r = hub_sock_write(c, hub_buf_payload(first), hub_buf_len(first), HUB_SOCK_TEXT);
         hub_buf_unref(first);
         hub->counters.messages_out++;
         hub->counters.socket_writes++;
         return r < 0 ? -1 : 0;
     }
-    unsigned char *p = w->scratch + LWS_PRE;
+    unsigned char *p = w->scratch + HUB_SOCK_PRE;
     for (size_t i = 0; i < n; i++) {
         hub_buf_t *b = pop(c);
         size_t len = hub_buf_len(b);
@@ -118,15 +105,15 @@ write_some(hub_t *hub, hub_conn_t *c)
     }
     hub->counters.messages_out += n;
     hub->counters.socket_writes++;
-    size_t total = (size_t)(p - (w->scratch + LWS_PRE));
-    return lws_write(c->wsi, w->scratch + LWS_PRE, total, LWS_WRITE_HTTP) < 0 ? -1 : 0;
+    size_t total = (size_t)(p - (w->scratch + HUB_SOCK_PRE));
+    return hub_sock_write(c, w->scratch + HUB_SOCK_PRE, total, HUB_SOCK_RAW);
 }
 
 int
 hub_wire_write(hub_t *hub, hub_conn_t *c)
 {
-    /* Never behind bytes lws still holds: frames would overtake them. */
-    for (int i = 0; i < WIRE_WRITES_MAX && c->qlen > 0 && !lws_partial_buffered(c->wsi); i++) {
+    /* Never behind bytes still held: frames would overtake them. */
+    for (int i = 0; i < WIRE_WRITES_MAX && c->qlen > 0 && !hub_sock_partial(c); i++) {
         if (write_some(hub, c) < 0) {
             return -1;
         }
@@ -139,8 +126,8 @@ hub_wire_write(hub_t *hub, hub_conn_t *c)
 
 /* ---- the ring: a turn's first writes in one system call (hub_uring.h) ---- */
 
-/* Writes the frame's header into b's headroom, where lws writes it too: the
- * same bytes for every receiver. Returns where the frame starts. */
+/* Writes the frame's header into b's headroom, where a TEXT write puts it
+ * too: the same bytes for every receiver. Returns where the frame starts. */
 static unsigned char *
 frame_in_place(hub_buf_t *b, size_t *whole)
 {
@@ -156,7 +143,7 @@ frame_in_place(hub_buf_t *b, size_t *whole)
 static bool
 ring_takes(const struct hub_wire *w, hub_conn_t *c)
 {
-    return w->ring != NULL && c->qlen > 0 && !lws_partial_buffered(c->wsi) && !lws_is_ssl(c->wsi);
+    return w->ring != NULL && c->qlen > 0 && !hub_sock_partial(c) && !hub_sock_tls(c);
 }
 
 /* c's head frames, as many as a plain write would join, as one ring send.
@@ -186,7 +173,7 @@ ring_queue(struct hub_wire *w, hub_conn_t *c)
         s->bufs[n] = hub_buf_ref(b);
         s->nframes++;
     }
-    if (!hub_uring_send(w->ring, lws_get_socket_fd(c->wsi), iov, (int)s->nframes, k)) {
+    if (!hub_uring_send(w->ring, hub_sock_fd(c), iov, (int)s->nframes, k)) {
         for (size_t i = 0; i < s->nframes; i++) {
             hub_buf_unref(s->bufs[i]);
         }
@@ -204,8 +191,8 @@ on_ring_done(void *ud, uint64_t tag, int res)
 }
 
 /* Drop what the kernel took from the queue. A short write hands the rest of
- * its frame to lws, which writes or keeps it (lws_partial_buffered()), as
- * after a short lws_write(); the frames behind it wait for writeable. The
+ * its frame to the socket, which writes or keeps it (hub_sock_partial()), as
+ * after any short write; the frames behind it wait for writeable. The
  * frames come from the send's own references: a close meanwhile may have
  * dropped the queue, and a frame begun must still be finished. */
 static int
@@ -224,9 +211,9 @@ ring_consume(hub_t *hub, hub_conn_t *c, const ring_send_t *s, size_t written)
             continue;
         }
         hub_buf_t *rest = hub_buf_from(start + written, whole - written);
-        int r = lws_write(c->wsi, hub_buf_payload(rest), whole - written, LWS_WRITE_HTTP);
+        int r = hub_sock_write(c, hub_buf_payload(rest), whole - written, HUB_SOCK_RAW);
         hub_buf_unref(rest);
-        return r < 0 ? -1 : 0;
+        return r;
     }
     return 0;
 }
@@ -241,7 +228,7 @@ write_plain(hub_t *hub, hub_conn_t *c)
         return;
     }
     if (c->qlen > 0) {
-        lws_callback_on_writable(c->wsi);
+        hub_sock_want_write(c);
     }
 }
 
@@ -267,7 +254,7 @@ ring_finish(hub_t *hub, const ring_send_t *s)
         return; /* its close asked for a writeable callback of its own */
     }
     if (s->res <= 0) {
-        lws_callback_on_writable(c->wsi); /* nothing written */
+        hub_sock_want_write(c); /* nothing written */
         return;
     }
     write_plain(hub, c); /* the rest of a long queue, bounded as ever; a parked resume goes on */
@@ -299,7 +286,7 @@ ring_flush(hub_t *hub)
              * write these frames: no close frame or later bytes could be
              * framed right, so the stream just ends, and the frames stay
              * allocated (once per process: the ring is given up). */
-            shutdown(lws_get_socket_fd(s->c->wsi), SHUT_RDWR);
+            shutdown(hub_sock_fd(s->c), SHUT_RDWR);
         }
         ring_finish(hub, s);
         for (size_t k = 0; k < s->nframes && !unknown; k++) {

@@ -15,16 +15,16 @@
 void hub_wire_init(hub_t *hub);
 void hub_wire_close(hub_t *hub);
 
-/* c (open, nothing buffered by lws) has a first frame queued: write it, and
+/* c (open, nothing held for its socket) has a first frame queued: write it, and
  * whatever joins it, before this turn of the loop ends. false while the hub
- * shuts down: ask lws for a writeable callback instead. */
+ * shuts down: ask for a writeable call instead (hub_sock_want_write). */
 bool hub_wire_cork(hub_t *hub, hub_conn_t *c);
 
 /* c is being freed: forget it. */
 void hub_wire_forget(hub_t *hub, hub_conn_t *c);
 
 /* Write c's queue while the kernel takes it whole, several frames per write.
- * -1: the socket failed (lws closes it). */
+ * -1: the socket failed (the caller hangs it up). */
 int hub_wire_write(hub_t *hub, hub_conn_t *c);
 
 #endif

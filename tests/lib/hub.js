@@ -9,6 +9,8 @@ import path from 'node:path';
 export const ROOT = process.env.CHATHUB_ROOT ?? path.resolve(import.meta.dirname ?? '.', '..', '..');
 export const BIN = process.env.CHATHUB_BIN ?? path.join(ROOT, 'build', 'hub', 'chathub');
 const BASE_URL = process.env.TEST_DATABASE_URL;
+// The hub's own WebSocket server (HUB_WS_NATIVE=1) for every hub a suite starts.
+export const WS_NATIVE = process.env.TEST_HUB_WS_NATIVE === '1';
 
 export function requireServers(t) {
   if (!BASE_URL) {
@@ -110,6 +112,8 @@ export async function startHub(opts = {}) {
     RUN_MIGRATIONS: opts.migrate === false ? '0' : '1',
     HUB_LOG_LEVEL: 'debug',
     ...(opts.redis ? { REDIS_URL: typeof opts.redis === 'string' ? opts.redis : process.env.TEST_REDIS_URL } : {}),
+    // A whole suite run against the hub's own WebSocket server (hub_wsock.c).
+    ...(WS_NATIVE ? { HUB_WS_NATIVE: '1' } : {}),
     ...opts.env,
   };
   const [cmd, args] = opts.nofile

@@ -1,0 +1,650 @@
+/*
+ * A socket served without lws (hub_wsock.h): its upgrade, its input read
+ * into one buffer the whole node shares and fed to proto_wsread, its output
+ * sent at once and only what the kernel does not take kept, and its end.
+ *
+ * A socket with nothing held for the kernel is taken as writable: a
+ * writeable call it is owed runs on the next turn of the loop (a 0 ms
+ * timer) instead of waiting for epoll to say so, which would cost two
+ * epoll_ctl calls each time. Only a socket with bytes held is polled for
+ * writing.
+ */
+#include "hub_wsock.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "hub_conn.h"
+#include "hub_handshake.h"
+#include "hub_join.h"
+#include "hub_log.h"
+#include "proto_request.h"
+#include "proto_url.h"
+#include "proto_wsaccept.h"
+#include "proto_wsframe.h"
+#include "proto_wsread.h"
+#include "xalloc.h"
+
+#define READ_BUF (64 * 1024)
+#define READS_PER_EVENT 4 /* reads per readable event, so one socket cannot hold the loop */
+#define SWEEP_MS 1000
+
+struct hub_wsock {
+    uv_poll_t poll;
+    hub_t *hub;
+    hub_conn_t *conn; /* NULL once hung up */
+    hub_wsock_t *prev, *next;
+    hub_wsock_t *soon_prev, *soon_next; /* owed a call: in hub_wsocks.soon_head */
+    int fd;
+    int events; /* what the poll watches */
+    bool rx_off;
+    bool want_write; /* hub_conn_writeable() is owed */
+    bool want_rx;    /* input held while paused waits to be read */
+    bool in_soon;
+    uint64_t close_at_ms; /* hang up then; 0: no deadline */
+    unsigned char *out;   /* bytes the kernel has not taken: out[out_off..out_len) */
+    size_t out_off, out_len;
+    unsigned char *in; /* input that came while reading was paused */
+    size_t in_len;
+    proto_wsread_t rd;
+};
+
+struct hub_wsocks {
+    hub_t *hub;
+    uv_timer_t soon;  /* 0 ms: the calls sockets are owed */
+    uv_timer_t sweep; /* each second: deadlines */
+    hub_wsock_t *all;
+    hub_wsock_t *soon_head;
+    int handles; /* open timers */
+    unsigned char rbuf[READ_BUF];
+};
+
+static void on_poll(uv_poll_t *p, int status, int events);
+static void on_soon(uv_timer_t *t);
+
+/* ---- the end of a socket ---- */
+
+static void
+on_poll_closed(uv_handle_t *h)
+{
+    hub_wsock_t *ws = h->data;
+
+    close(ws->fd); /* only now: libuv must not see it closed under its poll */
+    free(ws);
+}
+
+/* Forget the connection, then the socket. */
+static void
+hangup(hub_wsock_t *ws)
+{
+    struct hub_wsocks *all = ws->hub->wsocks;
+    hub_conn_t *c = ws->conn;
+
+    if (c == NULL) {
+        return;
+    }
+    ws->conn = NULL;
+    if (ws->prev != NULL) {
+        ws->prev->next = ws->next;
+    } else {
+        all->all = ws->next;
+    }
+    if (ws->next != NULL) {
+        ws->next->prev = ws->prev;
+    }
+    /* Out of the calls owed. One that on_soon() is walking stays readable
+     * until the loop's closing handles free it, after the walk. */
+    if (ws->in_soon) {
+        if (ws->soon_prev != NULL) {
+            ws->soon_prev->soon_next = ws->soon_next;
+        } else if (all->soon_head == ws) {
+            all->soon_head = ws->soon_next;
+        }
+        if (ws->soon_next != NULL) {
+            ws->soon_next->soon_prev = ws->soon_prev;
+        }
+    }
+    hub_conn_free(ws->hub, c);
+    free(ws->out);
+    free(ws->in);
+    ws->out = ws->in = NULL;
+    uv_close((uv_handle_t *)&ws->poll, on_poll_closed);
+}
+
+/* ---- output ---- */
+
+/* Watch for what the socket needs: input unless paused, writability while
+ * bytes are held. */
+static void
+watch(hub_wsock_t *ws)
+{
+    int events = (ws->rx_off ? 0 : UV_READABLE) | (ws->out_len > ws->out_off ? UV_WRITABLE : 0);
+
+    if (events == ws->events) {
+        return;
+    }
+    ws->events = events;
+    if (events == 0) {
+        uv_poll_stop(&ws->poll);
+    } else {
+        uv_poll_start(&ws->poll, events, on_poll);
+    }
+}
+
+static void
+soon(hub_wsock_t *ws)
+{
+    struct hub_wsocks *all = ws->hub->wsocks;
+
+    if (ws->in_soon) {
+        return;
+    }
+    ws->in_soon = true;
+    ws->soon_prev = NULL;
+    ws->soon_next = all->soon_head;
+    if (ws->soon_next != NULL) {
+        ws->soon_next->soon_prev = ws;
+    }
+    all->soon_head = ws;
+    if (ws->soon_next == NULL) {
+        uv_timer_start(&all->soon, on_soon, 0, 0);
+    }
+}
+
+/* Send p (n bytes) after what is held, keeping what the kernel leaves. */
+static int
+send_or_keep(hub_wsock_t *ws, const unsigned char *p, size_t n)
+{
+    size_t done = 0;
+
+    if (ws->out_len == ws->out_off) {
+        ssize_t r = send(ws->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            return -1;
+        }
+        done = r > 0 ? (size_t)r : 0;
+        if (done == n) {
+            return 0;
+        }
+        ws->out_off = ws->out_len = 0;
+    }
+    ws->out = xrealloc(ws->out, ws->out_len + (n - done));
+    memcpy(ws->out + ws->out_len, p + done, n - done);
+    ws->out_len += n - done;
+    watch(ws);
+    return 0;
+}
+
+/* Send what is held. -1: the socket failed. */
+static int
+flush(hub_wsock_t *ws)
+{
+    while (ws->out_off < ws->out_len) {
+        ssize_t r = send(ws->fd, ws->out + ws->out_off, ws->out_len - ws->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+        }
+        ws->out_off += (size_t)r;
+    }
+    free(ws->out); /* an idle socket keeps no buffer */
+    ws->out = NULL;
+    ws->out_off = ws->out_len = 0;
+    return 0;
+}
+
+int
+hub_wsock_write(hub_wsock_t *ws, unsigned char *buf, size_t len, hub_sock_kind_t kind)
+{
+    static const unsigned opcode[] = {
+        [HUB_SOCK_TEXT] = PROTO_WS_OP_TEXT,
+        [HUB_SOCK_PING] = PROTO_WS_OP_PING,
+        [HUB_SOCK_CLOSE] = PROTO_WS_OP_CLOSE,
+    };
+    unsigned char h[PROTO_WS_HEADER_MAX];
+
+    if (ws->conn == NULL) {
+        return -1;
+    }
+    if (kind == HUB_SOCK_RAW) {
+        return send_or_keep(ws, buf, len);
+    }
+    /* The header goes into the headroom, as lws writes it: the same bytes
+     * for every receiver of a shared frame. */
+    size_t hl = proto_ws_frame_header(h, opcode[kind], len);
+    memcpy(buf - hl, h, hl);
+    return send_or_keep(ws, buf - hl, len + hl);
+}
+
+int
+hub_wsock_fd(const hub_wsock_t *ws)
+{
+    return ws->fd;
+}
+
+bool
+hub_wsock_partial(const hub_wsock_t *ws)
+{
+    return ws->out_len > ws->out_off;
+}
+
+void
+hub_wsock_want_write(hub_wsock_t *ws)
+{
+    if (ws->conn == NULL) {
+        return;
+    }
+    ws->want_write = true;
+    if (!hub_wsock_partial(ws)) {
+        soon(ws); /* else the poll says when */
+    }
+}
+
+void
+hub_wsock_close_after(hub_wsock_t *ws, unsigned seconds)
+{
+    ws->close_at_ms = hub_now_ms(ws->hub) + (uint64_t)seconds * 1000;
+}
+
+/* The writeable call owed, once nothing is held. */
+static void
+writeable(hub_wsock_t *ws)
+{
+    if (ws->conn == NULL || !ws->want_write || hub_wsock_partial(ws)) {
+        return;
+    }
+    ws->want_write = false;
+    if (hub_conn_writeable(ws->hub, ws->conn) < 0) {
+        hangup(ws);
+    }
+}
+
+/* ---- input ---- */
+
+static void
+pong(hub_wsock_t *ws, const uint8_t *payload, size_t len)
+{
+    unsigned char buf[HUB_SOCK_PRE + PROTO_WS_CONTROL_MAX];
+    unsigned char h[PROTO_WS_HEADER_MAX];
+    size_t hl = proto_ws_frame_header(h, PROTO_WS_OP_PONG, len);
+
+    memcpy(buf + HUB_SOCK_PRE - hl, h, hl);
+    memcpy(buf + HUB_SOCK_PRE, payload, len);
+    if (send_or_keep(ws, buf + HUB_SOCK_PRE - hl, hl + len) < 0) {
+        hangup(ws);
+    }
+}
+
+/* The client's close frame: answered with the same code (1000 for none),
+ * then the socket lingers until the client hangs up (hub_conn.c). */
+static void
+peer_close(hub_wsock_t *ws, int code)
+{
+    hub_conn_t *c = ws->conn;
+
+    if (hub_conn_peer_closed(c)) {
+        hangup(ws); /* it answers ours */
+        return;
+    }
+    hub_conn_close(c, code == PROTO_WS_CLOSE_NO_STATUS ? 1000 : code, "", true);
+}
+
+/* A frame broke RFC 6455 or the size bound: close with its code. */
+static void
+fail(hub_wsock_t *ws, int code, const char *why)
+{
+    hub_conn_t *c = ws->conn;
+
+    log_info("ws.protocol_error", "conn=%" PRIu64 " code=%d why=\"%s\"", c->id, code, why);
+    hub_conn_close(c, code, why, true); /* no second close if one is under way */
+}
+
+static void
+hold_input(hub_wsock_t *ws, const unsigned char *p, size_t n)
+{
+    ws->in = xrealloc(ws->in, ws->in_len + n);
+    memcpy(ws->in + ws->in_len, p, n);
+    ws->in_len += n;
+}
+
+/* Feed n bytes at buf to the reader and act on each event. */
+static void
+consume(hub_wsock_t *ws, unsigned char *buf, size_t n)
+{
+    size_t off = 0;
+
+    while (off < n && ws->conn != NULL) {
+        proto_wsread_out_t o;
+        hub_conn_t *c = ws->conn;
+
+        if (ws->rd.failed) {
+            return; /* read and dropped while the close lingers */
+        }
+        if (ws->rx_off) {
+            hold_input(ws, buf + off, n - off); /* read again on resume */
+            return;
+        }
+        off += proto_wsread_feed(&ws->rd, buf + off, n - off, &o);
+        switch (o.event) {
+        case PROTO_WSREAD_MORE:
+            break;
+        case PROTO_WSREAD_DATA:
+            if (hub_conn_rx(c, o.data, o.len, o.binary, o.message_end) < 0) {
+                fail(ws, PROTO_WS_CLOSE_TOO_BIG, "message too large");
+                return;
+            }
+            break;
+        case PROTO_WSREAD_PING:
+            hub_conn_on_alive(c);
+            /* Behind held bytes the ping is not answered (§5.5.3 allows
+             * answering only the last): a client that pings and never
+             * reads cannot grow what is held. */
+            if (c->state != HUB_CONN_CLOSING && !hub_wsock_partial(ws)) {
+                pong(ws, o.data, o.len);
+            }
+            break;
+        case PROTO_WSREAD_PONG:
+            hub_conn_on_alive(c);
+            break;
+        case PROTO_WSREAD_CLOSE:
+            peer_close(ws, o.code);
+            return; /* nothing may follow */
+        case PROTO_WSREAD_FAIL:
+            fail(ws, o.code, o.why);
+            return;
+        }
+    }
+}
+
+static void
+read_some(hub_wsock_t *ws)
+{
+    unsigned char *buf = ws->hub->wsocks->rbuf;
+
+    for (int i = 0; i < READS_PER_EVENT && ws->conn != NULL && !ws->rx_off; i++) {
+        ssize_t n = recv(ws->fd, buf, READ_BUF, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+            hangup(ws); /* the client is gone */
+            return;
+        }
+        if (n < 0) {
+            return;
+        }
+        consume(ws, buf, (size_t)n);
+        if ((size_t)n < READ_BUF) {
+            return;
+        }
+    }
+}
+
+void
+hub_wsock_rx_flow(hub_wsock_t *ws, bool on)
+{
+    if (ws->conn == NULL || ws->rx_off == !on) {
+        return;
+    }
+    ws->rx_off = !on;
+    if (on && ws->in_len > 0) {
+        ws->want_rx = true; /* read on the next turn, not inside the caller */
+        soon(ws);
+    }
+    watch(ws);
+}
+
+/* Input held while reading was paused, read now. */
+static void
+resume_input(hub_wsock_t *ws)
+{
+    unsigned char *in = ws->in;
+    size_t n = ws->in_len;
+
+    ws->want_rx = false;
+    ws->in = NULL;
+    ws->in_len = 0;
+    if (n > 0 && ws->conn != NULL) {
+        consume(ws, in, n);
+    }
+    free(in);
+}
+
+static void
+on_poll(uv_poll_t *p, int status, int events)
+{
+    hub_wsock_t *ws = p->data;
+
+    if (ws->conn == NULL) {
+        return;
+    }
+    if (status < 0) {
+        hangup(ws);
+        return;
+    }
+    if ((events & UV_WRITABLE) != 0) {
+        if (flush(ws) < 0) {
+            hangup(ws);
+            return;
+        }
+        writeable(ws);
+    }
+    if (ws->conn != NULL && (events & UV_READABLE) != 0 && !ws->rx_off) {
+        read_some(ws);
+    }
+    if (ws->conn != NULL) {
+        watch(ws);
+    }
+}
+
+/* ---- the module's timers ---- */
+
+static void
+on_soon(uv_timer_t *t)
+{
+    struct hub_wsocks *all = t->data;
+    hub_wsock_t *ws = all->soon_head;
+
+    all->soon_head = NULL;
+    while (ws != NULL) {
+        hub_wsock_t *next = ws->soon_next;
+        ws->in_soon = false;
+        if (ws->want_rx && !ws->rx_off) {
+            resume_input(ws);
+        }
+        writeable(ws);
+        if (ws->conn != NULL) {
+            watch(ws);
+        }
+        ws = next;
+    }
+}
+
+static void
+on_sweep(uv_timer_t *t)
+{
+    struct hub_wsocks *all = t->data;
+    uint64_t now = hub_now_ms(all->hub);
+
+    for (hub_wsock_t *ws = all->all, *next; ws != NULL; ws = next) {
+        next = ws->next;
+        if (ws->close_at_ms != 0 && now >= ws->close_at_ms) {
+            hangup(ws);
+        }
+    }
+}
+
+void
+hub_wsock_init(hub_t *hub)
+{
+    struct hub_wsocks *all;
+
+    if (!hub->cfg->ws_native) {
+        return;
+    }
+    all = xcalloc(1, sizeof(*all));
+    all->hub = hub;
+    uv_timer_init(hub->loop, &all->soon);
+    uv_timer_init(hub->loop, &all->sweep);
+    all->soon.data = all->sweep.data = all;
+    all->handles = 2;
+    uv_timer_start(&all->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    hub->wsocks = all;
+    log_info("ws.native", "on=1");
+}
+
+static void
+on_timer_closed(uv_handle_t *h)
+{
+    struct hub_wsocks *all = h->data;
+
+    if (--all->handles == 0) {
+        free(all);
+    }
+}
+
+void
+hub_wsock_stop(hub_t *hub)
+{
+    struct hub_wsocks *all = hub->wsocks;
+
+    if (all == NULL) {
+        return;
+    }
+    while (all->all != NULL) {
+        hangup(all->all);
+    }
+    hub->wsocks = NULL;
+    uv_close((uv_handle_t *)&all->soon, on_timer_closed);
+    uv_close((uv_handle_t *)&all->sweep, on_timer_closed);
+}
+
+/* ---- the upgrade ---- */
+
+static bool
+is_upgrade(const proto_request_t *req)
+{
+    char v[128], path[256];
+    int n;
+    int64_t room;
+
+    if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0 || req->minor < 1) {
+        return false;
+    }
+    n = proto_request_header(req, "Upgrade", v, sizeof(v));
+    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "websocket")) {
+        return false;
+    }
+    n = proto_request_header(req, "Connection", v, sizeof(v));
+    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "upgrade")) {
+        return false;
+    }
+    /* A path lws would answer (404 for anything else under /ws/, and the
+     * pages and API) stays lws's. */
+    return proto_request_path(req, path, sizeof(path)) > 0 &&
+           proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
+}
+
+static void
+refuse(int fd, int status, const char *why)
+{
+    size_t len;
+    char *text = hub_handshake_reply_text(status, why, &len);
+
+    log_info("ws.refused", "status=%d why=%s", status, why);
+    (void)send(fd, text + HUB_SOCK_PRE, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    free(text);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
+/* The 101 answer, with the one subprotocol we speak when any was offered. */
+static int
+switching(char *buf, size_t cap, const char *key, bool protocol)
+{
+    char accept[PROTO_WS_ACCEPT_LEN + 1];
+
+    proto_ws_accept(key, accept);
+    return snprintf(buf, cap,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+                    accept, protocol ? "Sec-WebSocket-Protocol: chathub.v1\r\n" : "");
+}
+
+/* The socket's life starts: known to the hub, polled, joining its room. */
+static void
+start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer, size_t alen)
+{
+    struct hub_wsocks *all = hub->wsocks;
+    hub_wsock_t *ws = xcalloc(1, sizeof(*ws));
+
+    ws->hub = hub;
+    ws->fd = fd;
+    ws->conn = c;
+    proto_wsread_init(&ws->rd, HUB_CONN_RX_MAX(hub->cfg));
+    uv_poll_init(hub->loop, &ws->poll, fd);
+    ws->poll.data = ws;
+    ws->next = all->all;
+    if (all->all != NULL) {
+        all->all->prev = ws;
+    }
+    all->all = ws;
+    c->ws = ws;
+    hub_conn_open(hub, c, hs);
+    if (send_or_keep(ws, (const unsigned char *)answer, alen) < 0) {
+        hangup(ws);
+        return;
+    }
+    watch(ws);
+    log_debug("ws.open", "conn=%" PRIu64 " native=1", c->id);
+    hub_join_start(c);
+}
+
+bool
+hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
+{
+    proto_request_t req;
+    char key[64], answer[256], offered[8];
+    const char *why = NULL;
+    hub_hs_t hs = {.req = &req, .fd = fd};
+    hub_conn_t *c;
+    int status, klen, alen;
+    size_t left;
+
+    if (hub->wsocks == NULL || proto_request_parse(head, n, &req) != PROTO_REQUEST_OK ||
+        !is_upgrade(&req)) {
+        return false;
+    }
+    /* The head is ours: off the socket (its bytes stay in head, where req
+     * points); frames sent right behind it stay for the reader. */
+    for (left = req.head_len; left > 0;) {
+        ssize_t r = recv(fd, hub->wsocks->rbuf, left < READ_BUF ? left : READ_BUF, 0);
+        if (r <= 0) {
+            close(fd);
+            return true;
+        }
+        left -= (size_t)r;
+    }
+    klen = proto_request_header(&req, "Sec-WebSocket-Key", key, sizeof(key));
+    if (klen <= 0 || !proto_ws_key_valid(key, (size_t)klen)) {
+        refuse(fd, 400, "bad_websocket_key");
+        return true;
+    }
+    c = xcalloc(1, sizeof(*c));
+    status = hub_handshake_check_version(&hs, &why);
+    if (status == 0) {
+        status = hub_handshake_check(hub, &hs, &c->auth, &why);
+    }
+    if (status != 0) {
+        free(c);
+        refuse(fd, status, why);
+        return true;
+    }
+    alen = switching(
+        answer, sizeof(answer), key,
+        proto_request_header(&req, "Sec-WebSocket-Protocol", offered, sizeof(offered)) != 0);
+    start(hub, fd, c, &hs, answer, (size_t)alen);
+    return true;
+}
