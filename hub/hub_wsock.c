@@ -118,12 +118,14 @@ hangup(hub_wsock_t *ws)
 
 /* ---- output ---- */
 
-/* Watch for what the socket needs: input unless paused, writability while
- * bytes are held. */
+/* Watch for what the socket needs: input, unless reading is paused or what
+ * came during a pause is still to be read (it comes first); writability
+ * while bytes are held. */
 static void
 watch(hub_wsock_t *ws)
 {
-    int events = (ws->rx_off ? 0 : UV_READABLE) | (ws->out_len > ws->out_off ? UV_WRITABLE : 0);
+    bool reading = !ws->rx_off && !ws->want_rx;
+    int events = (reading ? UV_READABLE : 0) | (ws->out_len > ws->out_off ? UV_WRITABLE : 0);
 
     if (events == ws->events) {
         return;
@@ -580,11 +582,17 @@ start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer,
     struct hub_wsocks *all = hub->wsocks;
     hub_wsock_t *ws = xcalloc(1, sizeof(*ws));
 
+    if (uv_poll_init(hub->loop, &ws->poll, fd) != 0) {
+        log_warn("ws.poll_failed", "fd=%d", fd);
+        free(ws);
+        free(c);
+        close(fd);
+        return;
+    }
     ws->hub = hub;
     ws->fd = fd;
     ws->conn = c;
     proto_wsread_init(&ws->rd, HUB_CONN_RX_MAX(hub->cfg));
-    uv_poll_init(hub->loop, &ws->poll, fd);
     ws->poll.data = ws;
     ws->next = all->all;
     if (all->all != NULL) {
