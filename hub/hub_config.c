@@ -67,9 +67,8 @@ static const opt_t opts[] = {
     NUM(io_uring, "io-uring", "HUB_IO_URING", "1", 0, 1,
         "1: a loop turn's socket writes go to the kernel in one io_uring call (send() where "
         "refused)"),
-    NUM(ws_native, "ws-native", "HUB_WS_NATIVE", "0", 0, 1,
-        "1: WebSockets on the plain listener are served by the hub itself, not lws "
-        "(in development)"),
+    NUM(ws_native, "ws-native", "HUB_WS_NATIVE", "1", 0, 1,
+        "1: WebSockets on the plain listener are served by the hub itself; 0: by lws"),
     NUM(run_migrations, "run-migrations", "RUN_MIGRATIONS", "0", 0, 1, "1: migrate at startup"),
     NUM(migration_lock_wait, "migration-lock-wait", "MIGRATION_LOCK_WAIT_SECONDS", "60", 1, 3600,
         "seconds to wait for the migration lock"),

@@ -9,8 +9,10 @@ import path from 'node:path';
 export const ROOT = process.env.CHATHUB_ROOT ?? path.resolve(import.meta.dirname ?? '.', '..', '..');
 export const BIN = process.env.CHATHUB_BIN ?? path.join(ROOT, 'build', 'hub', 'chathub');
 const BASE_URL = process.env.TEST_DATABASE_URL;
-// The hub's own WebSocket server (HUB_WS_NATIVE=1) for every hub a suite starts.
-export const WS_NATIVE = process.env.TEST_HUB_WS_NATIVE === '1';
+// Which WebSocket server every hub a suite starts runs: TEST_HUB_WS_NATIVE=0
+// libwebsockets, 1 the hub's own (hub_wsock.c); unset, the hub's default (1).
+const WS_NATIVE_ENV = process.env.TEST_HUB_WS_NATIVE;
+export const WS_NATIVE = (WS_NATIVE_ENV ?? '1') === '1';
 
 export function requireServers(t) {
   if (!BASE_URL) {
@@ -113,7 +115,7 @@ export async function startHub(opts = {}) {
     HUB_LOG_LEVEL: 'debug',
     ...(opts.redis ? { REDIS_URL: typeof opts.redis === 'string' ? opts.redis : process.env.TEST_REDIS_URL } : {}),
     // A whole suite run against the hub's own WebSocket server (hub_wsock.c).
-    ...(WS_NATIVE ? { HUB_WS_NATIVE: '1' } : {}),
+    ...(WS_NATIVE_ENV !== undefined ? { HUB_WS_NATIVE: WS_NATIVE_ENV } : {}),
     ...opts.env,
   };
   const [cmd, args] = opts.nofile
