@@ -146,9 +146,11 @@ check_subprotocol(const hub_hs_t *hs, char *buf, size_t cap, const char **why)
     if (n == 0) {
         return 0;
     }
-    if (n > 0) {
-        (void)proto_subprotocol_token(buf, &tlen, &has_v1);
+    if (n < 0) {
+        *why = "subprotocol_too_long"; /* longer than any JWT could make it */
+        return 431;
     }
+    (void)proto_subprotocol_token(buf, &tlen, &has_v1);
     if (!has_v1) {
         *why = "chathub.v1_not_offered";
         return 400;

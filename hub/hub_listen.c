@@ -135,12 +135,13 @@ refuse_head(int fd)
 }
 
 /*
- * A "bearer.<t>" subprotocol entry long enough to make lws drop the
- * connection (any JWT) is moved into the query before lws reads the head
- * (proto_head.h): the head is peeked, and only when it is rewritten is it
- * read off the socket and handed to lws as the socket's first bytes. A head
- * too large for lws is refused here (refuse_head). True when fd was dealt
- * with here, handed over or refused.
+ * The head is peeked. A whole WebSocket upgrade may be the hub's own to
+ * serve (hub_wsock_take). For lws, a "bearer.<t>" subprotocol entry long
+ * enough to make it drop the connection (any JWT) is moved into the query
+ * first (proto_head.h): only when the head is rewritten is it read off the
+ * socket and handed to lws as the socket's first bytes. A head too large
+ * for lws is refused here (refuse_head). True when fd was dealt with here,
+ * handed over or refused.
  */
 static bool
 hand_over_peeked(listener_t *l, int fd)

@@ -2,8 +2,10 @@
  * The listening socket. It is the hub's own, not lws's: Debian's lws 4.1
  * sets SO_REUSEPORT only for several service threads, gives no error when
  * its bind fails, and answers EMFILE by polling the listener again at once.
- * Accepted sockets are handed to lws (lws_adopt_descriptor_vhost), which
- * serves HTTP and WebSocket on them as on its own.
+ * An accepted socket whose first bytes are a whole WebSocket upgrade is
+ * served by the hub itself (hub_wsock.h, HUB_WS_NATIVE); the others are
+ * handed to lws (lws_adopt_descriptor_vhost), which serves HTTP and
+ * WebSocket on them as on its own.
  */
 #ifndef CHATHUB_HUB_LISTEN_H
 #define CHATHUB_HUB_LISTEN_H

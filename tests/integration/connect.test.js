@@ -134,6 +134,13 @@ test('a subprotocol header still over 127 bytes without its token is refused wit
   assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`), { protocols: long.slice(0, -1) }), want);
 });
 
+test('a subprotocol header longer than any token could make it is refused with 431', async () => {
+  const answer = await exchange(hub.port, upgradeHead(`/ws/chat/1/?token=${hub.token(2)}`,
+    `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chathub.v1, ${'p'.repeat(5000)}\r\n`));
+  assert.match(answer, /^HTTP\/1\.1 431 /);
+  assert.match(answer, /subprotocol_too_long/);
+});
+
 test('a subprotocol header without chathub.v1 is refused with 400, not hung up', async () => {
   const opaque = (await hub.api('POST', '/tokens', { user_id: 2 })).json.token;
   assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { protocols: [`bearer.${opaque}`] }), 400);
