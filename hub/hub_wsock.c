@@ -452,6 +452,12 @@ on_soon(uv_timer_t *t)
     all->soon_head = NULL;
     while (ws != NULL) {
         hub_wsock_t *next = ws->soon_next;
+        /* ws leaves the walk, which goes on from next: a socket hung up
+         * before its turn unlinks itself from what is left of it. */
+        if (next != NULL) {
+            next->soon_prev = NULL;
+        }
+        ws->soon_prev = ws->soon_next = NULL;
         ws->in_soon = false;
         if (ws->want_rx && !ws->rx_off) {
             resume_input(ws);
