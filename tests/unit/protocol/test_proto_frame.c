@@ -490,7 +490,7 @@ test_json_parse_whole_input(void)
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         cJSON *j = proto_json_parse(good[i], strlen(good[i]));
-        ok(j != NULL, "one JSON value is parsed: '%s'", good[i]);
+        ok(j != NULL, "one JSON value is parsed: good[%zu]", i); /* one has a newline */
         cJSON_Delete(j);
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
