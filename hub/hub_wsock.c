@@ -433,8 +433,8 @@ on_poll(uv_poll_t *p, int status, int events)
         }
         writeable(ws);
     }
-    if (ws->conn != NULL && (events & UV_READABLE) != 0 && !ws->rx_off) {
-        read_some(ws);
+    if (ws->conn != NULL && (events & UV_READABLE) != 0 && !ws->rx_off && !ws->want_rx) {
+        read_some(ws); /* never before input held from a pause */
     }
     if (ws->conn != NULL) {
         watch(ws);
