@@ -55,14 +55,9 @@ copy_hdr(const hub_hs_t *hs, hdr_t h, char *buf, size_t len)
 static int
 copy_path(const hub_hs_t *hs, char *buf, size_t len)
 {
-    if (hs->req != NULL) {
-        return proto_request_path(hs->req, buf, len);
-    }
-    int n = lws_hdr_total_length(hs->wsi, WSI_TOKEN_GET_URI);
-    if (n <= 0 || (size_t)n >= len || lws_hdr_copy(hs->wsi, buf, (int)len, WSI_TOKEN_GET_URI) < 0) {
-        return -1;
-    }
-    return n;
+    static const hdr_t uri = {WSI_TOKEN_GET_URI, NULL}; /* lws's decoded path */
+
+    return hs->req != NULL ? proto_request_path(hs->req, buf, len) : copy_hdr(hs, uri, buf, len);
 }
 
 /* lws copies each query fragment into the buffer while it looks for name, and
@@ -336,8 +331,7 @@ hub_handshake_check(hub_t *hub, const hub_hs_t *hs, hub_auth_t *auth, const char
         *why = "subprotocol_too_long";
         return 431;
     }
-    if ((status = check_subprotocol(hs, buf, hs->req != NULL ? sizeof(buf) : HUB_SUBPROTOCOL_MAX,
-                                    why)) != 0) {
+    if ((status = check_subprotocol(hs, buf, sizeof(buf), why)) != 0) {
         return status;
     }
     if ((status = find_token(hs, buf, sizeof(buf), &tok, &tlen)) < 0) {
@@ -359,8 +353,8 @@ hub_handshake_reply(struct lws *wsi, int status, const char *why)
     hub_http_write_raw_status(wsi, status, why, reply_extra(why));
 }
 
-char *
-hub_handshake_reply_text(int status, const char *why, size_t *len)
+void
+hub_handshake_refuse_fd(int fd, int status, const char *why)
 {
-    return hub_http_status_text(status, why, reply_extra(why), len);
+    hub_http_refuse_fd(fd, status, why, reply_extra(why));
 }

@@ -41,9 +41,8 @@ int hub_handshake_check(hub_t *hub, const hub_hs_t *hs, hub_auth_t *auth, const 
  * version also names the one this hub speaks. */
 void hub_handshake_reply(struct lws *wsi, int status, const char *why);
 
-/* The same answer as text, for a socket lws does not serve: after LWS_PRE
- * bytes of headroom, *len bytes; the caller frees it. */
-char *hub_handshake_reply_text(int status, const char *why, size_t *len);
+/* The same answer on a socket lws does not serve, which is then closed. */
+void hub_handshake_refuse_fd(int fd, int status, const char *why);
 
 /* The client address a per-IP limit counts (a hash of it): the peer's, or
  * the last X-Forwarded-For entry when the peer is a loopback proxy. */

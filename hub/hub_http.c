@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hub_api.h"
 #include "hub_channel.h"
@@ -117,8 +119,9 @@ hub_http_error_body(const char *code, const char *message, size_t *len)
 
 static const char www_authenticate[] = "WWW-Authenticate: Bearer realm=\"chathub\"\r\n";
 
-char *
-hub_http_status_text(int status, const char *why, const char *extra, size_t *len)
+/* The answer as text, after LWS_PRE bytes of headroom (*len bytes of it). */
+static char *
+status_text(int status, const char *why, const char *extra, size_t *len)
 {
     size_t blen;
     char *body = hub_http_error_body(status_code(status), why, &blen);
@@ -139,12 +142,24 @@ void
 hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra)
 {
     size_t n;
-    char *buf = hub_http_status_text(status, why, extra, &n);
+    char *buf = status_text(status, why, extra, &n);
 
     if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) < 0) {
         log_debug("http.write_failed", "status=%d", status);
     }
     free(buf);
+}
+
+void
+hub_http_refuse_fd(int fd, int status, const char *why, const char *extra)
+{
+    size_t n;
+    char *buf = status_text(status, why, extra, &n);
+
+    (void)send(fd, buf + LWS_PRE, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    free(buf);
+    shutdown(fd, SHUT_WR);
+    close(fd);
 }
 
 hub_http_req_t *

@@ -117,21 +117,12 @@ on_resume(uv_timer_t *t)
 static void
 refuse_head(int fd)
 {
-    size_t blen;
-    char *body = hub_http_error_body("too_large", "request head over 8 KiB", &blen);
-    char buf[4096], answer[512];
-    int n = snprintf(answer, sizeof(answer),
-                     "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: "
-                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-                     blen, body);
+    char buf[4096];
 
-    free(body);
     for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
     }
     log_info("http.head_too_large", "fd=%d", fd);
-    (void)send(fd, answer, (size_t)n, MSG_NOSIGNAL);
-    shutdown(fd, SHUT_WR);
-    close(fd);
+    hub_http_refuse_fd(fd, 431, "request head over 8 KiB", "");
 }
 
 /*

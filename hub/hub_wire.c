@@ -52,12 +52,6 @@ struct hub_wire {
     unsigned char scratch[HUB_SOCK_PRE + WIRE_SCRATCH];
 };
 
-static size_t
-frame_header(unsigned char *h, size_t len)
-{
-    return proto_ws_frame_header(h, PROTO_WS_OP_TEXT, len);
-}
-
 static hub_buf_t *
 pop(hub_conn_t *c)
 {
@@ -98,7 +92,7 @@ write_some(hub_t *hub, hub_conn_t *c)
     for (size_t i = 0; i < n; i++) {
         hub_buf_t *b = pop(c);
         size_t len = hub_buf_len(b);
-        p += frame_header(p, len);
+        p += proto_ws_frame_header(p, PROTO_WS_OP_TEXT, len);
         memcpy(p, hub_buf_payload(b), len);
         p += len;
         hub_buf_unref(b);
@@ -132,7 +126,7 @@ static unsigned char *
 frame_in_place(hub_buf_t *b, size_t *whole)
 {
     unsigned char h[10];
-    size_t len = hub_buf_len(b), hlen = frame_header(h, len);
+    size_t len = hub_buf_len(b), hlen = proto_ws_frame_header(h, PROTO_WS_OP_TEXT, len);
     unsigned char *start = hub_buf_payload(b) - hlen;
 
     memcpy(start, h, hlen);

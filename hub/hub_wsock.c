@@ -558,14 +558,8 @@ is_upgrade(const proto_request_t *req)
 static void
 refuse(int fd, int status, const char *why)
 {
-    size_t len;
-    char *text = hub_handshake_reply_text(status, why, &len);
-
     log_info("ws.refused", "status=%d why=%s", status, why);
-    (void)send(fd, text + HUB_SOCK_PRE, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    free(text);
-    shutdown(fd, SHUT_WR);
-    close(fd);
+    hub_handshake_refuse_fd(fd, status, why);
 }
 
 /* The 101 answer, with the one subprotocol we speak when any was offered. */
