@@ -18,6 +18,7 @@
 #include "hub_log.h"
 #include "hub_resolve.h"
 #include "hub_redis_uv.h"
+#include "proto_resp.h"
 #include "xalloc.h"
 
 #define CONNECT_TIMEOUT_MS 2000
@@ -486,7 +487,17 @@ hub_redis_command(hub_redis_t *r, hub_redis_reply_cb cb, void *ud, int argc, con
     p->ud = ud;
     p->sent_ms = now_ms(r);
     p->sent_us = uv_hrtime() / 1000;
-    if (redisAsyncCommandArgv(r->cmd, on_reply, p, argc, argv, argvlen) != REDIS_OK) {
+    /* Formatted here (proto_resp.h): hiredis copies it into its output buffer. */
+    char stack[512];
+    size_t need = proto_resp_len(argc, argv, argvlen);
+    char *cmd = need <= sizeof(stack) ? stack : xmalloc(need);
+    size_t len = proto_resp_write(cmd, argc, argv, argvlen);
+    int rc = redisAsyncFormattedCommand(r->cmd, on_reply, p, cmd, len);
+
+    if (cmd != stack) {
+        free(cmd);
+    }
+    if (rc != REDIS_OK) {
         free(p);
         return -1;
     }
