@@ -8,6 +8,13 @@
  * timer) instead of waiting for epoll to say so, which would cost two
  * epoll_ctl calls each time. Only a socket with bytes held is polled for
  * writing.
+ *
+ * The sockets are watched by an epoll set of this module's, which libuv
+ * watches as one descriptor, not by a uv_poll each: uv_poll_init() probes
+ * every descriptor with an epoll_ctl ADD and DEL and an ioctl, a change of
+ * events is a DEL and an ADD, and uv_close() walks libuv's pending events;
+ * here a socket costs one epoll_ctl when it comes and none when it goes
+ * (close() takes it out of the set).
  */
 #include "hub_wsock.h"
 
@@ -15,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -33,15 +41,15 @@
 #define READ_BUF (64 * 1024)
 #define READS_PER_EVENT 4 /* reads per readable event, so one socket cannot hold the loop */
 #define SWEEP_MS 1000
+#define EVENTS_PER_WAKE 256 /* sockets served per wake-up; the rest on the next turn */
 
 struct hub_wsock {
-    uv_poll_t poll;
     hub_t *hub;
-    hub_conn_t *conn; /* NULL once hung up */
-    hub_wsock_t *prev, *next;
+    hub_conn_t *conn;                   /* NULL once hung up */
+    hub_wsock_t *prev, *next;           /* all sockets, or once hung up the dead ones */
     hub_wsock_t *soon_prev, *soon_next; /* owed a call: in hub_wsocks.soon_head */
     int fd;
-    int events; /* what the poll watches */
+    uint32_t events; /* what the epoll set watches for it (EPOLLIN, EPOLLOUT); 0: not in it */
     bool rx_off;
     bool want_write; /* hub_conn_writeable() is owed */
     bool want_rx;    /* input held while paused waits to be read */
@@ -56,26 +64,34 @@ struct hub_wsock {
 
 struct hub_wsocks {
     hub_t *hub;
-    uv_timer_t soon;  /* 0 ms: the calls sockets are owed */
+    int epfd;         /* the sockets' epoll set */
+    uv_poll_t ep;     /* libuv's watch on it */
+    uv_timer_t soon;  /* 0 ms: the calls sockets are owed, and the dead freed */
     uv_timer_t sweep; /* each second: deadlines */
     hub_wsock_t *all;
     hub_wsock_t *soon_head;
-    int handles; /* open timers */
+    hub_wsock_t *dead;   /* hung up, freed on the next turn (a caller may still hold one) */
+    hub_wsock_t **by_fd; /* the socket of each descriptor: what an event names */
+    size_t by_fd_cap;
+    int handles; /* open libuv handles */
     unsigned char rbuf[READ_BUF];
 };
 
-static void on_poll(uv_poll_t *p, int status, int events);
 static void on_soon(uv_timer_t *t);
 
 /* ---- the end of a socket ---- */
 
 static void
-on_poll_closed(uv_handle_t *h)
+free_dead(struct hub_wsocks *all)
 {
-    hub_wsock_t *ws = h->data;
+    hub_wsock_t *ws = all->dead;
 
-    close(ws->fd); /* only now: libuv must not see it closed under its poll */
-    free(ws);
+    all->dead = NULL;
+    while (ws != NULL) {
+        hub_wsock_t *next = ws->next;
+        free(ws);
+        ws = next;
+    }
 }
 
 /* Forget the connection, then the socket. */
@@ -113,7 +129,16 @@ hangup(hub_wsock_t *ws)
     free(ws->out);
     free(ws->in);
     ws->out = ws->in = NULL;
-    uv_close((uv_handle_t *)&ws->poll, on_poll_closed);
+    /* close() takes it out of the epoll set (no descriptor is ever dup'ed),
+     * events of this turn for the number find no socket, and a socket
+     * accepted with the same number later is another entry. */
+    all->by_fd[ws->fd] = NULL;
+    close(ws->fd);
+    ws->next = all->dead;
+    all->dead = ws;
+    if (!uv_is_active((uv_handle_t *)&all->soon)) {
+        uv_timer_start(&all->soon, on_soon, 0, 0);
+    }
 }
 
 /* ---- output ---- */
@@ -125,17 +150,24 @@ static void
 watch(hub_wsock_t *ws)
 {
     bool reading = !ws->rx_off && !ws->want_rx;
-    int events = (reading ? UV_READABLE : 0) | (ws->out_len > ws->out_off ? UV_WRITABLE : 0);
+    uint32_t events = (reading ? EPOLLIN : 0) | (ws->out_len > ws->out_off ? EPOLLOUT : 0);
+    struct epoll_event ev = {.events = events, .data.fd = ws->fd};
+    int op;
 
     if (events == ws->events) {
         return;
     }
-    ws->events = events;
-    if (events == 0) {
-        uv_poll_stop(&ws->poll);
-    } else {
-        uv_poll_start(&ws->poll, events, on_poll);
+    /* Out of the set when nothing is wanted: EPOLLHUP would still be told,
+     * again at every turn, of a paused socket whose client left. */
+    op = ws->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(ws->hub->wsocks->epfd, op, ws->fd, &ev) < 0) {
+        /* Out of kernel memory or of max_user_watches. Not hung up here: the
+         * caller may be in the middle of the connection; the sweep does it. */
+        log_warn("ws.epoll_failed", "fd=%d errno=%d", ws->fd, errno);
+        ws->close_at_ms = 1;
+        return;
     }
+    ws->events = events;
 }
 
 static void
@@ -414,30 +446,47 @@ resume_input(hub_wsock_t *ws)
     free(in);
 }
 
+/* What epoll told of ws. An error or hangup is found by the send or the
+ * read it leads to, as libuv reports it: as whatever the socket waits for. */
 static void
-on_poll(uv_poll_t *p, int status, int events)
+on_events(hub_wsock_t *ws, uint32_t events)
 {
-    hub_wsock_t *ws = p->data;
-
-    if (ws->conn == NULL) {
-        return;
+    if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+        events |= ws->events;
     }
-    if (status < 0) {
-        hangup(ws);
-        return;
-    }
-    if ((events & UV_WRITABLE) != 0) {
+    if ((events & ws->events & EPOLLOUT) != 0) {
         if (flush(ws) < 0) {
             hangup(ws);
             return;
         }
         writeable(ws);
     }
-    if (ws->conn != NULL && (events & UV_READABLE) != 0 && !ws->rx_off && !ws->want_rx) {
+    if (ws->conn != NULL && (events & EPOLLIN) != 0 && !ws->rx_off && !ws->want_rx) {
         read_some(ws); /* never before input held from a pause */
     }
     if (ws->conn != NULL) {
         watch(ws);
+    }
+}
+
+/* The set has events: serve a batch of them. More than a batch wakes the
+ * loop again at once (libuv's watch on the set is level-triggered), after
+ * the loop's other descriptors have had their turn. */
+static void
+on_epoll(uv_poll_t *p, int status, int events)
+{
+    struct hub_wsocks *all = p->data;
+    struct epoll_event ev[EVENTS_PER_WAKE];
+    int n;
+
+    (void)status;
+    (void)events;
+    n = epoll_wait(all->epfd, ev, EVENTS_PER_WAKE, 0);
+    for (int i = 0; i < n; i++) {
+        hub_wsock_t *ws = all->by_fd[ev[i].data.fd]; /* NULL: hung up this turn */
+        if (ws != NULL && ws->conn != NULL) {
+            on_events(ws, ev[i].events);
+        }
     }
 }
 
@@ -468,6 +517,7 @@ on_soon(uv_timer_t *t)
         }
         ws = next;
     }
+    free_dead(all); /* after the walk, which may have passed sockets that died in it */
 }
 
 static void
@@ -494,21 +544,33 @@ hub_wsock_init(hub_t *hub)
     }
     all = xcalloc(1, sizeof(*all));
     all->hub = hub;
+    all->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (all->epfd < 0 || uv_poll_init(hub->loop, &all->ep, all->epfd) != 0) {
+        log_warn("ws.native_unavailable", "errno=%d", errno); /* lws serves every socket */
+        if (all->epfd >= 0) {
+            close(all->epfd);
+        }
+        free(all);
+        return;
+    }
     uv_timer_init(hub->loop, &all->soon);
     uv_timer_init(hub->loop, &all->sweep);
-    all->soon.data = all->sweep.data = all;
-    all->handles = 2;
+    all->ep.data = all->soon.data = all->sweep.data = all;
+    all->handles = 3;
+    uv_poll_start(&all->ep, UV_READABLE, on_epoll);
     uv_timer_start(&all->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     hub->wsocks = all;
     log_info("ws.native", "on=1");
 }
 
 static void
-on_timer_closed(uv_handle_t *h)
+on_handle_closed(uv_handle_t *h)
 {
     struct hub_wsocks *all = h->data;
 
     if (--all->handles == 0) {
+        close(all->epfd); /* only now: libuv must not see it closed under its poll */
+        free(all->by_fd);
         free(all);
     }
 }
@@ -524,9 +586,11 @@ hub_wsock_stop(hub_t *hub)
     while (all->all != NULL) {
         hangup(all->all);
     }
+    free_dead(all);
     hub->wsocks = NULL;
-    uv_close((uv_handle_t *)&all->soon, on_timer_closed);
-    uv_close((uv_handle_t *)&all->sweep, on_timer_closed);
+    uv_close((uv_handle_t *)&all->ep, on_handle_closed);
+    uv_close((uv_handle_t *)&all->soon, on_handle_closed);
+    uv_close((uv_handle_t *)&all->sweep, on_handle_closed);
 }
 
 /* ---- the upgrade ---- */
@@ -582,18 +646,20 @@ start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer,
     struct hub_wsocks *all = hub->wsocks;
     hub_wsock_t *ws = xcalloc(1, sizeof(*ws));
 
-    if (uv_poll_init(hub->loop, &ws->poll, fd) != 0) {
-        log_warn("ws.poll_failed", "fd=%d", fd);
-        free(ws);
-        free(c);
-        close(fd);
-        return;
+    if ((size_t)fd >= all->by_fd_cap) {
+        size_t cap = all->by_fd_cap == 0 ? 1024 : all->by_fd_cap;
+        while (cap <= (size_t)fd) {
+            cap *= 2;
+        }
+        all->by_fd = xrealloc(all->by_fd, cap * sizeof(*all->by_fd));
+        memset(all->by_fd + all->by_fd_cap, 0, (cap - all->by_fd_cap) * sizeof(*all->by_fd));
+        all->by_fd_cap = cap;
     }
+    all->by_fd[fd] = ws;
     ws->hub = hub;
     ws->fd = fd;
     ws->conn = c;
     proto_wsread_init(&ws->rd, HUB_CONN_RX_MAX(hub->cfg));
-    ws->poll.data = ws;
     ws->next = all->all;
     if (all->all != NULL) {
         all->all->prev = ws;
