@@ -18,9 +18,9 @@ hub_sock_fd(const hub_conn_t *c)
 }
 
 bool
-hub_sock_tls(const hub_conn_t *c)
+hub_sock_direct(const hub_conn_t *c)
 {
-    return c->ws == NULL && lws_is_ssl(c->wsi);
+    return c->ws != NULL ? hub_wsock_direct(c->ws) : !lws_is_ssl(c->wsi);
 }
 
 bool

@@ -23,7 +23,10 @@ typedef enum hub_sock_kind {
 #define HUB_SOCK_PRE 16
 
 int hub_sock_fd(const hub_conn_t *c);
-bool hub_sock_tls(const hub_conn_t *c);
+/* Whether c's frames may be written to its descriptor directly (the ring of
+ * hub_wire.c): not through TLS, and nothing of the socket's own to go first
+ * (the 101 the hub's own server holds for the first frame). */
+bool hub_sock_direct(const hub_conn_t *c);
 
 /* Bytes of an earlier write are still held for the kernel: write nothing
  * else until they are out (a frame would overtake them). */

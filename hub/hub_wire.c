@@ -137,7 +137,7 @@ frame_in_place(hub_buf_t *b, size_t *whole)
 static bool
 ring_takes(const struct hub_wire *w, hub_conn_t *c)
 {
-    return w->ring != NULL && c->qlen > 0 && !hub_sock_partial(c) && !hub_sock_tls(c);
+    return w->ring != NULL && c->qlen > 0 && !hub_sock_partial(c) && hub_sock_direct(c);
 }
 
 /* c's head frames, as many as a plain write would join, as one ring send.

@@ -51,8 +51,9 @@ struct hub_wsock {
     int fd;
     uint32_t events; /* what the epoll set watches for it (EPOLLIN, EPOLLOUT); 0: not in it */
     bool rx_off;
-    bool want_write; /* hub_conn_writeable() is owed */
-    bool want_rx;    /* input held while paused waits to be read */
+    bool want_write;  /* hub_conn_writeable() is owed */
+    bool want_rx;     /* input held while paused waits to be read */
+    bool answer_held; /* the 101 waits in out for the first frame (see start()) */
     bool in_soon;
     uint64_t close_at_ms; /* hang up then; 0: no deadline */
     unsigned char *out;   /* bytes the kernel has not taken: out[out_off..out_len) */
@@ -150,7 +151,7 @@ static void
 watch(hub_wsock_t *ws)
 {
     bool reading = !ws->rx_off && !ws->want_rx;
-    uint32_t events = (reading ? EPOLLIN : 0) | (ws->out_len > ws->out_off ? EPOLLOUT : 0);
+    uint32_t events = (reading ? EPOLLIN : 0) | (hub_wsock_partial(ws) ? EPOLLOUT : 0);
     struct epoll_event ev = {.events = events, .data.fd = ws->fd};
     int op;
 
@@ -190,12 +191,26 @@ soon(hub_wsock_t *ws)
     }
 }
 
+static int flush(hub_wsock_t *ws);
+
 /* Send p (n bytes) after what is held, keeping what the kernel leaves. */
 static int
 send_or_keep(hub_wsock_t *ws, const unsigned char *p, size_t n)
 {
     size_t done = 0;
 
+    if (ws->answer_held) {
+        /* The first frame: it and the 101 in one send. */
+        ws->answer_held = false;
+        ws->out = xrealloc(ws->out, ws->out_len + n);
+        memcpy(ws->out + ws->out_len, p, n);
+        ws->out_len += n;
+        if (flush(ws) < 0) {
+            return -1;
+        }
+        watch(ws);
+        return 0;
+    }
     if (ws->out_len == ws->out_off) {
         ssize_t r = send(ws->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -262,9 +277,16 @@ hub_wsock_fd(const hub_wsock_t *ws)
 }
 
 bool
+hub_wsock_direct(const hub_wsock_t *ws)
+{
+    return !ws->answer_held;
+}
+
+bool
 hub_wsock_partial(const hub_wsock_t *ws)
 {
-    return ws->out_len > ws->out_off;
+    /* A held 101 is not owed to the kernel yet: it waits for a frame. */
+    return ws->out_len > ws->out_off && !ws->answer_held;
 }
 
 void
@@ -667,10 +689,15 @@ start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer,
     all->all = ws;
     c->ws = ws;
     hub_conn_open(hub, c, hs);
-    if (send_or_keep(ws, (const unsigned char *)answer, alen) < 0) {
-        hangup(ws);
-        return;
-    }
+    /* The 101 waits for the first frame (connection_established, or the
+     * join's error and close) and goes out with it in one send: the join
+     * takes a round trip to the store anyway (PROTOCOL.md lets its checks run
+     * after the upgrade), and so a connect costs one send and wakes the
+     * client once, not twice. */
+    ws->out = xmalloc(alen);
+    memcpy(ws->out, answer, alen);
+    ws->out_len = alen;
+    ws->answer_held = true;
     watch(ws);
     log_debug("ws.open", "conn=%" PRIu64 " native=1", c->id);
     hub_join_start(c);

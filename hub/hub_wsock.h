@@ -32,6 +32,7 @@ bool hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n);
 
 /* hub_sock.h's calls, for a socket served here. */
 int hub_wsock_fd(const hub_wsock_t *ws);
+bool hub_wsock_direct(const hub_wsock_t *ws);
 bool hub_wsock_partial(const hub_wsock_t *ws);
 void hub_wsock_want_write(hub_wsock_t *ws);
 void hub_wsock_rx_flow(hub_wsock_t *ws, bool on);
