@@ -193,24 +193,13 @@ soon(hub_wsock_t *ws)
 
 static int flush(hub_wsock_t *ws);
 
-/* Send p (n bytes) after what is held, keeping what the kernel leaves. */
+/* Send p (n bytes) after what is held, keeping what the kernel leaves. The
+ * first frame joins the held 101 and both go in one send. */
 static int
 send_or_keep(hub_wsock_t *ws, const unsigned char *p, size_t n)
 {
     size_t done = 0;
 
-    if (ws->answer_held) {
-        /* The first frame: it and the 101 in one send. */
-        ws->answer_held = false;
-        ws->out = xrealloc(ws->out, ws->out_len + n);
-        memcpy(ws->out + ws->out_len, p, n);
-        ws->out_len += n;
-        if (flush(ws) < 0) {
-            return -1;
-        }
-        watch(ws);
-        return 0;
-    }
     if (ws->out_len == ws->out_off) {
         ssize_t r = send(ws->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -225,6 +214,12 @@ send_or_keep(hub_wsock_t *ws, const unsigned char *p, size_t n)
     ws->out = xrealloc(ws->out, ws->out_len + (n - done));
     memcpy(ws->out + ws->out_len, p + done, n - done);
     ws->out_len += n - done;
+    if (ws->answer_held) {
+        ws->answer_held = false;
+        if (flush(ws) < 0) {
+            return -1;
+        }
+    }
     watch(ws);
     return 0;
 }
