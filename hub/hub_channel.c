@@ -65,18 +65,15 @@ room_channel(int64_t room_id, char *buf)
 static int
 next_field(const char **p, const char *end, int64_t *out)
 {
-    char *stop = NULL;
-    long long v;
+    const char *stop;
 
     if (*p >= end || **p != ' ') {
         return -1;
     }
-    (*p)++;
-    v = strtoll(*p, &stop, 10);
-    if (stop == *p || stop > end) {
+    stop = proto_i64_parse(*p + 1, end, out);
+    if (stop == NULL) {
         return -1;
     }
-    *out = v;
     *p = stop;
     return 0;
 }

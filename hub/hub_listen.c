@@ -23,6 +23,7 @@
 #include "hub_log.h"
 #include "hub_wsock.h"
 #include "proto_head.h"
+#include "proto_num.h"
 #include "xalloc.h"
 
 #define BACKLOG 4096    /* what lws asked for */
@@ -89,11 +90,11 @@ record_peer(hub_t *hub, int fd, const struct sockaddr_storage *ss)
         hub->npeers = n;
     }
     if (ss->ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, text, sizeof(text));
+        proto_ipv4_str(text, (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr);
     } else if (ss->ss_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
         if (IN6_IS_ADDR_V4MAPPED(a)) {
-            inet_ntop(AF_INET, &a->s6_addr[12], text, sizeof(text));
+            proto_ipv4_str(text, &a->s6_addr[12]);
         } else {
             inet_ntop(AF_INET6, a, text, sizeof(text));
         }

@@ -12,6 +12,7 @@
 #include "hub_presence_order.h"
 #include "hub_room.h"
 #include "proto_build.h"
+#include "proto_num.h"
 #include "xalloc.h"
 
 int
@@ -29,9 +30,13 @@ hub_presence_parse_ids(const redisReply *s, int64_t **ids, size_t *n)
     *ids = xcalloc(*n + 1, sizeof(int64_t));
     p = s->str;
     for (size_t k = 0; k < *n; k++) {
-        char *end;
-        (*ids)[k] = strtoll(p, &end, 10);
-        p = *end == ',' ? end + 1 : end;
+        const char *end = proto_i64_parse(p, s->str + s->len, &(*ids)[k]);
+        if (end == NULL) {
+            free(*ids);
+            *ids = NULL;
+            return -1;
+        }
+        p = end < s->str + s->len && *end == ',' ? end + 1 : end;
     }
     return 0;
 }

@@ -1,11 +1,13 @@
 /*
- * Decimal text of an int64 without snprintf: ids and seqs are written into
- * every frame, SQL parameter and Redis argument, and printf's format parsing
- * and locale handling showed in the connect-storm profile.
+ * Decimal text of an int64 without snprintf or strtoll: ids and seqs are
+ * written into every frame, SQL parameter and Redis argument and read back
+ * from every result and reply, and printf's format parsing and strtoll's
+ * locale handling showed in the connect-storm profile.
  */
 #ifndef CHATHUB_PROTO_NUM_H
 #define CHATHUB_PROTO_NUM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +34,55 @@ proto_i64_str(char buf[PROTO_I64_STR_MAX], int64_t v)
     }
     buf[len] = '\0';
     return len;
+}
+
+/* Read an optional '-' and decimal digits from [p, end) into *out; returns
+ * the first byte after them, or NULL when there is no digit or the value does
+ * not fit an int64_t. No spaces or '+': the texts it reads are PostgreSQL's
+ * int8 output and the hub's own replies and envelopes. */
+static inline const char *
+proto_i64_parse(const char *p, const char *end, int64_t *out)
+{
+    bool neg = p < end && *p == '-';
+    const char *digits = p + neg;
+    uint64_t u = 0;
+
+    for (p = digits; p < end && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (u > (UINT64_MAX - d) / 10) {
+            return NULL;
+        }
+        u = u * 10 + d;
+    }
+    if (p == digits || u > (uint64_t)INT64_MAX + neg) {
+        return NULL;
+    }
+    /* -(u - 1) - 1 reaches INT64_MIN without a signed overflow. */
+    *out = !neg ? (int64_t)u : u == 0 ? 0 : -(int64_t)(u - 1) - 1;
+    return p;
+}
+
+#define PROTO_IPV4_STR_MAX 16 /* "255.255.255.255" and the NUL */
+
+/* a.b.c.d of the 4 bytes of an IPv4 address, as inet_ntop writes it (which
+ * took some 1,700 instructions a connect through sprintf); returns the length. */
+static inline size_t
+proto_ipv4_str(char buf[PROTO_IPV4_STR_MAX], const unsigned char a[4])
+{
+    char *p = buf;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned v = a[i];
+        if (v >= 100) {
+            *p++ = (char)('0' + v / 100);
+        }
+        if (v >= 10) {
+            *p++ = (char)('0' + v / 10 % 10);
+        }
+        *p++ = (char)('0' + v % 10);
+        *p++ = i < 3 ? '.' : '\0';
+    }
+    return (size_t)(p - buf - 1);
 }
 
 /* qsort/bsearch order of int64_t ids. */

@@ -53,7 +53,15 @@ store_q_fail(store_q_t *q, const char *err)
 int64_t
 store_col_i64(const PGresult *res, int row, int col)
 {
-    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+    const char *text = PQgetvalue(res, row, col);
+    int64_t v = 0;
+
+    /* NULL and text that is not an int8 (never sent) read as 0. */
+    if (!PQgetisnull(res, row, col) &&
+        proto_i64_parse(text, text + PQgetlength(res, row, col), &v) == NULL) {
+        v = 0;
+    }
+    return v;
 }
 
 const char *

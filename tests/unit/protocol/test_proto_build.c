@@ -1,4 +1,5 @@
 /* proto_build: the exact JSON of every server frame (PROTOCOL.md §2). */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -270,6 +271,51 @@ test_integers_exact(void)
     char buf[PROTO_I64_STR_MAX];
     ok(bad == 0 && proto_i64_str(buf, INT64_MIN) == 20 && strcmp(buf, "-9223372036854775808") == 0,
        "proto_i64_str matches printf from 0 to INT64_MIN and INT64_MAX");
+
+    /* proto_i64_parse reads back what proto_i64_str wrote, and what strtoll
+     * reads of the same text, at the same values and the ends of the range. */
+    bad = 0;
+    p = 1;
+    for (int i = 0; i < 19; i++) {
+        int64_t vs[] = {p - 1, p, p + 1, -(p - 1), -p, -(p + 1), INT64_MAX, INT64_MIN};
+        for (size_t k = 0; k < sizeof(vs) / sizeof(vs[0]); k++) {
+            char text[PROTO_I64_STR_MAX + 1];
+            size_t n = proto_i64_str(text, vs[k]);
+            int64_t got = 0;
+            text[n] = ',';
+            const char *after = proto_i64_parse(text, text + n + 1, &got);
+            bad += after != text + n || got != vs[k] || got != strtoll(text, NULL, 10);
+        }
+        p = i < 18 ? p * 10 : p;
+    }
+    ok(bad == 0, "proto_i64_parse reads back every value proto_i64_str writes");
+    static const char *const refused[] = {"",
+                                          "-",
+                                          "x1",
+                                          " 1",
+                                          "+1",
+                                          "9223372036854775808",
+                                          "-9223372036854775809",
+                                          "99999999999999999999"};
+    int took = 0;
+    for (size_t k = 0; k < sizeof(refused) / sizeof(refused[0]); k++) {
+        int64_t v = 77;
+        took += proto_i64_parse(refused[k], refused[k] + strlen(refused[k]), &v) != NULL || v != 77;
+    }
+    int64_t v = 0;
+    bad = 0;
+    for (unsigned x = 0; x < 256; x++) {
+        unsigned char a[4] = {(unsigned char)x, (unsigned char)(255 - x), (unsigned char)(x * 7),
+                              (unsigned char)(x / 3)};
+        char want[INET_ADDRSTRLEN], got[PROTO_IPV4_STR_MAX];
+        inet_ntop(AF_INET, a, want, sizeof(want));
+        bad += proto_ipv4_str(got, a) != strlen(want) || strcmp(got, want) != 0;
+    }
+    ok(bad == 0, "proto_ipv4_str writes what inet_ntop writes, every byte value in every place");
+    ok(took == 0, "proto_i64_parse refuses no digits, a sign alone, spaces, '+' and overflow");
+    ok(proto_i64_parse("-0", "-0" + 2, &v) != NULL && v == 0 &&
+           proto_i64_parse("123", "123" + 2, &v) != NULL && v == 12,
+       "proto_i64_parse reads \"-0\" as 0 and stops at the end it is given");
 }
 
 static void
