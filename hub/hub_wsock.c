@@ -643,17 +643,30 @@ refuse(int fd, int status, const char *why)
     hub_handshake_refuse_fd(fd, status, why);
 }
 
-/* The 101 answer, with the one subprotocol we speak when any was offered. */
-static int
-switching(char *buf, size_t cap, const char *key, bool protocol)
-{
-    char accept[PROTO_WS_ACCEPT_LEN + 1];
+/* The 101 answer, with the one subprotocol we speak when any was offered,
+ * put together with memcpy (snprintf was some 900 instructions a connect). */
+#define SWITCHING_HEAD                                                                             \
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"                                   \
+    "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+#define SWITCHING_PROTOCOL "\r\nSec-WebSocket-Protocol: chathub.v1"
+#define SWITCHING_MAX                                                                              \
+    (sizeof(SWITCHING_HEAD) + PROTO_WS_ACCEPT_LEN + sizeof(SWITCHING_PROTOCOL) + 4)
 
-    proto_ws_accept(key, accept);
-    return snprintf(buf, cap,
-                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-                    accept, protocol ? "Sec-WebSocket-Protocol: chathub.v1\r\n" : "");
+static size_t
+switching(char buf[SWITCHING_MAX], const char *key, bool protocol)
+{
+    char *p = buf;
+
+    memcpy(p, SWITCHING_HEAD, sizeof(SWITCHING_HEAD) - 1);
+    p += sizeof(SWITCHING_HEAD) - 1;
+    proto_ws_accept(key, p); /* writes its NUL, overwritten next */
+    p += PROTO_WS_ACCEPT_LEN;
+    if (protocol) {
+        memcpy(p, SWITCHING_PROTOCOL, sizeof(SWITCHING_PROTOCOL) - 1);
+        p += sizeof(SWITCHING_PROTOCOL) - 1;
+    }
+    memcpy(p, "\r\n\r\n", 4);
+    return (size_t)(p + 4 - buf);
 }
 
 /* The socket's life starts: known to the hub, polled, joining its room. */
@@ -702,11 +715,12 @@ bool
 hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
 {
     proto_request_t req;
-    char key[64], answer[256], offered[8];
+    char key[64], answer[SWITCHING_MAX], offered[8];
     const char *why = NULL;
     hub_hs_t hs = {.req = &req, .fd = fd};
     hub_conn_t *c;
-    int status, klen, alen;
+    int status, klen;
+    size_t alen;
     size_t left;
 
     if (hub->wsocks == NULL || proto_request_parse(head, n, &req) != PROTO_REQUEST_OK ||
@@ -739,8 +753,8 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
         return true;
     }
     alen = switching(
-        answer, sizeof(answer), key,
+        answer, key,
         proto_request_header(&req, "Sec-WebSocket-Protocol", offered, sizeof(offered)) != 0);
-    start(hub, fd, c, &hs, answer, (size_t)alen);
+    start(hub, fd, c, &hs, answer, alen);
     return true;
 }
