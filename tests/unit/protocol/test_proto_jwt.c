@@ -422,6 +422,54 @@ test_is_jwt(void)
     ok(!proto_jwt_is_jwt("", 0), "empty: opaque");
 }
 
+/* Every one of the 64 symbols decodes to its value (the tokens verify and
+ * name their user), and every other byte value makes the segment malformed. */
+static void
+test_every_symbol(void)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    bool seen[256] = {false};
+    int bad = 0, missing = 0, wrong = 0;
+
+    for (int i = 0; i < 96; i++) {
+        char p[256], x[128];
+        for (int k = 0; k < i; k++) {
+            x[k] = (char)(' ' + 1 + (k * 7 + i) % 94); /* printable, never '"' twice */
+            if (x[k] == '"' || x[k] == '\\') {
+                x[k] = 'q';
+            }
+        }
+        x[i] = '\0';
+        snprintf(p, sizeof(p), "{\"user_id\":%d,\"exp\":%lld,\"x\":\"%s\"}", 100 + i,
+                 (long long)(NOW + 600), x);
+        const char *tok = make(HS, p, secret, SLEN);
+        proto_jwt_claims_t c = {0, 0};
+        const char *why;
+        bad += verify(tok, &c, &why) != 0 || c.user_id != 100 + i;
+        for (const char *t = tok; *t != '\0'; t++) {
+            seen[(unsigned char)*t] = true;
+        }
+    }
+    for (const char *a = alphabet; *a != '\0'; a++) {
+        missing += !seen[(unsigned char)*a];
+    }
+    ok(bad == 0 && missing == 0, "96 tokens using all 64 symbols verify (%d failed, %d unused)",
+       bad, missing);
+    for (int b = 1; b < 256; b++) {
+        char tok[TOK_MAX];
+        proto_jwt_claims_t c;
+        const char *why = NULL;
+        if (b == '.' || memchr(alphabet, b, sizeof(alphabet) - 1) != NULL) {
+            continue;
+        }
+        snprintf(tok, sizeof(tok), "%s", make(HS, payload_exp(NOW + 600), secret, SLEN));
+        tok[0] = (char)b;
+        wrong += verify(tok, &c, &why) == 0 || why == NULL || strcmp(why, "malformed") != 0;
+    }
+    ok(wrong == 0, "a byte outside the alphabet in the header is malformed (%d were not)", wrong);
+}
+
 /* The hub's path: one prepared key for every handshake, with the last good
  * header remembered. The remembered header must never let another through. */
 static void
@@ -484,6 +532,7 @@ main(void)
     test_length_cap();
     test_sign_round_trip();
     test_is_jwt();
+    test_every_symbol();
     test_prepared_key();
     return tap_done();
 }
