@@ -1,5 +1,6 @@
 /* proto_request: a browser's upgrade head, heads that are not ones, and the
  * lookups a handshake makes. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../tap.h"
@@ -114,11 +115,38 @@ test_bad(void)
        "a non-hex escape");
 }
 
+/* Every byte value in a header's name and in its value, against RFC 9110's
+ * tchar and field-value rules written out here. */
+static void
+test_every_byte(void)
+{
+    int wrong = 0;
+
+    for (int b = 1; b < 256; b++) {
+        char head[64];
+        proto_request_t req;
+        bool tchar = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                     strchr("!#$%&'*+-.^_`|~", b) != NULL;
+        bool field = (b >= ' ' || b == '\t') && b != 0x7F;
+
+        if (b == '\n' || b == '\r' || b == ':') {
+            continue; /* they end the line or the name, tested elsewhere */
+        }
+        snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nX%cY: v\r\n\r\n", b);
+        wrong += (proto_request_parse(head, strlen(head), &req) == PROTO_REQUEST_OK) != tchar;
+        snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nX: a%cb\r\n\r\n", b);
+        wrong += (proto_request_parse(head, strlen(head), &req) == PROTO_REQUEST_OK) != field;
+    }
+    ok(wrong == 0, "each byte value is let into a name and a value as RFC 9110 says (%d not)",
+       wrong);
+}
+
 int
 main(void)
 {
     test_upgrade();
     test_partial();
     test_bad();
+    test_every_byte();
     return tap_done();
 }
