@@ -5,7 +5,6 @@
  */
 #include "proto_jwt.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "proto_hmac.h"
+#include "proto_jsonwalk.h"
 #include "proto_url.h"
 #include "xalloc.h"
 
@@ -135,70 +135,91 @@ proto_jwt_is_jwt(const char *token, size_t len)
     return dots == 2;
 }
 
-static bool
-only_blank(const char *p, const char *end)
+/* The members of a token's JSON segment that it reads, each at most once
+ * (RFC 7519 §4: a claim named twice is refused, not read one way or the other). */
+enum { M_ALG, M_CRIT, M_USER_ID, M_SUB, M_EXP, M_NBF, M_TOKEN_TYPE, M_COUNT };
+
+static const char *const member_names[M_COUNT] = {"alg", "crit", "user_id",   "sub",
+                                                  "exp", "nbf",  "token_type"};
+
+typedef struct members {
+    proto_jv_t v[M_COUNT];
+    unsigned seen; /* bit i: member_names[i] was there */
+} members_t;
+
+static int
+on_member(void *ud, const char *key, const proto_jv_t *v)
 {
-    for (; p < end; p++) {
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-            return false;
+    members_t *m = ud;
+
+    for (int i = 0; key != NULL && i < M_COUNT; i++) {
+        if (strcmp(key, member_names[i]) == 0) {
+            if (m->seen & 1u << i) {
+                return -1;
+            }
+            m->seen |= 1u << i;
+            m->v[i] = *v;
+            break;
         }
     }
-    return true;
+    return 0;
 }
 
-/* A base64url segment holding exactly one JSON object and nothing after it.
- * NULL when it is not one; the caller deletes the tree. */
-static cJSON *
-decode_json(const char *s, size_t len)
+static const proto_jv_t *
+member(const members_t *m, int i)
 {
-    unsigned char *buf = xmalloc(len / 4 * 3 + 3);
-    const char *end = NULL;
-    size_t n;
-    cJSON *j = NULL;
+    return m->seen & 1u << i ? &m->v[i] : NULL;
+}
 
-    /* A NUL would let cJSON stop early and ignore the rest of the segment. */
-    if (b64url_decode(s, len, buf, &n) == 0 && n > 0 && memchr(buf, '\0', n) == NULL) {
-        j = cJSON_ParseWithLengthOpts((const char *)buf, n, &end, false);
+/* A base64url segment holding exactly one JSON object and nothing after it,
+ * its members we read in *m. buf has room for len / 4 * 3 + 3 bytes (a
+ * segment of a token of at most PROTO_JWT_MAX_LEN) and keeps the decoded text
+ * the members point into. */
+static int
+decode_members(const char *s, size_t len, unsigned char *buf, members_t *m)
+{
+    size_t n;
+
+    memset(m, 0, sizeof(*m));
+    if (b64url_decode(s, len, buf, &n) < 0) {
+        return -1;
     }
-    if (j != NULL && (!cJSON_IsObject(j) || !only_blank(end, (const char *)buf + n))) {
-        cJSON_Delete(j);
-        j = NULL;
-    }
-    free(buf);
-    return j;
+    return proto_json_walk_object((const char *)buf, n, on_member, m);
+}
+
+/* A string member equal to want. */
+static bool
+string_is(const proto_jv_t *v, const char *want)
+{
+    char buf[16];
+
+    return v != NULL && proto_json_string(v, buf, sizeof(buf)) >= 0 && strcmp(buf, want) == 0;
 }
 
 /* The header pins the algorithm: exactly HS256, never "none" or another alg a
  * forger could pick. "typ" is not required; "crit" names extensions we do not
  * implement, and RFC 7515 says such a token must be refused. */
 static int
-check_header(proto_jwt_key_t *key, const char *s, size_t len, const char **why)
+check_header(proto_jwt_key_t *key, const char *s, size_t len, unsigned char *buf, const char **why)
 {
-    cJSON *h;
-    const cJSON *alg;
-    int rc = -1;
+    members_t m;
 
     if (key->header_len == len && memcmp(key->header, s, len) == 0) {
         return 0;
     }
-    h = decode_json(s, len);
-    if (h == NULL) {
+    if (decode_members(s, len, buf, &m) < 0) {
         *why = "malformed";
         return -1;
     }
-    alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
-    if (cJSON_IsString(alg) && strcmp(alg->valuestring, "HS256") == 0 &&
-        cJSON_GetObjectItemCaseSensitive(h, "crit") == NULL) {
-        rc = 0;
-        if (len <= sizeof(key->header)) {
-            memcpy(key->header, s, len);
-            key->header_len = len;
-        }
-    } else {
+    if (!string_is(member(&m, M_ALG), "HS256") || member(&m, M_CRIT) != NULL) {
         *why = "alg";
+        return -1;
     }
-    cJSON_Delete(h);
-    return rc;
+    if (len <= sizeof(key->header)) {
+        memcpy(key->header, s, len);
+        key->header_len = len;
+    }
+    return 0;
 }
 
 static bool
@@ -221,17 +242,19 @@ signature_ok(proto_jwt_key_t *key, const char *signed_part, size_t len, const ch
 
 /* A positive JS-safe integer, as a JSON number or a digit string. */
 static int
-claim_id(const cJSON *v, int64_t *out)
+claim_id(const proto_jv_t *v, int64_t *out)
 {
+    char digits[24];
     double d;
+    int n;
 
-    if (cJSON_IsString(v)) {
-        return proto_parse_id(v->valuestring, strlen(v->valuestring), out);
+    if (v != NULL && v->kind == PROTO_JV_STRING) {
+        n = proto_json_string(v, digits, sizeof(digits));
+        return n < 0 ? -1 : proto_parse_id(digits, (size_t)n, out);
     }
-    if (!cJSON_IsNumber(v)) {
+    if (v == NULL || proto_json_number(v, &d) < 0) {
         return -1;
     }
-    d = v->valuedouble;
     if (!(d >= 1 && d <= 9007199254740991.0) || d != (double)(int64_t)d) {
         return -1;
     }
@@ -241,28 +264,30 @@ claim_id(const cJSON *v, int64_t *out)
 
 /* A NumericDate (RFC 7519: seconds, fractions allowed and truncated). */
 static int
-claim_time(const cJSON *v, int64_t *out)
+claim_time(const proto_jv_t *v, int64_t *out)
 {
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= TIME_MAX)) {
+    double d;
+
+    if (v == NULL || proto_json_number(v, &d) < 0 || !(d >= 0 && d <= TIME_MAX)) {
         return -1;
     }
-    *out = (int64_t)v->valuedouble;
+    *out = (int64_t)d;
     return 0;
 }
 
 /* user_id (Django simplejwt) wins over sub; a present but bad user_id is not
  * skipped for sub, so a token never means two different users. */
 static int
-read_claims(const cJSON *p, int64_t *uid, int64_t *exp, bool *has_nbf, int64_t *nbf)
+read_claims(const members_t *m, int64_t *uid, int64_t *exp, bool *has_nbf, int64_t *nbf)
 {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(p, "user_id");
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "nbf");
-    const cJSON *tt = cJSON_GetObjectItemCaseSensitive(p, "token_type");
+    const proto_jv_t *id = member(m, M_USER_ID);
+    const proto_jv_t *n = member(m, M_NBF);
+    const proto_jv_t *tt = member(m, M_TOKEN_TYPE);
 
     if (id == NULL) {
-        id = cJSON_GetObjectItemCaseSensitive(p, "sub");
+        id = member(m, M_SUB);
     }
-    if (claim_id(id, uid) < 0 || claim_time(cJSON_GetObjectItemCaseSensitive(p, "exp"), exp) < 0) {
+    if (claim_id(id, uid) < 0 || claim_time(member(m, M_EXP), exp) < 0) {
         return -1;
     }
     *has_nbf = n != NULL;
@@ -271,19 +296,20 @@ read_claims(const cJSON *p, int64_t *uid, int64_t *exp, bool *has_nbf, int64_t *
     }
     /* simplejwt also signs refresh tokens with the same key; only an access
      * token may open a socket. */
-    if (tt != NULL && (!cJSON_IsString(tt) || strcmp(tt->valuestring, "access") != 0)) {
+    if (tt != NULL && !string_is(tt, "access")) {
         return -1;
     }
     return 0;
 }
 
 static int
-check_claims(const cJSON *p, int64_t now, int64_t leeway, proto_jwt_claims_t *out, const char **why)
+check_claims(const members_t *m, int64_t now, int64_t leeway, proto_jwt_claims_t *out,
+             const char **why)
 {
     int64_t uid, exp, nbf = 0;
     bool has_nbf;
 
-    if (read_claims(p, &uid, &exp, &has_nbf, &nbf) < 0) {
+    if (read_claims(m, &uid, &exp, &has_nbf, &nbf) < 0) {
         *why = "claims";
         return -1;
     }
@@ -351,16 +377,16 @@ int
 proto_jwt_verify_key(const char *token, size_t len, proto_jwt_key_t *key, int64_t now,
                      int64_t leeway, proto_jwt_claims_t *out, const char **why)
 {
+    unsigned char buf[PROTO_JWT_MAX_LEN / 4 * 3 + 3];
     size_t dot1, dot2;
-    cJSON *payload;
-    int rc;
+    members_t m;
 
     *why = "malformed";
     if (token == NULL || len == 0 || len > PROTO_JWT_MAX_LEN || !proto_jwt_is_jwt(token, len) ||
         split_token(token, len, &dot1, &dot2) < 0) {
         return -1;
     }
-    if (check_header(key, token, dot1, why) < 0) {
+    if (check_header(key, token, dot1, buf, why) < 0) {
         return -1;
     }
     /* The payload stays undecoded until the signature over it checks out. */
@@ -368,14 +394,11 @@ proto_jwt_verify_key(const char *token, size_t len, proto_jwt_key_t *key, int64_
         *why = "bad_signature";
         return -1;
     }
-    payload = decode_json(token + dot1 + 1, dot2 - dot1 - 1);
-    if (payload == NULL) {
+    if (decode_members(token + dot1 + 1, dot2 - dot1 - 1, buf, &m) < 0) {
         *why = "malformed";
         return -1;
     }
-    rc = check_claims(payload, now, leeway, out, why);
-    cJSON_Delete(payload);
-    return rc;
+    return check_claims(&m, now, leeway, out, why);
 }
 
 int

@@ -319,6 +319,22 @@ test_rejects_malformed(void)
     rejected("eyJhbGciOiJIUzI1NiJ9=.e30.sig", "malformed", "padded header");
     rejected("eyJhbGciOiJIUzI1NiJ9.!!!.abc", "bad_signature", "payload never read before the MAC");
     rejected("", "malformed", "empty token");
+    /* RFC 7519 §4: a claim named twice is refused, not read either way. */
+    rejected(make(HS, "{\"user_id\":7,\"user_id\":8,\"exp\":1900000000}", secret, SLEN),
+             "malformed", "user_id named twice");
+    rejected(make(HS, "{\"user_id\":7,\"exp\":1,\"exp\":1900000000}", secret, SLEN), "malformed",
+             "exp named twice");
+    rejected(make("{\"alg\":\"HS256\",\"alg\":\"none\"}", payload_exp(NOW + 60), secret, SLEN),
+             "malformed", "alg named twice");
+    rejected(make(HS, "{\"user_id\\u0000\":7,\"exp\":1900000000}", secret, SLEN), "claims",
+             "a key that only starts with user_id is not user_id");
+    accepted(
+        make(HS, "{\"user\\u005fid\":7,\"exp\":1900000000,\"x\":{\"user_id\":8}}", secret, SLEN), 7,
+        "an escaped key, and a nested user_id that is not a claim");
+    accepted(make("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"a-key-id-long-enough-to-take-the-"
+                  "header-past-the-128-characters-the-key-remembers\"}",
+                  payload_exp(NOW + 60), secret, SLEN),
+             7, "a header too long to be remembered is still checked");
     {
         proto_jwt_claims_t c;
         const char *why = NULL;
