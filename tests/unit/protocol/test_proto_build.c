@@ -120,6 +120,21 @@ test_strings_in_every_field_are_escaped(void)
 {
     proto_user_t u = {5, "O\"Brien\n\x01", NULL};
     size_t len;
+    int differ = 0;
+
+    /* Each ASCII byte in a name is spelled as cJSON spells it. */
+    for (int b = 1; b < 0x80; b++) {
+        char name[4] = {'x', (char)b, 'y', '\0'}, *built, *theirs;
+        proto_user_t one = {5, name, "student"};
+        cJSON *str = cJSON_CreateString(name);
+        built = proto_build_user(&one, &len);
+        theirs = cJSON_PrintUnformatted(str);
+        differ += strstr(built, theirs) == NULL;
+        free(built);
+        free(theirs);
+        cJSON_Delete(str);
+    }
+    ok(differ == 0, "every ASCII byte is escaped as cJSON escapes it (%d differ)", differ);
 
     expect(proto_build_typing(3, &u, false, &len), &len,
            "{\"type\":\"typing\",\"room_id\":3,\"user\":{\"id\":5,\"full_name\":"
