@@ -173,17 +173,45 @@ scan_literal(reader_t *r, proto_jv_t *v, const char *word, proto_jv_kind_t kind)
 
 static int scan_value(reader_t *r, proto_jv_t *v);
 
+/* Past a container's opener: true, and past close, when it holds nothing. */
+static bool
+empty_container(reader_t *r, char close)
+{
+    skip_blank(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+/* After an item: 1, and past close, when the container ends there; 0, and
+ * past the comma and the blanks after it, when another item follows; -1 when
+ * neither does. */
+static int
+next_item(reader_t *r, char close)
+{
+    skip_blank(r);
+    if (r->p < r->end && *r->p == close) {
+        r->p++;
+        return 1;
+    }
+    if (r->p >= r->end || *r->p != ',') {
+        return -1;
+    }
+    r->p++;
+    skip_blank(r);
+    return 0;
+}
+
 /* An object's members from after its '{' to after its '}'; fn sees each
  * member when it is not NULL (the top level). */
 static int
 scan_members(reader_t *r, proto_json_member_cb fn, void *ud)
 {
-    skip_blank(r);
-    if (r->p < r->end && *r->p == '}') {
-        r->p++;
-        return 0;
-    }
-    for (;;) {
+    int next = empty_container(r, '}') ? 1 : 0;
+
+    while (next == 0) {
         proto_jv_t key, v;
         char name[PROTO_JSON_KEY_MAX];
         if (r->p >= r->end || *r->p != '"') {
@@ -206,44 +234,25 @@ scan_members(reader_t *r, proto_json_member_cb fn, void *ud)
             fn(ud, proto_json_string(&key, name, sizeof(name)) >= 0 ? name : NULL, &v) != 0) {
             return -1;
         }
-        skip_blank(r);
-        if (r->p < r->end && *r->p == '}') {
-            r->p++;
-            return 0;
-        }
-        if (r->p >= r->end || *r->p != ',') {
-            return -1;
-        }
-        r->p++;
-        skip_blank(r);
+        next = next_item(r, '}');
     }
+    return next > 0 ? 0 : -1;
 }
 
 /* An array's elements from after its '[' to after its ']'. */
 static int
 scan_elements(reader_t *r)
 {
-    skip_blank(r);
-    if (r->p < r->end && *r->p == ']') {
-        r->p++;
-        return 0;
-    }
-    for (;;) {
+    int next = empty_container(r, ']') ? 1 : 0;
+
+    while (next == 0) {
         proto_jv_t v;
         if (scan_value(r, &v) < 0) {
             return -1;
         }
-        skip_blank(r);
-        if (r->p < r->end && *r->p == ']') {
-            r->p++;
-            return 0;
-        }
-        if (r->p >= r->end || *r->p != ',') {
-            return -1;
-        }
-        r->p++;
-        skip_blank(r);
+        next = next_item(r, ']');
     }
+    return next > 0 ? 0 : -1;
 }
 
 static int
