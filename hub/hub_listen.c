@@ -80,15 +80,7 @@ record_peer(hub_t *hub, int fd, const struct sockaddr_storage *ss)
 {
     char text[INET6_ADDRSTRLEN] = "";
 
-    if ((size_t)fd >= hub->npeers) {
-        size_t n = hub->npeers > 0 ? hub->npeers : 1024;
-        while (n <= (size_t)fd) {
-            n *= 2;
-        }
-        hub->peers = xrealloc(hub->peers, n * sizeof(*hub->peers));
-        memset(hub->peers + hub->npeers, 0, (n - hub->npeers) * sizeof(*hub->peers));
-        hub->npeers = n;
-    }
+    hub->peers = xgrow_zeroed(hub->peers, &hub->npeers, (size_t)fd, sizeof(*hub->peers));
     if (ss->ss_family == AF_INET) {
         proto_ipv4_str(text, (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr);
     } else if (ss->ss_family == AF_INET6) {

@@ -676,15 +676,7 @@ start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer,
     struct hub_wsocks *all = hub->wsocks;
     hub_wsock_t *ws = xcalloc(1, sizeof(*ws));
 
-    if ((size_t)fd >= all->by_fd_cap) {
-        size_t cap = all->by_fd_cap == 0 ? 1024 : all->by_fd_cap;
-        while (cap <= (size_t)fd) {
-            cap *= 2;
-        }
-        all->by_fd = xrealloc(all->by_fd, cap * sizeof(*all->by_fd));
-        memset(all->by_fd + all->by_fd_cap, 0, (cap - all->by_fd_cap) * sizeof(*all->by_fd));
-        all->by_fd_cap = cap;
-    }
+    all->by_fd = xgrow_zeroed(all->by_fd, &all->by_fd_cap, (size_t)fd, sizeof(*all->by_fd));
     all->by_fd[fd] = ws;
     ws->hub = hub;
     ws->fd = fd;

@@ -54,6 +54,23 @@ xrealloc(void *p, size_t n)
     return q;
 }
 
+void *
+xgrow_zeroed(void *p, size_t *n, size_t i, size_t sz)
+{
+    size_t cap = *n > 0 ? *n : 1024;
+
+    if (i < *n) {
+        return p;
+    }
+    while (cap <= i) {
+        cap *= 2;
+    }
+    p = xrealloc(p, cap * sz);
+    memset((char *)p + *n * sz, 0, (cap - *n) * sz);
+    *n = cap;
+    return p;
+}
+
 char *
 xstrdup(const char *s)
 {
