@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hub_log.h"
+#include "proto_request.h"
 #include "xalloc.h"
 
 typedef enum { OPT_STR, OPT_LONG } opt_kind_t;
@@ -270,47 +271,6 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
     return 0;
 }
 
-static int
-hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* Percent-decode src[0..len) into out. -1 on a bad escape or when it does not fit. */
-static int
-percent_decode(const char *src, size_t len, char *out, size_t outlen)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < len; i++) {
-        char c = src[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hex_digit(src[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_digit(src[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                return -1;
-            }
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (n + 1 >= outlen) {
-            return -1;
-        }
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return 0;
-}
-
 /* Parse a non-negative decimal number of at most max. -1 when s is not one. */
 static long
 parse_small(const char *s, size_t len, long max)
@@ -334,14 +294,16 @@ static int
 parse_userinfo(const char *u, size_t len, hub_redis_target_t *t)
 {
     const char *colon = memchr(u, ':', len);
+    const char *pass = colon != NULL ? colon + 1 : u;
 
-    if (colon == NULL) {
-        return percent_decode(u, len, t->pass, sizeof(t->pass));
-    }
-    if (percent_decode(u, (size_t)(colon - u), t->user, sizeof(t->user)) < 0) {
+    if (colon != NULL &&
+        proto_percent_decode(u, (size_t)(colon - u), false, t->user, sizeof(t->user)) < 0) {
         return -1;
     }
-    return percent_decode(colon + 1, len - (size_t)(colon + 1 - u), t->pass, sizeof(t->pass));
+    if (proto_percent_decode(pass, len - (size_t)(pass - u), false, t->pass, sizeof(t->pass)) < 0) {
+        return -1;
+    }
+    return 0;
 }
 
 /* host[:port] (len bytes); an IPv6 address comes in brackets. */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_num.h"
+
 #define NUMBER_MAX 63 /* cJSON's limit too: a longer number fails there */
 
 typedef struct reader {
@@ -29,45 +31,25 @@ is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int
-hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        unsigned d;
-        if (is_digit(c)) {
-            d = (unsigned)(c - '0');
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            d = (unsigned)((c | 0x20) - 'a' + 10);
-        } else {
-            return -1;
-        }
-        v = v << 4 | d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* A \u escape at p (its backslash) that starts a valid code point: how many
  * bytes it and a low surrogate after a high one take, or 0. */
 static size_t
 unicode_escape(const char *p, const char *end, unsigned *cp)
 {
-    unsigned lo;
+    long hi = end - p >= 6 ? proto_hex4(p + 2) : -1, lo;
 
-    if (end - p < 6 || hex4(p + 2, cp) < 0 || (*cp >= 0xDC00 && *cp <= 0xDFFF)) {
+    if (hi < 0 || (hi >= 0xDC00 && hi <= 0xDFFF)) {
         return 0;
     }
-    if (*cp < 0xD800 || *cp > 0xDBFF) {
+    *cp = (unsigned)hi;
+    if (hi < 0xD800 || hi > 0xDBFF) {
         return 6;
     }
-    if (end - p < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) < 0 || lo < 0xDC00 ||
-        lo > 0xDFFF) {
+    lo = end - p >= 12 && p[6] == '\\' && p[7] == 'u' ? proto_hex4(p + 8) : -1;
+    if (lo < 0xDC00 || lo > 0xDFFF) {
         return 0;
     }
-    *cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
+    *cp = 0x10000 + (((unsigned)hi - 0xD800) << 10) + ((unsigned)lo - 0xDC00);
     return 12;
 }
 

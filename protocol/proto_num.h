@@ -85,6 +85,33 @@ proto_ipv4_str(char buf[PROTO_IPV4_STR_MAX], const unsigned char a[4])
     return (size_t)(p - buf - 1);
 }
 
+/* One hex digit of either case: its value, or -1. */
+static inline int
+proto_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The four hex digits at p (a JSON "\uXXXX" escape's), or -1. */
+static inline long
+proto_hex4(const char *p)
+{
+    long v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        int d = proto_hex_digit(p[i]);
+        if (d < 0) {
+            return -1;
+        }
+        v = v << 4 | d;
+    }
+    return v;
+}
+
 /* qsort/bsearch order of int64_t ids. */
 static inline int
 proto_i64_cmp(const void *a, const void *b)

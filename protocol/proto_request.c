@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "proto_num.h"
+
 /* What each byte may be: a tchar (RFC 9110 §5.6.2, what a method or a
  * header name is made of) and a byte of a field value (anything but the
  * control bytes other than HTAB). One load a byte: a request head is some
@@ -199,20 +201,8 @@ proto_request_has_token(const char *v, size_t len, const char *token)
     return false;
 }
 
-static int
-hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode s (n bytes) into buf (cap bytes, with a NUL); '+' becomes a
- * space when plus is set (a query's form encoding). Length, or -1. */
-static int
-decode(const char *s, size_t n, bool plus, char *buf, size_t cap)
+int
+proto_percent_decode(const char *s, size_t n, bool plus, char *buf, size_t cap)
 {
     size_t out = 0;
 
@@ -222,7 +212,7 @@ decode(const char *s, size_t n, bool plus, char *buf, size_t cap)
             if (n - i < 3) {
                 return -1;
             }
-            int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+            int hi = proto_hex_digit(s[i + 1]), lo = proto_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -1;
             }
@@ -252,7 +242,7 @@ proto_request_path(const proto_request_t *req, char *buf, size_t cap)
     const char *q = memchr(req->target, '?', req->target_len);
     size_t n = q != NULL ? (size_t)(q - req->target) : req->target_len;
 
-    return decode(req->target, n, false, buf, cap);
+    return proto_percent_decode(req->target, n, false, buf, cap);
 }
 
 const char *
@@ -271,7 +261,7 @@ proto_request_arg(const proto_request_t *req, const char *name, char *buf, size_
         size_t flen = (size_t)(stop - p);
         if (flen >= nlen && memcmp(p, name, nlen) == 0 && (flen == nlen || p[nlen] == '=')) {
             const char *v = flen == nlen ? stop : p + nlen + 1;
-            return decode(v, (size_t)(stop - v), true, buf, cap) < 0 ? NULL : buf;
+            return proto_percent_decode(v, (size_t)(stop - v), true, buf, cap) < 0 ? NULL : buf;
         }
         p = stop + 1;
     }

@@ -58,4 +58,10 @@ int proto_request_path(const proto_request_t *req, char *buf, size_t cap);
  * it holds a bad escape or a NUL. "name" alone, without '=', is "". */
 const char *proto_request_arg(const proto_request_t *req, const char *name, char *buf, size_t cap);
 
+/* Percent-decode s (n bytes) into buf (cap bytes, with a NUL); '+' becomes a
+ * space when plus is set (a query's form encoding). The length, or -1 on a
+ * bad escape, an escaped NUL (it would cut the C string short) or when it
+ * does not fit. */
+int proto_percent_decode(const char *s, size_t n, bool plus, char *buf, size_t cap);
+
 #endif

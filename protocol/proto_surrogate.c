@@ -9,29 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_num.h"
 #include "xalloc.h"
 
 /* The code unit of a "\uXXXX" escape at p (6 bytes before end), or -1. */
 static long
 escaped_unit(const char *p, const char *end)
 {
-    long v = 0;
-
-    if (end - p < 6 || p[0] != '\\' || p[1] != 'u') {
-        return -1;
-    }
-    for (int i = 2; i < 6; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0) {
-            return -1;
-        }
-        v = v * 16 + d;
-    }
-    return v;
+    return end - p >= 6 && p[0] == '\\' && p[1] == 'u' ? proto_hex4(p + 2) : -1;
 }
 
 static bool

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_num.h"
 #include "xalloc.h"
 
 typedef struct reader {
@@ -113,24 +114,13 @@ put_utf8(reader_t *r, uint32_t cp)
 static bool
 read_hex4(reader_t *r, uint32_t *v)
 {
-    *v = 0;
-    if (r->end - r->p < 4) {
+    long u = r->end - r->p >= 4 ? proto_hex4(r->p) : -1;
+
+    if (u < 0) {
         return false;
     }
-    for (int i = 0; i < 4; i++) {
-        char c = *r->p++;
-        unsigned d;
-        if (c >= '0' && c <= '9') {
-            d = (unsigned)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            d = (unsigned)(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'F') {
-            d = (unsigned)(c - 'A' + 10);
-        } else {
-            return false;
-        }
-        *v = *v << 4 | d;
-    }
+    r->p += 4;
+    *v = (uint32_t)u;
     return true;
 }
 

@@ -165,7 +165,8 @@ test_bad_redis_url_is_refused_without_echoing_it(void)
     char *port[] = {"REDIS_URL=redis://:hunter2@h:99999", NULL};
     char *tls[] = {"REDIS_URL=rediss://:hunter2@h", NULL};
     char *esc[] = {"REDIS_URL=redis://:hunter2%zz@h", NULL};
-    char **bad[] = {db, port, tls, esc};
+    char *nul[] = {"REDIS_URL=redis://:hunter2%00x@h", NULL};
+    char **bad[] = {db, port, tls, esc, nul};
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';

@@ -328,8 +328,9 @@ test_integers_exact(void)
     }
     ok(bad == 0, "proto_ipv4_str writes what inet_ntop writes, every byte value in every place");
     ok(took == 0, "proto_i64_parse refuses no digits, a sign alone, spaces, '+' and overflow");
-    ok(proto_i64_parse("-0", "-0" + 2, &v) != NULL && v == 0 &&
-           proto_i64_parse("123", "123" + 2, &v) != NULL && v == 12,
+    static const char minus0[] = "-0", n123[] = "123";
+    ok(proto_i64_parse(minus0, minus0 + 2, &v) != NULL && v == 0 &&
+           proto_i64_parse(n123, n123 + 2, &v) != NULL && v == 12,
        "proto_i64_parse reads \"-0\" as 0 and stops at the end it is given");
 }
 
@@ -383,9 +384,34 @@ test_output_round_trips(void)
     free(s);
 }
 
+/* Every byte against the rule as written, and four digits against strtol. */
+static void
+test_hex_digits(void)
+{
+    static const char digits[] = "0123456789abcdef";
+    int bad = 0;
+
+    for (int b = 0; b < 256; b++) {
+        char c = (char)b;
+        const char *at = b != 0 ? strchr(digits, b >= 'A' && b <= 'F' ? b + 32 : b) : NULL;
+        bad += proto_hex_digit(c) != (at != NULL ? (int)(at - digits) : -1);
+    }
+    ok(bad == 0, "proto_hex_digit: 0-9, a-f and A-F, every other byte -1 (%d bad)", bad);
+    static const char *const fours[] = {"0000", "ffff", "FFFF", "d83D", "DE00", "00e9", "1234"};
+    bad = 0;
+    for (size_t k = 0; k < sizeof(fours) / sizeof(fours[0]); k++) {
+        bad += proto_hex4(fours[k]) != strtol(fours[k], NULL, 16);
+    }
+    ok(bad == 0, "proto_hex4 reads four digits as strtol does");
+    ok(proto_hex4("12g4") == -1 && proto_hex4("-123") == -1 && proto_hex4(" 123") == -1 &&
+           proto_hex4("12\0") == -1,
+       "proto_hex4: a sign, a blank or a non-digit anywhere is -1");
+}
+
 int
 main(void)
 {
+    test_hex_digits();
     test_chat_message_exact();
     test_content_escaping();
     test_invalid_utf8_becomes_replacement();

@@ -141,9 +141,32 @@ test_every_byte(void)
        wrong);
 }
 
+static void
+test_percent_decode(void)
+{
+    char buf[16];
+
+    ok(proto_percent_decode("a%2Fb%2fc+d", 11, false, buf, sizeof(buf)) == 7 &&
+           strcmp(buf, "a/b/c+d") == 0,
+       "percent-decoding: either case of hex, '+' kept without plus");
+    ok(proto_percent_decode("a+b%20c", 7, true, buf, sizeof(buf)) == 5 && strcmp(buf, "a b c") == 0,
+       "  with plus, '+' is a space");
+    ok(proto_percent_decode("a%00b", 5, false, buf, sizeof(buf)) == -1,
+       "  an escaped NUL is refused (it would cut the string)");
+    ok(proto_percent_decode("a%2", 3, false, buf, sizeof(buf)) == -1 &&
+           proto_percent_decode("%g0", 3, false, buf, sizeof(buf)) == -1 &&
+           proto_percent_decode("%", 1, false, buf, sizeof(buf)) == -1,
+       "  a cut or non-hex escape is refused");
+    ok(proto_percent_decode("abcd", 4, false, buf, 5) == 4 &&
+           proto_percent_decode("abcd", 4, false, buf, 4) == -1 &&
+           proto_percent_decode("", 0, false, buf, 0) == -1,
+       "  the NUL must fit as well");
+}
+
 int
 main(void)
 {
+    test_percent_decode();
     test_upgrade();
     test_partial();
     test_bad();
