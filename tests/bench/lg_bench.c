@@ -219,6 +219,9 @@ on_chat(member_t *m, const char *text, size_t len)
     }
     if (s != NULL) {
         s->out_of_order += seq < before ? 1 : 0;
+        if (latency > s->latency.max && t0 > s->start_ns) {
+            s->latency_max_at_s = (double)(t0 - s->start_ns) / 1e9;
+        }
         lg_hist_add(&s->latency, latency);
         if (t0 != 0 && m->c->rx_stamp_ns > t0) {
             lg_hist_add(&s->arrival, m->c->rx_stamp_ns - t0);
@@ -535,6 +538,9 @@ send_due(lg_bench_t *b, room_t *r, uint64_t now, uint64_t interval, size_t max_o
     }
     while (r->next_send_ns <= now && r->outstanding < max_out &&
            r->members[0].c->state == LG_CONN_OPEN) {
+        if (now - r->next_send_ns > b->step->send_lag_max_ns) {
+            b->step->send_lag_max_ns = now - r->next_send_ns;
+        }
         send_one(b, r);
         r->next_send_ns += interval;
     }
@@ -591,6 +597,7 @@ lg_bench_step(lg_bench_t *b, double sends_per_s, double seconds, size_t max_out,
     double cpu0 = self_cpu_s();
 
     memset(s, 0, sizeof(*s));
+    s->start_ns = start;
     lg_hist_init(&s->latency);
     lg_hist_init(&s->arrival);
     lg_hist_init(&s->ack);

@@ -36,6 +36,13 @@ typedef struct lg_step_result {
     lg_hist_t arrival;    /* the same, to the kernel's arrival stamp (rx_stamp_ns) */
     lg_hist_t ack;        /* send to the sender's own echo, ns */
     double loadgen_cpu_s; /* this process's CPU time during the step and its drain */
+    /* Whether a bad tail is the servers' or the load generator's own: how far
+     * behind its schedule a send went out at worst (a stalled load generator
+     * sends a burst when it resumes), and when the slowest delivery was sent,
+     * in seconds from the step's start. */
+    uint64_t send_lag_max_ns;
+    double latency_max_at_s;
+    uint64_t start_ns;
 } lg_step_result_t;
 
 /* The engine for o->rooms x o->members sockets (idle: o->connections in all);

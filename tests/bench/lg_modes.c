@@ -174,7 +174,8 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         "\"arrival_p50_ms\":%.2f,\"arrival_p99_ms\":%.2f,\"arrival_p999_ms\":%.2f,"
         "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
         "\"cpu_s_per_100k\":%.3f,\"frames_per_write\":%s,\"loadgen_cpu_s\":%.2f,"
-        "\"loadgen_busy\":%.2f,\"ok\":%s,\"fail\":\"%s\"}",
+        "\"loadgen_busy\":%.2f,\"send_lag_max_ms\":%.2f,\"max_at_s\":%.2f,\"ok\":%s,"
+        "\"fail\":\"%s\"}",
         workload, o->rooms, o->members, rate, s->target_sends_per_s, s->seconds, s->drain_seconds,
         s->sent, (double)s->sent / secs, s->acked, s->unacked, s->errors, s->expected, s->delivered,
         (double)s->delivered / secs, s->lost, s->dups, s->out_of_order, s->closed,
@@ -185,7 +186,7 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
         s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, fpw, s->loadgen_cpu_s,
         s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
-        fail[0] == '\0' ? "true" : "false", fail);
+        ms(s->send_lag_max_ns), s->latency_max_at_s, fail[0] == '\0' ? "true" : "false", fail);
     emit(line);
     fprintf(stderr,
             "loadgen: %s rate %.0f: delivered %.0f/s, lost %" PRIu64 ", dups %" PRIu64
