@@ -28,6 +28,8 @@ typedef struct hub_counters {
     uint64_t drain_closes; /* sockets closed with 1012 by a drain */
     uint64_t fd_rejects;   /* accepted sockets hung up: too close to the fd limit */
     uint64_t audit_fills;  /* rooms the audit found behind the store (hub_room_audit.c) */
+    uint64_t room_held;    /* messages that came ahead of a missing seq and waited (hub_room.c) */
+    uint64_t room_fills;   /* reads of a room's missing messages from the store */
     lat_hist_t delivery;   /* a message's arrival on this node → its local sockets */
 } hub_counters_t;
 

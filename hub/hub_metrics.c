@@ -120,6 +120,12 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
            "rooms found behind the store a second after the audit read them (messages stored "
            "but not published: filled from the store)",
            k->audit_fills);
+    metric(&t, "chathub_room_held_total", "counter",
+           "chat messages that came ahead of a missing seq and waited for it", k->room_held);
+    metric(&t, "chathub_room_fills_total", "counter",
+           "reads of a room's missing messages from the store (a gap, a node's tail "
+           "announcement, the audit)",
+           k->room_fills);
     histogram(&t, "chathub_delivery_seconds",
               "a chat message's arrival on this node (from a socket or Redis) until its local "
               "sockets are handed the frame",

@@ -180,6 +180,7 @@ hold(hub_room_t *room, int64_t seq, hub_buf_t *frame)
     memmove(room->held + at + 1, room->held + at, (room->nheld - at) * sizeof(*room->held));
     room->held[at] = (hub_held_t){seq, hub_buf_ref(frame)};
     room->nheld++;
+    room->hub->counters.room_held++;
     if (room->nheld > HELD_MAX) {
         start_fill(room);
     } else if (!room->filling && !uv_is_active((uv_handle_t *)&room->gap_timer)) {
@@ -271,6 +272,7 @@ start_fill(hub_room_t *room)
     ref = hub_ref_new(room->hub, (uint64_t)room->id);
     room->filling = true;
     room->refill = false; /* this fill reads everything committed before it */
+    room->hub->counters.room_fills++;
     log_debug("room.fill", "room=%" PRId64 " after_seq=%" PRId64, room->id, room->delivered_seq);
     if (store_msg_history(room->hub->store, room->id, 0, room->delivered_seq, FILL_PAGE, on_fill,
                           ref) < 0) {
