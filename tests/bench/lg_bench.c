@@ -44,6 +44,7 @@ struct room {
     uint64_t client_n;
     int64_t *acked; /* seqs acknowledged in the current step */
     size_t nacked, acked_cap;
+    uint64_t late; /* deliveries at or over the p99 limit in the current step */
 };
 
 typedef struct reason {
@@ -66,11 +67,21 @@ struct lg_bench {
     lg_step_result_t *step; /* NULL between steps */
     unsigned step_id;
     uint32_t run_id; /* in every client_id: the hub dedupes on (room, sender, client_id) */
+    int64_t real_minus_mono_ns; /* to read created_at on the load generator's clock */
     char *txt;
     size_t txt_cap;
     reason_t reasons[REASONS_MAX];
     size_t nreasons;
 };
+
+static int64_t
+real_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* CPU seconds this process has used: shows when the load generator is the ceiling. */
 static double
@@ -196,6 +207,60 @@ on_ack(member_t *m, int64_t seq, uint64_t latency)
     }
 }
 
+/* The target a member connects to: nodes alternate within a room, and each
+ * room starts one node further, so senders are spread over the nodes too. */
+static size_t
+member_node(const lg_bench_t *b, const member_t *m)
+{
+    return ((size_t)(m->room - b->rooms) + m->index) % b->o->ntargets;
+}
+
+/* created_at ("2026-11-22T10:15:30.123Z", PostgreSQL's transaction start)
+ * on the load generator's clock, in ns; 0 when absent or malformed. */
+static uint64_t
+created_at_mono(const lg_bench_t *b, const char *text, size_t len)
+{
+    size_t n = 0;
+    const char *p = lg_scan_str(text, len, "created_at", &n);
+    char iso[32];
+    struct tm tm = {0};
+    int ms = 0;
+
+    if (p == NULL || n >= sizeof(iso)) {
+        return 0;
+    }
+    memcpy(iso, p, n);
+    iso[n] = '\0';
+    if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t real = (int64_t)timegm(&tm) * 1000000000 + (int64_t)ms * 1000000;
+    return real > b->real_minus_mono_ns ? (uint64_t)(real - b->real_minus_mono_ns) : 0;
+}
+
+/* A delivery at or over the p99 limit: where, and how long after its send
+ * the store's transaction began (created_at has whole milliseconds). */
+static void
+count_late(member_t *m, lg_step_result_t *s, uint64_t t0, uint64_t latency, const char *text,
+           size_t len)
+{
+    if ((double)latency < m->bench->o->p99_limit_ms * 1e6) {
+        return;
+    }
+    m->room->late++;
+    s->late++;
+    s->late_ns_sum += (double)latency;
+    s->late_by_node[member_node(m->bench, m)]++;
+    uint64_t stored = created_at_mono(m->bench, text, len);
+    if (stored != 0) {
+        s->late_stored_ns_sum += stored > t0 ? (double)(stored - t0) : 0;
+        s->late_stored_n++;
+    }
+}
+
 static void
 on_chat(member_t *m, const char *text, size_t len)
 {
@@ -223,6 +288,7 @@ on_chat(member_t *m, const char *text, size_t len)
             s->latency_max_at_s = (double)(t0 - s->start_ns) / 1e9;
         }
         lg_hist_add(&s->latency, latency);
+        count_late(m, s, t0, latency, text, len);
         if (t0 != 0 && m->c->rx_stamp_ns > t0) {
             lg_hist_add(&s->arrival, m->c->rx_stamp_ns - t0);
         }
@@ -317,6 +383,7 @@ lg_bench_new(const lg_opts_t *o, bool senders)
     /* Runs against the same rooms must never repeat a client_id, or the hub
      * answers with the earlier run's message instead of storing a new one. */
     b->run_id = (uint32_t)(time(NULL) * 2654435761u) ^ (uint32_t)getpid() ^ (uint32_t)lg_now_ns();
+    b->real_minus_mono_ns = real_now_ns() - (int64_t)lg_now_ns();
     b->nrooms = o->rooms;
     b->rooms = xcalloc(b->nrooms, sizeof(*b->rooms));
     b->nmembers = total;
@@ -411,9 +478,7 @@ open_member(lg_bench_t *b, member_t *m)
         abort();
     }
     snprintf(path, sizeof(path), "/ws/chat/%" PRId64 "/", m->room->id);
-    /* Alternate nodes within a room, and start each room one node further, so
-     * senders are spread over the nodes too. */
-    const lg_target_t *t = &o->targets[(r + m->index) % o->ntargets];
+    const lg_target_t *t = &o->targets[member_node(b, m)];
     if (b->opened == 0) {
         b->t_first_open = lg_now_ns();
     }
@@ -574,6 +639,11 @@ count_step(lg_bench_t *b, lg_step_result_t *s)
         room_t *r = &b->rooms[i];
         s->unacked += r->outstanding;
         r->outstanding = 0; /* a late echo must not block the next step */
+        s->late_rooms += r->late > 0 ? 1 : 0;
+        if (r->late > s->late_top_room) {
+            s->late_top_room = r->late;
+            s->late_top_room_node = member_node(b, &r->members[0]);
+        }
         s->expected += r->nacked * r->n;
         for (size_t k = 0; k < r->n; k++) {
             for (size_t j = 0; j < r->nacked; j++) {
@@ -606,6 +676,7 @@ lg_bench_step(lg_bench_t *b, double sends_per_s, double seconds, size_t max_out,
     b->step_id++;
     for (size_t i = 0; i < b->nrooms; i++) {
         b->rooms[i].nacked = 0;
+        b->rooms[i].late = 0;
         b->rooms[i].next_send_ns = start + interval * i / b->nrooms; /* staggered */
     }
     for (uint64_t now = start; now < end && !lg_bench_expired(b); now = lg_now_ns()) {

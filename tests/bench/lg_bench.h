@@ -43,6 +43,17 @@ typedef struct lg_step_result {
     uint64_t send_lag_max_ns;
     double latency_max_at_s;
     uint64_t start_ns;
+    /* Where a bad tail sits: deliveries at or over the p99 limit, how many
+     * rooms they fell in, the worst room's share and the node its sender is
+     * on, and per node the receivers were on. One room's backlog and a node's
+     * stall look alike in p99 and not here. */
+    uint64_t late, late_top_room;
+    /* Of the late ones, the mean time from the send to the store's
+     * transaction (created_at): a backlog before the store or after it. */
+    double late_stored_ns_sum, late_ns_sum;
+    uint64_t late_stored_n;
+    size_t late_rooms, late_top_room_node;
+    uint64_t late_by_node[LG_TARGETS_MAX];
 } lg_step_result_t;
 
 /* The engine for o->rooms x o->members sockets (idle: o->connections in all);

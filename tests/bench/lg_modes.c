@@ -145,13 +145,27 @@ step_failure(const lg_opts_t *o, const lg_step_result_t *s)
     return "";
 }
 
+/* [n0,n1,...]: late deliveries per node the receivers were on. */
+static void
+late_json(const lg_opts_t *o, const lg_step_result_t *s, char *out, size_t cap)
+{
+    size_t len = 0;
+
+    out[len++] = '[';
+    for (size_t i = 0; i < o->ntargets && len + 24 < cap; i++) {
+        len += (size_t)snprintf(out + len, cap - len, "%s%" PRIu64, i > 0 ? "," : "",
+                                s->late_by_node[i]);
+    }
+    snprintf(out + len, cap - len, "]");
+}
+
 /* One step's JSON line; returns the failure ("" when it passed). */
 static const char *
 report_step(const lg_bench_t *b, const char *workload, double rate, const lg_step_result_t *s,
             const servers_t *before, const servers_t *after)
 {
     const lg_opts_t *o = lg_bench_opts(b);
-    char line[JSON_MAX], cpu[512], why[1024], fpw[32] = "null";
+    char line[JSON_MAX], cpu[512], why[1024], fpw[32] = "null", late_nodes[24 * LG_TARGETS_MAX];
     const char *fail = step_failure(o, s);
     double secs = s->seconds > 0 ? s->seconds : 1;
     double cpu_total =
@@ -159,6 +173,7 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
     double per_write = lg_metrics_frames_per_write(&before->metrics, &after->metrics);
 
     lg_proc_cpu_json(&o->watch, &before->proc, &after->proc, cpu, sizeof(cpu));
+    late_json(o, s, late_nodes, sizeof(late_nodes));
     if (per_write >= 0) {
         snprintf(fpw, sizeof(fpw), "%.2f", per_write);
     }
@@ -174,8 +189,10 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         "\"arrival_p50_ms\":%.2f,\"arrival_p99_ms\":%.2f,\"arrival_p999_ms\":%.2f,"
         "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
         "\"cpu_s_per_100k\":%.3f,\"frames_per_write\":%s,\"loadgen_cpu_s\":%.2f,"
-        "\"loadgen_busy\":%.2f,\"send_lag_max_ms\":%.2f,\"max_at_s\":%.2f,\"ok\":%s,"
-        "\"fail\":\"%s\"}",
+        "\"loadgen_busy\":%.2f,\"send_lag_max_ms\":%.2f,\"max_at_s\":%.2f,\"late\":%" PRIu64
+        ",\"late_rooms\":%zu,\"late_top_room\":%" PRIu64 ",\"late_top_room_node\":%zu,"
+        "\"late_by_node\":%s,\"late_mean_ms\":%.1f,\"late_stored_ms\":%.1f,\"ok\":%s,\"fail\":\"%"
+        "s\"}",
         workload, o->rooms, o->members, rate, s->target_sends_per_s, s->seconds, s->drain_seconds,
         s->sent, (double)s->sent / secs, s->acked, s->unacked, s->errors, s->expected, s->delivered,
         (double)s->delivered / secs, s->lost, s->dups, s->out_of_order, s->closed,
@@ -186,7 +203,10 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
         s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, fpw, s->loadgen_cpu_s,
         s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
-        ms(s->send_lag_max_ns), s->latency_max_at_s, fail[0] == '\0' ? "true" : "false", fail);
+        ms(s->send_lag_max_ns), s->latency_max_at_s, s->late, s->late_rooms, s->late_top_room,
+        s->late_top_room_node, late_nodes, s->late > 0 ? s->late_ns_sum / (double)s->late / 1e6 : 0,
+        s->late_stored_n > 0 ? s->late_stored_ns_sum / (double)s->late_stored_n / 1e6 : 0,
+        fail[0] == '\0' ? "true" : "false", fail);
     emit(line);
     fprintf(stderr,
             "loadgen: %s rate %.0f: delivered %.0f/s, lost %" PRIu64 ", dups %" PRIu64
