@@ -41,6 +41,11 @@ typedef struct store_q store_q_t;
 typedef struct store_merge {
     size_t min; /* fewer queued: each goes alone */
     size_t max;
+    /* At most this many parts of one affinity (0: no limit). An insert
+     * batch's messages reach their room's sockets in one burst, so the cap is
+     * per room, and the total may be higher so that a connection serving many
+     * rooms can catch up on a backlog. */
+    size_t max_per_affinity;
     store_q_t *(*combine)(store_q_t **parts, size_t n);
     /* Names under which each connection prepares the single and the combined
      * statement at first use: these run at every message and every join, and

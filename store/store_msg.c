@@ -97,7 +97,14 @@ on_insert(void *ctx, const PGresult *res, const char *err)
 
 /* ---- group commit: inserts queued back to back on one connection ---- */
 
-#define BATCH_MAX 8 /* a batch lands in every socket of its rooms at once: small bursts */
+/* A batch's messages land in every socket of their room at once: at most
+ * BATCH_ROOM_MAX of one room keeps that burst small (a reader that keeps up
+ * must not overflow a small HUB_CHANNEL_CAPACITY). Rooms share a connection
+ * (by room id), so a batch may hold several rooms' messages: with a cap of 8
+ * in all, a connection behind on several busy rooms took 8 messages per round
+ * trip and never caught up while the core was full. */
+#define BATCH_MAX 64
+#define BATCH_ROOM_MAX 8
 
 static void
 answer_batched_insert(void *ctx, const PGresult *res, int row, const char *err)
@@ -117,8 +124,8 @@ combine_inserts(store_q_t **parts, size_t n)
                              cols, 4, answer_batched_insert);
 }
 
-static const store_merge_t insert_merge = {2, BATCH_MAX, combine_inserts, "chathub_insert",
-                                           "chathub_insert_batch"};
+static const store_merge_t insert_merge = {
+    2, BATCH_MAX, BATCH_ROOM_MAX, combine_inserts, "chathub_insert", "chathub_insert_batch"};
 
 /* What the store refuses before asking: PostgreSQL text holds no NUL, and a
  * message without content or with an over-long client_id is the caller's bug. */

@@ -303,7 +303,20 @@ queued_alike(const store_pgconn_t *pc, const store_merge_t *m)
     return n;
 }
 
-/* first and the statements of its kind queued right behind it, as one. */
+/* Whether next may join parts under m's cap per affinity. */
+static bool
+affinity_fits(const store_merge_t *m, store_q_t *const *parts, size_t n, const store_q_t *next)
+{
+    size_t same = 0;
+
+    for (size_t k = 0; m->max_per_affinity > 0 && k < n; k++) {
+        same += parts[k]->affinity == next->affinity ? 1 : 0;
+    }
+    return m->max_per_affinity == 0 || same < m->max_per_affinity;
+}
+
+/* first and the statements of its kind queued right behind it, as one. It
+ * stops at the first that does not fit, so the queue's order holds. */
 static store_q_t *
 combine_queued(store_pgconn_t *pc, store_q_t *first)
 {
@@ -312,7 +325,8 @@ combine_queued(store_pgconn_t *pc, store_q_t *first)
     size_t n = 0;
 
     parts[n++] = first;
-    while (n < m->max && pc->head != NULL && pc->head->merge == m) {
+    while (n < m->max && pc->head != NULL && pc->head->merge == m &&
+           affinity_fits(m, parts, n, pc->head)) {
         parts[n++] = pop_head(pc);
     }
     store_q_t *q = m->combine(parts, n);

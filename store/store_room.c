@@ -185,8 +185,8 @@ combine_joins(store_q_t **parts, size_t n)
 }
 
 /* Below 4 a merged statement costs more than the single ones (measured). */
-static const store_merge_t join_merge = {4, 64, combine_joins, "chathub_join",
-                                         "chathub_join_batch"};
+static const store_merge_t join_merge = {
+    4, 64, 0, combine_joins, "chathub_join", "chathub_join_batch"};
 
 int
 store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t room_id,

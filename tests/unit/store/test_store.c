@@ -552,6 +552,64 @@ test_group_commit(store_t *st)
     }
 }
 
+/* A batch holds at most 8 messages of one room (they reach the room's sockets
+ * in one burst) but may hold several rooms': a connection behind on many
+ * rooms catches up in few statements. */
+static void
+test_group_commit_rooms(store_t *st)
+{
+    enum { ROOMS = 5, EACH = 8, ONE_ROOM = 20 };
+    static const int64_t ids[ROOMS] = {10, 20, 30, 40, 50};
+    static res_t rs[ROOMS * EACH];
+    int64_t pair[] = {1, 2};
+    res_t r = {0};
+    int bad = 0;
+
+    for (int k = 1; k < ROOMS; k++) {
+        CALL(store_room_put(st, ids[k], "GROUP", "batch", true, pair, 2, on_room_put, &r));
+        wait_all();
+        bad += r.err != NULL;
+    }
+    ok(bad == 0, "rooms 20..50 for the batches");
+    memset(rs, 0, sizeof(rs));
+    uint64_t before = store_pool_stats(st)->queries;
+    for (int i = 0; i < ROOMS * EACH; i++) {
+        store_msg_in_t m = {
+            .room_id = ids[i % ROOMS], .sender_id = 1, .content = "spread", .content_len = 6};
+        CALL(store_msg_insert(st, &m, on_msg, &rs[i]));
+    }
+    wait_all();
+    uint64_t taken = store_pool_stats(st)->queries - before;
+    for (int i = 0; i < ROOMS * EACH; i++) {
+        int64_t prev = i >= ROOMS ? rs[i - ROOMS].seq : rs[i].seq - 1;
+        bad += rs[i].err != NULL || rs[i].seq != prev + 1;
+    }
+    ok(bad == 0, "%d inserts in %d rooms queued at once: seqs in queue order per room (%d bad)",
+       ROOMS * EACH, ROOMS, bad);
+    ok(taken <= 4, "  in %llu statements: a batch holds several rooms", (unsigned long long)taken);
+    for (int i = 0; i < ROOMS * EACH; i++) {
+        res_clear(&rs[i]);
+    }
+
+    memset(rs, 0, sizeof(rs));
+    before = store_pool_stats(st)->queries;
+    for (int i = 0; i < ONE_ROOM; i++) {
+        store_msg_in_t m = {.room_id = 10, .sender_id = 2, .content = "one", .content_len = 3};
+        CALL(store_msg_insert(st, &m, on_msg, &rs[i]));
+    }
+    wait_all();
+    taken = store_pool_stats(st)->queries - before;
+    for (int i = 1; i < ONE_ROOM; i++) {
+        bad += rs[i].err != NULL || rs[i].seq != rs[i - 1].seq + 1;
+    }
+    ok(bad == 0 && taken >= 1 + (ONE_ROOM - 1 + 7) / 8,
+       "%d inserts in one room: in order, in %llu statements of at most 8", ONE_ROOM,
+       (unsigned long long)taken);
+    for (int i = 0; i < ONE_ROOM; i++) {
+        res_clear(&rs[i]);
+    }
+}
+
 static void
 test_content_round_trip(store_t *st)
 {
@@ -753,6 +811,7 @@ main(void)
     test_history(st);
     test_fallback_activity(st);
     test_group_commit(st);
+    test_group_commit_rooms(st);
     store_free(st);
     store_free(st2);
     store_free(st3);
