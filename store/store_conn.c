@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_affinity.h"
 #include "store_conninfo.h"
 #include "store_internal.h"
 #include "xalloc.h"
@@ -42,6 +43,7 @@ struct store {
     store_pgconn_t **conns;
     unsigned n;
     unsigned rr;
+    store_affinity_t *pending; /* where each room's pending statements are */
     deferred_t *deferred, *deferred_tail;
     void *deferred_timer;
     store_migration_run_t **migs;
@@ -158,34 +160,32 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
 /* ---- routing ---- */
 
 /*
- * A room's statements go to its own connection, or while that one is down to
- * the next up one after it: the same for every statement of the room, so their
- * order holds. Others go to the least busy up connection. With none up, only a
- * store that has not finished its first connect queues (startup); otherwise the
+ * A room's statements go where its pending ones are (store_affinity.h), while
+ * that connection still holds them in order. Any other statement goes to the
+ * least busy up connection, ties taken in turn. With none up, only a store
+ * that has not finished its first connect queues (startup); otherwise the
  * caller hears store_err_unavailable at once rather than waiting on a backoff.
  */
-static store_pgconn_t *
+static int
 pick(store_t *st, int64_t affinity)
 {
-    store_pgconn_t *best = NULL;
-    unsigned start = affinity >= 0 ? (unsigned)((uint64_t)affinity % st->n) : st->rr++ % st->n;
+    int held = store_affinity_conn(st->pending, affinity), best = -1;
+    unsigned start = st->rr++ % st->n;
 
+    if (held >= 0 && store_pgconn_holds(st->conns[held])) {
+        return held;
+    }
     for (unsigned k = 0; k < st->n; k++) {
-        store_pgconn_t *pc = st->conns[(start + k) % st->n];
-        if (!store_pgconn_is_up(pc)) {
-            continue;
-        }
-        if (affinity >= 0) {
-            return pc;
-        }
-        if (best == NULL || store_pgconn_load(pc) < store_pgconn_load(best)) {
-            best = pc;
+        unsigned i = (start + k) % st->n;
+        if (store_pgconn_is_up(st->conns[i]) &&
+            (best < 0 || store_pgconn_load(st->conns[i]) < store_pgconn_load(st->conns[best]))) {
+            best = (int)i;
         }
     }
-    for (unsigned k = 0; best == NULL && k < st->n; k++) {
-        store_pgconn_t *pc = st->conns[(start + k) % st->n];
-        if (store_pgconn_is_starting(pc)) {
-            best = pc;
+    for (unsigned k = 0; best < 0 && k < st->n; k++) {
+        unsigned i = (start + k) % st->n;
+        if (store_pgconn_is_starting(st->conns[i])) {
+            best = (int)i;
         }
     }
     return best;
@@ -194,14 +194,22 @@ pick(store_t *st, int64_t affinity)
 static void
 dispatch(store_t *st, store_q_t *q)
 {
-    store_pgconn_t *pc = pick(st, q->affinity);
-
-    if (pc == NULL) {
+    if (q->pending != NULL) {
+        /* Handed back by a failed connection: counted again where it goes. */
+        store_affinity_done(q->pending, q->affinity);
+        q->pending = NULL;
+    }
+    int i = pick(st, q->affinity);
+    if (i < 0) {
         defer(st, q->fn, q->ctx, store_err_unavailable);
         store_q_free(q);
         return;
     }
-    store_pgconn_push(pc, q);
+    if (q->affinity >= 0) {
+        store_affinity_add(st->pending, q->affinity, (unsigned)i);
+        q->pending = st->pending;
+    }
+    store_pgconn_push(st->conns[i], q);
 }
 
 /* A failing connection hands back what it never sent. */
@@ -265,6 +273,7 @@ store_new(const store_config_t *cfg, const store_hooks_t *hooks)
         cfg->connect_timeout_ms == 0 ? CONNECT_TIMEOUT_DEFAULT_MS : cfg->connect_timeout_ms;
     st->deferred_timer = st->hooks.timer_new(st->hooks.ud, run_deferred, st);
     st->n = st->cfg.pool_size;
+    st->pending = store_affinity_new();
     st->conns = xcalloc(st->n, sizeof(*st->conns));
     for (unsigned i = 0; i < st->n; i++) {
         snprintf(name, sizeof(name), "conn=%u", i);
@@ -296,6 +305,7 @@ store_free(store_t *st)
         free(d);
     }
     free(st->conns);
+    store_affinity_release(st->pending);
     free(st->migs);
     free((char *)st->cfg.conninfo);
     free((char *)st->cfg.hostaddr);

@@ -21,9 +21,10 @@ typedef void (*store_result_fn)(void *ctx, const PGresult *res, const char *err)
 
 /*
  * Queue sql with nparams text parameters (copied; NULL is SQL NULL) on the
- * pool. affinity >= 0 (a room id) sends every statement with that affinity
- * through one connection while it is up, so they run in the order queued;
- * -1 picks the least busy connection. With no connection up, fn gets
+ * pool. affinity >= 0 (a room id) keeps the statements of that affinity on
+ * one connection while any of them is pending, so they run in the order
+ * queued (store_affinity.h); otherwise, and for -1, the least busy connection
+ * takes it. With no connection up, fn gets
  * store_err_unavailable on the next loop turn.
  * Returns 0, or -1 when st is NULL or closing (nothing queued, fn never runs).
  */
@@ -41,11 +42,12 @@ typedef struct store_q store_q_t;
 typedef struct store_merge {
     size_t min; /* fewer queued: each goes alone */
     size_t max;
-    /* At most this many parts of one affinity (0: no limit). An insert
-     * batch's messages reach their room's sockets in one burst, so the cap is
-     * per room, and the total may be higher so that a connection serving many
-     * rooms can catch up on a backlog. */
-    size_t max_per_affinity;
+    /* At most this many bytes of parameters of one affinity (0: no limit;
+     * the first part always fits). An insert batch's messages reach their
+     * room's sockets in one burst, so the bound is per room and in bytes:
+     * small messages may go many at a time, so that a room behind catches
+     * up, and large ones few. */
+    size_t max_affinity_bytes;
     store_q_t *(*combine)(store_q_t **parts, size_t n);
     /* Names under which each connection prepares the single and the combined
      * statement at first use: these run at every message and every join, and
@@ -95,11 +97,15 @@ struct store_q {
     char *sql;
     int nparams; /* < 0: simple query protocol, sql may hold several statements */
     char **params;
+    size_t param_bytes;         /* the params' lengths summed */
     uint64_t expires_ms;        /* while still queued: give up then (0: not yet queued) */
     const store_merge_t *merge; /* NULL: always sent alone */
     const char *name;           /* prepared under this name per connection; NULL: never */
     store_result_fn fn;
     void *ctx;
+    /* Where the pool counts it pending while it is queued or in flight:
+     * store_q_free() counts it answered. NULL when not counted. */
+    struct store_affinity *pending;
 };
 
 /* A statement with copies of sql and params. Free with store_q_free() or store_q_fail(). */
@@ -133,6 +139,10 @@ store_pgconn_t *store_pgconn_new(store_t *st, const char *name, unsigned stateme
 /* Queue q (ownership moves). Its callback never runs inside this call. */
 void store_pgconn_push(store_pgconn_t *pc, store_q_t *q);
 bool store_pgconn_is_up(const store_pgconn_t *pc);
+/* Up (even if its next turn will find it broken: it then hands back what it
+ * holds, in order) or starting: what is pushed now stays behind what it
+ * holds. A connection that is down has handed everything back. */
+bool store_pgconn_holds(const store_pgconn_t *pc);
 /* On its very first connect attempt: worth queueing on at startup. */
 bool store_pgconn_is_starting(const store_pgconn_t *pc);
 size_t store_pgconn_load(const store_pgconn_t *pc);

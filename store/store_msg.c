@@ -97,14 +97,14 @@ on_insert(void *ctx, const PGresult *res, const char *err)
 
 /* ---- group commit: inserts queued back to back on one connection ---- */
 
-/* A batch's messages land in every socket of their room at once: at most
- * BATCH_ROOM_MAX of one room keeps that burst small (a reader that keeps up
- * must not overflow a small HUB_CHANNEL_CAPACITY). Rooms share a connection
- * (by room id), so a batch may hold several rooms' messages: with a cap of 8
- * in all, a connection behind on several busy rooms took 8 messages per round
- * trip and never caught up while the core was full. */
+/* A batch's messages land in every socket of their room at once, so one
+ * room's share of a batch is bounded in bytes (a reader that keeps up must
+ * not overflow a small HUB_CHANNEL_CAPACITY on large messages: 57fd106),
+ * while small ones go many at a time: a room whose inserts fell behind,
+ * with at most one statement in flight, catches up only if a statement may
+ * carry more of it than arrive per round trip. */
 #define BATCH_MAX 64
-#define BATCH_ROOM_MAX 8
+#define BATCH_ROOM_BYTES 65536
 
 static void
 answer_batched_insert(void *ctx, const PGresult *res, int row, const char *err)
@@ -125,7 +125,7 @@ combine_inserts(store_q_t **parts, size_t n)
 }
 
 static const store_merge_t insert_merge = {
-    2, BATCH_MAX, BATCH_ROOM_MAX, combine_inserts, "chathub_insert", "chathub_insert_batch"};
+    2, BATCH_MAX, BATCH_ROOM_BYTES, combine_inserts, "chathub_insert", "chathub_insert_batch"};
 
 /* What the store refuses before asking: PostgreSQL text holds no NUL, and a
  * message without content or with an over-long client_id is the caller's bug. */

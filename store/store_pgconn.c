@@ -303,16 +303,19 @@ queued_alike(const store_pgconn_t *pc, const store_merge_t *m)
     return n;
 }
 
-/* Whether next may join parts under m's cap per affinity. */
+/* Whether next may join parts under m's bound per affinity. */
 static bool
 affinity_fits(const store_merge_t *m, store_q_t *const *parts, size_t n, const store_q_t *next)
 {
-    size_t same = 0;
+    size_t same = 0, bytes = next->param_bytes;
 
-    for (size_t k = 0; m->max_per_affinity > 0 && k < n; k++) {
-        same += parts[k]->affinity == next->affinity ? 1 : 0;
+    for (size_t k = 0; m->max_affinity_bytes > 0 && k < n; k++) {
+        if (parts[k]->affinity == next->affinity) {
+            same++;
+            bytes += parts[k]->param_bytes;
+        }
     }
-    return m->max_per_affinity == 0 || same < m->max_per_affinity;
+    return m->max_affinity_bytes == 0 || same == 0 || bytes <= m->max_affinity_bytes;
 }
 
 /* first and the statements of its kind queued right behind it, as one. It
@@ -771,6 +774,12 @@ bool
 store_pgconn_is_up(const store_pgconn_t *pc)
 {
     return pc->state == PC_UP && !pc->broken;
+}
+
+bool
+store_pgconn_holds(const store_pgconn_t *pc)
+{
+    return pc->state == PC_UP || store_pgconn_is_starting(pc);
 }
 
 bool

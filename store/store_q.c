@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto_num.h"
+#include "store_affinity.h"
 #include "store_internal.h"
 #include "xalloc.h"
 
@@ -25,6 +26,7 @@ store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *p
         q->params = xcalloc((size_t)nparams, sizeof(char *));
         for (int i = 0; i < nparams; i++) {
             q->params[i] = params[i] != NULL ? xstrdup(params[i]) : NULL;
+            q->param_bytes += params[i] != NULL ? strlen(params[i]) : 0;
         }
     }
     return q;
@@ -33,6 +35,9 @@ store_q_new(int64_t affinity, const char *sql, int nparams, const char *const *p
 void
 store_q_free(store_q_t *q)
 {
+    if (q->pending != NULL) {
+        store_affinity_done(q->pending, q->affinity);
+    }
     for (int i = 0; i < q->nparams; i++) {
         free(q->params[i]);
     }

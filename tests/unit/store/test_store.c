@@ -552,16 +552,17 @@ test_group_commit(store_t *st)
     }
 }
 
-/* A batch holds at most 8 messages of one room (they reach the room's sockets
- * in one burst) but may hold several rooms': a connection behind on many
- * rooms catches up in few statements. */
+/* A batch may hold several rooms' messages, and many small ones of one room,
+ * but at most 64 KB of one room's (they reach the room's sockets in one
+ * burst): a connection behind on many rooms catches up in few statements. */
 static void
 test_group_commit_rooms(store_t *st)
 {
-    enum { ROOMS = 5, EACH = 8, ONE_ROOM = 20 };
+    enum { ROOMS = 5, EACH = 8, SMALL = 40, BIG = 12, BIG_BYTES = 20000 };
     static const int64_t ids[ROOMS] = {10, 20, 30, 40, 50};
-    static res_t rs[ROOMS * EACH];
+    static res_t rs[SMALL];
     int64_t pair[] = {1, 2};
+    char *big = malloc(BIG_BYTES + 1);
     res_t r = {0};
     int bad = 0;
 
@@ -587,27 +588,75 @@ test_group_commit_rooms(store_t *st)
     ok(bad == 0, "%d inserts in %d rooms queued at once: seqs in queue order per room (%d bad)",
        ROOMS * EACH, ROOMS, bad);
     ok(taken <= 4, "  in %llu statements: a batch holds several rooms", (unsigned long long)taken);
-    for (int i = 0; i < ROOMS * EACH; i++) {
+
+    for (int i = 0; i < SMALL; i++) {
         res_clear(&rs[i]);
     }
-
-    memset(rs, 0, sizeof(rs));
     before = store_pool_stats(st)->queries;
-    for (int i = 0; i < ONE_ROOM; i++) {
+    for (int i = 0; i < SMALL; i++) {
         store_msg_in_t m = {.room_id = 10, .sender_id = 2, .content = "one", .content_len = 3};
         CALL(store_msg_insert(st, &m, on_msg, &rs[i]));
     }
     wait_all();
     taken = store_pool_stats(st)->queries - before;
-    for (int i = 1; i < ONE_ROOM; i++) {
+    for (int i = 1; i < SMALL; i++) {
         bad += rs[i].err != NULL || rs[i].seq != rs[i - 1].seq + 1;
     }
-    ok(bad == 0 && taken >= 1 + (ONE_ROOM - 1 + 7) / 8,
-       "%d inserts in one room: in order, in %llu statements of at most 8", ONE_ROOM,
-       (unsigned long long)taken);
-    for (int i = 0; i < ONE_ROOM; i++) {
+    ok(bad == 0 && taken == 2, "%d small inserts in one room: in order, in %llu statements (2)",
+       SMALL, (unsigned long long)taken);
+
+    memset(big, 'b', BIG_BYTES);
+    big[BIG_BYTES] = '\0';
+    for (int i = 0; i < SMALL; i++) {
         res_clear(&rs[i]);
     }
+    before = store_pool_stats(st)->queries;
+    for (int i = 0; i < BIG; i++) {
+        store_msg_in_t m = {
+            .room_id = 10, .sender_id = 2, .content = big, .content_len = BIG_BYTES};
+        CALL(store_msg_insert(st, &m, on_msg, &rs[i]));
+    }
+    wait_all();
+    taken = store_pool_stats(st)->queries - before;
+    for (int i = 1; i < BIG; i++) {
+        bad += rs[i].err != NULL || rs[i].seq != rs[i - 1].seq + 1;
+    }
+    /* The first alone, then 3 of 20 KB per statement. */
+    ok(bad == 0 && taken == 1 + (BIG - 1 + 2) / 3,
+       "%d inserts of 20 KB in one room: in order, in %llu statements of at most 64 KB", BIG,
+       (unsigned long long)taken);
+    for (int i = 0; i < SMALL; i++) {
+        res_clear(&rs[i]);
+    }
+    free(big);
+}
+
+/* A room waits behind its own pending statements only: with room 10's insert
+ * stuck on a row lock, room 20's (the same connection by id parity, once)
+ * goes to the other connection and lands, and room 10's next waits in order. */
+static void
+test_routing(store_t *st, PGconn *adm)
+{
+    res_t r10 = {0}, r20 = {0}, r10b = {0};
+    store_msg_in_t m10 = {.room_id = 10, .sender_id = 1, .content = "held", .content_len = 4};
+    store_msg_in_t m20 = {.room_id = 20, .sender_id = 1, .content = "free", .content_len = 4};
+
+    ok(admin(adm, "BEGIN") && admin(adm, "SELECT 1 FROM rooms WHERE id = 10 FOR UPDATE"),
+       "room 10's row locked by another session");
+    CALL(store_msg_insert(st, &m10, on_msg, &r10));
+    run_for(200);
+    CALL(store_msg_insert(st, &m20, on_msg, &r20));
+    CALL(store_msg_insert(st, &m10, on_msg, &r10b));
+    run_for(1000);
+    ok(r20.at != 0 && r20.err == NULL && r10.at == 0 && r10b.at == 0,
+       "  room 20's insert landed while room 10's two wait");
+    ok(admin(adm, "COMMIT"), "  unlocked");
+    wait_all();
+    ok(r10.err == NULL && r10b.err == NULL && r10b.seq == r10.seq + 1,
+       "  then room 10's two, in order (%lld, %lld)", (long long)r10.seq, (long long)r10b.seq);
+    res_clear(&r10);
+    res_clear(&r20);
+    res_clear(&r10b);
 }
 
 static void
@@ -812,6 +861,7 @@ main(void)
     test_fallback_activity(st);
     test_group_commit(st);
     test_group_commit_rooms(st);
+    test_routing(st, adm);
     store_free(st);
     store_free(st2);
     store_free(st3);
