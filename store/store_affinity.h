@@ -1,9 +1,9 @@
 /*
  * Which connection holds a room's pending statements, and how many there are.
  * A room's statements stay on that connection while any is queued or in
- * flight, so they run in the order queued; a room with none pending may go to
- * whichever connection is least busy. Routing by room id alone put every room
- * of one parity on one connection and left the other idle.
+ * flight, so they run in the order queued; a room with none pending may go
+ * elsewhere (store_conn.c's pick()). Routing by room id alone kept a room on
+ * a connection that was behind, or waiting on a lock, while another was idle.
  */
 #ifndef CHATHUB_STORE_AFFINITY_H
 #define CHATHUB_STORE_AFFINITY_H

@@ -23,8 +23,8 @@ typedef void (*store_result_fn)(void *ctx, const PGresult *res, const char *err)
  * Queue sql with nparams text parameters (copied; NULL is SQL NULL) on the
  * pool. affinity >= 0 (a room id) keeps the statements of that affinity on
  * one connection while any of them is pending, so they run in the order
- * queued (store_affinity.h); otherwise, and for -1, the least busy connection
- * takes it. With no connection up, fn gets
+ * queued (store_affinity.h); otherwise it goes to the first connection that
+ * is not behind, and -1 to the least busy one. With no connection up, fn gets
  * store_err_unavailable on the next loop turn.
  * Returns 0, or -1 when st is NULL or closing (nothing queued, fn never runs).
  */
@@ -143,6 +143,8 @@ bool store_pgconn_is_up(const store_pgconn_t *pc);
  * holds, in order) or starting: what is pushed now stays behind what it
  * holds. A connection that is down has handed everything back. */
 bool store_pgconn_holds(const store_pgconn_t *pc);
+/* Many statements wait on it, or the one in flight has run long. */
+bool store_pgconn_behind(const store_pgconn_t *pc);
 /* On its very first connect attempt: worth queueing on at startup. */
 bool store_pgconn_is_starting(const store_pgconn_t *pc);
 size_t store_pgconn_load(const store_pgconn_t *pc);

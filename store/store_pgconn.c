@@ -776,6 +776,18 @@ store_pgconn_is_up(const store_pgconn_t *pc)
     return pc->state == PC_UP && !pc->broken;
 }
 
+/* Behind: this many statements wait, or the one in flight has run this long
+ * (a lock wait, a slow plan, a core too busy to answer). */
+#define BEHIND_QUEUED 64
+#define BEHIND_US 10000
+
+bool
+store_pgconn_behind(const store_pgconn_t *pc)
+{
+    return pc->nqueued >= BEHIND_QUEUED ||
+           (pc->inflight != NULL && now_us() - pc->inflight_sent_us > BEHIND_US);
+}
+
 bool
 store_pgconn_holds(const store_pgconn_t *pc)
 {
