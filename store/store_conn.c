@@ -166,9 +166,10 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
  * (one round trip and one transaction for many; spread over every connection
  * at 60,000-80,000/s the bench's PostgreSQL took 12-35 % more CPU), and the
  * next connection takes rooms only while the first lags or waits on a lock.
- * Other statements go to the least busy up connection, ties taken in turn. With none up, only a
- * store that has not finished its first connect queues (startup); otherwise the caller hears
- * store_err_unavailable at once rather than waiting on a backoff.
+ * Other statements go to the least busy up connection, ties taken in turn.
+ * With none up, only a store that has not finished its first connect queues
+ * (startup); otherwise the caller hears store_err_unavailable at once rather
+ * than waiting on a backoff.
  */
 static int
 pick(store_t *st, int64_t affinity)
