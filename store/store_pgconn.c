@@ -1,6 +1,6 @@
 /*
- * One libpq connection driven entirely by the host's loop: connect with
- * PQconnectStartParams/PQconnectPoll, send with PQsendQuery*, read with
+ * One libpq connection driven entirely by the host's loop: connected by
+ * store_pgconn_connect.c, it sends with PQsendQuery* and reads with
  * PQconsumeInput/PQisBusy/PQgetResult, never a call that can block. One timer
  * serves the connect deadline, the in-flight statement's deadline, the oldest
  * queued statement's expiry and the backoff before a reconnect. It knows
@@ -12,64 +12,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store_conninfo.h"
 #include "store_internal.h"
 #include "store_lookup.h"
+#include "store_pgconn_impl.h"
 #include "store_sqlstate.h"
 #include "xalloc.h"
 
-#define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
 #define NEVER UINT64_MAX
 
-/* PC_RESOLVING: the hosts' addresses are being looked up (hooks.resolve), the
- * first step of every connect attempt. */
-typedef enum { PC_DOWN, PC_RESOLVING, PC_CONNECTING, PC_UP } pc_state_t;
-
-#define PREPARED_MAX 8 /* names per session; more are sent unnamed */
-
-struct store_pgconn {
-    store_t *st;
-    const store_hooks_t *h; /* the store's; only used while !freed */
-    char name[32];
-    unsigned stmt_timeout_ms;
-    unsigned deadline_ms;
-    bool reconnect;
-    store_requeue_fn requeue;
-    void *ud;
-    PGconn *pg;
-    store_lookup_t *lookup; /* PC_RESOLVING: the hosts of store_hosts(), all at once */
-    void *watch;
-    void *timer;
-    pc_state_t state;
-    bool ever_up;
-    bool flushing; /* PQflush left output pending: watch for writable */
-    bool broken;   /* a send failed inside a caller: fail on the next timer tick */
-    store_q_t *head, *tail;
-    size_t nqueued;
-    store_q_t *inflight;
-    PGresult *res; /* the statement's result so far: the first error, else the last */
-    uint64_t connect_deadline, inflight_deadline, retry_at;
-    uint64_t inflight_sent_us; /* for the latency histogram */
-    unsigned backoff_ms;
-    unsigned failures; /* connect failures in a row: only the first is reported */
-    uint64_t rng;
-    /* Statements prepared on this session (see store_merge_t), and whether
-     * the one in flight is a PREPARE for the statement queued behind it. */
-    struct {
-        const char *name;
-        bool ok; /* false: preparing failed, the statement goes unnamed here */
-    } prepared[PREPARED_MAX];
-    size_t nprepared;
-    bool preparing;
-    int depth;  /* loop callbacks of this connection on the stack */
-    bool freed; /* store_pgconn_free() ran inside one of them: free at depth 0 */
-};
-
-static void on_io(void *ud, int events);
 static void on_timer(void *ud);
-static void pc_connect(store_pgconn_t *pc);
-static void rewatch(store_pgconn_t *pc, int events);
 
 static store_q_t *
 pop_head(store_pgconn_t *pc)
@@ -124,8 +76,8 @@ map_sqlstate(store_pgconn_t *pc, const PGresult *res)
 
 /* ---- the timer ---- */
 
-static uint64_t
-now_ms(const store_pgconn_t *pc)
+uint64_t
+pgconn_now_ms(const store_pgconn_t *pc)
 {
     return pc->h->now_ms(pc->h->ud);
 }
@@ -176,13 +128,13 @@ arm(store_pgconn_t *pc)
         pc->h->timer_stop(pc->timer);
         return;
     }
-    now = now_ms(pc);
+    now = pgconn_now_ms(pc);
     pc->h->timer_start(pc->timer, at > now ? at - now : 0);
 }
 
 /* Leave a loop callback; the last one out frees a connection freed meanwhile. */
-static void
-leave(store_pgconn_t *pc)
+void
+pgconn_leave(store_pgconn_t *pc)
 {
     if (!pc->freed) {
         arm(pc);
@@ -194,8 +146,8 @@ leave(store_pgconn_t *pc)
 
 /* ---- failure ---- */
 
-static void
-set_watch(store_pgconn_t *pc, int events)
+void
+pgconn_set_watch(store_pgconn_t *pc, int events)
 {
     pc->h->watch_set(pc->watch, events);
 }
@@ -247,8 +199,8 @@ drain(store_pgconn_t *pc, const char *inflight_err)
     }
 }
 
-static void
-pc_fail(store_pgconn_t *pc, const char *why, const char *inflight_err)
+void
+pgconn_fail(store_pgconn_t *pc, const char *why, const char *inflight_err)
 {
     pc->broken = false;
     if (pc->state != PC_DOWN) {
@@ -268,7 +220,7 @@ pc_fail(store_pgconn_t *pc, const char *why, const char *inflight_err)
             /* Equal jitter: half the backoff fixed, half random, so nodes that lost
              * the database together do not come back together. */
             unsigned half = pc->backoff_ms / 2;
-            pc->retry_at = now_ms(pc) + half + next_rand(pc) % (half + 1);
+            pc->retry_at = pgconn_now_ms(pc) + half + next_rand(pc) % (half + 1);
             pc->backoff_ms =
                 pc->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : pc->backoff_ms * 2;
         }
@@ -287,7 +239,7 @@ flush(store_pgconn_t *pc)
         return false;
     }
     pc->flushing = rc == 1;
-    set_watch(pc, STORE_EV_READ | (pc->flushing ? STORE_EV_WRITE : 0));
+    pgconn_set_watch(pc, STORE_EV_READ | (pc->flushing ? STORE_EV_WRITE : 0));
     return true;
 }
 
@@ -357,8 +309,8 @@ prepared_slot(store_pgconn_t *pc, const store_q_t *q, bool *known)
 
 /* Send the next statement. May run inside a caller of the store, so a failure
  * only marks the connection broken; the timer reports it on the next turn. */
-static void
-pump(store_pgconn_t *pc)
+void
+pgconn_pump(store_pgconn_t *pc)
 {
     store_q_t *q;
     bool known, *ok_slot;
@@ -372,7 +324,7 @@ pump(store_pgconn_t *pc)
         q = combine_queued(pc, q);
     }
     pc->inflight = q;
-    pc->inflight_deadline = now_ms(pc) + pc->deadline_ms;
+    pc->inflight_deadline = pgconn_now_ms(pc) + pc->deadline_ms;
     pc->inflight_sent_us = now_us();
     ok_slot = prepared_slot(pc, q, &known);
     if (ok_slot != NULL && !known) {
@@ -395,7 +347,7 @@ pump(store_pgconn_t *pc)
 }
 
 /* The PREPARE for the statement in flight answered: note how, and queue the
- * statement again at the head, where pump() sends it next. */
+ * statement again at the head, where pgconn_pump() sends it next. */
 static void
 prepared(store_pgconn_t *pc)
 {
@@ -489,7 +441,7 @@ read_results(store_pgconn_t *pc)
     PGnotify *n;
 
     if (!PQconsumeInput(pc->pg)) {
-        pc_fail(pc, NULL, store_err_unavailable);
+        pgconn_fail(pc, NULL, store_err_unavailable);
         return;
     }
     /* PQgetResult() blocks while PQisBusy(): ask only when it will not. */
@@ -503,13 +455,13 @@ read_results(store_pgconn_t *pc)
         if (pc->freed || pc->state != PC_UP) {
             return;
         }
-        pump(pc);
+        pgconn_pump(pc);
     }
     while ((n = PQnotifies(pc->pg)) != NULL) {
         PQfreemem(n); /* nobody LISTENs; drop strays */
     }
     if (PQstatus(pc->pg) == CONNECTION_BAD) {
-        pc_fail(pc, NULL, store_err_unavailable);
+        pgconn_fail(pc, NULL, store_err_unavailable);
     }
 }
 
@@ -521,166 +473,24 @@ io_up(store_pgconn_t *pc, int events)
     }
     /* libpq: with output pending, flush again after either readiness. */
     if (!pc->freed && pc->state == PC_UP && pc->flushing && !flush(pc)) {
-        pc_fail(pc, NULL, store_err_unavailable);
-    }
-}
-
-/* ---- connecting ---- */
-
-/* Server notices ("relation already exists, skipping") are not ours to print. */
-static void
-ignore_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-static void
-on_up(store_pgconn_t *pc)
-{
-    char detail[64];
-
-    if (PQsetnonblocking(pc->pg, 1) != 0) {
-        pc_fail(pc, "cannot make the connection non-blocking", store_err_unavailable);
-        return;
-    }
-    PQsetNoticeProcessor(pc->pg, ignore_notice, NULL);
-    pc->state = PC_UP;
-    pc->ever_up = true;
-    pc->backoff_ms = BACKOFF_MIN_MS;
-    snprintf(detail, sizeof(detail), "%s attempts=%u", pc->name, pc->failures + 1);
-    pc->failures = 0;
-    rewatch(pc, STORE_EV_READ);
-    if (pc->state != PC_UP) {
-        return;
-    }
-    store_pool_stats_mut(pc->st)->connects++;
-    store_event(pc->st, "info", "store.up", detail);
-    pump(pc);
-}
-
-/* libpq may swap its socket during the connect, even for one with the same
- * number: a fresh watch per step keeps the loop's registration honest. */
-static void
-rewatch(store_pgconn_t *pc, int events)
-{
-    if (pc->watch != NULL) {
-        pc->h->watch_free(pc->watch);
-    }
-    pc->watch = pc->h->watch_new(pc->h->ud, PQsocket(pc->pg), on_io, pc);
-    if (pc->watch == NULL) {
-        pc_fail(pc, "cannot watch the socket", store_err_unavailable);
-        return;
-    }
-    set_watch(pc, events);
-}
-
-static void
-connect_step(store_pgconn_t *pc)
-{
-    switch (PQconnectPoll(pc->pg)) {
-    case PGRES_POLLING_OK:
-        on_up(pc);
-        break;
-    case PGRES_POLLING_READING:
-        rewatch(pc, STORE_EV_READ);
-        break;
-    case PGRES_POLLING_WRITING:
-        rewatch(pc, STORE_EV_WRITE);
-        break;
-    default:
-        pc_fail(pc, NULL, store_err_unavailable);
-        break;
-    }
-}
-
-/* Start libpq's connect, to target (NULL: the conninfo's own hosts). */
-static void
-connect_to(store_pgconn_t *pc, const store_target_t *target)
-{
-    store_conninfo_t ci;
-
-    store_conninfo_fill(&ci, store_config(pc->st), target, pc->stmt_timeout_ms);
-    pc->state = PC_CONNECTING;
-    pc->pg = PQconnectStartParams(ci.keys, ci.vals, 1);
-    if (pc->pg == NULL || PQstatus(pc->pg) == CONNECTION_BAD) {
-        /* libpq's text here may quote the connection string: say less. */
-        pc_fail(pc, "cannot start connecting (bad DATABASE_URL or host?)", store_err_unavailable);
-        return;
-    }
-    rewatch(pc, STORE_EV_WRITE);
-}
-
-/* The lookups are over (all answered, or the deadline came): connect to the
- * hosts that resolved, in the conninfo's order, leaving out the others.
- * none_why: what to log when none did. */
-static void
-connect_resolved(store_pgconn_t *pc, const char *none_why)
-{
-    store_target_t t;
-    char why[200];
-    bool any = store_lookup_target(pc->lookup, &t);
-
-    snprintf(why, sizeof(why), "cannot resolve the database host: %s", none_why);
-    store_lookup_free(pc->lookup);
-    pc->lookup = NULL;
-    if (!any) {
-        pc_fail(pc, why, store_err_unavailable);
-        return;
-    }
-    /* A fresh deadline: a slow lookup must not leave the connect no time. */
-    pc->connect_deadline = now_ms(pc) + store_config(pc->st)->connect_timeout_ms;
-    connect_to(pc, &t);
-    store_target_clear(&t);
-}
-
-static void
-on_resolved(void *ud)
-{
-    store_pgconn_t *pc = ud;
-
-    pc->depth++;
-    connect_resolved(pc, store_lookup_err(pc->lookup));
-    leave(pc);
-}
-
-/* A connect attempt: look the host names up first (again at every attempt,
- * so a failover to a new address is followed), never handing libpq a name it
- * would resolve with a blocking call. With several hosts (libpq tries them in
- * turn), all are looked up at once, and one that does not resolve is left out
- * of this attempt as libpq would skip it. */
-static void
-pc_connect(store_pgconn_t *pc)
-{
-    const store_config_t *cfg = store_config(pc->st);
-    const store_hosts_t *hosts = store_hosts(pc->st);
-
-    pc->connect_deadline = now_ms(pc) + cfg->connect_timeout_ms;
-    if (hosts == NULL || pc->h->resolve == NULL) {
-        connect_to(pc, NULL);
-        return;
-    }
-    pc->state = PC_RESOLVING;
-    pc->lookup = store_lookup_new(pc->h, hosts, on_resolved, pc);
-    if (pc->lookup == NULL) {
-        pc_fail(pc, "cannot start resolving the database host", store_err_unavailable);
+        pgconn_fail(pc, NULL, store_err_unavailable);
     }
 }
 
 /* ---- loop entry points ---- */
 
-static void
-on_io(void *ud, int events)
+void
+pgconn_on_io(void *ud, int events)
 {
     store_pgconn_t *pc = ud;
 
     pc->depth++;
     if (pc->state == PC_CONNECTING) {
-        connect_step(pc);
+        pgconn_connect_step(pc);
     } else if (pc->state == PC_UP) {
         io_up(pc, events);
     }
-    leave(pc);
+    pgconn_leave(pc);
 }
 
 static void
@@ -695,28 +505,28 @@ static void
 on_timer(void *ud)
 {
     store_pgconn_t *pc = ud;
-    uint64_t now = now_ms(pc);
+    uint64_t now = pgconn_now_ms(pc);
 
     pc->depth++;
     if (pc->broken) {
-        pc_fail(pc, NULL, store_err_unavailable);
+        pgconn_fail(pc, NULL, store_err_unavailable);
     } else if (pc->state == PC_CONNECTING && now >= pc->connect_deadline) {
-        pc_fail(pc, "connect timeout", store_err_unavailable);
+        pgconn_fail(pc, "connect timeout", store_err_unavailable);
     } else if (pc->state == PC_RESOLVING && now >= pc->connect_deadline) {
-        connect_resolved(pc, "timeout"); /* with the hosts that did answer, if any */
+        pgconn_connect_resolved(pc, "timeout"); /* with the hosts that did answer, if any */
     } else if (pc->state == PC_UP && pc->inflight != NULL && now >= pc->inflight_deadline) {
         /* No answer in time, not even the server's statement_timeout: the session
          * is stuck or the network is. The statement may still have run, so the
          * caller hears "timeout", and the session is replaced. */
         store_pool_stats_mut(pc->st)->failures++;
-        pc_fail(pc, "query timeout", store_err_timeout);
+        pgconn_fail(pc, "query timeout", store_err_timeout);
     } else if (pc->state == PC_DOWN && now >= pc->retry_at) {
-        pc_connect(pc);
+        pgconn_connect(pc);
     }
     if (!pc->freed) {
         expire_queued(pc, now);
     }
-    leave(pc);
+    pgconn_leave(pc);
 }
 
 /* ---- API ---- */
@@ -740,7 +550,7 @@ store_pgconn_new(store_t *st, const char *name, unsigned statement_timeout_ms, u
     pc->rng = (pc->h->now_ms(pc->h->ud) << 20) ^ (uint64_t)(uintptr_t)pc ^
               ((uint64_t)getpid() << 40) ^ UINT64_C(0x9e3779b97f4a7c15);
     pc->timer = pc->h->timer_new(pc->h->ud, on_timer, pc);
-    pc_connect(pc);
+    pgconn_connect(pc);
     arm(pc);
     return pc;
 }
@@ -754,7 +564,7 @@ store_pgconn_push(store_pgconn_t *pc, store_q_t *q)
         return;
     }
     if (q->expires_ms == 0) {
-        q->expires_ms = now_ms(pc) + pc->deadline_ms;
+        q->expires_ms = pgconn_now_ms(pc) + pc->deadline_ms;
     }
     if (pc->tail != NULL) {
         pc->tail->next = q;
@@ -766,7 +576,7 @@ store_pgconn_push(store_pgconn_t *pc, store_q_t *q)
     if (pc->state == PC_DOWN && !pc->reconnect) {
         pc->broken = true; /* it will never come back: fail on the next turn */
     }
-    pump(pc);
+    pgconn_pump(pc);
     arm(pc);
 }
 
