@@ -671,8 +671,6 @@ test_direct_backfill(const char *base)
     PQfinish(root);
 }
 
-/* ---- timeouts, failures, shutdown ---- */
-
 int
 main(void)
 {
