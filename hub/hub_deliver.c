@@ -1,7 +1,7 @@
 /*
  * Store, then deliver. Delivery happens in the store's callback, so a frame
  * is never sent for a message that is not committed, and the sender sees its
- * message exactly when everyone else in the room does.
+ * message in the same pass as everyone else in the room, first.
  */
 #include "hub_deliver.h"
 
@@ -82,18 +82,15 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     char *s = proto_build_chat_message(msg, &len);
     frame = hub_buf_take(s, len);
     hub_buf_set_born(frame, ps->born_us);
-    if (duplicate) {
-        /* A retry: when the first answer was lost this may be the first the room
-         * hears of the message. The sender is answered first, so it can tell
-         * whether it already had the seq; the offer then skips every socket
-         * that has it, here and on the other nodes. */
-        ps->cb(ps->hub, ps->id, msg, frame, true, NULL, ps->client_id);
-        deliver(ps->hub, msg, frame, len);
-    } else {
-        /* Committed: deliver even if the sender has left; others must see it. */
-        deliver(ps->hub, msg, frame, len);
-        ps->cb(ps->hub, ps->id, msg, frame, false, NULL, ps->client_id);
-    }
+    /* The sender is answered first. A fresh message goes to its own socket
+     * ahead of the room's pass (a 1,000-member room's pass takes
+     * milliseconds). A retry's answer is the original when the socket has it;
+     * when the first answer was lost this may be the first the room hears of
+     * the message, and the offer then skips every socket that has it, here
+     * and on the other nodes. Committed: delivered even if the sender has
+     * left; others must see it. */
+    ps->cb(ps->hub, ps->id, msg, frame, duplicate, NULL, ps->client_id);
+    deliver(ps->hub, msg, frame, len);
     hub_buf_unref(frame);
     free(ps);
 }

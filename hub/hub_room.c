@@ -204,6 +204,18 @@ hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame)
     hold(room, seq, frame);
 }
 
+void
+hub_room_offer_first(hub_conn_t *c, int64_t seq, hub_buf_t *frame)
+{
+    /* seq - 1 is what c holds, so c's order is kept however far the room's
+     * own delivery has got (it may hold seq behind a gap). */
+    if (c->state != HUB_CONN_OPEN || c->room == NULL || c->catching_up || c->last_seq != seq - 1) {
+        return;
+    }
+    c->last_seq = seq;
+    hub_conn_send(c, frame);
+}
+
 /* Deliver a fill's page: the seqs that continue delivered_seq, in order. */
 static void
 deliver_page(hub_room_t *room, const proto_msg_t *msgs, size_t n)
