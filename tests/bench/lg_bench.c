@@ -18,6 +18,7 @@
 #include "lg_jwt.h"
 #include "lg_scan.h"
 #include "lg_seqset.h"
+#include "lg_spans.h"
 #include "lg_time.h"
 
 #define JWT_TTL_S 7200 /* longer than any run: expiry must not close sockets */
@@ -44,7 +45,8 @@ struct room {
     uint64_t client_n;
     int64_t *acked; /* seqs acknowledged in the current step */
     size_t nacked, acked_cap;
-    uint64_t late; /* deliveries at or over the p99 limit in the current step */
+    uint64_t late;    /* deliveries at or over the p99 limit in the current step */
+    lg_spans_t spans; /* the current step's messages: first and last arrival */
 };
 
 typedef struct reason {
@@ -292,6 +294,10 @@ on_chat(member_t *m, const char *text, size_t len)
         if (t0 != 0 && m->c->rx_stamp_ns > t0) {
             lg_hist_add(&s->arrival, m->c->rx_stamp_ns - t0);
         }
+        if (t0 != 0) {
+            lg_spans_add(&m->room->spans, seq, t0,
+                         m->c->rx_stamp_ns > t0 ? m->c->rx_stamp_ns : now);
+        }
     }
     cid = lg_scan_str(text, len, "client_id", &cidlen);
     if (m->index == 0 && m->bench->senders && cid != NULL &&
@@ -440,6 +446,7 @@ lg_bench_free(lg_bench_t *b)
     }
     for (size_t r = 0; r < b->nrooms; r++) {
         free(b->rooms[r].acked);
+        lg_spans_free(&b->rooms[r].spans);
     }
     free(b->rooms);
     free(b->members);
@@ -645,6 +652,7 @@ count_step(lg_bench_t *b, lg_step_result_t *s)
             s->late_top_room_node = member_node(b, &r->members[0]);
         }
         s->expected += r->nacked * r->n;
+        lg_spans_observe(&r->spans, r->n, &s->msg_first, &s->msg_spread);
         for (size_t k = 0; k < r->n; k++) {
             for (size_t j = 0; j < r->nacked; j++) {
                 if (lg_seqset_has(&r->members[k].seen, r->acked[j])) {
@@ -671,12 +679,15 @@ lg_bench_step(lg_bench_t *b, double sends_per_s, double seconds, size_t max_out,
     lg_hist_init(&s->latency);
     lg_hist_init(&s->arrival);
     lg_hist_init(&s->ack);
+    lg_hist_init(&s->msg_first);
+    lg_hist_init(&s->msg_spread);
     s->target_sends_per_s = sends_per_s;
     b->step = s;
     b->step_id++;
     for (size_t i = 0; i < b->nrooms; i++) {
         b->rooms[i].nacked = 0;
         b->rooms[i].late = 0;
+        lg_spans_reset(&b->rooms[i].spans);
         b->rooms[i].next_send_ns = start + interval * i / b->nrooms; /* staggered */
     }
     for (uint64_t now = start; now < end && !lg_bench_expired(b); now = lg_now_ns()) {

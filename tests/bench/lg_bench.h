@@ -31,10 +31,13 @@ typedef struct lg_step_result {
     uint64_t expected;  /* acked seqs x members of their room */
     uint64_t delivered; /* of those, received (each once) */
     uint64_t lost, dups, out_of_order;
-    uint64_t closed;      /* sockets the hub closed during the step */
-    lg_hist_t latency;    /* send to receipt of each first delivery, ns, the sender's echo too */
-    lg_hist_t arrival;    /* the same, to the kernel's arrival stamp (rx_stamp_ns) */
-    lg_hist_t ack;        /* send to the sender's own echo, ns */
+    uint64_t closed;   /* sockets the hub closed during the step */
+    lg_hist_t latency; /* send to receipt of each first delivery, ns, the sender's echo too */
+    lg_hist_t arrival; /* the same, to the kernel's arrival stamp (rx_stamp_ns) */
+    lg_hist_t ack;     /* send to the sender's own echo, ns */
+    /* Per message that reached its whole room (lg_spans.h): send to its first
+     * arrival, and its first arrival to its last (the room's burst), ns. */
+    lg_hist_t msg_first, msg_spread;
     double loadgen_cpu_s; /* this process's CPU time during the step and its drain */
     /* Whether a bad tail is the servers' or the load generator's own: how far
      * behind its schedule a send went out at worst (a stalled load generator

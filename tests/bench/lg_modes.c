@@ -187,7 +187,9 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ",\"out_of_order\":%" PRIu64 ",\"closed\":%" PRIu64
         ",\"p50_ms\":%.2f,\"p99_ms\":%.2f,\"p999_ms\":%.2f,\"max_ms\":%.2f,"
         "\"arrival_p50_ms\":%.2f,\"arrival_p99_ms\":%.2f,\"arrival_p999_ms\":%.2f,"
-        "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
+        "\"ack_p50_ms\":%.2f,\"ack_p99_ms\":%.2f,\"msg_first_p50_ms\":%.2f,"
+        "\"msg_first_p99_ms\":%.2f,\"msg_spread_p50_ms\":%.2f,\"msg_spread_p99_ms\":%.2f,"
+        "\"cpu_s\":%s,\"cpu_s_total\":%.2f,"
         "\"cpu_s_per_100k\":%.3f,\"frames_per_write\":%s,\"loadgen_cpu_s\":%.2f,"
         "\"loadgen_busy\":%.2f,\"send_lag_max_ms\":%.2f,\"max_at_s\":%.2f,\"late\":%" PRIu64
         ",\"late_rooms\":%zu,\"late_top_room\":%" PRIu64 ",\"late_top_room_node\":%zu,"
@@ -200,7 +202,9 @@ report_step(const lg_bench_t *b, const char *workload, double rate, const lg_ste
         ms(lg_hist_quantile(&s->latency, 0.999)), ms(s->latency.max),
         ms(lg_hist_quantile(&s->arrival, 0.5)), ms(lg_hist_quantile(&s->arrival, 0.99)),
         ms(lg_hist_quantile(&s->arrival, 0.999)), ms(lg_hist_quantile(&s->ack, 0.5)),
-        ms(lg_hist_quantile(&s->ack, 0.99)), cpu, cpu_total,
+        ms(lg_hist_quantile(&s->ack, 0.99)), ms(lg_hist_quantile(&s->msg_first, 0.5)),
+        ms(lg_hist_quantile(&s->msg_first, 0.99)), ms(lg_hist_quantile(&s->msg_spread, 0.5)),
+        ms(lg_hist_quantile(&s->msg_spread, 0.99)), cpu, cpu_total,
         s->delivered > 0 ? cpu_total * 1e5 / (double)s->delivered : 0, fpw, s->loadgen_cpu_s,
         s->loadgen_cpu_s / (s->seconds + s->drain_seconds > 0 ? s->seconds + s->drain_seconds : 1),
         ms(s->send_lag_max_ns), s->latency_max_at_s, s->late, s->late_rooms, s->late_top_room,

@@ -20,6 +20,7 @@
 #include "lg_metrics.h"
 #include "lg_scan.h"
 #include "lg_seqset.h"
+#include "lg_spans.h"
 #include "lg_time.h"
 #include "lg_ws.h"
 #include "proto_jwt.h"
@@ -176,6 +177,40 @@ test_seqset_and_hist_count(void)
     ok(p50 > 49000000 && p50 < 51000000, "p50 within 2%% (%llu)", (unsigned long long)p50);
     ok(p99 > 97000000 && p99 < 101000000, "p99 within 2%% (%llu)", (unsigned long long)p99);
     free(h);
+}
+
+static void
+test_spans_split_the_way_from_the_burst(void)
+{
+    lg_spans_t sp = {0};
+    lg_hist_t *first = malloc(sizeof(*first)), *spread = malloc(sizeof(*spread));
+    const uint64_t ms = 1000000;
+
+    lg_hist_init(first);
+    lg_hist_init(spread);
+    /* Seq 7, sent at 100 ms, reaches three receivers at 101, 104 and 102 ms;
+     * seq 8 reaches two of the three; seq 6 predates the first added. */
+    lg_spans_add(&sp, 7, 100 * ms, 101 * ms);
+    lg_spans_add(&sp, 7, 100 * ms, 104 * ms);
+    lg_spans_add(&sp, 7, 100 * ms, 102 * ms);
+    lg_spans_add(&sp, 8, 200 * ms, 201 * ms);
+    lg_spans_add(&sp, 8, 200 * ms, 202 * ms);
+    lg_spans_add(&sp, 6, 0, 1 * ms);
+    lg_spans_add(&sp, 7 + (1 << 22), 0, 1 * ms);
+    ok(sp.n == 2, "a slot per seq from the first added; stray seqs ignored (%zu)", sp.n);
+    lg_spans_observe(&sp, 3, first, spread);
+    ok(first->count == 1 && spread->count == 1, "only the message that reached the whole room");
+    uint64_t f = lg_hist_quantile(first, 0.5), w = lg_hist_quantile(spread, 0.5);
+    ok(f > 0.97 * ms && f < 1.03 * ms, "first arrival 1 ms after the send (%llu)",
+       (unsigned long long)f);
+    ok(w > 2.9 * ms && w < 3.1 * ms, "last arrival 3 ms after the first (%llu)",
+       (unsigned long long)w);
+    lg_spans_reset(&sp);
+    lg_spans_add(&sp, 3, 0, 5 * ms);
+    ok(sp.n == 1 && sp.base == 3, "a reset starts from the next seq added");
+    lg_spans_free(&sp);
+    free(first);
+    free(spread);
 }
 
 /* ---- one connection against a scripted server on a loopback socket ---- */
@@ -363,6 +398,7 @@ main(void)
     test_jwt_passes_the_hubs_verifier();
     test_scan_reads_the_hubs_frames();
     test_seqset_and_hist_count();
+    test_spans_split_the_way_from_the_burst();
     test_metrics_counters_are_read();
     test_connection_reassembles_answers_pings_and_closes();
     return tap_done();
