@@ -7,11 +7,11 @@
 # Why: on loopback a socket's receive runs in the softirq of the sender's
 # send, so every frame a hub writes to the load generator is received (TCP,
 # the wake-up) on the servers' CPU, and the load generator's frames on its
-# own. That is about half the servers' cost per delivery (RESULTS.md). Over
-# this pair each side pays for its own receive, as it would with the clients
-# on another machine: the hubs' end (VETH_HOST, CPU 0) takes the load
-# generator's frames and ACKs, its thread counted with the servers; the far
-# end (VETH_PEER, CPU 1) takes the hubs' frames. Needs root (CAP_NET_ADMIN)
+# own. Over this pair each side pays for its own receive, as it would with
+# the clients on another machine: the hubs' end (VETH_HOST, CPU 0) takes the
+# load generator's frames and ACKs, its thread counted with the servers; the
+# far end (VETH_PEER, CPU 1) takes the hubs' frames. What it showed
+# (RESULTS.md): the ACKs cost the servers what the clients' receive did. Needs root (CAP_NET_ADMIN)
 # and ethtool (GRO on is what puts a veth in NAPI mode, TSO off what lets TCP
 # use it).
 
