@@ -163,8 +163,8 @@ on_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool 
         /* A retry of a message this socket has: the original is the answer.
          * Otherwise the room's offer that follows brings it, in seq order. */
         hub_conn_send(c, frame);
-    } else if (!duplicate && c->room_id == msg->room_id) {
-        hub_room_offer_first(c, msg->seq, frame);
+    } else if (!duplicate) {
+        hub_room_offer_first(c, msg->room_id, msg->seq, frame);
     }
 }
 

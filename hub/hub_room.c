@@ -205,11 +205,12 @@ hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *frame)
 }
 
 void
-hub_room_offer_first(hub_conn_t *c, int64_t seq, hub_buf_t *frame)
+hub_room_offer_first(hub_conn_t *c, int64_t room_id, int64_t seq, hub_buf_t *frame)
 {
     /* seq - 1 is what c holds, so c's order is kept however far the room's
      * own delivery has got (it may hold seq behind a gap). */
-    if (c->state != HUB_CONN_OPEN || c->room == NULL || c->catching_up || c->last_seq != seq - 1) {
+    if (c->state != HUB_CONN_OPEN || c->room == NULL || c->room->id != room_id || c->catching_up ||
+        c->last_seq != seq - 1) {
         return;
     }
     c->last_seq = seq;

@@ -74,7 +74,7 @@ void hub_room_offer_msg(hub_t *hub, int64_t room_id, int64_t seq, hub_buf_t *fra
 /* The sender's own socket c first, before the room's pass: when c is in the
  * frame's room and seq is the next it lacks, it gets the frame now and the
  * pass skips it. Its confirmation then waits for no other socket's send. */
-void hub_room_offer_first(hub_conn_t *c, int64_t seq, hub_buf_t *frame);
+void hub_room_offer_first(hub_conn_t *c, int64_t room_id, int64_t seq, hub_buf_t *frame);
 
 /* Another node stored up to seq in room_id but may not have published it:
  * when this node has delivered less, fill the room from the store. */

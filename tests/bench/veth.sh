@@ -11,17 +11,18 @@
 # the clients on another machine: the hubs' end (VETH_HOST, CPU 0) takes the
 # load generator's frames and ACKs, its thread counted with the servers; the
 # far end (VETH_PEER, CPU 1) takes the hubs' frames. What it showed
-# (RESULTS.md): the ACKs cost the servers what the clients' receive did. Needs root (CAP_NET_ADMIN)
-# and ethtool (GRO on is what puts a veth in NAPI mode, TSO off what lets TCP
-# use it).
+# (RESULTS.md): the ACKs cost the servers what the clients' receive did.
+# Needs root (CAP_NET_ADMIN) and ethtool (GRO on is what puts a veth in NAPI
+# mode, TSO off what lets TCP use it).
 
 VETH_NS=chathub-bench
 VETH_HOST=chbench0
 VETH_PEER=chbench1
-VETH_HUB_ADDR=10.201.0.1
-# The load generator's source addresses: --src 10.201.0.2-10.201.0.20.
-VETH_SRC_FIRST=2
-VETH_SRC_LAST=20
+VETH_NET=10.201.0 # a /24: the hubs on .1, the load generator's sources above
+VETH_HUB_ADDR=$VETH_NET.1
+VETH_SRC_FIRST=2 VETH_SRC_LAST=20
+# shellcheck disable=SC2034 # read by tests/bench/run
+VETH_SRC="$VETH_NET.$VETH_SRC_FIRST-$VETH_NET.$VETH_SRC_LAST" # loadgen --src
 
 veth_in_ns() { ip netns exec "$VETH_NS" "$@"; }
 
@@ -47,7 +48,7 @@ veth_up() {
     ip link add "$VETH_HOST" type veth peer name "$VETH_PEER" netns "$VETH_NS"
     ip addr add "$VETH_HUB_ADDR/24" dev "$VETH_HOST"
     for i in $(seq "$VETH_SRC_FIRST" "$VETH_SRC_LAST"); do
-        veth_in_ns ip addr add "10.201.0.$i/24" dev "$VETH_PEER"
+        veth_in_ns ip addr add "$VETH_NET.$i/24" dev "$VETH_PEER"
     done
     ip link set "$VETH_HOST" up
     veth_in_ns ip link set lo up
