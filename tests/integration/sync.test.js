@@ -53,6 +53,22 @@ test('50 concurrent identical enrollment upserts: one room per type, no error', 
   assert.deepEqual(roomsOf(1000), ['FORUM_SUBJECT:100,101:false', 'FORUM_TUTOR:100,102:false']);
 });
 
+test('one new enrollment id PUT at once with two students: one wins, the other gets 409, no mixed room', async () => {
+  await users(150);
+  await users(160);
+  assert.equal((await put('/students/160/parents/163', {})).status, 200);
+  for (let round = 0; round < 10; round++) {
+    const enrollment = 1500 + round;
+    const [x, y] = await Promise.all([
+      a.api('PUT', `/enrollments/${enrollment}`, { student_id: 150, teacher_id: 151, subject: 'A', is_active: true }),
+      b.api('PUT', `/enrollments/${enrollment}`, { student_id: 160, teacher_id: 164, subject: 'B', is_active: true }),
+    ]);
+    assert.deepEqual([x.status, y.status].sort(), [200, 409], `round ${round}`);
+    const want = x.status === 200 ? 'FORUM_SUBJECT:150,151:false' : 'FORUM_SUBJECT:160,163,164:false';
+    assert.deepEqual(roomsOf(enrollment), [want], `round ${round}`);
+  }
+});
+
 test('200 rounds of enrollment creation racing the parent link: the parent is always in both rooms', { timeout: 120000 }, async () => {
   await users(200);
   for (let round = 0; round < 200; round++) {
