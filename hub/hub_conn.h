@@ -58,7 +58,6 @@ typedef struct hub_conn {
     /* Set on join. */
     proto_user_t user; /* full_name and role owned (xstrdup) */
     int64_t room_id;
-    bool archived;
     bool in_presence; /* counted by hub_presence_join(): uncount on close */
     /* A kick for this user (or a Redis outage, which may have hidden one)
      * came while the store was answering the join: the answer may predate

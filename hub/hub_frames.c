@@ -176,10 +176,6 @@ handle_send(hub_conn_t *c, const proto_in_t *in)
                             in->client_id);
         return;
     }
-    if (c->archived) {
-        hub_conn_send_error(c, PROTO_ERR_ROOM_ARCHIVED, NULL, in->client_id);
-        return;
-    }
     c->hub->counters.messages_in++;
     store_msg_in_t msg = {
         .room_id = c->room_id,

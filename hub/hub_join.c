@@ -229,7 +229,6 @@ on_joined(void *ud, const store_join_t *j, const char *err)
     c->user.full_name = xstrdup(j->user.full_name);
     c->user.role = xstrdup(j->user.role);
     c->room_id = j->room.id;
-    c->archived = j->archived;
     c->last_seq = j->last_seq;
     c->in_presence = true;
     hub_presence_join(c->hub, c->room_id, &c->user, c->id, on_presence_joined, join_copy_new(j));

@@ -137,6 +137,13 @@ test('is_active:false archives: history readable, sends get room_archived', asyn
   assert.equal((await c.next('history')).messages.at(-1).content, 'before');
   const api = await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'api' });
   assert.equal(api.status, 409);
+  // Unarchived, the socket opened while archived may write: the store decides each send.
+  assert.equal((await put('/enrollments/5000', { student_id: 500, teacher_id: 501, is_active: true })).status, 200);
+  c.send({ type: 'chat_message', message: 'revived', client_id: 'rev' });
+  const m = await c.next('chat_message');
+  assert.equal(m.message.content, 'revived');
+  assert.equal(m.message.client_id, 'rev');
+  assert.equal((await put('/enrollments/5000', { student_id: 500, teacher_id: 501, is_active: false })).status, 200);
   await c.close();
   // Left out, is_active and subject keep what is stored: the enrollment stays archived.
   const again = await put('/enrollments/5000', { student_id: 500, teacher_id: 501 });
