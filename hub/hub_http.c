@@ -416,7 +416,13 @@ route(hub_t *hub, hub_http_req_t *req)
     } else if (strcmp(req->path, "/ready") == 0 && get) {
         route_ready(hub, req);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {
-        hub_metrics_reply(hub, req);
+        /* Only /health and /ready are open (PROTOCOL.md 6): the counters say
+         * how many are online and what they send. */
+        if (hub_api_key_ok(hub, req)) {
+            hub_metrics_reply(hub, req);
+        } else {
+            hub_http_reply_error(req, 401, NULL, "missing or wrong API key");
+        }
     } else if (strcmp(req->path, "/demo/token") == 0 && get) {
         demo_token(hub, req);
     } else if (get && (file = hub_static_find(req->path)) != NULL) {

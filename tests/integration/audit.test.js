@@ -33,7 +33,7 @@ after(async () => {
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
 
 async function counter(hub, name) {
-  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  const text = await (await hub.metrics()).text();
   const m = text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
   assert.ok(m, `${name} is exported`);
   return Number(m[1]);

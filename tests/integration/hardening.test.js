@@ -209,7 +209,7 @@ test('HUB_LISTEN: a loopback address binds loopback only; a taken port, a foreig
 
 /** Sockets a hub hung up at accept for want of descriptors, from /metrics. */
 async function fdRejects(h) {
-  const metrics = await (await fetch(`${h.url}/metrics`)).text();
+  const metrics = await (await h.metrics()).text();
   return Number(/chathub_fd_limit_rejects_total (\d+)/.exec(metrics)?.[1]);
 }
 

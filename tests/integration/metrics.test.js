@@ -13,7 +13,7 @@ before(async () => {
 after(async () => hub?.stop());
 
 async function scrape() {
-  const r = await fetch(`${hub.url}/metrics`);
+  const r = await hub.metrics();
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type'), /^text\/plain/);
   const text = await r.text();
@@ -45,6 +45,15 @@ function assertHistogram(values, name) {
   assert.ok(values.get(`${name}_sum`) >= 0);
   return values.get(`${name}_count`);
 }
+
+test('metrics need the API key: 401 without it or with another', async () => {
+  for (const key of [null, 'not-the-key']) {
+    const r = await hub.metrics(key);
+    assert.equal(r.status, 401);
+    assert.doesNotMatch(await r.text(), /chathub_/);
+  }
+  assert.equal((await hub.metrics()).status, 200);
+});
 
 test('metrics count connections, messages, resumes and latencies', async () => {
   const before = (await scrape()).values;

@@ -17,7 +17,7 @@ const open = (user, query = '') => connect(hub.wsUrl(`/ws/chat/1/?token=${hub.to
 const seqs = (c) => c.frames.filter((f) => f.type === 'chat_message').map((f) => f.message.seq);
 
 async function metrics(h) {
-  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const text = await (await h.metrics()).text();
   return Object.fromEntries([...text.matchAll(/^(chathub_\w+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 }
 

@@ -142,6 +142,8 @@ export async function startHub(opts = {}) {
       try { json = JSON.parse(text); } catch {}
       return { status: r.status, json, text, headers: r.headers };
     },
+    /** GET /metrics with the API key (the hub answers 401 without it). */
+    metrics: (key = apiKey) => fetch(`${url}/metrics`, key === null ? {} : { headers: { Authorization: `Bearer ${key}` } }),
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       const done = new Promise((r) => proc.once('exit', r));
