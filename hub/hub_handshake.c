@@ -33,6 +33,7 @@ static const hdr_t H_PROTOCOL = {WSI_TOKEN_PROTOCOL, "Sec-WebSocket-Protocol"};
 static const hdr_t H_AUTHORIZATION = {WSI_TOKEN_HTTP_AUTHORIZATION, "Authorization"};
 static const hdr_t H_VERSION = {WSI_TOKEN_VERSION, "Sec-WebSocket-Version"};
 static const hdr_t H_FORWARDED_FOR = {WSI_TOKEN_X_FORWARDED_FOR, "X-Forwarded-For"};
+static const hdr_t H_UPGRADE = {WSI_TOKEN_UPGRADE, "Upgrade"};
 
 /* A header's value with a NUL: its length, 0 absent (or empty), -1 too long. */
 static int
@@ -270,20 +271,29 @@ hub_handshake_ip_key(const hub_t *hub, const hub_hs_t *hs)
     return key;
 }
 
-/* The reasons a refused version gets; hub_handshake_reply knows them by address. */
+/* The reasons a refused upgrade gets; hub_handshake_reply knows them by address. */
+static const char why_not_websocket[] = "upgrade_required";
 static const char why_no_version[] = "no_websocket_version";
 static const char why_bad_version[] = "unsupported_websocket_version";
 
-/* RFC 6455 §4.2.2: a version the server does not speak gets 426 and the one
- * it does (hub_handshake_reply adds the header). lws 4.1 upgrades whatever
- * the header says, and without one. */
+/* An upgrade to anything but WebSocket (h2c, say) is a plain GET to this path:
+ * 426 and what to ask for (PROTOCOL.md §1). RFC 6455 §4.2.2: a version the
+ * server does not speak gets 426 and the one it does (hub_handshake_reply adds
+ * the headers). lws 4.1 upgrades whatever the version header says, and
+ * without one. */
 int
 hub_handshake_check_version(const hub_hs_t *hs, const char **why)
 {
-    char v[16];
-    int n = copy_hdr(hs, H_VERSION, v, sizeof(v));
-    size_t len = n > 0 ? (size_t)n : 0;
+    char v[128];
+    int n = copy_hdr(hs, H_UPGRADE, v, sizeof(v));
+    size_t len;
 
+    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "websocket")) {
+        *why = why_not_websocket;
+        return 426;
+    }
+    n = copy_hdr(hs, H_VERSION, v, sizeof(v));
+    len = n > 0 ? (size_t)n : 0;
     while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t')) {
         len--;
     }
@@ -344,6 +354,9 @@ hub_handshake_check(hub_t *hub, const hub_hs_t *hs, hub_auth_t *auth, const char
 static const char *
 reply_extra(const char *why)
 {
+    if (why == why_not_websocket) {
+        return "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    }
     return why == why_no_version || why == why_bad_version ? "Sec-WebSocket-Version: 13\r\n" : "";
 }
 

@@ -30,7 +30,8 @@ hub_hs_t hub_hs_lws(struct lws *wsi);
  * entry out of it first, and what is still too long gets 431. */
 #define HUB_SUBPROTOCOL_MAX 127
 
-/* 0 when Sec-WebSocket-Version is 13; else 400 (none) or 426 (another). */
+/* 0 when the upgrade is to WebSocket, version 13; else 426 (an upgrade to
+ * another protocol, another version) or 400 (no version). */
 int hub_handshake_check_version(const hub_hs_t *hs, const char **why);
 
 /* 0 with *auth filled, or the HTTP status to answer (401, 403, 404, 400, 503)

@@ -622,8 +622,9 @@ is_upgrade(const proto_request_t *req)
     if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0 || req->minor < 1) {
         return false;
     }
-    n = proto_request_header(req, "Upgrade", v, sizeof(v));
-    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "websocket")) {
+    /* Any upgrade: one to another protocol gets its 426 here
+     * (hub_handshake_check_version), where lws would answer 400 or 403. */
+    if (proto_request_header(req, "Upgrade", v, sizeof(v)) == 0) {
         return false;
     }
     n = proto_request_header(req, "Connection", v, sizeof(v));
@@ -634,6 +635,16 @@ is_upgrade(const proto_request_t *req)
      * pages and API) stays lws's. */
     return proto_request_path(req, path, sizeof(path)) > 0 &&
            proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
+}
+
+/* An upgrade that names websocket among its protocols. */
+static bool
+to_websocket(const proto_request_t *req)
+{
+    char v[128];
+    int n = proto_request_header(req, "Upgrade", v, sizeof(v));
+
+    return n > 0 && proto_request_has_token(v, (size_t)n, "websocket");
 }
 
 static void
@@ -707,7 +718,7 @@ bool
 hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
 {
     proto_request_t req;
-    char key[64], answer[SWITCHING_MAX], offered[8];
+    char key[64], answer[SWITCHING_MAX], offered[8], sink[1024];
     const char *why = NULL;
     hub_hs_t hs = {.req = &req, .fd = fd};
     hub_conn_t *c;
@@ -715,27 +726,29 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
     size_t alen;
     size_t left;
 
-    if (hub->wsocks == NULL || proto_request_parse(head, n, &req) != PROTO_REQUEST_OK ||
-        !is_upgrade(&req)) {
+    /* With lws serving WebSocket (HUB_WS_NATIVE=0), only an upgrade to
+     * another protocol is taken here, for its 426 (lws 4.1 answers 403). */
+    if (proto_request_parse(head, n, &req) != PROTO_REQUEST_OK || !is_upgrade(&req) ||
+        (hub->wsocks == NULL && to_websocket(&req))) {
         return false;
     }
     /* The head is ours: off the socket (its bytes stay in head, where req
      * points); frames sent right behind it stay for the reader. */
     for (left = req.head_len; left > 0;) {
-        ssize_t r = recv(fd, hub->wsocks->rbuf, left < READ_BUF ? left : READ_BUF, 0);
+        ssize_t r = recv(fd, sink, left < sizeof(sink) ? left : sizeof(sink), 0);
         if (r <= 0) {
             close(fd);
             return true;
         }
         left -= (size_t)r;
     }
+    status = hub_handshake_check_version(&hs, &why);
     klen = proto_request_header(&req, "Sec-WebSocket-Key", key, sizeof(key));
-    if (klen <= 0 || !proto_ws_key_valid(key, (size_t)klen)) {
-        refuse(fd, 400, "bad_websocket_key");
-        return true;
+    if (status == 0 && (klen <= 0 || !proto_ws_key_valid(key, (size_t)klen))) {
+        status = 400;
+        why = "bad_websocket_key";
     }
     c = xcalloc(1, sizeof(*c));
-    status = hub_handshake_check_version(&hs, &why);
     if (status == 0) {
         status = hub_handshake_check(hub, &hs, &c->auth, &why);
     }

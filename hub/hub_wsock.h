@@ -27,7 +27,9 @@ void hub_wsock_stop(hub_t *hub);
 
 /* fd was accepted and head (n bytes) peeked from it. When it is a whole
  * upgrade to a WebSocket path, the hub serves it (answers it, refused or
- * upgraded) and returns true; otherwise false, and fd is untouched. */
+ * upgraded) and returns true; otherwise false, and fd is untouched. Without
+ * the module (HUB_WS_NATIVE=0) it answers only an upgrade to another
+ * protocol: 426. */
 bool hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n);
 
 /* hub_sock.h's calls, for a socket served here. */

@@ -413,6 +413,29 @@ test('a WebSocket version other than 13 gets 426 with Sec-WebSocket-Version: 13,
   }
 });
 
+// PROTOCOL.md §1: a GET without Upgrade: websocket is answered 426. An upgrade
+// to another protocol is such a GET (lws 4.1 answered 400 or its own 403).
+test('an upgrade to anything but websocket gets 426 naming websocket', { timeout: 30000 }, async () => {
+  const h = await startHub();
+  try {
+    await seed(h);
+    for (const upgrade of ['h2c', 'foo', 'websocketx', 'h2c, foo']) {
+      for (const token of [h.token(1), null]) {
+        const bytes = upgradeHead(`/ws/chat/1/${token ? `?token=${token}` : ''}`)
+          .replace('Upgrade: websocket\r\n', `Upgrade: ${upgrade}\r\n`);
+        const head = (await exchange(h.port, bytes, 2000)).split('\r\n\r\n')[0].split('\r\n');
+        assert.match(head[0], /^HTTP\/1\.1 426 /, `Upgrade: ${upgrade}: ${head[0]}`);
+        assert.ok(head.includes('Upgrade: websocket'), head.join(' | '));
+      }
+    }
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}`));
+    assert.equal(c.frames.find((f) => f.type === 'connection_established')?.user.id, 1);
+    await c.close();
+  } finally {
+    await h.stop();
+  }
+});
+
 // lws 4.1 reported a pipelined request's body complete for ever when another
 // body followed it, and served nothing else: one write of two requests hung
 // the whole node, without a key. Requests pipelined behind a body are now
