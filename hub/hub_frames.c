@@ -18,7 +18,10 @@
 #include "store_read.h"
 #include "xalloc.h"
 
-/* Rejections in a row past which a flooding socket is closed with 4429. */
+/* Rejections past which a flooding socket is closed with 4429. They are
+ * forgiven once the bucket is half full again, i.e. when the client slowed
+ * down: one that keeps sending faster than the rate, even with some frames
+ * let through, is closed after this many. */
 #define RATE_ABUSE_REJECTIONS 50
 #define TYPING_INTERVAL_MS 1000
 
@@ -213,18 +216,26 @@ dispatch(hub_conn_t *c, const proto_in_t *in)
     }
 }
 
+/* Whether the frame may be served; a refused one is answered here. */
 static bool
-rate_ok(hub_conn_t *c)
+rate_ok(hub_conn_t *c, const char *client_id)
 {
     if (take_token(c)) {
-        c->rejected_in_row = 0;
+        if (c->tokens * 2 >= (double)c->hub->cfg->rate_burst) {
+            c->rate_rejections = 0;
+        }
         return true;
     }
     c->hub->counters.rate_limited++;
-    if (++c->rejected_in_row > RATE_ABUSE_REJECTIONS) {
+    if (++c->rate_rejections > RATE_ABUSE_REJECTIONS) {
         log_warn("ws.rate_abuse", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
-        hub_conn_fail(c, PROTO_ERR_RATE_LIMITED, NULL);
+        hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, client_id);
+        hub_conn_close(c, proto_err_close_code(PROTO_ERR_RATE_LIMITED),
+                       proto_err_code(PROTO_ERR_RATE_LIMITED), false);
         return false;
+    }
+    if (c->state == HUB_CONN_OPEN) {
+        hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, client_id);
     }
     return false;
 }
@@ -256,16 +267,14 @@ hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
         }
     }
     /* Every frame costs a token, bad ones too; parsed first so that a refused
-     * send is answered with its client_id. */
-    if (!rate_ok(c)) {
-        if (c->state == HUB_CONN_OPEN) {
-            hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, in.client_id);
+     * send is answered with its client_id (rate_ok answers its own). */
+    if (rate_ok(c, in.client_id)) {
+        if (parsed < 0) {
+            hub_conn_send_error(c, err, binary ? "binary frames are not supported" : NULL,
+                                in.client_id);
+        } else {
+            dispatch(c, &in);
         }
-    } else if (parsed < 0) {
-        hub_conn_send_error(c, err, binary ? "binary frames are not supported" : NULL,
-                            in.client_id);
-    } else {
-        dispatch(c, &in);
     }
     proto_in_clear(&in);
 }

@@ -2,7 +2,9 @@
  * Client frames: JSON in, a validated proto_in_t out. A raw pass over the text
  * runs before cJSON (nesting cap, \u0000 escapes cJSON would silently cut a
  * string at), and the client_id is read before anything else can fail, so even
- * a refused send is answered with it. No I/O, no globals.
+ * a refused send is answered with it: from cJSON's tree, or, when the frame
+ * never gets one (too deep, not JSON), from the raw pass when it is written
+ * plainly. No I/O, no globals.
  */
 #include "proto_frame.h"
 
@@ -12,6 +14,7 @@
 
 #include "proto_surrogate.h"
 #include "proto_url.h"
+#include "proto_utf8.h"
 #include "xalloc.h"
 
 /* Client frames are flat objects; 32 levels leave room for unknown fields while
@@ -49,28 +52,97 @@ static const struct {
     {"ping", PROTO_IN_PING},
 };
 
+/* Top-level members whose key holds \u0000 are known by their place among
+ * the members, up to this many; one further on makes the frame bad_request. */
+#define NUL_MEMBERS_MAX 64
+
 /* What the raw pass found. */
 typedef struct scan {
     bool too_deep;
-    bool nul_key;      /* a top-level key holds \u0000 and could alias one of ours */
-    unsigned nul_vals; /* F_* of top-level fields whose value holds \u0000 */
+    /* Top-level members whose key holds \u0000 (bit i: the i-th member).
+     * cJSON cuts such a key at the NUL, where it could alias one of ours, so
+     * they are taken out of the tree unread, as unknown fields. */
+    uint64_t nul_members;
+    bool nul_member_far; /* one past NUL_MEMBERS_MAX */
+    unsigned nul_vals;   /* F_* of top-level fields whose value holds \u0000 */
+    /* The first top-level client_id's raw string value, for a frame cJSON
+     * never reads. */
+    const char *cid;
+    size_t cid_len;
     /* walk state */
     int depth;
     bool root_obj;
     bool expect_key;
-    unsigned key; /* F_* of the current top-level key */
+    unsigned member; /* top-level members seen */
+    unsigned key;    /* F_* of the current top-level key */
 } scan_t;
 
-/* The F_* bit of a raw (still escaped) key. A key written with escapes may
- * spell one of ours, so it counts as all of them. */
+static int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A raw key's escapes undone into name (cap bytes), as cJSON will read it:
+ * its length, or -1 when it cannot be one of ours (longer than name, an
+ * escape of U+0000 or past ASCII) or is no JSON string at all, which cJSON
+ * refuses afterwards. The raw pass has not checked the text. */
+static int
+decode_key(const char *raw, size_t n, char *name, size_t cap)
+{
+    static const char plain[] = "\"\\/bfnrt", undone[] = "\"\\/\b\f\n\r\t";
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = raw[i];
+        if (c == '\\' && i + 1 < n && raw[i + 1] == 'u') {
+            unsigned cp = 0;
+            if (i + 5 >= n) { /* \uXXXX is raw[i..i+5] */
+                return -1;
+            }
+            for (size_t d = i + 2; d < i + 6; d++) {
+                int h = hex_digit(raw[d]);
+                if (h < 0) {
+                    return -1;
+                }
+                cp = cp * 16 + (unsigned)h;
+            }
+            if (cp == 0 || cp >= 0x80) {
+                return -1;
+            }
+            c = (char)cp;
+            i += 5;
+        } else if (c == '\\') {
+            const char *m = i + 1 < n && raw[i + 1] != '\0' ? strchr(plain, raw[i + 1]) : NULL;
+            if (m == NULL) {
+                return -1;
+            }
+            c = undone[m - plain];
+            i++;
+        }
+        if (k + 1 >= cap) {
+            return -1;
+        }
+        name[k++] = c;
+    }
+    return (int)k;
+}
+
+/* The F_* bit of a raw (still escaped) key without \u0000, decoded as cJSON
+ * will: an escaped spelling ("mess\u0061ge") names the field too. */
 static unsigned
 field_bit(const char *raw, size_t n)
 {
-    if (memchr(raw, '\\', n) != NULL) {
-        return F_ALL;
-    }
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (strlen(fields[i].name) == n && memcmp(fields[i].name, raw, n) == 0) {
+    char name[16];
+    int len = decode_key(raw, n, name, sizeof(name));
+
+    for (size_t i = 0; len >= 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (strlen(fields[i].name) == (size_t)len &&
+            memcmp(fields[i].name, name, (size_t)len) == 0) {
             return fields[i].bit;
         }
     }
@@ -103,10 +175,19 @@ static void
 on_string(scan_t *sc, const char *raw, size_t n, bool nul)
 {
     if (sc->depth == 1 && sc->root_obj && sc->expect_key) {
-        sc->key = field_bit(raw, n);
-        sc->nul_key = sc->nul_key || nul;
+        unsigned i = sc->member++;
+        sc->key = nul ? 0 : field_bit(raw, n);
+        if (nul && i < NUL_MEMBERS_MAX) {
+            sc->nul_members |= UINT64_C(1) << i;
+        } else if (nul) {
+            sc->nul_member_far = true;
+        }
         sc->expect_key = false;
         return;
+    }
+    if (sc->depth == 1 && sc->key == F_CLIENT_ID && sc->cid == NULL) {
+        sc->cid = raw;
+        sc->cid_len = n;
     }
     if (nul && sc->depth >= 1) {
         sc->nul_vals |= sc->key;
@@ -381,7 +462,7 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
 {
     const cJSON *type;
 
-    if (!cJSON_IsObject(root) || sc->nul_key) {
+    if (!cJSON_IsObject(root)) {
         return PROTO_ERR_BAD_REQUEST;
     }
     /* A send's client_id is its idempotency key, so a bad one is refused; on
@@ -404,6 +485,36 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
     return PROTO_ERR_UNKNOWN_TYPE;
 }
 
+/* The raw pass's client_id for a frame refused before cJSON reads it: only
+ * one written plainly (no escape, no control byte, UTF-8, not too long). */
+static void
+raw_client_id(const scan_t *sc, proto_in_t *out)
+{
+    if (sc->cid == NULL || sc->cid_len == 0 || sc->cid_len > PROTO_CLIENT_ID_MAX ||
+        !proto_utf8_valid(sc->cid, sc->cid_len)) {
+        return;
+    }
+    for (size_t i = 0; i < sc->cid_len; i++) {
+        if (sc->cid[i] == '\\' || (unsigned char)sc->cid[i] < 0x20) {
+            return;
+        }
+    }
+    memcpy(out->client_id, sc->cid, sc->cid_len);
+    out->client_id[sc->cid_len] = '\0';
+}
+
+/* Members whose key holds \u0000 leave the tree unread, last first so the
+ * places of the others hold. */
+static void
+drop_nul_members(cJSON *root, uint64_t members)
+{
+    for (int i = NUL_MEMBERS_MAX - 1; i >= 0; i--) {
+        if ((members >> i & 1) != 0) {
+            cJSON_DeleteItemFromArray(root, i);
+        }
+    }
+}
+
 int
 proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, proto_err_t *err)
 {
@@ -414,14 +525,19 @@ proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, pr
     *err = PROTO_ERR_NONE;
     scan_json(buf, len, &sc);
     /* Decided before cJSON runs, so it never recurses on hostile depth. */
-    if (sc.too_deep) {
+    if (sc.too_deep || sc.nul_member_far) {
+        raw_client_id(&sc, out);
         *err = PROTO_ERR_BAD_REQUEST;
         return -1;
     }
     root = proto_json_parse(buf, len);
     if (root == NULL) {
+        raw_client_id(&sc, out);
         *err = PROTO_ERR_INVALID_JSON;
         return -1;
+    }
+    if (cJSON_IsObject(root)) {
+        drop_nul_members(root, sc.nul_members);
     }
     *err = parse_object(root, &sc, max_text, out);
     cJSON_Delete(root);

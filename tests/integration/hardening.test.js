@@ -97,6 +97,23 @@ test('a client that floods without waiting is closed with 4429, every time', { t
   await stillServing();
 });
 
+// Frames let through now and then do not make a flood acceptable: a client
+// that keeps sending at twice the rate is closed too, and every refusal,
+// the last one included, names its frame's client_id.
+test('a client that keeps sending at twice the rate is closed with 4429; each refusal names its frame', { timeout: 30000 }, async () => {
+  const c = await connect(url(1));
+  let i = 0;
+  const timer = setInterval(() => { if (c.ws.readyState === WebSocket.OPEN) c.send({ type: 'ping', client_id: `p${i++}` }); }, 25);
+  const closed = await Promise.race([c.closed, sleep(15000).then(() => ({ code: 'still open' }))]);
+  clearInterval(timer);
+  assert.equal(closed.code, 4429, `after ${i} pings at 40/s`);
+  const refusals = c.frames.filter((f) => f.type === 'error');
+  assert.ok(refusals.length > 50, `${refusals.length} refusals`);
+  assert.ok(refusals.every((f) => f.code === 'rate_limited' && /^p\d+$/.test(f.client_id)), JSON.stringify(refusals.at(-1)));
+  assert.ok(c.frames.filter((f) => f.type === 'pong').length >= 40, 'the burst and the rate were served');
+  await stillServing();
+});
+
 test('fragmented frames are reassembled; deep nesting is refused with the socket open', async () => {
   const c = await connect(url(1));
   const text = JSON.stringify({ type: 'chat_message', message: 'in three parts', client_id: 'frag' });
@@ -106,8 +123,15 @@ test('fragmented frames are reassembled; deep nesting is refused with the socket
   assert.equal((await c.next('chat_message')).message.content, 'in three parts');
   c.send(`${'['.repeat(2000)}${']'.repeat(2000)}`);
   assert.ok(['bad_request', 'invalid_json'].includes((await c.next('error')).code));
-  c.send(`{"type":"chat_message","message":"x","deep":${'{"a":'.repeat(500)}1${'}'.repeat(500)}}`);
-  assert.ok(['bad_request', 'invalid_json'].includes((await c.next('error')).code));
+  c.send(`{"type":"chat_message","message":"x","client_id":"deep","deep":${'{"a":'.repeat(500)}1${'}'.repeat(500)}}`);
+  const deep = await c.next('error');
+  assert.ok(['bad_request', 'invalid_json'].includes(deep.code));
+  assert.equal(deep.client_id, 'deep', 'the refusal names the send');
+  // Unknown fields are ignored, a key holding \u0000 too (cJSON would cut it to "message").
+  c.send('{"type":"chat_message","message":"kept","client_id":"nulkey","message\\u0000x":"evil","a\\u0000b":"q\\u0000"}');
+  const kept = await c.next('chat_message');
+  assert.equal(kept.message.content, 'kept');
+  assert.equal(kept.message.client_id, 'nulkey');
   c.send({ type: 'ping' });
   await c.next('pong');
   await c.close();

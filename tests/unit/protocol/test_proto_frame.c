@@ -329,7 +329,12 @@ test_invalid_json(void)
     expect_err("{'type':'ping'}", PROTO_ERR_INVALID_JSON, NULL);
     expect_err("{\"type\":\"ping\"} trailing", PROTO_ERR_INVALID_JSON, NULL);
     expect_err("{\"type\":\"ping\"}{\"type\":\"ping\"}", PROTO_ERR_INVALID_JSON, NULL);
+    /* Not JSON, but its client_id is plain: the error names the send. */
     expect_err("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"c\"",
+               PROTO_ERR_INVALID_JSON, "c");
+    expect_err("{\"type\":\"chat_message\",\"client_id\":\"c\\u0041\",\"message\":",
+               PROTO_ERR_INVALID_JSON, NULL);
+    expect_err("{\"type\":\"chat_message\",\"x\":{\"client_id\":\"n\"},\"message\":",
                PROTO_ERR_INVALID_JSON, NULL);
     ok(parse_n("{\"type\":\"ping\"}\0x", 17) == PROTO_ERR_INVALID_JSON, "a raw NUL is not JSON");
     {
@@ -376,6 +381,36 @@ test_unknown_type(void)
 static void
 test_nul_escapes(void)
 {
+    /* A key holding \u0000 names none of ours (cJSON would read "type" or
+     * "message" for it): its member is an unknown field, ignored. */
+    ok(parse(
+           "{\"type\":\"chat_message\",\"message\":\"hi\",\"client_id\":\"k1\",\"a\\u0000b\":1}") ==
+               PROTO_ERR_NONE &&
+           strcmp(in.text, "hi") == 0 && strcmp(in.client_id, "k1") == 0,
+       "a member whose key holds \\u0000 is ignored");
+    ok(parse("{\"message\\u0000\":\"evil\",\"type\\u0000\":\"ping\",\"type\":\"chat_message\","
+             "\"message\":\"good\",\"client_id\\u0000\":\"z\",\"client_id\":\"k2\"}") ==
+               PROTO_ERR_NONE &&
+           in.type == PROTO_IN_CHAT_MESSAGE && strcmp(in.text, "good") == 0 &&
+           strcmp(in.client_id, "k2") == 0,
+       "  even when it would alias one of ours, placed first");
+    ok(parse("{\"type\":\"chat_message\",\"message\":\"hi\",\"client_id\":\"k3\",\"\\u0061bc\":"
+             "\"q\\u0000\"}") == PROTO_ERR_NONE &&
+           strcmp(in.client_id, "k3") == 0,
+       "an escaped key that is not ours, with \\u0000 in its value, is ignored");
+    {
+        /* Only the first 64 members are placed; a NUL key past them is refused. */
+        char s[1024];
+        size_t n = (size_t)snprintf(s, sizeof(s), "{\"type\":\"ping\",\"client_id\":\"far\"");
+        for (int i = 2; i < 63; i++) { /* members 0..62, the NUL key 63 */
+            n += (size_t)snprintf(s + n, sizeof(s) - n, ",\"f%d\":%d", i, i);
+        }
+        snprintf(s + n, sizeof(s) - n, ",\"a\\u0000\":1}");
+        expect_err(s, PROTO_ERR_NONE, "far");
+        snprintf(s + n, sizeof(s) - n, ",\"b\":0,\"a\\u0000\":1}");
+        expect_err(s, PROTO_ERR_BAD_REQUEST, "far");
+    }
+
     ok(parse("{\"type\":\"ping\",\"note\":\"a\\u0000b\"}") == PROTO_ERR_NONE,
        "NUL in an unknown field is ignored");
     ok(parse("{\"type\":\"ping\",\"x\":{\"message\":\"\\u0000\"}}") == PROTO_ERR_NONE,
@@ -444,6 +479,9 @@ test_deep_nesting(void)
     s = nested(33);
     ok(parse(s) == PROTO_ERR_BAD_REQUEST, "33 levels are bad_request");
     free(s);
+    expect_err("{\"type\":\"chat_message\",\"client_id\":\"deep\",\"message\":\"x\",\"m\":"
+               "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+               PROTO_ERR_BAD_REQUEST, "deep");
     s = malloc(200001);
     if (s == NULL) {
         abort();
