@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startHub, seed, signJwt, createDatabase, stopAll } from '../lib/hub.js';
+import { startHub, seed, signJwt, createDatabase, stopAll, psql } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, handshakeStatus, Client, sleep } from '../lib/ws.js';
 
@@ -59,6 +59,17 @@ test('fallback: most recent message activity first, then the lowest id; a new me
   assert.equal(await fallbackRoom('/ws/chat', 10), 30, 'a new message in 30 moves it to the top');
   assert.equal(await fallbackRoom('/ws/chat/', 10), 30);
   // The 4404 for a user with no room is held by connect.test.js.
+});
+
+test('fallback: a writable room before an archived one, whatever their activity; archived only when nothing else', async () => {
+  assert.equal((await user(14)).status, 200);
+  for (const id of [40, 45]) assert.ok((await room(id, [14])).status < 300);
+  await hub.api('POST', '/rooms/45/messages', { sender_id: 14, content: 'last' });
+  assert.equal(await fallbackRoom('/ws/chat', 14), 45);
+  psql('UPDATE rooms SET is_archived = true WHERE id = 45', hub.database);
+  assert.equal(await fallbackRoom('/ws/chat', 14), 40, 'the archived room with the latest message is passed over');
+  psql('UPDATE rooms SET is_archived = true WHERE id = 40', hub.database);
+  assert.equal(await fallbackRoom('/ws/chat', 14), 45, 'all archived: latest activity first again');
 });
 
 test('/ws/chat/general and /ws/chat/general/: one GENERAL room, joined by any active user', async () => {
