@@ -15,6 +15,10 @@ const MAX_MESSAGE_BYTES = 65536; // the hub's HUB_MAX_MESSAGE_BYTES default
 // says, unless the client's clock runs ahead. Younger dead tokens are caught by
 // the probe after the failed upgrade.
 const EXPIRED_GRACE_S = 300;
+// A room open this long was a good connection: the backoff starts again from
+// the bottom when it drops. One closed sooner (1011, 4408 at once) keeps it
+// growing, so a hub that accepts and closes is not hammered.
+const STABLE_MS = 10000;
 
 /** Full jitter: a delay in [0, min(cap, base * 2^attempt)). attempt 0 → up to 1 s. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -79,7 +83,8 @@ export class ChatSocket {
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.handlers = new Map();
     this.state = 'closed';
-    this.roomId = null;
+    this.roomId = null; // the room asked for, then the one connection_established named
+    this.asked = undefined; // the room argument of the last connect() (null: the fallback)
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
     this.pending = new Map(); // client_id → text, until the server's object comes back
@@ -90,6 +95,8 @@ export class ChatSocket {
     this.historyWaiters = new Map(); // the request's client_id → its promise (and frame until sent), in send order
     this.established = false; // the socket got connection_established
     this.failures = 0; // attempts in a row that closed before connection_established
+    this.backoff = 0; // retries since the last connect() or STABLE_MS-long room
+    this.openedAt = 0; // when connection_established came (now())
     this.lostEmitted = false;
     this.ws = null;
     this.timer = null;
@@ -133,17 +140,22 @@ export class ChatSocket {
   connect(roomId, token) {
     const room = roomKey(roomId);
     if (token !== undefined) this.token = token;
+    // The same room asked again (a new token, say): the socket resumes where
+    // it was, in the room the fallback or 'general' turned out to be.
+    const same = room === this.asked;
     // Another room: what was meant for the old one goes (sends made before
     // any connect go to the first room).
-    if (this.roomId !== null && room !== this.roomId) {
+    if (!same && this.roomId !== null && room !== this.roomId) {
       this.lastSeq = null;
       this.pending.clear();
       this.readSeq = null;
     }
     this.detach(new Error('reconnected'));
-    this.roomId = room;
+    if (!same || this.roomId === null) this.roomId = room;
+    this.asked = room;
     this.wanted = true;
     this.failures = 0;
+    this.backoff = 0;
     this.lostEmitted = false;
     this.open('connecting');
   }
@@ -201,6 +213,7 @@ export class ChatSocket {
     }
     this.setState(state);
     const url = this.socketUrl();
+    const attempt = { url, token: this.token, room: this.roomId };
     const ws = new this.WS(url);
     let opened = false;
     this.ws = ws;
@@ -212,7 +225,7 @@ export class ChatSocket {
       opened = true;
       this.onFrame(ws, ev.data);
     };
-    ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : url);
+    ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : attempt);
     ws.onerror = () => {};
   }
 
@@ -224,12 +237,14 @@ export class ChatSocket {
 
   /**
    * An upgrade that failed before opening shows only 1006. A plain GET of the
-   * same URL answers 401 when the hub refuses the token (426 otherwise): then
-   * stop. Any other answer or failure leaves the retry already scheduled.
+   * same URL answers 401 when the hub refuses the token and 404 when it names
+   * no room the hub could serve ('abc'), 426 otherwise: on 401 or 404, stop
+   * as on 4401 or 4404. Any other answer or failure leaves the retry already
+   * scheduled. attempt: the failed attempt's url, token and room.
    */
-  probe(url) {
+  probe(attempt) {
     if (typeof this.fetch !== 'function') return;
-    const token = this.token;
+    const { url, token, room } = attempt;
     let answer;
     try {
       answer = this.fetch(url.replace(/^ws/, 'http'), { cache: 'no-store' });
@@ -239,21 +254,23 @@ export class ChatSocket {
     Promise.resolve(answer).then(
       (res) => {
         res?.body?.cancel?.().catch(() => {});
-        // A new token or an open socket since then: this answer is stale.
-        if (res?.status === 401 && this.wanted && this.token === token && this.state !== 'open') {
-          this.giveUp({ code: 4401, reason: 'unauthorized' });
-        }
+        // A new token, another room or an open socket since then: this answer is stale.
+        if (!this.wanted || this.token !== token || this.roomId !== room || this.state === 'open') return;
+        if (res?.status === 401) this.giveUp({ code: 4401, reason: 'unauthorized' });
+        else if (res?.status === 404) this.giveUp({ code: 4404, reason: 'not_found' });
       },
       () => {},
     );
   }
 
-  /** neverOpenedUrl: the attempt's URL when it closed before opening, else null. */
-  onClose(ws, code, neverOpenedUrl) {
+  /** failed: the attempt ({ url, token, room }) when it closed before opening, else null. */
+  onClose(ws, code, failed) {
     if (ws !== this.ws) return;
     this.ws = null;
     this.cancelResend();
-    this.rejectHistory(new Error(`closed ${code}`));
+    // Requests this socket carried are lost with it; those still waiting
+    // for an open room go once one is.
+    this.rejectHistory(new Error(`closed ${code}`), true);
     if (!this.wanted) return;
     if (FINAL_CODES.has(code)) {
       this.giveUp({ code });
@@ -264,8 +281,10 @@ export class ChatSocket {
     if (code === 1012) {
       delay = Math.floor(this.random() * RESTART_JITTER_MS);
     } else {
-      delay = backoffDelay(Math.min(this.failures, LOST_AFTER), this.random);
-      // An attempt that failed counts; the drop of an open room does not.
+      if (this.established && this.now() - this.openedAt >= STABLE_MS) this.backoff = 0;
+      delay = backoffDelay(Math.min(this.backoff, LOST_AFTER), this.random);
+      this.backoff += 1;
+      // An attempt that failed counts toward connection_lost; the drop of an open room does not.
       if (!this.established) this.failures += 1;
       lost = this.failures >= LOST_AFTER && !this.lostEmitted;
       if (code === 4429) delay = Math.max(delay, RATE_PAUSE_MS);
@@ -278,7 +297,7 @@ export class ChatSocket {
       this.lostEmitted = true;
       this.emit('connection_lost', { attempts: this.failures });
     }
-    if (code === 1006 && neverOpenedUrl !== null && this.wanted) this.probe(neverOpenedUrl);
+    if (code === 1006 && failed !== null && this.wanted) this.probe(failed);
   }
 
   onFrame(ws, data) {
@@ -294,15 +313,21 @@ export class ChatSocket {
       case 'connection_established':
         this.established = true;
         this.failures = 0;
+        this.openedAt = this.now();
         this.lostEmitted = false;
         this.roomId = f.room_id;
         // The room's seq is the truth: one behind what we hold (a database
         // restored from a backup) would otherwise hide its next messages.
         if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
+        // Sends made while not open; one made by a handler below goes at once.
+        const queued = [...this.pending];
         this.setState('open');
+        if (ws !== this.ws) return; // a handler closed or replaced the socket
         this.emit('connection_established', f);
-        if (ws !== this.ws) return; // a handler replaced the socket
-        for (const [clientId, text] of this.pending) this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+        if (ws !== this.ws) return;
+        for (const [clientId, text] of queued) {
+          if (this.pending.has(clientId)) this.rawSend({ type: 'chat_message', message: text, client_id: clientId });
+        }
         if (this.readSeq !== null) this.rawSend({ type: 'mark_read', seq: this.readSeq });
         this.readSeq = null;
         for (const w of this.historyWaiters.values()) {
@@ -441,10 +466,13 @@ export class ChatSocket {
     return w;
   }
 
-  rejectHistory(err) {
-    const waiters = [...this.historyWaiters.values()];
-    this.historyWaiters.clear();
-    for (const w of waiters) w.reject(err);
+  /** Reject pending history requests with err; sentOnly: only those a socket carried. */
+  rejectHistory(err, sentOnly = false) {
+    for (const [key, w] of [...this.historyWaiters]) {
+      if (sentOnly && w.frame) continue;
+      this.historyWaiters.delete(key);
+      w.reject(err);
+    }
   }
 }
 

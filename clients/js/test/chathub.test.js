@@ -43,7 +43,7 @@ function client(random = () => 0.999999, extra = {}) {
   FakeWS.all = [];
   const timers = fakeTimers();
   const probe = fakeFetch();
-  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random, fetch: probe, ...extra });
+  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random, fetch: probe, now: () => timers.now, ...extra });
   const events = [];
   for (const name of ['state', 'message', 'connection_established', 'connection_lost', 'closed', 'error', 'presence', 'typing', 'read']) {
     c.on(name, (v) => events.push([name, v]));
@@ -84,16 +84,21 @@ test('reconnect delays follow the backoff; connection_lost after 5 failures, ret
   assert.equal(c.state, 'reconnecting');
 });
 
-test('a successful connection resets the backoff', () => {
-  const { c, timers } = client();
+test('a room open for 10 s resets the backoff; one closed sooner (1011 at once) keeps it growing', () => {
+  const { c, timers, events } = client();
   c.connect(12, 't');
   FakeWS.last().drop(1006);
   timers.runNext();
   FakeWS.last().drop(1006);
   timers.runNext();
   established(FakeWS.last());
+  FakeWS.last().drop(1011);
+  timers.runNext();
+  established(FakeWS.last());
+  timers.now += 10000;
   FakeWS.last().drop(1006);
-  assert.deepEqual(timers.delays, [999, 1999, 999]);
+  assert.deepEqual(timers.delays, [999, 1999, 3999, 999]);
+  assert.deepEqual(events.filter(([n]) => n === 'connection_lost'), [], 'rooms that opened are not failed attempts');
 });
 
 for (const code of [4401, 4403, 4404]) {
@@ -205,6 +210,59 @@ test('typing, markRead, history and the other events', async () => {
   await assert.rejects(c.history(), /not connected/, 'after disconnect() a history rejects at once');
 });
 
+test('connect(null, newToken) after the fallback resolved: the same room, resumed, its sends kept', () => {
+  const { c, events } = client();
+  c.connect(null, 't1');
+  established(FakeWS.last(), 10, 12);
+  FakeWS.last().frame(msg(11));
+  const id = c.send('kept');
+  c.connect(null, 't2');
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=t2&last_seq=11');
+  established(FakeWS.last(), 12, 12);
+  assert.deepEqual(FakeWS.last().sent, [{ type: 'chat_message', message: 'kept', client_id: id }]);
+  FakeWS.last().frame(msg(12));
+  assert.deepEqual(events.filter(([n]) => n === 'message').map(([, m]) => m.seq), [11, 12]);
+  c.connect('general', 't2');
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/general/?token=t2', 'another room asked for: no resume');
+});
+
+test('a state handler that disconnects on open: no connection_established after closed', () => {
+  const { c, events } = client();
+  c.on('state', (s) => { if (s === 'open') c.disconnect(); });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  assert.deepEqual(events.filter(([n]) => n === 'state' || n === 'connection_established').map(([n, v]) => (n === 'state' ? v : n)),
+    ['connecting', 'open', 'closed']);
+});
+
+test('a send made by a connection_established handler goes once', () => {
+  const { c } = client();
+  c.connect(12, 't');
+  const early = c.send('early');
+  let late;
+  c.on('connection_established', () => { late = c.send('late'); });
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent.map((f) => f.client_id), [late, early]);
+});
+
+test('a history asked while reconnecting waits through failed attempts and goes once the room is open', async () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const carried = c.history({ limit: 1 });
+  FakeWS.last().drop(1006);
+  await assert.rejects(carried, /closed 1006/, 'a request the dropped socket carried is lost with it');
+  const waiting = c.history({ limit: 2 });
+  timers.runNext();
+  FakeWS.last().drop(1006);
+  timers.runNext();
+  established(FakeWS.last());
+  const h = FakeWS.last().sent.find((f) => f.type === 'history');
+  assert.equal(h.limit, 2);
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [], has_more: false, client_id: h.client_id });
+  assert.equal((await waiting).has_more, false);
+});
+
 test('switchRoom closes the old socket, forgets the old room, and connects to the new one', () => {
   const { c, events } = client();
   c.connect(12, 't');
@@ -307,6 +365,32 @@ test('a close before opening probes the URL over HTTP; a 401 answer: closed 4401
   assert.equal(c.state, 'closed');
   assert.deepEqual(closedEvents(events), [{ code: 4401, reason: 'unauthorized' }]);
   assert.equal(FakeWS.all.length, 1);
+});
+
+test('a probe answering 404 (a room id the hub cannot serve): closed 4404, no retry', async () => {
+  const { c, timers, events, probe } = client();
+  c.connect('abc', 't');
+  FakeWS.last().drop(1006);
+  assert.equal(probe.calls[0].url, 'http://hub/ws/chat/abc/?token=t');
+  probe.answer(404);
+  await settle();
+  assert.equal(timers.queue.length, 0);
+  assert.deepEqual(closedEvents(events), [{ code: 4404, reason: 'not_found' }]);
+});
+
+test('a fresh token given while reconnecting is not stopped by the old attempt\'s 401', async () => {
+  const { c, events, probe } = client();
+  c.connect(12, 'dead');
+  c.on('state', (s) => { if (s === 'reconnecting' && c.token === 'dead') c.connect(12, 'fresh'); });
+  FakeWS.last().drop(1006);
+  assert.equal(probe.calls.length, 1, 'the failed attempt is probed');
+  probe.answer(401);
+  await settle();
+  assert.deepEqual(closedEvents(events), []);
+  assert.equal(c.state, 'connecting');
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=fresh');
+  established(FakeWS.last());
+  assert.equal(c.state, 'open');
 });
 
 test('wss probes over https', () => {
