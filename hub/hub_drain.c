@@ -1,7 +1,9 @@
 /*
  * The drain, one 100 ms tick at a time: close the next slice of sockets, and
- * once none is left and no message write is in flight (or the deadline came),
- * take the node out of presence and hand over to the stop.
+ * once none is left, no message write is in flight and every closed user's
+ * presence grace has run out (or the deadline came), take the node out of
+ * presence and hand over to the stop. The grace is what lets a user who
+ * reconnects to another node within it show no leave/join.
  */
 #include "hub_drain.h"
 
@@ -15,7 +17,7 @@
 
 #define TICK_MS 100
 #define SPREAD_MS 3000   /* sockets close over this long */
-#define DEADLINE_MS 8000 /* stop by then whatever is pending */
+#define DEADLINE_MS 8000 /* stop by then whatever is pending: the spread, then a 3 s grace */
 
 typedef struct drain {
     hub_t *hub;
@@ -82,8 +84,9 @@ on_tick(uv_timer_t *t)
         close_some(d);
         return;
     }
-    if (elapsed < DEADLINE_MS && (hub->pending_writes > 0 || hub->conns.count > 0)) {
-        return; /* sends in flight finish; close frames go out */
+    if (elapsed < DEADLINE_MS &&
+        (hub->pending_writes > 0 || hub->conns.count > 0 || hub_presence_leaving(hub) > 0)) {
+        return; /* sends in flight finish; close frames go out; graces end */
     }
     if (!d->presence_asked) {
         d->presence_asked = true;

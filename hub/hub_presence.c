@@ -533,6 +533,22 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id)
     }
 }
 
+size_t
+hub_presence_leaving(const hub_t *hub)
+{
+    const hub_presence_t *p = hub->presence;
+    size_t i = 0, n = 0;
+    uint64_t k;
+    void *v;
+
+    while (p != NULL && hub_map_next(&p->entries, &i, &k, &v)) {
+        for (const pres_t *e = v; e != NULL; e = e->next) {
+            n += e->leaving;
+        }
+    }
+    return n;
+}
+
 /* ---- online query ---- */
 
 void

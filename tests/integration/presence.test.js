@@ -82,6 +82,32 @@ test('a reload within the grace period shows no leave/join flap', { timeout: 300
   await observer.close();
 });
 
+// ARCHITECTURE.md: a node drain, like a reload, shows no leave/join for a user
+// back within the grace. The draining node took itself out of presence as soon
+// as its sockets were closed, so a client that waited a second after its 1012
+// (as the JS client's jitter may) flapped.
+test('a node drain: a user who reconnects to another node within the grace shows no leave/join; one who does not gets a leave', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/32', { type: 'GROUP', name: 'D', members: [21, 22, 23] });
+  const c = await startHub({ ...shared(), nodeId: 'pc', migrate: false });
+  const observer = await open(b, 21, 32);
+  const back = await open(c, 22, 32);
+  const gone = await open(c, 23, 32);
+  await observer.next('presence', 5000, (f) => f.user.id === 23);
+  const from = observer.frames.length;
+  const exited = new Promise((r) => c.proc.once('exit', r));
+  c.proc.kill('SIGTERM');
+  assert.equal((await back.closed).code, 1012);
+  await sleep(1000);
+  const again = await open(b, 22, 32);
+  const leave = await observer.next('presence', 15000, (f) => f.user.id === 23 && f.event === 'leave');
+  assert.ok(!leave.online.includes(23) && leave.online.includes(22), JSON.stringify(leave.online));
+  await exited;
+  await sleep(500);
+  assert.deepEqual(presenceLog(observer, from), ['leave:23'], 'user 22 never left');
+  assert.deepEqual(await online(b, 32), [21, 22]);
+  await Promise.all([again.close(), gone.closed, observer.close()]);
+});
+
 test('connection_established and GET presence see users on every node', async () => {
   await a.api('PUT', '/rooms/32', { type: 'GROUP', name: 'E', members: [20, 21, 22] });
   const x = await open(a, 20, 32);
