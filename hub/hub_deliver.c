@@ -95,12 +95,29 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
     free(ps);
 }
 
+/* An unnumbered event (typing, read) to the room's sockets here. A read behind
+ * one already delivered for its reader, from this node or another, is
+ * dropped (hub_read_order.h). */
+static void
+broadcast_event(hub_t *hub, int64_t room_id, hub_buf_t *b, int64_t except_user)
+{
+    hub_room_t *room = hub_room_find(hub, room_id);
+    int64_t user, seq;
+
+    if (room == NULL ||
+        (hub_read_order_parse((const char *)hub_buf_payload(b), hub_buf_len(b), &user, &seq) &&
+         !hub_read_order_fresh(&room->reads, user, seq))) {
+        return;
+    }
+    hub_room_broadcast(hub, room_id, b, except_user);
+}
+
 void
 hub_deliver_event(hub_t *hub, int64_t room_id, char *frame, size_t len, int64_t except_user)
 {
     hub_buf_t *b = hub_buf_take(frame, len);
 
-    hub_room_broadcast(hub, room_id, b, except_user);
+    broadcast_event(hub, room_id, b, except_user);
     hub_channel_publish(hub->channel, HUB_ENV_EVENT, room_id, 0, except_user, hub_buf_payload(b),
                         len);
     hub_buf_unref(b);
@@ -160,7 +177,7 @@ hub_deliver_on_envelope(hub_t *hub, const hub_envelope_t *env)
             hub_buf_unref(ordered);
         }
     } else {
-        hub_room_broadcast(hub, env->room_id, b, env->user);
+        broadcast_event(hub, env->room_id, b, env->user);
     }
     hub_buf_unref(b);
 }

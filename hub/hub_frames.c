@@ -95,7 +95,7 @@ handle_typing(hub_conn_t *c, const proto_in_t *in)
     uint64_t now = hub_now_ms(c->hub);
     size_t len;
 
-    /* At most one forwarded "typing" per user per second; a stop always goes. */
+    /* At most one forwarded "typing" per socket per second; a stop always goes. */
     if (in->is_typing && c->typing_ms != 0 && now - c->typing_ms < TYPING_INTERVAL_MS) {
         return;
     }

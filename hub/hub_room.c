@@ -45,6 +45,7 @@ room_add(hub_t *hub, int64_t room_id, int64_t last_seq)
     room->id = room_id;
     room->hub = hub;
     room->delivered_seq = last_seq;
+    hub_map_init(&room->reads);
     uv_timer_init(hub->loop, &room->gap_timer);
     room->gap_timer.data = room;
     hub_map_put(&hub->rooms, (uint64_t)room_id, room);
@@ -62,6 +63,7 @@ on_room_closed(uv_handle_t *h)
     }
     free(room->held);
     free(room->conns);
+    hub_map_clear(&room->reads);
     hub_buf_unref(room->presence_last);
     hub_buf_unref(room->presence_seen);
     free(room->seen_ids);

@@ -16,6 +16,7 @@
 
 #include "hub.h"
 #include "hub_buf.h"
+#include "hub_read_order.h"
 
 typedef struct hub_conn hub_conn_t;
 
@@ -37,6 +38,7 @@ typedef struct hub_room {
     bool refill;       /* fill again once the one in flight is done: it may have read too early */
     bool publish_fill; /* a send here may have committed unseen: publish what fills find */
     int64_t audit_seq; /* the store's last seq at the audit's last read, while it was ahead */
+    hub_read_order_t reads;   /* each reader's highest read seq delivered here */
     int64_t presence_version; /* the newest presence event delivered here (hub_presence_order.h) */
     hub_buf_t *presence_last; /* and its frame */
     int64_t presence_floor;   /* events up to this number are in a resync's list already */

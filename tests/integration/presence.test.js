@@ -236,7 +236,7 @@ test('after a Redis restart presence is rebuilt from the live sockets', { timeou
   await y.close();
 });
 
-test('typing reaches the room except the typist, at most once per user per second', async () => {
+test('typing reaches the room except the typist, at most once per socket per second', async () => {
   const x = await open(a, 1, 1);
   const y = await open(b, 2, 1);
   await sleep(200);
@@ -277,6 +277,32 @@ test('mark_read stores last_read_seq monotonically and fans out read', async () 
   const z = await open(a, 2, 1);
   assert.equal(z.established.participants.find((p) => p.id === 1).last_read_seq, 5);
   await Promise.all([x.close(), y.close(), z.close()]);
+});
+
+// Two tabs of one reader on two nodes mark read at once: the store keeps the
+// higher, and a third socket must not see the reader's position go back (the
+// node holding the higher mark delivers it at once, the lower one comes later
+// through Redis).
+test('read frames of one reader never go back on any socket, whatever node each mark came from', { timeout: 30000 }, async () => {
+  await studentRoom(33, 'RO', [24, 25]);
+  for (let i = 0; i < 20; i++) await a.api('POST', '/rooms/33/messages', { sender_id: 25, content: `ro${i}` });
+  const observer = await open(a, 25, 33);
+  const onA = await open(a, 24, 33);
+  const onB = await open(b, 24, 33);
+  await sleep(300);
+  for (let r = 0; r < 10; r++) {
+    onB.send({ type: 'mark_read', seq: 2 * r + 1 });
+    onA.send({ type: 'mark_read', seq: 2 * r + 2 });
+    await sleep(100);
+  }
+  await until(() => observer.frames.filter((f) => f.type === 'read').at(-1)?.seq === 20, 5000);
+  await sleep(500);
+  for (const c of [observer, onA, onB]) {
+    const seqs = c.frames.filter((f) => f.type === 'read' && f.user_id === 24).map((f) => f.seq);
+    assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `never back: ${seqs}`);
+    assert.equal(seqs.at(-1), 20);
+  }
+  await Promise.all([observer.close(), onA.close(), onB.close()]);
 });
 
 // Each node delivers its own presence events at once and the other's when
