@@ -178,11 +178,18 @@ req_free(hub_t *hub, hub_http_req_t *req)
     free(req);
 }
 
-/* The path as logs may show it: an opaque token's key is a credential. */
+/* The path as logs may show it, quoted (hub_log_quote): an opaque token's
+ * key is a credential. */
 static const char *
-logged_path(const hub_http_req_t *req)
+logged_path(const hub_http_req_t *req, char *out, size_t outlen)
 {
-    return req->api.route == PROTO_API_TOKEN ? "/api/v1/tokens/<key>" : req->path;
+    static const char tokens[] = "/api/v1/tokens/";
+
+    /* Anything under it may be a key, a near miss of the route too. */
+    hub_log_quote(strncmp(req->path, tokens, sizeof(tokens) - 1) == 0 ? "/api/v1/tokens/<key>"
+                                                                      : req->path,
+                  out, outlen);
+    return out;
 }
 
 static int
@@ -191,8 +198,11 @@ write_answer(struct lws *wsi, const hub_http_req_t *req)
     int n =
         lws_write(wsi, hub_buf_payload(req->resp), hub_buf_len(req->resp), LWS_WRITE_HTTP_FINAL);
 
-    log_debug("http.answer", "method=%d path=%s status=%d", req->method, logged_path(req),
-              req->status);
+    if (hub_log_level <= HUB_LOG_DEBUG) {
+        char path[256];
+        log_debug("http.answer", "method=%d path=%s status=%d", req->method,
+                  logged_path(req, path, sizeof(path)), req->status);
+    }
     return n;
 }
 
@@ -515,7 +525,9 @@ hub_http_on_body(hub_t *hub, hub_pss_t *pss, const void *in, size_t len)
         return 0;
     }
     if (hub_now_ms(hub) - req->started_ms > HUB_HTTP_BODY_DEADLINE_MS) {
-        log_info("http.body_too_slow", "path=%s received=%zu", logged_path(req), req->body_len);
+        char path[256];
+        log_info("http.body_too_slow", "path=%s received=%zu", logged_path(req, path, sizeof(path)),
+                 req->body_len);
         return -1;
     }
     if (req->body_len + len > HUB_HTTP_BODY_MAX) {
@@ -547,7 +559,9 @@ hub_http_on_body_done(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
          * body are not served: this one is answered (now, or when the store
          * answers, with rx stopped, which stops these calls) and the
          * connection then closes, as RFC 9112 §9.3.2 lets a server do. */
-        log_info("http.pipelined_body", "path=%s answered=%d", logged_path(req), req->answered);
+        char path[256];
+        log_info("http.pipelined_body", "path=%s answered=%d", logged_path(req, path, sizeof(path)),
+                 req->answered);
         if (req->answered) {
             (void)write_answer(wsi, req);
             return -1;

@@ -37,6 +37,7 @@ hub_log_write(int level, const char *event, const char *fmt, ...)
         w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
         va_end(ap);
         n = w < 0 ? n : n + (size_t)w;
+        n -= w == 0; /* an empty tail ("%s" of ""): no trailing blank */
     }
     if (n > sizeof(line) - 2) {
         n = sizeof(line) - 2; /* truncated: still one line */
@@ -62,13 +63,56 @@ hub_log_level_parse(const char *s)
 }
 
 void
+hub_log_quote(const char *s, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    if (outlen < 3) {
+        if (outlen > 0) {
+            out[0] = '\0';
+        }
+        return;
+    }
+    out[n++] = '"';
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[4];
+        size_t k = 0;
+        if (c == '"' || c == '\\') {
+            esc[k++] = '\\';
+            esc[k++] = (char)c;
+        } else if (c < 0x20 || c > 0x7e) {
+            esc[k++] = '\\';
+            esc[k++] = 'x';
+            esc[k++] = hex[c >> 4];
+            esc[k++] = hex[c & 15];
+        } else {
+            esc[k++] = (char)c;
+        }
+        if (n + k + 2 > outlen) {
+            break; /* the closing quote and the NUL still fit */
+        }
+        memcpy(out + n, esc, k);
+        n += k;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+void
 hub_log_redact_url(const char *url, char *out, size_t outlen)
 {
     const char *scheme = strstr(url, "://");
     const char *rest = scheme != NULL ? scheme + 3 : url;
-    const char *at = strchr(rest, '@');
-    const char *slash = strchr(rest, '/');
+    const char *at = NULL;
     size_t n = 0;
+
+    /* The last '@' before the query ends the user part: a password pasted
+     * with an unencoded '/' or '@' in it is still cut out whole. */
+    for (const char *p = rest; *p != '\0' && *p != '?' && *p != '#'; p++) {
+        at = *p == '@' ? p : at;
+    }
 
     if (outlen == 0) {
         return;
@@ -80,7 +124,7 @@ hub_log_redact_url(const char *url, char *out, size_t outlen)
         return;
     }
     n = (size_t)snprintf(out, outlen, "%.*s", (int)(rest - url), url);
-    if (at != NULL && (slash == NULL || at < slash)) {
+    if (at != NULL) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         const char *user_end = colon != NULL ? colon : at;
         n += (size_t)snprintf(out + (n < outlen ? n : outlen), n < outlen ? outlen - n : 0, "%.*s@",

@@ -25,6 +25,11 @@ int hub_log_level_parse(const char *s);
  * postgresql://u@h/db). Always NUL-terminates. */
 void hub_log_redact_url(const char *url, char *out, size_t outlen);
 
+/* s as one log value: in double quotes, with '"' and '\\' escaped and any
+ * byte outside printable ASCII as \xNN, cut to fit out. Text a client sent
+ * can then neither add a key=value of its own nor break the line. */
+void hub_log_quote(const char *s, char *out, size_t outlen);
+
 /* lws_set_log_level() emitter: lws lines become event=lws.log lines. */
 void hub_log_from_lws(int level, const char *line);
 

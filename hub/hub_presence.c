@@ -148,7 +148,7 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     }
     s = proto_build_presence(room, event, user_json, online, n, &len);
 
-    log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " event=%s", room, user, event);
+    log_debug("presence.event", "room=%" PRId64 " user=%" PRId64 " kind=%s", room, user, event);
     hub_deliver_presence(hub, room, s, len, version, true);
 }
 

@@ -98,6 +98,9 @@ set_up(hub_redis_t *r, bool up)
                  r->target.db);
         r->stats.connects++;
         r->up_since_ms = now_ms(r); /* the backoff resets in on_watch() once this holds */
+    } else if (r->freeing) {
+        /* the node's own stop: nothing is wrong */
+        log_info("redis.down", "host=%s addr=%s:%d", r->target.host, r->ip, r->target.port);
     } else {
         log_warn("redis.down", "host=%s addr=%s:%d", r->target.host, r->ip, r->target.port);
     }

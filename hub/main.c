@@ -8,6 +8,7 @@
 #include "hub.h"
 #include "hub_cli.h"
 #include "hub_config.h"
+#include "hub_log.h"
 #include "hub_repair.h"
 #include "xalloc.h"
 
@@ -36,8 +37,10 @@ main(int argc, char **argv)
         return 2;
     }
     if (hub_config_load(&cfg, environ, argc, argv, &argi, err, sizeof(err)) < 0 || argi < argc) {
-        fprintf(stderr, "chathub: %s\n", argi < argc ? "unexpected argument" : err);
-        hub_config_usage();
+        char why[300];
+        /* One key=value line, as every line a node writes (the settings: --help). */
+        hub_log_quote(argi < argc ? "unexpected argument" : err, why, sizeof(why));
+        hub_log_write(HUB_LOG_ERROR, "config.invalid", "error=%s help=\"chathub --help\"", why);
         hub_config_clear(&cfg);
         return 2;
     }
@@ -52,8 +55,10 @@ main(int argc, char **argv)
     } else if (strcmp(cmd, "token") == 0) {
         rc = hub_cli_token(&cfg, user_id, ttl);
     } else {
-        fprintf(stderr, "chathub: unknown command %s\n", cmd);
-        hub_config_usage();
+        char what[128];
+        hub_log_quote(cmd, what, sizeof(what));
+        hub_log_write(HUB_LOG_ERROR, "cli.unknown_command", "command=%s help=\"chathub --help\"",
+                      what);
     }
     hub_config_clear(&cfg);
     return rc;

@@ -87,24 +87,24 @@ test('a reload within the grace period shows no leave/join flap', { timeout: 300
 // as its sockets were closed, so a client that waited a second after its 1012
 // (as the JS client's jitter may) flapped.
 test('a node drain: a user who reconnects to another node within the grace shows no leave/join; one who does not gets a leave', { timeout: 40000 }, async () => {
-  await a.api('PUT', '/rooms/32', { type: 'GROUP', name: 'D', members: [21, 22, 23] });
+  await a.api('PUT', '/rooms/80', { type: 'GROUP', name: 'D', members: [21, 22, 23] });
   const c = await startHub({ ...shared(), nodeId: 'pc', migrate: false });
-  const observer = await open(b, 21, 32);
-  const back = await open(c, 22, 32);
-  const gone = await open(c, 23, 32);
+  const observer = await open(b, 21, 80);
+  const back = await open(c, 22, 80);
+  const gone = await open(c, 23, 80);
   await observer.next('presence', 5000, (f) => f.user.id === 23);
   const from = observer.frames.length;
   const exited = new Promise((r) => c.proc.once('exit', r));
   c.proc.kill('SIGTERM');
   assert.equal((await back.closed).code, 1012);
   await sleep(1000);
-  const again = await open(b, 22, 32);
+  const again = await open(b, 22, 80);
   const leave = await observer.next('presence', 15000, (f) => f.user.id === 23 && f.event === 'leave');
   assert.ok(!leave.online.includes(23) && leave.online.includes(22), JSON.stringify(leave.online));
   await exited;
   await sleep(500);
   assert.deepEqual(presenceLog(observer, from), ['leave:23'], 'user 22 never left');
-  assert.deepEqual(await online(b, 32), [21, 22]);
+  assert.deepEqual(await online(b, 80), [21, 22]);
   await Promise.all([again.close(), gone.closed, observer.close()]);
 });
 
@@ -284,11 +284,11 @@ test('mark_read stores last_read_seq monotonically and fans out read', async () 
 // node holding the higher mark delivers it at once, the lower one comes later
 // through Redis).
 test('read frames of one reader never go back on any socket, whatever node each mark came from', { timeout: 30000 }, async () => {
-  await studentRoom(33, 'RO', [24, 25]);
-  for (let i = 0; i < 20; i++) await a.api('POST', '/rooms/33/messages', { sender_id: 25, content: `ro${i}` });
-  const observer = await open(a, 25, 33);
-  const onA = await open(a, 24, 33);
-  const onB = await open(b, 24, 33);
+  await studentRoom(81, 'RO', [24, 25]);
+  for (let i = 0; i < 20; i++) await a.api('POST', '/rooms/81/messages', { sender_id: 25, content: `ro${i}` });
+  const observer = await open(a, 25, 81);
+  const onA = await open(a, 24, 81);
+  const onB = await open(b, 24, 81);
   await sleep(300);
   for (let r = 0; r < 10; r++) {
     onB.send({ type: 'mark_read', seq: 2 * r + 1 });

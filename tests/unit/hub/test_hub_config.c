@@ -111,8 +111,29 @@ test_redacted_url_has_no_password_or_query(void)
                        sizeof(out));
     ok(strstr(out, "s3cret") == NULL && strstr(out, "sslmode") == NULL, "password and query gone");
     ok(strcmp(out, "postgresql://chat@db.local:5432/chathub") == 0, "user, host and db kept");
+    hub_log_redact_url("postgresql://chat:se/cr@et@db.local/chathub", out, sizeof(out));
+    ok(strcmp(out, "postgresql://chat@db.local/chathub") == 0,
+       "a password with an unencoded '/' or '@' is cut out whole (got %s)", out);
+    hub_log_redact_url("redis://:pw@h:6379/0", out, sizeof(out));
+    ok(strcmp(out, "redis://@h:6379/0") == 0, "no user, only a password (got %s)", out);
     hub_log_redact_url("host=x password=y", out, sizeof(out));
     ok(strstr(out, "password") == NULL, "key=value conninfo is not echoed");
+}
+
+static void
+test_quoted_log_value_cannot_forge_a_key(void)
+{
+    char out[64];
+
+    hub_log_quote("/x status=200 user=1", out, sizeof(out));
+    ok(strcmp(out, "\"/x status=200 user=1\"") == 0, "blanks stay inside the quotes (got %s)", out);
+    hub_log_quote("a\"b\\c\nd\x7f\xc3\xa9", out, sizeof(out));
+    ok(strcmp(out, "\"a\\\"b\\\\c\\x0ad\\x7f\\xc3\\xa9\"") == 0,
+       "quote, backslash, control and non-ASCII escaped (got %s)", out);
+    hub_log_quote("0123456789abcdefghij", out, 8);
+    ok(strcmp(out, "\"01234\"") == 0, "cut to fit, still quoted (got %s)", out);
+    hub_log_quote("\\\\\\", out, 6);
+    ok(strcmp(out, "\"\\\\\"") == 0, "an escape is never cut in half (got %s)", out);
 }
 
 /* REDIS_URL (and REDIS_HOST/REDIS_PORT) through hub_config_load into a target. */
@@ -224,6 +245,7 @@ main(void)
     test_bad_values_are_refused();
     test_origins_match_exactly();
     test_redacted_url_has_no_password_or_query();
+    test_quoted_log_value_cannot_forge_a_key();
     test_redis_url_gives_host_port_auth_and_db();
     test_bad_redis_url_is_refused_without_echoing_it();
     test_listen_takes_bracketed_ipv6();
