@@ -96,7 +96,7 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
 
     metric(&t, "chathub_connections", "gauge", "open WebSocket connections", hub->conns.count);
     metric(&t, "chathub_rooms", "gauge", "rooms with a local socket", hub->rooms.count);
-    metric(&t, "chathub_connections_total", "counter", "WebSocket connections accepted",
+    metric(&t, "chathub_connections_accepted_total", "counter", "WebSocket connections accepted",
            k->connections_total);
     metric(&t, "chathub_resumes_total", "counter", "reconnections that resumed with ?last_seq",
            k->resumes);

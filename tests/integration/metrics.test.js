@@ -67,7 +67,7 @@ test('metrics count connections, messages, resumes and latencies', async () => {
   const { values } = await scrape();
   assert.equal(values.get('chathub_connections'), 3);
   assert.equal(values.get('chathub_rooms'), 1);
-  assert.equal(values.get('chathub_connections_total') - before.get('chathub_connections_total'), 3);
+  assert.equal(values.get('chathub_connections_accepted_total') - before.get('chathub_connections_accepted_total'), 3);
   assert.equal(values.get('chathub_resumes_total') - before.get('chathub_resumes_total'), 1);
   assert.equal(values.get('chathub_messages_in_total') - before.get('chathub_messages_in_total'), 5);
   assert.ok(values.get('chathub_frames_out_total') - before.get('chathub_frames_out_total') >= 15);
