@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "hub_log.h"
@@ -414,10 +415,13 @@ hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size_t le
         }
         size_t n = strcspn(p, ",");
         size_t t = n;
-        while (t > 0 && p[t - 1] == ' ') {
+        /* An Origin is scheme://host[:port], which browsers send in lower
+         * case and without a path: an entry written "https://Chat.Example/"
+         * still means that origin. */
+        while (t > 0 && (p[t - 1] == ' ' || p[t - 1] == '/')) {
             t--;
         }
-        if (t > 0 && t == len && strncmp(p, origin, len) == 0) {
+        if (t > 0 && t == len && strncasecmp(p, origin, len) == 0) {
             return true;
         }
         p += n;

@@ -91,7 +91,8 @@ test_origins_match_exactly(void)
 {
     hub_config_t cfg;
     char err[128];
-    char *env[] = {"HUB_ALLOWED_ORIGINS=https://a.example, https://b.example", NULL};
+    char *env[] = {
+        "HUB_ALLOWED_ORIGINS=https://a.example, https://b.example,https://C.Example:8443/", NULL};
     char *argv[] = {"chathub"};
     int argi = 1;
 
@@ -99,6 +100,9 @@ test_origins_match_exactly(void)
     ok(hub_config_origin_allowed(&cfg, "https://b.example", 17), "listed origin allowed");
     ok(!hub_config_origin_allowed(&cfg, "https://evil.example", 20), "other origin refused");
     ok(!hub_config_origin_allowed(&cfg, "https://a.exampl", 16), "a prefix is not a match");
+    ok(hub_config_origin_allowed(&cfg, "https://c.example:8443", 22),
+       "an entry in capitals with a trailing slash names the origin a browser sends");
+    ok(!hub_config_origin_allowed(&cfg, "https://c.example", 17), "the port still counts");
     hub_config_clear(&cfg);
 }
 
