@@ -97,8 +97,9 @@ typedef struct hub_conn {
     /* Token bucket (HUB_RATE_LIMIT, burst HUB_RATE_BURST). */
     double tokens;
     uint64_t tokens_ms;
-    unsigned rate_rejections; /* since the bucket was last half full (hub_frames.c) */
-    uint64_t typing_ms;       /* last typing event forwarded */
+    unsigned rate_rejections; /* in the window that began at rate_window_ms (hub_frames.c) */
+    uint64_t rate_window_ms;
+    uint64_t typing_ms; /* last typing event forwarded */
     /* Keepalive (hub_conn_sweep): any frame from the client, a pong included,
      * proves it alive; lws's own idle policy costs a sorted-list insert per frame. */
     uint64_t rx_ms;

@@ -18,11 +18,12 @@
 #include "store_read.h"
 #include "xalloc.h"
 
-/* Rejections past which a flooding socket is closed with 4429. They are
- * forgiven once the bucket is half full again, i.e. when the client slowed
- * down: one that keeps sending faster than the rate, even with some frames
- * let through, is closed after this many. */
+/* More rejections than this within one window close a socket with 4429: a
+ * flood, or a client that keeps sending faster than the rate even with some
+ * frames let through (twice the rate: within 3 s). One that only brushes the
+ * limit now and then never gets there. */
 #define RATE_ABUSE_REJECTIONS 50
+#define RATE_ABUSE_WINDOW_MS 10000
 #define TYPING_INTERVAL_MS 1000
 
 static bool
@@ -220,13 +221,17 @@ dispatch(hub_conn_t *c, const proto_in_t *in)
 static bool
 rate_ok(hub_conn_t *c, const char *client_id)
 {
+    uint64_t now;
+
     if (take_token(c)) {
-        if (c->tokens * 2 >= (double)c->hub->cfg->rate_burst) {
-            c->rate_rejections = 0;
-        }
         return true;
     }
+    now = hub_now_ms(c->hub);
     c->hub->counters.rate_limited++;
+    if (c->rate_rejections == 0 || now - c->rate_window_ms >= RATE_ABUSE_WINDOW_MS) {
+        c->rate_window_ms = now; /* this rejection opens a window */
+        c->rate_rejections = 0;
+    }
     if (++c->rate_rejections > RATE_ABUSE_REJECTIONS) {
         log_warn("ws.rate_abuse", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
         hub_conn_send_error(c, PROTO_ERR_RATE_LIMITED, NULL, client_id);

@@ -114,6 +114,26 @@ test('a client that keeps sending at twice the rate is closed with 4429; each re
   await stillServing();
 });
 
+// 14/s against 10/s: about 4 refusals a second, more than 50 in all but never
+// 50 within the 10 s window.
+test('a client that only brushes the rate limit now and then is never closed', { timeout: 40000 }, async () => {
+  const h = await startHub({ env: { HUB_RATE_LIMIT: '10', HUB_RATE_BURST: '10' } });
+  try {
+    await seed(h);
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}`));
+    let i = 0;
+    const timer = setInterval(() => c.send({ type: 'ping', client_id: `b${i++}` }), 1000 / 14);
+    const closed = await Promise.race([c.closed, sleep(17000).then(() => null)]);
+    clearInterval(timer);
+    assert.equal(closed, null, `closed with ${closed?.code} after ${i} pings`);
+    const refused = c.frames.filter((f) => f.code === 'rate_limited').length;
+    assert.ok(refused > 50, `${refused} refusals, spread out`);
+    await c.close();
+  } finally {
+    await h.stop();
+  }
+});
+
 test('fragmented frames are reassembled; deep nesting is refused with the socket open', async () => {
   const c = await connect(url(1));
   const text = JSON.stringify({ type: 'chat_message', message: 'in three parts', client_id: 'frag' });
