@@ -1,9 +1,9 @@
 /*
  * The drain, one 100 ms tick at a time: close the next slice of sockets, and
- * once none is left, no message write is in flight and every closed user's
- * presence grace has run out (or the deadline came), take the node out of
- * presence and hand over to the stop. The grace is what lets a user who
- * reconnects to another node within it show no leave/join.
+ * once none is left, no message write is in flight and the presence grace
+ * of every user whose socket it closed has run out (or the deadline came),
+ * take the node out of presence and hand over to the stop. The grace is what
+ * lets a user it sent to another node show no leave/join.
  */
 #include "hub_drain.h"
 
@@ -85,7 +85,7 @@ on_tick(uv_timer_t *t)
         return;
     }
     if (elapsed < DEADLINE_MS &&
-        (hub->pending_writes > 0 || hub->conns.count > 0 || hub_presence_leaving(hub) > 0)) {
+        (hub->pending_writes > 0 || hub->conns.count > 0 || hub_presence_drain_leaving(hub) > 0)) {
         return; /* sends in flight finish; close frames go out; graces end */
     }
     if (!d->presence_asked) {

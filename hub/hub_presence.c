@@ -45,6 +45,7 @@ typedef struct pres {
     int count;     /* live local sockets */
     bool in_redis; /* counted there by this node */
     bool leaving;  /* the grace timer runs */
+    bool drained;  /* ... for a socket the drain closed (hub_presence_drain_leaving) */
     uv_timer_t grace;
     pres_user_t *who;
 } pres_t;
@@ -529,12 +530,13 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id)
     }
     if (--e->count == 0) {
         e->leaving = true;
+        e->drained = hub->draining;
         uv_timer_start(&e->grace, on_grace, grace_ms(hub), 0);
     }
 }
 
 size_t
-hub_presence_leaving(const hub_t *hub)
+hub_presence_drain_leaving(const hub_t *hub)
 {
     const hub_presence_t *p = hub->presence;
     size_t i = 0, n = 0;
@@ -543,7 +545,7 @@ hub_presence_leaving(const hub_t *hub)
 
     while (p != NULL && hub_map_next(&p->entries, &i, &k, &v)) {
         for (const pres_t *e = v; e != NULL; e = e->next) {
-            n += e->leaving;
+            n += e->leaving && e->drained;
         }
     }
     return n;

@@ -58,8 +58,9 @@ void hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, ui
 /* A socket counted by hub_presence_join() is gone. */
 void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id);
 
-/* Users whose last socket here closed and whose grace period still runs. */
-size_t hub_presence_leaving(const hub_t *hub);
+/* Users whose last socket here the drain closed (they were told to reconnect
+ * elsewhere) and whose grace period still runs. */
+size_t hub_presence_drain_leaving(const hub_t *hub);
 
 /* Take this node out of presence now (drain), announcing the leaves that
  * causes; done(hub, ud) runs once, after Redis answered or failed. */
