@@ -296,8 +296,9 @@ write_close(hub_conn_t *c)
     if (hub_sock_write(c, buf + HUB_SOCK_PRE, 2 + rlen, HUB_SOCK_CLOSE) < 0) {
         return -1;
     }
-    log_info("ws.close", "conn=%" PRIu64 " user=%" PRId64 " code=%d", c->id, c->user.id,
-             c->close_code);
+    /* Before its join the socket has only its token's user (ws.denied's). */
+    log_info("ws.close", "conn=%" PRIu64 " user=%" PRId64 " code=%d", c->id,
+             c->user.id != 0 ? c->user.id : c->auth.user_id, c->close_code);
     c->close_sent = true;
     /* Bounds the linger, and frees a peer that never reads the frame at all. */
     hub_sock_close_after(c, LINGER_SECONDS);
