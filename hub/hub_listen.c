@@ -108,14 +108,25 @@ on_resume(uv_timer_t *t)
  * word (a browser sees 1006), so it gets 431 here. What the client sent is
  * read first: a close with unread bytes would reset the answer away. */
 static void
-refuse_head(int fd)
+refuse_head(int fd, int status, const char *event, const char *why)
 {
     char buf[4096];
 
     for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
     }
-    log_info("http.head_too_large", "fd=%d", fd);
-    hub_http_refuse_fd(fd, 431, "request head over 8 KiB", "");
+    log_info(event, "fd=%d", fd);
+    hub_http_refuse_fd(fd, status, why, "");
+}
+
+/* A %00 in the request line's target: lws 4.1 drops the connection without
+ * an answer; it is a bad request. */
+static bool
+target_has_nul(const char *head, size_t n)
+{
+    const char *eol = memchr(head, '\n', n);
+    size_t line = eol != NULL ? (size_t)(eol - head) : n;
+
+    return memmem(head, line, "%00", 3) != NULL;
 }
 
 /*
@@ -135,7 +146,11 @@ hand_over_peeked(listener_t *l, int fd)
     ssize_t n = recv(fd, in, sizeof(in), MSG_PEEK);
 
     if (n == (ssize_t)sizeof(in) && memmem(in, sizeof(in), "\r\n\r\n", 4) == NULL) {
-        refuse_head(fd);
+        refuse_head(fd, 431, "http.head_too_large", "request head over 8 KiB");
+        return true;
+    }
+    if (n > 0 && target_has_nul(in, (size_t)n)) {
+        refuse_head(fd, 400, "http.nul_in_target", "a %00 in the path or query");
         return true;
     }
     if (n > 0 && hub_wsock_take(l->hub, fd, in, (size_t)n)) {
