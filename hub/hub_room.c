@@ -259,10 +259,16 @@ on_fill(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
     }
     room->filling = false;
     if (err != NULL) {
-        log_warn("room.fill_failed", "room=%" PRId64 " err=\"%s\"", room->id, err);
+        /* Retried every second: through a store outage, one line at the
+         * start and one every 30 tries, not one a second per room. */
+        if (room->fill_failures++ % 30 == 0) {
+            log_warn("room.fill_failed", "room=%" PRId64 " tries=%u err=\"%s\"", room->id,
+                     room->fill_failures, err);
+        }
         uv_timer_start(&room->gap_timer, on_gap_timer, 1000, 0); /* try again */
         return;
     }
+    room->fill_failures = 0;
     deliver_page(room, msgs, n);
     drain_held(room);
     if (has_more || room->refill) {

@@ -34,7 +34,8 @@ typedef struct hub_room {
     int64_t delivered_seq;
     hub_held_t *held; /* ascending seq, all > delivered_seq + 1 */
     size_t nheld, heldcap;
-    bool filling;      /* a store fill is in flight */
+    bool filling;           /* a store fill is in flight */
+    unsigned fill_failures; /* fills failed in a row (logged now and then) */
     bool refill;       /* fill again once the one in flight is done: it may have read too early */
     bool publish_fill; /* a send here may have committed unseen: publish what fills find */
     int64_t audit_seq; /* the store's last seq at the audit's last read, while it was ahead */
