@@ -305,6 +305,19 @@ test('read frames of one reader never go back on any socket, whatever node each 
   await Promise.all([observer.close(), onA.close(), onB.close()]);
 });
 
+// The rewrite after a reconnect and the reaper walk a node's room set: a room
+// the node no longer has anyone in must leave it, or the set holds every room
+// the node ever served and those scripts grow with history.
+test("a room leaves the node's presence set with its last user there", { timeout: 20000 }, async () => {
+  await studentRoom(82, 'NR', [24]);
+  const member = () => execFileSync('redis-cli', ['-p', String(redis.port), 'SISMEMBER', 'chathub:nr:pa', '82']).toString().trim();
+  const c = await open(a, 24, 82);
+  await sleep(200);
+  assert.equal(member(), '1');
+  await c.close();
+  assert.ok(await until(() => member() === '0', 8000), 'gone after the grace');
+});
+
 // Each node delivers its own presence events at once and the other's when
 // Redis passes them on, so two users leaving on two nodes at the same moment
 // reached an observer in either order, and the older event, arriving last,
