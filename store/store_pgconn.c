@@ -210,11 +210,13 @@ pgconn_fail(store_pgconn_t *pc, const char *why, const char *inflight_err)
         if (pc->state == PC_UP) {
             pc_event(pc, "warn", "store.down", why);
             pc->failures = 1;
-        } else if (pc->failures++ % 10 == 0 || pc->failures == 2) {
+            pc->retry_reported = false;
+        } else if (pc->failures++ % 10 == 0 || !pc->retry_reported) {
             /* The first attempt, the first after a loss (its reason, such as
              * "too many connections", is often not the loss's), then every
              * tenth: a long outage stays a few lines. */
             pc_event(pc, "warn", "store.connect_failed", why);
+            pc->retry_reported = true;
         }
         close_pg(pc);
         pc->state = PC_DOWN;

@@ -46,7 +46,8 @@ struct store_pgconn {
     uint64_t connect_deadline, inflight_deadline, retry_at;
     uint64_t inflight_sent_us; /* for the latency histogram */
     unsigned backoff_ms;
-    unsigned failures; /* connect failures in a row: only the first is reported */
+    unsigned failures;   /* connect failures in a row: the first and every tenth are reported */
+    bool retry_reported; /* a failure since the last loss (store.down) was reported */
     uint64_t rng;
     /* Statements prepared on this session (see store_merge_t), and whether
      * the one in flight is a PREPARE for the statement queued behind it. */
