@@ -16,6 +16,7 @@
 #include "hub_presence_resync.h"
 #include "hub_room.h"
 #include "proto_build.h"
+#include "proto_read.h"
 #include "xalloc.h"
 
 typedef struct pending_send {
@@ -97,7 +98,7 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
 
 /* An unnumbered event (typing, read) to the room's sockets here. A read behind
  * one already delivered for its reader, from this node or another, is
- * dropped (hub_read_order.h). */
+ * dropped (hub_read_order.h, proto_read.h). */
 static void
 broadcast_event(hub_t *hub, int64_t room_id, hub_buf_t *b, int64_t except_user)
 {
@@ -105,7 +106,7 @@ broadcast_event(hub_t *hub, int64_t room_id, hub_buf_t *b, int64_t except_user)
     int64_t user, seq;
 
     if (room == NULL ||
-        (hub_read_order_parse((const char *)hub_buf_payload(b), hub_buf_len(b), &user, &seq) &&
+        (proto_read_parse((const char *)hub_buf_payload(b), hub_buf_len(b), &user, &seq) &&
          !hub_read_order_fresh(&room->reads, user, seq))) {
         return;
     }

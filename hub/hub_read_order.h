@@ -9,7 +9,6 @@
 #define CHATHUB_HUB_READ_ORDER_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 
 #include "hub_map.h"
@@ -19,9 +18,5 @@ typedef hub_map_t hub_read_order_t;
 
 /* True when seq is past what the room delivered for user_id (and notes it). */
 bool hub_read_order_fresh(hub_read_order_t *o, int64_t user_id, int64_t seq);
-
-/* The reader and seq of a read frame (proto_build_read's JSON); false when the
- * frame is not a read. */
-bool hub_read_order_parse(const char *json, size_t len, int64_t *user_id, int64_t *seq);
 
 #endif
