@@ -2,7 +2,7 @@
  * Presence: local socket counts per (room, user) with a grace period, and
  * calls of the Redis side's scripts (hub_presence_lua.c; the keys are in
  * hub_presence.h). The joins, leaves and reads of one turn of the loop are
- * one script call.
+ * one script call. The connection count across nodes is hub_presence_count.c.
  */
 #include "hub_presence.h"
 
@@ -14,6 +14,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
+#include "hub_presence_eval.h"
 #include "hub_presence_gone.h"
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
@@ -111,14 +112,6 @@ find(hub_presence_t *p, int64_t room, int64_t user)
     return NULL;
 }
 
-static hub_redis_t *
-redis_of(hub_t *hub)
-{
-    hub_redis_t *r = hub_channel_redis(hub->channel);
-
-    return r != NULL && hub_redis_is_up(r) ? r : NULL;
-}
-
 /* Users of the room this node counts (sockets or grace), for the no-Redis path. */
 static size_t
 local_online(hub_presence_t *p, int64_t room, int64_t *out, size_t max)
@@ -168,29 +161,6 @@ parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n
     return hub_presence_parse_ids(r->element[3 * i + 1], ids, n);
 }
 
-static int
-eval_now(hub_t *hub, const char *script, size_t nargs, const char **args, hub_redis_reply_cb cb,
-         void *ud)
-{
-    hub_redis_t *r = redis_of(hub);
-    const char **argv;
-    int argc = 0, rc;
-
-    if (r == NULL) {
-        return -1;
-    }
-    argv = xcalloc(nargs + 4, sizeof(char *));
-    argv[argc++] = "EVAL";
-    argv[argc++] = script;
-    argv[argc++] = "0";
-    for (size_t i = 0; i < nargs; i++) {
-        argv[argc++] = args[i];
-    }
-    rc = hub_redis_command(r, cb, ud, argc, argv, NULL);
-    free(argv);
-    return rc;
-}
-
 static void flush_changes(hub_presence_t *p);
 
 /* Every other script goes after the changes already queued, so Redis sees
@@ -200,7 +170,7 @@ eval(hub_t *hub, const char *script, size_t nargs, const char **args, hub_redis_
      void *ud)
 {
     flush_changes(hub->presence);
-    return eval_now(hub, script, nargs, args, cb, ud);
+    return hub_presence_eval_now(hub, script, nargs, args, cb, ud);
 }
 
 /* ---- the change queue: a turn's joins, leaves and reads in one call ---- */
@@ -364,7 +334,8 @@ flush_changes(hub_presence_t *p)
         args[3 + 4 * i] = change_delta[c->kind];
         args[4 + 4 * i] = c->kind == CHANGE_JOIN ? c->who->json : "";
     }
-    if (eval_now(p->hub, hub_presence_change_lua, 1 + 4 * n, args, on_changes_reply, b) < 0) {
+    if (hub_presence_eval_now(p->hub, hub_presence_change_lua, 1 + 4 * n, args, on_changes_reply,
+                              b) < 0) {
         /* Redis went down within this turn: answer from the local counts,
          * with the events Redis would have made. */
         for (size_t i = 0; i < n; i++) {
@@ -390,7 +361,7 @@ submit(hub_t *hub, change_t *c)
 {
     hub_presence_t *p = hub->presence;
 
-    if (p == NULL || redis_of(hub) == NULL) {
+    if (p == NULL || hub_presence_redis(hub) == NULL) {
         change_local(c, c->local_event);
         note_gone(c);
         change_free(c);
@@ -454,7 +425,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     c->id = id;
     c->cb = cb;
     c->ud = ud;
-    e->in_redis = e->in_redis || (first && redis_of(hub) != NULL);
+    e->in_redis = e->in_redis || (first && hub_presence_redis(hub) != NULL);
     submit(p->hub, c);
 }
 
@@ -619,7 +590,7 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
 static void
 heartbeat(hub_t *hub)
 {
-    hub_redis_t *r = redis_of(hub);
+    hub_redis_t *r = hub_presence_redis(hub);
     char hb[160], conns[24];
 
     if (r == NULL) {
@@ -705,50 +676,11 @@ hub_presence_on_redis_up(hub_t *hub)
     snprintf(nums[1], 24, "%zu", nlive);
     *rr = (restore_req_t){hub, 0};
     nargs += hub_presence_gone_args(&p->gone, args + nargs, &rr->gone_upto);
-    if (eval_now(hub, hub_presence_restore_lua, nargs, args, on_restored, rr) < 0) {
+    if (hub_presence_eval_now(hub, hub_presence_restore_lua, nargs, args, on_restored, rr) < 0) {
         free(rr);
     }
     free(args);
     free(nums);
-}
-
-/* ---- connections across nodes ---- */
-
-typedef struct count_req {
-    hub_t *hub;
-    uint64_t id;
-    hub_presence_count_cb cb;
-    void *ud;
-} count_req_t;
-
-static void
-on_connections(void *ud, void *reply, const char *err)
-{
-    count_req_t *q = ud;
-    const redisReply *r = reply;
-    int64_t others = 0;
-
-    if (err == NULL && r != NULL && r->type == REDIS_REPLY_INTEGER) {
-        others = r->integer;
-    } else if (q->hub->presence != NULL) {
-        log_warn("presence.redis_failed", "op=connections err=\"%s\"", err != NULL ? err : "reply");
-    }
-    /* This node's own count is read now, not from its last heartbeat. */
-    q->cb(q->hub, q->id, (int64_t)q->hub->conns.count + others, q->ud);
-    free(q);
-}
-
-void
-hub_presence_connections(hub_t *hub, uint64_t id, hub_presence_count_cb cb, void *ud)
-{
-    count_req_t *q = xmalloc(sizeof(*q));
-    const char *args[] = {hub->cfg->node_id};
-
-    *q = (count_req_t){hub, id, cb, ud};
-    if (eval(hub, hub_presence_connections_lua, 1, args, on_connections, q) < 0) {
-        cb(hub, id, (int64_t)hub->conns.count, ud); /* Redis off or down: this node alone */
-        free(q);
-    }
 }
 
 hub_presence_t *

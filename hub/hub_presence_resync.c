@@ -12,8 +12,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "hub_channel.h"
 #include "hub_log.h"
+#include "hub_presence_eval.h"
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
 #include "hub_presence_reply.h"
@@ -379,12 +379,12 @@ on_resync_reply(void *ud, void *reply, const char *err)
         return;
     }
     if (err != NULL || rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
-        hub_redis_t *redis = hub_channel_redis(hub->channel);
+        hub_redis_t *redis = hub_presence_redis(hub);
         log_warn("presence.redis_failed", "op=resync rooms=%zu err=\"%s\"", s->n,
                  err != NULL ? err : "reply");
         for (size_t i = 0; i < s->n; i++) {
             read_over(hub, s->rooms[i].id, s->rooms[i].gen, false);
-            if (redis != NULL && hub_redis_is_up(redis)) {
+            if (redis != NULL) {
                 push(&r->again, &r->nagain, &r->againcap, s->rooms[i].id);
             }
         }
@@ -480,11 +480,11 @@ on_flush(uv_prepare_t *h)
 {
     hub_presence_resync_t *r = h->data;
     hub_t *hub = r->hub;
-    hub_redis_t *redis = hub_channel_redis(hub->channel);
+    hub_redis_t *redis = hub_presence_redis(hub);
     call_t c = {.argc = 3, .cap = 16};
 
     uv_prepare_stop(h);
-    if (redis == NULL || !hub_redis_is_up(redis) || hub->stopping) {
+    if (redis == NULL || hub->stopping) {
         r->n = 0;
         return;
     }
