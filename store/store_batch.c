@@ -102,6 +102,25 @@ on_batch(void *ctx, const PGresult *res, const char *err)
     free(b);
 }
 
+size_t
+store_batch_unmerge(store_q_t *q, store_q_t ***parts)
+{
+    batch_t *b = q->ctx;
+    size_t n;
+
+    if (q->fn != on_batch) {
+        return 0;
+    }
+    for (size_t k = 0; k < b->n; k++) {
+        b->parts[k]->merge = NULL;
+    }
+    *parts = b->parts;
+    n = b->n;
+    free(b);
+    q->ctx = NULL;
+    return n;
+}
+
 store_q_t *
 store_batch_query(store_q_t **parts, size_t n, const char *sql, const int *cols, int ncols,
                   store_batch_answer_fn *answer)

@@ -22,4 +22,9 @@ typedef void store_batch_answer_fn(void *part_ctx, const PGresult *res, int row,
 store_q_t *store_batch_query(store_q_t **parts, size_t n, const char *sql, const int *cols,
                              int ncols, store_batch_answer_fn *answer);
 
+/* A merged statement's parts taken back, in order, their merge cleared so each
+ * is sent alone from then on: *parts is a new array the caller frees, and q
+ * answers nobody (store_q_free() it). 0 when q is not a merged statement. */
+size_t store_batch_unmerge(store_q_t *q, store_q_t ***parts);
+
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store_batch.h"
 #include "store_internal.h"
 #include "store_lookup.h"
 #include "store_pgconn_impl.h"
@@ -393,6 +394,38 @@ forget_if_stale(store_pgconn_t *pc, const char *name, const PGresult *res)
     }
 }
 
+/* A merged statement that failed: its parts go back to the head of the queue,
+ * in order, to be sent one by one. The statement was one transaction and
+ * rolled back, so none of them was stored, and the failure may be one part's
+ * alone: a row lock held elsewhere on one room's row, or a row the schema
+ * refuses. The others then land, and only that part fails. */
+static bool
+split_failed(store_pgconn_t *pc, store_q_t *q, const char *err)
+{
+    store_q_t **parts;
+    size_t n = store_batch_unmerge(q, &parts);
+    uint64_t expires = pgconn_now_ms(pc) + pc->deadline_ms;
+    char detail[160];
+
+    if (n == 0) {
+        return false;
+    }
+    for (size_t k = n; k-- > 0;) {
+        parts[k]->expires_ms = expires; /* the wait in flight is not theirs to pay again */
+        parts[k]->next = pc->head;
+        pc->head = parts[k];
+        if (pc->tail == NULL) {
+            pc->tail = parts[k];
+        }
+        pc->nqueued++;
+    }
+    free(parts);
+    snprintf(detail, sizeof(detail), "%s parts=%zu err=%s", pc->name, n, err);
+    store_event(pc->st, "warn", "store.batch_split", detail);
+    store_q_free(q);
+    return true;
+}
+
 static void
 complete(store_pgconn_t *pc)
 {
@@ -419,8 +452,10 @@ complete(store_pgconn_t *pc)
     stats->queries++;
     stats->failures += err != NULL;
     lat_hist_observe(&stats->latency, t > pc->inflight_sent_us ? t - pc->inflight_sent_us : 0);
-    q->fn(q->ctx, err == NULL ? res : NULL, err);
-    store_q_free(q);
+    if (err == NULL || !split_failed(pc, q, err)) {
+        q->fn(q->ctx, err == NULL ? res : NULL, err);
+        store_q_free(q);
+    }
     PQclear(res);
 }
 

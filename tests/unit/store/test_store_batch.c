@@ -13,9 +13,11 @@ seed(const char *url, PGconn *adm)
     harness_migrate(url);
     ok(admin(adm, "INSERT INTO users (id, full_name, role) VALUES (1, 'Ivan Petrov', 'student'), "
                   "(2, 'Anna Smirnova', 'teacher'), (3, 'Oleg Ivanov', 'parent')") &&
-           admin(adm, "INSERT INTO rooms (id, type, name) VALUES (10, 'GROUP', 'Room 10')") &&
-           admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (10, 1), (10, 2)"),
-       "room 10 with members 1 and 2, user 3 outside");
+           admin(adm, "INSERT INTO rooms (id, type, name) VALUES (10, 'GROUP', 'Room 10'), "
+                      "(30, 'GROUP', 'Room 30')") &&
+           admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (10, 1), (10, 2), "
+                      "(30, 1)"),
+       "rooms 10 (members 1 and 2) and 30 (member 1), user 3 outside");
 }
 
 /* Inserts queued in one turn go to PostgreSQL as one statement (group commit):
@@ -181,6 +183,47 @@ test_routing(store_t *st, PGconn *adm)
     res_clear(&r10b);
 }
 
+/* A statement holding two rooms' inserts fails when one room's row is locked
+ * elsewhere past the statement timeout (1 s here). It rolled back, so its
+ * parts are sent again one by one: the locked room's insert fails alone and
+ * the other room's lands, once. */
+static void
+test_split(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 1000, 3000);
+    res_t first = {0}, held = {0}, other = {0};
+    store_msg_in_t m10 = {.room_id = 10, .sender_id = 1, .content = "held", .content_len = 4};
+    store_msg_in_t m30 = {.room_id = 30, .sender_id = 1, .content = "free", .content_len = 4};
+    int splits = ev.batch_split;
+
+    wait_up(st);
+    ok(admin(adm, "BEGIN") && admin(adm, "SELECT 1 FROM rooms WHERE id = 10 FOR UPDATE"),
+       "room 10's row locked by another session");
+    /* Queued in one turn, the three go as one statement. */
+    CALL(store_msg_insert(st, &m30, on_msg, &first));
+    CALL(store_msg_insert(st, &m10, on_msg, &held));
+    CALL(store_msg_insert(st, &m30, on_msg, &other));
+    uint64_t end = now_ms() + 6000;
+    while ((held.at == 0 || other.at == 0) && now_ms() < end) {
+        run_for(20);
+    }
+    ok(admin(adm, "COMMIT"), "  unlocked");
+    ok(first.err == NULL && other.err == NULL && other.seq == first.seq + 1,
+       "  room 30's insert in the failed statement landed after all (%s, seq %lld after %lld)",
+       other.err != NULL ? other.err : "ok", (long long)other.seq, (long long)first.seq);
+    ok(held.err == store_err_timeout, "  room 10's failed alone: %s", held.err);
+    ok(ev.batch_split == splits + 1, "  one split reported");
+    PGresult *r =
+        PQexec(adm, "SELECT count(*) FROM messages WHERE room_id = 30 AND content = 'free'");
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "2") == 0,
+       "  room 30 holds its two messages, no more");
+    PQclear(r);
+    res_clear(&first);
+    res_clear(&held);
+    res_clear(&other);
+    store_free(st);
+}
+
 int
 main(void)
 {
@@ -197,6 +240,7 @@ main(void)
     test_group_commit_rooms(st);
     test_routing(st, adm);
     store_free(st);
+    test_split(url, adm);
     PQfinish(adm);
     return harness_end(base, url);
 }
