@@ -188,6 +188,21 @@ hub_conn_release_early(hub_conn_t *c)
         c->rx_paused = false;
         hub_sock_rx_flow(c, true);
     }
+    if (c->close_owed != 0) {
+        int code = c->close_owed;
+        c->close_owed = 0;
+        hub_conn_close(c, code, "", false);
+    }
+}
+
+bool
+hub_conn_close_after_early(hub_conn_t *c, int code)
+{
+    if (c->state != HUB_CONN_PENDING || c->early == NULL) {
+        return false;
+    }
+    c->close_owed = code;
+    return true;
 }
 
 static void

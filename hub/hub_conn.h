@@ -93,6 +93,7 @@ typedef struct hub_conn {
     /* Whole messages that came before the join, handled after it. */
     struct hub_early *early, **early_tail;
     size_t early_bytes;
+    int close_owed; /* the client's close code, answered after the early messages (0: none) */
     bool rx_paused; /* too much came early: lws reads nothing until the join */
     /* Token bucket (HUB_RATE_LIMIT, burst HUB_RATE_BURST). */
     double tokens;
@@ -167,8 +168,14 @@ void hub_conn_hold(hub_conn_t *c, hub_buf_t *frame);
 void hub_conn_release_held(hub_conn_t *c);
 
 /* The socket has joined (hub_join.c): what came before the join is handled
- * now, in order, and reading resumes if it was paused. */
+ * now, in order, and reading resumes if it was paused; then a close the
+ * client sent behind it is answered. */
 void hub_conn_release_early(hub_conn_t *c);
+
+/* The client's close frame (code) came behind messages that wait for the
+ * join: true when c answers it once they are handled, as it would have
+ * answered it after them had they come after the join. */
+bool hub_conn_close_after_early(hub_conn_t *c, int code);
 
 /* A frame (a pong included) came from the client: it is alive. */
 void hub_conn_on_alive(hub_conn_t *c);

@@ -58,6 +58,10 @@ struct hub_wsock {
     uint64_t close_at_ms; /* hang up then; 0: no deadline */
     unsigned char *out;   /* bytes the kernel has not taken: out[out_off..out_len) */
     size_t out_off, out_len;
+    /* A pong queued in out behind other bytes, out[pong_at..pong_end), not
+     * yet begun while out_off <= pong_at < pong_end (both 0: none). out
+     * holds one write of the queue and a few control frames, far below 4 GiB. */
+    uint32_t pong_at, pong_end;
     unsigned char *in; /* input that came while reading was paused */
     size_t in_len;
     proto_wsread_t rd;
@@ -210,6 +214,7 @@ send_or_keep(hub_wsock_t *ws, const unsigned char *p, size_t n)
             return 0;
         }
         ws->out_off = ws->out_len = 0;
+        ws->pong_at = ws->pong_end = 0;
     }
     ws->out = xrealloc(ws->out, ws->out_len + (n - done));
     memcpy(ws->out + ws->out_len, p + done, n - done);
@@ -239,6 +244,7 @@ flush(hub_wsock_t *ws)
     free(ws->out); /* an idle socket keeps no buffer */
     ws->out = NULL;
     ws->out_off = ws->out_len = 0;
+    ws->pong_at = ws->pong_end = 0;
     return 0;
 }
 
@@ -317,17 +323,33 @@ writeable(hub_wsock_t *ws)
 
 /* ---- input ---- */
 
+/* Behind held bytes a pong waits in line, and the next ping's takes the place
+ * of one not yet begun (§5.5.3: only the latest ping need be answered), so a
+ * client that pings and never reads holds one pong here, not one per ping. */
 static void
 pong(hub_wsock_t *ws, const uint8_t *payload, size_t len)
 {
     unsigned char buf[HUB_SOCK_PRE + PROTO_WS_CONTROL_MAX];
     unsigned char h[PROTO_WS_HEADER_MAX];
     size_t hl = proto_ws_frame_header(h, PROTO_WS_OP_PONG, len);
+    bool behind;
 
+    if (hub_wsock_partial(ws) && ws->pong_at >= ws->out_off && ws->pong_end > ws->pong_at) {
+        memmove(ws->out + ws->pong_at, ws->out + ws->pong_end, ws->out_len - ws->pong_end);
+        ws->out_len -= ws->pong_end - ws->pong_at;
+        ws->pong_at = ws->pong_end = 0;
+    }
+    behind = hub_wsock_partial(ws);
+    size_t at = ws->out_len;
     memcpy(buf + HUB_SOCK_PRE - hl, h, hl);
     memcpy(buf + HUB_SOCK_PRE, payload, len);
     if (send_or_keep(ws, buf + HUB_SOCK_PRE - hl, hl + len) < 0) {
         hangup(ws);
+        return;
+    }
+    if (behind) {
+        ws->pong_at = (uint32_t)at;
+        ws->pong_end = (uint32_t)ws->out_len;
     }
 }
 
@@ -338,11 +360,16 @@ peer_close(hub_wsock_t *ws, int code)
 {
     hub_conn_t *c = ws->conn;
 
+    if (code == PROTO_WS_CLOSE_NO_STATUS) {
+        code = 1000;
+    }
     if (hub_conn_peer_closed(c)) {
         hangup(ws); /* it answers ours */
         return;
     }
-    hub_conn_close(c, code == PROTO_WS_CLOSE_NO_STATUS ? 1000 : code, "", true);
+    if (!hub_conn_close_after_early(c, code)) {
+        hub_conn_close(c, code, "", true);
+    }
 }
 
 /* A frame broke RFC 6455 or the size bound: close with its code. */
@@ -392,10 +419,7 @@ consume(hub_wsock_t *ws, unsigned char *buf, size_t n)
             break;
         case PROTO_WSREAD_PING:
             hub_conn_on_alive(c);
-            /* Behind held bytes the ping is not answered (§5.5.3 allows
-             * answering only the last): a client that pings and never
-             * reads cannot grow what is held. */
-            if (c->state != HUB_CONN_CLOSING && !hub_wsock_partial(ws)) {
+            if (c->state != HUB_CONN_CLOSING) {
                 pong(ws, o.data, o.len);
             }
             break;
