@@ -560,6 +560,10 @@ hub_conn_close(hub_conn_t *c, int code, const char *reason, bool drop_queue)
     if (drop_queue) {
         queue_clear(c);
     }
+    /* Behind bytes a client never reads the close frame would never get out:
+     * it may wait twice as long as a queued frame may, then the socket is
+     * hung up (write_close() starts the linger's shorter bound instead). */
+    hub_sock_close_after(c, 2 * (unsigned)c->hub->cfg->channel_expiry);
     hub_sock_want_write(c);
 }
 

@@ -295,7 +295,9 @@ for (const ring of ['1', '0']) {
 }
 
 test('a queued frame older than HUB_CHANNEL_EXPIRY closes the socket with 4408, with no new traffic', { timeout: 60000 }, async () => {
-  const [p, q] = await cluster({ HUB_CHANNEL_CAPACITY: '100000', HUB_CHANNEL_EXPIRY: '2' });
+  // 3 s: the close is under way when the reader resumes 4 s after the burst,
+  // and the hang-up of a close whose frame cannot get out (twice that) is not.
+  const [p, q] = await cluster({ HUB_CHANNEL_CAPACITY: '100000', HUB_CHANNEL_EXPIRY: '3' });
   try {
     const slow = await open(q, 3);
     const sender = await open(p, 1);
@@ -311,6 +313,41 @@ test('a queued frame older than HUB_CHANNEL_EXPIRY closes the socket with 4408, 
     slow.ws._socket.resume();
     const closed = await Promise.race([slow.closed, sleep(20000).then(() => ({ code: 'none' }))]);
     assert.equal(closed.code, 4408);
+    await sender.close();
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+  }
+});
+
+// The close of a socket that reads nothing cannot get its frame out past the
+// bytes already held for it: the node hangs up twice HUB_CHANNEL_EXPIRY
+// later, and the socket's descriptor and memory go with it.
+test('a socket closed while it reads nothing is hung up twice HUB_CHANNEL_EXPIRY after its close', { timeout: 60000 }, async () => {
+  const [p, q] = await cluster({ HUB_CHANNEL_CAPACITY: '100000', HUB_CHANNEL_EXPIRY: '2' });
+  const open_ = async () => {
+    const text = await (await q.metrics()).text();
+    return Number(/^chathub_connections (\d+)/m.exec(text)?.[1]);
+  };
+  try {
+    const slow = await open(q, 3);
+    const sender = await open(p, 1);
+    await sleep(300);
+    slow.ws._socket.pause(); // and never resumed
+    const big = 'h'.repeat(60000);
+    for (let i = 0; i < 400; i++) {
+      sender.send({ type: 'chat_message', message: `${i} ${big}`, client_id: `hang-${i}` });
+      if (i % 20 === 19) await sleep(20);
+    }
+    await collect(sender, 400, 60000);
+    assert.equal(await open_(), 1, 'the slow socket is open on its node');
+    let n = 1;
+    for (const end = Date.now() + 12000; n !== 0 && Date.now() < end;) {
+      await sleep(250);
+      n = await open_();
+    }
+    assert.equal(n, 0, 'its node hung up on it');
+    assert.match(q.log, /event=ws\.slow_consumer/, 'after closing it as a slow consumer');
+    slow.ws._socket.destroy();
     await sender.close();
   } finally {
     await Promise.all([p.stop(), q.stop()]);
