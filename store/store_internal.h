@@ -101,6 +101,7 @@ struct store_q {
     uint64_t expires_ms;        /* while still queued: give up then (0: not yet queued) */
     const store_merge_t *merge; /* NULL: always sent alone */
     const char *name;           /* prepared under this name per connection; NULL: never */
+    unsigned retries;           /* sent again after a deadlock (store_sqlstate_retry()) */
     store_result_fn fn;
     void *ctx;
     /* Where the pool counts it pending while it is queued or in flight:

@@ -394,6 +394,50 @@ forget_if_stale(store_pgconn_t *pc, const char *name, const PGresult *res)
     }
 }
 
+/* Statements back to the head of the queue, in order, to be sent next. They
+ * and every statement behind them get their whole wait again: the one that
+ * failed held the connection for nothing, and a room queued behind a split
+ * batch should not fail for the time the batch's locked room took. */
+static void
+requeue_head(store_pgconn_t *pc, store_q_t **qs, size_t n)
+{
+    uint64_t expires = pgconn_now_ms(pc) + pc->deadline_ms;
+
+    for (size_t k = n; k-- > 0;) {
+        qs[k]->next = pc->head;
+        pc->head = qs[k];
+        if (pc->tail == NULL) {
+            pc->tail = qs[k];
+        }
+        pc->nqueued++;
+    }
+    for (store_q_t *q = pc->head; q != NULL; q = q->next) {
+        q->expires_ms = expires;
+    }
+}
+
+/* How often a statement rolled back by a deadlock is sent again. */
+#define RETRY_MAX 3
+
+/* PostgreSQL rolled q back for another transaction's sake (a deadlock
+ * between a message's insert and an enrollment's upsert, say): nothing of it
+ * stayed, so it goes again, first in line. */
+static bool
+retry_rolled_back(store_pgconn_t *pc, store_q_t *q, const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    char detail[160];
+
+    if (!store_sqlstate_retry(state) || q->retries >= RETRY_MAX || q->nparams < 0) {
+        return false;
+    }
+    q->retries++;
+    snprintf(detail, sizeof(detail), "%s sqlstate=%s try=%u", pc->name, state, q->retries + 1);
+    store_event(pc->st, "warn", "store.retry", detail);
+    requeue_head(pc, &q, 1);
+    return true;
+}
+
 /* A merged statement that failed: its parts go back to the head of the queue,
  * in order, to be sent one by one. The statement was one transaction and
  * rolled back, so none of them was stored, and the failure may be one part's
@@ -404,26 +448,48 @@ split_failed(store_pgconn_t *pc, store_q_t *q, const char *err)
 {
     store_q_t **parts;
     size_t n = store_batch_unmerge(q, &parts);
-    uint64_t expires = pgconn_now_ms(pc) + pc->deadline_ms;
     char detail[160];
 
     if (n == 0) {
         return false;
     }
-    for (size_t k = n; k-- > 0;) {
-        parts[k]->expires_ms = expires; /* the wait in flight is not theirs to pay again */
-        parts[k]->next = pc->head;
-        pc->head = parts[k];
-        if (pc->tail == NULL) {
-            pc->tail = parts[k];
-        }
-        pc->nqueued++;
-    }
+    requeue_head(pc, parts, n);
     free(parts);
     snprintf(detail, sizeof(detail), "%s parts=%zu err=%s", pc->name, n, err);
     store_event(pc->st, "warn", "store.batch_split", detail);
     store_q_free(q);
     return true;
+}
+
+/* A statement of one room timed out on the server alone (a row lock held
+ * elsewhere, most likely): the room's statements queued behind it would each
+ * wait out the timeout too, and every other room's behind them, so they fail
+ * now, in order, as this one did. */
+static void
+fail_room_queued(store_pgconn_t *pc, int64_t affinity)
+{
+    store_q_t *failed = NULL, **tail = &failed;
+
+    for (store_q_t **link = &pc->head, *q; (q = *link) != NULL;) {
+        if (q->affinity != affinity) {
+            link = &q->next;
+            continue;
+        }
+        *link = q->next;
+        pc->nqueued--;
+        q->next = NULL;
+        *tail = q;
+        tail = &q->next;
+    }
+    pc->tail = NULL;
+    for (store_q_t *q = pc->head; q != NULL; q = q->next) {
+        pc->tail = q;
+    }
+    while (failed != NULL) {
+        store_q_t *q = failed;
+        failed = q->next;
+        store_q_fail(q, store_err_timeout);
+    }
 }
 
 static void
@@ -439,6 +505,10 @@ complete(store_pgconn_t *pc)
     }
     pc->inflight = NULL;
     pc->res = NULL;
+    if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR && retry_rolled_back(pc, q, res)) {
+        PQclear(res);
+        return;
+    }
     if (res == NULL) {
         err = store_err_internal;
     } else if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -453,8 +523,12 @@ complete(store_pgconn_t *pc)
     stats->failures += err != NULL;
     lat_hist_observe(&stats->latency, t > pc->inflight_sent_us ? t - pc->inflight_sent_us : 0);
     if (err == NULL || !split_failed(pc, q, err)) {
+        int64_t affinity = q->affinity;
         q->fn(q->ctx, err == NULL ? res : NULL, err);
         store_q_free(q);
+        if (err == store_err_timeout && affinity >= 0 && !pc->freed) {
+            fail_room_queued(pc, affinity);
+        }
     }
     PQclear(res);
 }

@@ -48,6 +48,12 @@ store_sqlstate_err(const char *state)
     return NULL;
 }
 
+bool
+store_sqlstate_retry(const char *state)
+{
+    return state != NULL && (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0);
+}
+
 void
 store_clean_msg(char *dst, size_t len, const char *msg)
 {

@@ -5,12 +5,18 @@
 #ifndef CHATHUB_STORE_SQLSTATE_H
 #define CHATHUB_STORE_SQLSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* store_err_invalid, _conflict, _timeout or _unavailable for the states the
  * store expects; NULL for any other (or a NULL state): the caller reports
  * those and answers store_err_internal. */
 const char *store_sqlstate_err(const char *state);
+
+/* True for a transaction PostgreSQL rolled back because of another one (a
+ * deadlock, a serialization failure): the same statement again is safe,
+ * since nothing of it stayed, and likely to succeed. */
+bool store_sqlstate_retry(const char *state);
 
 /* Copy msg into dst (len bytes with the NUL) with newlines, quotes and
  * backslashes turned to spaces and trailing spaces cut. */

@@ -34,7 +34,7 @@ static int fired;       /* callbacks so far: a call must never bump it itself */
 /* ---- events ---- */
 
 static struct {
-    int up, down, connect_failed, applied, query_failed, lock_timeout, batch_split;
+    int up, down, connect_failed, applied, query_failed, lock_timeout, batch_split, retry;
     int leaked; /* details that held the password or the whole conninfo */
 } ev;
 static const char *secret_password;
@@ -55,6 +55,7 @@ on_event(void *ud, const char *level, const char *event, const char *detail)
     ev.query_failed += strcmp(event, "store.query_failed") == 0;
     ev.lock_timeout += strcmp(event, "migrate.lock_timeout") == 0;
     ev.batch_split += strcmp(event, "store.batch_split") == 0;
+    ev.retry += strcmp(event, "store.retry") == 0;
     if (detail != NULL && ((secret_password != NULL && strstr(detail, secret_password) != NULL) ||
                            (secret_conninfo != NULL && strstr(detail, secret_conninfo) != NULL))) {
         ev.leaked++;

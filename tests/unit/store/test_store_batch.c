@@ -186,12 +186,14 @@ test_routing(store_t *st, PGconn *adm)
 /* A statement holding two rooms' inserts fails when one room's row is locked
  * elsewhere past the statement timeout (1 s here). It rolled back, so its
  * parts are sent again one by one: the locked room's insert fails alone and
- * the other room's lands, once. */
+ * the other room's lands, once. The locked room's statements queued behind
+ * fail with it rather than each waiting out the timeout in front of the other
+ * rooms'. */
 static void
 test_split(const char *url, PGconn *adm)
 {
     store_t *st = open_store(url, 1, 1000, 3000);
-    res_t first = {0}, held = {0}, other = {0};
+    res_t first = {0}, held = {0}, other = {0}, held2 = {0}, other2 = {0};
     store_msg_in_t m10 = {.room_id = 10, .sender_id = 1, .content = "held", .content_len = 4};
     store_msg_in_t m30 = {.room_id = 30, .sender_id = 1, .content = "free", .content_len = 4};
     int splits = ev.batch_split;
@@ -203,8 +205,12 @@ test_split(const char *url, PGconn *adm)
     CALL(store_msg_insert(st, &m30, on_msg, &first));
     CALL(store_msg_insert(st, &m10, on_msg, &held));
     CALL(store_msg_insert(st, &m30, on_msg, &other));
-    uint64_t end = now_ms() + 6000;
-    while ((held.at == 0 || other.at == 0) && now_ms() < end) {
+    run_for(100);
+    /* Queued behind the statement in flight: room 10's next, then room 30's. */
+    CALL(store_msg_insert(st, &m10, on_msg, &held2));
+    CALL(store_msg_insert(st, &m30, on_msg, &other2));
+    uint64_t end = now_ms() + 8000;
+    while ((held.at == 0 || other.at == 0 || held2.at == 0 || other2.at == 0) && now_ms() < end) {
         run_for(20);
     }
     ok(admin(adm, "COMMIT"), "  unlocked");
@@ -212,15 +218,52 @@ test_split(const char *url, PGconn *adm)
        "  room 30's insert in the failed statement landed after all (%s, seq %lld after %lld)",
        other.err != NULL ? other.err : "ok", (long long)other.seq, (long long)first.seq);
     ok(held.err == store_err_timeout, "  room 10's failed alone: %s", held.err);
+    ok(held2.err == store_err_timeout && held2.at - held.at < 500,
+       "  room 10's next, queued, failed with it (%s, %llu ms later), not after a timeout of its "
+       "own",
+       held2.err != NULL ? held2.err : "ok", (unsigned long long)(held2.at - held.at));
+    ok(other2.err == NULL && other2.seq == other.seq + 1, "  room 30's next landed (%s)",
+       other2.err != NULL ? other2.err : "ok");
     ok(ev.batch_split == splits + 1, "  one split reported");
     PGresult *r =
         PQexec(adm, "SELECT count(*) FROM messages WHERE room_id = 30 AND content = 'free'");
-    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "2") == 0,
-       "  room 30 holds its two messages, no more");
+    ok(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "3") == 0,
+       "  room 30 holds its three messages, no more");
     PQclear(r);
     res_clear(&first);
     res_clear(&held);
     res_clear(&other);
+    res_clear(&held2);
+    res_clear(&other2);
+    store_free(st);
+}
+
+/* A deadlock between a message's insert and another transaction: PostgreSQL
+ * rolls the insert back (it waited first, so its check finds the cycle), and
+ * the store sends it again, which lands once the other commits. */
+static void
+test_deadlock_retry(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 5000, 3000);
+    res_t r = {0};
+    store_msg_in_t m = {.room_id = 10, .sender_id = 1, .content = "cycle", .content_len = 5};
+    int retries = ev.retry;
+
+    wait_up(st);
+    ok(admin(adm, "BEGIN") && admin(adm, "SELECT 1 FROM users WHERE id = 1 FOR UPDATE"),
+       "user 1's row locked by another session");
+    /* The insert takes room 10's row, then waits for user 1's (its foreign key). */
+    CALL(store_msg_insert(st, &m, on_msg, &r));
+    run_for(300);
+    /* Room 10's row now closes the cycle; PostgreSQL breaks it within 1 s. */
+    ok(admin(adm, "UPDATE rooms SET name = name WHERE id = 10"),
+       "  the other session's update ran");
+    ok(admin(adm, "COMMIT"), "  and committed");
+    wait_all();
+    ok(r.err == NULL && r.seq > 0, "  the insert landed after all (%s)",
+       r.err != NULL ? r.err : "ok");
+    ok(ev.retry == retries + 1, "  sent again once");
+    res_clear(&r);
     store_free(st);
 }
 
@@ -241,6 +284,7 @@ main(void)
     test_routing(st, adm);
     store_free(st);
     test_split(url, adm);
+    test_deadlock_retry(url, adm);
     PQfinish(adm);
     return harness_end(base, url);
 }

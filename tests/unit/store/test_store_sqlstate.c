@@ -28,6 +28,11 @@ cleans(const char *what, const char *in, size_t cap, const char *want)
 int
 main(void)
 {
+    ok(store_sqlstate_retry("40P01") && store_sqlstate_retry("40001"),
+       "a deadlock and a serialization failure are sent again");
+    ok(!store_sqlstate_retry("57014") && !store_sqlstate_retry("23505") &&
+           !store_sqlstate_retry("55P03") && !store_sqlstate_retry(NULL),
+       "a timeout, a conflict, a lock not had and no state are not");
     maps("23503", store_err_invalid, "foreign key");
     maps("23502", store_err_invalid, "not null");
     maps("23514", store_err_invalid, "check");
