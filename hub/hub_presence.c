@@ -586,9 +586,27 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
     }
 }
 
-/* The heartbeat carries this node's connection count, for the others' stats. */
+/* The beat's SET answers the key's old value: none means it had expired, so
+ * the others may have reaped this node's entries (the node was stopped, or
+ * its Redis stalled, past the key's 6 s) while its sockets stayed open. They
+ * are written again as after a reconnect. */
 static void
-heartbeat(hub_t *hub)
+on_beat_set(void *ud, void *reply, const char *err)
+{
+    hub_t *hub = ud;
+    const redisReply *r = reply;
+
+    if (err == NULL && r != NULL && r->type == REDIS_REPLY_NIL && hub->presence != NULL) {
+        log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
+        hub_presence_on_redis_up(hub);
+    }
+}
+
+/* The heartbeat carries this node's connection count, for the others' stats.
+ * checked: a lapse is put right (on_beat_set); not for the beat that opens a
+ * rewrite, whose key is new after a reconnect. */
+static void
+heartbeat(hub_t *hub, bool checked)
 {
     hub_redis_t *r = hub_presence_redis(hub);
     char hb[160], conns[24];
@@ -598,8 +616,8 @@ heartbeat(hub_t *hub)
     }
     snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
     snprintf(conns, sizeof(conns), "%zu", hub->conns.count);
-    const char *set[] = {"SET", hb, conns, "PX", HEARTBEAT_TTL_MS};
-    if (hub_redis_command(r, NULL, NULL, 5, set, NULL) == 0) {
+    const char *set[] = {"SET", hb, conns, "PX", HEARTBEAT_TTL_MS, "GET"};
+    if (hub_redis_command(r, checked ? on_beat_set : NULL, hub, 6, set, NULL) == 0) {
         (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);
     }
 }
@@ -607,7 +625,7 @@ heartbeat(hub_t *hub)
 static void
 on_beat(uv_timer_t *t)
 {
-    heartbeat(t->data);
+    heartbeat(t->data, true);
 }
 
 typedef struct restore_req {
@@ -641,7 +659,7 @@ hub_presence_on_redis_up(hub_t *hub)
 
     /* Our heartbeat first, so nobody reaps what we are about to write; then
      * the changes queued, which could note leaves while args points at them. */
-    heartbeat(hub);
+    heartbeat(hub, false);
     flush_changes(p);
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {

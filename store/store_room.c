@@ -549,7 +549,8 @@ store_participant_remove(store_t *st, int64_t room_id, int64_t user_id, store_do
     c->done_cb = cb;
     return run(st, room_id,
                "WITH d AS (DELETE FROM room_participants WHERE room_id = $1 AND user_id = $2) "
-               "SELECT CASE WHEN EXISTS (SELECT 1 FROM rooms WHERE id = $1) THEN 'ok' "
-               "ELSE 'not_found' END",
+               "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rooms WHERE id = $1) THEN 'not_found' "
+               "WHEN NOT EXISTS (SELECT 1 FROM users WHERE id = $2) THEN 'invalid' "
+               "ELSE 'ok' END",
                2, params, on_participant, c, NULL);
 }

@@ -109,7 +109,8 @@ int store_room_put(store_t *st, int64_t id, const char *type, const char *name, 
 int store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* Remove a participant (idempotent). Room missing: store_err_not_found. */
+/* Remove a participant (idempotent). Room missing: store_err_not_found; user
+ * missing: store_err_invalid. */
 int store_participant_remove(store_t *st, int64_t room_id, int64_t user_id, store_done_cb cb,
                              void *ud) __attribute__((warn_unused_result));
 

@@ -178,6 +178,8 @@ test('participants: PUT adds (can connect at once), DELETE removes and closes 44
   assert.equal(r.status, 404);
   r = await hub.api('PUT', '/rooms/1/participants/99999');
   assert.equal(r.status, 404, 'no such user');
+  r = await hub.api('DELETE', '/rooms/1/participants/99999');
+  assert.equal(r.status, 404, 'no such user to remove either');
 });
 
 test('a DIRECT room is for its pair: nobody else is added, and asking for it again brings a removed one back', async () => {

@@ -1,7 +1,7 @@
 // Presence, typing and read receipts across nodes (issue 5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, readyBecomes } from '../lib/hub.js';
+import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, readyBecomes, WS_NATIVE } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { startProxy } from '../lib/proxy.js';
@@ -661,4 +661,32 @@ test('a late read says nothing about a user the list the sockets see contradicts
     await Promise.all(sockets.map((c) => c.close()));
     await trio.stop();
   }
+});
+
+// A node stopped (SIGSTOP: a pause of the VM, a debugger) past its
+// heartbeat's 6 s is reaped by the others, and its users leave. Its sockets
+// are still open when it runs again: its first beat finds the key lapsed and
+// writes its entries back, and the others see the users join. (The WebSocket
+// server plays no part: run in the pass of the hub's own only.)
+test('a node stopped past its heartbeat puts its users back online when it runs again', { skip: !WS_NATIVE && 'no WebSocket part: the native pass runs it', timeout: 60000 }, async () => {
+  await studentRoom(83, 'Stopped', [22, 23]);
+  const here = await open(a, 22, 83);
+  const there = await open(b, 23, 83);
+  assert.ok(await until(async () => (await online(a, 83)).join() === '22,23', 5000), 'both online');
+  b.proc.kill('SIGSTOP');
+  let reaped;
+  try {
+    reaped = await until(async () => (await online(a, 83)).join() === '22', 15000);
+  } finally {
+    b.proc.kill('SIGCONT');
+  }
+  assert.ok(reaped, 'the stopped node was reaped');
+  assert.ok(await until(async () => (await online(a, 83)).join() === '22,23', 8000),
+    `back online once it runs: ${await online(a, 83)}`);
+  assert.deepEqual(await online(b, 83), [22, 23], 'on both nodes');
+  assert.ok(await until(() => presenceOf(here, 23).at(-1) === 'join', 5000),
+    `the other node's socket saw the user leave and come back: ${presenceOf(here, 23)}`);
+  assert.match(b.log, /event=presence\.heartbeat_lapsed/);
+  await here.close();
+  await there.close();
 });

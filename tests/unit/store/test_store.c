@@ -246,6 +246,9 @@ test_rooms(store_t *st, store_t *st2)
     CALL(store_participant_remove(st, 999, 3, on_done, &r));
     wait_all();
     ok(r.err == store_err_not_found, "remove from a missing room is store_err_not_found");
+    CALL(store_participant_remove(st, 10, 999, on_done, &r));
+    wait_all();
+    ok(r.err == store_err_invalid, "remove a missing user is store_err_invalid, as add is");
 }
 
 static void
