@@ -130,6 +130,40 @@ hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     return 0;
 }
 
+/* Input is read unless early messages or the queue hold too much. Only a
+ * change costs a call (epoll_ctl, or lws's flow control). */
+static void
+rx_update(hub_conn_t *c)
+{
+    bool off = c->rx_paused || c->out_paused || c->history_asked >= HUB_CONN_HISTORY_ASKED_MAX;
+
+    if (off != c->rx_off) {
+        c->rx_off = off;
+        hub_sock_rx_flow(c, !off);
+    }
+}
+
+void
+hub_conn_history_asked(hub_conn_t *c, bool answered)
+{
+    if (answered) {
+        c->history_asked -= c->history_asked > 0;
+    } else {
+        c->history_asked++;
+    }
+    rx_update(c);
+}
+
+void
+hub_conn_dequeued(hub_conn_t *c, size_t len)
+{
+    c->qbytes -= len;
+    if (c->out_paused && c->qbytes <= HUB_CONN_OUT_HIGH / 2) {
+        c->out_paused = false;
+        rx_update(c);
+    }
+}
+
 /* A message that came before the store answered the join. */
 struct hub_early {
     struct hub_early *next;
@@ -184,10 +218,8 @@ hub_conn_release_early(hub_conn_t *c)
         free(h);
     }
     c->early_bytes = 0;
-    if (c->rx_paused) {
-        c->rx_paused = false;
-        hub_sock_rx_flow(c, true);
-    }
+    c->rx_paused = false;
+    rx_update(c);
     if (c->close_owed != 0) {
         int code = c->close_owed;
         c->close_owed = 0;
@@ -253,7 +285,7 @@ hub_conn_rx(hub_conn_t *c, const void *in, size_t len, bool binary, bool final)
         /* Only a client that does not wait for connection_established gets
          * here. Not paused at every open: that costs three epoll_ctl calls. */
         c->rx_paused = true;
-        hub_sock_rx_flow(c, false);
+        rx_update(c);
     }
     return 0;
 }
@@ -317,11 +349,10 @@ write_close(hub_conn_t *c)
     c->close_sent = true;
     /* Bounds the linger, and frees a peer that never reads the frame at all. */
     hub_sock_close_after(c, LINGER_SECONDS);
-    if (c->rx_paused) {
-        /* Paused input would never drain: the peer's FIN could not be seen. */
-        c->rx_paused = false;
-        hub_sock_rx_flow(c, true);
-    }
+    /* Paused input would never drain: the peer's FIN could not be seen. */
+    c->rx_paused = c->out_paused = false;
+    c->history_asked = 0;
+    rx_update(c);
     return linger(c);
 }
 
@@ -371,6 +402,7 @@ static void
 queue_clear(hub_conn_t *c)
 {
     while (c->qlen > 0) {
+        hub_conn_dequeued(c, hub_buf_len(c->q[c->qhead].buf));
         hub_buf_unref(c->q[c->qhead].buf);
         c->qhead = (c->qhead + 1) % c->qcap;
         c->qlen--;
@@ -482,6 +514,11 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
     }
     c->q[(c->qhead + c->qlen) % c->qcap] = (hub_qitem_t){hub_buf_ref(frame), now};
     c->qlen++;
+    c->qbytes += hub_buf_len(frame);
+    if (c->qbytes > HUB_CONN_OUT_HIGH && !c->out_paused) {
+        c->out_paused = true;
+        rx_update(c);
+    }
     if (c->corked) {
         /* Joins the frames waiting for this turn's write; a long turn writes
          * early, so a burst never counts against the queue bound. */

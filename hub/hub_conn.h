@@ -25,6 +25,11 @@ typedef struct hub_room hub_room_t;
  * with 1009. Up to it, a message over the limit gets an error frame. */
 #define HUB_CONN_RX_MAX(cfg) ((size_t)(cfg)->max_message_bytes * 2)
 
+/* Past this many bytes queued for a socket its input is not read until half
+ * of them are out: a client that asks (history) and does not read the answers
+ * cannot make the hub hold more than this and one answer. */
+#define HUB_CONN_OUT_HIGH ((size_t)1 << 20)
+
 typedef enum hub_conn_state {
     HUB_CONN_PENDING = 1, /* upgraded; waiting for the store to authorize */
     HUB_CONN_OPEN,        /* joined to its room */
@@ -75,12 +80,17 @@ typedef struct hub_conn {
     bool catching_up;   /* resuming from the store: the room does not deliver here */
     bool resume_parked; /* catching up, the next page waits for the queue to drain */
     int64_t resume_to;  /* the room's last seq when the resume began */
+    int resume_page;    /* messages the next page asks for (hub_resume.c) */
     hub_buf_t **held;   /* room events that came while catching up (hub_conn_hold) */
     size_t nheld;
     /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
     hub_qitem_t *q;
     size_t qhead, qlen, qcap;
-    bool corked; /* listed for hub_wire's write at the end of this turn */
+    size_t qbytes;          /* the queued frames' bytes */
+    bool out_paused;        /* input not read: qbytes went over HUB_CONN_OUT_HIGH */
+    bool rx_off;            /* input not read, for rx_paused, out_paused or history_asked */
+    unsigned history_asked; /* history requests the store is answering */
+    bool corked;            /* listed for hub_wire's write at the end of this turn */
     int close_code;
     char close_reason[64];
     bool close_sent;  /* the close frame went to lws; input is read and dropped */
@@ -176,6 +186,17 @@ void hub_conn_release_early(hub_conn_t *c);
  * join: true when c answers it once they are handled, as it would have
  * answered it after them had they come after the join. */
 bool hub_conn_close_after_early(hub_conn_t *c, int code);
+
+/* A frame left the queue (hub_wire.c): counted out, and input read again
+ * once the queue is down to half HUB_CONN_OUT_HIGH. */
+void hub_conn_dequeued(hub_conn_t *c, size_t len);
+
+/* A history request went to the store, or its answer came (or the store
+ * failed it): while HUB_CONN_HISTORY_ASKED_MAX are out, input is not read, so
+ * requests sent in one burst cannot have more answers made than that before
+ * the queue's bound (HUB_CONN_OUT_HIGH) holds input back. */
+#define HUB_CONN_HISTORY_ASKED_MAX 2
+void hub_conn_history_asked(hub_conn_t *c, bool answered);
 
 /* A frame (a pong included) came from the client: it is alive. */
 void hub_conn_on_alive(hub_conn_t *c);

@@ -73,6 +73,9 @@ on_history(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const cha
         char *s = proto_build_history(c->room_id, msgs, n, has_more, hr->client_id, &len);
         send_frame(c, s, len);
     }
+    if (c != NULL) {
+        hub_conn_history_asked(c, true); /* after the answer: its bytes count first */
+    }
     free(hr);
 }
 
@@ -87,7 +90,9 @@ handle_history(hub_conn_t *c, const proto_in_t *in)
                           on_history, hr) < 0) {
         free(hr);
         hub_conn_send_error(c, PROTO_ERR_UNAVAILABLE, NULL, in->client_id);
+        return;
     }
+    hub_conn_history_asked(c, false);
 }
 
 static void

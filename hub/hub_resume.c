@@ -16,23 +16,45 @@
 #include "xalloc.h"
 
 #define PAGE 500
+#define PAGE_BYTES ((size_t)1 << 20) /* about, once the room's message sizes are known */
 #define RETRY_MS 1000
 
 static void fetch(hub_conn_t *c);
 
-/* Half the socket's queue at most, so that a page never fills it. */
+/* Half the socket's queue at most, so that a page never fills it, and about
+ * PAGE_BYTES: the first page asks for as many messages of the largest size
+ * as make PAGE_BYTES, each next one for as many as the last page's average
+ * size does. A page of big messages is built whole for this socket alone. */
 static int
 page_size(const hub_conn_t *c)
 {
     int half = c->hub->cfg->channel_capacity / 2;
+    int n = half < PAGE ? half : PAGE;
 
-    return half < 1 ? 1 : half < PAGE ? half : PAGE;
+    if (c->resume_page > 0 && c->resume_page < n) {
+        n = c->resume_page;
+    }
+    return n < 1 ? 1 : n;
 }
 
+static void
+next_page_size(hub_conn_t *c, size_t n, size_t bytes)
+{
+    size_t avg = n > 0 ? bytes / n : 0;
+    size_t next = PAGE_BYTES / (avg > 0 ? avg : 1);
+
+    if (n > 0) {
+        c->resume_page = next > PAGE ? PAGE : next < 1 ? 1 : (int)next;
+    }
+}
+
+/* Room for a page in the queue's frames, and its bytes down to half the
+ * bound past which input is paused (hub_conn.h). */
 static bool
 page_fits(const hub_conn_t *c)
 {
-    return c->qlen + (size_t)page_size(c) <= (size_t)c->hub->cfg->channel_capacity;
+    return c->qlen + (size_t)page_size(c) <= (size_t)c->hub->cfg->channel_capacity &&
+           c->qbytes <= HUB_CONN_OUT_HIGH / 2;
 }
 
 static void
@@ -50,7 +72,9 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         hub_conn_fail(c, hub_deliver_store_err(err), NULL);
         return;
     }
+    size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
+        bytes += msgs[i].content_len;
         if (msgs[i].seq != c->last_seq + 1) {
             continue; /* never a repeat; a hole cannot happen under seq's lock */
         }
@@ -63,6 +87,7 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
             return; /* closed as a slow consumer */
         }
     }
+    next_page_size(c, n, bytes);
     if (has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq)) {
         if (!page_fits(c)) {
             c->resume_parked = true; /* hub_resume_on_drain fetches it */
@@ -101,6 +126,9 @@ fetch(hub_conn_t *c)
 void
 hub_resume_start(hub_conn_t *c)
 {
+    size_t first = PAGE_BYTES / (size_t)c->hub->cfg->max_message_bytes;
+
+    c->resume_page = first < 1 ? 1 : first > PAGE ? PAGE : (int)first;
     c->catching_up = true;
     fetch(c);
 }

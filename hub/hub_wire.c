@@ -59,6 +59,7 @@ pop(hub_conn_t *c)
 
     c->qhead = (c->qhead + 1) % c->qcap;
     c->qlen--;
+    hub_conn_dequeued(c, hub_buf_len(b));
     return b;
 }
 

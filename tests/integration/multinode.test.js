@@ -319,6 +319,42 @@ test('a queued frame older than HUB_CHANNEL_EXPIRY closes the socket with 4408, 
   }
 });
 
+// A client that asks for history and does not read the answers: past 1 MiB
+// queued for it the node stops reading its input, so it cannot make the node
+// hold more (20 pages of 1.5 MB were 30 MB queued at once). What it sent
+// waits in the kernel, and is all answered, in order, once it reads.
+test('a socket that asks and does not read: its input waits until its answers are out', { timeout: 60000 }, async () => {
+  const [p, q] = await cluster({});
+  const counter = async (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await p.metrics()).text())?.[1]);
+  try {
+    assert.equal((await p.api('PUT', '/rooms/77', { type: 'GROUP', name: 'Pages', members: [1, 2] })).status, 201);
+    const body = 'p'.repeat(30000);
+    for (let i = 0; i < 50; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) =>
+        p.api('POST', '/rooms/77/messages', { sender_id: 2, content: body, client_id: `page-${i + k}` })));
+    }
+    const c = await open(p, 1, 77);
+    await sleep(200);
+    const before = await counter('chathub_messages_in_total');
+    c.ws._socket.pause();
+    for (let i = 0; i < 20; i++) c.send({ type: 'history', limit: 100 });
+    for (let i = 0; i < 5; i++) c.send({ type: 'chat_message', message: `behind ${i}`, client_id: `behind-${i}` });
+    await sleep(1500);
+    assert.equal(await counter('chathub_messages_in_total') - before, 0,
+      'the sends behind the history requests were not read while the answers waited');
+    c.ws._socket.resume();
+    const deadline = Date.now() + 20000;
+    const got = () => c.frames.filter((f) => f.type === 'history' || f.type === 'chat_message');
+    while (got().length < 25 && Date.now() < deadline) await sleep(50);
+    assert.deepEqual(got().map((f) => f.type), [...Array(20).fill('history'), ...Array(5).fill('chat_message')],
+      'every request answered, in order');
+    assert.equal(await counter('chathub_messages_in_total') - before, 5);
+    await c.close();
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+  }
+});
+
 // The close of a socket that reads nothing cannot get its frame out past the
 // bytes already held for it: the node hangs up twice HUB_CHANNEL_EXPIRY
 // later, and the socket's descriptor and memory go with it.
