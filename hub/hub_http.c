@@ -448,7 +448,8 @@ route(hub_t *hub, hub_http_req_t *req)
  * Whether a body follows: 1 yes, 0 no, or an HTTP status for a body this hub
  * cannot read: 411 for one sent with Transfer-Encoding (lws 4.1 does not
  * decode a chunked request body; it would wait for one that never ends), 400
- * for a Content-Length that is not a decimal number.
+ * for a Content-Length that is not a decimal number, 413 for one over
+ * HUB_HTTP_BODY_MAX (answered before any of it is read).
  */
 static int
 body_follows(struct lws *wsi)
@@ -465,7 +466,8 @@ body_follows(struct lws *wsi)
     if (n > 19 || strspn(cl, "0123456789") != (size_t)n) {
         return 400;
     }
-    return strtoull(cl, NULL, 10) > 0;
+    unsigned long long len = strtoull(cl, NULL, 10);
+    return len > HUB_HTTP_BODY_MAX ? 413 : len > 0;
 }
 
 /* Answer at once and close after: the body's bytes, never read, would
@@ -477,8 +479,9 @@ refuse_body(hub_http_req_t *req, int status)
     req->close_after = true;
     req->extra_headers = "Connection: close\r\n";
     hub_http_reply_error(req, status, NULL,
-                         status == 411 ? "send the body with a Content-Length"
-                                       : "Content-Length must be a decimal number");
+                         status == 411   ? "send the body with a Content-Length"
+                         : status == 413 ? "request body too large"
+                                         : "Content-Length must be a decimal number");
 }
 
 int

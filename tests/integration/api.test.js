@@ -318,6 +318,10 @@ test('a body the hub cannot read is answered at once, and the connection closed 
     assert.match(r.data, /^HTTP\/1\.1 400 /, `Content-Length: ${cl}: ${r.data}`);
     assert.ok(r.closed && r.ms < 2000, `Content-Length: ${cl}: closed after ${r.ms} ms`);
   }
+  // A length past 1 MiB: 413 before a byte of the body is sent, not after it all was read.
+  const huge = await rawHttp(hub.port, head(`Content-Length: ${2 ** 40}\r\n`));
+  assert.match(huge.data, /^HTTP\/1\.1 413 /, huge.data);
+  assert.ok(huge.closed && huge.ms < 2000, `2^40 bytes announced: closed after ${huge.ms} ms`);
   assert.equal(psql('SELECT count(*) FROM users WHERE id = 6060', hub.database).trim(), '0', 'nothing stored');
   // The same body with its length: stored, and the connection stays open for the next request.
   const ok = await rawHttp(hub.port, `${head(`Content-Length: ${json.length}\r\n`)}${json}`, 800);
