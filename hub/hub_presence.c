@@ -57,6 +57,11 @@ struct hub_presence {
     hub_t *hub;
     hub_map_t entries; /* key(room, user) → chain of pres_t */
     uv_timer_t beat;
+    /* No reaping before then: after a Redis stall every node's link drops
+     * and comes back, and the first one back must not take the others,
+     * whose heartbeats lapsed in the stall, for dead (a leave and a join for
+     * each of their users) before they are back too. */
+    uint64_t reap_from_ms;
     /* The changes of this turn of the loop, sent as one script call before
      * the loop polls: a connect or disconnect storm costs Redis one call
      * per turn, not one per socket. */
@@ -617,7 +622,8 @@ heartbeat(hub_t *hub, bool checked)
     snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
     snprintf(conns, sizeof(conns), "%zu", hub->conns.count);
     const char *set[] = {"SET", hb, conns, "PX", HEARTBEAT_TTL_MS, "GET"};
-    if (hub_redis_command(r, checked ? on_beat_set : NULL, hub, 6, set, NULL) == 0) {
+    if (hub_redis_command(r, checked ? on_beat_set : NULL, hub, 6, set, NULL) == 0 &&
+        hub_now_ms(hub) >= hub->presence->reap_from_ms) {
         (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);
     }
 }
@@ -659,6 +665,7 @@ hub_presence_on_redis_up(hub_t *hub)
 
     /* Our heartbeat first, so nobody reaps what we are about to write; then
      * the changes queued, which could note leaves while args points at them. */
+    p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS;
     heartbeat(hub, false);
     flush_changes(p);
     while (hub_map_next(&p->entries, &i, &k, &v)) {

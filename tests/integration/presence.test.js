@@ -690,3 +690,30 @@ test('a node stopped past its heartbeat puts its users back online when it runs 
   await here.close();
   await there.close();
 });
+
+// A Redis stall of 5 s (CLIENT PAUSE; a fork, a failover) drops every node's
+// link, and the heartbeats lapse meanwhile. The first node back must not reap
+// the others before they are back too: nobody connected or left, so nobody
+// may see a leave and a join.
+test('a 5 s Redis stall makes no presence flap', { skip: !WS_NATIVE && 'no WebSocket part: the native pass runs it', timeout: 60000 }, async () => {
+  await studentRoom(84, 'Stall', [24, 25]);
+  // Nodes of its own: their heartbeats' phase against the stall is then the
+  // one that lapsed a heartbeat every time before the fix.
+  const c = await startHub({ ...shared(), nodeId: 'stall-c', migrate: false });
+  const d = await startHub({ ...shared(), nodeId: 'stall-d', migrate: false });
+  try {
+    const here = await open(c, 24, 84);
+    const there = await open(d, 25, 84);
+    await sleep(3000);
+    assert.deepEqual(await online(c, 84), [24, 25], 'both online');
+    const from = [here.frames.length, there.frames.length];
+    execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'PAUSE', '5000', 'ALL']);
+    await sleep(12000);
+    assert.deepEqual([presenceLog(here, from[0]), presenceLog(there, from[1])], [[], []], 'no leave, no join');
+    assert.deepEqual(await online(c, 84), [24, 25]);
+    await here.close();
+    await there.close();
+  } finally {
+    await stopAll([c, d]);
+  }
+});
