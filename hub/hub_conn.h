@@ -27,7 +27,8 @@ typedef struct hub_room hub_room_t;
 
 /* Past this many bytes queued for a socket its input is not read until half
  * of them are out: a client that asks (history) and does not read the answers
- * cannot make the hub hold more than this and one answer. */
+ * cannot make the hub hold more than this and the answers already asked for
+ * (HUB_CONN_HISTORY_ASKED_MAX). */
 #define HUB_CONN_OUT_HIGH ((size_t)1 << 20)
 
 typedef enum hub_conn_state {
