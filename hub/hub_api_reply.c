@@ -18,7 +18,7 @@ store_status(const char *err)
     if (err == store_err_invalid) {
         return 400;
     }
-    if (err == store_err_forbidden) {
+    if (err == store_err_forbidden || err == store_err_unauthorized) {
         return 403;
     }
     if (err == store_err_conflict || err == store_err_archived) {
@@ -39,7 +39,7 @@ store_code(const char *err)
     if (err == store_err_archived) {
         return "room_archived";
     }
-    if (err == store_err_forbidden) {
+    if (err == store_err_forbidden || err == store_err_unauthorized) {
         return "forbidden";
     }
     if (err == store_err_key_reused) {
@@ -80,6 +80,9 @@ store_message(const hub_http_req_t *req, const char *err)
     }
     if (err == store_err_forbidden) {
         return "the sender is not a participant of this room";
+    }
+    if (err == store_err_unauthorized) {
+        return route == PROTO_API_ROOM_MESSAGES ? "the sender is not an active user" : err;
     }
     if (err == store_err_archived) {
         return "the room is archived: readable, not writable";

@@ -65,6 +65,9 @@ insert_status(const char *status, bool *duplicate)
     if (strcmp(status, "forbidden") == 0) {
         return store_err_forbidden;
     }
+    if (strcmp(status, "unauthorized") == 0) {
+        return store_err_unauthorized; /* the sender was deactivated */
+    }
     if (strcmp(status, "archived") == 0) {
         return store_err_archived;
     }

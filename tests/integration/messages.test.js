@@ -298,3 +298,24 @@ test('a message frame after the client\'s close frame is dropped, not stored', a
   const stored = (await hub.api('GET', '/rooms/1/messages?limit=20')).json.messages;
   assert.ok(!stored.some((m) => m.client_id === cid), 'not stored');
 });
+
+// The store refuses a deactivated sender's message itself: a socket the
+// deactivation's kick has not reached yet (on another node, a few ms; here
+// the row is changed behind the hub's back, so no kick comes at all) stores
+// nothing. The API answers 403 for such a sender too.
+test('a sender deactivated in the store: the send is refused (unauthorized), nothing stored', async () => {
+  const c = await open(3);
+  try {
+    psql('UPDATE users SET is_active = false WHERE id = 3', hub.database);
+    c.send({ type: 'chat_message', message: 'after the deactivation', client_id: 'inactive-1' });
+    const err = await c.next('error');
+    assert.deepEqual([err.code, err.client_id], ['unauthorized', 'inactive-1']);
+    const api = await hub.api('POST', '/rooms/1/messages', { sender_id: 3, content: 'by the API' });
+    assert.equal(api.status, 403, api.text);
+    assert.match(api.json.error.message, /not an active user/);
+    assert.equal(psql("SELECT count(*) FROM messages WHERE sender_id = 3 AND content IN ('after the deactivation', 'by the API')", hub.database).trim(), '0');
+  } finally {
+    psql('UPDATE users SET is_active = true WHERE id = 3', hub.database);
+    await c.close();
+  }
+});

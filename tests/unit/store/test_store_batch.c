@@ -267,6 +267,46 @@ test_deadlock_retry(const char *url, PGconn *adm)
     store_free(st);
 }
 
+/* A deactivated sender's insert is refused by the store itself, alone or
+ * batched, so no message of theirs lands after the deactivation committed,
+ * whatever node their socket is on; a retry of one stored before gets its
+ * original. */
+static void
+test_inactive_sender(store_t *st, PGconn *adm)
+{
+    res_t before = {0}, retry = {0}, r1 = {0}, r2 = {0}, r3 = {0};
+    store_msg_in_t kept = {
+        .room_id = 10, .sender_id = 2, .content = "kept", .content_len = 4, .client_id = "inact-1"};
+    store_msg_in_t by1 = {.room_id = 10, .sender_id = 1, .content = "one", .content_len = 3};
+    store_msg_in_t by2 = {.room_id = 10, .sender_id = 2, .content = "two", .content_len = 3};
+
+    CALL(store_msg_insert(st, &kept, on_msg, &before));
+    wait_all();
+    ok(before.err == NULL, "user 2's message stored while active");
+    ok(admin(adm, "UPDATE users SET is_active = false WHERE id = 2"), "user 2 deactivated");
+    CALL(store_msg_insert(st, &by2, on_msg, &r2));
+    wait_all();
+    ok(r2.err == store_err_unauthorized, "  alone: store_err_unauthorized (%s)",
+       r2.err != NULL ? r2.err : "stored");
+    res_clear(&r2);
+    CALL(store_msg_insert(st, &by1, on_msg, &r1));
+    CALL(store_msg_insert(st, &by2, on_msg, &r2));
+    CALL(store_msg_insert(st, &by1, on_msg, &r3));
+    wait_all();
+    ok(r1.err == NULL && r3.err == NULL && r2.err == store_err_unauthorized,
+       "  in a batch: refused, the others stored");
+    CALL(store_msg_insert(st, &kept, on_msg, &retry));
+    wait_all();
+    ok(retry.err == NULL && retry.flag && retry.id == before.id,
+       "  a retry of one stored before gets its original");
+    ok(admin(adm, "UPDATE users SET is_active = true WHERE id = 2"), "user 2 active again");
+    res_clear(&before);
+    res_clear(&retry);
+    res_clear(&r1);
+    res_clear(&r2);
+    res_clear(&r3);
+}
+
 int
 main(void)
 {
@@ -282,6 +322,7 @@ main(void)
     test_group_commit(st);
     test_group_commit_rooms(st);
     test_routing(st, adm);
+    test_inactive_sender(st, adm);
     store_free(st);
     test_split(url, adm);
     test_deadlock_retry(url, adm);
