@@ -172,7 +172,7 @@ test('native: a message and a close sent with the upgrade head: stored, then the
 // §5.5.3: behind output the kernel has not taken, a ping still gets its pong
 // once that output is out, for the latest ping at least. The client stops
 // reading while 20 history pages of ~400 KB are sent (far over the kernel's
-// buffers), pings twice, then reads everything.
+// buffers), pings twice, then reads everything. (Before, no pong came.)
 test('native: pings behind held output: the latest is answered when it drains', async () => {
   const hub = hubs.native;
   for (let i = 0; i < 100; i++) {
@@ -226,6 +226,10 @@ test('native: pings behind held output: the latest is answered when it drains', 
   await new Promise((r) => setTimeout(r, 300));
   s.destroy();
   assert.equal(frames.filter((f) => f.type === 'history').length, 20, 'every page came');
-  assert.deepEqual(frames.filter((f) => f.op === 0xa).map((f) => f.text), ['last'],
-    'one pong, for the latest ping');
+  // Behind held bytes 'early' has its pong replaced by 'last's (§5.5.3); the
+  // hub may also read both pings once its output is out (past 1 MiB queued it
+  // reads nothing), and answer both. Either way the latest is answered, last.
+  const pongs = frames.filter((f) => f.op === 0xa).map((f) => f.text);
+  assert.ok(pongs.at(-1) === 'last' && pongs.every((p) => p === 'early' || p === 'last') &&
+    pongs.length <= 2, `the latest ping is answered, last: ${pongs}`);
 });
