@@ -394,15 +394,23 @@ forget_if_stale(store_pgconn_t *pc, const char *name, const PGresult *res)
     }
 }
 
-/* Statements back to the head of the queue, in order, to be sent next. They
- * and every statement behind them get their whole wait again: the one that
- * failed held the connection for nothing, and a room queued behind a split
- * batch should not fail for the time the batch's locked room took. */
+/* Every queued statement gets its whole wait again: the one that just failed
+ * held the connection for nothing, and a room queued behind a locked room's
+ * statements should not fail for the time they took. */
 static void
-requeue_head(store_pgconn_t *pc, store_q_t **qs, size_t n)
+renew_deadlines(store_pgconn_t *pc)
 {
     uint64_t expires = pgconn_now_ms(pc) + pc->deadline_ms;
 
+    for (store_q_t *q = pc->head; q != NULL; q = q->next) {
+        q->expires_ms = expires;
+    }
+}
+
+/* Statements back to the head of the queue, in order, to be sent next. */
+static void
+requeue_head(store_pgconn_t *pc, store_q_t **qs, size_t n)
+{
     for (size_t k = n; k-- > 0;) {
         qs[k]->next = pc->head;
         pc->head = qs[k];
@@ -411,9 +419,7 @@ requeue_head(store_pgconn_t *pc, store_q_t **qs, size_t n)
         }
         pc->nqueued++;
     }
-    for (store_q_t *q = pc->head; q != NULL; q = q->next) {
-        q->expires_ms = expires;
-    }
+    renew_deadlines(pc);
 }
 
 /* How often a statement rolled back by a deadlock is sent again. */
@@ -464,7 +470,8 @@ split_failed(store_pgconn_t *pc, store_q_t *q, const char *err)
 /* A statement of one room timed out on the server alone (a row lock held
  * elsewhere, most likely): the room's statements queued behind it would each
  * wait out the timeout too, and every other room's behind them, so they fail
- * now, in order, as this one did. */
+ * now, in order, as this one did. The other rooms' get their wait again (a
+ * batch split over two locked rooms times out twice in front of them). */
 static void
 fail_room_queued(store_pgconn_t *pc, int64_t affinity)
 {
@@ -485,6 +492,7 @@ fail_room_queued(store_pgconn_t *pc, int64_t affinity)
     for (store_q_t *q = pc->head; q != NULL; q = q->next) {
         pc->tail = q;
     }
+    renew_deadlines(pc);
     while (failed != NULL) {
         store_q_t *q = failed;
         failed = q->next;

@@ -14,10 +14,10 @@ seed(const char *url, PGconn *adm)
     ok(admin(adm, "INSERT INTO users (id, full_name, role) VALUES (1, 'Ivan Petrov', 'student'), "
                   "(2, 'Anna Smirnova', 'teacher'), (3, 'Oleg Ivanov', 'parent')") &&
            admin(adm, "INSERT INTO rooms (id, type, name) VALUES (10, 'GROUP', 'Room 10'), "
-                      "(30, 'GROUP', 'Room 30')") &&
+                      "(30, 'GROUP', 'Room 30'), (40, 'GROUP', 'Room 40')") &&
            admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (10, 1), (10, 2), "
-                      "(30, 1)"),
-       "rooms 10 (members 1 and 2) and 30 (member 1), user 3 outside");
+                      "(30, 1), (40, 1)"),
+       "rooms 10 (members 1 and 2), 30 and 40 (member 1), user 3 outside");
 }
 
 /* Inserts queued in one turn go to PostgreSQL as one statement (group commit):
@@ -307,6 +307,42 @@ test_inactive_sender(store_t *st, PGconn *adm)
     res_clear(&r3);
 }
 
+/* Two rooms' rows locked, a third free, all in one statement: after the
+ * split each locked room's insert times out alone (1 s each), and the free
+ * room's, queued behind both, still lands: its wait starts again after each. */
+static void
+test_split_two_locked(const char *url, PGconn *adm)
+{
+    store_t *st = open_store(url, 1, 1000, 3000);
+    res_t free1 = {0}, held10 = {0}, held30 = {0}, free2 = {0};
+    store_msg_in_t m10 = {.room_id = 10, .sender_id = 1, .content = "ten", .content_len = 3};
+    store_msg_in_t m30 = {.room_id = 30, .sender_id = 1, .content = "thirty", .content_len = 6};
+    store_msg_in_t m40 = {.room_id = 40, .sender_id = 1, .content = "forty", .content_len = 5};
+
+    wait_up(st);
+    ok(admin(adm, "BEGIN") && admin(adm, "SELECT 1 FROM rooms WHERE id IN (10, 30) FOR UPDATE"),
+       "rooms 10 and 30 locked by another session");
+    CALL(store_msg_insert(st, &m40, on_msg, &free1));
+    CALL(store_msg_insert(st, &m10, on_msg, &held10));
+    CALL(store_msg_insert(st, &m30, on_msg, &held30));
+    CALL(store_msg_insert(st, &m40, on_msg, &free2));
+    uint64_t end = now_ms() + 8000;
+    while (free2.at == 0 && now_ms() < end) {
+        run_for(20);
+    }
+    ok(admin(adm, "COMMIT"), "  unlocked");
+    ok(held10.err == store_err_timeout && held30.err == store_err_timeout,
+       "  both locked rooms' inserts timed out");
+    ok(free1.err == NULL && free2.err == NULL && free2.seq == free1.seq + 1,
+       "  room 40's two landed, the second behind both timeouts (%s)",
+       free2.err != NULL ? free2.err : "ok");
+    res_clear(&free1);
+    res_clear(&held10);
+    res_clear(&held30);
+    res_clear(&free2);
+    store_free(st);
+}
+
 int
 main(void)
 {
@@ -325,6 +361,7 @@ main(void)
     test_inactive_sender(st, adm);
     store_free(st);
     test_split(url, adm);
+    test_split_two_locked(url, adm);
     test_deadlock_retry(url, adm);
     PQfinish(adm);
     return harness_end(base, url);
