@@ -716,6 +716,13 @@ keepalive(hub_conn_t *c, uint64_t now)
     uint64_t interval = (uint64_t)c->hub->cfg->ping_interval * 1000;
     unsigned char ping[HUB_SOCK_PRE + 1];
 
+    if (c->out_paused || c->history_asked >= HUB_CONN_HISTORY_ASKED_MAX) {
+        /* The hub holds its input back (rx_update): a client it does not
+         * read is not silent by its own doing. Its output is the queue
+         * bounds' business (4408). */
+        hub_conn_on_alive(c);
+        return;
+    }
     if (c->state == HUB_CONN_CLOSING || now - c->rx_ms < interval) {
         return;
     }

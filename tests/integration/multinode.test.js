@@ -355,6 +355,38 @@ test('a socket that asks and does not read: its input waits until its answers ar
   }
 });
 
+// While the hub holds a socket's input back (its queue over 1 MiB), the
+// client's pongs and frames wait unread: that silence is the hub's doing, and
+// the keepalive (here a ping every second, dropped after twice that) must not
+// close the socket for it.
+test('a socket whose input the hub holds back is not closed as silent', { timeout: 60000 }, async () => {
+  const [p, q] = await cluster({ HUB_PING_INTERVAL: '1', HUB_CHANNEL_EXPIRY: '30' });
+  try {
+    assert.equal((await p.api('PUT', '/rooms/78', { type: 'GROUP', name: 'Held', members: [1, 2] })).status, 201);
+    const body = 'k'.repeat(30000);
+    for (let i = 0; i < 50; i += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, k) =>
+        p.api('POST', '/rooms/78/messages', { sender_id: 2, content: body, client_id: `held-${i + k}` })));
+    }
+    const c = await open(p, 1, 78);
+    await sleep(200);
+    c.ws._socket.pause();
+    for (let i = 0; i < 10; i++) c.send({ type: 'history', limit: 100 });
+    await sleep(5000); // over twice the ping interval, input held back all along
+    c.ws._socket.resume();
+    const deadline = Date.now() + 15000;
+    while (c.frames.filter((f) => f.type === 'history').length < 10 && Date.now() < deadline) await sleep(50);
+    await sleep(300);
+    assert.equal(c.frames.filter((f) => f.type === 'history').length, 10, 'every page came');
+    const closed = await Promise.race([c.closed, sleep(300).then(() => null)]);
+    assert.equal(closed, null, `still open: ${closed?.code}`);
+    assert.doesNotMatch(p.log, /event=ws\.idle_timeout/);
+    await c.close();
+  } finally {
+    await Promise.all([p.stop(), q.stop()]);
+  }
+});
+
 // The close of a socket that reads nothing cannot get its frame out past the
 // bytes already held for it: the node hangs up twice HUB_CHANNEL_EXPIRY
 // later, and the socket's descriptor and memory go with it.
