@@ -98,7 +98,26 @@ function waitReady(url, proc, timeoutMs) {
  * true), wait (default true), nofile (the process's descriptor limit, set
  * with prlimit, which execs the hub in place).
  */
+/**
+ * A hub on a free port. freePort()'s port may be taken by another process
+ * before the hub binds it (CI runs two test files at a time): the hub then
+ * stops with listen_failed, and it starts again on another port, with the
+ * same database.
+ */
 export async function startHub(opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const database = opts.database ?? createDatabase();
+    try {
+      return await startHubOnce({ ...opts, database });
+    } catch (e) {
+      const taken = /event=hub\.listen_failed [^\n]*Address already in use/.test(e.message);
+      if (opts.port !== undefined || attempt >= 3 || !taken) throw e;
+      opts = { ...opts, database };
+    }
+  }
+}
+
+async function startHubOnce(opts) {
   const port = opts.port ?? await freePort();
   const database = opts.database ?? createDatabase();
   const secret = opts.secret ?? randomBytes(16).toString('hex');
