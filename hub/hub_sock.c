@@ -44,8 +44,15 @@ hub_sock_rx_flow(hub_conn_t *c, bool on)
 {
     if (c->ws != NULL) {
         hub_wsock_rx_flow(c->ws, on);
-    } else {
-        lws_rx_flow_control(c->wsi, on ? 1 : 0);
+        return;
+    }
+    lws_rx_flow_control(c->wsi, on ? 1 : 0);
+    if (on) {
+        /* Input lws read and held while paused is handed over only when its
+         * loop next runs a service pass; on libuv that waits for I/O on some
+         * socket of lws's, and a client that sent everything before the
+         * pause sends nothing more: wake the loop now. */
+        lws_cancel_service(lws_get_context(c->wsi));
     }
 }
 

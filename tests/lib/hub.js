@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes, createHmac } from 'node:crypto';
 import net from 'node:net';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = process.env.CHATHUB_ROOT ?? path.resolve(import.meta.dirname ?? '.', '..', '..');
@@ -22,15 +23,40 @@ export function requireServers(t) {
   return true;
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
+function bindable(port) {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+    s.once('error', () => resolve(0));
+    s.listen(port, '127.0.0.1', () => {
+      const { port: got } = s.address();
+      s.close(() => resolve(got));
     });
-    s.on('error', reject);
   });
+}
+
+/** The kernel's range for outgoing connections' ports, whose ports a port
+ * picked there may be handed to before a server binds it. */
+function ephemeralLow() {
+  try {
+    return Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/**
+ * A port free now, for a server about to start. Picked at random below the
+ * kernel's ephemeral range where there is room (the tests' own connections
+ * to PostgreSQL, Redis and the hubs take ports from that range, and could
+ * take this one before the server binds it); else any the kernel gives.
+ */
+export async function freePort() {
+  const low = ephemeralLow();
+  for (let i = 0; low > 11000 && i < 50; i++) {
+    const port = await bindable(10000 + Math.floor(Math.random() * (low - 10000)));
+    if (port !== 0) return port;
+  }
+  return bindable(0);
 }
 
 export function psql(sql, url = BASE_URL) {
