@@ -319,6 +319,17 @@ test('a queued frame older than HUB_CHANNEL_EXPIRY closes the socket with 4408, 
   }
 });
 
+/** Room `room` (users 1 and 2) with 50 messages of 30 KB: a history page of
+ * 100 is 1.5 MB, over the 1 MiB past which a socket's input waits. */
+async function roomOfPages(hub, room) {
+  assert.equal((await hub.api('PUT', `/rooms/${room}`, { type: 'GROUP', name: `Pages ${room}`, members: [1, 2] })).status, 201);
+  const body = 'p'.repeat(30000);
+  for (let i = 0; i < 50; i += 10) {
+    await Promise.all(Array.from({ length: 10 }, (_, k) =>
+      hub.api('POST', `/rooms/${room}/messages`, { sender_id: 2, content: body, client_id: `page-${room}-${i + k}` })));
+  }
+}
+
 // A client that asks for history and does not read the answers: past 1 MiB
 // queued for it the node stops reading its input, so it cannot make the node
 // hold more (20 pages of 1.5 MB were 30 MB queued at once). What it sent
@@ -327,12 +338,7 @@ test('a socket that asks and does not read: its input waits until its answers ar
   const [p, q] = await cluster({});
   const counter = async (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await (await p.metrics()).text())?.[1]);
   try {
-    assert.equal((await p.api('PUT', '/rooms/77', { type: 'GROUP', name: 'Pages', members: [1, 2] })).status, 201);
-    const body = 'p'.repeat(30000);
-    for (let i = 0; i < 50; i += 10) {
-      await Promise.all(Array.from({ length: 10 }, (_, k) =>
-        p.api('POST', '/rooms/77/messages', { sender_id: 2, content: body, client_id: `page-${i + k}` })));
-    }
+    await roomOfPages(p, 77);
     const c = await open(p, 1, 77);
     await sleep(200);
     const before = await counter('chathub_messages_in_total');
@@ -362,12 +368,7 @@ test('a socket that asks and does not read: its input waits until its answers ar
 test('a socket whose input the hub holds back is not closed as silent', { timeout: 60000 }, async () => {
   const [p, q] = await cluster({ HUB_PING_INTERVAL: '1', HUB_CHANNEL_EXPIRY: '30' });
   try {
-    assert.equal((await p.api('PUT', '/rooms/78', { type: 'GROUP', name: 'Held', members: [1, 2] })).status, 201);
-    const body = 'k'.repeat(30000);
-    for (let i = 0; i < 50; i += 10) {
-      await Promise.all(Array.from({ length: 10 }, (_, k) =>
-        p.api('POST', '/rooms/78/messages', { sender_id: 2, content: body, client_id: `held-${i + k}` })));
-    }
+    await roomOfPages(p, 78);
     const c = await open(p, 1, 78);
     await sleep(200);
     c.ws._socket.pause();
