@@ -130,12 +130,20 @@ hub_conn_on_established(hub_t *hub, struct lws *wsi, hub_pss_t *pss)
     return 0;
 }
 
+/* The hub holds the client's input back for what it asked: its queue is
+ * full, or its history requests are at the store. */
+static bool
+input_held(const hub_conn_t *c)
+{
+    return c->out_paused || c->history_asked >= HUB_CONN_HISTORY_ASKED_MAX;
+}
+
 /* Input is read unless early messages or the queue hold too much. Only a
  * change costs a call (epoll_ctl, or lws's flow control). */
 static void
 rx_update(hub_conn_t *c)
 {
-    bool off = c->rx_paused || c->out_paused || c->history_asked >= HUB_CONN_HISTORY_ASKED_MAX;
+    bool off = c->rx_paused || input_held(c);
 
     if (off != c->rx_off) {
         c->rx_off = off;
@@ -716,7 +724,7 @@ keepalive(hub_conn_t *c, uint64_t now)
     uint64_t interval = (uint64_t)c->hub->cfg->ping_interval * 1000;
     unsigned char ping[HUB_SOCK_PRE + 1];
 
-    if (c->out_paused || c->history_asked >= HUB_CONN_HISTORY_ASKED_MAX) {
+    if (input_held(c)) {
         /* The hub holds its input back (rx_update): a client it does not
          * read is not silent by its own doing. Its output is the queue
          * bounds' business (4408). */
