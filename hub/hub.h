@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "hub_config.h"
+#include "hub_heads.h"
 #include "hub_map.h"
 #include "lat_hist.h"
 #include "store.h"
@@ -27,6 +28,7 @@ typedef struct hub_counters {
     uint64_t resumes;      /* connections that asked for ?last_seq */
     uint64_t drain_closes; /* sockets closed with 1012 by a drain */
     uint64_t fd_rejects;   /* accepted sockets hung up: too close to the fd limit */
+    uint64_t head_rejects; /* accepted sockets refused: their address has too many heads pending */
     uint64_t audit_fills;  /* rooms the audit found behind the store (hub_room_audit.c) */
     uint64_t room_held;    /* messages that came ahead of a missing seq and waited (hub_room.c) */
     uint64_t room_fills;   /* reads of a room's missing messages from the store */
@@ -56,6 +58,7 @@ typedef struct hub {
     hub_map_t rooms;       /* room id → hub_room_t * (rooms with a local socket) */
     hub_map_t http_reqs;   /* request id → hub_http_req_t * (answers still owed) */
     hub_map_t ip_conns;    /* client address key → open sockets (as uintptr_t) */
+    hub_heads_t heads;     /* unfinished request heads per address (hub_heads.h) */
     uint64_t next_id;      /* ids for connections and requests; never reused */
     hub_clock_t clock;
     /* By descriptor: what accept4() said of each client's peer (hub_listen.h). */

@@ -56,6 +56,9 @@ static const opt_t opts[] = {
         "client sockets this node holds; more are hung up at accept"),
     NUM(max_conns_per_ip, "max-conns-per-ip", "HUB_MAX_CONNS_PER_IP", "1000", 0, 10000000,
         "open sockets per client address (0: no limit); more get 429"),
+    NUM(max_pending_per_ip, "max-pending-per-ip", "HUB_MAX_PENDING_PER_IP", "256", 0, 10000000,
+        "connections per client address whose request head has not arrived (0: no limit); more "
+        "get 429 at accept"),
     NUM(rate_limit, "rate-limit", "HUB_RATE_LIMIT", "20", 1, 1000000, "messages/s per socket"),
     NUM(rate_burst, "rate-burst", "HUB_RATE_BURST", "40", 1, 1000000, "burst per socket"),
     NUM(channel_capacity, "channel-capacity", "HUB_CHANNEL_CAPACITY", "1500", 1, 1000000,

@@ -24,6 +24,7 @@ typedef struct hub_config {
     long max_message_bytes;
     long max_connections;
     long max_conns_per_ip;
+    long max_pending_per_ip;
     long rate_limit; /* messages per second per socket */
     long rate_burst;
     long channel_capacity; /* queued frames per socket before 4408 */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hub_handshake.h"
+#include "hub_heads.h"
 #include "hub_http.h"
 #include "hub_log.h"
 #include "hub_wsock.h"
@@ -104,18 +105,25 @@ on_resume(uv_timer_t *t)
     uv_poll_start(&l->poll, UV_READABLE, on_readable);
 }
 
-/* A head that fills HEAD_MAX without ending: lws would drop it without a
- * word (a browser sees 1006), so it gets 431 here. What the client sent is
- * read first: a close with unread bytes would reset the answer away. */
+/* Answer fd with status and close it. What the client sent is read first:
+ * a close with unread bytes would reset the answer away. */
 static void
-refuse_head(int fd, int status, const char *event, const char *why)
+refuse(int fd, int status, const char *why)
 {
     char buf[4096];
 
     for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
     }
-    log_info(event, "fd=%d", fd);
     hub_http_refuse_fd(fd, status, why, "");
+}
+
+/* A head that fills HEAD_MAX without ending: lws would drop it without a
+ * word (a browser sees 1006), so it gets 431 here. */
+static void
+refuse_head(int fd, int status, const char *event, const char *why)
+{
+    log_info(event, "fd=%d", fd);
+    refuse(fd, status, why);
 }
 
 /* A %00 in the request line's target: lws 4.1 drops the connection without
@@ -167,7 +175,10 @@ hand_over_peeked(listener_t *l, int fd)
     }
     /* lws serves the head at once; NULL also when that refused it (a bad
      * token's 401), so it is not worth a warning. lws has closed fd. */
-    if (lws_adopt_socket_vhost_readbuf(l->vhost, fd, out, outlen) == NULL) {
+    hub_heads_adopt_begin(l->hub);
+    struct lws *wsi = lws_adopt_socket_vhost_readbuf(l->vhost, fd, out, outlen);
+    hub_heads_adopt_end(l->hub, fd, wsi);
+    if (wsi == NULL) {
         log_debug("conn.adopt_closed", "fd=%d", fd);
     }
     return true;
@@ -184,7 +195,10 @@ hand_to_lws(listener_t *l, int fd)
     } else if (hand_over_peeked(l, fd)) {
         return;
     }
-    if (lws_adopt_descriptor_vhost(l->vhost, type, desc, NULL, NULL) == NULL) {
+    hub_heads_adopt_begin(l->hub);
+    struct lws *wsi = lws_adopt_descriptor_vhost(l->vhost, type, desc, NULL, NULL);
+    hub_heads_adopt_end(l->hub, fd, wsi);
+    if (wsi == NULL) {
         log_warn("conn.adopt_failed", "fd=%d", fd); /* lws has closed fd */
     }
 }
@@ -218,7 +232,13 @@ on_readable(uv_poll_t *p, int status, int events)
             close(fd);
             continue;
         }
+        hub_heads_forget_fd(l->hub, fd);
         record_peer(l->hub, fd, &ss);
+        if (!hub_heads_admit(l->hub, fd)) {
+            /* logged there, once per thousand: a flood would be a line each */
+            refuse(fd, 429, "too many unfinished requests from this address");
+            continue;
+        }
         hand_to_lws(l, fd);
     }
 }

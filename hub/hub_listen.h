@@ -31,7 +31,8 @@ int hub_listen_open(hub_t *hub, const char *addr, int port, bool reuseport, bool
 typedef struct hub_peer {
     uint64_t key;
     bool loopback;
-    bool known; /* false: not accepted here (or not yet) */
+    bool known;           /* false: not accepted here (or not yet) */
+    struct lws *head_wsi; /* counted by hub_heads.c: lws has not had its head yet */
 } hub_peer_t;
 
 /* The peer of the socket fd, or NULL when it was not accepted here. */

@@ -403,6 +403,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_init(&hub.rooms);
     hub_map_init(&hub.http_reqs);
     hub_map_init(&hub.ip_conns);
+    hub_heads_init(&hub.heads);
     uv_signal_init(&loop, &hub.sigterm);
     uv_signal_init(&loop, &hub.sigint);
     hub.sigterm.data = hub.sigint.data = &hub;
@@ -434,6 +435,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_map_clear(&hub.rooms);
     hub_map_clear(&hub.http_reqs);
     hub_map_clear(&hub.ip_conns);
+    hub_heads_clear(&hub.heads);
     free(hub.peers);
     proto_jwt_key_free(hub.jwt_key);
     return hub.exit_code;

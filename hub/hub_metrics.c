@@ -116,6 +116,10 @@ hub_metrics_reply(hub_t *hub, hub_http_req_t *req)
            k->drain_closes);
     metric(&t, "chathub_fd_limit_rejects_total", "counter",
            "sockets hung up at accept: too close to the descriptor limit", k->fd_rejects);
+    metric(&t, "chathub_pending_limit_rejects_total", "counter",
+           "connections refused with 429 at accept: their address had HUB_MAX_PENDING_PER_IP "
+           "request heads unfinished",
+           k->head_rejects);
     metric(&t, "chathub_room_audit_fills_total", "counter",
            "rooms found behind the store a second after the audit read them (messages stored "
            "but not published: filled from the store)",

@@ -6,6 +6,7 @@
 #include "hub_ws.h"
 
 #include "hub_conn.h"
+#include "hub_heads.h"
 #include "hub_http.h"
 #include "hub_log.h"
 
@@ -16,8 +17,12 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     hub_pss_t *pss = user;
 
     if (reason == LWS_CALLBACK_WSI_DESTROY) {
+        hub_heads_done(hub, wsi);
         hub_conn_on_wsi_destroy(wsi);
         return 0;
+    }
+    if (reason == LWS_CALLBACK_HTTP || reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) {
+        hub_heads_done(hub, wsi); /* its head is here */
     }
     /* lws calls some reasons without session memory (a request that overflowed
      * the header space is closed before any was allocated): nothing of ours

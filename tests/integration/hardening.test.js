@@ -190,6 +190,53 @@ test('a slowloris handshake is dropped after the handshake timeout', { timeout: 
   await stillServing();
 });
 
+// Partial heads hold descriptors for the head timeout; one address may hold
+// only HUB_MAX_PENDING_PER_IP of them. The client must not be a loopback
+// address (loopback is our nginx): it connects to the loopback listener from
+// this machine's own non-loopback address.
+const ownAddress = Object.values(os.networkInterfaces()).flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+test('unfinished request heads per address: 429 at accept past HUB_MAX_PENDING_PER_IP, counted down as heads finish or close', { skip: ownAddress ? false : 'no non-loopback IPv4 address', timeout: 30000 }, async () => {
+  const h = await startHub({ env: { HUB_MAX_PENDING_PER_IP: '4' } });
+  const open = (localAddress) => new Promise((resolve) => {
+    const s = net.connect({ port: h.port, host: '127.0.0.1', localAddress });
+    s.on('error', () => {});
+    s.answer = new Promise((r) => {
+      let got = '';
+      s.on('data', (d) => { got += d; });
+      s.on('close', () => r(got.split('\r\n')[0]));
+    });
+    s.once('connect', () => s.write('GET /health HTTP/1.1\r\nHost: x\r\n', () => resolve(s)));
+  });
+  const rejects = async () => Number((await (await fetch(`${h.url}/metrics`, { headers: { Authorization: `Bearer ${h.apiKey}` } })).text())
+    .match(/^chathub_pending_limit_rejects_total (\d+)/m)[1]);
+  try {
+    const held = [];
+    for (let i = 0; i < 4; i++) held.push(await open(ownAddress));
+    const fifth = await open(ownAddress);
+    assert.equal(await fifth.answer, 'HTTP/1.1 429 Too Many Requests');
+    assert.equal(await rejects(), 1);
+    const local = await open('127.0.0.1');
+    local.end('\r\n');
+    assert.equal(await local.answer, 'HTTP/1.1 200 OK', 'a loopback peer (a proxy) is not counted');
+
+    held[0].end('\r\n'); // its head is whole: it is served and no longer counted
+    assert.equal(await held[0].answer, 'HTTP/1.1 200 OK');
+    held[1].destroy(); // gone before its head: no longer counted
+    await sleep(200);
+    const more = [await open(ownAddress), await open(ownAddress)];
+    const over = await open(ownAddress);
+    assert.equal(await over.answer, 'HTTP/1.1 429 Too Many Requests');
+    for (const s of [...more, held[2], held[3]]) s.end('\r\n');
+    const answers = await Promise.all([...more, held[2], held[3]].map((s) => s.answer));
+    assert.deepEqual(new Set(answers), new Set(['HTTP/1.1 200 OK']));
+    assert.equal(await rejects(), 2);
+  } finally {
+    await h.stop();
+  }
+});
+
 test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout: 30000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'chathub-tls-'));
   const cert = path.join(dir, 'cert.pem');
