@@ -25,28 +25,33 @@
 typedef struct user_call {
     hub_ref_t ref;
     int64_t user_id;
+    char role[33]; /* as given: the store keeps it as it is */
 } user_call_t;
 
 static void
-on_user_done(void *ud, const char *full_name, bool is_active, const char *err)
+on_user_done(void *ud, const char *full_name, bool is_active, bool renamed, const char *err)
 {
     int64_t user_id = ((user_call_t *)ud)->user_id;
+    char role[33];
     hub_t *hub;
-    hub_http_req_t *req = hub_api_take_req(ud, &hub);
-    const char *role = NULL;
+    hub_http_req_t *req;
 
+    snprintf(role, sizeof(role), "%s", ((user_call_t *)ud)->role);
+    req = hub_api_take_req(ud, &hub); /* frees ud */
     if (err == NULL && !is_active) {
         /* A deactivated user's sockets go at once (PROTOCOL.md §5: 4401). */
         hub_control_close_user(hub, user_id, 0, PROTO_ERR_UNAUTHORIZED);
+    } else if (err == NULL && renamed) {
+        /* Their open sockets' typing and presence frames name them anew. */
+        hub_control_rename_user(hub, user_id, full_name, role);
     }
     if (req == NULL || hub_api_reply_store_err(req, err)) {
         return;
     }
-    (void)hub_api_json_str(req->json, "role", 32, &role);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "id", proto_json_int((int64_t)req->api.id));
     cJSON_AddStringToObject(j, "full_name", full_name);
-    cJSON_AddStringToObject(j, "role", role != NULL ? role : "");
+    cJSON_AddStringToObject(j, "role", role);
     cJSON_AddBoolToObject(j, "is_active", is_active);
     hub_http_reply_json(req, 200, j);
 }
@@ -89,6 +94,7 @@ hub_api_user_put(hub_t *hub, hub_http_req_t *req)
     user_call_t *call = xmalloc(sizeof(*call));
     call->ref = (hub_ref_t){hub, req->id};
     call->user_id = (int64_t)req->api.id;
+    snprintf(call->role, sizeof(call->role), "%s", role);
     if (store_user_upsert(hub->store, call->user_id, name, role,
                           active == NULL ? STORE_KEEP : cJSON_IsTrue(active), on_user_done,
                           call) < 0) {

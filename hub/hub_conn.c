@@ -453,7 +453,7 @@ hub_conn_free(hub_t *hub, hub_conn_t *c)
     }
     hub_room_remove_conn(hub, c);
     if (c->in_presence) {
-        hub_presence_leave(hub, c->room_id, c->user.id);
+        hub_presence_leave(hub, c->room_id, c->user.id, c->kicked);
     }
     hub_map_del(&hub->conns, c->id);
     hub_wire_forget(hub, c);
@@ -685,6 +685,7 @@ hub_conn_close_user(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t er
          * waiting for presence is as good as in the room. */
         if (c->state != HUB_CONN_CLOSING && c->user.id == user_id &&
             (room_id == 0 || c->room_id == room_id) && c->opened_ms <= opened_by) {
+            c->kicked = true;
             if (err == PROTO_ERR_NONE) {
                 hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
             } else {
@@ -707,6 +708,7 @@ hub_conn_close_token(hub_t *hub, const char *key)
         hub_conn_t *c = val;
         if (c->state != HUB_CONN_CLOSING && c->auth.opaque[0] != '\0' &&
             strcmp(c->auth.opaque, key) == 0) {
+            c->kicked = true;
             hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token revoked");
             n++;
         }

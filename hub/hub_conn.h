@@ -94,6 +94,10 @@ typedef struct hub_conn {
     bool corked;            /* listed for hub_wire's write at the end of this turn */
     int close_code;
     char close_reason[64];
+    /* Closed by a server API command (a removal, a deactivation, a revoked
+     * token, a disconnect): its user's leave is announced without the grace
+     * period a reload gets (hub_presence_leave). */
+    bool kicked;
     bool close_sent;  /* the close frame went to lws; input is read and dropped */
     bool peer_closed; /* the client's close frame came: later frames are dropped */
     bool write_shut;  /* FIN sent after the close frame (lingering close) */

@@ -15,10 +15,13 @@
 #include "hub_clock.h"
 #include "hub_conn.h"
 #include "hub_log.h"
+#include "hub_presence.h"
 #include "hub_recheck.h"
+#include "xalloc.h"
 
 #define VERB_CLOSE_USER "close_user"
 #define VERB_CLOSE_TOKEN "close_token "
+#define VERB_RENAME "rename_user " /* then the role, a space, the full name */
 
 static void
 key_digest(const char *key, char hex[65])
@@ -57,6 +60,7 @@ close_token_digest(hub_t *hub, const char *hex)
         }
         key_digest(c->auth.opaque, mine);
         if (strcmp(mine, hex) == 0) {
+            c->kicked = true;
             hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token revoked");
             n++;
         }
@@ -75,6 +79,65 @@ hub_control_close_token(hub_t *hub, const char *key)
     snprintf(payload, sizeof(payload), "%s%s", VERB_CLOSE_TOKEN, hex);
     hub_channel_publish(hub->channel, HUB_ENV_CONTROL, 0, 0, 0, (const unsigned char *)payload,
                         strlen(payload));
+}
+
+/* What frames built from a socket's copy of its user (typing, presence)
+ * carry; messages and connection_established come from the store. */
+static void
+rename_here(hub_t *hub, const proto_user_t *user, bool origin)
+{
+    size_t i = 0;
+    uint64_t k;
+    void *val;
+
+    while (hub_map_next(&hub->conns, &i, &k, &val)) {
+        hub_conn_t *c = val;
+        if (c->user.id == user->id) {
+            free((char *)c->user.full_name);
+            free((char *)c->user.role);
+            c->user.full_name = xstrdup(user->full_name);
+            c->user.role = xstrdup(user->role);
+        }
+    }
+    hub_presence_rename(hub, user, origin);
+}
+
+void
+hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, const char *role)
+{
+    proto_user_t user = {.id = user_id, .full_name = full_name, .role = role};
+    size_t vlen = strlen(VERB_RENAME), rlen = strlen(role), nlen = strlen(full_name);
+    unsigned char *payload = xmalloc(vlen + rlen + 1 + nlen);
+
+    rename_here(hub, &user, true);
+    memcpy(payload, VERB_RENAME, vlen);
+    memcpy(payload + vlen, role, rlen);
+    payload[vlen + rlen] = ' ';
+    memcpy(payload + vlen + rlen + 1, full_name, nlen);
+    hub_channel_publish(hub->channel, HUB_ENV_CONTROL, 0, 0, user_id, payload,
+                        vlen + rlen + 1 + nlen);
+    free(payload);
+}
+
+/* "<role> <full name>" from another node; the name may hold spaces, the role
+ * does not. A late one is applied too: a rename is never undone, only
+ * followed by another, which comes after it. */
+static void
+rename_from(hub_t *hub, int64_t user_id, const unsigned char *p, size_t len)
+{
+    const unsigned char *sp = memchr(p, ' ', len);
+    size_t rlen = sp != NULL ? (size_t)(sp - p) : 0;
+
+    if (sp == NULL || rlen == 0 || rlen > 32 || memchr(p, '\0', len) != NULL) {
+        log_warn("control.bad_rename", "user=%" PRId64 " bytes=%zu", user_id, len);
+        return;
+    }
+    char *role = xstrndup((const char *)p, rlen);
+    char *name = xstrndup((const char *)sp + 1, len - rlen - 1);
+    proto_user_t user = {.id = user_id, .full_name = name, .role = role};
+    rename_here(hub, &user, false);
+    free(role);
+    free(name);
 }
 
 /* A kick made minutes ago: a removal or a deactivation may have been undone
@@ -120,6 +183,9 @@ hub_control_apply(hub_t *hub, const hub_envelope_t *env)
         } else {
             hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq, UINT64_MAX);
         }
+    } else if (len > strlen(VERB_RENAME) && memcmp(verb, VERB_RENAME, strlen(VERB_RENAME)) == 0 &&
+               env->user > 0) {
+        rename_from(hub, env->user, payload + strlen(VERB_RENAME), len - strlen(VERB_RENAME));
     } else if (len == vlen + 64 && memcmp(verb, VERB_CLOSE_TOKEN, vlen) == 0) {
         char hex[65];
         memcpy(hex, verb + vlen, 64);

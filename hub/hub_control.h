@@ -23,6 +23,10 @@ size_t hub_control_close_user(hub_t *hub, int64_t user_id, int64_t room_id, prot
  * Only a digest of the key crosses Redis. */
 void hub_control_close_token(hub_t *hub, const char *key);
 
+/* On every node: user_id's open sockets and presence show full_name and role
+ * from now on (PUT /api/v1/users renamed them). */
+void hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, const char *role);
+
 /* Apply a control envelope from another node. */
 void hub_control_apply(hub_t *hub, const hub_envelope_t *env);
 

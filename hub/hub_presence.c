@@ -497,7 +497,7 @@ grace_ms(hub_t *hub)
 }
 
 void
-hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id)
+hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked)
 {
     pres_t *e = hub->presence != NULL ? find(hub->presence, room_id, user_id) : NULL;
 
@@ -507,8 +507,44 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id)
     if (--e->count == 0) {
         e->leaving = true;
         e->drained = hub->draining;
-        uv_timer_start(&e->grace, on_grace, grace_ms(hub), 0);
+        uv_timer_start(&e->grace, on_grace, kicked ? 0 : grace_ms(hub), 0);
     }
+}
+
+static void
+on_renamed(void *ud, void *reply, const char *err)
+{
+    (void)ud, (void)reply, (void)err; /* a lost write: the user's next join writes it */
+}
+
+void
+hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
+{
+    hub_presence_t *p = hub->presence;
+    pres_user_t *w;
+    size_t i = 0;
+    uint64_t k;
+    void *v;
+
+    if (p == NULL) {
+        return;
+    }
+    w = user_new(user);
+    while (hub_map_next(&p->entries, &i, &k, &v)) {
+        for (pres_t *e = v; e != NULL; e = e->next) {
+            if (e->user == user->id) {
+                user_unref(e->who);
+                e->who = user_ref(w);
+            }
+        }
+    }
+    if (origin && hub_presence_redis(hub) != NULL) {
+        char id[PROTO_I64_STR_MAX];
+        const char *args[] = {id, w->json};
+        proto_i64_str(id, user->id);
+        (void)eval(hub, hub_presence_rename_lua, 2, args, on_renamed, NULL);
+    }
+    user_unref(w);
 }
 
 size_t

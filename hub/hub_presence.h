@@ -55,8 +55,14 @@ typedef void (*hub_presence_online_cb)(hub_t *hub, uint64_t id, const int64_t *o
 void hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_t id,
                        hub_presence_online_cb cb, void *ud);
 
-/* A socket counted by hub_presence_join() is gone. */
-void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id);
+/* A socket counted by hub_presence_join() is gone. kicked: the hub closed it
+ * for good (removed, deactivated, token revoked): a leave is announced now,
+ * without the grace period that spares a reload its leave and join. */
+void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked);
+
+/* user (copied) was renamed: its joins and leaves carry the new name and
+ * role from now on. origin: this node made the change, and tells Redis too. */
+void hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin);
 
 /* Users whose last socket here the drain closed (they were told to reconnect
  * elsewhere) and whose grace period still runs. */

@@ -208,3 +208,10 @@ const char hub_presence_connections_lua[] =
     "  end\n"
     "end\n"
     "return sum\n";
+
+/* ARGV: user, user json. A renamed user's entry, for the leaves a reaper
+ * announces for them; written only if there is one. */
+const char hub_presence_rename_lua[] = "if redis.call('HEXISTS', 'chathub:u', ARGV[1]) == 1 then\n"
+                                       "  redis.call('HSET', 'chathub:u', ARGV[1], ARGV[2])\n"
+                                       "end\n"
+                                       "return 0\n";

@@ -9,6 +9,7 @@ extern const char hub_presence_reap_lua[];
 extern const char hub_presence_remove_lua[];
 extern const char hub_presence_restore_lua[];
 extern const char hub_presence_connections_lua[];
+extern const char hub_presence_rename_lua[];
 extern const char hub_presence_resync_lua[];
 
 #endif

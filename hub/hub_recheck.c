@@ -98,6 +98,7 @@ on_checked(void *ud, const size_t *bad, const char *const *errs, size_t nbad, co
         log_info("ws.recheck_closed",
                  "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " err=\"%s\"", c->id, c->user.id,
                  c->room_id, errs[i]);
+        c->kicked = true;
         hub_conn_fail(c, why, NULL);
     }
 

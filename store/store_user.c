@@ -22,9 +22,10 @@ on_upsert(void *ctx, const PGresult *res, const char *err)
         err = store_err_internal;
     }
     if (err != NULL) {
-        c->cb(c->ud, NULL, false, err);
+        c->cb(c->ud, NULL, false, false, err);
     } else {
-        c->cb(c->ud, store_col_str(res, 0, 0), store_col_bool(res, 0, 1), NULL);
+        c->cb(c->ud, store_col_str(res, 0, 0), store_col_bool(res, 0, 1), store_col_bool(res, 0, 2),
+              NULL);
     }
     free(c);
 }
@@ -42,17 +43,23 @@ store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *ro
     c->cb = cb;
     c->ud = ud;
     /* The schema's CHECKs refuse unknown roles and ids out of range
-     * (store_err_invalid). A NULL parameter is a field left out: kept. */
-    rc = role == NULL
-             ? store_fail(st, on_upsert, c, store_err_invalid)
-             : store_query(st, -1,
-                           "INSERT INTO users (id, full_name, role, is_active) "
-                           "VALUES ($1, COALESCE($2, ''), $3, COALESCE($4::boolean, true)) "
-                           "ON CONFLICT (id) DO UPDATE SET "
-                           "full_name = COALESCE($2, users.full_name), role = EXCLUDED.role, "
-                           "is_active = COALESCE($4::boolean, users.is_active), "
-                           "updated_at = now() RETURNING full_name, is_active",
-                           4, params, on_upsert, c);
+     * (store_err_invalid). A NULL parameter is a field left out: kept. prev
+     * reads the row as the statement's snapshot has it, before up's write. */
+    rc =
+        role == NULL
+            ? store_fail(st, on_upsert, c, store_err_invalid)
+            : store_query(st, -1,
+                          "WITH prev AS (SELECT full_name, role FROM users WHERE id = $1), "
+                          "up AS (INSERT INTO users (id, full_name, role, is_active) "
+                          "VALUES ($1, COALESCE($2, ''), $3, COALESCE($4::boolean, true)) "
+                          "ON CONFLICT (id) DO UPDATE SET "
+                          "full_name = COALESCE($2, users.full_name), role = EXCLUDED.role, "
+                          "is_active = COALESCE($4::boolean, users.is_active), "
+                          "updated_at = now() RETURNING full_name, role, is_active) "
+                          "SELECT up.full_name, up.is_active, "
+                          "COALESCE(prev.full_name <> up.full_name OR prev.role <> up.role, false) "
+                          "FROM up LEFT JOIN prev ON true",
+                          4, params, on_upsert, c);
     if (rc < 0) {
         free(c);
         return -1;

@@ -7,8 +7,10 @@
 #include "store.h"
 
 /* The user as stored after the upsert; full_name borrowed until the callback
- * returns (NULL on error). */
-typedef void (*store_user_cb)(void *ud, const char *full_name, bool is_active, const char *err);
+ * returns (NULL on error). renamed: an existing user's full_name or role
+ * changed (what their open sockets show of them is now stale). */
+typedef void (*store_user_cb)(void *ud, const char *full_name, bool is_active, bool renamed,
+                              const char *err);
 
 /*
  * Upsert user id. role must be student, teacher, tutor, parent or admin (else

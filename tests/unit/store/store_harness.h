@@ -156,6 +156,7 @@ typedef struct res {
     int applied;
     int64_t id;
     bool flag;
+    bool renamed; /* on_user */
     bool archived;
     int64_t seq;
     char text[256];
@@ -195,12 +196,13 @@ on_done(void *ud, const char *err)
 }
 
 static inline void
-on_user(void *ud, const char *full_name, bool is_active, const char *err)
+on_user(void *ud, const char *full_name, bool is_active, bool renamed, const char *err)
 {
     res_t *r = ud;
 
     snprintf(r->text, sizeof(r->text), "%s", full_name != NULL ? full_name : "");
     r->flag = is_active;
+    r->renamed = renamed;
     on_done(ud, err);
 }
 

@@ -83,15 +83,23 @@ test_users_tokens(store_t *st)
     wait_all();
     CALL(store_user_upsert(st, 1, "Ivan Petrov", "student", true, on_user, &r));
     wait_all();
-    ok(r.err == NULL, "an identical upsert is fine");
+    ok(r.err == NULL && !r.renamed, "an identical upsert is fine, and no rename");
+    CALL(store_user_upsert(st, 5, "Lonely Tutor Renamed", "tutor", true, on_user, &r));
+    CALL(store_user_upsert(st, 6, NULL, "teacher", STORE_KEEP, on_user, &r2));
+    wait_all();
+    ok(r.err == NULL && r.renamed && r2.err == NULL && r2.renamed && strcmp(r2.text, "Admin") == 0,
+       "a new name, or a new role, is a rename");
+    CALL(store_user_upsert(st, 6, "Admin", "admin", true, on_user, &r3));
+    wait_all();
+    ok(r3.err == NULL && r3.renamed, "  and back again too");
     CALL(store_user_upsert(st, 4, NULL, "student", STORE_KEEP, on_user, &r));
     wait_all();
     ok(r.err == NULL && !r.flag && strcmp(r.text, "Gone User") == 0,
        "fields left out keep what is stored: still inactive, same name (%s)", r.text);
     CALL(store_user_upsert(st, 8, NULL, "student", STORE_KEEP, on_user, &r));
     wait_all();
-    ok(r.err == NULL && r.flag && r.text[0] == '\0',
-       "a new user left without them: active, no name");
+    ok(r.err == NULL && r.flag && r.text[0] == '\0' && !r.renamed,
+       "a new user left without them: active, no name, no rename");
     CALL(store_user_upsert(st, 8, "Eight", "student", false, on_user, &r));
     wait_all();
     ok(r.err == NULL && !r.flag && strcmp(r.text, "Eight") == 0, "  given, they are stored");
