@@ -406,6 +406,14 @@ answer_ws_path(hub_t *hub, hub_http_req_t *req)
     }
 }
 
+/* Paths that answer GET (and HEAD) only: another method gets 405, not 404. */
+static bool
+get_only_path(const char *path)
+{
+    return strcmp(path, "/health") == 0 || strcmp(path, "/ready") == 0 ||
+           strcmp(path, "/metrics") == 0 || hub_static_find(path) != NULL;
+}
+
 static void
 route(hub_t *hub, hub_http_req_t *req)
 {
@@ -439,6 +447,9 @@ route(hub_t *hub, hub_http_req_t *req)
         hub_http_reply(req, 200, file->content_type, (const char *)file->data, file->len);
     } else if (req->api.route != PROTO_API_NONE) {
         hub_api_handle(hub, req);
+    } else if (!get && get_only_path(req->path)) {
+        hub_http_add_header(req, "Allow", "GET, HEAD");
+        hub_http_reply_error(req, 405, NULL, "method not allowed on this path");
     } else {
         hub_http_reply_error(req, 404, NULL, "no such path");
     }

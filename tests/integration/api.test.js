@@ -290,6 +290,10 @@ test('unknown API paths are 404, wrong methods 405', async () => {
   assert.deepEqual([participant.status, participant.headers.get('allow')], [405, 'PUT, DELETE']);
   const head = await hub.api('HEAD', '/stats');
   assert.deepEqual([head.status, head.text], [200, ''], 'HEAD is GET without the body');
+  for (const [method, path] of [['POST', '/health'], ['PUT', '/ready'], ['DELETE', '/metrics'], ['POST', '/client/chathub.js']]) {
+    const r = await fetch(`${hub.url}${path}`, { method, headers: { Authorization: `Bearer ${hub.apiKey}` } });
+    assert.deepEqual([r.status, r.headers.get('allow')], [405, 'GET, HEAD'], `${method} ${path}`);
+  }
 });
 
 /** Send raw bytes; resolve with everything the hub sent back and whether it closed, within ms. */
