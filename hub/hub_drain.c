@@ -17,7 +17,7 @@
 
 #define TICK_MS 100
 #define SPREAD_MS 3000   /* sockets close over this long */
-#define DEADLINE_MS 8000 /* stop by then whatever is pending: the spread, then a 3 s grace */
+#define DEADLINE_MS 8500 /* stop by then whatever is pending: the spread, then a 5 s grace */
 
 typedef struct drain {
     hub_t *hub;

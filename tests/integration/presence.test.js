@@ -97,7 +97,7 @@ test('a node drain: a user who reconnects to another node within the grace shows
   const exited = new Promise((r) => c.proc.once('exit', r));
   c.proc.kill('SIGTERM');
   assert.equal((await back.closed).code, 1012);
-  await sleep(1000);
+  await sleep(4000); // past a reload's 3 s grace: a drained node's users get 5
   const again = await open(b, 22, 80);
   const leave = await observer.next('presence', 15000, (f) => f.user.id === 23 && f.event === 'leave');
   assert.ok(!leave.online.includes(23) && leave.online.includes(22), JSON.stringify(leave.online));
