@@ -517,12 +517,6 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked)
     }
 }
 
-static void
-on_renamed(void *ud, void *reply, const char *err)
-{
-    (void)ud, (void)reply, (void)err; /* a lost write: the user's next join writes it */
-}
-
 void
 hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
 {
@@ -548,7 +542,8 @@ hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
         char id[PROTO_I64_STR_MAX];
         const char *args[] = {id, w->json};
         proto_i64_str(id, user->id);
-        (void)eval(hub, hub_presence_rename_lua, 2, args, on_renamed, NULL);
+        /* No answer wanted: a write lost with Redis, the user's next join makes. */
+        (void)eval(hub, hub_presence_rename_lua, 2, args, NULL, NULL);
     }
     user_unref(w);
 }
