@@ -280,7 +280,7 @@ hub_frames_handle(hub_conn_t *c, const char *buf, size_t len, bool binary)
      * send is answered with its client_id (rate_ok answers its own). */
     if (rate_ok(c, in.client_id)) {
         if (parsed < 0) {
-            hub_conn_send_error(c, err, binary ? "binary frames are not supported" : NULL,
+            hub_conn_send_error(c, err, binary ? "binary frames are not supported" : in.why,
                                 in.client_id);
         } else {
             dispatch(c, &in);

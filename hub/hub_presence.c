@@ -24,7 +24,7 @@
 #include "proto_num.h"
 #include "xalloc.h"
 
-#define GRACE_MS 3000     /* a reload or a hop to another node: no leave/join */
+#define GRACE_MS 3000 /* a reload or a hop to another node: no leave/join */
 /* A draining node's users: all of them reconnect elsewhere at once, and in
  * such a storm a reconnect took over 3 s (an audit: 615 of 3,920 users left
  * and joined again). hub_drain.c's deadline leaves room for it. */

@@ -6,6 +6,7 @@
  * never gets one (too deep, not JSON), from the raw pass when it is written
  * plainly. No I/O, no globals.
  */
+#define _GNU_SOURCE /* memmem */
 #include "proto_frame.h"
 
 #include <cjson/cJSON.h>
@@ -290,6 +291,22 @@ is_blank(const char *s)
     return true;
 }
 
+/* A bad_request and what was wrong with the frame. */
+static proto_err_t
+bad(proto_in_t *out, const char *why)
+{
+    out->why = why;
+    return PROTO_ERR_BAD_REQUEST;
+}
+
+static const char why_client_id[] = "client_id must be a string of 1 to 128 bytes of valid Unicode";
+
+bool
+proto_client_id_valid(const char *s, size_t n)
+{
+    return n > 0 && n <= PROTO_CLIENT_ID_MAX && memmem(s, n, "\xef\xbf\xbd", 3) == NULL;
+}
+
 static proto_err_t
 parse_client_id(const cJSON *root, const scan_t *sc, proto_in_t *out)
 {
@@ -300,11 +317,11 @@ parse_client_id(const cJSON *root, const scan_t *sc, proto_in_t *out)
         return PROTO_ERR_NONE;
     }
     if (!cJSON_IsString(v) || (sc->nul_vals & F_CLIENT_ID) != 0) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, why_client_id);
     }
     n = strlen(v->valuestring);
-    if (n == 0 || n > PROTO_CLIENT_ID_MAX) {
-        return PROTO_ERR_BAD_REQUEST;
+    if (!proto_client_id_valid(v->valuestring, n)) {
+        return bad(out, why_client_id);
     }
     memcpy(out->client_id, v->valuestring, n + 1);
     return PROTO_ERR_NONE;
@@ -327,7 +344,7 @@ parse_room_id(const cJSON *root, const scan_t *sc, proto_in_t *out)
         ok = as_int(v, 1, JS_SAFE_MAX, &out->room_id);
     }
     if (!ok) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "room_id must be a positive integer");
     }
     out->has_room_id = true;
     return PROTO_ERR_NONE;
@@ -341,7 +358,7 @@ parse_chat(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out
 
     /* A NUL would end the C string early and silently drop the rest. */
     if (!cJSON_IsString(msg) || (sc->nul_vals & F_MESSAGE) != 0) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "message must be a string without \\u0000");
     }
     n = strlen(msg->valuestring);
     /* Size before blankness: an over-long send is too_large whatever it holds. */
@@ -349,7 +366,7 @@ parse_chat(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out
         return PROTO_ERR_TOO_LARGE;
     }
     if (is_blank(msg->valuestring)) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "message must not be blank");
     }
     if (parse_room_id(root, sc, out) != PROTO_ERR_NONE) {
         return PROTO_ERR_BAD_REQUEST;
@@ -366,7 +383,7 @@ parse_typing(const cJSON *root, proto_in_t *out)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "is_typing");
 
     if (present(v) && !cJSON_IsBool(v)) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "is_typing must be a boolean");
     }
     out->is_typing = !present(v) || cJSON_IsTrue(v);
     return PROTO_ERR_NONE;
@@ -377,7 +394,8 @@ parse_mark_read(const cJSON *root, proto_in_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "seq");
 
-    return as_int(v, 0, JS_SAFE_MAX, &out->seq) ? PROTO_ERR_NONE : PROTO_ERR_BAD_REQUEST;
+    return as_int(v, 0, JS_SAFE_MAX, &out->seq) ? PROTO_ERR_NONE
+                                                : bad(out, "seq must be an integer from 0");
 }
 
 /* limit is clamped rather than refused: asking for 0 or 5000 has an obvious
@@ -390,10 +408,10 @@ parse_history(const cJSON *root, proto_in_t *out)
     int64_t lim = PROTO_HISTORY_LIMIT_DEFAULT;
 
     if (present(before) && !as_int(before, 0, JS_SAFE_MAX, &out->before_seq)) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "before_seq must be an integer from 0");
     }
     if (present(limit) && !as_int(limit, 0, JS_SAFE_MAX, &lim)) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "limit must be an integer from 0");
     }
     if (lim < 1) {
         lim = 1;
@@ -463,7 +481,7 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
     const cJSON *type;
 
     if (!cJSON_IsObject(root)) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "a frame must be a JSON object");
     }
     /* A send's client_id is its idempotency key, so a bad one is refused; on
      * any other frame it only labels the answer, and a bad one is ignored as
@@ -471,13 +489,13 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
     bool bad_id = parse_client_id(root, sc, out) != PROTO_ERR_NONE;
     type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type) || (sc->nul_vals & F_TYPE) != 0) {
-        return PROTO_ERR_BAD_REQUEST;
+        return bad(out, "type must be a string");
     }
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         if (strcmp(type->valuestring, types[i].name) == 0) {
             out->type = types[i].type;
             if (bad_id && out->type == PROTO_IN_CHAT_MESSAGE) {
-                return PROTO_ERR_BAD_REQUEST;
+                return bad(out, why_client_id);
             }
             return parse_fields(root, sc, max_text, out);
         }
@@ -490,7 +508,7 @@ parse_object(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *o
 static void
 raw_client_id(const scan_t *sc, proto_in_t *out)
 {
-    if (sc->cid == NULL || sc->cid_len == 0 || sc->cid_len > PROTO_CLIENT_ID_MAX ||
+    if (sc->cid == NULL || !proto_client_id_valid(sc->cid, sc->cid_len) ||
         !proto_utf8_valid(sc->cid, sc->cid_len)) {
         return;
     }
@@ -527,7 +545,7 @@ proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, pr
     /* Decided before cJSON runs, so it never recurses on hostile depth. */
     if (sc.too_deep || sc.nul_member_far) {
         raw_client_id(&sc, out);
-        *err = PROTO_ERR_BAD_REQUEST;
+        *err = bad(out, sc.too_deep ? "the frame is nested too deeply" : "a key holds \\u0000");
         return -1;
     }
     root = proto_json_parse(buf, len);

@@ -35,6 +35,9 @@ typedef struct proto_in {
     /* history: before_seq 0 means "from the newest"; limit clamped to 1..100. */
     int64_t before_seq;
     int limit;
+    /* bad_request: what was wrong, for the error's message (a static string);
+     * NULL: the code's generic text. */
+    const char *why;
 } proto_in_t;
 
 /*
@@ -52,6 +55,11 @@ typedef struct proto_in {
  */
 int proto_in_parse(const char *buf, size_t len, size_t max_text, proto_in_t *out, proto_err_t *err)
     __attribute__((warn_unused_result));
+
+/* Whether s (n bytes) may be a client_id: 1..128 bytes, and no U+FFFD, which
+ * is what a lone surrogate escape became (proto_surrogate.h): two different
+ * ids would otherwise be one idempotency key, and the echo match neither. */
+bool proto_client_id_valid(const char *s, size_t n);
 
 /* Release what proto_in_parse allocated; safe on a zeroed or failed struct. */
 void proto_in_clear(proto_in_t *in);

@@ -262,11 +262,12 @@ test('GET /stats without Redis counts this node\'s connections', async () => {
   await Promise.all([c1.close(), c2.close()]);
 });
 
-test('a NUL in any body string is refused with 400 and nothing is stored', async () => {
+test('a NUL in any body string, or a lone surrogate in a client_id, is refused with 400 and nothing is stored', async () => {
   const before = (await hub.api('GET', '/rooms/1/messages?limit=100')).json.messages.length;
   for (const [method, p, body] of [
     ['POST', '/rooms/1/messages', { content: 'a\u0000b' }],
     ['POST', '/rooms/1/messages', { content: 'ok', client_id: 'n\u0000ul' }],
+    ['POST', '/rooms/1/messages', { content: 'ok', client_id: 'lone\ud800' }], // U+FFFD would merge ids
     ['PUT', '/users/5', { full_name: 'Cut\u0000Short', role: 'student' }],
     ['POST', '/rooms', { type: 'GROUP', name: { 'k\u0000': 1 }, members: [1] }],
   ]) {

@@ -154,19 +154,23 @@ test('bad frames get the right error and the socket stays usable', async () => {
   const cases = [
     ['{not json', 'invalid_json', null],
     [JSON.stringify({ type: 'teleport' }), 'unknown_type', null],
-    [JSON.stringify(['chat_message']), 'bad_request', null],
-    [JSON.stringify({ message: 'no type' }), 'bad_request', null],
+    [JSON.stringify(['chat_message']), 'bad_request', null, 'a frame must be a JSON object'],
+    [JSON.stringify({ message: 'no type' }), 'bad_request', null, 'type must be a string'],
     [JSON.stringify({ type: 'chat_message', message: 'wrong room', room_id: 2, client_id: 'wr' }), 'bad_request', 'wr'],
-    [JSON.stringify({ type: 'chat_message', message: '   ', client_id: 'blank' }), 'bad_request', 'blank'],
-    [JSON.stringify({ type: 'chat_message', message: 42 }), 'bad_request', null],
-    [JSON.stringify({ type: 'mark_read', seq: 'x' }), 'bad_request', null],
+    [JSON.stringify({ type: 'chat_message', message: '   ', client_id: 'blank' }), 'bad_request', 'blank', 'message must not be blank'],
+    [JSON.stringify({ type: 'chat_message', message: 42 }), 'bad_request', null, 'message must be a string without \\u0000'],
+    [JSON.stringify({ type: 'mark_read', seq: 'x' }), 'bad_request', null, 'seq must be an integer from 0'],
+    // Two lone surrogates would both become U+FFFD: one key for two ids.
+    ['{"type":"chat_message","message":"x","client_id":"id\\ud800"}', 'bad_request', null,
+      'client_id must be a string of 1 to 128 bytes of valid Unicode'],
   ];
-  for (const [raw, code, clientId] of cases) {
+  for (const [raw, code, clientId, why] of cases) {
     a.send(raw);
     const e = await a.next('error');
     assert.equal(e.code, code, raw.slice(0, 60));
     assert.equal(e.client_id, clientId ?? undefined);
     assert.equal(typeof e.message, 'string');
+    if (why) assert.equal(e.message, why, raw.slice(0, 60));
   }
   a.send(Buffer.from([1, 2, 3]));
   assert.equal((await a.next('error')).code, 'bad_request');

@@ -131,10 +131,13 @@ test_chat_message_text_decoding(void)
     ok(parse("{\"type\":\"chat_message\",\"message\":\"\\\\ud800\"}") == PROTO_ERR_NONE &&
            strcmp(in.text, "\\ud800") == 0,
        "an escaped backslash then ud800 is plain text");
-    ok(parse("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"c\\ud800\"}") ==
-               PROTO_ERR_NONE &&
-           strcmp(in.client_id, "c\xEF\xBF\xBD") == 0,
-       "a lone surrogate in client_id too");
+    /* Mended, two ids would be one key (c\ud800 and c\udc00): refused. */
+    expect_err("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"c\\ud800\"}",
+               PROTO_ERR_BAD_REQUEST, NULL);
+    ok(in.why != NULL && strstr(in.why, "client_id") != NULL, "  a lone surrogate in client_id is "
+                                                              "refused, and the error says so");
+    expect_err("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"c\xEF\xBF\xBD\"}",
+               PROTO_ERR_BAD_REQUEST, NULL);
     expect_err("{\"type\":\"chat_message\",\"message\":\"\\ud83", PROTO_ERR_INVALID_JSON, NULL);
 }
 
@@ -226,6 +229,9 @@ test_client_id_rules(void)
                PROTO_ERR_BAD_REQUEST, NULL);
     expect_err("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":17}",
                PROTO_ERR_BAD_REQUEST, NULL);
+    ok(in.why != NULL && strcmp(in.why, "client_id must be a string of 1 to 128 bytes of valid "
+                                        "Unicode") == 0,
+       "  the error names client_id");
     expect_err("{\"type\":\"chat_message\",\"message\":\"x\",\"client_id\":\"a\\u0000b\"}",
                PROTO_ERR_BAD_REQUEST, NULL);
     ok(parse("{\"type\":\"ping\",\"client_id\":\"\\u00e9\"}") == PROTO_ERR_NONE &&
@@ -243,6 +249,33 @@ test_client_id_rules(void)
     ok(parse(frame) == PROTO_ERR_NONE && in.type == PROTO_IN_HISTORY && in.client_id[0] == '\0',
        "history with a client_id over 128 bytes is history, without one");
     free(big);
+}
+
+/* Each refusal says what was wrong (the error frame's message). */
+static void
+test_refusals_say_why(void)
+{
+    static const struct {
+        const char *frame, *why;
+    } cases[] = {
+        {"[1]", "a frame must be a JSON object"},
+        {"{\"type\":7}", "type must be a string"},
+        {"{\"type\":\"chat_message\",\"message\":\" \"}", "message must not be blank"},
+        {"{\"type\":\"chat_message\",\"message\":7}", "message must be a string without \\u0000"},
+        {"{\"type\":\"chat_message\",\"message\":\"x\",\"room_id\":-1}",
+         "room_id must be a positive integer"},
+        {"{\"type\":\"typing\",\"is_typing\":1}", "is_typing must be a boolean"},
+        {"{\"type\":\"mark_read\"}", "seq must be an integer from 0"},
+        {"{\"type\":\"history\",\"before_seq\":-1}", "before_seq must be an integer from 0"},
+        {"{\"type\":\"history\",\"limit\":\"x\"}", "limit must be an integer from 0"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        proto_err_t err = parse(cases[i].frame);
+        ok(err == PROTO_ERR_BAD_REQUEST && in.why != NULL && strcmp(in.why, cases[i].why) == 0,
+           "%s -> bad_request '%s' (got '%s')", cases[i].frame, cases[i].why,
+           in.why != NULL ? in.why : "(none)");
+    }
 }
 
 static void
@@ -549,6 +582,7 @@ main(void)
     test_chat_message_refusals();
     test_chat_message_bad_room_ids();
     test_client_id_rules();
+    test_refusals_say_why();
     test_typing();
     test_mark_read();
     test_history();
