@@ -375,7 +375,9 @@ api_messages_post(hub_t *hub, hub_http_req_t *req)
     }
     if (hub_api_json_str(req->json, "client_id", PROTO_CLIENT_ID_MAX, &client_id) < 0 ||
         (client_id != NULL && !proto_client_id_valid(client_id, strlen(client_id)))) {
-        hub_api_bad_request(req, "client_id must be a string of 1 to 128 bytes of valid Unicode");
+        hub_api_bad_request(
+            req,
+            "client_id must be a string of 1 to 128 bytes, without U+FFFD or a lone surrogate");
         return;
     }
     in.content = content;

@@ -235,8 +235,13 @@ on_readable(uv_poll_t *p, int status, int events)
         hub_heads_forget_fd(l->hub, fd);
         record_peer(l->hub, fd, &ss);
         if (!hub_heads_admit(l->hub, fd)) {
-            /* logged there, once per thousand: a flood would be a line each */
-            refuse(fd, 429, "too many unfinished requests from this address");
+            /* Logged there, once per thousand: a flood would be a line each.
+             * A TLS client could not read a plain 429: hung up on. */
+            if (l->tls) {
+                close(fd);
+            } else {
+                refuse(fd, 429, "too many unfinished requests from this address");
+            }
             continue;
         }
         hand_to_lws(l, fd);

@@ -299,7 +299,8 @@ bad(proto_in_t *out, const char *why)
     return PROTO_ERR_BAD_REQUEST;
 }
 
-static const char why_client_id[] = "client_id must be a string of 1 to 128 bytes of valid Unicode";
+static const char why_client_id[] =
+    "client_id must be a string of 1 to 128 bytes, without U+FFFD or a lone surrogate";
 
 bool
 proto_client_id_valid(const char *s, size_t n)

@@ -162,7 +162,7 @@ test('bad frames get the right error and the socket stays usable', async () => {
     [JSON.stringify({ type: 'mark_read', seq: 'x' }), 'bad_request', null, 'seq must be an integer from 0'],
     // Two lone surrogates would both become U+FFFD: one key for two ids.
     ['{"type":"chat_message","message":"x","client_id":"id\\ud800"}', 'bad_request', null,
-      'client_id must be a string of 1 to 128 bytes of valid Unicode'],
+      'client_id must be a string of 1 to 128 bytes, without U+FFFD or a lone surrogate'],
   ];
   for (const [raw, code, clientId, why] of cases) {
     a.send(raw);
