@@ -52,8 +52,10 @@ function ephemeralLow() {
  */
 export async function freePort() {
   const low = ephemeralLow();
+  // From 10100: fetch() and browsers refuse the "bad ports" of the Fetch
+  // standard, the highest of which is 10080 (a hub there never got ready).
   for (let i = 0; low > 11000 && i < 50; i++) {
-    const port = await bindable(10000 + Math.floor(Math.random() * (low - 10000)));
+    const port = await bindable(10100 + Math.floor(Math.random() * (low - 10100)));
     if (port !== 0) return port;
   }
   return bindable(0);
