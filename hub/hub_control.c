@@ -120,8 +120,9 @@ hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, cons
 }
 
 /* "<role> <full name>" from another node; the name may hold spaces, the role
- * does not. A late one is applied too: a rename is never undone, only
- * followed by another, which comes after it. */
+ * does not. A late one is applied as it comes: two renames made on two nodes
+ * during an outage may land in either order (protocol/README.md says so; a
+ * read of the user from the store on each would settle it). */
 static void
 rename_from(hub_t *hub, int64_t user_id, const unsigned char *p, size_t len)
 {
