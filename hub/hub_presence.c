@@ -19,6 +19,7 @@
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
 #include "hub_presence_reply.h"
+#include "hub_presence_user.h"
 #include "hub_redis.h"
 #include "proto_build.h"
 #include "proto_num.h"
@@ -34,14 +35,6 @@
 #define ONLINE_LOCAL_MAX 4096 /* users listed from local counts alone */
 #define CHANGE_BATCH_MAX 128  /* changes per script call */
 #define GRACE_TICK_MS 50      /* grace periods end on these ticks */
-
-/* A user as presence keeps them: their JSON, as frames carry it and as
- * Redis keeps it for other nodes, shared by an entry and its requests in
- * flight. */
-typedef struct pres_user {
-    int refs;
-    char json[];
-} pres_user_t;
 
 typedef struct pres {
     struct pres *next; /* same hash key */
@@ -75,34 +68,6 @@ struct hub_presence {
     hub_presence_gone_t gone; /* leaves Redis has not heard */
     int open_handles;
 };
-
-static pres_user_t *
-user_new(const proto_user_t *u)
-{
-    size_t len;
-    char *json = proto_build_user(u, &len);
-    pres_user_t *w = xmalloc(sizeof(*w) + len + 1);
-
-    w->refs = 1;
-    memcpy(w->json, json, len + 1);
-    free(json);
-    return w;
-}
-
-static pres_user_t *
-user_ref(pres_user_t *w)
-{
-    w->refs++;
-    return w;
-}
-
-static void
-user_unref(pres_user_t *w)
-{
-    if (w != NULL && --w->refs == 0) {
-        free(w);
-    }
-}
 
 static uint64_t
 key(int64_t room, int64_t user)
@@ -205,7 +170,7 @@ struct change {
 static void
 change_free(change_t *c)
 {
-    user_unref(c->who);
+    pres_user_unref(c->who);
     free(c);
 }
 
@@ -414,7 +379,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
         e->p = p;
         e->room = room_id;
         e->user = user->id;
-        e->who = user_new(user);
+        e->who = pres_user_new(user);
         uv_timer_init(hub->loop, &e->grace);
         e->grace.data = e;
         e->next = hub_map_get(&p->entries, key(room_id, user->id));
@@ -429,7 +394,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     e->count++;
     /* Only a first socket changes Redis; the others just read the room. */
     c = change_new(hub, first ? CHANGE_JOIN : CHANGE_READ, room_id, user->id);
-    c->who = user_ref(e->who);
+    c->who = pres_user_ref(e->who);
     c->local_event = first;
     c->id = id;
     c->cb = cb;
@@ -467,7 +432,7 @@ on_entry_closed(uv_handle_t *h)
 {
     pres_t *e = h->data;
 
-    user_unref(e->who);
+    pres_user_unref(e->who);
     free(e);
 }
 
@@ -480,7 +445,7 @@ on_grace(uv_timer_t *t)
 
     e->leaving = false;
     unlink_entry(p, e);
-    c->who = user_ref(e->who);
+    c->who = pres_user_ref(e->who);
     c->local_event = true;
     if (e->in_redis) {
         submit(p->hub, c);
@@ -529,12 +494,12 @@ hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
     if (p == NULL) {
         return;
     }
-    w = user_new(user);
+    w = pres_user_new(user);
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {
             if (e->user == user->id) {
-                user_unref(e->who);
-                e->who = user_ref(w);
+                pres_user_unref(e->who);
+                e->who = pres_user_ref(w);
             }
         }
     }
@@ -545,7 +510,7 @@ hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
         /* No answer wanted: a write lost with Redis, the user's next join makes. */
         (void)eval(hub, hub_presence_rename_lua, 2, args, NULL, NULL);
     }
-    user_unref(w);
+    pres_user_unref(w);
 }
 
 size_t
