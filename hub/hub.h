@@ -74,6 +74,7 @@ typedef struct hub {
     size_t nchecked, checked_cap;
     struct hub_room_audit *room_audit; /* NULL: off, or stopped */
     struct hub_recheck *recheck;       /* sockets checked after missed kicks; NULL: stopped */
+    struct hub_rename *rename;         /* users read again after renames; NULL: stopped */
     struct hub_wsocks *wsocks;         /* WebSockets served without lws; NULL: off */
     struct hub_wire *wire;             /* one write per socket per turn of the loop */
     struct proto_jwt_key *jwt_key;     /* cfg->jwt_secret, ready for verifying; NULL: none */

@@ -17,6 +17,7 @@
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "hub_recheck.h"
+#include "hub_rename.h"
 #include "xalloc.h"
 
 #define VERB_CLOSE_USER "close_user"
@@ -81,27 +82,6 @@ hub_control_close_token(hub_t *hub, const char *key)
                         strlen(payload));
 }
 
-/* What frames built from a socket's copy of its user (typing, presence)
- * carry; messages and connection_established come from the store. */
-static void
-rename_here(hub_t *hub, const proto_user_t *user, bool origin)
-{
-    size_t i = 0;
-    uint64_t k;
-    void *val;
-
-    while (hub_map_next(&hub->conns, &i, &k, &val)) {
-        hub_conn_t *c = val;
-        if (c->user.id == user->id) {
-            free((char *)c->user.full_name);
-            free((char *)c->user.role);
-            c->user.full_name = xstrdup(user->full_name);
-            c->user.role = xstrdup(user->role);
-        }
-    }
-    hub_presence_rename(hub, user, origin);
-}
-
 void
 hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, const char *role)
 {
@@ -109,7 +89,10 @@ hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, cons
     size_t vlen = strlen(VERB_RENAME), rlen = strlen(role), nlen = strlen(full_name);
     unsigned char *payload = xmalloc(vlen + rlen + 1 + nlen);
 
-    rename_here(hub, &user, true);
+    /* At once, so that this node's sockets show it when the call answers;
+     * then read again, as a rename committed since may have been applied. */
+    hub_rename_apply(hub, &user, 1, true);
+    hub_rename_refresh(hub, user_id);
     memcpy(payload, VERB_RENAME, vlen);
     memcpy(payload + vlen, role, rlen);
     payload[vlen + rlen] = ' ';
@@ -120,9 +103,8 @@ hub_control_rename_user(hub_t *hub, int64_t user_id, const char *full_name, cons
 }
 
 /* "<role> <full name>" from another node; the name may hold spaces, the role
- * does not. A late one is applied as it comes: two renames made on two nodes
- * during an outage may land in either order (protocol/README.md says so; a
- * read of the user from the store on each would settle it). */
+ * does not. Applied as it comes, then read again from the store, which
+ * settles renames that arrive out of order (hub_rename.h). */
 static void
 rename_from(hub_t *hub, int64_t user_id, const unsigned char *p, size_t len)
 {
@@ -136,7 +118,8 @@ rename_from(hub_t *hub, int64_t user_id, const unsigned char *p, size_t len)
     char *role = xstrndup((const char *)p, rlen);
     char *name = xstrndup((const char *)sp + 1, len - rlen - 1);
     proto_user_t user = {.id = user_id, .full_name = name, .role = role};
-    rename_here(hub, &user, false);
+    hub_rename_apply(hub, &user, 1, false);
+    hub_rename_refresh(hub, user_id);
     free(role);
     free(name);
 }

@@ -29,6 +29,7 @@
 #include "hub_resolve.h"
 #include "hub_room.h"
 #include "hub_recheck.h"
+#include "hub_rename.h"
 #include "hub_room_audit.h"
 #include "hub_store_uv.h"
 #include "hub_conn.h"
@@ -135,6 +136,7 @@ stop(hub_t *hub, int exit_code)
     hub_wire_close(hub);
     hub_room_audit_stop(hub);
     hub_recheck_stop(hub);
+    hub_rename_stop(hub);
     hub_room_free_all(hub);
     hub_presence_free(hub->presence);
     hub->presence = NULL;
@@ -336,12 +338,14 @@ on_room_subscribed(hub_t *hub, int64_t room_id)
     hub_presence_resync(hub, room_id);
 }
 
-/* Kicks other nodes published while this node was not subscribed (its link
- * down, or not yet up) never came: its sockets are checked against the store. */
+/* Kicks and renames other nodes published while this node was not
+ * subscribed (its link down, or not yet up) never came: its sockets are
+ * checked against the store, and their users read again. */
 static void
 on_control_subscribed(hub_t *hub)
 {
     hub_recheck_sockets(hub, 0, 0);
+    hub_rename_refresh(hub, 0);
 }
 
 static void
@@ -366,6 +370,7 @@ start_serving(hub_t *hub)
     open_store(hub);
     hub_room_audit_start(hub);
     hub_recheck_start(hub);
+    hub_rename_start(hub);
     hub->presence = hub_presence_new(hub);
     hub->presence_resync = hub_presence_resync_new(hub);
     /* With Redis on, the layer is Redis even while Redis is unreachable or

@@ -7,6 +7,7 @@
 #include "hub_presence.h"
 
 #include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,35 +483,68 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked)
     }
 }
 
+/* users' index in a rename, by id, plus one (hub_map values are never NULL) */
+static size_t
+rename_index(const hub_map_t *by_id, const proto_user_t *users, size_t n, int64_t id)
+{
+    if (n == 1) {
+        return users[0].id == id ? 1 : 0;
+    }
+    return (size_t)(uintptr_t)hub_map_get(by_id, (uint64_t)id);
+}
+
 void
-hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin)
+hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_redis)
 {
     hub_presence_t *p = hub->presence;
-    pres_user_t *w;
+    pres_user_t **w;
+    hub_map_t by_id;
     size_t i = 0;
     uint64_t k;
     void *v;
 
-    if (p == NULL) {
+    if (p == NULL || n == 0) {
         return;
     }
-    w = pres_user_new(user);
+    w = xcalloc(n, sizeof(*w));
+    hub_map_init(&by_id);
+    for (size_t u = 0; n > 1 && u < n; u++) {
+        hub_map_put(&by_id, (uint64_t)users[u].id, (void *)(uintptr_t)(u + 1));
+    }
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {
-            if (e->user == user->id) {
-                pres_user_unref(e->who);
-                e->who = pres_user_ref(w);
+            size_t at = rename_index(&by_id, users, n, e->user);
+            if (at == 0) {
+                continue;
             }
+            if (w[at - 1] == NULL) {
+                w[at - 1] = pres_user_new(&users[at - 1]);
+            }
+            pres_user_unref(e->who);
+            e->who = pres_user_ref(w[at - 1]);
         }
     }
-    if (origin && hub_presence_redis(hub) != NULL) {
-        char id[PROTO_I64_STR_MAX];
-        const char *args[] = {id, w->json};
-        proto_i64_str(id, user->id);
+    if (to_redis && hub_presence_redis(hub) != NULL) {
+        const char **args = xmalloc(2 * n * sizeof(*args));
+        char(*ids)[PROTO_I64_STR_MAX] = xmalloc(n * sizeof(*ids));
+        for (size_t u = 0; u < n; u++) {
+            if (w[u] == NULL) {
+                w[u] = pres_user_new(&users[u]);
+            }
+            proto_i64_str(ids[u], users[u].id);
+            args[2 * u] = ids[u];
+            args[2 * u + 1] = w[u]->json;
+        }
         /* No answer wanted: a write lost with Redis, the user's next join makes. */
-        (void)eval(hub, hub_presence_rename_lua, 2, args, NULL, NULL);
+        (void)eval(hub, hub_presence_rename_lua, 2 * n, args, NULL, NULL);
+        free(args);
+        free(ids);
     }
-    pres_user_unref(w);
+    for (size_t u = 0; u < n; u++) {
+        pres_user_unref(w[u]);
+    }
+    free(w);
+    hub_map_clear(&by_id);
 }
 
 size_t

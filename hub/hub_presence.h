@@ -60,9 +60,10 @@ void hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, ui
  * without the grace period that spares a reload its leave and join. */
 void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked);
 
-/* user (copied) was renamed: its joins and leaves carry the new name and
- * role from now on. origin: this node made the change, and tells Redis too. */
-void hub_presence_rename(hub_t *hub, const proto_user_t *user, bool origin);
+/* users[0..n) (copied) were renamed: their joins and leaves carry the new
+ * names and roles from now on. to_redis: Redis' copies (for the leaves a
+ * reaper announces) are written too, in one call, where it has one. */
+void hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_redis);
 
 /* Users whose last socket here the drain closed (they were told to reconnect
  * elsewhere) and whose grace period still runs. */

@@ -209,9 +209,12 @@ const char hub_presence_connections_lua[] =
     "end\n"
     "return sum\n";
 
-/* ARGV: user, user json. A renamed user's entry, for the leaves a reaper
- * announces for them; written only if there is one. */
-const char hub_presence_rename_lua[] = "if redis.call('HEXISTS', 'chathub:u', ARGV[1]) == 1 then\n"
-                                       "  redis.call('HSET', 'chathub:u', ARGV[1], ARGV[2])\n"
-                                       "end\n"
-                                       "return 0\n";
+/* ARGV: user, user json, per renamed user. Their entries, for the leaves a
+ * reaper announces for them; written only where there is one. */
+const char hub_presence_rename_lua[] =
+    "for i = 1, #ARGV, 2 do\n"
+    "  if redis.call('HEXISTS', 'chathub:u', ARGV[i]) == 1 then\n"
+    "    redis.call('HSET', 'chathub:u', ARGV[i], ARGV[i+1])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";

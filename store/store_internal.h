@@ -163,5 +163,7 @@ char *store_i64_str(char *buf, size_t len, int64_t v);
 /* A flag of 1, 0 or STORE_KEEP as a boolean parameter: "true", "false" or
  * NULL, which the statement reads as "what is stored". */
 const char *store_flag_param(int flag);
+/* "{1,2,3}": ids as a bigint[] parameter; free() it. */
+char *store_id_array(const int64_t *ids, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
  * copies of SQL and parameters, integers as parameter text, and typed reads
  * of result columns.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,4 +100,19 @@ store_i64_str(char *buf, size_t len, int64_t v)
         buf[n] = '\0';
     }
     return buf;
+}
+
+char *
+store_id_array(const int64_t *ids, size_t n)
+{
+    char *s = xmalloc(n * 21 + 3);
+    size_t off = 0;
+
+    s[off++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        off += (size_t)sprintf(s + off, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
+    }
+    s[off++] = '}';
+    s[off] = '\0';
+    return s;
 }

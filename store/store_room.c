@@ -216,8 +216,6 @@ store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t ro
 
 /* ---- rooms' last seqs ---- */
 
-static char *id_array(const int64_t *ids, size_t n);
-
 static void
 on_last_seqs(void *ctx, const PGresult *res, const char *err)
 {
@@ -238,7 +236,7 @@ on_last_seqs(void *ctx, const PGresult *res, const char *err)
 int
 store_room_last_seqs(store_t *st, const int64_t *room_ids, size_t n, store_seqs_cb cb, void *ud)
 {
-    char *arr = id_array(room_ids, n);
+    char *arr = store_id_array(room_ids, n);
     const char *params[] = {arr};
     room_ctx_t *c = ctx_new(ud, 0);
     int rc;
@@ -316,7 +314,7 @@ int
 store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms,
                          const char *const *keys, size_t n, store_members_cb cb, void *ud)
 {
-    char *u = id_array(users, n), *r = id_array(rooms, n), *k = key_array(keys, n);
+    char *u = store_id_array(users, n), *r = store_id_array(rooms, n), *k = key_array(keys, n);
     const char *params[] = {u, r, k};
     room_ctx_t *c = ctx_new(ud, 0);
     int rc;
@@ -330,22 +328,6 @@ store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms
 }
 
 /* ---- room writes ---- */
-
-/* "{1,2,3}": a bigint[] literal; free() it. */
-static char *
-id_array(const int64_t *ids, size_t n)
-{
-    char *s = xmalloc(n * 21 + 3);
-    size_t off = 0;
-
-    s[off++] = '{';
-    for (size_t i = 0; i < n; i++) {
-        off += (size_t)sprintf(s + off, "%s%lld", i > 0 ? "," : "", (long long)ids[i]);
-    }
-    s[off++] = '}';
-    s[off] = '\0';
-    return s;
-}
 
 /* Rows of (room_id, created). */
 static void
@@ -372,7 +354,7 @@ store_room_create(store_t *st, const char *type, const char *name, const int64_t
     room_ctx_t *c = ctx_new(ud, 0);
     bool direct = type != NULL && strcmp(type, "DIRECT") == 0;
     bool group = type != NULL && strcmp(type, "GROUP") == 0;
-    char *arr = id_array(members, nmembers);
+    char *arr = store_id_array(members, nmembers);
     char a[24], b[24];
     const char *sql = NULL;
     int rc;
@@ -430,7 +412,7 @@ store_room_create_once(store_t *st, const char *key, const char *type, const cha
     }
     c = ctx_new(ud, 0);
     c->room_cb = cb;
-    arr = id_array(members, nmembers);
+    arr = store_id_array(members, nmembers);
     const char *params[] = {key, type, name != NULL ? name : "", arr};
     bool direct = type != NULL && strcmp(type, "DIRECT") == 0;
     bool valid = type != NULL && (strcmp(type, "GROUP") == 0 ||
@@ -480,7 +462,7 @@ store_room_put(store_t *st, int64_t id, const char *type, const char *name, bool
 {
     room_ctx_t *c = ctx_new(ud, id);
     char sid[24];
-    char *arr = id_array(members, has_members ? nmembers : 0);
+    char *arr = store_id_array(members, has_members ? nmembers : 0);
     const char *params[] = {store_i64_str(sid, sizeof(sid), id), type, name != NULL ? name : "",
                             has_members ? "true" : "false", arr};
     /* Ids from 10^15 up are the hub's own (rooms_id_seq). */

@@ -10,6 +10,7 @@
 
 typedef struct user_ctx {
     store_user_cb cb;
+    store_users_cb rows_cb;
     void *ud;
 } user_ctx_t;
 
@@ -37,7 +38,7 @@ store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *ro
     char sid[24];
     const char *params[] = {store_i64_str(sid, sizeof(sid), id), full_name, role,
                             store_flag_param(is_active)};
-    user_ctx_t *c = xmalloc(sizeof(*c));
+    user_ctx_t *c = xcalloc(1, sizeof(*c));
     int rc;
 
     c->cb = cb;
@@ -65,4 +66,39 @@ store_user_upsert(store_t *st, int64_t id, const char *full_name, const char *ro
         return -1;
     }
     return 0;
+}
+
+static void
+on_read(void *ctx, const PGresult *res, const char *err)
+{
+    user_ctx_t *c = ctx;
+    size_t n = err == NULL ? (size_t)PQntuples(res) : 0;
+    store_user_row_t *rows = xcalloc(n + 1, sizeof(*rows));
+
+    for (size_t i = 0; i < n; i++) {
+        rows[i] = (store_user_row_t){store_col_i64(res, (int)i, 0), store_col_str(res, (int)i, 1),
+                                     store_col_str(res, (int)i, 2)};
+    }
+    c->rows_cb(c->ud, rows, n, err);
+    free(rows);
+    free(c);
+}
+
+int
+store_users_read(store_t *st, const int64_t *ids, size_t n, store_users_cb cb, void *ud)
+{
+    char *arr = store_id_array(ids, n);
+    const char *params[] = {arr};
+    user_ctx_t *c = xcalloc(1, sizeof(*c));
+    int rc;
+
+    c->rows_cb = cb;
+    c->ud = ud;
+    rc = store_query(st, -1, "SELECT id, full_name, role FROM users WHERE id = ANY($1::bigint[])",
+                     1, params, on_read, c);
+    free(arr);
+    if (rc < 0) {
+        free(c);
+    }
+    return rc;
 }

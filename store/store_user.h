@@ -22,4 +22,18 @@ int store_user_upsert(store_t *st, int64_t id, const char *full_name, const char
                       int is_active, store_user_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* One user as stored; strings borrowed until the callback returns. */
+typedef struct store_user_row {
+    int64_t id;
+    const char *full_name;
+    const char *role;
+} store_user_row_t;
+
+typedef void (*store_users_cb)(void *ud, const store_user_row_t *rows, size_t n, const char *err);
+
+/* The users of ids (n >= 1) as stored now, in one statement; ids unknown to
+ * the store are left out (hub_rename.c reads renamed users again). */
+int store_users_read(store_t *st, const int64_t *ids, size_t n, store_users_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -67,6 +67,29 @@ test_migration_lock_timeout(const char *url)
 
 /* ---- users and tokens ---- */
 
+/* ids, and "full_name/role;" per row in id order (ids below 100). */
+static void
+on_users_read(void *ud, const store_user_row_t *rows, size_t n, const char *err)
+{
+    res_t *r = ud;
+    size_t off = 0;
+
+    r->n = n;
+    r->text[0] = '\0';
+    for (size_t i = 0; i < n && i < 16; i++) {
+        r->ids[i] = rows[i].id;
+    }
+    for (int64_t want = 0; want < 100; want++) { /* rows come in no set order */
+        for (size_t i = 0; i < n; i++) {
+            if (rows[i].id == want && off < sizeof(r->text)) {
+                off += (size_t)snprintf(r->text + off, sizeof(r->text) - off, "%s/%s;",
+                                        rows[i].full_name, rows[i].role);
+            }
+        }
+    }
+    on_done(ud, err);
+}
+
 static void
 test_users_tokens(store_t *st)
 {
@@ -109,6 +132,11 @@ test_users_tokens(store_t *st)
     CALL(store_user_upsert(st, -3, "X", "student", true, on_user, &r));
     wait_all();
     ok(r.err == store_err_invalid, "a negative id is store_err_invalid");
+    const int64_t read_ids[] = {6, 5, 99, 5};
+    CALL(store_users_read(st, read_ids, 4, on_users_read, &r));
+    wait_all();
+    ok(r.err == NULL && r.n == 2 && strcmp(r.text, "Lonely Tutor Renamed/tutor;Admin/admin;") == 0,
+       "users read again: as stored now, an unknown id left out (%s)", r.text);
 
     CALL(store_token_create(st, 1, "abc123", on_done, &r));
     wait_all();
