@@ -10,6 +10,14 @@ const RESTART_JITTER_MS = 1000; // 1012: reconnect at once, spread over a second
 const RETRYABLE_ERRORS = new Set(['unavailable', 'rate_limited', 'internal']);
 const RATE_PAUSE_MS = 5000; // 4429: the pause before reconnecting; rate_limited: before a resend
 const MAX_MESSAGE_BYTES = 65536; // the hub's HUB_MAX_MESSAGE_BYTES default
+// The hub's HUB_RATE_LIMIT and HUB_RATE_BURST defaults: every frame a socket
+// sends costs one. The client paces its frames a little under them (the
+// hub's clock runs per loop turn, and frames bunch on the way), so that a
+// burst of sends, or the sends a reconnect carries again, is never refused,
+// and a run of refusals never costs the socket a 4429.
+const RATE_LIMIT = 20;
+const RATE_BURST = 40;
+const RATE_MARGIN = 0.9;
 // A JWT is refused locally only this long past its exp: the hub's leeway can be
 // up to 300 s, so no hub would still accept it, whatever HUB_JWT_LEEWAY_SECONDS
 // says, unless the client's clock runs ahead. Younger dead tokens are caught by
@@ -69,8 +77,10 @@ export class ChatSocket {
   /**
    * options: url (ws[s]://host, default: the page's origin), maxMessageBytes
    * (the hub's HUB_MAX_MESSAGE_BYTES, 65536: a longer send is refused here
-   * with too_large), and for tests WebSocket, setTimeout, clearTimeout,
-   * random, now (ms), fetch (null: no probe after a failed upgrade).
+   * with too_large), rateLimit and rateBurst (the hub's HUB_RATE_LIMIT and
+   * HUB_RATE_BURST, 20 and 40: frames beyond wait their turn here), and for
+   * tests WebSocket, setTimeout, clearTimeout, random, now (ms), fetch (null:
+   * no probe after a failed upgrade).
    */
   constructor(options = {}) {
     this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
@@ -81,6 +91,12 @@ export class ChatSocket {
     this.now = options.now ?? Date.now;
     this.fetch = options.fetch === undefined ? globalThis.fetch?.bind(globalThis) : options.fetch;
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.rateLimit = (options.rateLimit ?? RATE_LIMIT) * RATE_MARGIN;
+    this.rateBurst = Math.max(1, Math.floor((options.rateBurst ?? RATE_BURST) * RATE_MARGIN));
+    this.outbox = []; // frames the open socket sends as the rate allows
+    this.outboxTimer = null;
+    this.tokens = 0;
+    this.tokensAt = 0;
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null; // the room asked for, then the one connection_established named
@@ -144,9 +160,12 @@ export class ChatSocket {
     // it was, in the room the fallback or 'general' turned out to be.
     const same = room === this.asked;
     // Another room: what was meant for the old one goes (sends made before
-    // any connect go to the first room).
+    // any connect go to the first room); each send the hub had not taken yet
+    // gets an error cancelled, so an app can take its "sending" mark off.
+    let dropped = [];
     if (!same && this.roomId !== null && room !== this.roomId) {
       this.lastSeq = null;
+      dropped = [...this.pending.keys()];
       this.pending.clear();
       this.readSeq = null;
     }
@@ -158,6 +177,9 @@ export class ChatSocket {
     this.backoff = 0;
     this.lostEmitted = false;
     this.open('connecting');
+    for (const clientId of dropped) {
+      this.emit('error', { type: 'error', code: 'cancelled', message: 'the room changed before the hub took this send', client_id: clientId });
+    }
   }
 
   /** connect() to another room with the same token. */
@@ -181,6 +203,7 @@ export class ChatSocket {
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
     this.cancelResend();
+    this.clearOutbox();
     const ws = this.ws;
     this.ws = null;
     if (ws) {
@@ -268,6 +291,7 @@ export class ChatSocket {
     if (ws !== this.ws) return;
     this.ws = null;
     this.cancelResend();
+    this.clearOutbox();
     // Requests this socket carried are lost with it; those still waiting
     // for an open room go once one is.
     this.rejectHistory(new Error(`closed ${code}`), true);
@@ -319,6 +343,9 @@ export class ChatSocket {
         // The room's seq is the truth: one behind what we hold (a database
         // restored from a backup) would otherwise hide its next messages.
         if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
+        // The hub's bucket for this socket is full, and began before this.
+        this.tokens = this.rateBurst;
+        this.tokensAt = this.now();
         // Sends made while not open; one made by a handler below goes at once.
         const queued = [...this.pending];
         this.setState('open');
@@ -377,12 +404,42 @@ export class ChatSocket {
     this.emit('message', m);
   }
 
+  /** Queued for the open socket (false: none is open). Of typing and
+   * mark_read frames still waiting, only the newest goes. */
   rawSend(frame) {
-    if (this.ws && this.state === 'open') {
-      this.ws.send(JSON.stringify(frame));
-      return true;
+    if (!this.ws || this.state !== 'open') return false;
+    const waiting = frame.type === 'typing' || frame.type === 'mark_read'
+      ? this.outbox.findIndex((f) => f.type === frame.type) : -1;
+    if (waiting >= 0) this.outbox[waiting] = frame;
+    else this.outbox.push(frame);
+    this.flushOutbox();
+    return true;
+  }
+
+  /** Frames that waited for a socket now gone: sends stay pending, and the
+   * next socket carries them. */
+  clearOutbox() {
+    if (this.outboxTimer !== null) this.clearTimeout(this.outboxTimer);
+    this.outboxTimer = null;
+    this.outbox = [];
+  }
+
+  /** Send what the rate allows now, and come back for the rest. */
+  flushOutbox() {
+    const now = this.now();
+    this.tokens = Math.min(this.rateBurst, this.tokens + ((now - this.tokensAt) * this.rateLimit) / 1000);
+    this.tokensAt = now;
+    while (this.outbox.length > 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      this.ws.send(JSON.stringify(this.outbox.shift()));
     }
-    return false;
+    if (this.outbox.length > 0 && this.outboxTimer === null) {
+      const wait = Math.ceil(((1 - this.tokens) * 1000) / this.rateLimit);
+      this.outboxTimer = this.setTimeout(() => {
+        this.outboxTimer = null;
+        if (this.ws && this.state === 'open') this.flushOutbox();
+      }, wait);
+    }
   }
 
   /**

@@ -89,3 +89,34 @@ test('a history the hub refuses rejects with the code its error names', async ()
     await strict.stop();
   }
 });
+
+// Every frame costs the socket a token (HUB_RATE_LIMIT 20/s, burst 40), and
+// the client used to send a burst, then the refused sends again, all at
+// once: the hub closed it with 4429 for abuse (an audit). It now paces its
+// frames under the rate, so a burst of 120 is stored whole, with no refusal.
+test('a burst of 120 sends is paced under the hub\'s rate: all stored once, none refused, no 4429', { timeout: 30000 }, async () => {
+  const chat = newChat(hub.url);
+  const errors = [];
+  const closes = [];
+  chat.on('error', (e) => errors.push(e.code));
+  chat.on('state', (s) => s !== 'open' && closes.push(s));
+  const established = once(chat, 'connection_established');
+  chat.connect(1, hub.token(1));
+  await established;
+  closes.length = 0;
+  const echoed = new Set();
+  const ids = new Set(Array.from({ length: 120 }, (_, i) => chat.send(`burst ${i}`)));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${echoed.size} of 120 came back`)), 20000);
+    chat.on('message', (m) => {
+      if (ids.has(m.client_id)) echoed.add(m.client_id);
+      if (echoed.size === ids.size) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  assert.deepEqual([errors, closes], [[], []], 'no rate_limited, no reconnect');
+  const stored = await hub.api('GET', '/rooms/1/messages?limit=100');
+  assert.equal(stored.json.messages.filter((m) => ids.has(m.client_id)).length, 100, 'the newest 100 are the burst\'s');
+});

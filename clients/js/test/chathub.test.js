@@ -22,8 +22,14 @@ class FakeWS {
 
 function fakeTimers() {
   const t = { now: 0, queue: [], delays: [] };
-  t.setTimeout = (fn, ms) => { t.delays.push(ms); t.queue.push({ fn, at: t.now + ms }); return t.queue.length; };
-  t.clearTimeout = () => { t.queue = []; };
+  t.setTimeout = (fn, ms) => {
+    const x = { fn, at: t.now + ms };
+    t.delays.push(ms);
+    t.queue.push(x);
+    t.queue.sort((p, q) => p.at - q.at);
+    return x;
+  };
+  t.clearTimeout = (x) => { t.queue = t.queue.filter((y) => y !== x); };
   t.runNext = () => { const x = t.queue.shift(); t.now = x.at; x.fn(); };
   return t;
 }
@@ -595,4 +601,61 @@ test('a socket closed while connecting keeps an error listener (Node\'s ws emits
   c.switchRoom(13);
   assert.equal(typeof ws.onerror, 'function');
   assert.doesNotThrow(() => ws.onerror(new Error('closed before the connection was established')));
+});
+
+test('a burst of sends is paced under the hub\'s rate: 36 at once, then one per 56 ms', () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const ws = FakeWS.last();
+  const ids = Array.from({ length: 80 }, (_, i) => c.send(`burst ${i}`));
+  assert.equal(ws.sent.length, 36, 'the burst, a little under the hub\'s 40');
+  assert.deepEqual(timers.delays, [56], 'the next frame waits for the next token (1000 / 18 ms)');
+  while (timers.queue.length > 0) timers.runNext();
+  assert.deepEqual(ws.sent.map((f) => f.client_id), ids, 'all of them, once each, in order');
+  assert.ok(timers.now >= (80 - 36) * (1000 / 18) - 1, `no faster than 18/s (${timers.now} ms)`);
+});
+
+test('waiting typing and mark_read frames: only the newest of each goes', () => {
+  const { c, timers } = client(undefined, { rateBurst: 1, rateLimit: 10 });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const ws = FakeWS.last();
+  c.send('first'); // the one token
+  c.typing(true);
+  c.markRead(3);
+  c.typing(false);
+  c.markRead(5);
+  while (timers.queue.length > 0) timers.runNext();
+  assert.deepEqual(ws.sent.map((f) => [f.type, f.is_typing ?? f.seq ?? f.message]),
+    [['chat_message', 'first'], ['typing', false], ['mark_read', 5]]);
+});
+
+test('a reconnect sends what was pending under the rate too, and frames waiting for a dead socket never go', () => {
+  const { c, timers } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  for (let i = 0; i < 50; i++) c.send(`m${i}`);
+  const first = FakeWS.last();
+  assert.equal(first.sent.length, 36);
+  first.drop(1006);
+  while (timers.queue.length > 0 && FakeWS.all.length === 1) timers.runNext();
+  assert.equal(first.sent.length, 36, 'nothing more on the dead socket');
+  const second = FakeWS.last();
+  established(second);
+  assert.equal(second.sent.length, 36, 'the reconnect carries the pending sends at the same pace');
+  while (timers.queue.length > 0) timers.runNext();
+  assert.equal(second.sent.length, 50);
+});
+
+test('sends the hub had not taken when connect() moves to another room end with an error cancelled', () => {
+  const { c, events } = client();
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const taken = c.send('taken');
+  const lost = c.send('not taken');
+  FakeWS.last().frame(msg(11, { client_id: taken }));
+  c.switchRoom(13);
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, e]) => [e.code, e.client_id]), [['cancelled', lost]]);
+  assert.equal(c.pending.size, 0);
 });
