@@ -35,7 +35,7 @@ export async function startRedis(args = []) {
       await waitPort(port);
     },
     async stop(signal = 'SIGKILL') {
-      if (!this.proc || this.proc.exitCode !== null) return;
+      if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
       const done = new Promise((res) => this.proc.once('exit', res));
       this.proc.kill(signal);
       await done;
@@ -64,7 +64,7 @@ export async function startNginx(hubPorts) {
     wsUrl: (p) => `ws://127.0.0.1:${port}${p}`,
     dir,
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const done = new Promise((res) => proc.once('exit', res));
         proc.kill('SIGQUIT');
         await done;
