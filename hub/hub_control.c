@@ -23,6 +23,10 @@
 #define VERB_CLOSE_USER "close_user"
 #define VERB_CLOSE_TOKEN "close_token "
 #define VERB_RENAME "rename_user " /* then the role, a space, the full name */
+/* A kick's envelope reaches the other nodes within milliseconds unless
+ * Redis is stalled; a socket opened within this long before it came may
+ * postdate the kick (close_user_now). */
+#define KICK_RECENT_MS 1000
 
 static void
 key_digest(const char *key, char hex[65])
@@ -150,6 +154,21 @@ close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err, i
              n);
 }
 
+/* A removal or a deactivation just made elsewhere. The user's sockets that
+ * were open well before it go at once. One opened in the last moments may
+ * have been let in after the user was added back (a removal then a re-add,
+ * made on two nodes one after the other, whose kick reached this node after
+ * the new socket's join): the store decides for those, as for a late kick. */
+static void
+close_user_now(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    uint64_t now = hub_now_ms(hub);
+
+    hub_conn_close_user(hub, user_id, room_id, err,
+                        now > KICK_RECENT_MS ? now - KICK_RECENT_MS : 0);
+    hub_recheck_sockets(hub, user_id, room_id);
+}
+
 void
 hub_control_apply(hub_t *hub, const hub_envelope_t *env)
 {
@@ -162,8 +181,11 @@ hub_control_apply(hub_t *hub, const hub_envelope_t *env)
 
     if (len == strlen(VERB_CLOSE_USER) && memcmp(verb, VERB_CLOSE_USER, len) == 0 &&
         env->seq >= 0 && env->seq < PROTO_ERR__COUNT) {
+        proto_err_t err = (proto_err_t)env->seq;
         if (late) {
-            close_user_late(hub, env->user, env->room_id, (proto_err_t)env->seq, made_ms);
+            close_user_late(hub, env->user, env->room_id, err, made_ms);
+        } else if (err == PROTO_ERR_FORBIDDEN || err == PROTO_ERR_UNAUTHORIZED) {
+            close_user_now(hub, env->user, env->room_id, err);
         } else {
             hub_conn_close_user(hub, env->user, env->room_id, (proto_err_t)env->seq, UINT64_MAX);
         }

@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startHub, seed, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
+import { startHub, seed, createDatabase, stopAll, readyBecomes, psql } from '../lib/hub.js';
+import { execFileSync } from 'node:child_process';
 import { startRedis } from '../lib/servers.js';
 import { startProxy, viaProxy } from '../lib/proxy.js';
 import { Client, connect, sleep } from '../lib/ws.js';
@@ -319,4 +320,31 @@ test('a late disconnect is timed on Redis\'s clock, not on nodes whose clocks ar
     for (const hub of hubs) await hub.stop();
     await link.close();
   }
+});
+
+// A removal on one node and the re-add on another, one after the other: the
+// user's new socket on a third node may open before the removal's envelope
+// gets there, and that kick closed it 4403 although the user was back (an
+// audit, once under load). The envelope is forged here, as if it came that
+// late: a socket opened in the last second is checked against the store,
+// which lets it stay; one open well before the kick goes at once; and a
+// fresh one whose user is really removed goes too, after the store says so.
+test("a removal's kick that arrives after the user was added back and reconnected spares the new socket", { timeout: 30000 }, async () => {
+  await a.api('PUT', '/rooms/5908', { type: 'GROUP', name: 'Re-add', members: [1, 30, 31] });
+  const kick = (user) => execFileSync('redis-cli', ['-p', String(redis.port), 'PUBLISH', 'chathub:control',
+    `c other 5908 7 ${user}\nclose_user`]);
+  const old = await connect(url(b, 31, 5908));
+  await sleep(1500);
+  const fresh = await connect(url(b, 30, 5908));
+  kick(30);
+  assert.equal(await closesWithin(fresh, 1000), false, 'the user is a participant: the new socket stays');
+  kick(31);
+  assert.equal(await closeCode(old, 1000), 4403, 'a socket open well before the kick goes at once');
+  assert.equal((await a.api('DELETE', '/rooms/5908/participants/30')).status, 200);
+  assert.equal(await closeCode(fresh, 5000), 4403, 'the real removal closes it');
+  assert.equal((await a.api('PUT', '/rooms/5908/participants/30')).status, 200);
+  const removedAgain = await connect(url(b, 30, 5908));
+  psql('DELETE FROM room_participants WHERE room_id = 5908 AND user_id = 30', database); // no kick of its own
+  kick(30);
+  assert.equal(await closeCode(removedAgain, 5000), 4403, 'a fresh socket whose user the store no longer has in the room goes too');
 });
