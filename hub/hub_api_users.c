@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_clock.h"
 #include "hub_control.h"
+#include "hub_log.h"
 #include "proto_build.h"
 #include "proto_jwt.h"
 #include "store_auth.h"
@@ -191,12 +193,34 @@ hub_api_token_delete(hub_t *hub, hub_http_req_t *req)
     }
 }
 
-/* POST /api/v1/users/{id}/disconnect: this node counts only its own sockets. */
+static void
+on_disconnect_marked(void *ud, const char *err)
+{
+    int64_t *user_id = ud;
+
+    if (err != NULL) {
+        log_warn("api.disconnect_unmarked", "user=%" PRId64 " err=\"%s\"", *user_id, err);
+    }
+    free(user_id);
+}
+
+/* POST /api/v1/users/{id}/disconnect: this node counts only its own sockets.
+ * Its time goes to the store too, for a node whose Redis link is down now:
+ * it re-checks its sockets against the store once the link is back
+ * (hub_recheck.h). The answer does not wait for that write. */
 void
 hub_api_user_disconnect(hub_t *hub, hub_http_req_t *req)
 {
+    int64_t made_ms = hub_clock_ms(hub);
     size_t n = hub_control_close_user(hub, req->api.id, 0, PROTO_ERR_NONE);
     cJSON *j = cJSON_CreateObject();
+    int64_t *user_id = xmalloc(sizeof(*user_id));
+
+    *user_id = req->api.id;
+    if (store_user_mark_disconnected(hub->store, req->api.id, made_ms, on_disconnect_marked,
+                                     user_id) < 0) {
+        free(user_id);
+    }
 
     cJSON_AddItemToObject(j, "closed", proto_json_int((int64_t)n));
     hub_http_reply_json(req, 200, j);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "hub_clock.h"
 #include "hub_conn.h"
 #include "hub_log.h"
 #include "store_room.h"
@@ -31,7 +32,8 @@ typedef struct recheck_batch {
     size_t n;
     uint64_t *ids;
     int64_t *users, *rooms;
-    const char **keys; /* borrowed from the sockets until the query is queued */
+    int64_t *opened_ms; /* the cluster clock */
+    const char **keys;  /* borrowed from the sockets until the query is queued */
 } recheck_batch_t;
 
 static void
@@ -40,6 +42,7 @@ batch_free(recheck_batch_t *b)
     free(b->ids);
     free(b->users);
     free(b->rooms);
+    free(b->opened_ms);
     free(b->keys);
     free(b);
 }
@@ -53,6 +56,7 @@ batch_new(hub_t *hub)
     b->ids = xmalloc(RECHECK_BATCH * sizeof(*b->ids));
     b->users = xmalloc(RECHECK_BATCH * sizeof(*b->users));
     b->rooms = xmalloc(RECHECK_BATCH * sizeof(*b->rooms));
+    b->opened_ms = xmalloc(RECHECK_BATCH * sizeof(*b->opened_ms));
     b->keys = xmalloc(RECHECK_BATCH * sizeof(*b->keys));
     return b;
 }
@@ -93,13 +97,17 @@ on_checked(void *ud, const size_t *bad, const char *const *errs, size_t nbad, co
         if (c == NULL) {
             continue; /* closed meanwhile */
         }
-        proto_err_t why =
-            errs[i] == store_err_unauthorized ? PROTO_ERR_UNAUTHORIZED : PROTO_ERR_FORBIDDEN;
         log_info("ws.recheck_closed",
                  "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " err=\"%s\"", c->id, c->user.id,
                  c->room_id, errs[i]);
         c->kicked = true;
-        hub_conn_fail(c, why, NULL);
+        if (errs[i] == store_err_disconnected) {
+            hub_conn_close(c, PROTO_CLOSE_NORMAL, "disconnected", false);
+        } else {
+            hub_conn_fail(
+                c, errs[i] == store_err_unauthorized ? PROTO_ERR_UNAUTHORIZED : PROTO_ERR_FORBIDDEN,
+                NULL);
+        }
     }
 
 done:
@@ -110,8 +118,8 @@ done:
 static void
 batch_send(hub_t *hub, recheck_batch_t *b)
 {
-    if (store_room_check_members(hub->store, b->users, b->rooms, b->keys, b->n, on_checked, b) <
-        0) {
+    if (store_room_check_members(hub->store, b->users, b->rooms, b->keys, b->opened_ms, b->n,
+                                 on_checked, b) < 0) {
         on_checked(b, NULL, NULL, 0, store_err_shutdown); /* not queued: store closed */
     }
 }
@@ -140,10 +148,14 @@ hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
     uint64_t key;
     void *val;
     recheck_batch_t *b = NULL;
+    uint64_t now;
+    int64_t cluster_now;
 
     if (hub->recheck == NULL || hub->store == NULL) {
         return;
     }
+    now = hub_now_ms(hub);
+    cluster_now = hub_clock_ms(hub);
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
         if (!covers(c, user_id, room_id)) {
@@ -153,6 +165,8 @@ hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
         b->ids[b->n] = c->id;
         b->users[b->n] = c->user.id;
         b->rooms[b->n] = c->room_id;
+        /* On the cluster clock, as a disconnect's mark is made. */
+        b->opened_ms[b->n] = cluster_now - (int64_t)(now - c->opened_ms);
         b->keys[b->n++] = c->auth.opaque;
         total++;
         if (b->n == RECHECK_BATCH) {

@@ -4,8 +4,9 @@
  * published meanwhile is gone), and when another node's kick arrives late
  * (published again once that node's link was back, hub_control.c). A socket
  * whose user is no longer an active participant of its room, or whose opaque
- * token is gone, is closed as the kick would have closed it (4403, 4401).
- * A disconnect leaves no trace in the store, so it is not checked here.
+ * token is gone, is closed as the kick would have closed it (4403, 4401);
+ * one opened before its user's last disconnect (the store keeps its time)
+ * with 1000.
  */
 #ifndef CHATHUB_HUB_RECHECK_H
 #define CHATHUB_HUB_RECHECK_H

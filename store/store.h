@@ -32,7 +32,8 @@ extern const char store_err_unauthorized[]; /* user unknown or inactive, token u
 extern const char store_err_archived[];     /* room archived: readable, not writable */
 extern const char store_err_invalid[];  /* input the schema rejects (unknown member, bad role) */
 extern const char store_err_conflict[]; /* a uniqueness rule refused the write */
-extern const char store_err_internal[]; /* anything else; details went to the event hook */
+extern const char store_err_disconnected[]; /* the user was disconnected after this opened */
+extern const char store_err_internal[];     /* anything else; details went to the event hook */
 
 /* A write's flag (an int of 1 or 0) the caller left out: what is stored stays. */
 #define STORE_KEEP (-1)

@@ -22,6 +22,7 @@ const char store_err_unauthorized[] = "unauthorized";
 const char store_err_archived[] = "archived";
 const char store_err_invalid[] = "invalid";
 const char store_err_conflict[] = "conflict";
+const char store_err_disconnected[] = "disconnected";
 const char store_err_internal[] = "internal";
 
 #define CONNECT_TIMEOUT_DEFAULT_MS 5000

@@ -66,6 +66,7 @@ status_err(const char *status)
         {"forbidden", store_err_forbidden},
         {"invalid", store_err_invalid},
         {"conflict", store_err_conflict},
+        {"disconnected", store_err_disconnected},
         {"mismatch", store_err_key_reused},
     };
 
@@ -300,30 +301,36 @@ key_array(const char *const *keys, size_t n)
 }
 
 /* The same conditions as chathub_join's and the token lookup's, for many
- * sockets at once; only the ones that fail come back. */
+ * sockets at once, and a disconnect made after the socket opened; only the
+ * ones that fail come back. */
+#define CHECK_UNAUTHORIZED                                                                         \
+    "u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND NOT EXISTS (SELECT 1 FROM auth_tokens a "   \
+    "WHERE a.key = t.k AND a.user_id = t.u))"
+#define CHECK_FORBIDDEN                                                                            \
+    "NOT EXISTS (SELECT 1 FROM room_participants rp WHERE rp.room_id = t.r AND rp.user_id = t.u)"
 #define CHECK_MEMBERS_SQL                                                                          \
-    "SELECT t.i - 1, CASE WHEN u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND NOT EXISTS "      \
-    "(SELECT 1 FROM auth_tokens a WHERE a.key = t.k AND a.user_id = t.u)) THEN 'unauthorized' "    \
-    "ELSE 'forbidden' END FROM unnest($1::bigint[], $2::bigint[], $3::text[]) WITH ORDINALITY "    \
-    "AS t(u, r, k, i) LEFT JOIN users u ON u.id = t.u WHERE u.id IS NULL OR NOT u.is_active "      \
-    "OR (t.k <> '' AND NOT EXISTS (SELECT 1 FROM auth_tokens a WHERE a.key = t.k AND "             \
-    "a.user_id = t.u)) OR NOT EXISTS (SELECT 1 FROM room_participants rp WHERE rp.room_id = t.r "  \
-    "AND rp.user_id = t.u)"
+    "SELECT t.i - 1, CASE WHEN " CHECK_UNAUTHORIZED " THEN 'unauthorized' WHEN " CHECK_FORBIDDEN   \
+    " THEN 'forbidden' ELSE 'disconnected' END FROM unnest($1::bigint[], $2::bigint[], "           \
+    "$3::text[], $4::bigint[]) WITH ORDINALITY AS t(u, r, k, o, i) LEFT JOIN users u ON "          \
+    "u.id = t.u WHERE " CHECK_UNAUTHORIZED " OR " CHECK_FORBIDDEN " OR u.disconnected_ms > t.o"
 
 int
 store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms,
-                         const char *const *keys, size_t n, store_members_cb cb, void *ud)
+                         const char *const *keys, const int64_t *opened_ms, size_t n,
+                         store_members_cb cb, void *ud)
 {
     char *u = store_id_array(users, n), *r = store_id_array(rooms, n), *k = key_array(keys, n);
-    const char *params[] = {u, r, k};
+    char *o = store_id_array(opened_ms, n);
+    const char *params[] = {u, r, k, o};
     room_ctx_t *c = ctx_new(ud, 0);
     int rc;
 
     c->members_cb = cb;
-    rc = run(st, -1, n > 0 ? CHECK_MEMBERS_SQL : NULL, 3, params, on_members, c, store_err_invalid);
+    rc = run(st, -1, n > 0 ? CHECK_MEMBERS_SQL : NULL, 4, params, on_members, c, store_err_invalid);
     free(u);
     free(r);
     free(k);
+    free(o);
     return rc;
 }
 

@@ -46,17 +46,19 @@ int store_room_last_seqs(store_t *st, const int64_t *room_ids, size_t n, store_s
     __attribute__((warn_unused_result));
 
 /* Sockets a node re-checks (hub_recheck.c): user users[i] in room rooms[i],
- * signed in with opaque token keys[i] ("" for a JWT). cb gets the indexes of
- * the ones no longer allowed, bad[i], and why, errs[i]: store_err_unauthorized
- * (user unknown or inactive, token gone) or store_err_forbidden (not a
- * participant of the room any more); both borrowed until cb returns. */
+ * signed in with opaque token keys[i] ("" for a JWT), opened at opened_ms[i]
+ * (the cluster clock). cb gets the indexes of the ones no longer allowed,
+ * bad[i], and why, errs[i]: store_err_unauthorized (user unknown or inactive,
+ * token gone), store_err_forbidden (not a participant of the room any more)
+ * or store_err_disconnected (the user was disconnected after it opened:
+ * store_user_mark_disconnected); both borrowed until cb returns. */
 typedef void (*store_members_cb)(void *ud, const size_t *bad, const char *const *errs, size_t nbad,
                                  const char *err);
 
 /* One statement for all n (n >= 1). */
 int store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms,
-                             const char *const *keys, size_t n, store_members_cb cb, void *ud)
-    __attribute__((warn_unused_result));
+                             const char *const *keys, const int64_t *opened_ms, size_t n,
+                             store_members_cb cb, void *ud) __attribute__((warn_unused_result));
 
 /* Rooms created by the hub get ids from this value up, so that ids a platform
  * PUTs (below it) never collide with them. */

@@ -11,6 +11,7 @@
 typedef struct user_ctx {
     store_user_cb cb;
     store_users_cb rows_cb;
+    store_done_cb done_cb;
     void *ud;
 } user_ctx_t;
 
@@ -101,4 +102,33 @@ store_users_read(store_t *st, const int64_t *ids, size_t n, store_users_cb cb, v
         free(c);
     }
     return rc;
+}
+
+static void
+on_marked(void *ctx, const PGresult *res, const char *err)
+{
+    user_ctx_t *c = ctx;
+
+    c->done_cb(c->ud, err);
+    free(c);
+}
+
+int
+store_user_mark_disconnected(store_t *st, int64_t id, int64_t made_ms, store_done_cb cb, void *ud)
+{
+    char sid[24], sms[24];
+    const char *params[] = {store_i64_str(sid, sizeof(sid), id),
+                            store_i64_str(sms, sizeof(sms), made_ms)};
+    user_ctx_t *c = xcalloc(1, sizeof(*c));
+
+    c->done_cb = cb;
+    c->ud = ud;
+    if (store_query(st, -1,
+                    "UPDATE users SET disconnected_ms = GREATEST(disconnected_ms, $2::bigint) "
+                    "WHERE id = $1",
+                    2, params, on_marked, c) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
 }

@@ -36,4 +36,11 @@ typedef void (*store_users_cb)(void *ud, const store_user_row_t *rows, size_t n,
 int store_users_read(store_t *st, const int64_t *ids, size_t n, store_users_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* User id was disconnected (POST /api/v1/users/{id}/disconnect) at made_ms,
+ * the cluster clock: sockets opened before it are closed by a re-check
+ * (store_room_check_members). A later mark replaces an earlier one; an
+ * unknown user is no error. */
+int store_user_mark_disconnected(store_t *st, int64_t id, int64_t made_ms, store_done_cb cb,
+                                 void *ud) __attribute__((warn_unused_result));
+
 #endif

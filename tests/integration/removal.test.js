@@ -348,3 +348,34 @@ test("a removal's kick that arrives after the user was added back and reconnecte
   kick(30);
   assert.equal(await closeCode(removedAgain, 5000), 4403, 'a fresh socket whose user the store no longer has in the room goes too');
 });
+
+// A disconnect leaves its time in the store: a node whose Redis link was
+// down when another node made it (so it never heard it live, and the origin
+// had nothing to publish late) closes the sockets opened before it once its
+// link is back, when it re-checks its sockets (an audit: the socket stayed).
+test('a disconnect made while a node\'s Redis link is down reaches that node\'s sockets once the link is back', { timeout: 120000 }, async () => {
+  const link = await startProxy(redis.port);
+  const q = await startHub({ ...shared(), redis: link.url, nodeId: 'rm-q', env: FAST, migrate: false });
+  try {
+    await a.api('PUT', '/users/42', { full_name: 'User 42', role: 'student', is_active: true });
+    await a.api('PUT', '/rooms/5909', { type: 'GROUP', name: 'Away', members: [1, 42] });
+    const before = await connect(url(q, 42, 5909));
+    const other = await connect(url(q, 1, 5909));
+    await link.cut();
+    assert.ok(await readyBecomes(q, 503), 'q lost Redis');
+    assert.equal((await a.api('POST', '/users/42/disconnect')).status, 200);
+    await sleep(300);
+    const after = await connect(url(q, 42, 5909));
+    assert.equal(await closesWithin(before, 500), false, 'q has not heard of it yet');
+    await link.restore();
+    assert.ok(await readyBecomes(q, 200), 'q is back');
+    assert.equal(await closeCode(before, 10000), 1000, 'the socket open when the disconnect was made closes');
+    assert.equal(await closesWithin(after, 1000), false, 'one opened after it stays');
+    assert.equal(await closesWithin(other, 0), false, 'another user stays');
+    await after.close();
+    await other.close();
+  } finally {
+    await q.stop();
+    await link.close();
+  }
+});

@@ -310,7 +310,8 @@ test_last_seqs(store_t *st, PGconn *adm)
     ok(r.err == NULL && r.n == 0, "only a missing room: no row");
 }
 
-/* The failing indexes in ids, their errors' codes in seqs (1 forbidden, 2 unauthorized). */
+/* The failing indexes in ids, their errors' codes in seqs (1 forbidden, 2 unauthorized,
+ * 3 disconnected). */
 static void
 on_members(void *ud, const size_t *bad, const char *const *errs, size_t nbad, const char *err)
 {
@@ -320,7 +321,10 @@ on_members(void *ud, const size_t *bad, const char *const *errs, size_t nbad, co
     r->n = nbad;
     for (size_t i = 0; i < nbad && i < 16; i++) {
         r->ids[i] = (int64_t)bad[i];
-        r->seqs[i] = errs[i] == store_err_forbidden ? 1 : errs[i] == store_err_unauthorized ? 2 : 0;
+        r->seqs[i] = errs[i] == store_err_forbidden      ? 1
+                     : errs[i] == store_err_unauthorized ? 2
+                     : errs[i] == store_err_disconnected ? 3
+                                                         : 0;
     }
     got();
 }
@@ -333,9 +337,10 @@ test_check_members(store_t *st, PGconn *adm)
     int64_t users[] = {1, 2, 3, 1, 1};
     int64_t rooms[] = {direct_room, 10, 11, direct_room, direct_room};
     const char *keys[] = {"", "", "", "gone", "key-of-1"};
+    int64_t opened[] = {1000, 1000, 1000, 1000, 1000};
     int64_t want[5] = {0, 1, 2, 2, 0};
     int64_t seen[5] = {0};
-    res_t r = {0};
+    res_t r = {0}, d = {0};
 
     ok(admin(adm, "INSERT INTO users (id, full_name, role, is_active) VALUES "
                   "(3, 'Left', 'student', false)") &&
@@ -343,7 +348,7 @@ test_check_members(store_t *st, PGconn *adm)
            admin(adm, "INSERT INTO room_participants (room_id, user_id) VALUES (11, 3)") &&
            admin(adm, "INSERT INTO auth_tokens (key, user_id) VALUES ('key-of-1', 1)"),
        "an inactive participant of room 11, a token of user 1");
-    CALL(store_room_check_members(st, users, rooms, keys, 5, on_members, &r));
+    CALL(store_room_check_members(st, users, rooms, keys, opened, 5, on_members, &r));
     wait_all();
     for (size_t i = 0; i < r.n && i < 16; i++) {
         if (r.ids[i] >= 0 && r.ids[i] < 5) {
@@ -353,6 +358,30 @@ test_check_members(store_t *st, PGconn *adm)
     ok(r.err == NULL && r.n == 3 && memcmp(seen, want, sizeof(want)) == 0,
        "not a participant: forbidden; inactive or token gone: unauthorized; the rest pass (%zu)",
        r.n);
+
+    /* User 1 disconnected at 2000: its sockets opened before go, the one
+     * opened at 2001 stays; a forbidden one says forbidden, not disconnected. */
+    int64_t u1[] = {1, 1, 1};
+    int64_t r1[] = {direct_room, direct_room, 10};
+    const char *k1[] = {"", "", ""};
+    int64_t o1[] = {1999, 2001, 1500};
+    CALL(store_user_mark_disconnected(st, 1, 2000, on_done, &d));
+    CALL(
+        store_user_mark_disconnected(st, 1, 1500, on_done, &d)); /* an older mark changes nothing */
+    CALL(store_user_mark_disconnected(st, 4242, 1500, on_done,
+                                      &d)); /* an unknown user is no error */
+    wait_all();
+    ok(d.err == NULL, "disconnects marked");
+    memset(seen, 0, sizeof(seen));
+    CALL(store_room_check_members(st, u1, r1, k1, o1, 3, on_members, &r));
+    wait_all();
+    for (size_t i = 0; i < r.n && i < 16; i++) {
+        if (r.ids[i] >= 0 && r.ids[i] < 3) {
+            seen[r.ids[i]] = r.seqs[i];
+        }
+    }
+    ok(r.err == NULL && r.n == 2 && seen[0] == 3 && seen[1] == 0 && seen[2] == 1,
+       "opened before the user's last disconnect: disconnected; after it: passes (%zu)", r.n);
 }
 
 int
