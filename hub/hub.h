@@ -78,6 +78,12 @@ typedef struct hub {
     struct hub_wsocks *wsocks;         /* WebSockets served without lws; NULL: off */
     struct hub_wire *wire;             /* one write per socket per turn of the loop */
     struct proto_jwt_key *jwt_key;     /* cfg->jwt_secret, ready for verifying; NULL: none */
+    /* This process's tag in its heartbeat, and what the beats say of
+     * another live process with the same HUB_NODE_ID (hub_node_id.h). */
+    char node_tag[40];
+    int node_clash_beats;
+    bool node_id_clash;
+    uint64_t node_clash_logged_ms;
     bool stopping;
     bool draining;
     int exit_code;

@@ -18,6 +18,7 @@
 #include "hub_channel.h"
 #include "hub_handshake.h"
 #include "hub_log.h"
+#include "hub_node_id.h"
 #include "hub_static.h"
 #include "proto_build.h"
 #include "proto_jwt.h"
@@ -295,7 +296,7 @@ on_ready(void *ud, const char *err)
     hub_ref_t *ref = ud;
     hub_t *hub = ref->hub;
     hub_http_req_t *req = hub_http_lookup(hub, ref->id);
-    const char *failed[2];
+    const char *failed[3];
     int nfailed = 0;
 
     free(ref);
@@ -307,6 +308,9 @@ on_ready(void *ud, const char *err)
     }
     if (!hub_channel_is_up(hub->channel)) {
         failed[nfailed++] = "redis";
+    }
+    if (hub_node_id_clash(hub)) {
+        failed[nfailed++] = "node_id";
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", nfailed == 0 ? "ready" : "unavailable");

@@ -28,6 +28,7 @@
 #include "hub_presence_resync.h"
 #include "hub_resolve.h"
 #include "hub_room.h"
+#include "hub_node_id.h"
 #include "hub_recheck.h"
 #include "hub_rename.h"
 #include "hub_room_audit.h"
@@ -398,6 +399,7 @@ run(hub_config_t *cfg, step_fn first)
     memset(&hub, 0, sizeof(hub));
     hub.cfg = cfg;
     hub.loop = &loop;
+    hub_node_id_init(&hub);
     hub_log_level = hub_log_level_parse(cfg->log_level);
     lws_set_log_level(LLL_ERR | LLL_WARN, hub_log_from_lws);
     if (uv_loop_init(&loop) != 0) {

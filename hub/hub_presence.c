@@ -15,6 +15,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
+#include "hub_node_id.h"
 #include "hub_presence_eval.h"
 #include "hub_presence_gone.h"
 #include "hub_presence_lua.h"
@@ -641,23 +642,28 @@ on_beat_set(void *ud, void *reply, const char *err)
         log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
         hub_presence_on_redis_up(hub);
     }
+    if (err == NULL && r != NULL) {
+        hub_node_id_check(hub, r->type == REDIS_REPLY_STRING ? r->str : NULL,
+                          r->type == REDIS_REPLY_STRING ? r->len : 0);
+    }
 }
 
-/* The heartbeat carries this node's connection count, for the others' stats.
+/* The heartbeat carries this node's connection count, for the others' stats,
+ * and this process's tag (hub_node_id.h).
  * checked: a lapse is put right (on_beat_set); not for the beat that opens a
  * rewrite, whose key is new after a reconnect. */
 static void
 heartbeat(hub_t *hub, bool checked)
 {
     hub_redis_t *r = hub_presence_redis(hub);
-    char hb[160], conns[24];
+    char hb[160], value[80];
 
     if (r == NULL) {
         return;
     }
     snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
-    snprintf(conns, sizeof(conns), "%zu", hub->conns.count);
-    const char *set[] = {"SET", hb, conns, "PX", HEARTBEAT_TTL_MS, "GET"};
+    hub_node_id_beat(hub, value, sizeof(value));
+    const char *set[] = {"SET", hb, value, "PX", HEARTBEAT_TTL_MS, "GET"};
     if (hub_redis_command(r, checked ? on_beat_set : NULL, hub, 6, set, NULL) == 0 &&
         hub_now_ms(hub) >= hub->presence->reap_from_ms) {
         (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);

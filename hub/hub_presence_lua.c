@@ -204,7 +204,8 @@ const char hub_presence_connections_lua[] =
     "local sum = 0\n"
     "for _, node in ipairs(redis.call('SMEMBERS', 'chathub:nodes')) do\n"
     "  if node ~= ARGV[1] then\n"
-    "    sum = sum + (tonumber(redis.call('GET', 'chathub:hb:'..node)) or 0)\n"
+    "    local v = redis.call('GET', 'chathub:hb:'..node) or ''\n"
+    "    sum = sum + (tonumber(string.match(v, '^%d+')) or 0)\n"
     "  end\n"
     "end\n"
     "return sum\n";
