@@ -52,6 +52,8 @@ typedef struct hub {
     struct hub_presence *presence;
     /* Rooms whose online list is compared with Redis's (hub_presence_resync.h). */
     struct hub_presence_resync *presence_resync;
+    /* Rooms waiting to be read again as settled (hub_presence_settle.h). */
+    struct hub_presence_settler *presence_settler;
     struct drain *drain;   /* while draining */
     size_t pending_writes; /* message inserts the store has not answered */
     hub_map_t conns;       /* conn id → hub_conn_t * */

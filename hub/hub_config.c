@@ -69,6 +69,9 @@ static const opt_t opts[] = {
         "seconds a socket may be silent before a ping; twice that and it is dropped"),
     NUM(room_audit_ms, "room-audit-ms", "HUB_ROOM_AUDIT_MS", "5000", 0, 3600000,
         "ms between checks of the local rooms against the store (0: off)"),
+    NUM(presence_settle_ms, "presence-settle-ms", "HUB_PRESENCE_SETTLE_MS", "40000", 1000, 3600000,
+        "ms users Redis lost in an empty restart stay listed before their leave (keep it above "
+        "the Redis link's longest reconnect backoff, 30 s)"),
     NUM(io_uring, "io-uring", "HUB_IO_URING", "1", 0, 1,
         "1: a loop turn's socket writes go to the kernel in one io_uring call (send() where "
         "refused)"),

@@ -27,13 +27,14 @@ typedef struct hub_config {
     long max_pending_per_ip;
     long rate_limit; /* messages per second per socket */
     long rate_burst;
-    long channel_capacity; /* queued frames per socket before 4408 */
-    long channel_expiry;   /* seconds a queued frame may wait before 4408 */
-    long ping_interval;    /* seconds of silence before a ping; twice that: dropped */
-    long room_audit_ms;    /* local rooms' last seqs checked against the store; 0: never */
-    long io_uring;         /* 1: socket writes through hub_uring where the kernel allows */
-    long ws_native;        /* 1: hub_wsock.c serves plain WebSockets, not lws */
-    long run_migrations;   /* 1: migrate before serving */
+    long channel_capacity;   /* queued frames per socket before 4408 */
+    long channel_expiry;     /* seconds a queued frame may wait before 4408 */
+    long ping_interval;      /* seconds of silence before a ping; twice that: dropped */
+    long room_audit_ms;      /* local rooms' last seqs checked against the store; 0: never */
+    long presence_settle_ms; /* hub_presence_settle.h */
+    long io_uring;           /* 1: socket writes through hub_uring where the kernel allows */
+    long ws_native;          /* 1: hub_wsock.c serves plain WebSockets, not lws */
+    long run_migrations;     /* 1: migrate before serving */
     long migration_lock_wait;
     char *redis; /* HUB_REDIS: "off" runs the in-process channel layer */
     char *redis_url;

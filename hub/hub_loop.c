@@ -26,6 +26,7 @@
 #include "hub_log.h"
 #include "hub_presence.h"
 #include "hub_presence_resync.h"
+#include "hub_presence_settle.h"
 #include "hub_resolve.h"
 #include "hub_room.h"
 #include "hub_node_id.h"
@@ -142,6 +143,8 @@ stop(hub_t *hub, int exit_code)
     hub_presence_free(hub->presence);
     hub->presence = NULL;
     hub_presence_resync_free(hub->presence_resync);
+    hub_presence_settler_free(hub->presence_settler);
+    hub->presence_settler = NULL;
     hub->presence_resync = NULL;
     hub_channel_free(hub->channel);
     hub_drain_free(hub);
@@ -374,6 +377,7 @@ start_serving(hub_t *hub)
     hub_rename_start(hub);
     hub->presence = hub_presence_new(hub);
     hub->presence_resync = hub_presence_resync_new(hub);
+    hub->presence_settler = hub_presence_settler_new(hub);
     /* With Redis on, the layer is Redis even while Redis is unreachable or
      * its name does not resolve: /ready says so until the link is up. */
     hub->channel = hub_channel_new(hub, redis_off ? NULL : &target, &channel_hooks);

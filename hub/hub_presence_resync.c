@@ -17,6 +17,7 @@
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
 #include "hub_presence_reply.h"
+#include "hub_presence_settle.h"
 #include "hub_redis.h"
 #include "hub_room.h"
 #include "proto_build.h"
@@ -79,6 +80,7 @@ deliver(hub_t *hub, hub_room_t *room, const char *event, int64_t user, const cha
  * which the frames keep). */
 typedef struct lists {
     int64_t version; /* 0: Redis has no number for the room's events */
+    bool settled;    /* users missing from Redis are gone (hub_presence_settle.h) */
     int64_t *now, *sorted_now, *gone;
     size_t nnow, ngone;
 } lists_t;
@@ -87,11 +89,12 @@ typedef struct lists {
  * when Redis numbers the room's events; while it has no number (restarted
  * empty, the nodes still rewriting their entries) only a user marked gone
  * by the node they left, as a user missing then may be on a node not back
- * yet. */
+ * yet, until the room is read as settled. */
 static bool
 gone(const lists_t *l, int64_t user)
 {
-    return !has(l->sorted_now, l->nnow, user) && (l->version > 0 || has(l->gone, l->ngone, user));
+    return !has(l->sorted_now, l->nnow, user) &&
+           (l->version > 0 || l->settled || has(l->gone, l->ngone, user));
 }
 
 /* The list the frames carry: Redis's, and the users the sockets saw who
@@ -213,6 +216,72 @@ late_answer(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *u,
 }
 
 static void on_flush(uv_prepare_t *h);
+static void queue(hub_presence_resync_t *r, int64_t room_id);
+
+/* The JSON the store gave of users a settled room names, for those Redis
+ * lost (u has room for nseen more). */
+static void
+add_settle_users(const hub_room_t *room, const int64_t *seen, size_t nseen, users_t *u)
+{
+    size_t n0 = u->n;
+
+    for (size_t i = 0; room->settle != NULL && i < nseen; i++) {
+        const char *json = hub_presence_settle_user(room, seen[i]);
+        if (json != NULL && user_of(u, seen[i]) == NULL) {
+            u->v[u->n++] = (user_t){seen[i], xstrdup(json)};
+        }
+    }
+    if (u->n > n0) {
+        qsort(u->v, u->n, sizeof(user_t), cmp_user);
+    }
+}
+
+/* A settled read whose leaves lack users' JSON: true while the store is
+ * asked for it (the room is read again once it answers). */
+static bool
+wait_settle_json(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *u,
+                 const int64_t *seen, size_t nseen)
+{
+    int64_t *need = xmalloc((nseen + 1) * sizeof(int64_t));
+    size_t n = 0;
+    bool wait;
+
+    for (size_t i = 0; i < nseen; i++) {
+        if (gone(l, seen[i]) && user_of(u, seen[i]) == NULL) {
+            need[n++] = seen[i];
+        }
+    }
+    wait = hub_presence_settle_wait_json(hub, room, need, n);
+    free(need);
+    return wait;
+}
+
+/* After a read went out: a settled one is over; one that kept users Redis
+ * lacks (no number for the room yet) has the room read again as settled
+ * later, and one that skipped a leave for want of the user's JSON (Redis
+ * numbers the room, so they are gone) at once. */
+static void
+settle_next(hub_t *hub, hub_room_t *room, const lists_t *l, const int64_t *seen, size_t nseen,
+            bool skipped)
+{
+    bool kept = false;
+
+    if (l->settled) {
+        hub_presence_settle_done(hub, room);
+        return;
+    }
+    for (size_t i = 0; i < nseen && !kept; i++) {
+        kept = !has(l->sorted_now, l->nnow, seen[i]) && !gone(l, seen[i]);
+    }
+    if (skipped && l->version > 0) {
+        hub_presence_settle_arm(hub, room, true);
+        if (hub_presence_settled(room)) {
+            queue(hub->presence_resync, room->id);
+        }
+    } else if (kept || skipped) {
+        hub_presence_settle_arm(hub, room, false);
+    }
+}
 
 /* room_id goes into this turn's call. */
 static void
@@ -262,7 +331,7 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
         hub_presence_track_free(track);
         return;
     }
-    u.v = xmalloc((x->elements + 1) * sizeof(user_t));
+    u.v = xmalloc((x->elements + nseen + 1) * sizeof(user_t));
     for (size_t i = 4; i < x->elements; i++) {
         if (x->element[i]->type == REDIS_REPLY_STRING &&
             (u.v[u.n].json = hub_presence_user_json(x->element[i]->str, &u.v[u.n].id)) != NULL) {
@@ -270,12 +339,20 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
         }
     }
     qsort(u.v, u.n, sizeof(user_t), cmp_user);
+    add_settle_users(room, seen, nseen, &u);
     l.sorted_now = xmalloc((l.nnow + 1) * sizeof(int64_t));
     memcpy(l.sorted_now, l.now, l.nnow * sizeof(int64_t));
     qsort(l.sorted_now, l.nnow, sizeof(int64_t), proto_i64_cmp);
     qsort(l.gone, l.ngone, sizeof(int64_t), proto_i64_cmp);
     if (late) {
+        if (hub_presence_settled(room)) {
+            queue(hub->presence_resync, room->id); /* the settled read wants an answer of its own */
+        }
         late_answer(hub, room, &l, &u, track, seen, nseen);
+        goto out;
+    }
+    l.settled = hub_presence_settled(room);
+    if (l.settled && wait_settle_json(hub, room, &l, &u, seen, nseen)) {
         goto out;
     }
     nlist = frame_list(&l, seen, nseen, &list);
@@ -303,9 +380,11 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
         hub_presence_resynced(room, skipped ? 0 : l.version, last);
         if (last != NULL) {
             log_info("presence.resync",
-                     "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu",
-                     room->id, l.version, ndiff - nleaves, nleaves, nlist);
+                     "room=%" PRId64 " version=%" PRId64 " joins=%zu leaves=%zu online=%zu%s",
+                     room->id, l.version, ndiff - nleaves, nleaves, nlist,
+                     l.settled ? " settled=1" : "");
         }
+        settle_next(hub, room, &l, seen, nseen, skipped);
     }
     hub_buf_unref(last);
 out:

@@ -20,7 +20,8 @@
  * (it restarted empty and the nodes are still rewriting their entries) a
  * user missing may just be on a node not back yet: the users the sockets saw
  * stay in the list, and only those the node they left marked gone
- * (hub_presence_gone.h) get a leave.
+ * (hub_presence_gone.h) get a leave, until the room is read again as
+ * settled (hub_presence_settle.h).
  */
 #ifndef CHATHUB_HUB_PRESENCE_RESYNC_H
 #define CHATHUB_HUB_PRESENCE_RESYNC_H

@@ -12,6 +12,7 @@
 #include "hub_conn.h"
 #include "hub_log.h"
 #include "hub_presence_order.h"
+#include "hub_presence_settle.h"
 #include "proto_build.h"
 #include "store_msg.h"
 #include "store_room.h"
@@ -69,6 +70,7 @@ on_room_closed(uv_handle_t *h)
     free(room->seen_ids);
     hub_presence_track_free(room->presence_track);
     free(room->cover);
+    hub_presence_settle_free(room->settle);
     free(room);
 }
 

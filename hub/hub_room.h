@@ -57,6 +57,9 @@ typedef struct hub_room {
      * (hub_presence_cover). */
     struct hub_presence_cover *cover;
     size_t ncover, covercap;
+    /* Users kept while Redis lacks them, read again as settled later
+     * (hub_presence_settle.h); NULL: none. */
+    struct hub_presence_settle *settle;
     uv_timer_t gap_timer; /* the room is freed in this handle's close callback */
 } hub_room_t;
 

@@ -1,0 +1,61 @@
+// Redis restarted empty while a node died: nobody rewrites that node's
+// entries or marks its users gone, and while Redis has no number for the
+// room's events a user missing from it may just be on a node not back yet,
+// so the other nodes kept listing them, and never sent their leave (an
+// audit). After HUB_PRESENCE_SETTLE_MS a room is read again as settled:
+// whoever is still missing gets a leave, with their name from the store;
+// users on nodes that came back see no leave at all.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
+import { startRedis } from '../lib/servers.js';
+import { connect, sleep } from '../lib/ws.js';
+
+let redis, database;
+const env = { HUB_PRESENCE_SETTLE_MS: '3000' };
+const shared = () => ({ database, redis: redis.url, secret: 'settle-secret', apiKey: 'settle-key', env });
+
+before(async () => {
+  redis = await startRedis();
+  database = createDatabase();
+});
+after(async () => {
+  await stopAll([], redis);
+});
+
+const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
+const presenceLog = (c, from = 0) =>
+  c.frames.slice(from).filter((f) => f.type === 'presence').map((f) => `${f.event}:${f.user.id}`);
+
+test('a user whose node died while Redis was away and came back empty gets a leave once the room settles', { timeout: 90000 }, async () => {
+  const p = await startHub({ ...shared(), nodeId: 'settle-p' });
+  const q = await startHub({ ...shared(), nodeId: 'settle-q', migrate: false });
+  const r = await startHub({ ...shared(), nodeId: 'settle-r', migrate: false });
+  try {
+    for (const id of [21, 22, 23]) {
+      assert.equal((await p.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true })).status, 200);
+    }
+    await p.api('PUT', '/rooms/1', { type: 'GROUP', name: 'Settle', members: [21, 22, 23] });
+    const observer = await open(p, 21, 1);
+    await open(q, 23, 1); // dies with q
+    const stays = await open(r, 22, 1);
+    for (const id of [22, 23]) await observer.next('presence', 5000, (f) => f.user.id === id && f.event === 'join');
+    const from = observer.frames.length;
+
+    await redis.stop('SIGKILL'); // no persistence: it comes back empty
+    await q.stop('SIGKILL');
+    await redis.start();
+    assert.ok(await readyBecomes(p, 200) && await readyBecomes(r, 200), 'p and r are back on Redis');
+
+    const leave = await observer.next('presence', 30000, (f) => f.user.id === 23 && f.event === 'leave');
+    assert.deepEqual(leave.user, { id: 23, full_name: 'User 23', role: 'student' }, 'named as the store has them');
+    assert.deepEqual([...leave.online].sort(), [21, 22]);
+    await sleep(4000); // another settle period: nothing more
+    assert.deepEqual(presenceLog(observer, from), ['leave:23'], 'one leave, and none for the user whose node came back');
+    assert.deepEqual((await p.api('GET', '/rooms/1/presence')).json.online.sort(), [21, 22]);
+    await stays.close();
+    await observer.close();
+  } finally {
+    await stopAll([p, r]);
+  }
+});
