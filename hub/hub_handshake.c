@@ -369,5 +369,5 @@ hub_handshake_reply(struct lws *wsi, int status, const char *why)
 void
 hub_handshake_refuse_fd(int fd, int status, const char *why)
 {
-    hub_http_refuse_fd(fd, status, why, reply_extra(why));
+    hub_http_refuse_fd(fd, status, why, reply_extra(why), false); /* an upgrade is a GET */
 }

@@ -152,11 +152,15 @@ hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const ch
 }
 
 void
-hub_http_refuse_fd(int fd, int status, const char *why, const char *extra)
+hub_http_refuse_fd(int fd, int status, const char *why, const char *extra, bool head)
 {
     size_t n;
     char *buf = status_text(status, why, extra, &n);
+    const char *end = head ? strstr(buf + LWS_PRE, "\r\n\r\n") : NULL;
 
+    if (end != NULL) {
+        n = (size_t)(end + 4 - (buf + LWS_PRE)); /* a HEAD's answer: no body (RFC 9110 9.3.2) */
+    }
     (void)send(fd, buf + LWS_PRE, n, MSG_NOSIGNAL | MSG_DONTWAIT);
     free(buf);
     shutdown(fd, SHUT_WR);

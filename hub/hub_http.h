@@ -80,8 +80,9 @@ char *hub_http_error_body(const char *code, const char *message, size_t *len);
 /* Write a complete status response on wsi at once (handshake refusals), with
  * extra header lines ("" for none) before the body. */
 /* The same answer on a socket no one serves (its request already read),
- * which is then shut and closed. */
-void hub_http_refuse_fd(int fd, int status, const char *why, const char *extra);
+ * which is then shut and closed; head: the request was a HEAD, and the
+ * answer has no body. */
+void hub_http_refuse_fd(int fd, int status, const char *why, const char *extra, bool head);
 void hub_http_write_raw_status(struct lws *wsi, int status, const char *why, const char *extra);
 
 #endif

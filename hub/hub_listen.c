@@ -111,10 +111,13 @@ static void
 refuse(int fd, int status, const char *why)
 {
     char buf[4096];
+    ssize_t n;
+    bool head = false;
 
-    for (int i = 0; i < 64 && recv(fd, buf, sizeof(buf), 0) > 0; i++) {
+    for (int i = 0; i < 64 && (n = recv(fd, buf, sizeof(buf), 0)) > 0; i++) {
+        head = head || (i == 0 && n >= 5 && memcmp(buf, "HEAD ", 5) == 0);
     }
-    hub_http_refuse_fd(fd, status, why, "");
+    hub_http_refuse_fd(fd, status, why, "", head);
 }
 
 /* A head that fills HEAD_MAX without ending: lws would drop it without a

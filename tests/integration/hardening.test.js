@@ -175,6 +175,9 @@ test('malformed handshakes and huge headers get an answer, not a crash', async (
   for (const target of ['/health%00', '/client/chathub.js%00', '/ws/chat/1/?token=a%00b']) {
     assert.match(await raw(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`), /^HTTP\/1\.1 400 /, target);
   }
+  const head = await raw('HEAD /health%00 HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.match(head, /^HTTP\/1\.1 400 [^]*Content-Length: \d+\r\n/, 'a HEAD gets the status and the length');
+  assert.ok(head.endsWith('\r\n\r\n'), `and no body (RFC 9110 9.3.2): ${JSON.stringify(head)}`);
   assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { headers: { Authorization: 'Bearer' } }), 401);
   await stillServing();
 });
