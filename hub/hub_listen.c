@@ -140,6 +140,26 @@ target_has_nul(const char *head, size_t n)
     return memmem(head, line, "%00", 3) != NULL;
 }
 
+/* A header line whose name is one character ("X: a"): lws 4.1 misreads it,
+ * taking the line after it (or, last, the head's end) into it, so the
+ * request waits for the head timeout or loses a header. Only the head's
+ * lines are looked at. */
+static bool
+head_has_short_name(const char *head, size_t n)
+{
+    const char *end = memmem(head, n, "\r\n\r\n", 4);
+    const char *p = memchr(head, '\n', n);
+
+    while (p != NULL && end != NULL && p < end + 2) {
+        p++;
+        if (p + 1 < end + 2 && p[0] != '\r' && p[1] == ':') {
+            return true;
+        }
+        p = memchr(p, '\n', (size_t)(end + 2 - p));
+    }
+    return false;
+}
+
 /*
  * The head is peeked. A whole WebSocket upgrade may be the hub's own to
  * serve (hub_wsock_take). For lws, a "bearer.<t>" subprotocol entry long
@@ -165,6 +185,10 @@ hand_over_peeked(listener_t *l, int fd)
         return true;
     }
     if (n > 0 && hub_wsock_take(l->hub, fd, in, (size_t)n)) {
+        return true;
+    }
+    if (n > 0 && head_has_short_name(in, (size_t)n)) {
+        refuse_head(fd, 400, "http.short_header_name", "a header name of one character");
         return true;
     }
     if (n <= 0 || proto_head_lift(in, (size_t)n, HUB_SUBPROTOCOL_MAX, out, sizeof(out), &used,

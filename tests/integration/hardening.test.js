@@ -178,6 +178,9 @@ test('malformed handshakes and huge headers get an answer, not a crash', async (
   const head = await raw('HEAD /health%00 HTTP/1.1\r\nHost: x\r\n\r\n');
   assert.match(head, /^HTTP\/1\.1 400 [^]*Content-Length: \d+\r\n/, 'a HEAD gets the status and the length');
   assert.ok(head.endsWith('\r\n\r\n'), `and no body (RFC 9110 9.3.2): ${JSON.stringify(head)}`);
+  // lws 4.1 reads a one-character header name into the next line: as the
+  // last header the request waited for the head timeout without an answer.
+  assert.match(await raw('GET /health HTTP/1.1\r\nHost: x\r\nX: a\r\n\r\n'), /^HTTP\/1\.1 400 /, 'a one-character header name');
   assert.equal(await handshakeStatus(hub.wsUrl('/ws/chat/1/'), { headers: { Authorization: 'Bearer' } }), 401);
   await stillServing();
 });
