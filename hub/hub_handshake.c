@@ -34,6 +34,7 @@ static const hdr_t H_AUTHORIZATION = {WSI_TOKEN_HTTP_AUTHORIZATION, "Authorizati
 static const hdr_t H_VERSION = {WSI_TOKEN_VERSION, "Sec-WebSocket-Version"};
 static const hdr_t H_FORWARDED_FOR = {WSI_TOKEN_X_FORWARDED_FOR, "X-Forwarded-For"};
 static const hdr_t H_UPGRADE = {WSI_TOKEN_UPGRADE, "Upgrade"};
+static const hdr_t H_CONNECTION = {WSI_TOKEN_CONNECTION, "Connection"};
 
 /* A header's value with a NUL: its length, 0 absent (or empty), -1 too long. */
 static int
@@ -289,6 +290,13 @@ hub_handshake_check_version(const hub_hs_t *hs, const char **why)
     size_t len;
 
     if (n <= 0 || !proto_request_has_token(v, (size_t)n, "websocket")) {
+        *why = why_not_websocket;
+        return 426;
+    }
+    /* Upgrade without Connection: Upgrade is no upgrade (RFC 9110 7.8):
+     * lws 4.1 hung up on it without a status. */
+    n = copy_hdr(hs, H_CONNECTION, v, sizeof(v));
+    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "upgrade")) {
         *why = why_not_websocket;
         return 426;
     }

@@ -640,25 +640,31 @@ static bool
 is_upgrade(const proto_request_t *req)
 {
     char v[128], path[256];
-    int n;
     int64_t room;
 
     if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0 || req->minor < 1) {
         return false;
     }
-    /* Any upgrade: one to another protocol gets its 426 here
-     * (hub_handshake_check_version), where lws would answer 400 or 403. */
+    /* Any upgrade: one to another protocol, or one without Connection:
+     * Upgrade, gets its 426 here (hub_handshake_check_version), where lws
+     * would answer 400 or 403, or hang up. */
     if (proto_request_header(req, "Upgrade", v, sizeof(v)) == 0) {
-        return false;
-    }
-    n = proto_request_header(req, "Connection", v, sizeof(v));
-    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "upgrade")) {
         return false;
     }
     /* A path lws would answer (404 for anything else under /ws/, and the
      * pages and API) stays lws's. */
     return proto_request_path(req, path, sizeof(path)) > 0 &&
            proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
+}
+
+/* Connection: Upgrade, as an upgrade needs. */
+static bool
+connection_upgrade(const proto_request_t *req)
+{
+    char v[128];
+    int n = proto_request_header(req, "Connection", v, sizeof(v));
+
+    return n > 0 && proto_request_has_token(v, (size_t)n, "upgrade");
 }
 
 /* An upgrade that names websocket among its protocols. */
@@ -751,9 +757,10 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
     size_t left;
 
     /* With lws serving WebSocket (HUB_WS_NATIVE=0), only an upgrade to
-     * another protocol is taken here, for its 426 (lws 4.1 answers 403). */
+     * another protocol, or without Connection: Upgrade, is taken here, for
+     * its 426 (lws 4.1 answers 403, or hangs up). */
     if (proto_request_parse(head, n, &req) != PROTO_REQUEST_OK || !is_upgrade(&req) ||
-        (hub->wsocks == NULL && to_websocket(&req))) {
+        (hub->wsocks == NULL && to_websocket(&req) && connection_upgrade(&req))) {
         return false;
     }
     /* The head is ours: off the socket (its bytes stay in head, where req

@@ -217,6 +217,15 @@ test('plain GET and HEAD on a WebSocket path answer 426', async () => {
   assert.equal(h.status, 426);
 });
 
+// lws 4.1 hung up on an Upgrade: websocket without Connection: Upgrade
+// without a status (an audit); without it the request is no upgrade.
+test('an Upgrade: websocket without Connection: Upgrade answers 426', async () => {
+  const head = `GET /ws/chat/1/?token=${hub.token(1)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
+    'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+  const got = await exchange(hub.port, head);
+  assert.match(got, /^HTTP\/1\.1 426 [^]*\r\nUpgrade: websocket\r\n/, JSON.stringify(got.slice(0, 80)));
+});
+
 test('plain GET with a token the handshake refuses answers 401; none or a good one 426', async () => {
   // The browser client's probe after a 1006 (PROTOCOL.md §7): a page sees no
   // handshake status, so it asks again without the upgrade.
