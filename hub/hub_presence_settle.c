@@ -30,49 +30,43 @@ struct hub_presence_settle {
 struct hub_presence_settler {
     hub_t *hub;
     uv_timer_t timer;
-    int64_t *rooms; /* waiting, in the order armed (so by due time) */
+    int64_t *rooms; /* waiting (a room may be listed twice: armed again) */
     size_t nrooms, cap;
 };
 
 static void on_timer(uv_timer_t *t);
 
+/* The rooms due now are read as settled; the rest wait for the timer. */
 static void
-start_timer(hub_presence_settler_t *s)
+sweep(hub_presence_settler_t *s)
 {
-    hub_room_t *room = NULL;
+    uint64_t now = hub_now_ms(s->hub), next = UINT64_MAX;
+    size_t kept = 0;
 
-    while (s->nrooms > 0 && (room = hub_room_find(s->hub, s->rooms[0])) == NULL) {
-        memmove(s->rooms, s->rooms + 1, --s->nrooms * sizeof(*s->rooms));
+    for (size_t i = 0; i < s->nrooms; i++) {
+        hub_room_t *room = hub_room_find(s->hub, s->rooms[i]);
+        hub_presence_settle_t *st = room != NULL ? room->settle : NULL;
+        if (st == NULL || st->settled) {
+            continue; /* gone, or read as settled already */
+        }
+        if (st->due_ms > now) {
+            next = st->due_ms < next ? st->due_ms : next;
+            s->rooms[kept++] = s->rooms[i];
+            continue;
+        }
+        st->settled = true;
+        hub_presence_resync(s->hub, room->id);
     }
-    if (room == NULL || room->settle == NULL) {
-        return;
+    s->nrooms = kept;
+    if (next != UINT64_MAX) {
+        uv_timer_start(&s->timer, on_timer, next - now, 0);
     }
-    uint64_t now = hub_now_ms(s->hub);
-    uv_timer_start(&s->timer, on_timer, room->settle->due_ms > now ? room->settle->due_ms - now : 0,
-                   0);
 }
 
 static void
 on_timer(uv_timer_t *t)
 {
-    hub_presence_settler_t *s = t->data;
-    uint64_t now = hub_now_ms(s->hub);
-    size_t done = 0;
-
-    for (; done < s->nrooms; done++) {
-        hub_room_t *room = hub_room_find(s->hub, s->rooms[done]);
-        if (room == NULL || room->settle == NULL) {
-            continue;
-        }
-        if (room->settle->due_ms > now) {
-            break;
-        }
-        room->settle->settled = true;
-        hub_presence_resync(s->hub, room->id);
-    }
-    s->nrooms -= done;
-    memmove(s->rooms, s->rooms + done, s->nrooms * sizeof(*s->rooms));
-    start_timer(s);
+    sweep(t->data);
 }
 
 hub_presence_settler_t *
@@ -130,7 +124,7 @@ hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now)
     }
     s->rooms[s->nrooms++] = room->id;
     if (!uv_is_active((uv_handle_t *)&s->timer)) {
-        start_timer(s);
+        sweep(s);
     }
     log_info("presence.settle_armed", "room=%" PRId64 " in_ms=%ld", room->id,
              hub->cfg->presence_settle_ms);
