@@ -24,9 +24,10 @@
 #define VERB_CLOSE_TOKEN "close_token "
 #define VERB_RENAME "rename_user " /* then the role, a space, the full name */
 /* A kick's envelope reaches the other nodes within milliseconds unless
- * Redis is stalled; a socket opened within this long before it came may
- * postdate the kick (close_user_now). */
-#define KICK_RECENT_MS 1000
+ * Redis stalls (a write pause of 1.5 s, as a failover makes, let a socket
+ * opened after a re-add get the kick: an audit); a socket opened within
+ * this long before it came may postdate the kick (close_user_now). */
+#define KICK_RECENT_MS 10000
 
 static void
 key_digest(const char *key, char hex[65])
@@ -155,7 +156,7 @@ close_user_late(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err, i
 }
 
 /* A removal or a deactivation just made elsewhere. The user's sockets that
- * were open well before it go at once. One opened in the last moments may
+ * were open well before it go at once. One opened in the last seconds may
  * have been let in after the user was added back (a removal then a re-add,
  * made on two nodes one after the other, whose kick reached this node after
  * the new socket's join): the store decides for those, as for a late kick. */
