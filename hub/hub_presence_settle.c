@@ -17,8 +17,9 @@
 #include "xalloc.h"
 
 struct hub_presence_settle {
-    uint64_t due_ms;  /* the loop's clock */
-    uint64_t done_ms; /* the settled read went out then (0: not yet) */
+    uint64_t due_ms;   /* the loop's clock */
+    uint64_t done_ms;  /* the settled read went out then (0: not yet) */
+    uint64_t retry_ms; /* the store failed the JSON: wait this long, doubling */
     bool settled;
     bool reading;   /* the store is asked for JSON */
     bool json_read; /* and answered */
@@ -35,6 +36,7 @@ struct hub_presence_settler {
 };
 
 static void on_timer(uv_timer_t *t);
+static void wait_for(hub_presence_settler_t *s, hub_room_t *room, uint64_t ms);
 
 /* The rooms due now are read as settled; the rest wait for the timer. */
 static void
@@ -117,17 +119,24 @@ hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now)
         room->settle->settled = true;
         return;
     }
-    room->settle->due_ms = hub_now_ms(hub) + (uint64_t)hub->cfg->presence_settle_ms;
+    wait_for(s, room, (uint64_t)hub->cfg->presence_settle_ms);
+    log_info("presence.settle_armed", "room=%" PRId64 " in_ms=%ld", room->id,
+             hub->cfg->presence_settle_ms);
+}
+
+/* room (with its settle) is read as settled in ms. */
+static void
+wait_for(hub_presence_settler_t *s, hub_room_t *room, uint64_t ms)
+{
+    room->settle->settled = false;
+    room->settle->due_ms = hub_now_ms(s->hub) + ms;
     if (s->nrooms == s->cap) {
         s->cap = s->cap > 0 ? s->cap * 2 : 16;
         s->rooms = xrealloc(s->rooms, s->cap * sizeof(*s->rooms));
     }
     s->rooms[s->nrooms++] = room->id;
-    if (!uv_is_active((uv_handle_t *)&s->timer)) {
-        sweep(s);
-    }
-    log_info("presence.settle_armed", "room=%" PRId64 " in_ms=%ld", room->id,
-             hub->cfg->presence_settle_ms);
+    uv_timer_stop(&s->timer);
+    sweep(s);
 }
 
 bool
@@ -151,10 +160,17 @@ on_users(void *ud, const store_user_row_t *rows, size_t n, const char *err)
 
     if (st != NULL && st->reading && st->done_ms == 0) {
         st->reading = false;
-        st->json_read = true; /* a failed read too: the leaves go without the users it lacks */
-        if (err != NULL) {
-            log_warn("presence.settle_read_failed", "room=%" PRId64 " err=\"%s\"", room->id, err);
+        if (err != NULL && jr->hub->presence_settler != NULL) {
+            /* The leaves wait for the store: read as settled again later. */
+            st->retry_ms = st->retry_ms == 0 ? 1000 : st->retry_ms * 2;
+            st->retry_ms = st->retry_ms < 30000 ? st->retry_ms : 30000;
+            log_warn("presence.settle_read_failed", "room=%" PRId64 " err=\"%s\" retry_ms=%" PRIu64,
+                     room->id, err, st->retry_ms);
+            wait_for(jr->hub->presence_settler, room, st->retry_ms);
+            free(jr);
+            return;
         }
+        st->json_read = true;
         st->ids = xmalloc((n + 1) * sizeof(*st->ids));
         st->json = xmalloc((n + 1) * sizeof(*st->json));
         for (size_t i = 0; i < n; i++) {

@@ -8,7 +8,8 @@
  * settled once every live node has had time to reconnect and rewrite
  * (HUB_PRESENCE_SETTLE_MS, 40 s, past the Redis link's longest backoff): whoever
  * is missing then gets a leave. Redis lost their JSON with the restart, so
- * a leave that lacks it waits for the store's.
+ * a leave that lacks it waits for the store's (asked again after 1 s,
+ * doubling to 30 s, while the store fails).
  */
 #ifndef CHATHUB_HUB_PRESENCE_SETTLE_H
 #define CHATHUB_HUB_PRESENCE_SETTLE_H

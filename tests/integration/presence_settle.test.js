@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
+import { startProxy, viaProxy } from '../lib/proxy.js';
 import { connect, sleep } from '../lib/ws.js';
 
 let redis, database;
@@ -57,5 +58,35 @@ test('a user whose node died while Redis was away and came back empty gets a lea
     await observer.close();
   } finally {
     await stopAll([p, r]);
+  }
+});
+
+// The leave's name comes from the store; a node whose store did not answer
+// then tries again (1 s, doubling), rather than never sending it (an audit).
+test('a settle whose store read fails sends the leave once the store answers', { timeout: 90000 }, async () => {
+  const pg = await startProxy(Number(new URL(database).port));
+  const p = await startHub({ ...shared(), database: viaProxy(database, pg), nodeId: 'settle-p2', migrate: false });
+  const q = await startHub({ ...shared(), nodeId: 'settle-q2', migrate: false });
+  try {
+    await p.api('PUT', '/users/24', { full_name: 'User 24', role: 'student', is_active: true });
+    await p.api('PUT', '/rooms/2', { type: 'GROUP', name: 'Settle 2', members: [21, 24] });
+    const observer = await open(p, 21, 2);
+    await open(q, 24, 2); // dies with q
+    await observer.next('presence', 5000, (f) => f.user.id === 24 && f.event === 'join');
+    const from = observer.frames.length;
+    await redis.stop('SIGKILL');
+    await q.stop('SIGKILL');
+    await redis.start();
+    await pg.cut(); // p cannot read the name when the room settles
+    await sleep(6000);
+    assert.deepEqual(presenceLog(observer, from), [], 'no leave without a name');
+    await pg.restore();
+    const leave = await observer.next('presence', 30000, (f) => f.user.id === 24 && f.event === 'leave');
+    assert.deepEqual(leave.user, { id: 24, full_name: 'User 24', role: 'student' });
+    assert.match(p.log, /event=presence\.settle_read_failed/);
+    await observer.close();
+  } finally {
+    await stopAll([p]);
+    await pg.close();
   }
 });
