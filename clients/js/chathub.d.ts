@@ -13,7 +13,7 @@ export interface Established {
 export interface Presence { type: 'presence'; room_id: number; event: 'join' | 'leave'; user: User; online: number[]; }
 export interface Typing { type: 'typing'; room_id: number; user: User; is_typing: boolean; }
 export interface Read { type: 'read'; room_id: number; user_id: number; seq: number; }
-/** code: the hub's, or two of the client's own: too_large (a send over maxMessageBytes, never sent) and cancelled (a send the hub had not taken when connect() moved to another room). */
+/** code: the hub's, or three of the client's own: too_large (a send over maxMessageBytes, never sent), and, for a send still pending when connect() moved to another room, cancelled (no socket carried it) or unconfirmed (one did, and its answer never came: it may be stored in the old room). */
 export interface ErrorFrame { type: 'error'; code: string; message: string; client_id?: string; }
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface Events {
@@ -26,7 +26,7 @@ export interface Options {
   url?: string; WebSocket?: typeof WebSocket;
   /** The hub's HUB_MAX_MESSAGE_BYTES (default 65536): a longer send gets a local too_large error. */
   maxMessageBytes?: number;
-  /** The hub's HUB_RATE_LIMIT and HUB_RATE_BURST (default 20 and 40): the client paces its frames a little under them. */
+  /** The hub's HUB_RATE_LIMIT and HUB_RATE_BURST (default 20 and 40): the client paces its frames a little under them, and halves its pace at each rate_limited. */
   rateLimit?: number; rateBurst?: number;
   setTimeout?: typeof setTimeout; clearTimeout?: typeof clearTimeout; random?: () => number;
   now?: () => number; /* clock in ms, default Date.now */

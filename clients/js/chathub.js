@@ -104,6 +104,7 @@ export class ChatSocket {
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
     this.pending = new Map(); // client_id → text, until the server's object comes back
+    this.written = new Set(); // pending client_ids a socket carried: the hub may have taken them
     this.retrying = new Set(); // pending client_ids the hub asked to send again
     this.resendTimer = null;
     this.resendAttempts = 0;
@@ -160,13 +161,16 @@ export class ChatSocket {
     // it was, in the room the fallback or 'general' turned out to be.
     const same = room === this.asked;
     // Another room: what was meant for the old one goes (sends made before
-    // any connect go to the first room); each send the hub had not taken yet
-    // gets an error cancelled, so an app can take its "sending" mark off.
+    // any connect go to the first room), each with an error so an app can
+    // take its "sending" mark off: cancelled for a send no socket carried
+    // (the hub never saw it), unconfirmed for one a socket carried whose
+    // answer never came (it may be stored in the old room).
     let dropped = [];
     if (!same && this.roomId !== null && room !== this.roomId) {
       this.lastSeq = null;
-      dropped = [...this.pending.keys()];
+      dropped = [...this.pending.keys()].map((id) => [id, this.written.has(id)]);
       this.pending.clear();
+      this.written.clear();
       this.readSeq = null;
     }
     this.detach(new Error('reconnected'));
@@ -177,8 +181,10 @@ export class ChatSocket {
     this.backoff = 0;
     this.lostEmitted = false;
     this.open('connecting');
-    for (const clientId of dropped) {
-      this.emit('error', { type: 'error', code: 'cancelled', message: 'the room changed before the hub took this send', client_id: clientId });
+    for (const [clientId, carried] of dropped) {
+      this.emit('error', carried
+        ? { type: 'error', code: 'unconfirmed', message: 'the room changed before the hub answered this send', client_id: clientId }
+        : { type: 'error', code: 'cancelled', message: 'the room changed before the hub took this send', client_id: clientId });
     }
   }
 
@@ -372,9 +378,11 @@ export class ChatSocket {
       }
       case 'error':
         if (f.client_id && this.pending.has(f.client_id)) {
+          this.written.delete(f.client_id); // refused: the hub did not take it
           if (RETRYABLE_ERRORS.has(f.code)) this.scheduleResend(f.client_id, f.code);
           else this.pending.delete(f.client_id);
         }
+        if (f.code === 'rate_limited') this.slowDown();
         // A history request's error echoes its client_id, as a send's does;
         // an error without one answers neither (a markRead, a typing).
         if (f.client_id && this.historyWaiters.has(f.client_id)) {
@@ -395,6 +403,7 @@ export class ChatSocket {
   onMessage(m) {
     if (m.client_id && this.pending.has(m.client_id)) {
       this.pending.delete(m.client_id);
+      this.written.delete(m.client_id);
       this.retrying.delete(m.client_id);
       this.resendAttempts = 0;
     }
@@ -416,6 +425,16 @@ export class ChatSocket {
     return true;
   }
 
+  /** The hub refused a frame for its rate: its limit is under what this
+   * client was told (rateLimit, rateBurst), so the pace halves, down to one
+   * frame a second, for the rest of this client's life. */
+  slowDown() {
+    this.rateLimit = Math.max(1, this.rateLimit / 2);
+    this.rateBurst = Math.max(1, Math.floor(this.rateBurst / 2));
+    this.tokens = 0;
+    this.tokensAt = this.now();
+  }
+
   /** Frames that waited for a socket now gone: sends stay pending, and the
    * next socket carries them. */
   clearOutbox() {
@@ -430,8 +449,10 @@ export class ChatSocket {
     this.tokens = Math.min(this.rateBurst, this.tokens + ((now - this.tokensAt) * this.rateLimit) / 1000);
     this.tokensAt = now;
     while (this.outbox.length > 0 && this.tokens >= 1) {
+      const frame = this.outbox.shift();
       this.tokens -= 1;
-      this.ws.send(JSON.stringify(this.outbox.shift()));
+      this.ws.send(JSON.stringify(frame));
+      if (frame.type === 'chat_message') this.written.add(frame.client_id);
     }
     if (this.outbox.length > 0 && this.outboxTimer === null) {
       const wait = Math.ceil(((1 - this.tokens) * 1000) / this.rateLimit);

@@ -648,14 +648,38 @@ test('a reconnect sends what was pending under the rate too, and frames waiting 
   assert.equal(second.sent.length, 50);
 });
 
-test('sends the hub had not taken when connect() moves to another room end with an error cancelled', () => {
+test('sends left when connect() moves to another room end with an error: cancelled if no socket carried them, else unconfirmed', () => {
   const { c, events } = client();
   c.connect(12, 't');
   established(FakeWS.last());
   const taken = c.send('taken');
-  const lost = c.send('not taken');
+  const carried = c.send('carried, no answer');
+  const refused = c.send('refused');
   FakeWS.last().frame(msg(11, { client_id: taken }));
+  FakeWS.last().frame({ type: 'error', code: 'unavailable', message: 'store down', client_id: refused });
+  FakeWS.last().drop(1006);
+  const unsent = c.send('made while reconnecting');
   c.switchRoom(13);
-  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, e]) => [e.code, e.client_id]), [['cancelled', lost]]);
+  const local = events.filter(([n, e]) => n === 'error' && ['cancelled', 'unconfirmed'].includes(e.code));
+  assert.deepEqual(local.map(([, e]) => [e.code, e.client_id]),
+    [['unconfirmed', carried], ['cancelled', refused], ['cancelled', unsent]]);
   assert.equal(c.pending.size, 0);
+});
+
+test('a rate_limited answer halves the pace, down to one frame a second', () => {
+  const { c, timers } = client(undefined, { rateLimit: 20, rateBurst: 40 });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const ws = FakeWS.last();
+  const id = c.send('x');
+  ws.frame({ type: 'error', code: 'rate_limited', message: 'slow', client_id: id });
+  assert.equal(c.rateLimit, 9, 'half of 18');
+  for (let i = 0; i < 10; i++) ws.frame({ type: 'error', code: 'rate_limited', message: 'slow' });
+  assert.deepEqual([c.rateLimit, c.rateBurst], [1, 1]);
+  const before = ws.sent.length;
+  c.send('a');
+  c.send('b');
+  assert.equal(ws.sent.length, before, 'nothing until a token comes back');
+  timers.runNext();
+  assert.ok(ws.sent.length > before);
 });
