@@ -484,16 +484,6 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked)
     }
 }
 
-/* users' index in a rename, by id, plus one (hub_map values are never NULL) */
-static size_t
-rename_index(const hub_map_t *by_id, const proto_user_t *users, size_t n, int64_t id)
-{
-    if (n == 1) {
-        return users[0].id == id ? 1 : 0;
-    }
-    return (size_t)(uintptr_t)hub_map_get(by_id, (uint64_t)id);
-}
-
 void
 hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_redis)
 {
@@ -509,12 +499,12 @@ hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_red
     }
     w = xcalloc(n, sizeof(*w));
     hub_map_init(&by_id);
-    for (size_t u = 0; n > 1 && u < n; u++) {
+    for (size_t u = 0; u < n; u++) { /* its index plus one: a map value is never NULL */
         hub_map_put(&by_id, (uint64_t)users[u].id, (void *)(uintptr_t)(u + 1));
     }
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {
-            size_t at = rename_index(&by_id, users, n, e->user);
+            size_t at = (size_t)(uintptr_t)hub_map_get(&by_id, (uint64_t)e->user);
             if (at == 0) {
                 continue;
             }
