@@ -773,8 +773,10 @@ hub_conn_sweep(hub_t *hub)
 
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
+        /* Expired from exp on, as at the handshake; the sweep runs every
+         * second, so the close comes within a second of it. */
         if (c->state == HUB_CONN_OPEN && c->auth.exp != 0 &&
-            wall > c->auth.exp + hub->cfg->jwt_leeway) {
+            wall >= c->auth.exp + hub->cfg->jwt_leeway) {
             /* The JWT this socket opened with has expired: it needs a new one. */
             log_info("ws.token_expired", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
             hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token expired");
