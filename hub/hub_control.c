@@ -167,7 +167,7 @@ close_user_now(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
 
     hub_conn_close_user(hub, user_id, room_id, err,
                         now > KICK_RECENT_MS ? now - KICK_RECENT_MS : 0);
-    hub_recheck_sockets(hub, user_id, room_id);
+    hub_recheck_kick(hub, user_id, room_id, err);
 }
 
 void

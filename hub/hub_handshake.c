@@ -295,8 +295,9 @@ hub_handshake_check_version(const hub_hs_t *hs, const char **why)
     }
     /* Upgrade without Connection: Upgrade is no upgrade (RFC 9110 7.8):
      * lws 4.1 hung up on it without a status. */
-    n = copy_hdr(hs, H_CONNECTION, v, sizeof(v));
-    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "upgrade")) {
+    char conn[512];
+    n = copy_hdr(hs, H_CONNECTION, conn, sizeof(conn));
+    if (n <= 0 || !proto_request_has_token(conn, (size_t)n, "upgrade")) {
         *why = why_not_websocket;
         return 426;
     }

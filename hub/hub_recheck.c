@@ -29,6 +29,9 @@ struct hub_recheck {
 /* One statement's sockets; the store's indexes point into ids. */
 typedef struct recheck_batch {
     hub_t *hub;
+    /* A kick's check (hub_recheck_kick): what closes the sockets when the
+     * store cannot answer; PROTO_ERR_NONE: retried instead. */
+    proto_err_t fallback;
     size_t n;
     uint64_t *ids;
     int64_t *users, *rooms;
@@ -48,11 +51,12 @@ batch_free(recheck_batch_t *b)
 }
 
 static recheck_batch_t *
-batch_new(hub_t *hub)
+batch_new(hub_t *hub, proto_err_t fallback)
 {
     recheck_batch_t *b = xcalloc(1, sizeof(*b));
 
     b->hub = hub;
+    b->fallback = fallback;
     b->ids = xmalloc(RECHECK_BATCH * sizeof(*b->ids));
     b->users = xmalloc(RECHECK_BATCH * sizeof(*b->users));
     b->rooms = xmalloc(RECHECK_BATCH * sizeof(*b->rooms));
@@ -62,6 +66,24 @@ batch_new(hub_t *hub)
 }
 
 static void on_retry(uv_timer_t *t);
+
+/* A kick's check the store could not answer: its sockets go as the kick
+ * said (the kick is news; that the user is back only the store could say). */
+static void
+close_all(recheck_batch_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        hub_conn_t *c = hub_conn_lookup(b->hub, b->ids[i]);
+        if (c == NULL || c->state == HUB_CONN_CLOSING) {
+            continue;
+        }
+        log_info("ws.recheck_closed",
+                 "conn=%" PRIu64 " user=%" PRId64 " room=%" PRId64 " err=\"store down\"", c->id,
+                 c->user.id, c->room_id);
+        c->kicked = true;
+        hub_conn_fail(c, b->fallback, NULL);
+    }
+}
 
 static void
 retry_later(hub_recheck_t *r)
@@ -82,6 +104,10 @@ on_checked(void *ud, const size_t *bad, const char *const *errs, size_t nbad, co
 
     if (r == NULL || hub->stopping) {
         goto done; /* stopped: the store fails what is in flight */
+    }
+    if (err != NULL && b->fallback != PROTO_ERR_NONE) {
+        close_all(b);
+        goto done;
     }
     if (err != NULL) {
         /* Once per outage of the store, not per retry. */
@@ -141,8 +167,8 @@ covers(hub_conn_t *c, int64_t user_id, int64_t room_id)
     return (user_id == 0 || c->user.id == user_id) && (room_id == 0 || c->room_id == room_id);
 }
 
-void
-hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
+static void
+check(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t fallback)
 {
     size_t i = 0, total = 0;
     uint64_t key;
@@ -161,7 +187,7 @@ hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
         if (!covers(c, user_id, room_id)) {
             continue;
         }
-        b = b != NULL ? b : batch_new(hub);
+        b = b != NULL ? b : batch_new(hub, fallback);
         b->ids[b->n] = c->id;
         b->users[b->n] = c->user.id;
         b->rooms[b->n] = c->room_id;
@@ -181,6 +207,18 @@ hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
         log_info("recheck.start", "user=%" PRId64 " room=%" PRId64 " sockets=%zu", user_id, room_id,
                  total);
     }
+}
+
+void
+hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id)
+{
+    check(hub, user_id, room_id, PROTO_ERR_NONE);
+}
+
+void
+hub_recheck_kick(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err)
+{
+    check(hub, user_id, room_id, err);
 }
 
 static void

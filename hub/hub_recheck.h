@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "proto_err.h"
 
 typedef struct hub_recheck hub_recheck_t;
 
@@ -29,5 +30,10 @@ void hub_recheck_stop(hub_t *hub);
  * check the store cannot answer is retried as a check of every socket, after
  * 1 s doubling to 30 s. */
 void hub_recheck_sockets(hub_t *hub, int64_t user_id, int64_t room_id);
+
+/* The same for a fresh kick (err: 4403 or 4401) whose sockets may postdate
+ * it (hub_control.c): when the store cannot answer, they are closed with
+ * err rather than checked again later. */
+void hub_recheck_kick(hub_t *hub, int64_t user_id, int64_t room_id, proto_err_t err);
 
 #endif

@@ -385,3 +385,21 @@ test('a disconnect made while a node\'s Redis link is down reaches that node\'s 
     await link.close();
   }
 });
+
+// The store check of a recent socket cannot wait for a store that is down:
+// the removed user's socket kept getting the room's messages for the whole
+// outage (an audit). Unanswered, the kick closes it as it says.
+test("a removal's kick closes a recent socket at once when the store cannot be asked", { timeout: 60000 }, async () => {
+  const pg = await startProxy(Number(new URL(database).port));
+  const q = await startHub({ ...shared(), database: viaProxy(database, pg), redis: redis.url, nodeId: 'rm-pg', env: FAST, migrate: false });
+  try {
+    await a.api('PUT', '/rooms/5910', { type: 'GROUP', name: 'Store down', members: [1, 32] });
+    const recent = await connect(url(q, 32, 5910));
+    await pg.cut();
+    assert.equal((await a.api('DELETE', '/rooms/5910/participants/32')).status, 200);
+    assert.equal(await closeCode(recent, 10000), 4403);
+  } finally {
+    await q.stop();
+    await pg.close();
+  }
+});
