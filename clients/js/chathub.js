@@ -165,15 +165,18 @@ export class ChatSocket {
     // take its "sending" mark off: cancelled for a send no socket carried
     // (the hub never saw it), unconfirmed for one a socket carried whose
     // answer never came (it may be stored in the old room).
+    // A history page the old socket did not carry goes on the new one, in
+    // the same room; to another room, every page asked is rejected.
+    const moving = !same && this.roomId !== null && room !== this.roomId;
     let dropped = [];
-    if (!same && this.roomId !== null && room !== this.roomId) {
+    this.detach(new Error('reconnected'), !moving);
+    if (moving) {
       this.lastSeq = null;
       dropped = [...this.pending.keys()].map((id) => [id, this.written.has(id)]);
       this.pending.clear();
       this.written.clear();
       this.readSeq = null;
     }
-    this.detach(new Error('reconnected'));
     if (!same || this.roomId === null) this.roomId = room;
     this.asked = room;
     this.wanted = true;
@@ -204,8 +207,9 @@ export class ChatSocket {
     this.setState('closed');
   }
 
-  /** Close the socket and cancel a retry, if any, silently; reject pending history with why. */
-  detach(why) {
+  /** Close the socket and cancel a retry, if any, silently; reject pending
+   * history with why (sentOnly: the pages the socket carried). */
+  detach(why, sentOnly = false) {
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
     this.cancelResend();
@@ -221,7 +225,7 @@ export class ChatSocket {
         ws.close(1000);
       } catch {}
     }
-    this.rejectHistory(why);
+    this.rejectHistory(why, sentOnly);
   }
 
   socketUrl() {
@@ -435,11 +439,17 @@ export class ChatSocket {
     this.tokensAt = this.now();
   }
 
-  /** Frames that waited for a socket now gone: sends stay pending, and the
-   * next socket carries them. */
+  /** Frames that waited for a socket now gone: the next socket carries
+   * them (sends stay pending, a markRead and history pages wait as they do
+   * while connecting). */
   clearOutbox() {
     if (this.outboxTimer !== null) this.clearTimeout(this.outboxTimer);
     this.outboxTimer = null;
+    for (const f of this.outbox) {
+      const w = f.type === 'history' ? this.historyWaiters.get(f.client_id) : undefined;
+      if (f.type === 'mark_read') this.readSeq = this.readSeq === null ? f.seq : Math.max(this.readSeq, f.seq);
+      if (w) w.frame = f;
+    }
     this.outbox = [];
   }
 

@@ -683,3 +683,40 @@ test('a rate_limited answer halves the pace, down to one frame a second', () => 
   timers.runNext();
   assert.ok(ws.sent.length > before);
 });
+
+test('a markRead and a history page still waiting for the rate when the socket goes are sent on the next one', async () => {
+  const { c, timers } = client(undefined, { rateBurst: 1, rateLimit: 10 });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  c.send('takes the one token');
+  c.markRead(10);
+  const page = c.history({ limit: 5 });
+  const first = FakeWS.last();
+  assert.deepEqual(first.sent.map((f) => f.type), ['chat_message'], 'the rest waits');
+  first.drop(1006);
+  timers.runNext(); // the reconnect
+  const second = FakeWS.last();
+  assert.notEqual(second, first);
+  established(second);
+  while (timers.queue.length > 0) timers.runNext();
+  const types = second.sent.map((f) => f.type);
+  assert.ok(types.includes('mark_read') && types.includes('history'), `sent again: ${types}`);
+  const h = second.sent.find((f) => f.type === 'history');
+  second.frame({ type: 'history', room_id: 12, messages: [], has_more: false, client_id: h.client_id });
+  assert.deepEqual((await page).messages, [], 'the page resolves from the new socket');
+});
+
+test('a token refresh keeps a history page no socket carried yet', async () => {
+  const { c, timers } = client(undefined, { rateBurst: 1, rateLimit: 10 });
+  c.connect(12, 't');
+  established(FakeWS.last());
+  c.send('takes the one token');
+  const page = c.history();
+  c.connect(12, 't2');
+  established(FakeWS.last());
+  while (timers.queue.length > 0) timers.runNext();
+  const h = FakeWS.last().sent.find((f) => f.type === 'history');
+  assert.ok(h, 'sent on the new socket');
+  FakeWS.last().frame({ type: 'history', room_id: 12, messages: [], has_more: false, client_id: h.client_id });
+  assert.equal((await page).has_more, false);
+});
