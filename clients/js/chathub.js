@@ -431,8 +431,11 @@ export class ChatSocket {
 
   /** The hub refused a frame for its rate: its limit is under what this
    * client was told (rateLimit, rateBurst), so the pace halves, down to one
-   * frame a second, for the rest of this client's life. */
+   * frame a second, for the rest of this client's life; once a second at
+   * most, as one burst may be refused many times over. */
   slowDown() {
+    if (this.slowedAt !== undefined && this.now() - this.slowedAt < 1000) return;
+    this.slowedAt = this.now();
     this.rateLimit = Math.max(1, this.rateLimit / 2);
     this.rateBurst = Math.max(1, Math.floor(this.rateBurst / 2));
     this.tokens = 0;
