@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hub_presence_settle.h"
 #include "proto_num.h"
 #include "xalloc.h"
 
@@ -187,6 +188,9 @@ hub_presence_order(hub_room_t *room, int64_t version, hub_buf_t *frame)
     seen_frame(room, b);
     if (room->presence_track != NULL) {
         hub_presence_touch(room, frame_user(frame));
+    }
+    if (room->settle != NULL) {
+        hub_presence_settle_forget(room, frame_user(frame));
     }
     return b;
 }

@@ -73,6 +73,7 @@ deliver(hub_t *hub, hub_room_t *room, const char *event, int64_t user, const cha
 
     hub_room_broadcast(hub, room->id, b, 0);
     hub_presence_touch(room, user); /* a newer read in flight must not send it again */
+    hub_presence_settle_forget(room, user);
     return b;
 }
 
@@ -261,26 +262,54 @@ wait_settle_json(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *
  * later, and one that skipped a leave for want of the user's JSON (Redis
  * numbers the room, so they are gone) at once. */
 static void
-settle_next(hub_t *hub, hub_room_t *room, const lists_t *l, const int64_t *seen, size_t nseen,
-            bool skipped)
+settle_next(hub_t *hub, hub_room_t *room, const lists_t *l, const users_t *u, const int64_t *seen,
+            size_t nseen, bool skipped)
 {
-    bool kept = false;
+    int64_t *kept;
+    size_t nkept = 0;
 
     if (l->settled) {
         hub_presence_settle_done(hub, room);
         return;
     }
-    for (size_t i = 0; i < nseen && !kept; i++) {
-        kept = !has(l->sorted_now, l->nnow, seen[i]) && !gone(l, seen[i]);
+    kept = xmalloc((nseen + 1) * sizeof(int64_t));
+    for (size_t i = 0; i < nseen; i++) {
+        if (!has(l->sorted_now, l->nnow, seen[i]) &&
+            (!gone(l, seen[i]) || user_of(u, seen[i]) == NULL)) {
+            kept[nkept++] = seen[i]; /* kept in the list, or skipped for want of JSON */
+        }
     }
     if (skipped && l->version > 0) {
-        hub_presence_settle_arm(hub, room, true);
+        hub_presence_settle_arm(hub, room, true, kept, nkept);
         if (hub_presence_settled(room)) {
             queue(hub->presence_resync, room->id);
         }
-    } else if (kept || skipped) {
-        hub_presence_settle_arm(hub, room, false);
+    } else if (nkept > 0) {
+        hub_presence_settle_arm(hub, room, false, kept, nkept);
     }
+    free(kept);
+}
+
+/* A settled read's seen list with the users the room kept when armed: a
+ * frame since (a join, whose list is Redis's) may have dropped them without
+ * a leave. seen is reallocated; returns its new length. */
+static size_t
+with_kept(const hub_room_t *room, int64_t **seen, size_t nseen)
+{
+    size_t nkept, n = nseen;
+    const int64_t *kept = hub_presence_settle_kept(room, &nkept);
+
+    *seen = xrealloc(*seen, (nseen + nkept + 1) * sizeof(int64_t));
+    for (size_t i = 0; i < nkept; i++) {
+        bool in = false;
+        for (size_t j = 0; j < nseen && !in; j++) {
+            in = (*seen)[j] == kept[i];
+        }
+        if (!in) {
+            (*seen)[n++] = kept[i];
+        }
+    }
+    return n;
 }
 
 /* room_id goes into this turn's call. */
@@ -331,7 +360,9 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
         hub_presence_track_free(track);
         return;
     }
-    u.v = xmalloc((x->elements + nseen + 1) * sizeof(user_t));
+    size_t nkept;
+    (void)hub_presence_settle_kept(room, &nkept);
+    u.v = xmalloc((x->elements + nseen + nkept + 1) * sizeof(user_t));
     for (size_t i = 4; i < x->elements; i++) {
         if (x->element[i]->type == REDIS_REPLY_STRING &&
             (u.v[u.n].json = hub_presence_user_json(x->element[i]->str, &u.v[u.n].id)) != NULL) {
@@ -352,8 +383,12 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
         goto out;
     }
     l.settled = hub_presence_settled(room);
-    if (l.settled && wait_settle_json(hub, room, &l, &u, seen, nseen)) {
-        goto out;
+    if (l.settled) {
+        nseen = with_kept(room, &seen, nseen);
+        add_settle_users(room, seen, nseen, &u);
+        if (wait_settle_json(hub, room, &l, &u, seen, nseen)) {
+            goto out;
+        }
     }
     nlist = frame_list(&l, seen, nseen, &list);
     if (nseen > 0) {
@@ -384,7 +419,7 @@ resync_room(hub_t *hub, const redisReply *x, uint32_t gen)
                      room->id, l.version, ndiff - nleaves, nleaves, nlist,
                      l.settled ? " settled=1" : "");
         }
-        settle_next(hub, room, &l, seen, nseen, skipped);
+        settle_next(hub, room, &l, &u, seen, nseen, skipped);
     }
     hub_buf_unref(last);
 out:

@@ -26,6 +26,8 @@ struct hub_presence_settle {
     size_t n;
     int64_t *ids;
     char **json;
+    int64_t *kept; /* sorted */
+    size_t nkept;
 };
 
 struct hub_presence_settler {
@@ -99,8 +101,16 @@ hub_presence_settler_free(hub_presence_settler_t *s)
     }
 }
 
+static int
+cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
 void
-hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now)
+hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now, const int64_t *users, size_t n)
 {
     hub_presence_settler_t *s = hub->presence_settler;
 
@@ -115,6 +125,10 @@ hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now)
         hub_presence_settle_free(room->settle);
     }
     room->settle = xcalloc(1, sizeof(*room->settle));
+    room->settle->kept = xmalloc((n + 1) * sizeof(int64_t));
+    memcpy(room->settle->kept, users, n * sizeof(int64_t));
+    room->settle->nkept = n;
+    qsort(room->settle->kept, n, sizeof(int64_t), cmp_id);
     if (now) {
         room->settle->settled = true;
         return;
@@ -206,6 +220,27 @@ hub_presence_settle_wait_json(hub_t *hub, hub_room_t *room, const int64_t *ids, 
     return true;
 }
 
+const int64_t *
+hub_presence_settle_kept(const hub_room_t *room, size_t *n)
+{
+    *n = room->settle != NULL ? room->settle->nkept : 0;
+    return *n > 0 ? room->settle->kept : NULL;
+}
+
+void
+hub_presence_settle_forget(hub_room_t *room, int64_t user)
+{
+    hub_presence_settle_t *st = room->settle;
+    int64_t *at = st != NULL && st->nkept > 0
+                      ? bsearch(&user, st->kept, st->nkept, sizeof(int64_t), cmp_id)
+                      : NULL;
+
+    if (at != NULL) {
+        memmove(at, at + 1, (size_t)(st->kept + st->nkept - at - 1) * sizeof(int64_t));
+        st->nkept--;
+    }
+}
+
 const char *
 hub_presence_settle_user(const hub_room_t *room, int64_t id)
 {
@@ -246,5 +281,6 @@ hub_presence_settle_free(hub_presence_settle_t *st)
     }
     free(st->ids);
     free(st->json);
+    free(st->kept);
     free(st);
 }

@@ -27,11 +27,21 @@ typedef struct hub_presence_settle hub_presence_settle_t; /* a room's, in hub_ro
 hub_presence_settler_t *hub_presence_settler_new(hub_t *hub);
 void hub_presence_settler_free(hub_presence_settler_t *s); /* NULL is fine */
 
-/* The room keeps users Redis lacks: read it again as settled after
+/* The room keeps users[0..n) Redis lacks: read it again as settled after
  * HUB_PRESENCE_SETTLE_MS (nothing when already waiting or settled). now:
  * settled at once (Redis numbers the room's events, so the missing are gone;
  * only their JSON is missing). */
-void hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now);
+void hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now, const int64_t *users,
+                             size_t n);
+
+/* The users the room kept when armed (sorted): a settled read counts them as
+ * seen even when a later frame's list dropped them (an event after Redis
+ * came back empty lists who Redis has, without a leave for the rest). */
+const int64_t *hub_presence_settle_kept(const hub_room_t *room, size_t *n);
+
+/* A frame about user went to the room's sockets: the settled read leaves
+ * them to what the sockets saw (a second leave would repeat one). */
+void hub_presence_settle_forget(hub_room_t *room, int64_t user);
 
 /* Whether the room is read as settled: users missing from Redis are gone. */
 bool hub_presence_settled(const hub_room_t *room);
