@@ -13,6 +13,7 @@
 #include "hub_log.h"
 #include "hub_presence_resync.h"
 #include "hub_presence_user.h"
+#include "proto_num.h"
 #include "store_user.h"
 #include "xalloc.h"
 
@@ -101,14 +102,6 @@ hub_presence_settler_free(hub_presence_settler_t *s)
     }
 }
 
-static int
-cmp_id(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return (x > y) - (x < y);
-}
-
 void
 hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now, const int64_t *users, size_t n)
 {
@@ -128,7 +121,7 @@ hub_presence_settle_arm(hub_t *hub, hub_room_t *room, bool now, const int64_t *u
     room->settle->kept = xmalloc((n + 1) * sizeof(int64_t));
     memcpy(room->settle->kept, users, n * sizeof(int64_t));
     room->settle->nkept = n;
-    qsort(room->settle->kept, n, sizeof(int64_t), cmp_id);
+    qsort(room->settle->kept, n, sizeof(int64_t), proto_i64_cmp);
     if (now) {
         room->settle->settled = true;
         return;
@@ -232,7 +225,7 @@ hub_presence_settle_forget(hub_room_t *room, int64_t user)
 {
     hub_presence_settle_t *st = room->settle;
     int64_t *at = st != NULL && st->nkept > 0
-                      ? bsearch(&user, st->kept, st->nkept, sizeof(int64_t), cmp_id)
+                      ? bsearch(&user, st->kept, st->nkept, sizeof(int64_t), proto_i64_cmp)
                       : NULL;
 
     if (at != NULL) {

@@ -97,6 +97,7 @@ export class ChatSocket {
     this.outboxTimer = null;
     this.tokens = 0;
     this.tokensAt = 0;
+    this.slowedAt = null; // when a rate_limited answer last halved the pace
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null; // the room asked for, then the one connection_established named
@@ -434,7 +435,7 @@ export class ChatSocket {
    * frame a second, for the rest of this client's life; once a second at
    * most, as one burst may be refused many times over. */
   slowDown() {
-    if (this.slowedAt !== undefined && this.now() - this.slowedAt < 1000) return;
+    if (this.slowedAt !== null && this.now() - this.slowedAt < 1000) return;
     this.slowedAt = this.now();
     this.rateLimit = Math.max(1, this.rateLimit / 2);
     this.rateBurst = Math.max(1, Math.floor(this.rateBurst / 2));
