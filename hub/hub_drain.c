@@ -25,6 +25,7 @@ typedef struct drain {
     void (*done)(hub_t *hub);
     uint64_t started;
     size_t per_tick;
+    hub_conn_t **batch; /* per_tick slots: the tick's slice, collected before it closes */
     bool presence_asked;
     bool presence_gone;
 } drain_t;
@@ -35,17 +36,18 @@ close_some(drain_t *d)
     size_t i = 0, n = 0;
     uint64_t key;
     void *val;
-    hub_conn_t *batch[256];
 
-    /* Collect first: closing changes the map we walk. */
-    while (n < d->per_tick && n < 256 && hub_map_next(&d->hub->conns, &i, &key, &val)) {
+    /* Collect first: closing changes the map we walk. The slice is not
+     * capped: with a fixed cap of 256 a tick, a node over 7,680 sockets
+     * took longer than the spread (65,536 took 26 s, past a 15 s stop). */
+    while (n < d->per_tick && hub_map_next(&d->hub->conns, &i, &key, &val)) {
         hub_conn_t *c = val;
         if (c->state != HUB_CONN_CLOSING) {
-            batch[n++] = c;
+            d->batch[n++] = c;
         }
     }
     for (size_t k = 0; k < n; k++) {
-        hub_conn_close(batch[k], PROTO_CLOSE_RESTART, "node draining", false);
+        hub_conn_close(d->batch[k], PROTO_CLOSE_RESTART, "node draining", false);
     }
     d->hub->counters.drain_closes += n;
 }
@@ -114,6 +116,7 @@ hub_drain_start(hub_t *hub, void (*done)(hub_t *hub))
     d->done = done;
     d->started = uv_now(hub->loop);
     d->per_tick = n > 0 ? (n + ticks - 1) / ticks : 1;
+    d->batch = xcalloc(d->per_tick, sizeof(*d->batch));
     if (hub->cfg->reuseport) {
         /* The port's other nodes take every new connection from now on.
          * Alone on the port, the listener stays and upgrades get 503. */
@@ -129,7 +132,10 @@ hub_drain_start(hub_t *hub, void (*done)(hub_t *hub))
 static void
 on_closed(uv_handle_t *h)
 {
-    free(h->data);
+    drain_t *d = h->data;
+
+    free(d->batch);
+    free(d);
 }
 
 void
