@@ -300,7 +300,7 @@ on_ready(void *ud, const char *err)
     hub_ref_t *ref = ud;
     hub_t *hub = ref->hub;
     hub_http_req_t *req = hub_http_lookup(hub, ref->id);
-    const char *failed[3];
+    const char *failed[4];
     int nfailed = 0;
 
     free(ref);
@@ -315,6 +315,11 @@ on_ready(void *ud, const char *err)
     }
     if (hub_node_id_clash(hub)) {
         failed[nfailed++] = "node_id";
+    }
+    if (hub->draining) {
+        /* Its upgrades get 503 now: a load balancer's readiness probe
+         * should stop sending them here, not learn it one 503 at a time. */
+        failed[nfailed++] = "draining";
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", nfailed == 0 ? "ready" : "unavailable");

@@ -149,6 +149,9 @@ test('SIGTERM drains: 503 for new upgrades, 1012 spread over seconds, exit withi
   node.proc.kill('SIGTERM');
   await sleep(100);
   assert.equal(await handshakeStatus(node.wsUrl(`/ws/chat/1/?token=${node.token(1)}`)), 503);
+  const ready = await fetch(`${node.url}/ready`);
+  assert.equal(ready.status, 503);
+  assert.deepEqual((await ready.json()).failed, ['draining']);
   const results = await Promise.all(closes);
   assert.deepEqual([...new Set(results.map((r) => r.code))], [1012]);
   const spread = Math.max(...results.map((r) => r.at)) - Math.min(...results.map((r) => r.at));
