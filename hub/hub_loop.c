@@ -452,6 +452,18 @@ run(hub_config_t *cfg, step_fn first)
     return hub.exit_code;
 }
 
+/* A secret anyone could guess (the env example once shipped "change-me")
+ * lets them mint tokens or call the API: said at every start. Unset or
+ * empty refuses every JWT, or every API call. RFC 7518 3.2 wants an HS256
+ * key of at least 32 bytes. */
+static void
+warn_weak_secret(const char *name, const char *value, size_t want)
+{
+    if (value != NULL && value[0] != '\0' && strlen(value) < want) {
+        log_warn("config.weak_secret", "name=%s bytes=%zu want=%zu", name, strlen(value), want);
+    }
+}
+
 int
 hub_serve(hub_config_t *cfg)
 {
@@ -459,6 +471,8 @@ hub_serve(hub_config_t *cfg)
 
     hub_log_redact_url(cfg->database_url, redacted, sizeof(redacted));
     log_info("hub.start", "node=%s listen=%s database=%s", cfg->node_id, cfg->listen, redacted);
+    warn_weak_secret("HUB_JWT_SECRET", cfg->jwt_secret, 32);
+    warn_weak_secret("HUB_API_KEY", cfg->api_key, 16);
     return run(cfg, start_serving);
 }
 

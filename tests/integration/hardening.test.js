@@ -283,6 +283,21 @@ async function failedStart(env) {
   return { code, log: h.log };
 }
 
+// The env example shipped "change-me" as a secret, which anyone can sign
+// tokens with: a short one is now said at every start, without its value.
+test('a short HUB_JWT_SECRET or HUB_API_KEY is warned about at start, never logged', async () => {
+  const weak = await startHub({ database: hub.database, secret: 'change-me', apiKey: 'change-me-too', migrate: false });
+  try {
+    await weak.api('GET', '/stats');
+    assert.match(weak.log, /config\.weak_secret.*name=HUB_JWT_SECRET bytes=9 want=32/);
+    assert.match(weak.log, /config\.weak_secret.*name=HUB_API_KEY bytes=13 want=16/);
+    assert.doesNotMatch(weak.log, /change-me/);
+  } finally {
+    await weak.stop();
+  }
+  assert.doesNotMatch(hub.log, /config\.weak_secret/);
+});
+
 test('HUB_LISTEN: a loopback address binds loopback only; a taken port, a foreign address or a bad certificate stops the node', { timeout: 60000 }, async () => {
   // Before, lws fell back to every interface for an IPv4 address, and ran on
   // without a listener when the bind failed.
