@@ -715,16 +715,16 @@ hub_presence_on_redis_up(hub_t *hub)
     args[nargs++] = nums[1]; /* the live entries' count, written below */
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {
-            int count = e->count > 0 ? e->count : 1; /* in grace: still counted */
             proto_i64_str(nums[nargs], e->room);
             args[nargs] = nums[nargs];
             nargs++;
             proto_i64_str(nums[nargs], e->user);
             args[nargs] = nums[nargs];
             nargs++;
-            snprintf(nums[nargs], 24, "%d", count);
-            args[nargs] = nums[nargs];
-            nargs++;
+            /* 1, as a join writes, whatever the number of sockets (or none
+             * left, in grace): only the last leave takes it away. The
+             * number of sockets stayed as n - 1 in Redis for good. */
+            args[nargs++] = "1";
             args[nargs++] = e->who->json;
             e->in_redis = true;
             nlive++;

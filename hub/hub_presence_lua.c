@@ -106,15 +106,13 @@ const char hub_presence_remove_lua[] =
                     "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
                     "return out\n";
 
-/* ARGV: node, the number of live entries, then room, user, count, user json
- * per live entry, then room, user, user json per leave Redis may not have
- * heard (hub_presence_gone.h). Rewrites this node's entries (idempotent:
- * after a blip or a Redis restart alike). Returns,
- * as the reaper does, the users Redis had online through this node who are
- * online nowhere now: their last socket closed while Redis was away, or the
- * node restarted under the same id. In each room where the rewrite brought a
- * user online without an event (a first socket opened while Redis was away,
- * or entries Redis lost or reaped), it publishes a resync envelope
+/* ARGV: node, the number of live entries, then room, user, count (1: see hub_presence_on_redis_up),
+ * user json per live entry, then room, user, user json per leave Redis may not have heard
+ * (hub_presence_gone.h). Rewrites this node's entries (idempotent: after a blip or a Redis restart
+ * alike). Returns, as the reaper does, the users Redis had online through this node who are online
+ * nowhere now: their last socket closed while Redis was away, or the node restarted under the same
+ * id. In each room where the rewrite brought a user online without an event (a first socket opened
+ * while Redis was away, or entries Redis lost or reaped), it publishes a resync envelope
  * (HUB_ENV_RESYNC) for every node to compare the room's list with what its
  * sockets saw (hub_presence_resync.h): in the script, so that a reply lost
  * cannot lose it while the entries are written. A leave Redis may not have

@@ -731,3 +731,33 @@ test('a user the server API removes leaves at once, without the grace period a r
   assert.deepEqual(await online(a, 86), [23]);
   await observer.close();
 });
+
+// A node's rewrite after its Redis link came back wrote each user's number of
+// sockets where a join writes 1 and the last leave takes 1 away: a user with
+// two tabs then stayed online for good once both closed (a soak: 8 users in 8
+// rooms after two Redis restarts).
+test('a user with two tabs when the Redis link comes back goes offline when both close', { timeout: 60000 }, async () => {
+  await studentRoom(87, 'Two tabs', [26, 27]);
+  const pair = await cutOffPair('two-tabs', 1);
+  const [p] = pair.nodes;
+  const redisHash = (k) => execFileSync('redis-cli', ['-p', String(redis.port), 'HGETALL', k]).toString().trim();
+  try {
+    const observer = await open(a, 27, 87);
+    const tabs = [await open(p, 26, 87), await open(p, 26, 87)];
+    await observer.next('presence', 5000, (f) => f.user.id === 26 && f.event === 'join');
+    await pair.links[0].cut();
+    assert.ok(await readyBecomes(p, 503), 'p lost Redis');
+    await pair.links[0].restore();
+    assert.ok(await readyBecomes(p, 200), 'p is back');
+    await sleep(1000); // p has rewritten its entries by now
+    assert.equal(redisHash('chathub:p:87:two-tabs-0'), '26\n1', 'one entry per user and node, as a join writes');
+    await Promise.all(tabs.map((t) => t.close()));
+    const leave = await observer.next('presence', 10000, (f) => f.user.id === 26 && f.event === 'leave');
+    assert.deepEqual(leave.online, [27]);
+    assert.deepEqual(await online(a, 87), [27]);
+    assert.equal(redisHash('chathub:p:87:two-tabs-0'), '');
+    await observer.close();
+  } finally {
+    await pair.stop();
+  }
+});
