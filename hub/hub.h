@@ -86,6 +86,7 @@ typedef struct hub {
     int node_clash_beats;
     bool node_id_clash;
     uint64_t node_clash_logged_ms;
+    bool schema_behind; /* the store lacks a migration this binary knows (hub_schema.h) */
     bool stopping;
     bool draining;
     int exit_code;

@@ -19,6 +19,7 @@
 #include "hub_handshake.h"
 #include "hub_log.h"
 #include "hub_node_id.h"
+#include "hub_schema.h"
 #include "hub_static.h"
 #include "proto_build.h"
 #include "proto_jwt.h"
@@ -295,12 +296,11 @@ hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len)
 }
 
 static void
-on_ready(void *ud, const char *err)
+on_ready(hub_t *hub, void *ud, const char *err, bool schema_behind)
 {
     hub_ref_t *ref = ud;
-    hub_t *hub = ref->hub;
     hub_http_req_t *req = hub_http_lookup(hub, ref->id);
-    const char *failed[4];
+    const char *failed[5];
     int nfailed = 0;
 
     free(ref);
@@ -309,6 +309,8 @@ on_ready(void *ud, const char *err)
     }
     if (err != NULL) {
         failed[nfailed++] = "store";
+    } else if (schema_behind) {
+        failed[nfailed++] = "schema"; /* a migration this binary needs is missing */
     }
     if (!hub_channel_is_up(hub->channel)) {
         failed[nfailed++] = "redis";
@@ -337,11 +339,7 @@ on_ready(void *ud, const char *err)
 static void
 route_ready(hub_t *hub, hub_http_req_t *req)
 {
-    hub_ref_t *ref = hub_ref_new(hub, req->id);
-
-    if (store_ping(hub->store, on_ready, ref) < 0) {
-        on_ready(ref, store_err_unavailable);
-    }
+    hub_schema_check(hub, on_ready, hub_ref_new(hub, req->id));
 }
 
 /* GET /demo/token?user=ID: a JWT for one of HUB_DEMO_USERS, so the demo page

@@ -32,6 +32,7 @@
 #include "hub_room.h"
 #include "hub_recheck.h"
 #include "hub_rename.h"
+#include "hub_schema.h"
 #include "hub_room_audit.h"
 #include "hub_store_uv.h"
 #include "hub_conn.h"
@@ -305,6 +306,7 @@ listen_ws(hub_t *hub)
     unsigned char probe[sizeof(struct in6_addr)];
     const char *err = NULL;
 
+    hub_schema_check(hub, NULL, NULL); /* logs store.schema_behind now, not at a first /ready */
     if (host[0] == '\0' || inet_pton(AF_INET, host, probe) == 1 ||
         inet_pton(AF_INET6, host, probe) == 1) {
         bind_ws(hub, host[0] != '\0' ? host : NULL);

@@ -282,3 +282,39 @@ store_migrate(store_t *st, unsigned lock_wait_s, store_migrate_cb cb, void *ud)
     try_lock(run);
     return 0;
 }
+
+int
+store_schema_latest(void)
+{
+    return store_migrations_count > 0 ? store_migrations[store_migrations_count - 1].version : 0;
+}
+
+typedef struct version_ctx {
+    store_version_cb cb;
+    void *ud;
+} version_ctx_t;
+
+static void
+on_schema_version(void *ctx, const PGresult *res, const char *err)
+{
+    version_ctx_t *v = ctx;
+    int have = err == NULL ? (int)store_col_i64(res, 0, 0) : 0;
+
+    v->cb(v->ud, have, err);
+    free(v);
+}
+
+int
+store_schema_version(store_t *st, store_version_cb cb, void *ud)
+{
+    version_ctx_t *v = xmalloc(sizeof(*v));
+
+    v->cb = cb;
+    v->ud = ud;
+    if (store_query(st, -1, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
+                    on_schema_version, v) < 0) {
+        free(v);
+        return -1;
+    }
+    return 0;
+}

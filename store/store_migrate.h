@@ -19,4 +19,17 @@ typedef void (*store_migrate_cb)(void *ud, int applied, const char *err);
 int store_migrate(store_t *st, unsigned lock_wait_s, store_migrate_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
+/* have: the highest version applied (0 when none is, or the table is missing:
+ * err is then store_err_internal). */
+typedef void (*store_version_cb)(void *ud, int have, const char *err);
+
+/* The highest migration version this binary knows. */
+int store_schema_latest(void);
+
+/* Read the highest version applied, through the pool (for /ready: a node
+ * started before `chathub migrate` ran reports it, not the first query that
+ * needs a newer column). */
+int store_schema_version(store_t *st, store_version_cb cb, void *ud)
+    __attribute__((warn_unused_result));
+
 #endif

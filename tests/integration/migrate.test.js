@@ -2,7 +2,7 @@
 // and exactly one applies the migrations (the advisory lock).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, createDatabase, psql } from '../lib/hub.js';
+import { startHub, createDatabase, psql, readyBecomes } from '../lib/hub.js';
 
 test('three nodes migrating one empty database at once', async () => {
   const database = createDatabase();
@@ -28,4 +28,33 @@ test('chathub migrate is idempotent', async () => {
   run();
   run();
   assert.equal(psql("SELECT count(*) FROM rooms WHERE type = 'GENERAL'", database).trim(), '1');
+});
+
+// A node started on a database `chathub migrate` had not brought up to date
+// answered /ready 200 and failed only the queries that needed a newer column
+// (a removal's re-check then kept a removed user's socket open: an audit of
+// rolling upgrades). It now says so in /ready and in its log.
+test('a node on a database behind its migrations: /ready 503 "schema" and one log line, until migrate runs', { timeout: 30000 }, async () => {
+  const database = createDatabase();
+  const first = await startHub({ database });
+  await first.stop();
+  const latest = Number(psql('SELECT max(version) FROM schema_migrations', database).trim());
+  psql(`DELETE FROM schema_migrations WHERE version = ${latest}`, database);
+  const h = await startHub({ database, migrate: false, wait: false });
+  try {
+    for (let i = 0; i < 100 && !(await fetch(`${h.url}/health`).then(() => true, () => false)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(await readyBecomes(h, 503, 15000));
+    const r = await fetch(`${h.url}/ready`);
+    assert.deepEqual((await r.json()).failed, ['schema']);
+    await fetch(`${h.url}/ready`);
+    assert.equal((h.log.match(/event=store\.schema_behind/g) ?? []).length, 1, h.log);
+    assert.match(h.log, new RegExp(`event=store\\.schema_behind have=${latest - 1} want=${latest}`));
+    psql(`INSERT INTO schema_migrations (version, name) VALUES (${latest}, 'back')`, database);
+    assert.ok(await readyBecomes(h, 200, 15000));
+    assert.match(h.log, /event=store\.schema_ok/);
+  } finally {
+    await h.stop();
+  }
 });

@@ -1,0 +1,60 @@
+/*
+ * The schema check (hub_schema.h): the highest version applied against the
+ * highest this binary knows. An older binary on a newer schema is the
+ * normal middle of a rolling upgrade (migrate first, then replace the
+ * nodes), so only a schema behind the binary is reported.
+ */
+#include "hub_schema.h"
+
+#include <stdlib.h>
+
+#include "hub_log.h"
+#include "store_migrate.h"
+#include "xalloc.h"
+
+typedef struct schema_ask {
+    hub_t *hub;
+    hub_schema_cb cb;
+    void *ud;
+} schema_ask_t;
+
+static bool
+store_down(const char *err)
+{
+    return err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown;
+}
+
+static void
+on_version(void *ud, int have, const char *err)
+{
+    schema_ask_t *a = ud;
+    hub_t *hub = a->hub;
+    int want = store_schema_latest();
+
+    if (!store_down(err)) {
+        /* Any other error: no schema_migrations table, nothing migrated. */
+        bool behind = err != NULL || have < want;
+        if (behind && !hub->schema_behind) {
+            log_error("store.schema_behind", "have=%d want=%d hint=\"run chathub migrate\"", have,
+                      want);
+        } else if (!behind && hub->schema_behind) {
+            log_info("store.schema_ok", "have=%d", have);
+        }
+        hub->schema_behind = behind;
+    }
+    if (a->cb != NULL) {
+        a->cb(hub, a->ud, store_down(err) ? err : NULL, hub->schema_behind);
+    }
+    free(a);
+}
+
+void
+hub_schema_check(hub_t *hub, hub_schema_cb cb, void *ud)
+{
+    schema_ask_t *a = xmalloc(sizeof(*a));
+
+    *a = (schema_ask_t){hub, cb, ud};
+    if (store_schema_version(hub->store, on_version, a) < 0) {
+        on_version(a, 0, store_err_unavailable);
+    }
+}
