@@ -122,19 +122,22 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     hub_deliver_presence(hub, room, s, len, version, true);
 }
 
-/* Triple i of a flat {ev, "ids", version, ...} reply → ev, ids (a new array),
- * the event's number. */
+/* Quadruple i of a flat {ev, "ids", version, last version, ...} reply → ev,
+ * ids (a new array), the event's number, the room's last number then. */
 static int
-parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n, int64_t *version)
+parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n, int64_t *version,
+                int64_t *last)
 {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 * i + 3 ||
-        r->element[3 * i]->type != REDIS_REPLY_INTEGER ||
-        r->element[3 * i + 2]->type != REDIS_REPLY_INTEGER) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4 * i + 4 ||
+        r->element[4 * i]->type != REDIS_REPLY_INTEGER ||
+        r->element[4 * i + 2]->type != REDIS_REPLY_INTEGER ||
+        r->element[4 * i + 3]->type != REDIS_REPLY_INTEGER) {
         return -1;
     }
-    *ev = (int)r->element[3 * i]->integer;
-    *version = r->element[3 * i + 2]->integer;
-    return hub_presence_parse_ids(r->element[3 * i + 1], ids, n);
+    *ev = (int)r->element[4 * i]->integer;
+    *version = r->element[4 * i + 2]->integer;
+    *last = r->element[4 * i + 3]->integer;
+    return hub_presence_parse_ids(r->element[4 * i + 1], ids, n);
 }
 
 static void flush_changes(hub_presence_t *p);
@@ -264,11 +267,11 @@ on_changes_reply(void *ud, void *reply, const char *err)
     for (size_t i = 0; i < b->n; i++) {
         change_t *c = b->changes[i];
         int ev = 0;
-        int64_t *ids = NULL, version = 0;
+        int64_t *ids = NULL, version = 0, last = 0;
         size_t n = 0;
 
         if (err != NULL || c->hub->presence == NULL ||
-            parse_ev_online(reply, i, &ev, &ids, &n, &version) < 0) {
+            parse_ev_online(reply, i, &ev, &ids, &n, &version, &last) < 0) {
             if (!logged && c->hub->presence != NULL) {
                 log_warn("presence.redis_failed", "op=change changes=%zu err=\"%s\"", b->n,
                          err != NULL ? err : "reply");
@@ -277,6 +280,10 @@ on_changes_reply(void *ud, void *reply, const char *err)
             /* The script may have run: no event, which could come twice. */
             change_local(c, false);
             note_gone(c);
+        } else if (ev != 1 && c->cb != NULL && c->kind != CHANGE_LEAVE &&
+                   hub_presence_seen_newer(hub_room_find(c->hub, c->room), c->user, last, &ids,
+                                           &n)) {
+            change_answer(c, false, ids, n, 0);
         } else {
             change_answer(c, ev == 1, ids, n, version);
         }

@@ -31,12 +31,13 @@
 
 /* ARGV: node, then room, user, delta ("1" join, "-1" leave, "0" just read),
  * user json (joins only) per change, in the order they came. Returns, per
- * change, ev, the room's online ids after it and the event's number: ev 1
- * when a join was the user's first socket anywhere or a leave their last
- * (else 0, and number 0). A leave with ev 0 announces nothing, so its ids are
- * left out (""). A room leaves the node's set (chathub:nr:<node>) with its
- * last user there: the rewrite and the reaper walk that set, which would
- * otherwise hold every room the node ever served. */
+ * change, ev, the room's online ids after it, the event's number and the
+ * room's last event number then: ev 1 when a join was the user's first socket
+ * anywhere or a leave their last (else 0, and number 0; the last number says
+ * which events the ids count, hub_presence.c newest_view). A leave with ev 0 announces nothing, so
+ * its ids are left out (""). A room leaves the node's set (chathub:nr:<node>) with its last user
+ * there: the rewrite and the reaper walk that set, which would otherwise hold every room the node
+ * ever served. */
 const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "local node, out, listed = ARGV[1], {}, false\n"
     "for i = 2, #ARGV, 4 do\n"
@@ -60,6 +61,7 @@ const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "  if delta == '-1' and ev == 0 then out[#out+1] = ''\n"
     "  else out[#out+1] = table.concat(redis.call('HKEYS', k), ',') end\n"
     "  out[#out+1] = ev == 1 and presence_version(room) or 0\n"
+    "  out[#out+1] = tonumber(redis.call('HGET', 'chathub:pv', room)) or 0\n"
     "end\n"
     "return out\n";
 

@@ -362,6 +362,30 @@ hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n)
     return parse_list(o, (size_t)(p + hub_buf_len(f) - o), ids, n);
 }
 
+bool
+hub_presence_seen_newer(const hub_room_t *room, int64_t user, int64_t last, int64_t **ids,
+                        size_t *n)
+{
+    int64_t *seen;
+    size_t nseen, i = 0;
+
+    if (room == NULL || last <= 0 || last >= room->presence_version ||
+        hub_presence_seen(room, &seen, &nseen) < 0) {
+        return false;
+    }
+    seen = xrealloc(seen, (nseen + 1) * sizeof(int64_t));
+    while (i < nseen && seen[i] != user) {
+        i++;
+    }
+    if (i == nseen) {
+        seen[nseen++] = user;
+    }
+    free(*ids);
+    *ids = seen;
+    *n = nseen;
+    return true;
+}
+
 void
 hub_presence_resynced(hub_room_t *room, int64_t version, hub_buf_t *last)
 {

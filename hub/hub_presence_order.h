@@ -41,6 +41,14 @@ void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);
  * n is 0). -1: not known (no presence frame nor connect answer yet). */
 int hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n);
 
+/* A read Redis answered when the room's last event was number last, older
+ * than the newest one delivered here (the command link's reply came after
+ * the event on the subscription's): its ids miss that event, and a socket
+ * opened on them kept the old list for good. Then *ids (freed) becomes the
+ * list the sockets here saw last, with user in it, and it returns true. */
+bool hub_presence_seen_newer(const hub_room_t *room, int64_t user, int64_t last, int64_t **ids,
+                             size_t *n);
+
 /* What a room's sockets were shown while a resync read was in flight: the
  * list the read carried (what they had seen), and the users of every
  * presence frame they got since. An answer older than an event delivered

@@ -6,6 +6,7 @@ import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { startProxy } from '../lib/proxy.js';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 
 let redis, database, a, b;
 const shared = () => ({ database, redis: redis.url, secret: 'presence-secret', apiKey: 'presence-key' });
@@ -759,5 +760,69 @@ test('a user with two tabs when the Redis link comes back goes offline when both
     await observer.close();
   } finally {
     await pair.stop();
+  }
+});
+
+/** A Redis proxy that holds what Redis sends to a node, on its subscription
+ * link and on its command link separately. */
+async function splitHoldProxy() {
+  const links = [];
+  const server = net.createServer((c) => {
+    const u = net.connect(redis.port, '127.0.0.1');
+    const x = { c, u, sub: false, hold: false, held: [] };
+    links.push(x);
+    c.on('data', (d) => { if (d.includes('SUBSCRIBE')) x.sub = true; u.write(d); });
+    u.on('data', (d) => { if (x.hold) x.held.push(d); else c.write(d); });
+    for (const s of [c, u]) { s.on('error', () => {}); s.on('close', () => { c.destroy(); u.destroy(); }); }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `redis://127.0.0.1:${server.address().port}`,
+    hold() { for (const x of links) x.hold = true; },
+    release(sub) {
+      for (const x of links.filter((l) => l.sub === sub)) {
+        x.hold = false;
+        for (const d of x.held.splice(0)) x.c.write(d);
+      }
+    },
+    close() { for (const x of links) { x.c.destroy(); x.u.destroy(); } server.close(); },
+  };
+}
+
+// A socket's join read that Redis answered before another user's join, but
+// that reached its node after that join's event had (the subscription's
+// reply first): the new socket listed the room without that user for good
+// (an audit; also seen in a 2.5 s Redis stall).
+test("a new socket's online list counts an event its node delivered before the list came", { timeout: 60000 }, async () => {
+  await studentRoom(88, 'Late read', [28, 29, 30, 31]);
+  const proxy = await splitHoldProxy();
+  const q = await startHub({ ...shared(), nodeId: 'late-read', redis: proxy.url, migrate: false });
+  try {
+    const first = await open(q, 28, 88);
+    const others = [await open(a, 29, 88), await open(a, 30, 88)]; // 30 is online before the hold
+    await first.next('presence', 5000, (f) => f.user.id === 30 && f.event === 'join');
+    proxy.hold();
+    const late = connect(q.wsUrl(`/ws/chat/88/?token=${q.token(30)}`)); // 30's second tab: a read
+    await sleep(300);
+    const joiner = await open(a, 31, 88); // an event while q's answers wait
+    await sleep(300);
+    proxy.release(true);
+    await sleep(200);
+    proxy.release(false);
+    const tab = await late;
+    await first.next('presence', 5000, (f) => f.user.id === 31 && f.event === 'join');
+    await sleep(500);
+    const view = (c) => {
+      let ids = c.established.participants.filter((x) => x.online).map((x) => x.id);
+      for (const f of c.frames.filter((x) => x.type === 'presence')) ids = f.online;
+      return [...ids].sort((x, y) => x - y);
+    };
+    assert.deepEqual(await online(q, 88), [28, 29, 30, 31]);
+    assert.deepEqual(view(first), [28, 29, 30, 31]);
+    assert.deepEqual(view(tab), [28, 29, 30, 31], 'the late tab counts the join its node had delivered');
+    await Promise.all([first, tab, joiner, ...others].map((c) => c.close()));
+  } finally {
+    await q.stop();
+    proxy.close();
   }
 });
