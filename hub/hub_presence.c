@@ -235,6 +235,10 @@ change_local(change_t *c, bool ev)
         }
         return;
     }
+    if (ev && c->kind == CHANGE_JOIN &&
+        hub_presence_seen_has(hub_room_find(c->hub, c->room), c->user)) {
+        ev = false; /* the sockets here show the user online already: a tab on another node */
+    }
     if (c->cb == NULL && !ev) {
         return;
     }

@@ -826,3 +826,31 @@ test("a new socket's online list counts an event its node delivered before the l
     proxy.close();
   }
 });
+
+// A node cut off from Redis announced to its own sockets the join of a user
+// whose first tab there opened, although they showed that user online
+// already (a tab on another node): two joins without a leave (an audit).
+test('while its Redis link is down, a user online elsewhere opening a tab on the node is no join to its sockets', { timeout: 60000 }, async () => {
+  await studentRoom(89, 'No second join', [32, 33]);
+  const pair = await cutOffPair('no-second-join', 1);
+  const [p] = pair.nodes;
+  try {
+    const there = await open(a, 32, 89);
+    const observer = await open(p, 33, 89);
+    assert.ok(observer.established.participants.find((x) => x.id === 32).online);
+    await pair.links[0].cut();
+    assert.ok(await readyBecomes(p, 503), 'p lost Redis');
+    const mark = observer.frames.length;
+    const tab = await open(p, 32, 89);
+    await sleep(1000);
+    assert.deepEqual(presenceLog(observer, mark), [], 'no join for a user shown online');
+    await pair.links[0].restore();
+    assert.ok(await readyBecomes(p, 200), 'p is back');
+    await sleep(1500);
+    assert.deepEqual(presenceLog(observer, mark), []);
+    assert.deepEqual(await online(p, 89), [32, 33]);
+    await Promise.all([there, observer, tab].map((c) => c.close()));
+  } finally {
+    await pair.stop();
+  }
+});
