@@ -18,6 +18,7 @@
 #include "hub_node_id.h"
 #include "hub_presence_eval.h"
 #include "hub_presence_gone.h"
+#include "hub_presence_unsure.h"
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
 #include "hub_presence_reply.h"
@@ -67,7 +68,8 @@ struct hub_presence {
     uv_prepare_t flush;
     change_t *queued[CHANGE_BATCH_MAX];
     size_t nqueued;
-    hub_presence_gone_t gone; /* leaves Redis has not heard */
+    hub_presence_gone_t gone;     /* leaves Redis has not heard */
+    hub_presence_unsure_t unsure; /* rooms of joins whose answer was lost */
     int open_handles;
 };
 
@@ -281,9 +283,13 @@ on_changes_reply(void *ud, void *reply, const char *err)
                          err != NULL ? err : "reply");
                 logged = true;
             }
-            /* The script may have run: no event, which could come twice. */
+            /* The script may have run: no event, which could come twice;
+             * the rewrite once the link is back has the room resynced. */
             change_local(c, false);
             note_gone(c);
+            if (c->kind == CHANGE_JOIN && c->local_event && c->hub->presence != NULL) {
+                hub_presence_unsure_note(&c->hub->presence->unsure, c->room);
+            }
         } else if (ev != 1 && c->cb != NULL && c->kind != CHANGE_LEAVE &&
                    hub_presence_seen_newer(hub_room_find(c->hub, c->room), c->user, last, &ids,
                                            &n)) {
@@ -690,6 +696,7 @@ on_restored(void *ud, void *reply, const char *err)
 
     if (err == NULL && r != NULL && r->type == REDIS_REPLY_ARRAY && rr->hub->presence != NULL) {
         hub_presence_gone_done(&rr->hub->presence->gone, rr->gone_upto);
+        hub_presence_unsure_resync(rr->hub, &rr->hub->presence->unsure);
     }
     on_reaped(rr->hub, reply, err);
     free(rr);
@@ -795,6 +802,7 @@ hub_presence_free(hub_presence_t *p)
     }
     hub_map_clear(&p->entries);
     hub_presence_gone_clear(&p->gone);
+    hub_presence_unsure_clear(&p->unsure);
     /* The node is going away: changes never sent get no answer. */
     for (size_t j = 0; j < p->nqueued; j++) {
         change_t *c = p->queued[j];

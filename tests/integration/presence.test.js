@@ -854,3 +854,32 @@ test('while its Redis link is down, a user online elsewhere opening a tab on the
     await pair.stop();
   }
 });
+
+// The join of a user's first socket whose Redis answer was lost (the link
+// timed out with it in flight) was never announced: the script had run, so
+// Redis counted the user, but every node's sockets, its own too, kept the
+// user offline until the room's next event (an audit).
+test('a join whose Redis answer was lost is announced once the node is back on Redis', { timeout: 60000 }, async () => {
+  await studentRoom(90, 'Lost join answer', [34, 35, 36]);
+  const proxy = await splitHoldProxy();
+  const q = await startHub({ ...shared(), nodeId: 'lost-join', redis: proxy.url, migrate: false });
+  try {
+    const far = await open(a, 34, 90);
+    const near = await open(q, 36, 90);
+    await far.next('presence', 5000, (f) => f.user.id === 36 && f.event === 'join');
+    proxy.hold();
+    proxy.release(true); // only the command link's answers wait
+    const joiner = await open(q, 35, 90); // its join runs in Redis; the answer never comes
+    for (const c of [far, near]) {
+      const join = await c.next('presence', 15000, (f) => f.user.id === 35 && f.event === 'join');
+      assert.deepEqual([...join.online].sort((x, y) => x - y), [34, 35, 36]);
+    }
+    await sleep(1000);
+    assert.deepEqual(presenceOf(far, 35), ['join']);
+    assert.deepEqual(await online(a, 90), [34, 35, 36]);
+    await Promise.all([far, near, joiner].map((c) => c.close()));
+  } finally {
+    await q.stop();
+    proxy.close();
+  }
+});
