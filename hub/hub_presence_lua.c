@@ -31,13 +31,14 @@
 
 /* ARGV: node, then room, user, delta ("1" join, "-1" leave, "0" just read),
  * user json (joins only) per change, in the order they came. Returns, per
- * change, ev, the room's online ids after it, the event's number and the
- * room's last event number then: ev 1 when a join was the user's first socket
- * anywhere or a leave their last (else 0, and number 0; the last number says
- * which events the ids count, hub_presence.c newest_view). A leave with ev 0 announces nothing, so
- * its ids are left out (""). A room leaves the node's set (chathub:nr:<node>) with its last user
- * there: the rewrite and the reaper walk that set, which would otherwise hold every room the node
- * ever served. */
+ * change, ev, the room's online ids after it, the event's number, and the
+ * room's last event number then (which events the ids count:
+ * hub_presence_seen_newer): ev 1 when a join was the user's first socket
+ * anywhere or a leave their last (else 0, and number 0). A leave with ev 0
+ * announces nothing, so its ids are left out (""). A room leaves the node's
+ * set (chathub:nr:<node>) with its last user there: the rewrite and the
+ * reaper walk that set, which would otherwise hold every room the node ever
+ * served. */
 const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "local node, out, listed = ARGV[1], {}, false\n"
     "for i = 2, #ARGV, 4 do\n"
@@ -108,13 +109,15 @@ const char hub_presence_remove_lua[] =
                     "redis.call('DEL', 'chathub:hb:'..ARGV[1])\n"
                     "return out\n";
 
-/* ARGV: node, the number of live entries, then room, user, count (1: see hub_presence_on_redis_up),
- * user json per live entry, then room, user, user json per leave Redis may not have heard
- * (hub_presence_gone.h). Rewrites this node's entries (idempotent: after a blip or a Redis restart
- * alike). Returns, as the reaper does, the users Redis had online through this node who are online
- * nowhere now: their last socket closed while Redis was away, or the node restarted under the same
- * id. In each room where the rewrite brought a user online without an event (a first socket opened
- * while Redis was away, or entries Redis lost or reaped), it publishes a resync envelope
+/* ARGV: node, the number of live entries, then room, user, count (1, see
+ * hub_presence_on_redis_up), user json per live entry, then room, user, user
+ * json per leave Redis may not have heard (hub_presence_gone.h). Rewrites
+ * this node's entries (idempotent: after a blip or a Redis restart alike).
+ * Returns, as the reaper does, the users Redis had online through this node
+ * who are online nowhere now: their last socket closed while Redis was away,
+ * or the node restarted under the same id. In each room where the rewrite
+ * brought a user online without an event (a first socket opened while Redis
+ * was away, or entries Redis lost or reaped), it publishes a resync envelope
  * (HUB_ENV_RESYNC) for every node to compare the room's list with what its
  * sockets saw (hub_presence_resync.h): in the script, so that a reply lost
  * cannot lose it while the entries are written. A leave Redis may not have
