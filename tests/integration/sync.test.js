@@ -120,6 +120,35 @@ test('unlink: the parent leaves the forum rooms and their sockets close with 440
   assert.equal(again.status, 200, 'idempotent');
 });
 
+// An unlink of a parent who was not linked took them out of the student's
+// forum rooms anyway: the student themselves, or anyone added by hand (an
+// audit). And a linked parent who is also the enrollment's tutor stayed in
+// the subject room too, where they were only as a parent.
+test('unlink of what is not linked changes nothing; the tutor exception is per room', async () => {
+  await users(1000);
+  await put('/enrollments/10000', { student_id: 1000, teacher_id: 1001, subject: 'Chess' });
+  const subject = Number(psql('SELECT id FROM rooms WHERE enrollment_id = 10000', database));
+  assert.equal((await put(`/rooms/${subject}/participants/1003`, {})).status, 200); // a parent, by hand
+  const own = await connect(a.wsUrl(`/ws/chat/${subject}/?token=${a.token(1000)}`));
+  for (const who of [1000, 1003, 1001]) {
+    const r = await a.api('DELETE', `/students/1000/parents/${who}`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.left, [], `unlink of ${who}, never linked`);
+  }
+  assert.deepEqual(roomsOf(10000), ['FORUM_SUBJECT:1000,1001,1003:false']);
+  own.send({ type: 'ping' });
+  await own.next('pong');
+  await own.close();
+  // 1002 tutors this enrollment and is a parent of 1000 too.
+  await put('/enrollments/10000', { student_id: 1000, teacher_id: 1001, tutor_id: 1002 });
+  await put('/users/1002', { full_name: 'tutor and parent', role: 'parent' });
+  await put('/students/1000/parents/1002', {});
+  assert.deepEqual(roomsOf(10000), ['FORUM_SUBJECT:1000,1001,1002,1003:false', 'FORUM_TUTOR:1000,1002:false']);
+  const r = await a.api('DELETE', '/students/1000/parents/1002');
+  assert.deepEqual(r.json.left.map((x) => x.room_id), [subject]);
+  assert.deepEqual(roomsOf(10000), ['FORUM_SUBJECT:1000,1001,1003:false', 'FORUM_TUTOR:1000,1002:false']);
+});
+
 test('is_active:false archives: history readable, sends get room_archived', async () => {
   await users(500);
   await put('/enrollments/5000', { student_id: 500, teacher_id: 501, subject: 'Bio', is_active: true });
