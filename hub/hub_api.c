@@ -267,6 +267,13 @@ api_room_put(hub_t *hub, hub_http_req_t *req)
         hub_api_bad_request(req, "type must not be GENERAL and the id must be below 10^15");
         return;
     }
+    if (strcmp(type, "GROUP") != 0 && strcmp(type, "DIRECT") != 0 &&
+        strcmp(type, "FORUM_SUBJECT") != 0 && strcmp(type, "FORUM_TUTOR") != 0) {
+        /* The store refused it too, but as a member it did not know. */
+        free(members);
+        hub_api_bad_request(req, "type must be GROUP, DIRECT, FORUM_SUBJECT or FORUM_TUTOR");
+        return;
+    }
     if (!direct_members_ok(req, type, members, n)) {
         free(members);
         return;

@@ -254,10 +254,13 @@ test('bad input gets a 4xx JSON error and changes nothing', async () => {
     // Both ids are in the path: one that names no user is 404.
     ['PUT', '/students/700/parents/99999', {}, 404],
     ['PUT', '/students/99999/parents/703', {}, 404],
+    // An unknown type was refused as if a member were unknown.
+    ['PUT', '/rooms/7001', { type: 'CLASSROOM', name: 'x', members: [700] }, 400, /type must be GROUP/],
   ];
-  for (const [method, p, body, status] of cases) {
+  for (const [method, p, body, status, message] of cases) {
     const r = await a.api(method, p, body);
     assert.equal(r.status, status, `${method} ${p} ${JSON.stringify(body)}: ${r.text}`);
+    if (message) assert.match(r.json.error.message, message);
     assert.equal(typeof r.json?.error?.code, 'string', r.text);
     assert.notEqual(r.json.error.message, 'invalid', `${method} ${p}: a message that says what is wrong`);
   }
