@@ -90,13 +90,27 @@ const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "  redis.call('DEL', 'chathub:nr:'..node)\n"                                                   \
     "end\n"
 
-/* Reap every node whose heartbeat key expired. Returns the leaves to announce. */
+/* Reap every node whose heartbeat key expired. Returns the leaves to
+ * announce, and has every node (the dead one named as the envelope's origin,
+ * so the reaper too) compare each room that had one with Redis
+ * (HUB_ENV_RESYNC): in the script, so that a reply lost cannot lose the
+ * leaves; a leave the comparison already sent is dropped when the reaper's
+ * event arrives (hub_presence_order.h). */
 const char hub_presence_reap_lua[] =
     REMOVE_NODE_LUA "local out = {}\n"
                     "for _, node in ipairs(redis.call('SMEMBERS', 'chathub:nodes')) do\n"
                     "  if redis.call('EXISTS', 'chathub:hb:'..node) == 0 then\n"
+                    "    local from, told = #out, {}\n"
                     "    remove_node(node, out)\n"
                     "    redis.call('SREM', 'chathub:nodes', node)\n"
+                    "    for j = from + 1, #out do\n"
+                    "      local room = out[j][1]\n"
+                    "      if not told[room] then\n"
+                    "        told[room] = true\n"
+                    "        redis.call('PUBLISH', '" HUB_ROOM_CHANNEL_PREFIX "'..room,\n"
+                    "                   'p '..node..' '..room..' 0 0\\n')\n"
+                    "      end\n"
+                    "    end\n"
                     "  end\n"
                     "end\n"
                     "return out\n";
@@ -170,6 +184,7 @@ const char hub_presence_restore_lua[] =
                     "    table.insert(out, {e[1], redis.call('HGET', 'chathub:u', e[2]) or '',\n"
                     "                       table.concat(redis.call('HKEYS', k), ','),\n"
                     "                       presence_version(e[1])})\n"
+                    "    resync(e[1])\n"
                     "  end\n"
                     "end\n"
                     "return out\n";

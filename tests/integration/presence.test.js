@@ -5,7 +5,7 @@ import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, ready
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { startProxy } from '../lib/proxy.js';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import net from 'node:net';
 
 let redis, database, a, b;
@@ -190,12 +190,22 @@ test('a node killed with SIGKILL: its users go offline on the other nodes within
   const observer = await open(a, 21, 33);
   await open(victim, 20, 33);
   await observer.next('presence', 5000, (f) => f.user.id === 20 && f.event === 'join');
+  // The reaper's script has every node compare the room with Redis too, so
+  // that a reaper whose answer is lost cannot lose the leave (an audit).
+  const sub = spawn('redis-cli', ['-p', String(redis.port), 'SUBSCRIBE', 'chathub:room:33']);
+  let published = '';
+  sub.stdout.on('data', (d) => { published += d; });
+  await sleep(300);
   const t0 = Date.now();
   await victim.stop('SIGKILL');
   const leave = await observer.next('presence', 12000, (f) => f.user.id === 20 && f.event === 'leave');
   assert.deepEqual([leave.event, leave.user.id, leave.online], ['leave', 20, [21]]);
   assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`);
   assert.deepEqual(await online(a, 33), [21]);
+  await sleep(1000); // room for a second leave to show up
+  sub.kill();
+  assert.match(published, /^p victim 33 0 0$/m, 'a resync envelope from the reaper');
+  assert.deepEqual(presenceOf(observer, 20), ['join', 'leave']);
   await observer.close();
 });
 
