@@ -394,7 +394,7 @@ hub_presence_seen_newer(const hub_room_t *room, int64_t user, int64_t last, int6
     while (i < nseen && seen[i] != user) {
         i++;
     }
-    if (i == nseen) {
+    if (i == nseen && user > 0) { /* 0: the server API's read, no socket's user */
         seen[nseen++] = user;
     }
     free(*ids);

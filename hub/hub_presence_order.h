@@ -48,7 +48,8 @@ bool hub_presence_seen_has(const hub_room_t *room, int64_t user);
  * than the newest one delivered here (the command link's reply came after
  * the event on the subscription's): its ids miss that event, and a socket
  * opened on them kept the old list for good. Then *ids (freed) becomes the
- * list the sockets here saw last, with user in it, and it returns true. */
+ * list the sockets here saw last, with user in it (unless 0), and it
+ * returns true. */
 bool hub_presence_seen_newer(const hub_room_t *room, int64_t user, int64_t last, int64_t **ids,
                              size_t *n);
 

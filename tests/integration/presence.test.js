@@ -830,7 +830,19 @@ test("a new socket's online list counts an event its node delivered before the l
     assert.deepEqual(await online(q, 88), [28, 29, 30, 31]);
     assert.deepEqual(view(first), [28, 29, 30, 31]);
     assert.deepEqual(view(tab), [28, 29, 30, 31], 'the late tab counts the join its node had delivered');
-    await Promise.all([first, tab, joiner, ...others].map((c) => c.close()));
+    // The server API's read, as late: it has no user of its own to add.
+    await joiner.close();
+    await first.next('presence', 10000, (f) => f.user.id === 31 && f.event === 'leave');
+    proxy.hold();
+    const api = q.api('GET', '/rooms/88/presence');
+    await sleep(300);
+    const again = await open(a, 31, 88);
+    await sleep(300);
+    proxy.release(true);
+    await sleep(200);
+    proxy.release(false);
+    assert.deepEqual([...(await api).json.online].sort((x, y) => x - y), [28, 29, 30, 31]);
+    await Promise.all([first, tab, again, ...others].map((c) => c.close()));
   } finally {
     await q.stop();
     proxy.close();
