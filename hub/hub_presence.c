@@ -47,6 +47,10 @@ typedef struct pres {
     bool in_redis; /* counted there by this node */
     bool leaving;  /* the grace timer runs */
     bool drained;  /* ... for a socket the drain closed (hub_presence_drain_leaving) */
+    /* Joined here with Redis down while the room's sockets showed the user
+     * online already (a tab on another node): no join was shown, so no
+     * leave either while Redis stays down. */
+    bool shown_elsewhere;
     uv_timer_t grace;
     pres_user_t *who;
 } pres_t;
@@ -237,10 +241,6 @@ change_local(change_t *c, bool ev)
         }
         return;
     }
-    if (ev && c->kind == CHANGE_JOIN &&
-        hub_presence_seen_has(hub_room_find(c->hub, c->room), c->user)) {
-        ev = false; /* the sockets here show the user online already: a tab on another node */
-    }
     if (c->cb == NULL && !ev) {
         return;
     }
@@ -287,7 +287,7 @@ on_changes_reply(void *ud, void *reply, const char *err)
              * the rewrite once the link is back has the room resynced. */
             change_local(c, false);
             note_gone(c);
-            if (c->kind == CHANGE_JOIN && c->local_event && c->hub->presence != NULL) {
+            if (c->kind == CHANGE_JOIN && c->hub->presence != NULL) {
                 hub_presence_unsure_note(&c->hub->presence->unsure, c->room);
             }
         } else if (ev != 1 && c->cb != NULL && c->kind != CHANGE_LEAVE &&
@@ -411,10 +411,14 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
         first = true;
     }
     e->count++;
+    if (first) {
+        e->shown_elsewhere = hub_presence_redis(hub) == NULL &&
+                             hub_presence_seen_has(hub_room_find(hub, room_id), user->id);
+    }
     /* Only a first socket changes Redis; the others just read the room. */
     c = change_new(hub, first ? CHANGE_JOIN : CHANGE_READ, room_id, user->id);
     c->who = pres_user_ref(e->who);
-    c->local_event = first;
+    c->local_event = first && !e->shown_elsewhere;
     c->id = id;
     c->cb = cb;
     c->ud = ud;
@@ -465,11 +469,11 @@ on_grace(uv_timer_t *t)
     e->leaving = false;
     unlink_entry(p, e);
     c->who = pres_user_ref(e->who);
-    c->local_event = true;
+    c->local_event = !e->shown_elsewhere;
     if (e->in_redis) {
         submit(p->hub, c);
     } else {
-        change_local(c, true);
+        change_local(c, c->local_event);
         change_free(c);
     }
     uv_close((uv_handle_t *)&e->grace, on_entry_closed);
@@ -745,6 +749,7 @@ hub_presence_on_redis_up(hub_t *hub)
             args[nargs++] = "1";
             args[nargs++] = e->who->json;
             e->in_redis = true;
+            e->shown_elsewhere = false; /* Redis counts them now: its events decide */
             nlive++;
         }
     }

@@ -866,12 +866,16 @@ test('while its Redis link is down, a user online elsewhere opening a tab on the
     const tab = await open(p, 32, 89);
     await sleep(1000);
     assert.deepEqual(presenceLog(observer, mark), [], 'no join for a user shown online');
+    await tab.close();
+    await sleep(4000); // past the 3 s grace
+    assert.deepEqual(presenceLog(observer, mark), [], 'nor a leave: the tab on the other node is open');
+    const tab2 = await open(p, 32, 89);
     await pair.links[0].restore();
     assert.ok(await readyBecomes(p, 200), 'p is back');
     await sleep(1500);
     assert.deepEqual(presenceLog(observer, mark), []);
     assert.deepEqual(await online(p, 89), [32, 33]);
-    await Promise.all([there, observer, tab].map((c) => c.close()));
+    await Promise.all([there, observer, tab2].map((c) => c.close()));
   } finally {
     await pair.stop();
   }
