@@ -128,24 +128,6 @@ announce(hub_t *hub, int64_t room, const char *event, int64_t user, const char *
     hub_deliver_presence(hub, room, s, len, version, true);
 }
 
-/* Quadruple i of a flat {ev, "ids", version, last version, ...} reply → ev,
- * ids (a new array), the event's number, the room's last number then. */
-static int
-parse_ev_online(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n, int64_t *version,
-                int64_t *last)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4 * i + 4 ||
-        r->element[4 * i]->type != REDIS_REPLY_INTEGER ||
-        r->element[4 * i + 2]->type != REDIS_REPLY_INTEGER ||
-        r->element[4 * i + 3]->type != REDIS_REPLY_INTEGER) {
-        return -1;
-    }
-    *ev = (int)r->element[4 * i]->integer;
-    *version = r->element[4 * i + 2]->integer;
-    *last = r->element[4 * i + 3]->integer;
-    return hub_presence_parse_ids(r->element[4 * i + 1], ids, n);
-}
-
 static void flush_changes(hub_presence_t *p);
 
 /* Every other script goes after the changes already queued, so Redis sees
@@ -277,7 +259,7 @@ on_changes_reply(void *ud, void *reply, const char *err)
         size_t n = 0;
 
         if (err != NULL || c->hub->presence == NULL ||
-            parse_ev_online(reply, i, &ev, &ids, &n, &version, &last) < 0) {
+            hub_presence_parse_change(reply, i, &ev, &ids, &n, &version, &last) < 0) {
             if (!logged && c->hub->presence != NULL) {
                 log_warn("presence.redis_failed", "op=change changes=%zu err=\"%s\"", b->n,
                          err != NULL ? err : "reply");

@@ -107,3 +107,19 @@ hub_presence_announce_leaves(hub_t *hub, const redisReply *r)
         free(json);
     }
 }
+
+int
+hub_presence_parse_change(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n,
+                          int64_t *version, int64_t *last)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 4 * i + 4 ||
+        r->element[4 * i]->type != REDIS_REPLY_INTEGER ||
+        r->element[4 * i + 2]->type != REDIS_REPLY_INTEGER ||
+        r->element[4 * i + 3]->type != REDIS_REPLY_INTEGER) {
+        return -1;
+    }
+    *ev = (int)r->element[4 * i]->integer;
+    *version = r->element[4 * i + 2]->integer;
+    *last = r->element[4 * i + 3]->integer;
+    return hub_presence_parse_ids(r->element[4 * i + 1], ids, n);
+}

@@ -15,6 +15,12 @@
 /* "7,9,12" → a new array (never NULL on success). -1: not a string. */
 int hub_presence_parse_ids(const redisReply *s, int64_t **ids, size_t *n);
 
+/* Change i of the change script's flat reply ({ev, "ids", version, last
+ * version} each): ev, the ids (a new array), the event's number, and the
+ * room's last event number when Redis answered. -1: not such a reply. */
+int hub_presence_parse_change(const redisReply *r, size_t i, int *ev, int64_t **ids, size_t *n,
+                              int64_t *version, int64_t *last);
+
 /* A user's JSON as another node left it in Redis, checked and written again
  * (never passed on as it came): a new string, its id in *id. NULL when it
  * names no user. */
