@@ -15,7 +15,7 @@
 #include "hub_channel.h"
 #include "hub_deliver.h"
 #include "hub_log.h"
-#include "hub_node_id.h"
+#include "hub_presence_beat.h"
 #include "hub_presence_eval.h"
 #include "hub_presence_gone.h"
 #include "hub_presence_lua.h"
@@ -33,8 +33,7 @@
  * such a storm a reconnect took over 3 s (an audit: 615 of 3,920 users left
  * and joined again). hub_drain.c's deadline leaves room for it. */
 #define DRAIN_GRACE_MS 5000
-#define HEARTBEAT_MS 2000 /* refresh this node's heartbeat key, reap dead nodes */
-#define HEARTBEAT_TTL_MS "6000"
+#define HEARTBEAT_MS 2000     /* refresh this node's heartbeat key, reap dead nodes */
 #define ONLINE_LOCAL_MAX 4096 /* users listed from local counts alone */
 #define CHANGE_BATCH_MAX 128  /* changes per script call */
 #define GRACE_TICK_MS 50      /* grace periods end on these ticks */
@@ -395,7 +394,7 @@ hub_presence_join(hub_t *hub, int64_t room_id, const proto_user_t *user, uint64_
     e->count++;
     if (first) {
         e->shown_elsewhere = hub_presence_redis(hub) == NULL &&
-                             hub_presence_seen_has(hub_room_find(hub, room_id), user->id);
+                             hub_presence_seen_has(hub_room_find(hub, room_id), user->id, false);
     }
     /* Only a first socket changes Redis; the others just read the room. */
     c = change_new(hub, first ? CHANGE_JOIN : CHANGE_READ, room_id, user->id);
@@ -621,44 +620,10 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
     }
 }
 
-/* The beat's SET answers the key's old value: none means it had expired, so
- * the others may have reaped this node's entries (the node was stopped, or
- * its Redis stalled, past the key's 6 s) while its sockets stayed open. They
- * are written again as after a reconnect. */
-static void
-on_beat_set(void *ud, void *reply, const char *err)
+void
+hub_presence_reap(hub_t *hub)
 {
-    hub_t *hub = ud;
-    const redisReply *r = reply;
-
-    if (err == NULL && r != NULL && r->type == REDIS_REPLY_NIL && hub->presence != NULL) {
-        log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
-        hub_presence_on_redis_up(hub);
-    }
-    if (err == NULL && r != NULL) {
-        hub_node_id_check(hub, r->type == REDIS_REPLY_STRING ? r->str : NULL,
-                          r->type == REDIS_REPLY_STRING ? r->len : 0);
-    }
-}
-
-/* The heartbeat carries this node's connection count, for the others' stats,
- * and this process's tag (hub_node_id.h).
- * checked: a lapse is put right (on_beat_set); not for the beat that opens a
- * rewrite, whose key is new after a reconnect. */
-static void
-heartbeat(hub_t *hub, bool checked)
-{
-    hub_redis_t *r = hub_presence_redis(hub);
-    char hb[160], value[80];
-
-    if (r == NULL) {
-        return;
-    }
-    snprintf(hb, sizeof(hb), "chathub:hb:%s", hub->cfg->node_id);
-    hub_node_id_beat(hub, value, sizeof(value));
-    const char *set[] = {"SET", hb, value, "PX", HEARTBEAT_TTL_MS, "GET"};
-    if (hub_redis_command(r, checked ? on_beat_set : NULL, hub, 6, set, NULL) == 0 &&
-        hub_now_ms(hub) >= hub->presence->reap_from_ms) {
+    if (hub->presence != NULL && hub_now_ms(hub) >= hub->presence->reap_from_ms) {
         (void)eval(hub, hub_presence_reap_lua, 0, NULL, on_reaped, hub);
     }
 }
@@ -666,7 +631,7 @@ heartbeat(hub_t *hub, bool checked)
 static void
 on_beat(uv_timer_t *t)
 {
-    heartbeat(t->data, true);
+    hub_presence_heartbeat(t->data, true);
 }
 
 typedef struct restore_req {
@@ -702,7 +667,7 @@ hub_presence_on_redis_up(hub_t *hub)
     /* Our heartbeat first, so nobody reaps what we are about to write; then
      * the changes queued, which could note leaves while args points at them. */
     p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS;
-    heartbeat(hub, false);
+    hub_presence_heartbeat(hub, false);
     flush_changes(p);
     while (hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {

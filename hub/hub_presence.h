@@ -42,6 +42,11 @@ void hub_presence_free(hub_presence_t *p); /* NULL is fine */
  * someone online (hub_presence_resync.h), and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
+/* Take out the entries of every node whose heartbeat key expired and
+ * announce their users' leaves; not in the first 4 s after this node's link
+ * came back (the others may not be back yet). */
+void hub_presence_reap(hub_t *hub);
+
 /* online: the room's user ids (borrowed); NULL when the node stops before
  * there is an answer, and cb only releases ud. */
 typedef void (*hub_presence_online_cb)(hub_t *hub, uint64_t id, const int64_t *online, size_t n,

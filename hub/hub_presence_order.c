@@ -363,14 +363,14 @@ hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n)
 }
 
 bool
-hub_presence_seen_has(const hub_room_t *room, int64_t user)
+hub_presence_seen_has(const hub_room_t *room, int64_t user, bool unknown)
 {
     int64_t *seen;
     size_t n;
     bool has = false;
 
     if (room == NULL || hub_presence_seen(room, &seen, &n) < 0) {
-        return false;
+        return unknown;
     }
     for (size_t i = 0; i < n && !has; i++) {
         has = seen[i] == user;

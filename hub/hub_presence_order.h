@@ -41,8 +41,9 @@ void hub_presence_seen_ids(hub_room_t *room, const int64_t *ids, size_t n);
  * n is 0). -1: not known (no presence frame nor connect answer yet). */
 int hub_presence_seen(const hub_room_t *room, int64_t **ids, size_t *n);
 
-/* Whether the list room's sockets saw last has user online. */
-bool hub_presence_seen_has(const hub_room_t *room, int64_t user);
+/* Whether the list room's sockets saw last has user online; unknown when
+ * nothing is known (no room, no list yet). */
+bool hub_presence_seen_has(const hub_room_t *room, int64_t user, bool unknown);
 
 /* A read Redis answered when the room's last event was number last, older
  * than the newest one delivered here (the command link's reply came after

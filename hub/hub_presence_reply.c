@@ -62,25 +62,6 @@ hub_presence_user_json(const char *json, int64_t *id)
     return out;
 }
 
-/* Whether room's sockets here saw user online last (or nothing is known). */
-static bool
-saw_online(hub_t *hub, int64_t room_id, int64_t user)
-{
-    hub_room_t *room = hub_room_find(hub, room_id);
-    int64_t *seen;
-    size_t n;
-    bool saw = false;
-
-    if (room == NULL || hub_presence_seen(room, &seen, &n) < 0) {
-        return true;
-    }
-    for (size_t i = 0; i < n && !saw; i++) {
-        saw = seen[i] == user;
-    }
-    free(seen);
-    return saw;
-}
-
 void
 hub_presence_announce_leaves(hub_t *hub, const redisReply *r)
 {
@@ -101,7 +82,7 @@ hub_presence_announce_leaves(hub_t *hub, const redisReply *r)
             char *frame = proto_build_presence(room, "leave", json, ids, n, &len);
             log_info("presence.reaped", "room=%" PRId64 " user=%" PRId64, room, id);
             hub_deliver_presence(hub, room, frame, len, x->element[3]->integer,
-                                 saw_online(hub, room, id));
+                                 hub_presence_seen_has(hub_room_find(hub, room), id, true));
             free(ids);
         }
         free(json);
