@@ -13,7 +13,7 @@ export interface Established {
 export interface Presence { type: 'presence'; room_id: number; event: 'join' | 'leave'; user: User; online: number[]; }
 export interface Typing { type: 'typing'; room_id: number; user: User; is_typing: boolean; }
 export interface Read { type: 'read'; room_id: number; user_id: number; seq: number; }
-/** code: the hub's, or three of the client's own: too_large (a send over maxMessageBytes, never sent), and, for a send still pending when connect() moved to another room, cancelled (no socket carried it) or unconfirmed (one did, and its answer never came: it may be stored in the old room). */
+/** code: the hub's, or three of the client's own: too_large (a send over maxMessageBytes, never sent; or after a close 1009, a pending send over the hub's lower limit, dropped), and, for a send still pending when connect() moved to another room, cancelled (no socket carried it) or unconfirmed (one did, and its answer never came: it may be stored in the old room). */
 export interface ErrorFrame { type: 'error'; code: string; message: string; client_id?: string; }
 export type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface Events {

@@ -68,6 +68,11 @@ function roomKey(roomId) {
 }
 
 let idCounter = 0;
+/** The bytes a send's frame takes on the wire, as the hub counts them. */
+function sendFrameBytes(clientId, text) {
+  return new TextEncoder().encode(JSON.stringify({ type: 'chat_message', message: text, client_id: clientId })).length;
+}
+
 function newClientId(random, prefix = 'c') {
   idCounter += 1;
   return `${prefix}-${Date.now().toString(36)}-${idCounter.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
@@ -94,6 +99,7 @@ export class ChatSocket {
     this.rateLimit = (options.rateLimit ?? RATE_LIMIT) * RATE_MARGIN;
     this.rateBurst = Math.max(1, Math.floor((options.rateBurst ?? RATE_BURST) * RATE_MARGIN));
     this.outbox = []; // frames the open socket sends as the rate allows
+    this.biggestSent = 0; // the largest send frame the current socket carried (bytes)
     this.outboxTimer = null;
     this.tokens = 0;
     this.tokensAt = 0;
@@ -251,6 +257,7 @@ export class ChatSocket {
     const ws = new this.WS(url);
     let opened = false;
     this.ws = ws;
+    this.biggestSent = 0;
     this.established = false;
     ws.onopen = () => {
       opened = true;
@@ -307,6 +314,7 @@ export class ChatSocket {
     // for an open room go once one is.
     this.rejectHistory(new Error(`closed ${code}`), true);
     if (!this.wanted) return;
+    const tooLarge = code === 1009 ? this.refuseTooLarge() : [];
     if (FINAL_CODES.has(code)) {
       this.giveUp({ code });
       return;
@@ -328,6 +336,9 @@ export class ChatSocket {
     // switchRoom() or disconnect() cancels it.
     this.timer = this.setTimeout(() => this.open('reconnecting'), delay);
     this.setState('reconnecting');
+    for (const clientId of tooLarge) {
+      this.emit('error', { type: 'error', code: 'too_large', message: "over the hub's limit (closed 1009)", client_id: clientId });
+    }
     if (lost && this.wanted && this.ws === null) {
       this.lostEmitted = true;
       this.emit('connection_lost', { attempts: this.failures });
@@ -465,8 +476,12 @@ export class ChatSocket {
     while (this.outbox.length > 0 && this.tokens >= 1) {
       const frame = this.outbox.shift();
       this.tokens -= 1;
-      this.ws.send(JSON.stringify(frame));
-      if (frame.type === 'chat_message') this.written.add(frame.client_id);
+      const text = JSON.stringify(frame);
+      this.ws.send(text);
+      if (frame.type === 'chat_message') {
+        this.written.add(frame.client_id);
+        this.biggestSent = Math.max(this.biggestSent, new TextEncoder().encode(text).length);
+      }
     }
     if (this.outbox.length > 0 && this.outboxTimer === null) {
       const wait = Math.ceil(((1 - this.tokens) * 1000) / this.rateLimit);
@@ -485,13 +500,37 @@ export class ChatSocket {
   send(text) {
     const clientId = newClientId(this.random);
     const frame = { type: 'chat_message', message: text, client_id: clientId };
-    if (new TextEncoder().encode(JSON.stringify(frame)).length > this.maxMessageBytes) {
+    if (sendFrameBytes(clientId, text) > this.maxMessageBytes) {
       this.emit('error', { type: 'error', code: 'too_large', message: `over ${this.maxMessageBytes} bytes`, client_id: clientId });
       return clientId;
     }
     this.pending.set(clientId, text);
     this.rawSend(frame);
     return clientId;
+  }
+
+  /**
+   * The hub closed with 1009: a send this socket carried was over its limit,
+   * which is then lower than maxMessageBytes (the hub's HUB_MAX_MESSAGE_BYTES
+   * was lowered, the client's option was not). Past twice its limit the hub
+   * closes without a too_large naming the send, and sending it again after
+   * the reconnect would close every socket the same way, with every later
+   * send stuck behind it. So the limit comes down under the biggest send the
+   * socket carried, and each pending send over it is dropped: returns their
+   * client_ids, for a local too_large each.
+   */
+  refuseTooLarge() {
+    if (this.biggestSent === 0) return [];
+    this.maxMessageBytes = Math.min(this.maxMessageBytes, this.biggestSent - 1);
+    const refused = [];
+    for (const [clientId, text] of [...this.pending]) {
+      if (sendFrameBytes(clientId, text) <= this.maxMessageBytes) continue;
+      this.pending.delete(clientId);
+      this.written.delete(clientId);
+      this.retrying.delete(clientId);
+      refused.push(clientId);
+    }
+    return refused;
   }
 
   /** The hub could not take a send now (unavailable, rate_limited, internal):

@@ -568,6 +568,36 @@ test('a send over maxMessageBytes is refused here with too_large, never sent', (
   assert.equal(FakeWS.last().sent.length, 1);
 });
 
+test('1009 (the hub\'s limit is under maxMessageBytes): the biggest send the socket carried ends with too_large, the rest go again', () => {
+  const { c, timers, events } = client();
+  const tooLarge = () => events.filter(([n, e]) => n === 'error' && e.code === 'too_large').map(([, e]) => e.client_id);
+  c.connect(12, 't');
+  established(FakeWS.last());
+  const small = c.send('hello');
+  const big = c.send('x'.repeat(10000));
+  const bigger = c.send('y'.repeat(20000));
+  assert.equal(FakeWS.last().sent.length, 3);
+  // Past twice its limit the hub closes without a too_large naming the send,
+  // at the first one over it: which one that was is unknown, but it was no
+  // bigger than the biggest carried.
+  FakeWS.last().drop(1009);
+  assert.deepEqual(tooLarge(), [bigger]);
+  timers.runNext();
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent.map((f) => f.client_id), [small, big], 'the others go again');
+  FakeWS.last().drop(1009);
+  assert.deepEqual(tooLarge(), [bigger, big]);
+  timers.runNext();
+  established(FakeWS.last());
+  assert.deepEqual(FakeWS.last().sent.map((f) => f.client_id), [small]);
+  // Later sends over what the hub refused are refused here.
+  const later = c.send('z'.repeat(12000));
+  assert.equal(FakeWS.last().sent.length, 1);
+  assert.deepEqual(tooLarge(), [bigger, big, later]);
+  c.send('fine');
+  assert.equal(FakeWS.last().sent.length, 2);
+});
+
 test('frames that are not objects, or a chat_message without one, are ignored', () => {
   const { c, events } = client();
   c.connect(12, 't');
