@@ -21,6 +21,7 @@
 #include "hub_room.h"
 #include "proto_build.h"
 #include "proto_frame.h"
+#include "proto_num.h"
 #include "proto_utf8.h"
 #include "store_msg.h"
 #include "store_room.h"
@@ -462,9 +463,13 @@ on_presence(hub_t *hub, uint64_t id, const int64_t *online, size_t n, void *ud)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "room_id", proto_json_int(req->api.id));
     cJSON *arr = cJSON_AddArrayToObject(j, "online");
+    int64_t *sorted = xmalloc((n + 1) * sizeof(*sorted));
+    memcpy(sorted, online, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), proto_i64_cmp); /* ascending, as presence frames list it */
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, proto_json_int(online[i]));
+        cJSON_AddItemToArray(arr, proto_json_int(sorted[i]));
     }
+    free(sorted);
     hub_http_reply_json(req, 200, j);
 }
 

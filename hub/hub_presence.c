@@ -73,6 +73,7 @@ struct hub_presence {
     size_t nqueued;
     hub_presence_gone_t gone;     /* leaves Redis has not heard */
     hub_presence_unsure_t unsure; /* rooms of joins whose answer was lost */
+    bool refused;                 /* hub_presence_refused: a rewrite is due */
     int open_handles;
 };
 
@@ -265,7 +266,11 @@ on_changes_reply(void *ud, void *reply, const char *err)
                 logged = true;
             }
             /* The script may have run: no event, which could come twice;
-             * the rewrite once the link is back has the room resynced. */
+             * the rewrite once the link is back (or Redis takes writes
+             * again) has the room resynced. */
+            if (err == hub_redis_err_reply) {
+                hub_presence_refused(c->hub);
+            }
             change_local(c, false);
             note_gone(c);
             if (c->kind == CHANGE_JOIN && c->hub->presence != NULL) {
@@ -621,6 +626,36 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
 }
 
 void
+hub_presence_refused(hub_t *hub)
+{
+    hub_presence_t *p = hub->presence;
+    uint64_t until = hub_now_ms(hub) + 3 * HEARTBEAT_MS;
+
+    if (p == NULL) {
+        return;
+    }
+    if (!p->refused) {
+        log_warn("presence.redis_refused", "node=%s", hub->cfg->node_id);
+    }
+    p->refused = true;
+    if (p->reap_from_ms < until) {
+        p->reap_from_ms = until;
+    }
+}
+
+bool
+hub_presence_take_refused(hub_t *hub)
+{
+    hub_presence_t *p = hub->presence;
+    bool was = p != NULL && p->refused;
+
+    if (was) {
+        p->refused = false;
+    }
+    return was;
+}
+
+void
 hub_presence_reap(hub_t *hub)
 {
     if (hub->presence != NULL && hub_now_ms(hub) >= hub->presence->reap_from_ms) {
@@ -648,6 +683,8 @@ on_restored(void *ud, void *reply, const char *err)
     if (err == NULL && r != NULL && r->type == REDIS_REPLY_ARRAY && rr->hub->presence != NULL) {
         hub_presence_gone_done(&rr->hub->presence->gone, rr->gone_upto);
         hub_presence_unsure_resync(rr->hub, &rr->hub->presence->unsure);
+    } else if (err == hub_redis_err_reply) {
+        hub_presence_refused(rr->hub); /* the next heartbeat taken tries again */
     }
     on_reaped(rr->hub, reply, err);
     free(rr);

@@ -42,6 +42,18 @@ void hub_presence_free(hub_presence_t *p); /* NULL is fine */
  * someone online (hub_presence_resync.h), and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
+/* Redis answered one of this node's presence writes with an error (out of
+ * memory, a read-only replica, a busy script) while the link stayed up: the
+ * write may be missing, and no reconnect will come to rewrite it. Reaping
+ * waits 6 s past the last refusal (the other nodes' heartbeats were refused
+ * too, and must not be taken for dead the moment writes pass again), and
+ * the next heartbeat Redis takes rewrites this node's entries, as after a
+ * reconnect (hub_presence_beat.c). */
+void hub_presence_refused(hub_t *hub);
+
+/* Whether a refusal waits for its rewrite; clears it. */
+bool hub_presence_take_refused(hub_t *hub);
+
 /* Take out the entries of every node whose heartbeat key expired and
  * announce their users' leaves; not in the first 4 s after this node's link
  * came back (the others may not be back yet). */

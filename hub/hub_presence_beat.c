@@ -19,16 +19,30 @@
 /* The beat's SET answers the key's old value: none means it had expired, so
  * the others may have reaped this node's entries (the node was stopped, or
  * its Redis stalled, past the key's 6 s) while its sockets stayed open. They
- * are written again as after a reconnect. */
+ * are written again as after a reconnect; so they are when Redis had refused
+ * a presence write (hub_presence_refused) and takes this beat. */
 static void
 on_beat_set(void *ud, void *reply, const char *err)
 {
     hub_t *hub = ud;
     const redisReply *r = reply;
 
-    if (err == NULL && r != NULL && r->type == REDIS_REPLY_NIL && hub->presence != NULL) {
-        log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
-        hub_presence_on_redis_up(hub);
+    if (err == hub_redis_err_reply) {
+        hub_presence_refused(hub);
+        return;
+    }
+    if (err == NULL && r != NULL && hub->presence != NULL) {
+        bool lapsed = r->type == REDIS_REPLY_NIL, refused = hub_presence_take_refused(hub);
+
+        if (lapsed) {
+            log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
+        }
+        if (refused) {
+            log_info("presence.redis_accepting", "node=%s", hub->cfg->node_id);
+        }
+        if (lapsed || refused) {
+            hub_presence_on_redis_up(hub);
+        }
     }
     if (err == NULL && r != NULL) {
         hub_node_id_check(hub, r->type == REDIS_REPLY_STRING ? r->str : NULL,

@@ -67,6 +67,8 @@ struct hub_redis {
     uv_timer_t watch;       /* watchdog: connect and command timeouts */
     uv_timer_t retry;       /* reconnect backoff */
     uint64_t connect_started_ms;
+    uint64_t error_logged_ms; /* when an error reply was last logged */
+    unsigned errors_unlogged; /* error replies since then */
     unsigned backoff_ms;
     unsigned failures;
     hub_redis_stats_t stats;
@@ -172,22 +174,48 @@ ctx_gone(hub_redis_t *r, const redisAsyncContext *ac)
 /* Log why this attempt failed, once per attempt: the backoff bounds the lines.
  * why comes from Redis or libuv (never holds the password); quotes are
  * replaced so the line stays key=value. */
+/* Redis's own words, fit for a quoted log value. */
+static void
+clean_copy(char *out, size_t size, const char *why)
+{
+    size_t i = 0;
+
+    for (; why != NULL && why[i] != '\0' && i + 1 < size; i++) {
+        out[i] = why[i] == '"' ? '\'' : (unsigned char)why[i] < 0x20 ? ' ' : why[i];
+    }
+    out[i] = '\0';
+}
+
 static void
 log_attempt_failed(hub_redis_t *r, const char *event, const char *step, const char *why)
 {
     char clean[128];
-    size_t i = 0;
 
     if (r->attempt_logged) {
         return;
     }
     r->attempt_logged = true;
-    for (; why != NULL && why[i] != '\0' && i + 1 < sizeof(clean); i++) {
-        clean[i] = why[i] == '"' ? '\'' : (unsigned char)why[i] < 0x20 ? ' ' : why[i];
-    }
-    clean[i] = '\0';
+    clean_copy(clean, sizeof(clean), why);
     log_warn(event, "host=%s port=%d step=%s attempt=%u err=\"%s\"", r->target.host, r->target.port,
              step, r->failures + 1, clean);
+}
+
+/* An error reply to a command (OOM, READONLY, BUSY): its callback only
+ * learns that there was one, so Redis's words go to the log here, once every
+ * 10 s at most, as a refusing Redis refuses every command. */
+static void
+log_error_reply(hub_redis_t *r, const char *why)
+{
+    char clean[128];
+
+    if (r->error_logged_ms != 0 && now_ms(r) - r->error_logged_ms < 10000) {
+        r->errors_unlogged++;
+        return;
+    }
+    clean_copy(clean, sizeof(clean), why);
+    log_warn("redis.error_reply", "err=\"%s\" since_last=%u", clean, r->errors_unlogged);
+    r->error_logged_ms = now_ms(r);
+    r->errors_unlogged = 0;
 }
 
 static void
@@ -454,6 +482,9 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (rep != NULL) {
         uint64_t t = uv_hrtime() / 1000;
         lat_hist_observe(&r->stats.latency, t > p->sent_us ? t - p->sent_us : 0);
+    }
+    if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+        log_error_reply(r, rep->str);
     }
     /* Replies come in order, so p is the head. */
     r->head = p->next;

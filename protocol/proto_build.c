@@ -401,12 +401,20 @@ proto_build_presence(int64_t room_id, const char *event, const char *user_json,
     JW_LIT(&w, ",\"user\":");
     jw_raw(&w, user_json, strlen(user_json));
     JW_LIT(&w, ",\"online\":[");
+    /* Ascending, wherever the list came from: Redis keeps a room's users in
+     * the order they came, a node's own counts do not. */
+    int64_t *sorted = xmalloc((nonline + 1) * sizeof(*sorted));
+    if (nonline > 0) {
+        memcpy(sorted, online, nonline * sizeof(*sorted));
+        qsort(sorted, nonline, sizeof(*sorted), proto_i64_cmp);
+    }
     for (size_t i = 0; i < nonline; i++) {
         if (i > 0) {
             JW_LIT(&w, ",");
         }
-        jw_int(&w, online[i]);
+        jw_int(&w, sorted[i]);
     }
+    free(sorted);
     JW_LIT(&w, "]}");
     return jw_finish(&w, len);
 }

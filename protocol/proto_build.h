@@ -36,7 +36,7 @@ char *proto_build_history(int64_t room_id, const proto_msg_t *msgs, size_t n, bo
 
 /* event is "join" or "leave"; user_json is the user as proto_build_user()
  * wrote it (presence keeps users that way); online is the full current list
- * of user ids. */
+ * of user ids, in any order: the frame lists them ascending. */
 char *proto_build_presence(int64_t room_id, const char *event, const char *user_json,
                            const int64_t *online, size_t nonline, size_t *len);
 

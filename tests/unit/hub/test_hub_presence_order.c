@@ -159,7 +159,7 @@ static void
 test_resync_counts_older_events(void)
 {
     hub_room_t room = {.id = 12};
-    const int64_t now[] = {7, 3}, later[] = {7, 3, 4};
+    const int64_t now[] = {3, 7}, later[] = {3, 4, 7};
     hub_buf_t *r = frame("join", 3, now, 2), *late = frame("leave", 9, now, 2);
     hub_buf_t *next = frame("join", 4, later, 3);
 

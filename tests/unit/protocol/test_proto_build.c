@@ -193,6 +193,12 @@ test_presence_typing_read_pong(void)
            "{\"type\":\"presence\",\"room_id\":12,\"event\":\"leave\",\"user\":" IVAN
            ",\"online\":[]}",
            "presence leave, nobody online");
+    int64_t joined[] = {12, 3, 9000000000, 7}; /* as Redis lists them: the order they came */
+    expect(proto_build_presence(12, "join", IVAN, joined, 4, &len), &len,
+           "{\"type\":\"presence\",\"room_id\":12,\"event\":\"join\",\"user\":" IVAN
+           ",\"online\":[3,7,12,9000000000]}",
+           "presence: online ascending whatever the order given");
+    ok(joined[0] == 12 && joined[3] == 7, "the caller's list is left as it was");
     expect(proto_build_typing(12, &ivan, true, &len), &len,
            "{\"type\":\"typing\",\"room_id\":12,\"user\":" IVAN ",\"is_typing\":true}", "typing");
     expect(proto_build_read(12, 7, 46, &len), &len,
