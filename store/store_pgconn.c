@@ -56,7 +56,8 @@ pc_event(store_pgconn_t *pc, const char *level, const char *event, const char *w
     store_event(pc->st, level, event, detail);
 }
 
-/* SQLSTATE to store_err_*; anything unexpected is reported once, here. */
+/* SQLSTATE to store_err_*; anything unexpected, and the server's own
+ * trouble (a read-only server, a full disk), is reported here. */
 static const char *
 map_sqlstate(store_pgconn_t *pc, const PGresult *res)
 {
@@ -65,14 +66,14 @@ map_sqlstate(store_pgconn_t *pc, const PGresult *res)
     const char *err = store_sqlstate_err(state);
     char clean[200], detail[320];
 
-    if (err != NULL) {
+    if (err != NULL && err != store_err_unavailable) {
         return err;
     }
     store_clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");
     snprintf(detail, sizeof(detail), "%s sqlstate=%s err=\"%s\"", pc->name,
              state != NULL ? state : "none", clean);
     store_event(pc->st, "error", "store.query_failed", detail);
-    return store_err_internal;
+    return err != NULL ? err : store_err_internal;
 }
 
 /* ---- the timer ---- */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { startHub, seed, psql } from '../lib/hub.js';
+import { startHub, seed, psql, createDatabase, readyBecomes } from '../lib/hub.js';
 import { connect, sleep } from '../lib/ws.js';
 
 let hub;
@@ -321,5 +321,44 @@ test('a sender deactivated in the store: the send is refused (unauthorized), not
   } finally {
     psql('UPDATE users SET is_active = true WHERE id = 3', hub.database);
     await c.close();
+  }
+});
+
+test('a read-only database (a standby, a demoted primary): unavailable with the client_id, 503 on the API; the retry stores once', { timeout: 60000 }, async () => {
+  const database = createDatabase();
+  const name = new URL(database).pathname.slice(1);
+  const ro = await startHub({ database });
+  // The hub's own sessions pick the setting up once they connect again.
+  const setReadOnly = (on) => {
+    psql(`ALTER DATABASE ${name} SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
+    psql(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '${name}'`);
+  };
+  try {
+    await seed(ro);
+    const c = await connect(ro.wsUrl(`/ws/chat/1/?token=${ro.token(1)}`));
+    setReadOnly(true);
+    await sleep(300);
+    await readyBecomes(ro, 200); // the store is connected again, to a database that takes no writes
+    c.send({ type: 'chat_message', message: 'while read-only', client_id: 'ro-1' });
+    const refused = await c.next(null, 10000, (x) => x.client_id === 'ro-1' || x.message?.client_id === 'ro-1');
+    assert.deepEqual([refused.type, refused.code], ['error', 'unavailable'], 'retryable, not internal');
+    const api = await ro.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'api while read-only', client_id: 'ro-api' });
+    assert.equal(api.status, 503);
+    assert.match(ro.log, /event=store\.query_failed .*sqlstate=25006/);
+    setReadOnly(false);
+    await sleep(300);
+    await readyBecomes(ro, 200);
+    let stored;
+    for (let i = 0; i < 50 && !stored; i++) {
+      c.send({ type: 'chat_message', message: 'while read-only', client_id: 'ro-1' });
+      const f = await c.next(null, 10000, (x) => x.client_id === 'ro-1' || x.message?.client_id === 'ro-1');
+      if (f.type === 'chat_message') stored = f.message;
+      else await sleep(200);
+    }
+    assert.ok(stored, 'stored once the database takes writes');
+    assert.equal(psql(`SELECT count(*) FROM messages WHERE client_id = 'ro-1'`, database).trim(), '1');
+    await c.close();
+  } finally {
+    await ro.stop();
   }
 });

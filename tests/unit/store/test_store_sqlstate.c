@@ -45,6 +45,12 @@ main(void)
     maps("08P01", store_err_unavailable, "protocol violation");
     maps("57P01", store_err_unavailable, "admin shutdown");
     maps("53300", store_err_unavailable, "too many connections");
+    maps("53100", store_err_unavailable, "disk full");
+    maps("53200", store_err_unavailable, "out of memory");
+    maps("53400", store_err_unavailable, "configuration limit exceeded");
+    maps("25006", store_err_unavailable, "read-only transaction (a standby, a demoted primary)");
+    maps("58030", store_err_unavailable, "I/O error");
+    maps("25P02", NULL, "in failed transaction");
     maps("42P01", NULL, "undefined table");
     maps("0A000", NULL, "stale plan");
     maps("2350", NULL, "a prefix of a known state");
