@@ -95,8 +95,10 @@ parse_target(const hub_hs_t *hs, hub_auth_t *a, const char **why)
         *why = "not_found";
         return 404;
     }
+    /* An empty argument is an absent one, as on the server API: a client
+     * writing ?room_id=${id ?? ''} asks for the fallback room. */
     v = urlarg(hs, "room_id", arg, sizeof(arg));
-    if (v != NULL && a->kind == PROTO_WS_FALLBACK) {
+    if (v != NULL && *v != '\0' && a->kind == PROTO_WS_FALLBACK) {
         if (proto_parse_id(v, strlen(v), &a->room_id) < 0) {
             *why = "bad_room_id";
             return 404;
@@ -105,7 +107,7 @@ parse_target(const hub_hs_t *hs, hub_auth_t *a, const char **why)
     }
     a->last_seq = -1;
     v = urlarg(hs, "last_seq", arg, sizeof(arg));
-    if (v != NULL && proto_parse_u53(v, strlen(v), &a->last_seq) < 0) {
+    if (v != NULL && *v != '\0' && proto_parse_u53(v, strlen(v), &a->last_seq) < 0) {
         *why = "bad_last_seq";
         return 400;
     }

@@ -31,6 +31,17 @@ test('/ws/chat?room_id= and /ws/chat/?room_id=', async () => {
   }
 });
 
+test('an empty ?room_id= or ?last_seq= is an absent one: the fallback room, a plain connect', async () => {
+  for (const p of ['/ws/chat?room_id=', '/ws/chat/?room_id=&last_seq=', '/ws/chat/1/?last_seq=']) {
+    const c = await connect(hub.wsUrl(`${p}${p.includes('?') ? '&' : '?'}token=${hub.token(3)}`));
+    assert.equal(joinedRoom(c), 1, p);
+    assert.equal(c.established.resumed_from, null, p);
+    await c.close();
+  }
+  assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/?room_id=x&token=${hub.token(3)}`)), 404, 'a bad one is still refused');
+  assert.equal(await handshakeStatus(hub.wsUrl(`/ws/chat/1/?last_seq=x&token=${hub.token(3)}`)), 400);
+});
+
 test('/ws/chat falls back to the first available room; none gives 4404', async () => {
   const c = await connect(hub.wsUrl(`/ws/chat?token=${hub.token(3)}`));
   assert.equal(joinedRoom(c), 1);
