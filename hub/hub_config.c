@@ -14,6 +14,7 @@
 
 #include "hub_log.h"
 #include "proto_request.h"
+#include "proto_url.h"
 #include "xalloc.h"
 
 typedef enum { OPT_STR, OPT_LONG } opt_kind_t;
@@ -225,6 +226,24 @@ node_id_ok(const char *id)
     return true;
 }
 
+/* "1,2,3": ids 1..2^53-1, no blanks, nothing between. */
+static bool
+demo_users_ok(const char *s)
+{
+    while (true) {
+        size_t len = strcspn(s, ",");
+        int64_t id;
+
+        if (proto_parse_id(s, len, &id) < 0) {
+            return false;
+        }
+        if (s[len] == '\0') {
+            return true;
+        }
+        s += len + 1;
+    }
+}
+
 int
 hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi, char *err,
                 size_t errlen)
@@ -265,7 +284,17 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
         snprintf(err, errlen, "HUB_LOG_LEVEL must be debug, info, warn or error");
         return -1;
     }
-    if (cfg->reuseport && cfg->redis != NULL && strcmp(cfg->redis, "off") == 0) {
+    /* Anything but off used to mean on: HUB_REDIS=of (a typo for off) made a
+     * single node wait for a Redis that was never there. */
+    if (cfg->redis == NULL || (strcmp(cfg->redis, "on") != 0 && strcmp(cfg->redis, "off") != 0)) {
+        snprintf(err, errlen, "HUB_REDIS must be on or off");
+        return -1;
+    }
+    if (cfg->demo_users != NULL && !demo_users_ok(cfg->demo_users)) {
+        snprintf(err, errlen, "HUB_DEMO_USERS must be user ids separated by commas");
+        return -1;
+    }
+    if (cfg->reuseport && strcmp(cfg->redis, "off") == 0) {
         /* The kernel spreads sockets over the port's nodes, which meet only
          * through Redis: without it a room would be split between them. */
         snprintf(err, errlen, "HUB_REUSEPORT=1 needs Redis (HUB_REDIS is off)");

@@ -241,6 +241,36 @@ test_reuseport_needs_redis(void)
     hub_config_clear(&cfg);
 }
 
+static void
+test_switches_and_lists_take_only_their_values(void)
+{
+    hub_config_t cfg;
+    char err[128];
+    char *argv[] = {"chathub"};
+    int argi;
+    struct {
+        char *env[2];
+        bool loads;
+        const char *what;
+    } cases[] = {
+        {{"HUB_REDIS=off", NULL}, true, "HUB_REDIS=off loads"},
+        {{"HUB_REDIS=on", NULL}, true, "HUB_REDIS=on loads"},
+        {{"HUB_REDIS=of", NULL}, false, "HUB_REDIS=of (a typo) is refused, not read as on"},
+        {{"HUB_REDIS=maybe", NULL}, false, "HUB_REDIS=maybe is refused"},
+        {{"HUB_DEMO_USERS=1,2,3", NULL}, true, "HUB_DEMO_USERS=1,2,3 loads"},
+        {{"HUB_DEMO_USERS=1,x", NULL}, false, "HUB_DEMO_USERS=1,x is refused"},
+        {{"HUB_DEMO_USERS=1,,2", NULL}, false, "HUB_DEMO_USERS=1,,2 is refused"},
+        {{"HUB_DEMO_USERS=1 ", NULL}, false, "HUB_DEMO_USERS with a blank is refused"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        argi = 1;
+        int rc = hub_config_load(&cfg, cases[i].env, 1, argv, &argi, err, sizeof(err));
+        ok((rc == 0) == cases[i].loads, "%s", cases[i].what);
+        hub_config_clear(&cfg);
+    }
+}
+
 int
 main(void)
 {
@@ -254,5 +284,6 @@ main(void)
     test_bad_redis_url_is_refused_without_echoing_it();
     test_listen_takes_bracketed_ipv6();
     test_reuseport_needs_redis();
+    test_switches_and_lists_take_only_their_values();
     return tap_done();
 }
