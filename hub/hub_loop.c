@@ -8,6 +8,7 @@
 #include "hub.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -194,8 +195,24 @@ on_signal(uv_signal_t *sig, int signum)
  * connections, libuv's own, logs, the listener. */
 #define FD_RESERVE 128
 
+/* The lowest descriptor number free now: the ones below are the node's own
+ * (the store's connections, the loop's, logs), which the cap at accept, a
+ * descriptor number, must not count as client sockets. */
+static int
+fds_in_use(void)
+{
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        return 0;
+    }
+    close(fd);
+    return fd;
+}
+
 /* Size the soft descriptor limit to HUB_MAX_CONNECTIONS (each socket is one
- * descriptor) and derive the cap hub_listen.c enforces at accept time. Not
+ * descriptor) past those in use, and derive the cap hub_listen.c enforces at
+ * accept time. Not
  * simply the hard limit: lws sizes its descriptor table by the soft limit,
  * and Debian's lws 4.1 (a _DEBUG build) walks that whole table at every
  * close, so a table of a million slots costs every close about a
@@ -204,7 +221,7 @@ static void
 set_fd_cap(hub_t *hub)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)hub->cfg->max_connections + FD_RESERVE;
+    rlim_t want = (rlim_t)hub->cfg->max_connections + (rlim_t)fds_in_use() + FD_RESERVE;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return;
