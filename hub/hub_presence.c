@@ -703,7 +703,10 @@ hub_presence_on_redis_up(hub_t *hub)
 
     /* Our heartbeat first, so nobody reaps what we are about to write; then
      * the changes queued, which could note leaves while args points at them. */
-    p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS;
+    if (p->reap_from_ms < hub_now_ms(hub) + 2 * HEARTBEAT_MS) {
+        p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS; /* not sooner than a refusal said */
+    }
+    p->refused = false; /* this rewrite is the one a refusal waits for */
     hub_presence_heartbeat(hub, false);
     flush_changes(p);
     while (hub_map_next(&p->entries, &i, &k, &v)) {
