@@ -274,6 +274,10 @@ bind_ws(hub_t *hub, const char *addr)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        /* HTTP/1.1 only: Debian's lws selects h2 for a client offering it,
+         * as every browser does, and then answers nothing (the pages and the
+         * API hung); WebSockets are HTTP/1.1 upgrades anyway. */
+        info.alpn = "http/1.1";
     }
     hub->lws = lws_create_context(&info);
     if (hub->lws == NULL || lws_get_vhost_by_name(hub->lws, "default") == NULL) {

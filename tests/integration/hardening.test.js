@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import https from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -268,6 +269,20 @@ test('wss directly through OpenSSL with HUB_TLS_CERT and HUB_TLS_KEY', { timeout
     });
     assert.equal(first.type, 'connection_established');
     ws.close();
+    // A browser offers h2 first: it must get HTTP/1.1 and an answer (lws
+    // selected h2 and then answered nothing, so no page or API call loaded).
+    const answer = await new Promise((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: tls.port, rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+        let got = '';
+        s.on('data', (d) => { got += d; });
+        s.on('end', () => resolve({ alpn: s.alpnProtocol, got }));
+        s.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      s.on('error', reject);
+      s.setTimeout(5000, () => { s.destroy(); resolve({ alpn: s.alpnProtocol, got: 'timeout' }); });
+    });
+    assert.equal(answer.alpn, 'http/1.1');
+    assert.match(answer.got, /^HTTP\/1\.1 200/);
   } finally {
     await tls.stop();
     rmSync(dir, { recursive: true, force: true });
