@@ -8,6 +8,7 @@
 #include "hub.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
@@ -195,19 +196,30 @@ on_signal(uv_signal_t *sig, int signum)
  * connections, libuv's own, logs, the listener. */
 #define FD_RESERVE 128
 
-/* The lowest descriptor number free now: the ones below are the node's own
- * (the store's connections, the loop's, logs), which the cap at accept, a
- * descriptor number, must not count as client sockets. */
+/* One past the highest descriptor open now: the node's own (the store's
+ * connections, the loop's, logs, any it inherited), which the cap at
+ * accept, a descriptor number, must not count as client sockets. */
 static int
 fds_in_use(void)
 {
-    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    DIR *d = opendir("/proc/self/fd");
+    int top = open("/dev/null", O_RDONLY | O_CLOEXEC); /* the lowest free, without /proc */
+    struct dirent *e;
 
-    if (fd < 0) {
-        return 0;
+    if (top >= 0) {
+        close(top);
     }
-    close(fd);
-    return fd;
+    top = top < 0 ? 0 : top;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd != dirfd(d) && fd + 1 > top) {
+            top = fd + 1;
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return top;
 }
 
 /* Size the soft descriptor limit to HUB_MAX_CONNECTIONS (each socket is one
