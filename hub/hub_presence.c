@@ -20,6 +20,7 @@
 #include "hub_presence_gone.h"
 #include "hub_presence_lua.h"
 #include "hub_presence_order.h"
+#include "hub_presence_refusal.h"
 #include "hub_presence_reply.h"
 #include "hub_presence_unsure.h"
 #include "hub_presence_user.h"
@@ -71,9 +72,9 @@ struct hub_presence {
     uv_prepare_t flush;
     change_t *queued[CHANGE_BATCH_MAX];
     size_t nqueued;
-    hub_presence_gone_t gone;     /* leaves Redis has not heard */
-    hub_presence_unsure_t unsure; /* rooms of joins whose answer was lost */
-    bool refused;                 /* hub_presence_refused: a rewrite is due */
+    hub_presence_gone_t gone;       /* leaves Redis has not heard */
+    hub_presence_unsure_t unsure;   /* rooms of joins whose answer was lost */
+    hub_presence_refusal_t refusal; /* writes Redis refused: a rewrite is owed */
     int open_handles;
 };
 
@@ -269,7 +270,7 @@ on_changes_reply(void *ud, void *reply, const char *err)
              * the rewrite once the link is back (or Redis takes writes
              * again) has the room resynced. */
             if (err == hub_redis_err_reply) {
-                hub_presence_refused(c->hub);
+                hub_presence_refused(c->hub, false);
             }
             change_local(c, false);
             note_gone(c);
@@ -492,57 +493,25 @@ hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicked)
 }
 
 void
-hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_redis)
+hub_presence_each_entry(hub_t *hub, void (*fn)(int64_t user, pres_user_t **who, void *ud), void *ud)
 {
     hub_presence_t *p = hub->presence;
-    pres_user_t **w;
-    hub_map_t by_id;
     size_t i = 0;
     uint64_t k;
     void *v;
 
-    if (p == NULL || n == 0) {
-        return;
-    }
-    w = xcalloc(n, sizeof(*w));
-    hub_map_init(&by_id);
-    for (size_t u = 0; u < n; u++) { /* its index plus one: a map value is never NULL */
-        hub_map_put(&by_id, (uint64_t)users[u].id, (void *)(uintptr_t)(u + 1));
-    }
-    while (hub_map_next(&p->entries, &i, &k, &v)) {
+    while (p != NULL && hub_map_next(&p->entries, &i, &k, &v)) {
         for (pres_t *e = v; e != NULL; e = e->next) {
-            size_t at = (size_t)(uintptr_t)hub_map_get(&by_id, (uint64_t)e->user);
-            if (at == 0) {
-                continue;
-            }
-            if (w[at - 1] == NULL) {
-                w[at - 1] = pres_user_new(&users[at - 1]);
-            }
-            pres_user_unref(e->who);
-            e->who = pres_user_ref(w[at - 1]);
+            fn(e->user, &e->who, ud);
         }
     }
-    if (to_redis && hub_presence_redis(hub) != NULL) {
-        const char **args = xmalloc(2 * n * sizeof(*args));
-        char(*ids)[PROTO_I64_STR_MAX] = xmalloc(n * sizeof(*ids));
-        for (size_t u = 0; u < n; u++) {
-            if (w[u] == NULL) {
-                w[u] = pres_user_new(&users[u]);
-            }
-            proto_i64_str(ids[u], users[u].id);
-            args[2 * u] = ids[u];
-            args[2 * u + 1] = w[u]->json;
-        }
-        /* No answer wanted: a write lost with Redis, the user's next join makes. */
-        (void)eval(hub, hub_presence_rename_lua, 2 * n, args, NULL, NULL);
-        free(args);
-        free(ids);
-    }
-    for (size_t u = 0; u < n; u++) {
-        pres_user_unref(w[u]);
-    }
-    free(w);
-    hub_map_clear(&by_id);
+}
+
+int
+hub_presence_eval(hub_t *hub, const char *script, size_t nargs, const char **args,
+                  hub_redis_reply_cb cb, void *ud)
+{
+    return eval(hub, script, nargs, args, cb, ud);
 }
 
 size_t
@@ -626,7 +595,7 @@ hub_presence_remove_node(hub_t *hub, void (*done)(hub_t *hub, void *ud), void *u
 }
 
 void
-hub_presence_refused(hub_t *hub)
+hub_presence_refused(hub_t *hub, bool heartbeat)
 {
     hub_presence_t *p = hub->presence;
     uint64_t until = hub_now_ms(hub) + 3 * HEARTBEAT_MS;
@@ -634,25 +603,17 @@ hub_presence_refused(hub_t *hub)
     if (p == NULL) {
         return;
     }
-    if (!p->refused) {
-        log_warn("presence.redis_refused", "node=%s", hub->cfg->node_id);
-    }
-    p->refused = true;
-    if (p->reap_from_ms < until) {
+    hub_presence_refusal_note(&p->refusal, hub->cfg->node_id);
+    if (heartbeat && p->reap_from_ms < until) {
         p->reap_from_ms = until;
     }
 }
 
 bool
-hub_presence_take_refused(hub_t *hub)
+hub_presence_rewrite_owed(hub_t *hub)
 {
-    hub_presence_t *p = hub->presence;
-    bool was = p != NULL && p->refused;
-
-    if (was) {
-        p->refused = false;
-    }
-    return was;
+    return hub->presence != NULL &&
+           hub_presence_refusal_due(&hub->presence->refusal, hub_now_ms(hub));
 }
 
 void
@@ -683,8 +644,12 @@ on_restored(void *ud, void *reply, const char *err)
     if (err == NULL && r != NULL && r->type == REDIS_REPLY_ARRAY && rr->hub->presence != NULL) {
         hub_presence_gone_done(&rr->hub->presence->gone, rr->gone_upto);
         hub_presence_unsure_resync(rr->hub, &rr->hub->presence->unsure);
-    } else if (err == hub_redis_err_reply) {
-        hub_presence_refused(rr->hub); /* the next heartbeat taken tries again */
+    }
+    if (rr->hub->presence != NULL && err != hub_redis_err_down && err != hub_redis_err_timeout) {
+        /* Refused: owed again, after a backoff (a lost answer waits for the
+         * reconnect, which rewrites anyway). */
+        hub_presence_refusal_rewritten(&rr->hub->presence->refusal, err != NULL,
+                                       hub_now_ms(rr->hub), rr->hub->cfg->node_id);
     }
     on_reaped(rr->hub, reply, err);
     free(rr);
@@ -706,7 +671,7 @@ hub_presence_on_redis_up(hub_t *hub)
     if (p->reap_from_ms < hub_now_ms(hub) + 2 * HEARTBEAT_MS) {
         p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS; /* not sooner than a refusal said */
     }
-    p->refused = false; /* this rewrite is the one a refusal waits for */
+    hub_presence_refusal_rewriting(&p->refusal); /* what the refusals were owed */
     hub_presence_heartbeat(hub, false);
     flush_changes(p);
     while (hub_map_next(&p->entries, &i, &k, &v)) {

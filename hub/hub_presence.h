@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "hub_redis.h"
 #include "proto_types.h"
 
 typedef struct hub_presence hub_presence_t;
@@ -42,17 +43,15 @@ void hub_presence_free(hub_presence_t *p); /* NULL is fine */
  * someone online (hub_presence_resync.h), and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
-/* Redis answered one of this node's presence writes with an error (out of
- * memory, a read-only replica, a busy script) while the link stayed up: the
- * write may be missing, and no reconnect will come to rewrite it. Reaping
- * waits 6 s past the last refusal (the other nodes' heartbeats were refused
- * too, and must not be taken for dead the moment writes pass again), and
- * the next heartbeat Redis takes rewrites this node's entries, as after a
- * reconnect (hub_presence_beat.c). */
-void hub_presence_refused(hub_t *hub);
+/* Redis answered one of this node's presence writes with an error while the
+ * link stayed up (hub_presence_refusal.h): a rewrite is owed. A refused
+ * heartbeat also has reaping wait 6 s past it: the other nodes' heartbeats
+ * were refused too, and must not be taken for dead the moment writes pass
+ * again. Other refusals do not: a node whose heartbeats pass still reaps. */
+void hub_presence_refused(hub_t *hub, bool heartbeat);
 
-/* Whether a refusal waits for its rewrite; clears it. */
-bool hub_presence_take_refused(hub_t *hub);
+/* Whether a rewrite is owed now (the heartbeat Redis took then runs it). */
+bool hub_presence_rewrite_owed(hub_t *hub);
 
 /* Take out the entries of every node whose heartbeat key expired and
  * announce their users' leaves; not in the first 4 s after this node's link
@@ -81,6 +80,17 @@ void hub_presence_leave(hub_t *hub, int64_t room_id, int64_t user_id, bool kicke
  * names and roles from now on. to_redis: Redis' copies (for the leaves a
  * reaper announces) are written too, in one call, where it has one. */
 void hub_presence_rename(hub_t *hub, const proto_user_t *users, size_t n, bool to_redis);
+
+/* fn(user, who, ud) for each entry (a room and user counted here); fn may
+ * swap *who, the entry's reference (hub_presence_user.h). */
+struct pres_user;
+void hub_presence_each_entry(hub_t *hub, void (*fn)(int64_t user, struct pres_user **who, void *ud),
+                             void *ud);
+
+/* A script call that goes after the presence changes already queued, so
+ * Redis sees them in the order they happened (hub_presence_eval.h). */
+int hub_presence_eval(hub_t *hub, const char *script, size_t nargs, const char **args,
+                      hub_redis_reply_cb cb, void *ud);
 
 /* Users whose last socket here the drain closed (they were told to reconnect
  * elsewhere) and whose grace period still runs. */

@@ -28,19 +28,16 @@ on_beat_set(void *ud, void *reply, const char *err)
     const redisReply *r = reply;
 
     if (err == hub_redis_err_reply) {
-        hub_presence_refused(hub);
+        hub_presence_refused(hub, true);
         return;
     }
     if (err == NULL && r != NULL && hub->presence != NULL) {
-        bool lapsed = r->type == REDIS_REPLY_NIL, refused = hub_presence_take_refused(hub);
+        bool lapsed = r->type == REDIS_REPLY_NIL;
 
         if (lapsed) {
             log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
         }
-        if (refused) {
-            log_info("presence.redis_accepting", "node=%s", hub->cfg->node_id);
-        }
-        if (lapsed || refused) {
+        if (lapsed || hub_presence_rewrite_owed(hub)) {
             hub_presence_on_redis_up(hub);
         }
     }

@@ -19,7 +19,7 @@ before(async () => {
   a = await startHub({ ...shared, nodeId: 'ra' });
   b = await startHub({ ...shared, nodeId: 'rb', migrate: false });
   await seed(a);
-  for (const id of [20, 21, 22, 23, 24, 25, 26, 27, 28]) {
+  for (const id of [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]) {
     await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
   }
 });
@@ -30,6 +30,7 @@ after(async () => {
 
 const open = (hub, user, room) => connect(hub.wsUrl(`/ws/chat/${room}/?token=${hub.token(user)}`));
 const online = async (hub, room) => (await hub.api('GET', `/rooms/${room}/presence`)).json.online.sort((x, y) => x - y);
+const cliOf = (r) => (...args) => execFileSync('redis-cli', ['-p', String(r.port), ...args]).toString();
 const presenceOf = (c, user) => c.frames.filter((f) => f.type === 'presence' && f.user.id === user).map((f) => f.event);
 
 /** Every write Redis is asked for is refused with OOM while on. */
@@ -129,4 +130,55 @@ test('online lists are ascending on every node, whatever order the users came in
   const leave = await first.next('presence', 8000, (f) => f.user.id === 26 && f.event === 'leave');
   assert.deepEqual(leave.online, [27, 28]);
   await Promise.all([first.close(), third.close()]);
+});
+
+test('the leave of a join Redis refused takes nothing from another node\'s count', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/44', { type: 'GROUP', name: 'C', members: [29, 30] });
+  const observer = await open(b, 30, 44);
+  const stays = await open(b, 29, 44); // user 29 online through b
+  await observer.next('presence', 5000, (f) => f.user.id === 29 && f.event === 'join');
+  refuseWrites(true);
+  try {
+    const second = await open(a, 29, 44); // its join is refused
+    await sleep(500);
+    await second.close(); // its leave goes to Redis after the 3 s grace, once writes pass
+    await sleep(2600);
+  } finally {
+    refuseWrites(false);
+  }
+  await sleep(5000);
+  assert.deepEqual(presenceOf(observer, 29), ['join'], 'user 29 still has a socket on b');
+  assert.deepEqual(await online(b, 44), [29, 30]);
+  assert.deepEqual(await online(a, 44), [29, 30]);
+  await Promise.all([stays.close(), observer.close()]);
+});
+
+test('a node whose own presence writes Redis keeps refusing still reaps a dead node', { timeout: 60000 }, async () => {
+  // A cluster of its own: a and b would reap the dead node themselves.
+  const r = await startRedis();
+  const cli = cliOf(r);
+  const shared = { database: createDatabase(), redis: r.url, secret: 'refused-secret', apiKey: 'refused-key' };
+  const x = await startHub({ ...shared, nodeId: 'rx' });
+  const y = await startHub({ ...shared, nodeId: 'ry', migrate: false });
+  try {
+    await seed(x);
+    const observer = await open(x, 2, 1);
+    await open(y, 1, 1);
+    await observer.next('presence', 5000, (f) => f.user.id === 1 && f.event === 'join');
+    // x's room set becomes a string: its joins and rewrites get WRONGTYPE for
+    // good, while its heartbeats pass.
+    cli('DEL', 'chathub:nr:rx');
+    cli('SET', 'chathub:nr:rx', 'x');
+    await open(x, 3, 1);
+    await sleep(500);
+    await y.stop('SIGKILL');
+    const leave = await observer.next('presence', 15000, (f) => f.user.id === 1 && f.event === 'leave');
+    assert.ok(!leave.online.includes(1));
+    const rewrites = (x.log.match(/event=presence\.redis_refused/g) ?? []).length;
+    assert.equal(rewrites, 1, 'one warning a spell');
+    assert.match(x.log, /event=redis\.error_reply err="WRONGTYPE/);
+  } finally {
+    cli('DEL', 'chathub:nr:rx');
+    await stopAll([x, y], r);
+  }
 });
