@@ -226,17 +226,22 @@ node_id_ok(const char *id)
     return true;
 }
 
-/* "1,2,3": ids 1..2^53-1, no blanks, nothing between. */
+/* "1,2,3" or "1, 2, 3": ids 1..2^53-1, blanks around them allowed. */
 static bool
 demo_users_ok(const char *s)
 {
     while (true) {
         size_t len = strcspn(s, ",");
+        size_t from = strspn(s, " ");
         int64_t id;
 
-        if (proto_parse_id(s, len, &id) < 0) {
+        while (len > from && s[len - 1] == ' ') {
+            len--;
+        }
+        if (from >= len || proto_parse_id(s + from, len - from, &id) < 0) {
             return false;
         }
+        len = strcspn(s, ",");
         if (s[len] == '\0') {
             return true;
         }
@@ -286,7 +291,8 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
     }
     /* Anything but off used to mean on: HUB_REDIS=of (a typo for off) made a
      * single node wait for a Redis that was never there. */
-    if (cfg->redis == NULL || (strcmp(cfg->redis, "on") != 0 && strcmp(cfg->redis, "off") != 0)) {
+    /* Empty (NULL) is the default, on, as it always was (an env file's HUB_REDIS=). */
+    if (cfg->redis != NULL && strcmp(cfg->redis, "on") != 0 && strcmp(cfg->redis, "off") != 0) {
         snprintf(err, errlen, "HUB_REDIS must be on or off");
         return -1;
     }
@@ -294,7 +300,7 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
         snprintf(err, errlen, "HUB_DEMO_USERS must be user ids separated by commas");
         return -1;
     }
-    if (cfg->reuseport && strcmp(cfg->redis, "off") == 0) {
+    if (cfg->reuseport && cfg->redis != NULL && strcmp(cfg->redis, "off") == 0) {
         /* The kernel spreads sockets over the port's nodes, which meet only
          * through Redis: without it a room would be split between them. */
         snprintf(err, errlen, "HUB_REUSEPORT=1 needs Redis (HUB_REDIS is off)");

@@ -57,7 +57,7 @@ pc_event(store_pgconn_t *pc, const char *level, const char *event, const char *w
 }
 
 /* SQLSTATE to store_err_*; anything unexpected, and the server's own
- * trouble (a read-only server, a full disk), is reported here. */
+ * trouble (store_sqlstate_refusing), is reported here. */
 static const char *
 map_sqlstate(store_pgconn_t *pc, const PGresult *res)
 {
@@ -66,7 +66,7 @@ map_sqlstate(store_pgconn_t *pc, const PGresult *res)
     const char *err = store_sqlstate_err(state);
     char clean[200], detail[320];
 
-    if (err != NULL && err != store_err_unavailable) {
+    if (err != NULL && !store_sqlstate_refusing(state)) {
         return err;
     }
     store_clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");

@@ -27,12 +27,10 @@ store_sqlstate_err(const char *state)
      * long, bad encoding, program limit: the input, not the server. */
     static const char *const invalid[] = {"23503", "23502", "23514", "22P02", "22023",
                                           "22003", "22001", "22021", "54000", NULL};
-    /* Shutting down, crash recovery, starting up; a read-only server (a
-     * standby, or a primary demoted or set read-only: its writes may pass
-     * again after a failover); an I/O error. Class 53 below: out of
-     * connections, disk, memory or a configured limit. All of them the
+    /* Shutting down, crash recovery, starting up, too many connections; and
+     * the server's own trouble (store_sqlstate_refusing). All of them the
      * server's state, not the request's: the same request may pass later. */
-    static const char *const unavailable[] = {"57P01", "57P02", "57P03", "25006", "58030", NULL};
+    static const char *const unavailable[] = {"57P01", "57P02", "57P03", "53300", NULL};
 
     if (state == NULL) {
         return NULL;
@@ -46,11 +44,23 @@ store_sqlstate_err(const char *state)
     if (strcmp(state, "57014") == 0) {
         return store_err_timeout; /* statement_timeout: the server gave up */
     }
-    if (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-        state_is(state, unavailable)) {
+    if (strncmp(state, "08", 2) == 0 || state_is(state, unavailable) ||
+        store_sqlstate_refusing(state)) {
         return store_err_unavailable;
     }
     return NULL;
+}
+
+bool
+store_sqlstate_refusing(const char *state)
+{
+    /* Read-only (a standby, or a primary demoted or set read-only: writes
+     * may pass again after a failover); out of resources (53000), disk or
+     * memory (not 53400, a configured limit the request itself reached); an
+     * I/O error. */
+    static const char *const refusing[] = {"25006", "53000", "53100", "53200", "58030", NULL};
+
+    return state != NULL && state_is(state, refusing);
 }
 
 bool

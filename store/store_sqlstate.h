@@ -18,6 +18,11 @@ const char *store_sqlstate_err(const char *state);
  * since nothing of it stayed, and likely to succeed. */
 bool store_sqlstate_retry(const char *state);
 
+/* The server is up but refuses for its own state (read-only, out of disk or
+ * memory, an I/O error): unavailable to callers, and worth a log line each,
+ * which a restart's errors are not. */
+bool store_sqlstate_refusing(const char *state);
+
 /* Copy msg into dst (len bytes with the NUL) with newlines, quotes and
  * backslashes turned to spaces and trailing spaces cut. */
 void store_clean_msg(char *dst, size_t len, const char *msg);

@@ -260,7 +260,9 @@ test_switches_and_lists_take_only_their_values(void)
         {{"HUB_DEMO_USERS=1,2,3", NULL}, true, "HUB_DEMO_USERS=1,2,3 loads"},
         {{"HUB_DEMO_USERS=1,x", NULL}, false, "HUB_DEMO_USERS=1,x is refused"},
         {{"HUB_DEMO_USERS=1,,2", NULL}, false, "HUB_DEMO_USERS=1,,2 is refused"},
-        {{"HUB_DEMO_USERS=1 ", NULL}, false, "HUB_DEMO_USERS with a blank is refused"},
+        {{"HUB_DEMO_USERS=1, 2 ", NULL}, true, "HUB_DEMO_USERS with blanks around ids loads"},
+        {{"HUB_DEMO_USERS=1,  ", NULL}, false, "HUB_DEMO_USERS with a blank entry is refused"},
+        {{"HUB_REDIS=", NULL}, true, "HUB_REDIS empty is the default, on"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -47,7 +47,12 @@ main(void)
     maps("53300", store_err_unavailable, "too many connections");
     maps("53100", store_err_unavailable, "disk full");
     maps("53200", store_err_unavailable, "out of memory");
-    maps("53400", store_err_unavailable, "configuration limit exceeded");
+    maps("53400", NULL, "configuration limit exceeded (the request's own: temp_file_limit)");
+    maps("53000", store_err_unavailable, "insufficient resources");
+    ok(store_sqlstate_refusing("25006") && store_sqlstate_refusing("53100") &&
+           !store_sqlstate_refusing("57P01") && !store_sqlstate_refusing("08006") &&
+           !store_sqlstate_refusing("53300") && !store_sqlstate_refusing(NULL),
+       "only the server's own refusals are logged, not a restart's errors");
     maps("25006", store_err_unavailable, "read-only transaction (a standby, a demoted primary)");
     maps("58030", store_err_unavailable, "I/O error");
     maps("25P02", NULL, "in failed transaction");
