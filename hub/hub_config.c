@@ -290,8 +290,8 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
         return -1;
     }
     /* Anything but off used to mean on: HUB_REDIS=of (a typo for off) made a
-     * single node wait for a Redis that was never there. */
-    /* Empty (NULL) is the default, on, as it always was (an env file's HUB_REDIS=). */
+     * single node wait for a Redis that was never there. Empty (NULL) is the
+     * default, on, as it always was (an env file's HUB_REDIS=). */
     if (cfg->redis != NULL && strcmp(cfg->redis, "on") != 0 && strcmp(cfg->redis, "off") != 0) {
         snprintf(err, errlen, "HUB_REDIS must be on or off");
         return -1;

@@ -224,8 +224,7 @@ fds_in_use(void)
 
 /* Size the soft descriptor limit to HUB_MAX_CONNECTIONS (each socket is one
  * descriptor) past those in use, and derive the cap hub_listen.c enforces at
- * accept time. Not
- * simply the hard limit: lws sizes its descriptor table by the soft limit,
+ * accept time. Not simply the hard limit: lws sizes its descriptor table by the soft limit,
  * and Debian's lws 4.1 (a _DEBUG build) walks that whole table at every
  * close, so a table of a million slots costs every close about a
  * millisecond and a disconnect storm minutes. */

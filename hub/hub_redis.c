@@ -171,10 +171,8 @@ ctx_gone(hub_redis_t *r, const redisAsyncContext *ac)
     schedule_reconnect(r);
 }
 
-/* Log why this attempt failed, once per attempt: the backoff bounds the lines.
- * why comes from Redis or libuv (never holds the password); quotes are
+/* Redis's (or libuv's) words, fit for a quoted log value: quotes are
  * replaced so the line stays key=value. */
-/* Redis's own words, fit for a quoted log value. */
 static void
 clean_copy(char *out, size_t size, const char *why)
 {
@@ -186,6 +184,8 @@ clean_copy(char *out, size_t size, const char *why)
     out[i] = '\0';
 }
 
+/* Log why this attempt failed, once per attempt: the backoff bounds the lines.
+ * why comes from Redis or libuv (never holds the password). */
 static void
 log_attempt_failed(hub_redis_t *r, const char *event, const char *step, const char *why)
 {
