@@ -35,7 +35,7 @@ const presenceOf = (c, user) => c.frames.filter((f) => f.type === 'presence' && 
 
 /** Every write Redis is asked for is refused with OOM while on. */
 function refuseWrites(on) {
-  const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args]);
+  const cli = cliOf(redis);
   cli('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
   cli('CONFIG', 'SET', 'maxmemory', on ? '1' : '0');
 }
@@ -174,8 +174,8 @@ test('a node whose own presence writes Redis keeps refusing still reaps a dead n
     await y.stop('SIGKILL');
     const leave = await observer.next('presence', 15000, (f) => f.user.id === 1 && f.event === 'leave');
     assert.ok(!leave.online.includes(1));
-    const rewrites = (x.log.match(/event=presence\.redis_refused/g) ?? []).length;
-    assert.equal(rewrites, 1, 'one warning a spell');
+    const warned = (x.log.match(/event=presence\.redis_refused/g) ?? []).length;
+    assert.equal(warned, 1, 'one warning a spell');
     assert.match(x.log, /event=redis\.error_reply err="WRONGTYPE/);
   } finally {
     cli('DEL', 'chathub:nr:rx');
