@@ -282,6 +282,9 @@ on_changes_reply(void *ud, void *reply, const char *err)
                                            &n)) {
             change_answer(c, false, ids, n, 0);
         } else {
+            if (ev < 0) {
+                note_gone(c); /* no entry here: the next rewrite tells it (hub_presence_lua.c) */
+            }
             change_answer(c, ev == 1, ids, n, version);
         }
         free(ids);

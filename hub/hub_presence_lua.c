@@ -38,9 +38,11 @@
  * announces nothing, so its ids are left out (""). A room leaves the node's
  * set (chathub:nr:<node>) with its last user there: the rewrite and the
  * reaper walk that set, which would otherwise hold every room the node ever
- * served. A leave this node holds no entry for changes nothing: its join
- * never counted (Redis refused it), or a reaper already took the entry out of
- * the room's total, which would otherwise lose another node's count. */
+ * served. A leave this node holds no entry for changes nothing, and its ev
+ * is -1: its join never counted (Redis refused it), a reaper already took the
+ * entry out of the room's total (which would otherwise lose another node's
+ * count), or Redis lost its data with the link up; the node then tells the
+ * leave again with its next rewrite, which each of those brings. */
 const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "local node, out, listed = ARGV[1], {}, false\n"
     "for i = 2, #ARGV, 4 do\n"
@@ -53,7 +55,9 @@ const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "    if not listed then redis.call('SADD', 'chathub:nodes', node); listed = true end\n"
     "    redis.call('HSET', 'chathub:u', user, ARGV[i+3])\n"
     "    if redis.call('HINCRBY', k, user, 1) == 1 then ev = 1 end\n"
-    "  elseif delta == '-1' and tonumber(redis.call('HGET', kn, user) or '0') > 0 then\n"
+    "  elseif delta == '-1' and tonumber(redis.call('HGET', kn, user) or '0') <= 0 then\n"
+    "    ev = -1\n"
+    "  elseif delta == '-1' then\n"
     "    if redis.call('HINCRBY', kn, user, -1) <= 0 then\n"
     "      redis.call('HDEL', kn, user)\n"
     "      if redis.call('HLEN', kn) == 0 then redis.call('SREM', 'chathub:nr:'..node, room) end\n"
@@ -61,7 +65,7 @@ const char hub_presence_change_lua[] = PRESENCE_VERSION_LUA
     "    if redis.call('HINCRBY', k, user, -1) <= 0 then redis.call('HDEL', k, user); ev = 1 end\n"
     "  end\n"
     "  out[#out+1] = ev\n"
-    "  if delta == '-1' and ev == 0 then out[#out+1] = ''\n"
+    "  if delta == '-1' and ev ~= 1 then out[#out+1] = ''\n"
     "  else out[#out+1] = table.concat(redis.call('HKEYS', k), ',') end\n"
     "  out[#out+1] = ev == 1 and presence_version(room) or 0\n"
     "  out[#out+1] = tonumber(redis.call('HGET', 'chathub:pv', room)) or 0\n"

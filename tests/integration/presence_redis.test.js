@@ -19,7 +19,7 @@ before(async () => {
   a = await startHub({ ...shared, nodeId: 'ra' });
   b = await startHub({ ...shared, nodeId: 'rb', migrate: false });
   await seed(a);
-  for (const id of [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30]) {
+  for (const id of [20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32]) {
     await a.api('PUT', `/users/${id}`, { full_name: `User ${id}`, role: 'student', is_active: true });
   }
 });
@@ -151,6 +151,24 @@ test('the leave of a join Redis refused takes nothing from another node\'s count
   assert.deepEqual(await online(b, 44), [29, 30]);
   assert.deepEqual(await online(a, 44), [29, 30]);
   await Promise.all([stays.close(), observer.close()]);
+});
+
+test('a leave after Redis lost its data with the link up (FLUSHALL) is still announced', { timeout: 40000 }, async () => {
+  await a.api('PUT', '/rooms/45', { type: 'GROUP', name: 'F', members: [31, 32] });
+  const observer = await open(a, 32, 45);
+  const gone = await open(b, 31, 45); // b's only user in the room
+  await observer.next('presence', 5000, (f) => f.user.id === 31 && f.event === 'join');
+  cliOf(redis)('FLUSHALL');
+  // No grace for a kicked socket: its leave reaches Redis before b's next
+  // heartbeat finds its key gone, and finds no entry of b's to take.
+  const res = await b.api('POST', '/users/31/disconnect');
+  assert.ok(res.status < 300, `disconnect: ${res.status}`);
+  const leave = await observer.next('presence', 10000, (f) => f.user.id === 31 && f.event === 'leave');
+  assert.deepEqual(leave.online, [32]);
+  assert.deepEqual(await online(a, 45), [32]);
+  await sleep(500);
+  assert.deepEqual(presenceOf(observer, 31), ['join', 'leave']);
+  await Promise.all([observer.close(), gone.closed]);
 });
 
 test('a node whose own presence writes Redis keeps refusing still reaps a dead node', { timeout: 60000 }, async () => {
