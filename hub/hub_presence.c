@@ -661,6 +661,12 @@ on_restored(void *ud, void *reply, const char *err)
 void
 hub_presence_on_redis_up(hub_t *hub)
 {
+    hub_presence_rewrite(hub, true);
+}
+
+void
+hub_presence_rewrite(hub_t *hub, bool hold_reaping)
+{
     hub_presence_t *p = hub->presence;
     size_t cap, nargs = 0, nlive = 0, i = 0;
     const char **args;
@@ -671,7 +677,7 @@ hub_presence_on_redis_up(hub_t *hub)
 
     /* Our heartbeat first, so nobody reaps what we are about to write; then
      * the changes queued, which could note leaves while args points at them. */
-    if (p->reap_from_ms < hub_now_ms(hub) + 2 * HEARTBEAT_MS) {
+    if (hold_reaping && p->reap_from_ms < hub_now_ms(hub) + 2 * HEARTBEAT_MS) {
         p->reap_from_ms = hub_now_ms(hub) + 2 * HEARTBEAT_MS; /* not sooner than a refusal said */
     }
     hub_presence_refusal_rewriting(&p->refusal); /* what the refusals were owed */

@@ -43,6 +43,13 @@ void hub_presence_free(hub_presence_t *p); /* NULL is fine */
  * someone online (hub_presence_resync.h), and start heartbeats. */
 void hub_presence_on_redis_up(hub_t *hub);
 
+/* The same rewrite; hold_reaping: none for the next 4 s, as after a
+ * reconnect (the others may not be back yet). A rewrite that only answers
+ * refused writes, on a link that stayed up, holds nothing back: refused
+ * heartbeats do that themselves (hub_presence_refused), and a node whose
+ * rewrites Redis keeps refusing must still reap. */
+void hub_presence_rewrite(hub_t *hub, bool hold_reaping);
+
 /* Redis answered one of this node's presence writes with an error while the
  * link stayed up (hub_presence_refusal.h): a rewrite is owed. A refused
  * heartbeat also has reaping wait 6 s past it: the other nodes' heartbeats

@@ -38,7 +38,7 @@ on_beat_set(void *ud, void *reply, const char *err)
             log_warn("presence.heartbeat_lapsed", "node=%s", hub->cfg->node_id);
         }
         if (lapsed || hub_presence_rewrite_owed(hub)) {
-            hub_presence_on_redis_up(hub);
+            hub_presence_rewrite(hub, lapsed);
         }
     }
     if (err == NULL && r != NULL) {

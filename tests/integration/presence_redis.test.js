@@ -190,7 +190,8 @@ test('a node whose own presence writes Redis keeps refusing still reaps a dead n
     await open(x, 3, 1);
     await sleep(500);
     await y.stop('SIGKILL');
-    const leave = await observer.next('presence', 15000, (f) => f.user.id === 1 && f.event === 'leave');
+    // y's heartbeat key lapses within 6 s; x reaps at its next beat.
+    const leave = await observer.next('presence', 20000, (f) => f.user.id === 1 && f.event === 'leave');
     assert.ok(!leave.online.includes(1));
     const warned = (x.log.match(/event=presence\.redis_refused/g) ?? []).length;
     assert.equal(warned, 1, 'one warning a spell');
