@@ -27,6 +27,16 @@ const EXPIRED_GRACE_S = 300;
 // the bottom when it drops. One closed sooner (1011, 4408 at once) keeps it
 // growing, so a hub that accepts and closes is not hammered.
 const STABLE_MS = 10000;
+// A link can die without a close: a NAT or proxy that forgets the connection,
+// a laptop that sleeps, a Wi-Fi hop. Browsers give a page no keepalive of
+// their own, so the client watches: a handshake that has not brought
+// connection_established in CONNECT_TIMEOUT_MS is a failed attempt (the hub
+// itself gives up on one after 10 s), and a room silent for PING_INTERVAL_MS
+// gets a ping, whose answer (or any frame) must come within PONG_TIMEOUT_MS
+// or the socket is taken for dead and replaced.
+const CONNECT_TIMEOUT_MS = 15000;
+const PING_INTERVAL_MS = 25000;
+const PONG_TIMEOUT_MS = 10000;
 
 /** Full jitter: a delay in [0, min(cap, base * 2^attempt)). attempt 0 → up to 1 s. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -83,9 +93,11 @@ export class ChatSocket {
    * options: url (ws[s]://host, default: the page's origin), maxMessageBytes
    * (the hub's HUB_MAX_MESSAGE_BYTES, 65536: a longer send is refused here
    * with too_large), rateLimit and rateBurst (the hub's HUB_RATE_LIMIT and
-   * HUB_RATE_BURST, 20 and 40: frames beyond wait their turn here), and for
-   * tests WebSocket, setTimeout, clearTimeout, random, now (ms), fetch (null:
-   * no probe after a failed upgrade).
+   * HUB_RATE_BURST, 20 and 40: frames beyond wait their turn here),
+   * connectTimeoutMs, pingIntervalMs and pongTimeoutMs (15000, 25000, 10000;
+   * 0 turns that watch off), and for tests WebSocket, setTimeout,
+   * clearTimeout, random, now (ms), fetch (null: no probe after a failed
+   * upgrade).
    */
   constructor(options = {}) {
     this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
@@ -98,6 +110,12 @@ export class ChatSocket {
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.rateLimit = (options.rateLimit ?? RATE_LIMIT) * RATE_MARGIN;
     this.rateBurst = Math.max(1, Math.floor((options.rateBurst ?? RATE_BURST) * RATE_MARGIN));
+    this.connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+    this.pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
+    this.watchdog = null; // the socket's handshake deadline, then its idle check
+    this.heardAt = 0; // when the socket last brought a frame (now())
+    this.pingAt = null; // when the idle check last sent a ping
     this.outbox = []; // frames the open socket sends as the rate allows
     this.biggestSent = 0; // the largest send frame the current socket carried (bytes)
     this.outboxTimer = null;
@@ -174,7 +192,9 @@ export class ChatSocket {
     // answer never came (it may be stored in the old room).
     // A history page the old socket did not carry goes on the new one, in
     // the same room; to another room, every page asked is rejected.
-    const moving = !same && this.roomId !== null && room !== this.roomId;
+    // While the fallback room is not known yet (roomId null), any other
+    // room is a move too: those sends were meant for the fallback.
+    const moving = !same && this.asked !== undefined && room !== this.roomId;
     let dropped = [];
     this.detach(new Error('reconnected'), !moving);
     if (moving) {
@@ -219,6 +239,7 @@ export class ChatSocket {
   detach(why, sentOnly = false) {
     if (this.timer !== null) this.clearTimeout(this.timer);
     this.timer = null;
+    this.unwatch();
     this.cancelResend();
     this.clearOutbox();
     const ws = this.ws;
@@ -264,10 +285,68 @@ export class ChatSocket {
     };
     ws.onmessage = (ev) => {
       opened = true;
+      this.heardAt = this.now();
       this.onFrame(ws, ev.data);
     };
     ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : attempt);
+    // An error ends the socket; a close event follows in browsers, but Node
+    // 20's own WebSocket fires none after a refused connection or a reset
+    // before the 101, which would leave the attempt waiting for good.
+    ws.onerror = () => {
+      if (!opened) this.abandon(ws, attempt);
+    };
+    this.watch(ws, this.connectTimeoutMs, () => this.abandon(ws, null));
+  }
+
+  /** Run fn for ws in ms (0: never), instead of what its watch would run. */
+  watch(ws, ms, fn) {
+    this.unwatch();
+    if (ms > 0) {
+      this.watchdog = this.setTimeout(() => {
+        this.watchdog = null;
+        if (ws === this.ws) fn();
+      }, ms);
+    }
+  }
+
+  unwatch() {
+    if (this.watchdog !== null) this.clearTimeout(this.watchdog);
+    this.watchdog = null;
+  }
+
+  /** A ping when the room has been silent for pingIntervalMs; no frame at
+   * all within pongTimeoutMs of it, and the socket is dead. Counted from
+   * the ping, not from the silence: a background tab's timers can fire
+   * minutes late, and a quiet room is not a dead one. */
+  checkIdle(ws) {
+    const now = this.now();
+    const check = () => this.checkIdle(ws);
+    if (this.pingAt !== null && this.heardAt < this.pingAt) {
+      if (now - this.pingAt >= this.pongTimeoutMs) this.abandon(ws, null);
+      else this.watch(ws, this.pongTimeoutMs - (now - this.pingAt), check);
+      return;
+    }
+    const idle = now - this.heardAt;
+    if (idle < this.pingIntervalMs) {
+      this.watch(ws, this.pingIntervalMs - idle, check);
+      return;
+    }
+    this.pingAt = now;
+    this.rawSend({ type: 'ping' });
+    this.watch(ws, this.pongTimeoutMs, check);
+  }
+
+  /** Give up on ws as if it had closed with 1006 (failed: its attempt, for
+   * the probe, when it never opened), without waiting for a close event
+   * that a dead link may bring late or never. */
+  abandon(ws, failed) {
+    if (ws !== this.ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
     ws.onerror = () => {};
+    try {
+      ws.close();
+    } catch {}
+    this.onClose(ws, 1006, failed);
   }
 
   /** Stop for good: no retry, state closed, a closed event with value. */
@@ -308,6 +387,7 @@ export class ChatSocket {
   onClose(ws, code, failed) {
     if (ws !== this.ws) return;
     this.ws = null;
+    this.unwatch();
     this.cancelResend();
     this.clearOutbox();
     // Requests this socket carried are lost with it; those still waiting
@@ -361,6 +441,8 @@ export class ChatSocket {
         this.failures = 0;
         this.openedAt = this.now();
         this.lostEmitted = false;
+        this.pingAt = null;
+        this.watch(ws, this.pingIntervalMs, () => this.checkIdle(ws));
         this.roomId = f.room_id;
         // The room's seq is the truth: one behind what we hold (a database
         // restored from a backup) would otherwise hide its next messages.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ChatSocket } from '../../clients/js/chathub.js';
 import { startHub, seed } from '../lib/hub.js';
+import { startProxy } from '../lib/proxy.js';
 
 let hub;
 const chats = [];
@@ -119,4 +120,33 @@ test('a burst of 120 sends is paced under the hub\'s rate: all stored once, none
   assert.deepEqual([errors, closes], [[], []], 'no rate_limited, no reconnect');
   const stored = await hub.api('GET', '/rooms/1/messages?limit=100');
   assert.equal(stored.json.messages.filter((m) => ids.has(m.client_id)).length, 100, 'the newest 100 are the burst\'s');
+});
+
+// A link that dies without a close (a NAT or proxy that forgets the
+// connection) left the client "open" for good: no message, no send, no
+// history ever again (an audit, in Chromium). It now pings a silent room and
+// takes a ping with no frame back for a dead link.
+test('a link gone silent without a close is replaced: the ping goes unanswered, the client reconnects and resumes', { timeout: 20000 }, async () => {
+  const proxy = await startProxy(hub.port);
+  try {
+    const chat = new ChatSocket({ url: `ws://127.0.0.1:${proxy.port}`, WebSocket, pingIntervalMs: 500, pongTimeoutMs: 500 });
+    chats.push(chat);
+    const states = [];
+    chat.on('state', (s) => states.push(s));
+    const established = once(chat, 'connection_established');
+    chat.connect(1, hub.token(1));
+    await established;
+    proxy.freeze(); // neither way gets through, and nothing closes
+    proxy.stall();
+    const content = `through a dead link ${Date.now()}`;
+    const got = new Promise((resolve) => chat.on('message', (m) => m.content === content && resolve(m)));
+    const r = await hub.api('POST', '/rooms/1/messages', { sender_id: 2, content });
+    assert.equal(r.status, 201);
+    const m = await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error('never delivered')), 10000))]);
+    assert.equal(m.seq, r.json.seq);
+    assert.deepEqual(states.slice(0, 4), ['connecting', 'open', 'reconnecting', 'open']);
+    chat.disconnect();
+  } finally {
+    await proxy.stop();
+  }
 });

@@ -49,7 +49,9 @@ function client(random = () => 0.999999, extra = {}) {
   FakeWS.all = [];
   const timers = fakeTimers();
   const probe = fakeFetch();
-  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random, fetch: probe, now: () => timers.now, ...extra });
+  // The link watch (handshake deadline, idle pings) is off unless a test
+  // turns it on: its timers would sit among the backoff's.
+  const c = new ChatSocket({ url: 'ws://hub', WebSocket: FakeWS, setTimeout: timers.setTimeout, clearTimeout: timers.clearTimeout, random, fetch: probe, now: () => timers.now, connectTimeoutMs: 0, pingIntervalMs: 0, ...extra });
   const events = [];
   for (const name of ['state', 'message', 'connection_established', 'connection_lost', 'closed', 'error', 'presence', 'typing', 'read']) {
     c.on(name, (v) => events.push([name, v]));
@@ -754,4 +756,103 @@ test('a token refresh keeps a history page no socket carried yet', async () => {
   assert.ok(h, 'sent on the new socket');
   FakeWS.last().frame({ type: 'history', room_id: 12, messages: [], has_more: false, client_id: h.client_id });
   assert.equal((await page).has_more, false);
+});
+
+// ---- the link watch: a handshake deadline, idle pings, a dead link replaced ----
+
+const watching = { connectTimeoutMs: 15000, pingIntervalMs: 25000, pongTimeoutMs: 10000 };
+
+test('a handshake that brings no connection_established in 15 s is a failed attempt, retried', () => {
+  const { c, timers, events } = client(() => 0.999999, watching);
+  c.connect(12, 't');
+  const first = FakeWS.last();
+  for (let i = 0; i < 5; i++) {
+    timers.runNext(); // the deadline
+    assert.equal(FakeWS.last().closed, true, 'the stalled socket is closed');
+    assert.equal(c.state, 'reconnecting');
+    timers.runNext(); // the retry
+  }
+  assert.equal(FakeWS.all.length, 6);
+  assert.equal(timers.now, 5 * 15000 + 999 + 1999 + 3999 + 7999 + 15999);
+  assert.deepEqual(events.filter(([n]) => n === 'connection_lost').map(([, v]) => v), [{ attempts: 5 }]);
+  first.drop(1006); // the stalled socket's close, long after: ignored
+  assert.equal(FakeWS.all.length, 6);
+});
+
+test('a silent room gets a ping after 25 s; any frame within 10 s keeps the socket', () => {
+  const { c, timers } = client(() => 0.999999, watching);
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws);
+  timers.runNext();
+  assert.equal(timers.now, 25000);
+  assert.deepEqual(ws.sent.at(-1), { type: 'ping' });
+  timers.now += 3000;
+  ws.frame({ type: 'pong' });
+  timers.runNext(); // the ping's deadline: answered, back to waiting for silence
+  assert.equal(ws.closed, false);
+  assert.equal(c.state, 'open');
+  timers.runNext();
+  assert.equal(timers.now, 28000 + 25000, 'the next ping 25 s after the pong');
+  assert.equal(ws.sent.filter((f) => f.type === 'ping').length, 2);
+});
+
+test('a ping with no frame back in 10 s: the socket is dead, replaced at once, resuming', () => {
+  const { c, timers, events } = client(() => 0, watching);
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws, 10);
+  ws.frame(msg(11));
+  const sent = c.send('queued on a dead link');
+  timers.runNext(); // ping
+  timers.runNext(); // no answer
+  assert.equal(ws.closed, true);
+  assert.equal(c.state, 'reconnecting');
+  timers.runNext(); // the retry (jitter 0)
+  assert.equal(FakeWS.all.length, 2);
+  assert.match(FakeWS.last().url, /last_seq=11/);
+  established(FakeWS.last(), 11);
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [sent], 'the pending send goes again');
+  assert.deepEqual(events.filter(([n]) => n === 'connection_lost'), [], 'an open room that died is not a failed attempt');
+});
+
+test("a timer that fires late (a background tab) sends a ping before taking a quiet room for dead", () => {
+  const { c, timers } = client(() => 0.999999, watching);
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws);
+  const check = timers.queue[0];
+  check.at = 300000; // throttled for five minutes
+  timers.runNext();
+  assert.equal(ws.closed, false, 'silence alone is not death');
+  assert.deepEqual(ws.sent.at(-1), { type: 'ping' });
+});
+
+test('an error before the socket opened ends the attempt even with no close event after it', () => {
+  const { c, timers, probe } = client(() => 0.999999, watching);
+  c.connect(12, 't');
+  FakeWS.last().onerror();
+  assert.equal(c.state, 'reconnecting');
+  assert.equal(probe.calls.length, 1, 'probed as a failed upgrade is');
+  timers.runNext();
+  assert.equal(FakeWS.all.length, 2, 'retried');
+});
+
+test('connect(null), a send, then another room before the fallback is known: the send is cancelled, not carried there', () => {
+  const { c, events } = client();
+  c.connect(null, 't');
+  const id = c.send('meant for my first room');
+  c.switchRoom(2);
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]), [['cancelled', id]]);
+  established(FakeWS.last(), 0, 2);
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message'), []);
+});
+
+test('connect(null) asked again before the fallback is known keeps the send', () => {
+  const { c } = client();
+  c.connect(null, 't');
+  const id = c.send('still for my first room');
+  c.connect(null, 't2');
+  established(FakeWS.last(), 0, 3);
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
 });
