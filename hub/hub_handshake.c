@@ -7,6 +7,7 @@
 
 #include <libwebsockets.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@
 #include "hub_log.h"
 #include "proto_jwt.h"
 #include "proto_request.h"
+#include "xalloc.h"
 
 hub_hs_t
 hub_hs_lws(struct lws *wsi)
@@ -284,22 +286,39 @@ static const char why_bad_version[] = "unsupported_websocket_version";
  * server does not speak gets 426 and the one it does (hub_handshake_reply adds
  * the headers). lws 4.1 upgrades whatever the version header says, and
  * without one. */
+/* Whether header h lists token, however long its value (a Connection of
+ * 600 bytes is a sound one). */
+static bool
+hdr_lists(const hub_hs_t *hs, hdr_t h, const char *token)
+{
+    if (hs->req != NULL) {
+        return proto_request_lists(hs->req, h.name, token);
+    }
+    int n = lws_hdr_total_length(hs->wsi, h.token);
+    if (n <= 0) {
+        return false;
+    }
+    char *v = xmalloc((size_t)n + 1);
+    bool has = lws_hdr_copy(hs->wsi, v, n + 1, h.token) >= 0 &&
+               proto_request_has_token(v, (size_t)n, token);
+    free(v);
+    return has;
+}
+
 int
 hub_handshake_check_version(const hub_hs_t *hs, const char **why)
 {
     char v[128];
-    int n = copy_hdr(hs, H_UPGRADE, v, sizeof(v));
+    int n;
     size_t len;
 
-    if (n <= 0 || !proto_request_has_token(v, (size_t)n, "websocket")) {
+    if (!hdr_lists(hs, H_UPGRADE, "websocket")) {
         *why = why_not_websocket;
         return 426;
     }
     /* Upgrade without Connection: Upgrade is no upgrade (RFC 9110 7.8):
      * lws 4.1 hung up on it without a status. */
-    char conn[512];
-    n = copy_hdr(hs, H_CONNECTION, conn, sizeof(conn));
-    if (n <= 0 || !proto_request_has_token(conn, (size_t)n, "upgrade")) {
+    if (!hdr_lists(hs, H_CONNECTION, "upgrade")) {
         *why = why_not_websocket;
         return 426;
     }

@@ -184,7 +184,14 @@ hand_over_peeked(listener_t *l, int fd)
         refuse_head(fd, 400, "http.nul_in_target", "a %00 in the path or query");
         return true;
     }
-    if (n > 0 && hub_wsock_take(l->hub, fd, in, (size_t)n)) {
+    int bad_head = 0;
+
+    if (n > 0 && hub_wsock_take(l->hub, fd, in, (size_t)n, &bad_head)) {
+        return true;
+    }
+    if (bad_head != 0) {
+        refuse_head(fd, bad_head, "http.bad_head",
+                    bad_head == 431 ? "too many header lines" : "not an HTTP/1.1 request head");
         return true;
     }
     if (n > 0 && head_has_short_name(in, (size_t)n)) {

@@ -639,16 +639,17 @@ hub_wsock_stop(hub_t *hub)
 static bool
 is_upgrade(const proto_request_t *req)
 {
-    char v[128], path[256];
+    char path[256];
     int64_t room;
 
-    if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0 || req->minor < 1) {
+    if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) {
         return false;
     }
-    /* Any upgrade: one to another protocol, or one without Connection:
-     * Upgrade, gets its 426 here (hub_handshake_check_version), where lws
-     * would answer 400 or 403, or hang up. */
-    if (proto_request_header(req, "Upgrade", v, sizeof(v)) == 0) {
+    /* Any upgrade: one to another protocol, one without Connection:
+     * Upgrade, or one over HTTP/1.0, gets its 426 here
+     * (hub_handshake_check_version), where lws would answer 400 or 403, hang
+     * up, or upgrade what RFC 9110 §7.8 says to ignore. */
+    if (!proto_request_has_header(req, "Upgrade")) {
         return false;
     }
     /* A path lws would answer (404 for anything else under /ws/, and the
@@ -657,24 +658,26 @@ is_upgrade(const proto_request_t *req)
            proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
 }
 
-/* Connection: Upgrade, as an upgrade needs. */
+/* An upgrade lws can serve as well as the hub: HTTP/1.1 with a Host, to
+ * websocket, with Connection: Upgrade (RFC 6455 §4.1). */
 static bool
-connection_upgrade(const proto_request_t *req)
+sound_upgrade(const proto_request_t *req)
 {
-    char v[128];
-    int n = proto_request_header(req, "Connection", v, sizeof(v));
-
-    return n > 0 && proto_request_has_token(v, (size_t)n, "upgrade");
+    return req->minor >= 1 && proto_request_has_header(req, "Host") &&
+           proto_request_lists(req, "Upgrade", "websocket") &&
+           proto_request_lists(req, "Connection", "upgrade");
 }
 
-/* An upgrade that names websocket among its protocols. */
-static bool
-to_websocket(const proto_request_t *req)
-{
-    char v[128];
-    int n = proto_request_header(req, "Upgrade", v, sizeof(v));
+/* lws 4.1 reads Connection into 128 bytes and hangs up, without a status,
+ * on a longer value: up to 126 bytes it upgrades. */
+#define LWS_CONNECTION_MAX 126
 
-    return n > 0 && proto_request_has_token(v, (size_t)n, "websocket");
+static bool
+lws_reads(const proto_request_t *req)
+{
+    char v[LWS_CONNECTION_MAX + 1];
+
+    return proto_request_header(req, "Connection", v, sizeof(v)) >= 0;
 }
 
 static void
@@ -745,7 +748,7 @@ start(hub_t *hub, int fd, hub_conn_t *c, const hub_hs_t *hs, const char *answer,
 }
 
 bool
-hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
+hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
 {
     proto_request_t req;
     char key[64], answer[SWITCHING_MAX], offered[8], sink[1024];
@@ -755,12 +758,16 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
     int status, klen;
     size_t alen;
     size_t left;
+    proto_request_status_t st = proto_request_parse(head, n, &req);
 
-    /* With lws serving WebSocket (HUB_WS_NATIVE=0), only an upgrade to
-     * another protocol, or without Connection: Upgrade, is taken here, for
-     * its 426 (lws 4.1 answers 403, or hangs up). */
-    if (proto_request_parse(head, n, &req) != PROTO_REQUEST_OK || !is_upgrade(&req) ||
-        (hub->wsocks == NULL && to_websocket(&req) && connection_upgrade(&req))) {
+    /* A head that is no HTTP/1.x head, or has too many lines: lws 4.1 held
+     * it without a word until its 10 s timeout. */
+    *bad_head = st == PROTO_REQUEST_BAD ? 400 : st == PROTO_REQUEST_TOO_MANY ? 431 : 0;
+    /* With lws serving WebSocket (HUB_WS_NATIVE=0), only an upgrade lws
+     * would get wrong is taken here, to be refused (lws 4.1 answers 403,
+     * hangs up, or upgrades HTTP/1.0). */
+    if (st != PROTO_REQUEST_OK || !is_upgrade(&req) ||
+        (hub->wsocks == NULL && sound_upgrade(&req) && lws_reads(&req))) {
         return false;
     }
     /* The head is ours: off the socket (its bytes stay in head, where req
@@ -774,6 +781,13 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
         left -= (size_t)r;
     }
     status = hub_handshake_check_version(&hs, &why);
+    if (status == 0 && req.minor < 1) {
+        status = 426; /* RFC 9110 §7.8: an HTTP/1.0 Upgrade is ignored, a plain GET */
+        why = "upgrade_over_http_1_0";
+    } else if (status == 0 && !proto_request_has_header(&req, "Host")) {
+        status = 400; /* RFC 9112 §3.2 */
+        why = "no_host";
+    }
     klen = proto_request_header(&req, "Sec-WebSocket-Key", key, sizeof(key));
     if (status == 0 && (klen <= 0 || !proto_ws_key_valid(key, (size_t)klen))) {
         status = 400;
@@ -782,6 +796,10 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n)
     c = xcalloc(1, sizeof(*c));
     if (status == 0) {
         status = hub_handshake_check(hub, &hs, &c->auth, &why);
+    }
+    if (status == 0 && hub->wsocks == NULL) {
+        status = 431; /* sound, but lws cannot read it: see lws_reads() */
+        why = "connection_header_too_long";
     }
     if (status != 0) {
         free(c);

@@ -27,10 +27,12 @@ void hub_wsock_stop(hub_t *hub);
 
 /* fd was accepted and head (n bytes) peeked from it. When it is a whole
  * upgrade to a WebSocket path, the hub serves it (answers it, refused or
- * upgraded) and returns true; otherwise false, and fd is untouched. Without
- * the module (HUB_WS_NATIVE=0) it answers only an upgrade to another
- * protocol: 426. */
-bool hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n);
+ * upgraded) and returns true; otherwise false, and fd is untouched, with
+ * *bad_head the status a head that is no HTTP/1.x head deserves (400, 431;
+ * 0 for a sound or partial one). Without the module (HUB_WS_NATIVE=0) it
+ * answers only the upgrades lws would get wrong: to another protocol, over
+ * HTTP/1.0, without a Host. */
+bool hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head);
 
 /* hub_sock.h's calls, for a socket served here. */
 int hub_wsock_fd(const hub_wsock_t *ws);

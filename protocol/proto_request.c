@@ -201,6 +201,42 @@ proto_request_has_token(const char *v, size_t len, const char *token)
     return false;
 }
 
+static const proto_header_t *
+next_line(const proto_request_t *req, const char *name, size_t *i)
+{
+    size_t nlen = strlen(name);
+
+    for (; *i < req->nheaders; (*i)++) {
+        const proto_header_t *h = &req->headers[*i];
+        if (h->name_len == nlen && strncasecmp(h->name, name, nlen) == 0) {
+            (*i)++;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+bool
+proto_request_lists(const proto_request_t *req, const char *name, const char *token)
+{
+    const proto_header_t *h;
+
+    for (size_t i = 0; (h = next_line(req, name, &i)) != NULL;) {
+        if (proto_request_has_token(h->value, h->value_len, token)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+proto_request_has_header(const proto_request_t *req, const char *name)
+{
+    size_t i = 0;
+
+    return next_line(req, name, &i) != NULL;
+}
+
 int
 proto_percent_decode(const char *s, size_t n, bool plus, char *buf, size_t cap)
 {

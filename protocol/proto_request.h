@@ -49,6 +49,13 @@ int proto_request_header(const proto_request_t *req, const char *name, char *buf
  * case-insensitively ("Connection: keep-alive, Upgrade"). */
 bool proto_request_has_token(const char *v, size_t len, const char *token);
 
+/* Whether any line of header name lists token, however long the lines are
+ * (nothing is copied). */
+bool proto_request_lists(const proto_request_t *req, const char *name, const char *token);
+
+/* Whether the head has a line of header name (empty or not). */
+bool proto_request_has_header(const proto_request_t *req, const char *name);
+
 /* The target's path (up to '?'), percent-decoded into buf with a NUL. Its
  * length, or -1 when it does not fit or holds a bad escape or a NUL. */
 int proto_request_path(const proto_request_t *req, char *buf, size_t cap);

@@ -56,6 +56,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (n > 0) {
                 (void)proto_request_has_token(out, (size_t)n, "upgrade"); /* reads inside n */
             }
+            check(proto_request_has_header(&r, names[i]) || n == 0);
+            check(!proto_request_lists(&r, names[i], "upgrade") || n != 0);
         }
         int n = proto_request_path(&r, out, cap);
         check(n < 0 || ((size_t)n < cap && strlen(out) == (size_t)n));

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startHub, seed, signJwt, assertNoSanitizerReport, freePort } from '../lib/hub.js';
+import { startHub, seed, signJwt, assertNoSanitizerReport, freePort, WS_NATIVE } from '../lib/hub.js';
 import { connect, Client, handshakeStatus, sleep, exchange, upgradeHead } from '../lib/ws.js';
 
 let hub;
@@ -675,6 +675,55 @@ test('a request head over 8 KiB gets 431, the next request is served', async () 
     }
     assert.match(await exchange(h.port, `GET /health HTTP/1.1\r\nHost: x\r\nCookie: ${'c'.repeat(4000)}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 200 /);
     assert.match(h.log, /http\.head_too_large/);
+  } finally {
+    await h.stop();
+  }
+});
+
+// An audit: with lws serving WebSockets, a Connection value of 128-511 bytes
+// that listed Upgrade crashed the node (the hub took the upgrade for its own
+// server, which that mode has not); the hub's own server answered 426 past
+// 511 bytes. And heads no server may serve were handed to lws, which held a
+// folded line, a control byte, a blank before a colon or too many lines 10 s
+// without a word, and upgraded an HTTP/1.0 request or one with no Host.
+test('long Connection and Upgrade values upgrade; heads a server must refuse get their status at once', { timeout: 60000 }, async () => {
+  const h = await startHub();
+  try {
+    await seed(h);
+    const key = `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\n`;
+    const upgrade = ({ version = '1.1', host = 'Host: x\r\n', upgrade = 'websocket', connection = 'Upgrade', extra = '' } = {}) =>
+      `GET /ws/chat/1/?token=${h.token(1)} HTTP/${version}\r\n${host}Upgrade: ${upgrade}\r\nConnection: ${connection}\r\n` +
+      `${key}Sec-WebSocket-Version: 13\r\n${extra}\r\n`;
+    const status = async (bytes) => {
+      const t0 = Date.now();
+      const line = (await exchange(h.port, bytes, 8000)).split('\r\n')[0];
+      return { line, ms: Date.now() - t0 };
+    };
+    // lws 4.1 reads up to 126 bytes of Connection: past that it gets 431.
+    for (const connection of [`${'x-t, '.repeat(24)}Upgrade`, `${'x-t, '.repeat(40)}Upgrade`, `${'x-t, '.repeat(150)}Upgrade`]) {
+      const want = WS_NATIVE || connection.length <= 126 ? 101 : 431;
+      assert.match((await status(upgrade({ connection }))).line, new RegExp(`^HTTP/1\\.1 ${want} `), `Connection of ${connection.length} bytes`);
+    }
+    // lws 4.1 refuses an Upgrade that lists more than websocket (403).
+    assert.match((await status(upgrade({ upgrade: `${'x-proto, '.repeat(20)}websocket` }))).line, WS_NATIVE ? /^HTTP\/1\.1 101 / : /^HTTP\/1\.[01] 403 /, 'a long Upgrade');
+    const refused = [
+      ['a folded line', upgrade({ extra: 'X-A: b\r\n  c\r\n' }), 400],
+      ['a control byte in a value', upgrade({ extra: 'X-A: b\x01c\r\n' }), 400],
+      ['a blank before the colon', upgrade({ extra: 'X-A : b\r\n' }), 400],
+      ['too many lines', upgrade({ extra: 'X-A: b\r\n'.repeat(60) }), 431],
+      ['an HTTP/1.0 upgrade', upgrade({ version: '1.0' }), 426],
+      ['no Host', upgrade({ host: '' }), 400],
+      ['a folded line on the API', 'GET /ready HTTP/1.1\r\nHost: x\r\nX-A: b\r\n  c\r\n\r\n', 400],
+    ];
+    for (const [what, bytes, code] of refused) {
+      const { line, ms } = await status(bytes);
+      assert.match(line, new RegExp(`^HTTP/1\\.1 ${code} `), what);
+      assert.ok(ms < 5000, `${what}: answered after ${ms} ms`);
+    }
+    const c = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}`));
+    c.send({ type: 'ping' });
+    await c.next('pong');
+    await c.close();
   } finally {
     await h.stop();
   }

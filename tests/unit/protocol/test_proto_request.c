@@ -41,6 +41,13 @@ test_upgrade(void)
     ok(proto_request_has_token(HEAD("keep-alive, Upgrade"), "upgrade"), "a token in a list");
     ok(!proto_request_has_token(HEAD("keep-alive, Upgrades"), "upgrade"), "not a longer word");
     ok(!proto_request_has_token(HEAD(""), "upgrade"), "not in an empty list");
+    ok(proto_request_lists(&r, "connection", "upgrade"), "a header's line lists a token");
+    ok(proto_request_lists(&r, "Sec-WebSocket-Protocol", "bearer.abc"), "so does its second line");
+    ok(!proto_request_lists(&r, "Connection", "close"), "a token no line lists");
+    ok(!proto_request_lists(&r, "Origin", "x"), "an absent header lists nothing");
+    ok(proto_request_has_header(&r, "X-Empty") && proto_request_has_header(&r, "host"),
+       "a header is there, empty or not");
+    ok(!proto_request_has_header(&r, "Origin"), "an absent one is not");
     ok(proto_request_path(&r, buf, sizeof(buf)) == 12 && strcmp(buf, "/ws/chat/12/") == 0,
        "the path without the query");
     ok(proto_request_arg(&r, "token", buf, sizeof(buf)) != NULL && strcmp(buf, "a.b") == 0,
