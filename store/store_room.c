@@ -511,13 +511,16 @@ store_participant_add(store_t *st, int64_t room_id, int64_t user_id, store_done_
 
     c->done_cb = cb;
     /* A DIRECT room takes only its pair (the users of its direct_key, or,
-     * for one from before keys, anyone while it has fewer than two). */
+     * for one from before keys, anyone while it has fewer than two). The
+     * room is read FOR KEY SHARE: a PUT giving it another pair waits for
+     * this insert, or this reads the pair that PUT committed (migration
+     * 0022). */
     return run(st, room_id,
                "WITH r AS (SELECT r.type <> 'DIRECT' OR CASE WHEN r.direct_key IS NOT NULL "
                "THEN $2::bigint::text IN (split_part(r.direct_key, ':', 1), "
                "split_part(r.direct_key, ':', 2)) ELSE (SELECT count(*) FROM room_participants "
                "p WHERE p.room_id = r.id AND p.user_id <> $2) < 2 END AS fits "
-               "FROM rooms r WHERE r.id = $1), "
+               "FROM rooms r WHERE r.id = $1 FOR KEY SHARE), "
                "ins AS (INSERT INTO room_participants (room_id, user_id) "
                "SELECT $1, $2 FROM r WHERE r.fits "
                "AND EXISTS (SELECT 1 FROM users WHERE id = $2) ON CONFLICT DO NOTHING) "
