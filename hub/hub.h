@@ -86,6 +86,10 @@ typedef struct hub {
     int node_clash_beats;
     bool node_id_clash;
     uint64_t node_clash_logged_ms;
+    /* msg.store_failed for the store's own failures: one line per 10 s,
+     * with how many went unlogged (an outage fails every send). */
+    uint64_t store_failed_logged_ms;
+    unsigned store_failed_unlogged;
     bool schema_behind; /* the store lacks a migration this binary knows (hub_schema.h) */
     bool stopping;
     bool draining;

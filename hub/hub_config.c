@@ -4,6 +4,7 @@
  */
 #include "hub_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,12 +39,14 @@ typedef struct opt {
         flag, env, OPT_LONG, offsetof(hub_config_t, member), def, min, max, help                   \
     }
 
+#define DATABASE_URL_DEFAULT "postgresql://postgres@127.0.0.1:5432/chathub"
+
 static const opt_t opts[] = {
     STR(listen, "listen", "HUB_LISTEN", "0.0.0.0:8001", "address:port to serve on"),
     NUM(reuseport, "reuseport", "HUB_REUSEPORT", "0", 0, 1,
         "1: share HUB_LISTEN's port with other nodes on this host, one per core (needs Redis)"),
-    STR(database_url, "database-url", "DATABASE_URL",
-        "postgresql://postgres@127.0.0.1:5432/chathub", "PostgreSQL connection URI"),
+    STR(database_url, "database-url", "DATABASE_URL", DATABASE_URL_DEFAULT,
+        "PostgreSQL connection URI"),
     STR(jwt_secret, "jwt-secret", "HUB_JWT_SECRET", NULL, "HS256 secret for JWTs"),
     STR(api_key, "api-key", "HUB_API_KEY", NULL, "bearer key of the server API"),
     NUM(jwt_leeway, "jwt-leeway", "HUB_JWT_LEEWAY_SECONDS", "0", 0, 300,
@@ -123,7 +126,9 @@ set_opt(hub_config_t *cfg, const opt_t *o, const char *val, char *err, size_t er
     char *end = NULL;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max) {
+    /* strtol skips leading blanks; a setting with them is a typo too. */
+    if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max ||
+        isspace((unsigned char)val[0])) {
         snprintf(err, errlen, "%s must be an integer in %ld..%ld", o->env, o->min, o->max);
         return -1;
     }
@@ -306,11 +311,39 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
         snprintf(err, errlen, "HUB_REUSEPORT=1 needs Redis (HUB_REDIS is off)");
         return -1;
     }
+    if (cfg->database_url == NULL) {
+        snprintf(err, errlen, "DATABASE_URL must not be empty (unset, it is %s)",
+                 DATABASE_URL_DEFAULT);
+        return -1;
+    }
+    if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {
+        /* One without the other served plain text without a word. */
+        snprintf(err, errlen, "HUB_TLS_CERT and HUB_TLS_KEY must be set together");
+        return -1;
+    }
     hub_redis_target_t target;
     if (hub_config_redis_target(cfg, &target, err, errlen) < 0) {
         return -1; /* refused at startup, not at the first connect */
     }
     return 0;
+}
+
+const char *
+hub_config_unknown_env(char **env, size_t *i, size_t *len)
+{
+    for (; env != NULL && env[*i] != NULL; (*i)++) {
+        const char *e = env[*i];
+        size_t n = strcspn(e, "=");
+        bool known = strncmp(e, "HUB_", 4) != 0;
+        for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]) && !known; k++) {
+            known = strlen(opts[k].env) == n && strncmp(opts[k].env, e, n) == 0;
+        }
+        if (!known) {
+            *len = n;
+            return env[(*i)++];
+        }
+    }
+    return NULL;
 }
 
 /* Parse a non-negative decimal number of at most max. -1 when s is not one. */

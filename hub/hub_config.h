@@ -77,6 +77,12 @@ int hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *a
 
 void hub_config_clear(hub_config_t *cfg);
 
+/* The next entry of env from *i on whose name starts with HUB_ and is no
+ * setting (a typo such as HUB_JWT_SECRTE, which would leave its setting at
+ * the default): the entry, with *len its name's length, and *i past it;
+ * NULL when there is none left. */
+const char *hub_config_unknown_env(char **env, size_t *i, size_t *len);
+
 /* True when origin (len bytes) is allowed by cfg->allowed_origins. */
 bool hub_config_origin_allowed(const hub_config_t *cfg, const char *origin, size_t len);
 

@@ -61,6 +61,29 @@ deliver(hub_t *hub, const proto_msg_t *msg, hub_buf_t *frame, size_t len)
                         hub_buf_payload(frame), len);
 }
 
+/* A send the store refused for its sender (an archived room, a removed
+ * participant) is the client's business, answered with an error frame: a
+ * debug line, as a client could otherwise write warnings at its rate. The
+ * store's own failures are warnings, one per 10 s with a count. */
+static void
+log_store_failed(hub_t *hub, int64_t room_id, const char *err)
+{
+    uint64_t now = uv_now(hub->loop);
+
+    if (err != store_err_timeout && err != store_err_unavailable && err != store_err_internal) {
+        log_debug("msg.store_failed", "room=%" PRId64 " err=\"%s\"", room_id, err);
+        return;
+    }
+    if (hub->store_failed_logged_ms != 0 && now - hub->store_failed_logged_ms < 10000) {
+        hub->store_failed_unlogged++;
+        return;
+    }
+    log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\" since_last=%u", room_id, err,
+             hub->store_failed_unlogged);
+    hub->store_failed_logged_ms = now;
+    hub->store_failed_unlogged = 0;
+}
+
 static void
 on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
 {
@@ -70,7 +93,7 @@ on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
 
     ps->hub->pending_writes--;
     if (err != NULL) {
-        log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\"", ps->room_id, err);
+        log_store_failed(ps->hub, ps->room_id, err);
         if (err == store_err_timeout || err == store_err_unavailable) {
             /* The insert may have committed with its answer lost: the room must
              * get it even if the sender never retries. */

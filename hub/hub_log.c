@@ -103,37 +103,45 @@ hub_log_quote(const char *s, char *out, size_t outlen)
 void
 hub_log_redact_url(const char *url, char *out, size_t outlen)
 {
-    const char *scheme = strstr(url, "://");
+    const char *scheme = url != NULL ? strstr(url, "://") : NULL;
     const char *rest = scheme != NULL ? scheme + 3 : url;
-    const char *at = NULL;
-    size_t n = 0;
-
-    /* The last '@' before the query ends the user part: a password pasted
-     * with an unencoded '/' or '@' in it is still cut out whole. */
-    for (const char *p = rest; *p != '\0' && *p != '?' && *p != '#'; p++) {
-        at = *p == '@' ? p : at;
-    }
+    const char *at = scheme != NULL ? strrchr(rest, '@') : NULL;
+    size_t n;
 
     if (outlen == 0) {
         return;
     }
     out[0] = '\0';
+    if (url == NULL || *url == '\0') {
+        snprintf(out, outlen, "(none)");
+        return;
+    }
     if (scheme == NULL) {
         /* key=value conninfo: say nothing of it but that it was given. */
         snprintf(out, outlen, "(conninfo)");
         return;
     }
     n = (size_t)snprintf(out, outlen, "%.*s", (int)(rest - url), url);
+    if (n >= outlen) {
+        return;
+    }
+    /* Everything before the last '@' is the user part, even when the
+     * password in it holds an unencoded '/', '@', '?' or '#' (an operator
+     * pasting a generated one). Unless a '?' or '#' comes first: then the
+     * '@' may be in the query, and what follows it a query's password, so
+     * nothing past the scheme is shown. */
+    if (at != NULL && strcspn(rest, "?#") < (size_t)(at - rest)) {
+        snprintf(out + n, outlen - n, "(hidden)");
+        return;
+    }
     if (at != NULL) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         const char *user_end = colon != NULL ? colon : at;
-        n += (size_t)snprintf(out + (n < outlen ? n : outlen), n < outlen ? outlen - n : 0, "%.*s@",
-                              (int)(user_end - rest), rest);
+        n += (size_t)snprintf(out + n, outlen - n, "%.*s@", (int)(user_end - rest), rest);
         rest = at + 1;
     }
-    size_t keep = strcspn(rest, "?#");
     if (n < outlen) {
-        snprintf(out + n, outlen - n, "%.*s", (int)keep, rest);
+        snprintf(out + n, outlen - n, "%.*s", (int)strcspn(rest, "?#"), rest);
     }
 }
 

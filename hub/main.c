@@ -44,6 +44,14 @@ main(int argc, char **argv)
         hub_config_clear(&cfg);
         return 2;
     }
+    size_t envi = 0, namelen;
+    for (const char *e; (e = hub_config_unknown_env(environ, &envi, &namelen)) != NULL;) {
+        char name[80], quoted[200];
+        snprintf(name, sizeof(name), "%.*s", (int)namelen, e);
+        hub_log_quote(name, quoted, sizeof(quoted));
+        hub_log_write(HUB_LOG_WARN, "config.unknown_variable", "name=%s help=\"chathub --help\"",
+                      quoted);
+    }
     if (strcmp(cmd, "serve") == 0) {
         rc = hub_serve(&cfg);
     } else if (strcmp(cmd, "migrate") == 0) {

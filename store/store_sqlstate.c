@@ -77,8 +77,13 @@ store_clean_msg(char *dst, size_t len, const char *msg)
     if (len == 0) {
         return;
     }
-    for (const char *p = msg; *p != '\0' && n + 1 < len; p++) {
-        dst[n++] = (*p == '\n' || *p == '\r' || *p == '"' || *p == '\\') ? ' ' : *p;
+    for (const unsigned char *p = (const unsigned char *)msg; *p != '\0' && n + 1 < len; p++) {
+        /* libpq's messages hold tabs, newlines and quotes; a log line's
+         * value holds none of them, nor bytes a terminal would act on. */
+        char c = (*p < 0x20 || *p == '"' || *p == '\\') ? ' ' : *p >= 0x7f ? '?' : (char)*p;
+        if (c != ' ' || (n > 0 && dst[n - 1] != ' ')) {
+            dst[n++] = c; /* runs of blanks as one */
+        }
     }
     while (n > 0 && dst[n - 1] == ' ') {
         n--;

@@ -23,8 +23,9 @@ bool store_sqlstate_retry(const char *state);
  * which a restart's errors are not. */
 bool store_sqlstate_refusing(const char *state);
 
-/* Copy msg into dst (len bytes with the NUL) with newlines, quotes and
- * backslashes turned to spaces and trailing spaces cut. */
+/* Copy msg into dst (len bytes with the NUL) with control bytes, quotes and
+ * backslashes turned to spaces, bytes past ASCII to '?', runs of spaces to
+ * one, and leading and trailing spaces cut. */
 void store_clean_msg(char *dst, size_t len, const char *msg);
 
 #endif

@@ -166,6 +166,10 @@ test('is_active:false archives: history readable, sends get room_archived', asyn
   assert.equal((await c.next('history')).messages.at(-1).content, 'before');
   const api = await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'api' });
   assert.equal(api.status, 409);
+  // A refusal for the sender is theirs, answered with an error: a debug line,
+  // not a warning a client could write at its send rate (an audit).
+  assert.match(a.log, /level=debug event=msg\.store_failed room=\d+ err="archived"/);
+  assert.doesNotMatch(a.log, /level=warn event=msg\.store_failed/);
   // Unarchived, the socket opened while archived may write: the store decides each send.
   assert.equal((await put('/enrollments/5000', { student_id: 500, teacher_id: 501, is_active: true })).status, 200);
   c.send({ type: 'chat_message', message: 'revived', client_id: 'rev' });

@@ -46,7 +46,7 @@ if command -v nginx >/dev/null; then
 fi
 
 # Every variable the hub reads is documented in the example env file.
-for v in $(grep -oE '"[A-Z][A-Z_]+"' "$root/hub/hub_config.c" | tr -d '"' | sort -u); do
+for v in $(grep -oE '"[A-Z][A-Z_]*[A-Z]"' "$root/hub/hub_config.c" | tr -d '"' | sort -u); do
     grep -qE "^#?$v=" "$root/deploy/chathub.env.example" || { echo "FAIL: $v missing from chathub.env.example"; fail=1; }
 done
 exit $fail

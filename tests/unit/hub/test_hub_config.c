@@ -122,6 +122,29 @@ test_redacted_url_has_no_password_or_query(void)
     ok(strcmp(out, "redis://@h:6379/0") == 0, "no user, only a password (got %s)", out);
     hub_log_redact_url("host=x password=y", out, sizeof(out));
     ok(strstr(out, "password") == NULL, "key=value conninfo is not echoed");
+    /* An audit: a '?' or '#' in the password ended the user part early. */
+    hub_log_redact_url("postgresql://u:Se?cret_A@h:5432/db", out, sizeof(out));
+    ok(strstr(out, "Se") == NULL && strstr(out, "cret") == NULL, "a '?' in the password (got %s)",
+       out);
+    hub_log_redact_url("postgresql://u:Se#cret_B@h/db", out, sizeof(out));
+    ok(strstr(out, "Se") == NULL && strstr(out, "cret") == NULL, "a '#' in it (got %s)", out);
+    hub_log_redact_url("postgresql://u:Sec@ret?C@h/db", out, sizeof(out));
+    ok(strstr(out, "ret") == NULL && strstr(out, "Sec") == NULL, "'@' and '?' in it (got %s)", out);
+    hub_log_redact_url("postgresql://chathub:Wr@ng/Db:Pa?ss_jjjj2222@127.0.0.1/chathub", out,
+                       sizeof(out));
+    ok(strstr(out, "ng") == NULL && strstr(out, "Pa") == NULL && strstr(out, "jjjj") == NULL,
+       "'@', '/', ':' and '?' in it (got %s)", out);
+    hub_log_redact_url("postgresql://h/db?password=pw@x", out, sizeof(out));
+    ok(strstr(out, "pw") == NULL && strstr(out, "x") == NULL, "'@' in the query (got %s)", out);
+    hub_log_redact_url("postgresql://u:p@h/db?password=pw@x", out, sizeof(out));
+    ok(strstr(out, "pw") == NULL && strstr(out, "p@") == NULL && strstr(out, ":p") == NULL,
+       "'@' in the user part and the query (got %s)", out);
+    hub_log_redact_url("postgresql://h:5432/db?sslmode=require", out, sizeof(out));
+    ok(strcmp(out, "postgresql://h:5432/db") == 0, "no user part (got %s)", out);
+    hub_log_redact_url("", out, sizeof(out));
+    ok(strcmp(out, "(none)") == 0, "empty");
+    hub_log_redact_url(NULL, out, sizeof(out));
+    ok(strcmp(out, "(none)") == 0, "none");
 }
 
 static void
@@ -263,6 +286,14 @@ test_switches_and_lists_take_only_their_values(void)
         {{"HUB_DEMO_USERS=1, 2 ", NULL}, true, "HUB_DEMO_USERS with blanks around ids loads"},
         {{"HUB_DEMO_USERS=1,  ", NULL}, false, "HUB_DEMO_USERS with a blank entry is refused"},
         {{"HUB_REDIS=", NULL}, true, "HUB_REDIS empty is the default, on"},
+        /* An audit: an empty DATABASE_URL crashed the node, a certificate
+         * without its key served plain text, a blank before a number was
+         * read past. */
+        {{"DATABASE_URL=", NULL}, false, "an empty DATABASE_URL is refused"},
+        {{"HUB_TLS_CERT=/c.pem", NULL}, false, "HUB_TLS_CERT without HUB_TLS_KEY is refused"},
+        {{"HUB_TLS_KEY=/k.pem", NULL}, false, "HUB_TLS_KEY without HUB_TLS_CERT is refused"},
+        {{"HUB_RATE_LIMIT= 7", NULL}, false, "a blank before a number is refused"},
+        {{"HUB_RATE_LIMIT=7", NULL}, true, "the number alone loads"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -273,9 +304,27 @@ test_switches_and_lists_take_only_their_values(void)
     }
 }
 
+static void
+test_unknown_hub_variables_are_named(void)
+{
+    char *env[] = {"HUB_JWT_SECRTE=x", "PATH=/bin",    "HUB_API_KEY=k",
+                   "HUB_=1",           "HUB_LOGLEVEL", NULL};
+    size_t i = 0, len;
+    const char *e;
+
+    e = hub_config_unknown_env(env, &i, &len);
+    ok(e != NULL && len == 14 && strncmp(e, "HUB_JWT_SECRTE", len) == 0, "a typo is named");
+    e = hub_config_unknown_env(env, &i, &len);
+    ok(e != NULL && len == 4, "HUB_ alone too");
+    e = hub_config_unknown_env(env, &i, &len);
+    ok(e != NULL && len == 12, "an entry without '='");
+    ok(hub_config_unknown_env(env, &i, &len) == NULL, "settings and other names are not");
+}
+
 int
 main(void)
 {
+    test_unknown_hub_variables_are_named();
     test_defaults_apply_without_environment();
     test_flags_override_environment();
     test_bad_values_are_refused();

@@ -61,10 +61,11 @@ main(void)
     maps("2350", NULL, "a prefix of a known state");
     maps(NULL, NULL, "no state");
     cleans("quotes and a newline", "relation \"x\" does not exist\n", 64,
-           "relation  x  does not exist");
-    cleans("a backslash and CR LF", "a\\b\r\nc", 64, "a b  c");
+           "relation x does not exist");
+    cleans("a backslash and CR LF", "a\\b\r\nc", 64, "a b c");
     cleans("a cut", "abcdef", 4, "abc");
     cleans("trailing spaces", "trailing   ", 64, "trailing");
     cleans("nothing", "", 64, "");
+    cleans("a tab, an escape, DEL, past ASCII", "\tx\ty\x1b[31m\x7f\xc3\xa9", 64, "x y [31m???");
     return tap_done();
 }
