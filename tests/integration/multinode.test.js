@@ -2,6 +2,7 @@
 // across nodes, a Redis outage with zero loss, slow consumers, and nginx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { startHub, seed, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';
 import { startRedis, startNginx } from '../lib/servers.js';
 import { startProxy } from '../lib/proxy.js';
@@ -458,7 +459,12 @@ test('HUB_REUSEPORT: two nodes on one port share its connections and deliver acr
     const joined = (hub) => hub.log.split('\n').filter((l) => l.includes('event=ws.joined')).length;
     for (let i = 0; i < 100 && joined(p) + joined(q) < 40; i++) await sleep(50); // logs come through pipes
     assert.equal(joined(p) + joined(q), 40, 'every socket joined one of the two nodes');
-    assert.ok(joined(p) > 0 && joined(q) > 0, `both nodes got sockets (${joined(p)} / ${joined(q)})`);
+    if (joined(p) === 0 || joined(q) === 0) {
+      // Seen once in ~40 CI runs (40 / 0); the listeners, for next time.
+      let listeners = '';
+      try { listeners = execFileSync('ss', ['-ltnpe', `sport = :${port}`], { encoding: 'utf8' }); } catch {}
+      assert.fail(`both nodes got sockets (${joined(p)} / ${joined(q)}); listeners:\n${listeners}`);
+    }
     await sleep(300); // both nodes' subscriptions
     clients[0].send({ type: 'chat_message', message: 'one port, two nodes', client_id: 'rp' });
     const m = await clients[0].next('chat_message');
