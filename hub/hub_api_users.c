@@ -138,10 +138,14 @@ hub_api_tokens_post(hub_t *hub, hub_http_req_t *req)
     char path[PROTO_API_KEY_MAX + 32];
 
     tc->ref = (hub_ref_t){hub, req->id};
-    if (hub_api_json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0 ||
-        hub_api_json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
+    if (hub_api_json_id(cJSON_GetObjectItemCaseSensitive(req->json, "user_id"), &tc->user_id) < 0) {
         free(tc);
-        hub_api_bad_request(req, "user_id must be a user id; token, when given, a string");
+        hub_api_bad_request(req, "user_id must be a user id");
+        return;
+    }
+    if (hub_api_json_str(req->json, "token", PROTO_API_KEY_MAX, &given) < 0) {
+        free(tc);
+        hub_api_bad_request(req, "token must be 1..128 characters of A-Z a-z 0-9 _ -");
         return;
     }
     if (given != NULL) {

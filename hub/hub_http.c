@@ -471,22 +471,26 @@ route(hub_t *hub, hub_http_req_t *req)
  * cannot read: 411 for one sent with Transfer-Encoding (lws 4.1 does not
  * decode a chunked request body; it would wait for one that never ends), 400
  * for a Content-Length that is not a decimal number, 413 for one over
- * HUB_HTTP_BODY_MAX (answered before any of it is read).
+ * HUB_HTTP_BODY_MAX, however many digits (answered before any of it is
+ * read).
  */
 static int
 body_follows(struct lws *wsi)
 {
-    char cl[32];
+    char cl[128];
     int n = lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
 
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
         return 411;
     }
     if (n <= 0) {
-        return n == 0 ? 0 : 400; /* < 0: too long for any body we take */
+        return n == 0 ? 0 : 400; /* < 0: no decimal number is that long */
     }
-    if (n > 19 || strspn(cl, "0123456789") != (size_t)n) {
+    if (strspn(cl, "0123456789") != (size_t)n) {
         return 400;
+    }
+    if (n > 19) {
+        return 413; /* a number, past what 64 bits hold */
     }
     unsigned long long len = strtoull(cl, NULL, 10);
     return len > HUB_HTTP_BODY_MAX ? 413 : len > 0;
