@@ -91,6 +91,7 @@ typedef struct hub {
     uint64_t store_failed_logged_ms;
     unsigned store_failed_unlogged;
     bool schema_behind; /* the store lacks a migration this binary knows (hub_schema.h) */
+    bool schema_ahead;  /* ... or has one this binary does not know */
     bool stopping;
     bool draining;
     int exit_code;

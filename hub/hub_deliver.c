@@ -64,7 +64,8 @@ deliver(hub_t *hub, const proto_msg_t *msg, hub_buf_t *frame, size_t len)
 /* A send the store refused for its sender (an archived room, a removed
  * participant) is the client's business, answered with an error frame: a
  * debug line, as a client could otherwise write warnings at its rate. The
- * store's own failures are warnings, one per 10 s with a count. */
+ * store's own failures are warnings, one per 10 s with a count of the
+ * others, which are debug lines. */
 static void
 log_store_failed(hub_t *hub, int64_t room_id, const char *err)
 {
@@ -76,6 +77,7 @@ log_store_failed(hub_t *hub, int64_t room_id, const char *err)
     }
     if (hub->store_failed_logged_ms != 0 && now - hub->store_failed_logged_ms < 10000) {
         hub->store_failed_unlogged++;
+        log_debug("msg.store_failed", "room=%" PRId64 " err=\"%s\"", room_id, err);
         return;
     }
     log_warn("msg.store_failed", "room=%" PRId64 " err=\"%s\" since_last=%u", room_id, err,

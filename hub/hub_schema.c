@@ -2,7 +2,9 @@
  * The schema check (hub_schema.h): the highest version applied against the
  * highest this binary knows. An older binary on a newer schema is the
  * normal middle of a rolling upgrade (migrate first, then replace the
- * nodes), so only a schema behind the binary is reported.
+ * nodes), so only a schema behind the binary fails /ready; a schema ahead
+ * of it (that middle, or a rollback) is one warning, so that an operator
+ * who rolled back knows the database did not.
  */
 #include "hub_schema.h"
 
@@ -41,6 +43,13 @@ on_version(void *ud, int have, const char *err)
             log_info("store.schema_ok", "have=%d", have);
         }
         hub->schema_behind = behind;
+        if (err == NULL && have > want && !hub->schema_ahead) {
+            log_warn("store.schema_ahead",
+                     "have=%d know=%d hint=\"a newer release migrated the database; this node "
+                     "runs as before, roll forward to finish\"",
+                     have, want);
+        }
+        hub->schema_ahead = err == NULL && have > want;
     }
     if (a->cb != NULL) {
         a->cb(hub, a->ud, store_down(err) ? err : NULL, hub->schema_behind);

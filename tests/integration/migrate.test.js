@@ -58,3 +58,24 @@ test('a node on a database behind its migrations: /ready 503 "schema" and one lo
     await h.stop();
   }
 });
+
+// A rollback (an older binary on a database a newer release migrated) was
+// silent: nothing told the operator the database had not rolled back too
+// (an audit of rolling upgrades). It is one warning, and the node serves.
+test('a node on a database ahead of its migrations says so once and stays ready', { timeout: 30000 }, async () => {
+  const database = createDatabase();
+  const first = await startHub({ database });
+  await first.stop();
+  const latest = Number(psql('SELECT max(version) FROM schema_migrations', database).trim());
+  psql(`INSERT INTO schema_migrations (version, name) VALUES (${latest + 1}, 'from_a_newer_release')`, database);
+  const h = await startHub({ database, migrate: false });
+  try {
+    assert.ok(await readyBecomes(h, 200, 15000));
+    await fetch(`${h.url}/ready`);
+    for (let i = 0; i < 50 && !/store\.schema_ahead/.test(h.log); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((h.log.match(/event=store\.schema_ahead/g) ?? []).length, 1, h.log);
+    assert.match(h.log, new RegExp(`level=warn event=store\\.schema_ahead have=${latest + 1} know=${latest}`));
+  } finally {
+    await h.stop();
+  }
+});
