@@ -125,6 +125,7 @@ export class ChatSocket {
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null; // the room asked for, then the one connection_established named
+    this.userId = null; // the user connection_established named last
     this.asked = undefined; // the room argument of the last connect() (null: the fallback)
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
@@ -195,13 +196,11 @@ export class ChatSocket {
     // While the fallback room is not known yet (roomId null), any other
     // room is a move too: those sends were meant for the fallback.
     const moving = !same && this.asked !== undefined && room !== this.roomId;
-    let dropped = [];
+    let report = () => {};
     this.detach(new Error('reconnected'), !moving);
     if (moving) {
       this.lastSeq = null;
-      dropped = [...this.pending.keys()].map((id) => [id, this.written.has(id)]);
-      this.pending.clear();
-      this.written.clear();
+      report = this.dropPending('the room changed');
       this.readSeq = null;
     }
     if (!same || this.roomId === null) this.roomId = room;
@@ -211,11 +210,24 @@ export class ChatSocket {
     this.backoff = 0;
     this.lostEmitted = false;
     this.open('connecting');
-    for (const [clientId, carried] of dropped) {
-      this.emit('error', carried
-        ? { type: 'error', code: 'unconfirmed', message: 'the room changed before the hub answered this send', client_id: clientId }
-        : { type: 'error', code: 'cancelled', message: 'the room changed before the hub took this send', client_id: clientId });
-    }
+    report();
+  }
+
+  /** Pending sends end here: returns a function that emits an error for
+   * each, cancelled for one no socket carried (the hub never saw it),
+   * unconfirmed for one a socket carried whose answer never came. */
+  dropPending(why) {
+    const dropped = [...this.pending.keys()].map((id) => [id, this.written.has(id)]);
+    this.pending.clear();
+    this.written.clear();
+    this.retrying.clear();
+    return () => {
+      for (const [clientId, carried] of dropped) {
+        this.emit('error', carried
+          ? { type: 'error', code: 'unconfirmed', message: `${why} before the hub answered this send`, client_id: clientId }
+          : { type: 'error', code: 'cancelled', message: `${why} before the hub took this send`, client_id: clientId });
+      }
+    };
   }
 
   /** connect() to another room with the same token. */
@@ -223,8 +235,19 @@ export class ChatSocket {
     this.connect(roomId);
   }
 
+  /** The session ends: nothing of it goes to a later connect(), which may
+   * be another user's (an app that switched users sent the old user's
+   * pending send as the new one, resumed from the old one's seq). Pending
+   * sends end with cancelled or unconfirmed. */
   disconnect() {
     this.stop(new Error('disconnected'));
+    const report = this.dropPending('the client disconnected');
+    this.lastSeq = null;
+    this.readSeq = null;
+    this.asked = undefined;
+    this.roomId = null;
+    this.userId = null;
+    report();
   }
 
   /** No more attempts: the socket closed, pending history rejected with why. */
@@ -444,6 +467,13 @@ export class ChatSocket {
         this.pingAt = null;
         this.watch(ws, this.pingIntervalMs, () => this.checkIdle(ws));
         this.roomId = f.room_id;
+        // Another user than before (a new token after a 4401, say): the
+        // old user's sends and read mark are not this one's to make.
+        const uid = f.user?.id ?? null;
+        const report = this.userId !== null && uid !== null && uid !== this.userId
+          ? this.dropPending('the user changed') : () => {};
+        if (uid !== this.userId && this.userId !== null) this.readSeq = null;
+        this.userId = uid;
         // The room's seq is the truth: one behind what we hold (a database
         // restored from a backup) would otherwise hide its next messages.
         if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
@@ -452,6 +482,8 @@ export class ChatSocket {
         this.tokensAt = this.now();
         // Sends made while not open; one made by a handler below goes at once.
         const queued = [...this.pending];
+        report();
+        if (ws !== this.ws) return; // a handler closed or replaced the socket
         this.setState('open');
         if (ws !== this.ws) return; // a handler closed or replaced the socket
         this.emit('connection_established', f);

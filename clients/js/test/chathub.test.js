@@ -856,3 +856,47 @@ test('connect(null) asked again before the fallback is known keeps the send', ()
   established(FakeWS.last(), 0, 3);
   assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
 });
+
+// ---- a session is one user's ----
+
+test("disconnect() ends the session: a pending send is cancelled, and the next connect() starts fresh, not from the old seq", () => {
+  const { c, events } = client();
+  c.connect(12, 'maria');
+  established(FakeWS.last(), 47);
+  c.markRead(47);
+  const carried = c.send('sent, not answered');
+  FakeWS.last().drop(1006); // reconnecting: the next send waits for a socket
+  const waiting = c.send('waiting for a socket');
+  c.disconnect();
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]),
+    [['unconfirmed', carried], ['cancelled', waiting]]);
+  c.connect(12, 'olga'); // the demo page's user switch
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=olga', 'no last_seq of the other session');
+  established(FakeWS.last(), 47);
+  assert.deepEqual(FakeWS.last().sent, [], "nothing of Maria's goes out as Olga's");
+});
+
+test('a new token for another user (after a 4401): the old user\'s pending send is not made as the new one', () => {
+  const { c, events } = client();
+  c.connect(12, 'maria');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 2 }, participants: [], last_seq: 5, resumed_from: null });
+  FakeWS.last().drop(1006);
+  const id = c.send('by maria');
+  c.connect(12, 'olga');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 3 }, participants: [], last_seq: 5, resumed_from: 5 });
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message'), []);
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]), [['cancelled', id]]);
+  assert.equal(c.state, 'open');
+});
+
+test('a new token for the same user keeps the pending send', () => {
+  const { c } = client();
+  c.connect(12, 'maria');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 2 }, participants: [], last_seq: 5, resumed_from: null });
+  FakeWS.last().drop(4401);
+  const id = c.send('by maria');
+  c.connect(12, 'maria-again');
+  assert.match(FakeWS.last().url, /last_seq=5/);
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 2 }, participants: [], last_seq: 5, resumed_from: 5 });
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
+});
