@@ -69,7 +69,7 @@ async function loadEarlier(beforeSeq) {
     $('earlier').hidden = !page.hasMore;
   } catch (e) {
     // Without a code the socket closed first (a room switch): nothing to say.
-    if (e.code) $('notice').textContent = `history: ${e.code}`;
+    if (e.code) notice(ERRORS[e.code] ?? `Earlier messages could not be loaded (${e.code}).`, true);
   } finally {
     $('earlier').disabled = false;
   }
@@ -95,10 +95,11 @@ chat.on('state', (s) => {
   $('state').textContent = s;
   $('state').className = `state ${s}`;
   $('text').disabled = $('send').disabled = s !== 'open';
+  $('online').classList.toggle('stale', s !== 'open'); // last known, not live
 });
 chat.on('connection_established', (e) => {
   $('room-title').textContent = e.room.name || `Room ${e.room_id}`;
-  $('notice').textContent = '';
+  notice('');
   for (const p of e.participants) names.set(p.id, p.full_name);
   online = new Set(e.participants.filter((p) => p.online).map((p) => p.id));
   renderOnline();
@@ -108,6 +109,7 @@ chat.on('connection_established', (e) => {
   }
 });
 chat.on('message', (m) => {
+  if (noticeClears) notice('');
   if (m.sender) names.set(m.sender.id, m.sender.full_name);
   messageItem(m, false);
   chat.markRead(m.seq);
@@ -123,9 +125,34 @@ chat.on('typing', (t) => {
   else typingUntil.delete(t.user.id);
   renderTyping();
 });
-chat.on('error', (e) => { $('notice').textContent = `${e.code}: ${e.message}`; });
-chat.on('connection_lost', () => { $('notice').textContent = 'Connection lost, still retrying…'; });
-chat.on('closed', ({ code }) => { $('notice').textContent = `Closed by the server (${code}): not reconnecting.`; });
+// What a person reads for an error or a final close, not the wire's codes.
+const ERRORS = {
+  unavailable: 'The server cannot store messages just now: yours goes out as soon as it can.',
+  rate_limited: 'Slow down a little: your messages go out in a moment.',
+  too_large: 'That message is too long.',
+  room_archived: 'This room is archived: you can read it, not write in it.',
+  forbidden: 'You cannot write in this room.',
+  cancelled: 'A message was not sent: you left the room first.',
+  unconfirmed: 'A message may not have been sent: you left the room first.',
+};
+const CLOSES = {
+  4401: 'Your sign-in has expired: reload the page.',
+  4403: 'You are not a member of this room.',
+  4404: 'There is no such room.',
+};
+// A notice that a later message makes stale (the store came back).
+let noticeClears = false;
+function notice(text, clears = false) {
+  $('notice').textContent = text;
+  noticeClears = clears;
+}
+
+chat.on('error', (e) => notice(ERRORS[e.code] ?? e.message ?? e.code, e.code === 'unavailable' || e.code === 'rate_limited'));
+chat.on('connection_lost', () => notice('Cannot reach the server, still trying…', true));
+chat.on('closed', ({ code }) => {
+  $('room-title').textContent = 'Not available';
+  notice(`${CLOSES[code] ?? 'The server closed the connection.'} (${code})`);
+});
 
 async function enter(room) {
   me = Number($('user').value);
@@ -139,7 +166,7 @@ async function enter(room) {
     chat.disconnect();
     chat.connect(room === 'general' ? 'general' : Number(room), token);
   } catch (e) {
-    $('notice').textContent = e.message;
+    notice(e.message);
   }
 }
 

@@ -141,3 +141,27 @@ test('entering a room shows its latest page; "Earlier messages" brings the rest,
   await page.screenshot({ path: path.join(SHOTS, 'history.png') });
   await page.close();
 });
+
+// Switching user kept the old user's place: the socket resumed from their
+// seq, so the new user's list stayed empty with no way to earlier pages, and
+// a message still pending went out under the new user's name (an audit).
+test('switching user on the page shows the room afresh, and a message goes as the user who sent it', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${a.url}/?user=2&room=1`);
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll('#messages li[data-seq]').length > 0, null, { timeout: 10000 });
+  await page.selectOption('#user', '1'); // Ivan: Olga left room 1 in the first test
+  await page.waitForFunction(() => window.chat.state === 'open' && document.querySelectorAll('#messages li[data-seq]').length > 0, null, { timeout: 10000 });
+  const established = await page.evaluate(() => new Promise((resolve) => {
+    window.chat.on('connection_established', (e) => resolve({ user: e.user.id, resumed: e.resumed_from }));
+    window.chat.switchRoom(1); // the same room again: a token refresh, resumed
+  }));
+  assert.deepEqual(established.user, 1);
+  await page.fill('#text', 'from ivan');
+  await page.click('#send');
+  await page.waitForFunction(() => [...document.querySelectorAll('#messages li[data-seq]')].some((li) => li.textContent.includes('from ivan')), null, { timeout: 10000 });
+  const h = await a.api('GET', '/rooms/1/messages?limit=1');
+  assert.equal(h.json.messages[0].content, 'from ivan');
+  assert.equal(h.json.messages[0].sender.id, 1);
+  await page.close();
+});

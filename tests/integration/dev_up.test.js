@@ -40,6 +40,27 @@ test('deploy/dev up serves the seed check and stops cleanly on SIGINT', { timeou
     assert.equal(a.message.content, 'Test message');
     await student.close();
     await parent.close();
+
+    // A second run from the same directory, or onto the same port, says why
+    // and leaves the first alone (it used to stop the first one's PostgreSQL).
+    const second = (env) => new Promise((resolve) => {
+      const p = spawn('bash', [path.join(ROOT, 'deploy', 'dev'), 'up'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      p.stdout.on('data', (d) => (text += d));
+      p.stderr.on('data', (d) => (text += d));
+      const timer = setTimeout(() => p.kill('SIGINT'), 60000);
+      p.once('exit', (code) => { clearTimeout(timer); resolve({ code, text }); });
+    });
+    const again = await second({ HUB_LISTEN: `127.0.0.1:${await freePort()}`, CHATHUB_DEV_DIR: dir });
+    assert.equal(again.code, 1, again.text);
+    assert.match(again.text, /already running from/);
+    const other = mkdtempSync(path.join(os.tmpdir(), 'chathub-devup-'));
+    const taken = await second({ HUB_LISTEN: `127.0.0.1:${port}`, CHATHUB_DEV_DIR: other });
+    rmSync(other, { recursive: true, force: true });
+    assert.equal(taken.code, 1, taken.text);
+    assert.match(taken.text, new RegExp(`HUB_LISTEN=127\\.0\\.0\\.1:${port}: that port is taken`));
+    const ready = await fetch(`http://127.0.0.1:${port}/ready`);
+    assert.equal(ready.status, 200, `the first run still serves: ${await ready.text()}`);
   } finally {
     proc.kill('SIGINT');
     const { code } = await exited;
