@@ -28,9 +28,9 @@ export interface Options {
   maxMessageBytes?: number;
   /** The hub's HUB_RATE_LIMIT and HUB_RATE_BURST (default 20 and 40): the client paces its frames a little under them, and halves its pace at each rate_limited. */
   rateLimit?: number; rateBurst?: number;
-  /** A handshake with no connection_established after this is a failed attempt (default 15000 ms; 0: no limit). */
+  /** A handshake with no connection_established after this is a failed attempt (default 30000 ms; 0: no limit). */
   connectTimeoutMs?: number;
-  /** A room silent this long gets a ping (default 25000 ms; 0: never), whose answer, or any frame, must come within pongTimeoutMs (default 10000) or the socket is replaced. */
+  /** A room silent this long gets a ping (default 25000 ms; 0: never), whose answer, or any frame, must come within pongTimeoutMs (default 10000; twelve times that while a history page is on its way; 0: pings, never judged) or the socket is replaced. */
   pingIntervalMs?: number; pongTimeoutMs?: number;
   setTimeout?: typeof setTimeout; clearTimeout?: typeof clearTimeout; random?: () => number;
   now?: () => number; /* clock in ms, default Date.now */

@@ -30,13 +30,19 @@ const STABLE_MS = 10000;
 // A link can die without a close: a NAT or proxy that forgets the connection,
 // a laptop that sleeps, a Wi-Fi hop. Browsers give a page no keepalive of
 // their own, so the client watches: a handshake that has not brought
-// connection_established in CONNECT_TIMEOUT_MS is a failed attempt (the hub
-// itself gives up on one after 10 s), and a room silent for PING_INTERVAL_MS
-// gets a ping, whose answer (or any frame) must come within PONG_TIMEOUT_MS
-// or the socket is taken for dead and replaced.
-const CONNECT_TIMEOUT_MS = 15000;
+// connection_established in CONNECT_TIMEOUT_MS is a failed attempt (well
+// past a hub's own answer to a store that is down, 1013 after its 5 s query
+// timeout, and the queue before it: shorter, a slow but working hub was
+// retried over and over), and a room silent for PING_INTERVAL_MS gets a
+// ping, whose answer (or any frame) must come within PONG_TIMEOUT_MS or the
+// socket is taken for dead and replaced. The hub never lets a frame overtake
+// another, so the pong waits behind a history page the socket asked for:
+// while one is on its way the deadline is HISTORY_PONG_FACTOR times longer
+// (a 6 MB page at 1 Mbit/s takes 50 s).
+const CONNECT_TIMEOUT_MS = 30000;
 const PING_INTERVAL_MS = 25000;
 const PONG_TIMEOUT_MS = 10000;
+const HISTORY_PONG_FACTOR = 12;
 
 /** Full jitter: a delay in [0, min(cap, base * 2^attempt)). attempt 0 → up to 1 s. */
 export function backoffDelay(attempt, random = Math.random) {
@@ -94,10 +100,11 @@ export class ChatSocket {
    * (the hub's HUB_MAX_MESSAGE_BYTES, 65536: a longer send is refused here
    * with too_large), rateLimit and rateBurst (the hub's HUB_RATE_LIMIT and
    * HUB_RATE_BURST, 20 and 40: frames beyond wait their turn here),
-   * connectTimeoutMs, pingIntervalMs and pongTimeoutMs (15000, 25000, 10000;
-   * 0 turns that watch off), and for tests WebSocket, setTimeout,
-   * clearTimeout, random, now (ms), fetch (null: no probe after a failed
-   * upgrade).
+   * connectTimeoutMs, pingIntervalMs and pongTimeoutMs (30000, 25000, 10000;
+   * 0 turns that watch off: no deadline, or no pings, or pings with no
+   * deadline), and for tests WebSocket, setTimeout, clearTimeout, random,
+   * now (ms; also the link watch's clock, else a monotonic one), fetch
+   * (null: no probe after a failed upgrade).
    */
   constructor(options = {}) {
     this.url = (options.url ?? defaultUrl()).replace(/^http/, 'ws').replace(/\/$/, '');
@@ -106,6 +113,9 @@ export class ChatSocket {
     this.clearTimeout = options.clearTimeout ?? globalThis.clearTimeout.bind(globalThis);
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
+    // The link watch's clock: a wall clock stepped back (NTP) would make a
+    // pong look older than its ping.
+    this.clock = options.now ?? (globalThis.performance ? () => globalThis.performance.now() : Date.now);
     this.fetch = options.fetch === undefined ? globalThis.fetch?.bind(globalThis) : options.fetch;
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.rateLimit = (options.rateLimit ?? RATE_LIMIT) * RATE_MARGIN;
@@ -114,8 +124,8 @@ export class ChatSocket {
     this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
     this.pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
     this.watchdog = null; // the socket's handshake deadline, then its idle check
-    this.heardAt = 0; // when the socket last brought a frame (now())
-    this.pingAt = null; // when the idle check last sent a ping
+    this.heardAt = 0; // when the socket last brought a frame (clock())
+    this.pingAt = null; // when the idle check last sent a ping (clock())
     this.outbox = []; // frames the open socket sends as the rate allows
     this.biggestSent = 0; // the largest send frame the current socket carried (bytes)
     this.outboxTimer = null;
@@ -308,7 +318,7 @@ export class ChatSocket {
     };
     ws.onmessage = (ev) => {
       opened = true;
-      this.heardAt = this.now();
+      this.heardAt = this.clock();
       this.onFrame(ws, ev.data);
     };
     ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : attempt);
@@ -342,11 +352,13 @@ export class ChatSocket {
    * the ping, not from the silence: a background tab's timers can fire
    * minutes late, and a quiet room is not a dead one. */
   checkIdle(ws) {
-    const now = this.now();
+    const now = this.clock();
     const check = () => this.checkIdle(ws);
     if (this.pingAt !== null && this.heardAt < this.pingAt) {
-      if (now - this.pingAt >= this.pongTimeoutMs) this.abandon(ws, null);
-      else this.watch(ws, this.pongTimeoutMs - (now - this.pingAt), check);
+      const paging = [...this.historyWaiters.values()].some((w) => w.frame === null);
+      const deadline = this.pongTimeoutMs * (paging ? HISTORY_PONG_FACTOR : 1);
+      if (now - this.pingAt >= deadline) this.abandon(ws, null);
+      else this.watch(ws, Math.min(this.pongTimeoutMs, deadline - (now - this.pingAt)), check);
       return;
     }
     const idle = now - this.heardAt;
@@ -354,9 +366,17 @@ export class ChatSocket {
       this.watch(ws, this.pingIntervalMs - idle, check);
       return;
     }
-    this.pingAt = now;
-    this.rawSend({ type: 'ping' });
-    this.watch(ws, this.pongTimeoutMs, check);
+    // Straight to the socket, not behind the sends the rate holds back (a
+    // ping queued there is no test of the link); it takes its token all the
+    // same, so the pace stays under the hub's.
+    ws.send(JSON.stringify({ type: 'ping' }));
+    this.tokens -= 1;
+    if (this.pongTimeoutMs > 0) {
+      this.pingAt = now;
+      this.watch(ws, this.pongTimeoutMs, check);
+    } else {
+      this.watch(ws, this.pingIntervalMs, check); // pings with no deadline
+    }
   }
 
   /** Give up on ws as if it had closed with 1006 (failed: its attempt, for

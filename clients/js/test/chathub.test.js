@@ -900,3 +900,45 @@ test('a new token for the same user keeps the pending send', () => {
   FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 2 }, participants: [], last_seq: 5, resumed_from: 5 });
   assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
 });
+
+test('a history page on its way holds the pong deadline back (the pong waits behind it), up to twelve times', () => {
+  const { c, timers } = client(() => 0, watching);
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws);
+  const page = c.history({ limit: 100 });
+  page.catch(() => {});
+  timers.runNext(); // the ping, at 25 s
+  assert.deepEqual(ws.sent.at(-1), { type: 'ping' });
+  while (timers.queue.length > 0 && timers.now < 25000 + 110000) timers.runNext();
+  assert.equal(ws.closed, false, 'still waiting for the page after 110 s');
+  const hid = ws.sent.find((f) => f.type === 'history').client_id;
+  ws.frame({ type: 'history', room_id: 12, messages: [], has_more: false, client_id: hid });
+  timers.runNext();
+  assert.equal(ws.closed, false, 'the page came: the link is alive');
+  // No page in flight: the plain 10 s deadline.
+  while (ws.sent.filter((f) => f.type === 'ping').length < 2) timers.runNext();
+  timers.runNext();
+  assert.equal(ws.closed, true);
+});
+
+test('the ping goes at once, not behind sends the rate holds back', () => {
+  const { c, timers } = client(() => 0, { ...watching, rateLimit: 1, rateBurst: 1 });
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws);
+  for (let i = 0; i < 40; i++) c.send(`m${i}`); // 40 s of sends at one a second
+  while (!ws.sent.some((f) => f.type === 'ping')) timers.runNext();
+  assert.equal(timers.now, 25000, 'the ping went when the room had been silent 25 s');
+  assert.ok(ws.sent.filter((f) => f.type === 'chat_message').length < 40, 'with sends still waiting');
+});
+
+test('pongTimeoutMs 0: pings go on, none is judged', () => {
+  const { c, timers } = client(() => 0, { ...watching, pongTimeoutMs: 0 });
+  c.connect(12, 't');
+  const ws = FakeWS.last();
+  established(ws);
+  for (let i = 0; i < 5; i++) timers.runNext();
+  assert.equal(ws.sent.filter((f) => f.type === 'ping').length, 5);
+  assert.equal(ws.closed, false);
+});
