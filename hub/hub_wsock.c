@@ -658,14 +658,38 @@ is_upgrade(const proto_request_t *req)
            proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
 }
 
-/* An upgrade lws can serve as well as the hub: HTTP/1.1 with a Host, to
- * websocket, with Connection: Upgrade (RFC 6455 §4.1). */
+/* One Host line naming the server (RFC 9112 §3.2: none, an empty one for a
+ * ws:// target, or two, is 400). Lines of a header are joined with ", ",
+ * which no host name holds. */
+static bool
+one_host(const proto_request_t *req)
+{
+    char v[256];
+    int n = proto_request_header(req, "Host", v, sizeof(v));
+
+    return n > 0 && memchr(v, ',', (size_t)n) == NULL;
+}
+
+/* One Sec-WebSocket-Key, 16 bytes in base64 (RFC 6455 §4.2.1). */
+static bool
+one_key(const proto_request_t *req, char key[64])
+{
+    int n = proto_request_header(req, "Sec-WebSocket-Key", key, 64);
+
+    return n > 0 && proto_ws_key_valid(key, (size_t)n);
+}
+
+/* An upgrade lws can serve as well as the hub: HTTP/1.1 with one Host, to
+ * websocket, with Connection: Upgrade and one good key (RFC 6455 §4.1;
+ * lws 4.1 hangs up on no Host, an empty one or a long key, and upgrades
+ * two keys). */
 static bool
 sound_upgrade(const proto_request_t *req)
 {
-    return req->minor >= 1 && proto_request_has_header(req, "Host") &&
-           proto_request_lists(req, "Upgrade", "websocket") &&
-           proto_request_lists(req, "Connection", "upgrade");
+    char key[64];
+
+    return req->minor >= 1 && one_host(req) && proto_request_lists(req, "Upgrade", "websocket") &&
+           proto_request_lists(req, "Connection", "upgrade") && one_key(req, key);
 }
 
 /* lws 4.1 reads Connection into 128 bytes and hangs up, without a status,
@@ -755,7 +779,7 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
     const char *why = NULL;
     hub_hs_t hs = {.req = &req, .fd = fd};
     hub_conn_t *c;
-    int status, klen;
+    int status;
     size_t alen;
     size_t left;
     proto_request_status_t st = proto_request_parse(head, n, &req);
@@ -784,12 +808,11 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
     if (status == 0 && req.minor < 1) {
         status = 426; /* RFC 9110 §7.8: an HTTP/1.0 Upgrade is ignored, a plain GET */
         why = "upgrade_over_http_1_0";
-    } else if (status == 0 && !proto_request_has_header(&req, "Host")) {
-        status = 400; /* RFC 9112 §3.2 */
-        why = "no_host";
+    } else if (status == 0 && !one_host(&req)) {
+        status = 400;
+        why = "bad_host";
     }
-    klen = proto_request_header(&req, "Sec-WebSocket-Key", key, sizeof(key));
-    if (status == 0 && (klen <= 0 || !proto_ws_key_valid(key, (size_t)klen))) {
+    if (status == 0 && !one_key(&req, key)) {
         status = 400;
         why = "bad_websocket_key";
     }

@@ -2,7 +2,10 @@
  * The request head's grammar, strict where a lax reading could be abused
  * (RFC 9112 §11: no blank before a header's colon, no folded lines, no
  * control bytes) and lenient where clients differ harmlessly (a bare LF
- * ends a line, §2.2).
+ * ends a line, §2.2; blanks after the version are dropped, as lws and nginx
+ * do). An empty line before the request line (§2.2 says it SHOULD be
+ * skipped) is refused: lws 4.1, which serves such a head otherwise, never
+ * answers it.
  */
 #include "proto_request.h"
 
@@ -78,6 +81,9 @@ parse_request_line(const char *buf, size_t eol, proto_request_t *req)
         p++;
     }
     req->target_len = (size_t)(buf + p - req->target);
+    while (eol > p + 9 && (buf[eol - 1] == ' ' || buf[eol - 1] == '\t')) {
+        eol--;
+    }
     if (req->target_len == 0 || p + 9 != eol || memcmp(buf + p, " HTTP/1.", 8) != 0 ||
         buf[p + 8] < '0' || buf[p + 8] > '9') {
         return PROTO_REQUEST_BAD;
@@ -122,7 +128,11 @@ proto_request_parse(const char *buf, size_t len, proto_request_t *req)
     long lf;
     proto_request_status_t st;
 
-    memset(req, 0, sizeof(*req));
+    /* Not the header array: 3 KB to clear at every connect, read only up
+     * to nheaders. */
+    req->method = req->target = NULL;
+    req->method_len = req->target_len = req->nheaders = req->head_len = 0;
+    req->minor = 0;
     if ((lf = line_end(buf, len, 0, &eol)) < 0) {
         return PROTO_REQUEST_PARTIAL;
     }

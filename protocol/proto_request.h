@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* More header lines than this and the head is refused (431). */
-#define PROTO_REQUEST_HEADERS_MAX 48
+/* More header lines than this and the head is refused (431): nginx and
+ * Node take about 100, and a request through a CDN and a proxy with its
+ * cookies and tracing headers can carry over 48. */
+#define PROTO_REQUEST_HEADERS_MAX 100
 
 typedef struct proto_header {
     const char *name, *value; /* value without the blanks around it */
