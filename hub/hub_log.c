@@ -5,6 +5,8 @@
 #include "hub_log.h"
 
 #include <stdarg.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -100,12 +102,69 @@ hub_log_quote(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+/* The end of the scheme's "://" when url starts with one (RFC 3986 §3.1),
+ * else NULL: a key=value conninfo may hold "://" in a value. */
+static const char *
+after_scheme(const char *url)
+{
+    const char *p = url;
+
+    if (!isalpha((unsigned char)*p)) {
+        return NULL;
+    }
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.') {
+        p++;
+    }
+    return strncmp(p, "://", 3) == 0 ? p + 3 : NULL;
+}
+
+/* Whether the n bytes at s are host[:port] entries, commas between them
+ * (libpq's host lists): what is not is no host ("postgres://u:pw"). */
+static bool
+hosts_only(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        size_t start = i;
+        if (s[i] == '[') {
+            while (i < n &&
+                   (isxdigit((unsigned char)s[i]) || s[i] == ':' || s[i] == '.' || s[i] == '[')) {
+                i++;
+            }
+            if (i == n || s[i++] != ']') {
+                return false;
+            }
+        } else {
+            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' || s[i] == '-' ||
+                             s[i] == '_' || s[i] == '%')) {
+                i++;
+            }
+        }
+        if (i == start) {
+            return false;
+        }
+        if (i < n && s[i] == ':') {
+            size_t digits = ++i;
+            while (i < n && isdigit((unsigned char)s[i])) {
+                i++;
+            }
+            if (i == digits) {
+                return false;
+            }
+        }
+        if (i < n && s[i++] != ',') {
+            return false;
+        }
+    }
+    return true;
+}
+
 void
 hub_log_redact_url(const char *url, char *out, size_t outlen)
 {
-    const char *scheme = url != NULL ? strstr(url, "://") : NULL;
-    const char *rest = scheme != NULL ? scheme + 3 : url;
-    const char *at = scheme != NULL ? strrchr(rest, '@') : NULL;
+    const char *rest = url != NULL ? after_scheme(url) : NULL;
+    const char *at = rest != NULL ? strrchr(rest, '@') : NULL;
     size_t n;
 
     if (outlen == 0) {
@@ -116,7 +175,7 @@ hub_log_redact_url(const char *url, char *out, size_t outlen)
         snprintf(out, outlen, "(none)");
         return;
     }
-    if (scheme == NULL) {
+    if (rest == NULL) {
         /* key=value conninfo: say nothing of it but that it was given. */
         snprintf(out, outlen, "(conninfo)");
         return;
@@ -129,7 +188,8 @@ hub_log_redact_url(const char *url, char *out, size_t outlen)
      * password in it holds an unencoded '/', '@', '?' or '#' (an operator
      * pasting a generated one). Unless a '?' or '#' comes first: then the
      * '@' may be in the query, and what follows it a query's password, so
-     * nothing past the scheme is shown. */
+     * nothing past the scheme is shown; nor is a host part that is not
+     * hosts and ports (a password with no '@' after it). */
     if (at != NULL && strcspn(rest, "?#") < (size_t)(at - rest)) {
         snprintf(out + n, outlen - n, "(hidden)");
         return;
@@ -139,6 +199,10 @@ hub_log_redact_url(const char *url, char *out, size_t outlen)
         const char *user_end = colon != NULL ? colon : at;
         n += (size_t)snprintf(out + n, outlen - n, "%.*s@", (int)(user_end - rest), rest);
         rest = at + 1;
+    }
+    if (!hosts_only(rest, strcspn(rest, "/?#"))) {
+        snprintf(out + (n < outlen ? n : outlen - 1), n < outlen ? outlen - n : 1, "(hidden)");
+        return;
     }
     if (n < outlen) {
         snprintf(out + n, outlen - n, "%.*s", (int)strcspn(rest, "?#"), rest);

@@ -141,6 +141,17 @@ test_redacted_url_has_no_password_or_query(void)
        "'@' in the user part and the query (got %s)", out);
     hub_log_redact_url("postgresql://h:5432/db?sslmode=require", out, sizeof(out));
     ok(strcmp(out, "postgresql://h:5432/db") == 0, "no user part (got %s)", out);
+    /* An attack on the first fix: "://" inside a conninfo, no '@' at all. */
+    hub_log_redact_url("host=h user=app password=S3cr application_name=https://chat.example", out,
+                       sizeof(out));
+    ok(strcmp(out, "(conninfo)") == 0, "'://' in a conninfo's value (got %s)", out);
+    hub_log_redact_url("postgres://u:S3cr", out, sizeof(out));
+    ok(strstr(out, "S3cr") == NULL, "user and password with no '@' (got %s)", out);
+    hub_log_redact_url("postgres://u:S3cr/db", out, sizeof(out));
+    ok(strstr(out, "S3cr") == NULL, "... and a path (got %s)", out);
+    hub_log_redact_url("postgresql://db1:5432,db2:5433,[::1]:5434/chathub?x=1", out, sizeof(out));
+    ok(strcmp(out, "postgresql://db1:5432,db2:5433,[::1]:5434/chathub") == 0,
+       "host lists and IPv6 stay (got %s)", out);
     hub_log_redact_url("", out, sizeof(out));
     ok(strcmp(out, "(none)") == 0, "empty");
     hub_log_redact_url(NULL, out, sizeof(out));
