@@ -60,20 +60,25 @@ function base64urlJson(part) {
   return JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
 }
 
+/** A JWT's payload, unverified (the hub verifies), or null for anything else. */
+function jwtClaims(token) {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p)) || typeof atob !== 'function') return null;
+  try {
+    const claims = base64urlJson(parts[1]);
+    return claims !== null && typeof claims === 'object' ? claims : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * True when token is a JWT whose exp is more than EXPIRED_GRACE_S in the past
  * by nowMs. Anything else (an opaque token, an unreadable payload, no exp) is
  * false: the hub decides.
  */
 export function jwtExpired(token, nowMs) {
-  const parts = typeof token === 'string' ? token.split('.') : [];
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]+$/.test(p)) || typeof atob !== 'function') return false;
-  let exp;
-  try {
-    exp = base64urlJson(parts[1])?.exp;
-  } catch {
-    return false;
-  }
+  const exp = jwtClaims(token)?.exp;
   return typeof exp === 'number' && Number.isFinite(exp) && nowMs / 1000 >= exp + EXPIRED_GRACE_S;
 }
 
@@ -135,16 +140,19 @@ export class ChatSocket {
     this.handlers = new Map();
     this.state = 'closed';
     this.roomId = null; // the room asked for, then the one connection_established named
-    this.userId = null; // the user connection_established named last
+    this.userId = null; // the user connection_established named last ...
+    this.userToken = null; // ... for this token
     this.asked = undefined; // the room argument of the last connect() (null: the fallback)
     this.token = null;
     this.lastSeq = null; // highest seq delivered to the app in this room
     this.pending = new Map(); // client_id → text, until the server's object comes back
+    this.owners = new Map(); // client_id → identity() when it was sent (whose send it is)
     this.written = new Set(); // pending client_ids a socket carried: the hub may have taken them
     this.retrying = new Set(); // pending client_ids the hub asked to send again
     this.resendTimer = null;
     this.resendAttempts = 0;
     this.readSeq = null; // a markRead made while not open, sent once open
+    this.readOwner = null; // identity() of that markRead
     this.historyWaiters = new Map(); // the request's client_id → its promise (and frame until sent), in send order
     this.established = false; // the socket got connection_established
     this.failures = 0; // attempts in a row that closed before connection_established
@@ -223,14 +231,39 @@ export class ChatSocket {
     report();
   }
 
+  /**
+   * Whose sends and read marks are made now: the user the hub named for
+   * this token, else the JWT's user_id or sub, else the token itself (an
+   * opaque token's user is known once the hub names it); null before any
+   * token (such sends go as whoever connects first).
+   */
+  identity() {
+    if (this.token === null || this.token === undefined) return null;
+    if (this.userId !== null && this.userToken === this.token) return `u:${this.userId}`;
+    const claims = jwtClaims(this.token);
+    const user = claims?.user_id ?? claims?.sub;
+    return user !== undefined && user !== null ? `u:${user}` : `t:${this.token}`;
+  }
+
+  /** Whether something made as owner may go as the user the hub named now. */
+  ownedHere(owner) {
+    return owner === null || owner === this.identity() || owner === `t:${this.token}`;
+  }
+
+  /** A send is settled: nothing of it is kept. */
+  forget(clientId) {
+    this.pending.delete(clientId);
+    this.owners.delete(clientId);
+    this.written.delete(clientId);
+    this.retrying.delete(clientId);
+  }
+
   /** Pending sends end here: returns a function that emits an error for
    * each, cancelled for one no socket carried (the hub never saw it),
    * unconfirmed for one a socket carried whose answer never came. */
-  dropPending(why) {
-    const dropped = [...this.pending.keys()].map((id) => [id, this.written.has(id)]);
-    this.pending.clear();
-    this.written.clear();
-    this.retrying.clear();
+  dropPending(why, keep = () => false) {
+    const dropped = [...this.pending.keys()].filter((id) => !keep(id)).map((id) => [id, this.written.has(id)]);
+    for (const [id] of dropped) this.forget(id);
     return () => {
       for (const [clientId, carried] of dropped) {
         this.emit('error', carried
@@ -250,13 +283,16 @@ export class ChatSocket {
    * pending send as the new one, resumed from the old one's seq). Pending
    * sends end with cancelled or unconfirmed. */
   disconnect() {
-    this.stop(new Error('disconnected'));
+    this.wanted = false;
+    this.detach(new Error('disconnected'));
     const report = this.dropPending('the client disconnected');
     this.lastSeq = null;
     this.readSeq = null;
     this.asked = undefined;
     this.roomId = null;
-    this.userId = null;
+    this.userId = this.userToken = null;
+    // Only now: a state handler that connects again starts afresh.
+    this.setState('closed');
     report();
   }
 
@@ -387,7 +423,10 @@ export class ChatSocket {
     ws.onopen = ws.onmessage = ws.onclose = null;
     ws.onerror = () => {};
     try {
-      ws.close();
+      // A dead link answers no close frame: Node's ws would wait 30 s for
+      // one (and keep its process alive); browsers have no terminate().
+      if (typeof ws.terminate === 'function') ws.terminate();
+      else ws.close();
     } catch {}
     this.onClose(ws, 1006, failed);
   }
@@ -487,23 +526,25 @@ export class ChatSocket {
         this.pingAt = null;
         this.watch(ws, this.pingIntervalMs, () => this.checkIdle(ws));
         this.roomId = f.room_id;
-        // Another user than before (a new token after a 4401, say): the
-        // old user's sends and read mark are not this one's to make.
-        const uid = f.user?.id ?? null;
-        const report = this.userId !== null && uid !== null && uid !== this.userId
-          ? this.dropPending('the user changed') : () => {};
-        if (uid !== this.userId && this.userId !== null) this.readSeq = null;
-        this.userId = uid;
+        // The hub names the token's user: sends and a read mark made as
+        // another user (a new token after a 4401, or before the first
+        // socket opened), or as one not known to be this one (an opaque
+        // token since replaced), are not this one's to make.
+        this.userId = f.user?.id ?? null;
+        this.userToken = this.token;
+        const report = this.dropPending('the user changed', (id) => this.ownedHere(this.owners.get(id) ?? null));
+        if (this.readSeq !== null && !this.ownedHere(this.readOwner)) this.readSeq = null;
         // The room's seq is the truth: one behind what we hold (a database
         // restored from a backup) would otherwise hide its next messages.
         if (this.lastSeq === null || f.last_seq < this.lastSeq) this.lastSeq = f.last_seq;
         // The hub's bucket for this socket is full, and began before this.
         this.tokens = this.rateBurst;
         this.tokensAt = this.now();
-        // Sends made while not open; one made by a handler below goes at once.
-        const queued = [...this.pending];
         report();
         if (ws !== this.ws) return; // a handler closed or replaced the socket
+        // Sends made while not open (an error handler's above too); one
+        // made by a handler below goes at once.
+        const queued = [...this.pending];
         this.setState('open');
         if (ws !== this.ws) return; // a handler closed or replaced the socket
         this.emit('connection_established', f);
@@ -530,7 +571,7 @@ export class ChatSocket {
         if (f.client_id && this.pending.has(f.client_id)) {
           this.written.delete(f.client_id); // refused: the hub did not take it
           if (RETRYABLE_ERRORS.has(f.code)) this.scheduleResend(f.client_id, f.code);
-          else this.pending.delete(f.client_id);
+          else this.forget(f.client_id);
         }
         if (f.code === 'rate_limited') this.slowDown();
         // A history request's error echoes its client_id, as a send's does;
@@ -552,9 +593,7 @@ export class ChatSocket {
 
   onMessage(m) {
     if (m.client_id && this.pending.has(m.client_id)) {
-      this.pending.delete(m.client_id);
-      this.written.delete(m.client_id);
-      this.retrying.delete(m.client_id);
+      this.forget(m.client_id);
       this.resendAttempts = 0;
     }
     // Once per seq and in order: anything at or below what the app has is a repeat.
@@ -596,7 +635,10 @@ export class ChatSocket {
     this.outboxTimer = null;
     for (const f of this.outbox) {
       const w = f.type === 'history' ? this.historyWaiters.get(f.client_id) : undefined;
-      if (f.type === 'mark_read') this.readSeq = this.readSeq === null ? f.seq : Math.max(this.readSeq, f.seq);
+      if (f.type === 'mark_read') {
+        this.readSeq = this.readSeq === null ? f.seq : Math.max(this.readSeq, f.seq);
+        this.readOwner = this.identity();
+      }
       if (w) w.frame = f;
     }
     this.outbox = [];
@@ -639,6 +681,7 @@ export class ChatSocket {
       return clientId;
     }
     this.pending.set(clientId, text);
+    this.owners.set(clientId, this.identity());
     this.rawSend(frame);
     return clientId;
   }
@@ -659,9 +702,7 @@ export class ChatSocket {
     const refused = [];
     for (const [clientId, text] of [...this.pending]) {
       if (sendFrameBytes(clientId, text) <= this.maxMessageBytes) continue;
-      this.pending.delete(clientId);
-      this.written.delete(clientId);
-      this.retrying.delete(clientId);
+      this.forget(clientId);
       refused.push(clientId);
     }
     return refused;
@@ -697,7 +738,10 @@ export class ChatSocket {
 
   /** Sent now, or (the newest) once the socket opens. */
   markRead(seq) {
-    if (!this.rawSend({ type: 'mark_read', seq })) this.readSeq = this.readSeq === null ? seq : Math.max(this.readSeq, seq);
+    if (!this.rawSend({ type: 'mark_read', seq })) {
+      this.readSeq = this.readSeq === null ? seq : Math.max(this.readSeq, seq);
+      this.readOwner = this.identity();
+    }
   }
 
   /**

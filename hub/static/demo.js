@@ -154,20 +154,32 @@ chat.on('closed', ({ code }) => {
   notice(`${CLOSES[code] ?? 'The server closed the connection.'} (${code})`);
 });
 
+// Each pick of a user or a room; only the latest one, once its token came,
+// connects (two quick clicks left the socket in the first one's room or
+// user while the page showed the second).
+let entering = 0;
+
 async function enter(room) {
-  me = Number($('user').value);
+  const mine = ++entering;
+  const user = Number($('user').value);
   document.querySelectorAll('#rooms button').forEach((b) => b.classList.toggle('active', b.dataset.room === String(room)));
+  let token;
+  try {
+    token = await tokenFor(user);
+  } catch (e) {
+    if (mine === entering) notice(e.message);
+    return;
+  }
+  if (mine !== entering) return;
+  // The old socket is gone before the list is cleared: none of its
+  // messages lands in the new room's list.
+  chat.disconnect();
+  me = user;
   $('messages').replaceChildren();
   $('earlier').hidden = true;
   online = new Set();
   renderOnline();
-  try {
-    const token = await tokenFor(me);
-    chat.disconnect();
-    chat.connect(room === 'general' ? 'general' : Number(room), token);
-  } catch (e) {
-    notice(e.message);
-  }
+  chat.connect(room === 'general' ? 'general' : Number(room), token);
 }
 
 $('earlier').addEventListener('click', () => {

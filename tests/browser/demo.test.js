@@ -165,3 +165,26 @@ test('switching user on the page shows the room afresh, and a message goes as th
   assert.equal(h.json.messages[0].sender.id, 1);
   await page.close();
 });
+
+// Two quick picks: the first one's token came last and its room won, while
+// the page showed the second (an audit).
+test('two quick room picks end in the one picked last', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${a.url}/?user=2&room=1`);
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  let held = true;
+  await page.route('**/demo/token*', async (route) => {
+    if (held) {
+      held = false;
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    await route.continue();
+  });
+  await page.click('#rooms button[data-room="general"]');
+  await page.click('#rooms button[data-room="1"]');
+  await new Promise((r) => setTimeout(r, 1500));
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  assert.equal(await page.evaluate(() => window.chat.roomId), 1);
+  assert.equal(await page.textContent('#room-title'), 'Mathematics');
+  await page.close();
+});

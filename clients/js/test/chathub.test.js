@@ -852,7 +852,7 @@ test('connect(null) asked again before the fallback is known keeps the send', ()
   const { c } = client();
   c.connect(null, 't');
   const id = c.send('still for my first room');
-  c.connect(null, 't2');
+  c.connect(null);
   established(FakeWS.last(), 0, 3);
   assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
 });
@@ -941,4 +941,49 @@ test('pongTimeoutMs 0: pings go on, none is judged', () => {
   for (let i = 0; i < 5; i++) timers.runNext();
   assert.equal(ws.sent.filter((f) => f.type === 'ping').length, 5);
   assert.equal(ws.closed, false);
+});
+
+test('a new token before the first connection_established: a send made as another user is cancelled, not made as this one', () => {
+  const { c, events } = client(() => 0.999999, { now: () => NOW_MS });
+  c.connect(1, jwt({ user_id: 1, exp: NOW_MS / 1000 + 600 }));
+  const ivan = c.send('written by Ivan');
+  c.markRead(3);
+  c.connect(1, jwt({ user_id: 3, exp: NOW_MS / 1000 + 600 }));
+  const olga = c.send('written by Olga');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 1, room: { id: 1 }, user: { id: 3 }, participants: [], last_seq: 5, resumed_from: null });
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [olga]);
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'mark_read'), [], "Ivan's read mark is not Olga's");
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]), [['cancelled', ivan]]);
+});
+
+test('an opaque token replaced before the hub named its user: its sends are not carried over', () => {
+  const { c, events } = client();
+  c.connect(1, 'a'.repeat(40));
+  const id = c.send('whose?');
+  c.connect(1, 'b'.repeat(40));
+  FakeWS.last().frame({ type: 'connection_established', room_id: 1, room: { id: 1 }, user: { id: 3 }, participants: [], last_seq: 5, resumed_from: null });
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message'), []);
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]), [['cancelled', id]]);
+});
+
+test('a send made in an error handler while the user change is reported goes out on the open socket', () => {
+  const { c } = client();
+  c.connect(12, 'maria');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 2 }, participants: [], last_seq: 5, resumed_from: null });
+  FakeWS.last().drop(4401);
+  c.send('by maria');
+  let again = null;
+  c.on('error', (e) => { if (e.code === 'cancelled' && again === null) again = c.send('by olga, at once'); });
+  c.connect(12, 'olga');
+  FakeWS.last().frame({ type: 'connection_established', room_id: 12, room: { id: 12 }, user: { id: 3 }, participants: [], last_seq: 5, resumed_from: 5 });
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [again]);
+});
+
+test('disconnect() clears the session before its closed state: a state handler that connects again starts afresh', () => {
+  const { c } = client();
+  c.connect(12, 't');
+  established(FakeWS.last(), 5);
+  c.on('state', (st) => { if (st === 'closed') c.connect(12, 'u'); });
+  c.disconnect();
+  assert.equal(FakeWS.last().url, 'ws://hub/ws/chat/12/?token=u');
 });
