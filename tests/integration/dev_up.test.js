@@ -72,3 +72,46 @@ test('deploy/dev up serves the seed check and stops cleanly on SIGINT', { timeou
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// A run killed with -9 leaves its servers: the next run from the same
+// directory stops them (it stopped only the PostgreSQL, and the old nginx
+// went on answering on the old port, an audit) and comes up.
+test('deploy/dev up after a run killed with -9 stops what that run left and serves', { timeout: 240000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chathub-devup-'));
+  const up = async (port) => {
+    const proc = spawn('bash', [path.join(ROOT, 'deploy', 'dev'), 'up'], {
+      env: { ...process.env, HUB_LISTEN: `127.0.0.1:${port}`, CHATHUB_DEV_DIR: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const run = { proc, out: '' };
+    proc.stdout.on('data', (d) => (run.out += d));
+    proc.stderr.on('data', (d) => (run.out += d));
+    const deadline = Date.now() + 100000;
+    while (!run.out.includes('Ctrl-C stops everything') && Date.now() < deadline && proc.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(run.out.includes('Ctrl-C stops everything'), `dev up did not come up:\n${run.out}`);
+    return run;
+  };
+  const first = await up(await freePort());
+  const pids = readFileSync(path.join(dir, 'up.pids'), 'utf8').split(/\s+/).filter(Boolean).map(Number);
+  assert.ok(pids.length >= 3, `redis, nodes and nginx listed: ${pids}`);
+  first.proc.kill('SIGKILL');
+  await new Promise((r) => first.proc.once('exit', r));
+  const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  assert.ok(pids.some(alive), 'kill -9 of the script leaves its servers');
+  const port = await freePort();
+  const second = await up(port);
+  try {
+    assert.match(second.out, /left running by an earlier run/);
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(pids.filter(alive), [], 'the first run\'s servers are gone');
+    assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200);
+  } finally {
+    const exited = new Promise((r) => second.proc.once('exit', r));
+    second.proc.kill('SIGINT');
+    await exited;
+    assert.ok(!existsSync(path.join(dir, 'pg', 'data', 'postmaster.pid')), 'PostgreSQL stopped');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
