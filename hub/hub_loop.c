@@ -501,10 +501,11 @@ warn_weak_secret(const char *name, const char *value, size_t want)
 int
 hub_serve(hub_config_t *cfg)
 {
-    char redacted[256];
+    char redacted[256], quoted[1100];
 
     hub_log_redact_url(cfg->database_url, redacted, sizeof(redacted));
-    log_info("hub.start", "node=%s listen=%s database=%s", cfg->node_id, cfg->listen, redacted);
+    hub_log_quote(redacted, quoted, sizeof(quoted)); /* its path is the operator's text */
+    log_info("hub.start", "node=%s listen=%s database=%s", cfg->node_id, cfg->listen, quoted);
     warn_weak_secret("HUB_JWT_SECRET", cfg->jwt_secret, 32);
     warn_weak_secret("HUB_API_KEY", cfg->api_key, 16);
     return run(cfg, start_serving);

@@ -664,7 +664,7 @@ is_upgrade(const proto_request_t *req)
 static bool
 one_host(const proto_request_t *req)
 {
-    char v[256];
+    char v[512]; /* a 253-byte name, a port, brackets */
     int n = proto_request_header(req, "Host", v, sizeof(v));
 
     return n > 0 && memchr(v, ',', (size_t)n) == NULL;
