@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +22,7 @@
 #include "hub_heads.h"
 #include "hub_http.h"
 #include "hub_log.h"
+#include "hub_lws_heads.h"
 #include "hub_wsock.h"
 #include "proto_head.h"
 #include "proto_num.h"
@@ -130,140 +130,6 @@ refuse_head(int fd, int status, const char *event, const char *why)
     refuse(fd, status, why);
 }
 
-/* A %00 in the request line's target: lws 4.1 drops the connection without
- * an answer; it is a bad request. */
-static bool
-target_has_nul(const char *head, size_t n)
-{
-    const char *eol = memchr(head, '\n', n);
-    size_t line = eol != NULL ? (size_t)(eol - head) : n;
-
-    return memmem(head, line, "%00", 3) != NULL;
-}
-
-/* A header line whose name is one character ("X: a"): lws 4.1 misreads it,
- * taking the line after it (or, last, the head's end) into it, so the
- * request waits for the head timeout or loses a header. Only the head's
- * lines are looked at. */
-static bool
-head_has_short_name(const char *head, size_t n)
-{
-    const char *end = memmem(head, n, "\r\n\r\n", 4);
-    const char *p = memchr(head, '\n', n);
-
-    while (p != NULL && end != NULL && p < end + 2) {
-        p++;
-        if (p + 1 < end + 2 && p[0] != '\r' && p[1] == ':') {
-            return true;
-        }
-        p = memchr(p, '\n', (size_t)(end + 2 - p));
-    }
-    return false;
-}
-
-/* The header names lws 4.1 parses (its lextable). A head whose last line's
- * name is the start of one of these and not one itself ("Hos", "Cache",
- * "X-A") is misread as well: lws waits for the rest of the name past the
- * head's end, and the request gets no answer until its 10 s timeout. */
-static const char *const lws_names[] = {
-    "host",
-    "connection",
-    "upgrade",
-    "origin",
-    "sec-websocket-draft",
-    "sec-websocket-extensions",
-    "sec-websocket-key1",
-    "sec-websocket-key2",
-    "sec-websocket-protocol",
-    "sec-websocket-accept",
-    "sec-websocket-nonce",
-    "http2-settings",
-    "accept",
-    "access-control-request-headers",
-    "if-modified-since",
-    "if-none-match",
-    "accept-encoding",
-    "accept-language",
-    "pragma",
-    "cache-control",
-    "authorization",
-    "cookie",
-    "content-length",
-    "content-type",
-    "date",
-    "range",
-    "referer",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-origin",
-    "accept-charset",
-    "accept-ranges",
-    "access-control-allow-origin",
-    "age",
-    "allow",
-    "content-disposition",
-    "content-encoding",
-    "content-language",
-    "content-location",
-    "content-range",
-    "etag",
-    "expect",
-    "expires",
-    "from",
-    "if-match",
-    "if-range",
-    "if-unmodified-since",
-    "last-modified",
-    "link",
-    "location",
-    "max-forwards",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "refresh",
-    "retry-after",
-    "server",
-    "set-cookie",
-    "strict-transport-security",
-    "transfer-encoding",
-    "user-agent",
-    "vary",
-    "via",
-    "www-authenticate",
-    "x-real-ip",
-    "x-forwarded-for",
-    "te",
-    "replay-nonce",
-    "x-auth-token",
-    "x-amzn-dss-signature",
-};
-
-static bool
-last_name_cut_short(const char *head, size_t n)
-{
-    const char *end = memmem(head, n, "\r\n\r\n", 4);
-    const char *line, *colon;
-    bool prefix = false;
-
-    if (end == NULL) {
-        return false;
-    }
-    for (line = end; line > head && line[-1] != '\n'; line--) {
-    }
-    colon = memchr(line, ':', (size_t)(end - line));
-    if (line == head || colon == NULL) {
-        return false; /* the request line: no header at all */
-    }
-    size_t len = (size_t)(colon - line);
-    for (size_t i = 0; i < sizeof(lws_names) / sizeof(lws_names[0]); i++) {
-        size_t k = strlen(lws_names[i]);
-        if (k == len && strncasecmp(line, lws_names[i], len) == 0) {
-            return false; /* a name lws knows whole */
-        }
-        prefix = prefix || (k > len && strncasecmp(line, lws_names[i], len) == 0);
-    }
-    return prefix;
-}
-
 /*
  * The head is peeked. A whole WebSocket upgrade may be the hub's own to
  * serve (hub_wsock_take). For lws, a "bearer.<t>" subprotocol entry long
@@ -284,7 +150,7 @@ hand_over_peeked(listener_t *l, int fd)
         refuse_head(fd, 431, "http.head_too_large", "request head over 8 KiB");
         return true;
     }
-    if (n > 0 && target_has_nul(in, (size_t)n)) {
+    if (n > 0 && hub_lws_heads_nul_target(in, (size_t)n)) {
         refuse_head(fd, 400, "http.nul_in_target", "a %00 in the path or query");
         return true;
     }
@@ -298,11 +164,11 @@ hand_over_peeked(listener_t *l, int fd)
                     bad_head == 431 ? "too many header lines" : "not an HTTP/1.1 request head");
         return true;
     }
-    if (n > 0 && head_has_short_name(in, (size_t)n)) {
+    if (n > 0 && hub_lws_heads_short_name(in, (size_t)n)) {
         refuse_head(fd, 400, "http.short_header_name", "a header name of one character");
         return true;
     }
-    if (n > 0 && last_name_cut_short(in, (size_t)n)) {
+    if (n > 0 && hub_lws_heads_cut_name(in, (size_t)n)) {
         refuse_head(fd, 400, "http.lws_misread_header",
                     "a last header whose name starts a longer one (send another after it)");
         return true;

@@ -31,6 +31,7 @@
 #include "hub_handshake.h"
 #include "hub_join.h"
 #include "hub_log.h"
+#include "hub_upgrade_head.h"
 #include "proto_request.h"
 #include "proto_url.h"
 #include "proto_wsaccept.h"
@@ -636,74 +637,6 @@ hub_wsock_stop(hub_t *hub)
 
 /* ---- the upgrade ---- */
 
-static bool
-is_upgrade(const proto_request_t *req)
-{
-    char path[256];
-    int64_t room;
-
-    if (req->method_len != 3 || memcmp(req->method, "GET", 3) != 0) {
-        return false;
-    }
-    /* Any upgrade: one to another protocol, one without Connection:
-     * Upgrade, or one over HTTP/1.0, gets its 426 here
-     * (hub_handshake_check_version), where lws would answer 400 or 403, hang
-     * up, or upgrade what RFC 9110 §7.8 says to ignore. */
-    if (!proto_request_has_header(req, "Upgrade")) {
-        return false;
-    }
-    /* A path lws would answer (404 for anything else under /ws/, and the
-     * pages and API) stays lws's. */
-    return proto_request_path(req, path, sizeof(path)) > 0 &&
-           proto_ws_path_parse(path, &room) != PROTO_WS_NOT_WS;
-}
-
-/* One Host line naming the server (RFC 9112 §3.2: none, an empty one for a
- * ws:// target, or two, is 400). Lines of a header are joined with ", ",
- * which no host name holds. */
-static bool
-one_host(const proto_request_t *req)
-{
-    char v[512]; /* a 253-byte name, a port, brackets */
-    int n = proto_request_header(req, "Host", v, sizeof(v));
-
-    return n > 0 && memchr(v, ',', (size_t)n) == NULL;
-}
-
-/* One Sec-WebSocket-Key, 16 bytes in base64 (RFC 6455 §4.2.1). */
-static bool
-one_key(const proto_request_t *req, char key[64])
-{
-    int n = proto_request_header(req, "Sec-WebSocket-Key", key, 64);
-
-    return n > 0 && proto_ws_key_valid(key, (size_t)n);
-}
-
-/* An upgrade lws can serve as well as the hub: HTTP/1.1 with one Host, to
- * websocket, with Connection: Upgrade and one good key (RFC 6455 §4.1;
- * lws 4.1 hangs up on no Host, an empty one or a long key, and upgrades
- * two keys). */
-static bool
-sound_upgrade(const proto_request_t *req)
-{
-    char key[64];
-
-    return req->minor >= 1 && one_host(req) && proto_request_lists(req, "Upgrade", "websocket") &&
-           proto_request_lists(req, "Connection", "upgrade") && one_key(req, key);
-}
-
-/* lws 4.1 reads Connection into 128 bytes and hangs up, without a status,
- * on a longer value: up to 126 bytes it upgrades. */
-#define LWS_CONNECTION_MAX 126
-
-static bool
-lws_reads(const proto_request_t *req)
-{
-    char v[LWS_CONNECTION_MAX + 1];
-
-    return proto_request_header(req, "Connection", v, sizeof(v)) >= 0;
-}
-
 static void
 refuse(int fd, int status, const char *why)
 {
@@ -790,8 +723,8 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
     /* With lws serving WebSocket (HUB_WS_NATIVE=0), only an upgrade lws
      * would get wrong is taken here, to be refused (lws 4.1 answers 403,
      * hangs up, or upgrades HTTP/1.0). */
-    if (st != PROTO_REQUEST_OK || !is_upgrade(&req) ||
-        (hub->wsocks == NULL && sound_upgrade(&req) && lws_reads(&req))) {
+    if (st != PROTO_REQUEST_OK || !hub_upgrade_is_one(&req) ||
+        (hub->wsocks == NULL && hub_upgrade_sound(&req) && hub_upgrade_lws_reads(&req))) {
         return false;
     }
     /* The head is ours: off the socket (its bytes stay in head, where req
@@ -808,11 +741,11 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
     if (status == 0 && req.minor < 1) {
         status = 426; /* RFC 9110 §7.8: an HTTP/1.0 Upgrade is ignored, a plain GET */
         why = "upgrade_over_http_1_0";
-    } else if (status == 0 && !one_host(&req)) {
+    } else if (status == 0 && !hub_upgrade_one_host(&req)) {
         status = 400;
         why = "bad_host";
     }
-    if (status == 0 && !one_key(&req, key)) {
+    if (status == 0 && !hub_upgrade_one_key(&req, key)) {
         status = 400;
         why = "bad_websocket_key";
     }
@@ -821,7 +754,7 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
         status = hub_handshake_check(hub, &hs, &c->auth, &why);
     }
     if (status == 0 && hub->wsocks == NULL) {
-        status = 431; /* sound, but lws cannot read it: see lws_reads() */
+        status = 431; /* sound, but lws cannot read it: see hub_upgrade_lws_reads() */
         why = "connection_header_too_long";
     }
     if (status != 0) {
