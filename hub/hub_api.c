@@ -19,6 +19,7 @@
 #include "hub_deliver.h"
 #include "hub_log.h"
 #include "hub_room.h"
+#include "proto_blank.h"
 #include "proto_build.h"
 #include "proto_frame.h"
 #include "proto_num.h"
@@ -377,7 +378,7 @@ api_messages_post(hub_t *hub, hub_http_req_t *req)
         return;
     }
     if (hub_api_json_str(req->json, "content", (size_t)hub->cfg->max_message_bytes, &content) < 0 ||
-        content == NULL || content[strspn(content, " \t\r\n")] == '\0') {
+        content == NULL || proto_text_blank(content, strlen(content))) {
         hub_api_bad_request(req, "content must be a non-blank string within HUB_MAX_MESSAGE_BYTES");
         return;
     }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_blank.h"
 #include "proto_surrogate.h"
 #include "proto_url.h"
 #include "proto_utf8.h"
@@ -280,17 +281,6 @@ present(const cJSON *v)
     return v != NULL && !cJSON_IsNull(v);
 }
 
-static bool
-is_blank(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* A bad_request and what was wrong with the frame. */
 static proto_err_t
 bad(proto_in_t *out, const char *why)
@@ -366,7 +356,7 @@ parse_chat(const cJSON *root, const scan_t *sc, size_t max_text, proto_in_t *out
     if (n > max_text) {
         return PROTO_ERR_TOO_LARGE;
     }
-    if (is_blank(msg->valuestring)) {
+    if (proto_text_blank(msg->valuestring, n)) {
         return bad(out, "message must not be blank");
     }
     if (parse_room_id(root, sc, out) != PROTO_ERR_NONE) {

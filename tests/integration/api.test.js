@@ -227,6 +227,10 @@ test('POST and GET /rooms/{id}/messages', async () => {
   assert.equal(r.status, 404);
   r = await hub.api('POST', '/rooms/1/messages', { sender_id: 4, content: 'outsider' });
   assert.equal(r.status, 403);
+  for (const blank of [' \t', '\u00a0\u3000', '\u200b\ufeff']) {
+    r = await hub.api('POST', '/rooms/1/messages', { sender_id: 1, content: blank });
+    assert.equal(r.status, 400, JSON.stringify(blank));
+  }
   await c.close();
 });
 

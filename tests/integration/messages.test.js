@@ -158,6 +158,8 @@ test('bad frames get the right error and the socket stays usable', async () => {
     [JSON.stringify({ message: 'no type' }), 'bad_request', null, 'type must be a string'],
     [JSON.stringify({ type: 'chat_message', message: 'wrong room', room_id: 2, client_id: 'wr' }), 'bad_request', 'wr'],
     [JSON.stringify({ type: 'chat_message', message: '   ', client_id: 'blank' }), 'bad_request', 'blank', 'message must not be blank'],
+    // Spaces a reader sees as none, not only ASCII's: no-break, ideographic, zero width.
+    [JSON.stringify({ type: 'chat_message', message: '\u00a0\u3000\u200b\ufeff', client_id: 'wide' }), 'bad_request', 'wide', 'message must not be blank'],
     [JSON.stringify({ type: 'chat_message', message: 42 }), 'bad_request', null, 'message must be a string without \\u0000'],
     [JSON.stringify({ type: 'mark_read', seq: 'x' }), 'bad_request', null, 'seq must be an integer from 0'],
     // Two lone surrogates would both become U+FFFD: one key for two ids.

@@ -261,6 +261,8 @@ test_refusals_say_why(void)
         {"[1]", "a frame must be a JSON object"},
         {"{\"type\":7}", "type must be a string"},
         {"{\"type\":\"chat_message\",\"message\":\" \"}", "message must not be blank"},
+        {"{\"type\":\"chat_message\",\"message\":\"\\u00a0\\u3000\\u200b\"}",
+         "message must not be blank"},
         {"{\"type\":\"chat_message\",\"message\":7}", "message must be a string without \\u0000"},
         {"{\"type\":\"chat_message\",\"message\":\"x\",\"room_id\":-1}",
          "room_id must be a positive integer"},
