@@ -192,6 +192,12 @@ test('an Authorization header of another scheme or a blank Bearer is skipped; a 
     assert.equal(c.established.user.id, 3, JSON.stringify(blank));
     await c.close();
   }
+  // Two Authorization lines reach the hub as one value: a Bearer after a
+  // Basic is still a Bearer, and a bad one is not skipped for ?token=.
+  for (const lines of [[basic.Authorization, 'Bearer garbage.not.jwt'], [basic.Authorization, `Bearer ${hub.token(3)}`]]) {
+    const status = await handshakeStatus(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: lines } });
+    assert.equal(status, 401, lines.join(' / '));
+  }
   // Well formed but unknown: refused by the store, never replaced by ?token=.
   const unknown = new Client(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: 'Bearer garbage' } });
   assert.equal((await unknown.closed).code, 4401);
