@@ -122,8 +122,12 @@ on_redis_msg(void *ud, const char *channel, size_t chlen, const char *data, size
         log_warn("channel.bad_envelope", "bytes=%zu", len);
         return;
     }
-    /* Our own publication: delivered locally already. */
-    if (olen == strlen(ch->hub->cfg->node_id) && memcmp(origin, ch->hub->cfg->node_id, olen) == 0) {
+    /* Our own publication: delivered locally already. Not so a resync: the
+     * reaper names the node it reaped as the origin, and a rewrite's script
+     * (hub_presence_lua.c) names ours; our sockets saw the leaves the
+     * others sent meanwhile, and only this resync brings them the joins. */
+    if (olen == strlen(ch->hub->cfg->node_id) && memcmp(origin, ch->hub->cfg->node_id, olen) == 0 &&
+        env.kind != HUB_ENV_RESYNC) {
         return;
     }
     ch->hooks.on_envelope(ch->hub, &env);

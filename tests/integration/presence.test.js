@@ -697,6 +697,11 @@ test('a node stopped past its heartbeat puts its users back online when it runs 
   assert.deepEqual(await online(b, 83), [22, 23], 'on both nodes');
   assert.ok(await until(() => presenceOf(here, 23).at(-1) === 'join', 5000),
     `the other node's socket saw the user leave and come back: ${presenceOf(here, 23)}`);
+  // The stopped node's own socket got the others' leave when it ran again,
+  // so it must get the join too: its last frame says who is online.
+  const lastOnline = (c) => c.frames.filter((f) => f.type === 'presence').at(-1)?.online.join();
+  assert.ok(await until(() => lastOnline(there) === '22,23', 5000),
+    `the stopped node's socket ends with the list as it is: ${presenceOf(there, 23)} ${lastOnline(there)}`);
   assert.match(b.log, /event=presence\.heartbeat_lapsed/);
   await here.close();
   await there.close();
