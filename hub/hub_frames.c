@@ -165,7 +165,15 @@ on_sent(hub_t *hub, uint64_t id, const proto_msg_t *msg, hub_buf_t *frame, bool 
         return;
     }
     if (err != NULL) {
-        hub_conn_send_error(c, hub_deliver_store_err(err), NULL, client_id);
+        proto_err_t e = hub_deliver_store_err(err);
+
+        hub_conn_send_error(c, e, NULL, client_id);
+        /* The store knew first that the sender lost its place (removed,
+         * deactivated, its token revoked): the kick may still be on its way
+         * here through Redis, and the socket must not read on meanwhile. */
+        if (e == PROTO_ERR_FORBIDDEN || e == PROTO_ERR_UNAUTHORIZED) {
+            hub_conn_close(c, proto_err_close_code(e), proto_err_code(e), false);
+        }
         return;
     }
     if (duplicate && c->last_seq >= msg->seq) {
@@ -192,6 +200,8 @@ handle_send(hub_conn_t *c, const proto_in_t *in)
         .content = in->text,
         .content_len = in->text_len,
         .client_id = in->client_id,
+        .token =
+            c->auth.opaque[0] != '\0' ? c->auth.opaque : NULL, /* a revoked one stores nothing */
     };
     hub_deliver_send(c->hub, &msg, on_sent, c->id);
 }

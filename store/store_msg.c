@@ -115,16 +115,16 @@ answer_batched_insert(void *ctx, const PGresult *res, int row, const char *err)
     answer_insert(ctx, res, row, 1, err);
 }
 
-/* The parts' four parameters become four arrays of one statement. */
+/* The parts' five parameters become five arrays of one statement. */
 static store_q_t *
 combine_inserts(store_q_t **parts, size_t n)
 {
-    static const int cols[] = {0, 1, 2, 3};
+    static const int cols[] = {0, 1, 2, 3, 4};
 
     return store_batch_query(parts, n,
                              "SELECT * FROM chathub_msg_insert_batch($1::bigint[], $2::bigint[], "
-                             "$3::text[], $4::text[])",
-                             cols, 4, answer_batched_insert);
+                             "$3::text[], $4::text[], $5::text[])",
+                             cols, 5, answer_batched_insert);
 }
 
 static const store_merge_t insert_merge = {
@@ -145,7 +145,7 @@ store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *u
 {
     char rid[24], sid[24];
     char *content = NULL;
-    const char *params[4];
+    const char *params[5];
     msg_ctx_t *c = xcalloc(1, sizeof(*c));
     int rc;
 
@@ -159,9 +159,10 @@ store_msg_insert(store_t *st, const store_msg_in_t *in, store_msg_cb cb, void *u
         params[1] = in->sender_id > 0 ? store_i64_str(sid, sizeof(sid), in->sender_id) : NULL;
         params[2] = content;
         params[3] = in->client_id != NULL && in->client_id[0] != '\0' ? in->client_id : NULL;
+        params[4] = in->token != NULL && in->token[0] != '\0' ? in->token : NULL;
         /* The room's affinity keeps one room's inserts in queue order. */
         rc = store_query_merge(st, &insert_merge, in->room_id,
-                               "SELECT * FROM chathub_msg_insert($1, $2, $3, $4)", 4, params,
+                               "SELECT * FROM chathub_msg_insert($1, $2, $3, $4, $5)", 5, params,
                                on_insert, c);
     }
     if (rc < 0) {

@@ -14,12 +14,14 @@ typedef struct store_msg_in {
     const char *content; /* content_len bytes of UTF-8 */
     size_t content_len;
     const char *client_id; /* NULL or "": not idempotent */
+    const char *token;     /* the opaque token the sender's socket was let in with, or NULL */
 } store_msg_in_t;
 
 /*
  * duplicate: true when (room, sender, client_id) was stored before and msg is
  * that original. Errors: store_err_not_found (room), store_err_forbidden (sender
- * not a participant), store_err_archived, store_err_unavailable/timeout (it may
+ * not a participant), store_err_unauthorized (sender deactivated, or token no
+ * longer there), store_err_archived, store_err_unavailable/timeout (it may
  * have been stored: retry with the same client_id).
  */
 typedef void (*store_msg_cb)(void *ud, const proto_msg_t *msg, bool duplicate, const char *err);

@@ -195,6 +195,16 @@ test('removals, revokes, deactivations and disconnects made while a node\'s Redi
     for (const c of [removed, deactivated, disconnected, revoked]) {
       assert.equal(await closesWithin(c, 0), false, 'nothing reached the other node yet');
     }
+    // Their kicks have not come, but the store knows: a send stores nothing
+    // (a revoked token's did), and the refusal closes the socket at once.
+    for (const [c, code, error] of [[revoked, 4401, 'unauthorized'], [deactivated, 4401, 'unauthorized'], [removed, 4403, 'forbidden']]) {
+      c.send({ type: 'chat_message', message: `after the kick ${code}`, client_id: `late-${code}-${error}` });
+      const e = await c.next('error', 5000);
+      assert.deepEqual([e.code, e.client_id], [error, `late-${code}-${error}`]);
+      assert.equal(await closeCode(c, 5000), code, `${error}: closed by the refusal, not the kick`);
+    }
+    const stored = (await b.api('GET', '/rooms/5901/messages')).json.messages.map((m) => m.content);
+    assert.deepEqual(stored.filter((t) => t.startsWith('after the kick')), [], 'nothing stored after the kicks');
     // The user comes back after the disconnect was made: that socket is not
     // the one the disconnect meant.
     const reconnected = await connect(url(b, 35, 5901));

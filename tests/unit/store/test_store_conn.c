@@ -138,14 +138,15 @@ test_prepared_plan_change(const char *url, PGconn *adm)
     CALL(store_msg_insert(st, &in, on_msg, &r));
     wait_all();
     ok(r.err == NULL, "an insert prepares chathub_msg_insert");
-    ok(admin(adm, "ALTER FUNCTION chathub_msg_insert(bigint, bigint, text, text) "
+    ok(admin(adm, "ALTER FUNCTION chathub_msg_insert(bigint, bigint, text, text, text) "
                   "RENAME TO chathub_msg_insert_v0") &&
            admin(adm, "CREATE FUNCTION chathub_msg_insert(p_room bigint, p_sender bigint, "
-                      "p_content text, p_client_id text) RETURNS TABLE (status text, id bigint, "
-                      "room_id bigint, seq bigint, sender_id bigint, full_name text, role text, "
-                      "content text, created_at text, client_id text, extra int) "
-                      "LANGUAGE sql AS $$ SELECT m.*, 1 FROM "
-                      "chathub_msg_insert_v0(p_room, p_sender, p_content, p_client_id) m $$"),
+                      "p_content text, p_client_id text, p_token text) RETURNS TABLE "
+                      "(status text, id bigint, room_id bigint, seq bigint, sender_id bigint, "
+                      "full_name text, role text, content text, created_at text, "
+                      "client_id text, extra int) LANGUAGE sql AS $$ SELECT m.*, 1 FROM "
+                      "chathub_msg_insert_v0(p_room, p_sender, p_content, p_client_id, "
+                      "p_token) m $$"),
        "a migration adds a column to its result");
     CALL(store_msg_insert(st, &in, on_msg, &r));
     wait_all();
@@ -153,8 +154,8 @@ test_prepared_plan_change(const char *url, PGconn *adm)
     CALL(store_msg_insert(st, &in, on_msg, &r));
     wait_all();
     ok(r.err == NULL && strncmp(r.text, "v1|", 3) == 0, "  then the statement goes unnamed");
-    ok(admin(adm, "DROP FUNCTION chathub_msg_insert(bigint, bigint, text, text)") &&
-           admin(adm, "ALTER FUNCTION chathub_msg_insert_v0(bigint, bigint, text, text) "
+    ok(admin(adm, "DROP FUNCTION chathub_msg_insert(bigint, bigint, text, text, text)") &&
+           admin(adm, "ALTER FUNCTION chathub_msg_insert_v0(bigint, bigint, text, text, text) "
                       "RENAME TO chathub_msg_insert"),
        "the function is put back");
     ev.query_failed = failed0; /* the one failure above was the point */
