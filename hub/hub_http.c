@@ -175,8 +175,17 @@ hub_http_lookup(hub_t *hub, uint64_t id)
 }
 
 static void
+free_handle(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void
 req_free(hub_t *hub, hub_http_req_t *req)
 {
+    if (req->deadline != NULL) {
+        uv_close((uv_handle_t *)req->deadline, free_handle);
+    }
     hub_map_del(&hub->http_reqs, req->id);
     hub_buf_unref(req->resp);
     cJSON_Delete(req->json);
@@ -295,17 +304,19 @@ hub_http_query(hub_http_req_t *req, const char *name, char *buf, size_t len)
     return lws_get_urlarg_by_name(req->wsi, name, buf, (int)len);
 }
 
+/* /ready answers within this even when the pool's statements are stuck
+ * (a lock held on a table: its check would queue behind them for the query
+ * timeout, past any probe's), as the store not ready. */
+#define READY_DEADLINE_MS 1000
+
 static void
-on_ready(hub_t *hub, void *ud, const char *err, bool schema_behind)
+reply_ready(hub_t *hub, hub_http_req_t *req, const char *err, bool schema_behind)
 {
-    hub_ref_t *ref = ud;
-    hub_http_req_t *req = hub_http_lookup(hub, ref->id);
     const char *failed[5];
     int nfailed = 0;
 
-    free(ref);
-    if (req == NULL) {
-        return;
+    if (req->answered) {
+        return; /* the deadline came first, or the store's answer did */
     }
     if (err != NULL) {
         failed[nfailed++] = "store";
@@ -325,7 +336,10 @@ on_ready(hub_t *hub, void *ud, const char *err, bool schema_behind)
     }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", nfailed == 0 ? "ready" : "unavailable");
-    cJSON_AddStringToObject(j, "store", err == NULL ? "up" : "down");
+    cJSON_AddStringToObject(j, "store",
+                            err == NULL                ? "up"
+                            : err == store_err_timeout ? "slow"
+                                                       : "down");
     cJSON_AddStringToObject(j, "redis",
                             hub_channel_is_local(hub->channel) ? "off"
                             : hub_channel_is_up(hub->channel)  ? "up"
@@ -337,8 +351,32 @@ on_ready(hub_t *hub, void *ud, const char *err, bool schema_behind)
 }
 
 static void
+on_ready(hub_t *hub, void *ud, const char *err, bool schema_behind)
+{
+    hub_ref_t *ref = ud;
+    hub_http_req_t *req = hub_http_lookup(hub, ref->id);
+
+    free(ref);
+    if (req != NULL) {
+        reply_ready(hub, req, err, schema_behind);
+    }
+}
+
+static void
+on_ready_deadline(uv_timer_t *t)
+{
+    hub_http_req_t *req = t->data;
+
+    reply_ready(req->hub, req, store_err_timeout, false);
+}
+
+static void
 route_ready(hub_t *hub, hub_http_req_t *req)
 {
+    req->deadline = xmalloc(sizeof(*req->deadline));
+    uv_timer_init(hub->loop, req->deadline);
+    req->deadline->data = req;
+    uv_timer_start(req->deadline, on_ready_deadline, READY_DEADLINE_MS, 0);
     hub_schema_check(hub, on_ready, hub_ref_new(hub, req->id));
 }
 

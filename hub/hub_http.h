@@ -49,6 +49,7 @@ typedef struct hub_http_req {
     const char *extra_headers; /* "Name: value\r\n" lines (static or extra_buf) or NULL */
     char extra_buf[384];       /* per-request extra_headers (an echoed Origin) */
     hub_buf_t *resp;
+    uv_timer_t *deadline; /* /ready's: answered 503 when the store is this slow */
 } hub_http_req_t;
 
 int hub_http_on_request(hub_t *hub, struct lws *wsi, hub_pss_t *pss, const char *uri);

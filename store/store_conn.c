@@ -52,6 +52,11 @@ struct store {
     bool closing;     /* store_free() has begun: nothing new is queued */
     bool in_deferred; /* run_deferred() is on the stack and frees the store itself */
     store_pool_stats_t stats;
+    struct {
+        const char *event; /* a string constant of the store's own */
+        uint64_t logged_ms;
+        unsigned held;
+    } limited[4];
 };
 
 const store_pool_stats_t *
@@ -96,6 +101,36 @@ store_event(store_t *st, const char *level, const char *event, const char *detai
     if (st->hooks.event != NULL) {
         st->hooks.event(st->hooks.ud, level, event, detail);
     }
+}
+
+#define LIMITED_EVERY_MS 10000
+
+void
+store_event_limited(store_t *st, uint64_t now_ms, const char *level, const char *event,
+                    const char *detail)
+{
+    size_t n = sizeof(st->limited) / sizeof(st->limited[0]), i;
+    char line[400];
+
+    for (i = 0; i < n && st->limited[i].event != NULL && strcmp(st->limited[i].event, event); i++) {
+    }
+    if (i == n) {
+        store_event(st, level, event, detail); /* more kinds than slots: never lose a line */
+        return;
+    }
+    if (st->limited[i].event != NULL && now_ms - st->limited[i].logged_ms < LIMITED_EVERY_MS) {
+        st->limited[i].held++;
+        store_event(st, "debug", event, detail);
+        return;
+    }
+    if (st->limited[i].held > 0) {
+        snprintf(line, sizeof(line), "%s held=%u", detail, st->limited[i].held);
+        detail = line;
+    }
+    st->limited[i].event = event;
+    st->limited[i].logged_ms = now_ms;
+    st->limited[i].held = 0;
+    store_event(st, level, event, detail);
 }
 
 void

@@ -326,6 +326,34 @@ test('a sender deactivated in the store: the send is refused (unauthorized), not
   }
 });
 
+// A table lock held elsewhere (a migration, a manual LOCK) holds every
+// insert, and /ready's check queued behind them for the query timeout, past
+// any probe's, then said 200. It answers 503 within a second now.
+test('/ready answers 503 within a second while the store is stuck behind a lock', { timeout: 60000 }, async () => {
+  const database = createDatabase();
+  const h = await startHub({ database, env: { HUB_DB_POOL: '1', HUB_QUERY_TIMEOUT_MS: '8000' } });
+  try {
+    await seed(h);
+    const locker = spawn('psql', [database, '-qAtc', 'BEGIN; LOCK TABLE messages; SELECT pg_sleep(5); COMMIT;']);
+    const unlocked = new Promise((r) => locker.once('exit', r));
+    await sleep(500);
+    const held = h.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'behind the lock' });
+    await sleep(300);
+    const t0 = Date.now();
+    const r = await fetch(`${h.url}/ready`);
+    const took = Date.now() - t0;
+    const body = await r.json();
+    assert.equal(r.status, 503, JSON.stringify(body));
+    assert.deepEqual([body.store, body.failed], ['slow', ['store']]);
+    assert.ok(took < 2500, `answered in ${took} ms`);
+    await unlocked;
+    assert.equal((await held).status, 201, 'the held insert lands once the lock goes');
+    assert.ok(await readyBecomes(h, 200, 5000), 'ready again');
+  } finally {
+    await h.stop();
+  }
+});
+
 test('a read-only database (a standby, a demoted primary): unavailable with the client_id, 503 on the API; the retry stores once', { timeout: 60000 }, async () => {
   const database = createDatabase();
   const name = new URL(database).pathname.slice(1);
@@ -347,6 +375,12 @@ test('a read-only database (a standby, a demoted primary): unavailable with the 
     const api = await ro.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'api while read-only', client_id: 'ro-api' });
     assert.equal(api.status, 503);
     assert.match(ro.log, /event=store\.query_failed .*sqlstate=25006/);
+    // Every refused write is a failed statement: 30 more make no 30 lines
+    // (at production rates, thousands a second), one per 10 s at most.
+    for (let i = 0; i < 30; i++) c.send({ type: 'chat_message', message: `ro ${i}`, client_id: `ro-more-${i}` });
+    for (let i = 0; i < 30; i++) await c.next('error', 10000, (x) => x.client_id?.startsWith('ro-more-'));
+    const lines = ro.log.match(/level=(error|warn) event=store\.(query_failed|batch_split) /g) ?? [];
+    assert.ok(lines.length <= 4, `store failures are logged once per 10 s: ${lines.length} lines`);
     setReadOnly(false);
     await sleep(300);
     await readyBecomes(ro, 200);
