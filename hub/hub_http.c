@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -198,12 +199,20 @@ req_free(hub_t *hub, hub_http_req_t *req)
 static const char *
 logged_path(const hub_http_req_t *req, char *out, size_t outlen)
 {
-    static const char tokens[] = "/api/v1/tokens/";
+    char cut[sizeof(req->path) + 8];
+    const char *p = req->path;
 
-    /* Anything under it may be a key, a near miss of the route too. */
-    hub_log_quote(strncmp(req->path, tokens, sizeof(tokens) - 1) == 0 ? "/api/v1/tokens/<key>"
-                                                                      : req->path,
-                  out, outlen);
+    /* Anything after "tokens" may be a key: a near miss of the route too
+     * ("/api/v1/TOKENS/<key>", "//api/v1/tokens/<key>" are not routes). */
+    for (; *p != '\0' && strncasecmp(p, "tokens", 6) != 0; p++) {
+    }
+    if (*p != '\0' && p[6] != '\0') {
+        snprintf(cut, sizeof(cut), "%.*s/<key>", (int)(p + 6 - req->path), req->path);
+        p = cut;
+    } else {
+        p = req->path;
+    }
+    hub_log_quote(p, out, outlen);
     return out;
 }
 

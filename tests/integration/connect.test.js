@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, signJwt, freePort, BIN, WS_NATIVE } from '../lib/hub.js';
-import { connect, handshakeStatus, Client, exchange, upgradeHead } from '../lib/ws.js';
+import { connect, handshakeStatus, Client, exchange, upgradeHead, sleep } from '../lib/ws.js';
 
 let hub;
 before(async () => {
@@ -224,6 +224,11 @@ test('an opaque token issued by the API connects; revoked it closes 4401', async
   assert.equal((await again.next('error')).code, 'unauthorized');
   assert.equal((await again.closed).code, 4401);
   assert.ok(hub.log.includes('path="/api/v1/tokens/<key>"'), 'the DELETE is logged');
+  // Near misses of the route (404) carry the key as well.
+  for (const path of ['/api/v1/TOKENS/', '//api/v1/tokens/', '/api/v1/Tokens']) {
+    await fetch(`${hub.url}${path}${r.json.token}`, { method: 'DELETE', headers: { Authorization: `Bearer ${hub.apiKey}` } });
+  }
+  await sleep(200);
   assert.ok(!hub.log.includes(r.json.token), 'the key never is');
 });
 
