@@ -59,8 +59,13 @@ store_sqlstate_refusing(const char *state)
      * memory (not 53400, a configured limit the request itself reached); an
      * I/O error. */
     static const char *const refusing[] = {"25006", "53000", "53100", "53200", "58030", NULL};
+    /* A function, table or column this binary needs and the database lacks:
+     * a node started before `chathub migrate` ran (README's order is the
+     * other one). Nothing was written, and the same request passes once the
+     * migration ran: unavailable, which clients retry, not internal. */
+    static const char *const schema_behind[] = {"42883", "42P01", "42703", NULL};
 
-    return state != NULL && state_is(state, refusing);
+    return state != NULL && (state_is(state, refusing) || state_is(state, schema_behind));
 }
 
 bool

@@ -19,7 +19,8 @@ const char *store_sqlstate_err(const char *state);
 bool store_sqlstate_retry(const char *state);
 
 /* The server is up but refuses for its own state (read-only, out of disk or
- * memory, an I/O error): unavailable to callers, and worth a log line each,
+ * memory, an I/O error, a schema behind the binary): unavailable to callers,
+ * and worth a log line each (store_event_limited),
  * which a restart's errors are not. */
 bool store_sqlstate_refusing(const char *state);
 

@@ -59,6 +59,36 @@ test('a node on a database behind its migrations: /ready 503 "schema" and one lo
   }
 });
 
+// A node started before `chathub migrate` calls insert functions the
+// database lacks: every send failed with internal (500), which clients do
+// not retry (an audit of rolling upgrades). It is unavailable (503): the
+// same client_id stores once the migration ran.
+test('a node ahead of its schema answers sends unavailable, and they land once migrated', { timeout: 30000 }, async () => {
+  const database = createDatabase();
+  const h = await startHub({ database });
+  try {
+    await h.api('PUT', '/users/1', { full_name: 'Ivan Petrov', role: 'student', is_active: true });
+    await h.api('PUT', '/rooms/7', { type: 'GROUP', name: 'Ahead', members: [1] });
+    const drop = 'ALTER FUNCTION chathub_msg_insert(bigint, bigint, text, text, text) RENAME TO held_insert';
+    psql(drop, database);
+    const send = () => h.api('POST', '/rooms/7/messages', { sender_id: 1, content: 'early', client_id: 'early-1' });
+    const r = await send();
+    assert.equal(r.status, 503, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'unavailable');
+    assert.match(h.log, /event=store\.query_failed [^\n]*sqlstate=42883/);
+    psql('ALTER FUNCTION held_insert(bigint, bigint, text, text, text) RENAME TO chathub_msg_insert', database);
+    let ok;
+    for (let i = 0; i < 20 && ok?.status !== 201; i++) {
+      ok = await send();
+      if (ok.status !== 201) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.equal(ok.status, 201);
+    assert.equal(psql("SELECT count(*) FROM messages WHERE client_id = 'early-1'", database).trim(), '1');
+  } finally {
+    await h.stop();
+  }
+});
+
 // A rollback (an older binary on a database a newer release migrated) was
 // silent: nothing told the operator the database had not rolled back too
 // (an audit of rolling upgrades). It is one warning, and the node serves.

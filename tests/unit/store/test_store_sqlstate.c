@@ -56,7 +56,11 @@ main(void)
     maps("25006", store_err_unavailable, "read-only transaction (a standby, a demoted primary)");
     maps("58030", store_err_unavailable, "I/O error");
     maps("25P02", NULL, "in failed transaction");
-    maps("42P01", NULL, "undefined table");
+    maps("42P01", store_err_unavailable, "undefined table (a node ahead of its schema)");
+    maps("42883", store_err_unavailable, "undefined function (a node ahead of its schema)");
+    maps("42703", store_err_unavailable, "undefined column (a node ahead of its schema)");
+    ok(store_sqlstate_refusing("42883"), "  and logged");
+    maps("42601", NULL, "a syntax error is ours: internal");
     maps("0A000", NULL, "stale plan");
     maps("2350", NULL, "a prefix of a known state");
     maps(NULL, NULL, "no state");
