@@ -82,6 +82,16 @@ export function jwtExpired(token, nowMs) {
   return typeof exp === 'number' && Number.isFinite(exp) && nowMs / 1000 >= exp + EXPIRED_GRACE_S;
 }
 
+/**
+ * True when token is a JWT at or within EXPIRED_GRACE_S of its exp by nowMs:
+ * a 4401 then is its expiry (the app brings a new token), not a revocation
+ * or a deactivation.
+ */
+function jwtExpiring(token, nowMs) {
+  const exp = jwtClaims(token)?.exp;
+  return typeof exp === 'number' && Number.isFinite(exp) && nowMs / 1000 >= exp - EXPIRED_GRACE_S;
+}
+
 /** A room id as the hub names it: digits become a number ('12' is room 12). */
 function roomKey(roomId) {
   if (roomId === null || roomId === undefined) return null;
@@ -431,10 +441,22 @@ export class ChatSocket {
     this.onClose(ws, 1006, failed);
   }
 
-  /** Stop for good: no retry, state closed, a closed event with value. */
+  /**
+   * Stop for good: no retry, state closed, a closed event with value. The
+   * hub refused this user here (removed, the room gone, the user
+   * deactivated, the token revoked): pending sends and a read mark end
+   * (cancelled or unconfirmed) after the event, so that a later connect(),
+   * as the user added back or with a new token, sends nothing typed before
+   * the refusal. Only an expiring JWT's 4401 keeps them: the app's
+   * connect() with a fresh token is a refresh.
+   */
   giveUp(value) {
+    const kept = value.code === 4401 && jwtExpiring(this.token, this.now());
+    const report = kept ? () => {} : this.dropPending(`the hub closed ${value.code}`);
+    if (!kept) this.readSeq = null;
     this.stop(new Error(`closed ${value.code}`));
     this.emit('closed', value);
+    report();
   }
 
   /**

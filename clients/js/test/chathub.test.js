@@ -319,6 +319,38 @@ const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const jwt = (claims) => `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url(claims)}.c2ln`;
 const closedEvents = (events) => events.filter(([n]) => n === 'closed').map(([, v]) => v);
 
+// The hub refused the user (removed, deactivated, token revoked): the sends
+// it had not answered stayed pending with no event, and went out as soon as
+// the app connected again as the user added back or with a new token.
+for (const [code, token] of [[4403, 't'], [4404, 't'], [4401, 'a'.repeat(40)], [4401, jwt({ user_id: 2, exp: NOW_MS / 1000 + 3600 })]]) {
+  test(`pending sends end after ${code} (${token.length === 40 ? 'opaque token' : token === 't' ? 'any token' : 'a JWT far from its exp'}), and a later connect sends none of them`, () => {
+    const { c, events } = client(() => 0.999999, { now: () => NOW_MS, rateBurst: 1, rateLimit: 10 });
+    c.connect(12, token);
+    established(FakeWS.last(), 5);
+    const carried = c.send('carried');
+    const held = c.send('held by the rate');
+    c.markRead(5);
+    FakeWS.last().drop(code);
+    assert.deepEqual(events.filter(([n]) => n === 'closed' || n === 'error').map(([n, v]) => [n, v.code, v.client_id]),
+      [['closed', code, undefined], ['error', 'unconfirmed', carried], ['error', 'cancelled', held]]);
+    c.connect(12, token);
+    established(FakeWS.last(), 5);
+    assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message' || f.type === 'mark_read'), []);
+  });
+}
+
+test('an expiring JWT\'s 4401 keeps the pending sends for the app\'s new token', () => {
+  const { c, events } = client(() => 0.999999, { now: () => NOW_MS });
+  c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 - 1 }));
+  established(FakeWS.last(), 5);
+  const id = c.send('typed before the expiry');
+  FakeWS.last().drop(4401);
+  assert.deepEqual(events.filter(([n]) => n === 'error'), []);
+  c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 + 3600 }));
+  established(FakeWS.last(), 5);
+  assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
+});
+
 test('jwtExpired: only a JWT whose exp is past by more than the hub\'s largest leeway', () => {
   const now = NOW_MS / 1000;
   assert.equal(jwtExpired(jwt({ user_id: 1, exp: now - 3600 }), NOW_MS), true);
