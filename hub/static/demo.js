@@ -132,11 +132,13 @@ const ERRORS = {
   too_large: 'That message is too long.',
   room_archived: 'This room is archived: you can read it, not write in it.',
   forbidden: 'You cannot write in this room.',
+  unauthorized: 'You are signed out: reload the page.',
+  bad_request: 'That message could not be sent.',
   cancelled: 'A message was not sent: you left the room first.',
   unconfirmed: 'A message may not have been sent: you left the room first.',
 };
 const CLOSES = {
-  4401: 'Your sign-in has expired: reload the page.',
+  4401: 'You are signed out, or your sign-in expired: reload the page.',
   4403: 'You are not a member of this room.',
   4404: 'There is no such room.',
 };
@@ -147,7 +149,21 @@ function notice(text, clears = false) {
   noticeClears = clears;
 }
 
-chat.on('error', (e) => notice(ERRORS[e.code] ?? e.message ?? e.code, e.code === 'unavailable' || e.code === 'rate_limited'));
+// The client sends these again by itself; any other error for a send ends
+// it, and its bubble says it did not go (it stayed "sending" for good).
+const RETRIED = new Set(['unavailable', 'rate_limited', 'internal']);
+const failed = new Map(); // a send that ended before its bubble was drawn (too_large, at once)
+function markFailed(clientId, code) {
+  const li = document.querySelector(`#messages li.pending[data-client-id="${CSS.escape(clientId)}"]`);
+  if (!li) return false;
+  li.classList.replace('pending', 'failed');
+  li.title = ERRORS[code] ?? code;
+  return true;
+}
+chat.on('error', (e) => {
+  notice(ERRORS[e.code] ?? e.message ?? e.code, e.code === 'unavailable' || e.code === 'rate_limited');
+  if (e.client_id && !RETRIED.has(e.code) && !markFailed(e.client_id, e.code)) failed.set(e.client_id, e.code);
+});
 chat.on('connection_lost', () => notice('Cannot reach the server, still trying…', true));
 chat.on('closed', ({ code }) => {
   $('room-title').textContent = 'Not available';
@@ -200,10 +216,13 @@ $('text').addEventListener('input', () => {
 });
 $('composer').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  const text = $('text').value.trim();
+  // As the hub counts blank: JavaScript's trim() keeps the zero-width ones.
+  const text = $('text').value.replace(/^[\s\u180e\u200b-\u200d\u2060]+|[\s\u180e\u200b-\u200d\u2060]+$/g, '');
   if (!text) return;
   const clientId = chat.send(text);
   messageItem({ client_id: clientId, content: text, sender: { id: me, full_name: names.get(me) ?? 'me' } }, true);
+  if (failed.has(clientId)) markFailed(clientId, failed.get(clientId));
+  failed.delete(clientId);
   $('text').value = '';
   chat.typing(false);
 });

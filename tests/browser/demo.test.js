@@ -188,3 +188,21 @@ test('two quick room picks end in the one picked last', { timeout: 60000 }, asyn
   assert.equal(await page.textContent('#room-title'), 'Mathematics');
   await page.close();
 });
+
+// A send that ended (refused by the hub or the client) stayed a "sending"
+// bubble for good, and a zero-width-only text went out (trim() keeps it).
+test('a refused send is marked as not sent, and a zero-width text is not sent at all', { timeout: 60000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(`${a.url}/?user=1&room=1`);
+  await page.waitForSelector('#state.open', { timeout: 15000 });
+  const before = await page.$$eval('#messages li', (lis) => lis.length);
+  await page.fill('#text', '\u200b\u2060\u200b');
+  await page.click('#send');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.$$eval('#messages li', (lis) => lis.length), before, 'no bubble for a blank text');
+  await page.fill('#text', 'x'.repeat(70000)); // over the client's 65536: refused at once
+  await page.click('#send');
+  await page.waitForSelector('#messages li.failed', { timeout: 5000 });
+  assert.equal(await page.$$eval('#messages li.pending', (lis) => lis.length), 0);
+  await page.close();
+});
