@@ -208,19 +208,6 @@ bearer_is_blank(const char *hdr)
     return s[strspn(s, " \t")] == '\0';
 }
 
-/* Whether a later line of a joined Authorization value (two header lines
- * reach us as one, joined by a comma: RFC 9110 §5.3) is a Bearer one. */
-static bool
-later_line_is_bearer(const char *hdr)
-{
-    for (const char *c = strchr(hdr, ','); c != NULL; c = strchr(c + 1, ',')) {
-        if (proto_auth_is_bearer(c + 1)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* 0 with *tok, -1 no token anywhere, -2 an Authorization header that cannot
  * hold one we read (too long to copy, or not "Bearer <token>"). */
 static int
@@ -235,8 +222,12 @@ find_token(const hub_hs_t *hs, char *buf, size_t buflen, const char **tok, size_
      * A header too long to copy is refused: its scheme is unknown. A blank
      * Bearer carries no token, like an empty bearer. entry: the next source
      * decides. */
-    if (n > 0 && !proto_auth_is_bearer(buf) && later_line_is_bearer(buf)) {
-        return -2; /* a Basic line first must not let a bad Bearer fall to ?token= */
+    /* Authorization is one line (RFC 9110 §11.6.2): of two, joined as one
+     * value, which to trust cannot be told (a Basic line first hid a bad
+     * Bearer, and ?token= decided). With lws serving the upgrade, such a
+     * head is the hub's to refuse (hub_wsock_take()). */
+    if (hs->req != NULL && proto_request_lines(hs->req, "Authorization") > 1) {
+        return -2;
     }
     if (n < 0 || (n > 0 && proto_auth_is_bearer(buf) && !bearer_is_blank(buf))) {
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;

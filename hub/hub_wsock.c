@@ -724,7 +724,8 @@ hub_wsock_take(hub_t *hub, int fd, const char *head, size_t n, int *bad_head)
      * would get wrong is taken here, to be refused (lws 4.1 answers 403,
      * hangs up, or upgrades HTTP/1.0). */
     if (st != PROTO_REQUEST_OK || !hub_upgrade_is_one(&req) ||
-        (hub->wsocks == NULL && hub_upgrade_sound(&req) && hub_upgrade_lws_reads(&req))) {
+        (hub->wsocks == NULL && hub_upgrade_sound(&req) && hub_upgrade_lws_reads(&req) &&
+         proto_request_lines(&req, "Authorization") < 2)) {
         return false;
     }
     /* The head is ours: off the socket (its bytes stay in head, where req

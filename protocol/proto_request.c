@@ -242,9 +242,18 @@ proto_request_lists(const proto_request_t *req, const char *name, const char *to
 bool
 proto_request_has_header(const proto_request_t *req, const char *name)
 {
-    size_t i = 0;
+    return proto_request_lines(req, name) > 0;
+}
 
-    return next_line(req, name, &i) != NULL;
+size_t
+proto_request_lines(const proto_request_t *req, const char *name)
+{
+    size_t i = 0, n = 0;
+
+    while (next_line(req, name, &i) != NULL) {
+        n++;
+    }
+    return n;
 }
 
 int

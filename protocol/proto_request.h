@@ -58,6 +58,9 @@ bool proto_request_lists(const proto_request_t *req, const char *name, const cha
 /* Whether the head has a line of header name (empty or not). */
 bool proto_request_has_header(const proto_request_t *req, const char *name);
 
+/* How many lines of header name the head has (empty ones too). */
+size_t proto_request_lines(const proto_request_t *req, const char *name);
+
 /* The target's path (up to '?'), percent-decoded into buf with a NUL. Its
  * length, or -1 when it does not fit or holds a bad escape or a NUL. */
 int proto_request_path(const proto_request_t *req, char *buf, size_t cap);

@@ -48,6 +48,9 @@ test_upgrade(void)
     ok(proto_request_has_header(&r, "X-Empty") && proto_request_has_header(&r, "host"),
        "a header is there, empty or not");
     ok(!proto_request_has_header(&r, "Origin"), "an absent one is not");
+    ok(proto_request_lines(&r, "sec-websocket-protocol") == 2 &&
+           proto_request_lines(&r, "X-Empty") == 1 && proto_request_lines(&r, "Origin") == 0,
+       "a header's lines are counted, empty ones too");
     ok(proto_request_path(&r, buf, sizeof(buf)) == 12 && strcmp(buf, "/ws/chat/12/") == 0,
        "the path without the query");
     ok(proto_request_arg(&r, "token", buf, sizeof(buf)) != NULL && strcmp(buf, "a.b") == 0,
