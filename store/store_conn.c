@@ -53,10 +53,11 @@ struct store {
     bool in_deferred; /* run_deferred() is on the stack and frees the store itself */
     store_pool_stats_t stats;
     struct {
-        const char *event; /* a string constant of the store's own */
+        const char *event; /* a string constant of the store's own; NULL: free */
+        char kind[16];
         uint64_t logged_ms;
         unsigned held;
-    } limited[4];
+    } limited[8];
 };
 
 const store_pool_stats_t *
@@ -107,27 +108,39 @@ store_event(store_t *st, const char *level, const char *event, const char *detai
 
 void
 store_event_limited(store_t *st, uint64_t now_ms, const char *level, const char *event,
-                    const char *detail)
+                    const char *kind, const char *detail)
 {
-    size_t n = sizeof(st->limited) / sizeof(st->limited[0]), i;
+    size_t n = sizeof(st->limited) / sizeof(st->limited[0]), i, oldest = 0;
     char line[400];
 
-    for (i = 0; i < n && st->limited[i].event != NULL && strcmp(st->limited[i].event, event); i++) {
+    if (kind == NULL) {
+        kind = "";
     }
-    if (i == n) {
-        store_event(st, level, event, detail); /* more kinds than slots: never lose a line */
-        return;
+    for (i = 0; i < n; i++) {
+        if (st->limited[i].event != NULL && strcmp(st->limited[i].event, event) == 0 &&
+            strncmp(st->limited[i].kind, kind, sizeof(st->limited[i].kind) - 1) == 0) {
+            break;
+        }
+        if (st->limited[i].event == NULL ||
+            (st->limited[oldest].event != NULL &&
+             st->limited[i].logged_ms < st->limited[oldest].logged_ms)) {
+            oldest = i; /* a free slot, else the one logged longest ago */
+        }
     }
-    if (st->limited[i].event != NULL && now_ms - st->limited[i].logged_ms < LIMITED_EVERY_MS) {
+    if (i < n && now_ms - st->limited[i].logged_ms < LIMITED_EVERY_MS) {
         st->limited[i].held++;
         store_event(st, "debug", event, detail);
         return;
     }
-    if (st->limited[i].held > 0) {
+    if (i < n && st->limited[i].held > 0) {
         snprintf(line, sizeof(line), "%s held=%u", detail, st->limited[i].held);
         detail = line;
     }
+    if (i == n) {
+        i = oldest; /* a new kind: logged, in the slot it takes over */
+    }
     st->limited[i].event = event;
+    snprintf(st->limited[i].kind, sizeof(st->limited[i].kind), "%s", kind);
     st->limited[i].logged_ms = now_ms;
     st->limited[i].held = 0;
     store_event(st, level, event, detail);

@@ -74,11 +74,12 @@ bool store_closing(const store_t *st);
 void store_event(store_t *st, const char *level, const char *event, const char *detail);
 
 /* store_event() for failures that come once per statement (a read-only or
- * full server refuses every write; nodes retry): one line per event name
- * every 10 s at level, the others in between at debug, and the next line at
- * level says how many those were (held=N). */
+ * full server refuses every write; nodes retry): one line per event and
+ * kind (its SQLSTATE, say; may be NULL) every 10 s at level, the others in
+ * between at debug, and the next line at level says how many those were
+ * (held=N). A new kind is never held back behind another's. */
 void store_event_limited(store_t *st, uint64_t now_ms, const char *level, const char *event,
-                         const char *detail);
+                         const char *kind, const char *detail);
 
 /* The store's hooks and config, for the migration's private connection. */
 const store_hooks_t *store_hooks(const store_t *st);

@@ -72,7 +72,7 @@ map_sqlstate(store_pgconn_t *pc, const PGresult *res)
     store_clean_msg(clean, sizeof(clean), msg != NULL ? msg : "unknown");
     snprintf(detail, sizeof(detail), "%s sqlstate=%s err=\"%s\"", pc->name,
              state != NULL ? state : "none", clean);
-    store_event_limited(pc->st, pgconn_now_ms(pc), "error", "store.query_failed", detail);
+    store_event_limited(pc->st, pgconn_now_ms(pc), "error", "store.query_failed", state, detail);
     return err != NULL ? err : store_err_internal;
 }
 
@@ -440,7 +440,7 @@ retry_rolled_back(store_pgconn_t *pc, store_q_t *q, const PGresult *res)
     }
     q->retries++;
     snprintf(detail, sizeof(detail), "%s sqlstate=%s try=%u", pc->name, state, q->retries + 1);
-    store_event_limited(pc->st, pgconn_now_ms(pc), "warn", "store.retry", detail);
+    store_event_limited(pc->st, pgconn_now_ms(pc), "warn", "store.retry", state, detail);
     requeue_head(pc, &q, 1);
     return true;
 }
@@ -463,7 +463,7 @@ split_failed(store_pgconn_t *pc, store_q_t *q, const char *err)
     requeue_head(pc, parts, n);
     free(parts);
     snprintf(detail, sizeof(detail), "%s parts=%zu err=%s", pc->name, n, err);
-    store_event_limited(pc->st, pgconn_now_ms(pc), "warn", "store.batch_split", detail);
+    store_event_limited(pc->st, pgconn_now_ms(pc), "warn", "store.batch_split", err, detail);
     store_q_free(q);
     return true;
 }

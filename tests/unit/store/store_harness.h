@@ -35,7 +35,9 @@ static int fired;       /* callbacks so far: a call must never bump it itself */
 
 static struct {
     int up, down, connect_failed, applied, query_failed, lock_timeout, batch_split, retry;
-    int leaked; /* details that held the password or the whole conninfo */
+    int loud_failed;     /* store.query_failed above debug */
+    char last_loud[400]; /* its last detail */
+    int leaked;          /* details that held the password or the whole conninfo */
 } ev;
 static const char *secret_password;
 static const char *secret_conninfo;
@@ -53,6 +55,10 @@ on_event(void *ud, const char *level, const char *event, const char *detail)
     ev.connect_failed += strcmp(event, "store.connect_failed") == 0;
     ev.applied += strcmp(event, "migrate.applied") == 0;
     ev.query_failed += strcmp(event, "store.query_failed") == 0;
+    if (strcmp(event, "store.query_failed") == 0 && strcmp(level, "debug") != 0) {
+        ev.loud_failed++;
+        snprintf(ev.last_loud, sizeof(ev.last_loud), "%s", detail != NULL ? detail : "");
+    }
     ev.lock_timeout += strcmp(event, "migrate.lock_timeout") == 0;
     ev.batch_split += strcmp(event, "store.batch_split") == 0;
     ev.retry += strcmp(event, "store.retry") == 0;

@@ -163,6 +163,37 @@ test_prepared_plan_change(const char *url, PGconn *adm)
     store_free(st);
 }
 
+/* A flood of one failure is one line per 10 s, the next saying how many
+ * were held; another kind of failure meanwhile is never held behind it. */
+static void
+test_limited_events(const char *url)
+{
+    store_t *st = open_store(url, 1, 2000, 3000);
+    int loud0 = ev.loud_failed, failed0 = ev.query_failed;
+
+    for (int i = 0; i < 50; i++) {
+        store_event_limited(st, 1000 + (uint64_t)i, "error", "store.query_failed", "25006",
+                            "sqlstate=25006");
+    }
+    ok(ev.loud_failed == loud0 + 1, "50 of one kind in 10 s: one line (%d)",
+       ev.loud_failed - loud0);
+    store_event_limited(st, 2000, "error", "store.query_failed", "55P03", "sqlstate=55P03");
+    ok(ev.loud_failed == loud0 + 2 && strcmp(ev.last_loud, "sqlstate=55P03") == 0,
+       "  another kind meanwhile is logged at once");
+    store_event_limited(st, 11000, "error", "store.query_failed", "25006", "sqlstate=25006");
+    ok(ev.loud_failed == loud0 + 3 && strcmp(ev.last_loud, "sqlstate=25006 held=49") == 0,
+       "  10 s on, the next says how many were held: %s", ev.last_loud);
+    for (int k = 0; k < 20; k++) {
+        char kind[8];
+        snprintf(kind, sizeof(kind), "K%d", k);
+        store_event_limited(st, 12000, "error", "store.query_failed", kind, kind);
+    }
+    ok(ev.loud_failed == loud0 + 23, "  more kinds than slots: each new one is logged");
+    ev.query_failed = failed0; /* these were the point */
+    store_free(st);
+    run_for(50);
+}
+
 static void
 test_unavailable(void)
 {
@@ -451,6 +482,7 @@ main(void)
     test_deadline_and_requeue(url);
     test_server_kills_sessions(url, adm);
     test_prepared_plan_change(url, adm);
+    test_limited_events(url);
     test_host_looked_up_at_every_attempt(url, adm);
     test_lookup_deadline(url);
     PQfinish(adm);
