@@ -1,29 +1,31 @@
 /*
- * The blank characters of proto_blank.h: Unicode 15's White_Space property
- * (PropList.txt) and the zero-width characters a text of "nothing" is made of.
+ * The blank characters of proto_blank.h: Unicode 15's White_Space and
+ * Default_Ignorable_Code_Point properties (PropList.txt,
+ * DerivedCoreProperties.txt): the spaces, and the characters a renderer
+ * shows as nothing (format marks, fillers, variation selectors, tags).
  */
 #include "proto_blank.h"
 
 static bool
 blank_cp(unsigned cp)
 {
-    switch (cp) {
-    case 0x20:
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x180E:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x2060:
-    case 0x3000:
-    case 0xFEFF:
-        return true;
-    default:
-        return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x2000 && cp <= 0x200D);
+    static const struct {
+        unsigned lo, hi;
+    } ranges[] = {
+        {0x0009, 0x000D},   {0x0020, 0x0020},   {0x0085, 0x0085},   {0x00A0, 0x00A0},
+        {0x00AD, 0x00AD},   {0x034F, 0x034F},   {0x061C, 0x061C},   {0x115F, 0x1160},
+        {0x1680, 0x1680},   {0x17B4, 0x17B5},   {0x180B, 0x180F},   {0x2000, 0x200F},
+        {0x2028, 0x202F},   {0x205F, 0x206F},   {0x3000, 0x3000},   {0x3164, 0x3164},
+        {0xFE00, 0xFE0F},   {0xFEFF, 0xFEFF},   {0xFFA0, 0xFFA0},   {0xFFF0, 0xFFF8},
+        {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0000, 0xE0FFF},
+    };
+
+    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]) && ranges[i].lo <= cp; i++) {
+        if (cp <= ranges[i].hi) {
+            return true;
+        }
     }
+    return false;
 }
 
 bool

@@ -10,9 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Whether the UTF-8 text s (len bytes, well-formed) holds only Unicode's
- * White_Space characters and the invisible ones that stand in for them
- * (U+180E, U+200B-U+200D, U+2060, U+FEFF); true for an empty text. */
+/* Whether the UTF-8 text s (len bytes, well-formed) holds only characters
+ * of Unicode's White_Space or Default_Ignorable_Code_Point properties (the
+ * spaces, and the invisible ones: zero-width, format marks, Hangul fillers,
+ * variation selectors, tags); true for an empty text. */
 bool proto_text_blank(const char *s, size_t len);
 
 #endif
