@@ -779,7 +779,9 @@ hub_conn_sweep(hub_t *hub)
             wall >= c->auth.exp + hub->cfg->jwt_leeway) {
             /* The JWT this socket opened with has expired: it needs a new one. */
             log_info("ws.token_expired", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
-            hub_conn_fail(c, PROTO_ERR_UNAUTHORIZED, "token expired");
+            hub_conn_send_error(c, PROTO_ERR_UNAUTHORIZED, "token expired", NULL);
+            /* Not "unauthorized": a new token is all the client needs. */
+            hub_conn_close(c, PROTO_CLOSE_UNAUTHORIZED, "token_expired", false);
             continue;
         }
         if (c->state != HUB_CONN_CLOSING && queue_is_stale(c, now)) {

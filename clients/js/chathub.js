@@ -367,7 +367,7 @@ export class ChatSocket {
       this.heardAt = this.clock();
       this.onFrame(ws, ev.data);
     };
-    ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : attempt);
+    ws.onclose = (ev) => this.onClose(ws, ev.code, opened ? null : attempt, ev.reason);
     // An error ends the socket; a close event follows in browsers, but Node
     // 20's own WebSocket fires none after a refused connection or a reset
     // before the 101, which would leave the attempt waiting for good.
@@ -447,11 +447,15 @@ export class ChatSocket {
    * deactivated, the token revoked): pending sends and a read mark end
    * (cancelled or unconfirmed) after the event, so that a later connect(),
    * as the user added back or with a new token, sends nothing typed before
-   * the refusal. Only an expiring JWT's 4401 keeps them: the app's
-   * connect() with a fresh token is a refresh.
+   * the refusal. Only a JWT's expiry keeps them, the app's connect() with a
+   * fresh token being a refresh: the hub's close says so (expired), and a
+   * refusal before any socket opened is read from the token's exp.
    */
-  giveUp(value) {
-    const kept = value.code === 4401 && jwtExpiring(this.token, this.now());
+  giveUp(value, expired = false) {
+    const opened = value.reason === undefined; // a live socket's close, not a refused attempt
+    const kept =
+      value.code === 4401 &&
+      (expired || value.reason === 'token_expired' || (!opened && jwtExpiring(this.token, this.now())));
     const report = kept ? () => {} : this.dropPending(`the hub closed ${value.code}`);
     if (!kept) this.readSeq = null;
     this.stop(new Error(`closed ${value.code}`));
@@ -487,8 +491,9 @@ export class ChatSocket {
     );
   }
 
-  /** failed: the attempt ({ url, token, room }) when it closed before opening, else null. */
-  onClose(ws, code, failed) {
+  /** failed: the attempt ({ url, token, room }) when it closed before opening, else null;
+   * reason: the close frame's ("token_expired" on a JWT's expiry). */
+  onClose(ws, code, failed, reason) {
     if (ws !== this.ws) return;
     this.ws = null;
     this.unwatch();
@@ -500,7 +505,7 @@ export class ChatSocket {
     if (!this.wanted) return;
     const tooLarge = code === 1009 ? this.refuseTooLarge() : [];
     if (FINAL_CODES.has(code)) {
-      this.giveUp({ code });
+      this.giveUp({ code }, reason === 'token_expired');
       return;
     }
     let delay;

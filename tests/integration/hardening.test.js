@@ -35,6 +35,9 @@ test('a socket whose JWT expires is closed with 4401', { timeout: 20000 }, async
   const c = await connect(hub.wsUrl(`/ws/chat/1/?token=${short}`));
   const closed = await c.closed;
   assert.equal(closed.code, 4401);
+  // Not "unauthorized" (a revocation, a deactivation): a client keeps what
+  // it was sending for the app's new token.
+  assert.equal(closed.reason, 'token_expired');
   assert.equal(c.frames.find((f) => f.type === 'error')?.code, 'unauthorized');
 });
 

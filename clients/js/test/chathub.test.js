@@ -16,7 +16,7 @@ class FakeWS {
   close() { this.closed = true; }
   // Test helpers: what the server does.
   frame(f) { this.onmessage?.({ data: JSON.stringify(f) }); }
-  drop(code) { this.onclose?.({ code }); }
+  drop(code, reason) { this.onclose?.({ code, reason }); }
   static last() { return FakeWS.all.at(-1); }
 }
 
@@ -339,16 +339,25 @@ for (const [code, token] of [[4403, 't'], [4404, 't'], [4401, 'a'.repeat(40)], [
   });
 }
 
-test('an expiring JWT\'s 4401 keeps the pending sends for the app\'s new token', () => {
+test('a JWT\'s expiry (the hub\'s close says token_expired) keeps the pending sends for the app\'s new token, whatever the clocks', () => {
   const { c, events } = client(() => 0.999999, { now: () => NOW_MS });
-  c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 - 1 }));
+  c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 + 900 })); // the client's clock 15 min behind
   established(FakeWS.last(), 5);
   const id = c.send('typed before the expiry');
-  FakeWS.last().drop(4401);
+  FakeWS.last().drop(4401, 'token_expired');
   assert.deepEqual(events.filter(([n]) => n === 'error'), []);
   c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 + 3600 }));
   established(FakeWS.last(), 5);
   assert.deepEqual(FakeWS.last().sent.filter((f) => f.type === 'chat_message').map((f) => f.client_id), [id]);
+});
+
+test('a deactivation\'s 4401 ends the pending sends even when the JWT is near its exp', () => {
+  const { c, events } = client(() => 0.999999, { now: () => NOW_MS });
+  c.connect(12, jwt({ user_id: 2, exp: NOW_MS / 1000 + 60 }));
+  established(FakeWS.last(), 5);
+  const id = c.send('typed before the deactivation');
+  FakeWS.last().drop(4401, 'unauthorized');
+  assert.deepEqual(events.filter(([n]) => n === 'error').map(([, v]) => [v.code, v.client_id]), [['unconfirmed', id]]);
 });
 
 test('jwtExpired: only a JWT whose exp is past by more than the hub\'s largest leeway', () => {
