@@ -208,6 +208,26 @@ bearer_is_blank(const char *hdr)
     return s[strspn(s, " \t")] == '\0';
 }
 
+/* Whether a joined Authorization value (lws's, which cannot count its lines)
+ * has a later line that is a Bearer one: a comma outside a quoted string
+ * (a Digest line's realm="a, Bearer b" is its own) followed by "Bearer". */
+static bool
+later_line_is_bearer(const char *hdr)
+{
+    bool quoted = false;
+
+    for (const char *p = hdr; *p != '\0'; p++) {
+        if (*p == '\\' && quoted && p[1] != '\0') {
+            p++;
+        } else if (*p == '"') {
+            quoted = !quoted;
+        } else if (*p == ',' && !quoted && proto_auth_is_bearer(p + 1)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* 0 with *tok, -1 no token anywhere, -2 an Authorization header that cannot
  * hold one we read (too long to copy, or not "Bearer <token>"). */
 static int
@@ -217,18 +237,19 @@ find_token(const hub_hs_t *hs, char *buf, size_t buflen, const char **tok, size_
     int n;
 
     n = copy_hdr(hs, H_AUTHORIZATION, buf, buflen);
+    /* Authorization is one line (RFC 9110 §11.6.2): of two, joined as one
+     * value, which to trust cannot be told (a Basic line first hid a bad
+     * Bearer, and ?token= decided). A head lws parsed (TLS, or one that
+     * came in pieces) is read from its joined value. */
+    if (hs->req != NULL ? proto_request_lines(hs->req, "Authorization") > 1
+                        : n > 0 && !proto_auth_is_bearer(buf) && later_line_is_bearer(buf)) {
+        return -2;
+    }
     /* Only a Bearer header is a token source: browsers send Basic credentials
      * they cached for a site behind HTTP auth, and those are not meant for us.
      * A header too long to copy is refused: its scheme is unknown. A blank
      * Bearer carries no token, like an empty bearer. entry: the next source
      * decides. */
-    /* Authorization is one line (RFC 9110 §11.6.2): of two, joined as one
-     * value, which to trust cannot be told (a Basic line first hid a bad
-     * Bearer, and ?token= decided). With lws serving the upgrade, such a
-     * head is the hub's to refuse (hub_wsock_take()). */
-    if (hs->req != NULL && proto_request_lines(hs->req, "Authorization") > 1) {
-        return -2;
-    }
     if (n < 0 || (n > 0 && proto_auth_is_bearer(buf) && !bearer_is_blank(buf))) {
         *tok = n > 0 ? proto_bearer_token(buf, tlen) : NULL;
         return *tok != NULL ? 0 : -2;

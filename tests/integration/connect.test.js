@@ -2,6 +2,7 @@
 // the close codes of a refused join (§5), against a real hub and PostgreSQL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startHub, seed, signJwt, freePort, BIN, WS_NATIVE } from '../lib/hub.js';
 import { connect, handshakeStatus, Client, exchange, upgradeHead, sleep } from '../lib/ws.js';
 
@@ -198,6 +199,21 @@ test('an Authorization header of another scheme or a blank Bearer is skipped; a 
     const head = upgradeHead(`/ws/chat/1/?token=${hub.token(3)}`, `Sec-WebSocket-Version: 13\r\n${lines.map((l) => `Authorization:${l}\r\n`).join('')}`);
     assert.match(await exchange(hub.port, head, 2000), /^HTTP\/1\.1 401 /, JSON.stringify(lines));
   }
+  // A head that comes in pieces is lws's to parse (TLS heads always are):
+  // its joined value still tells a Bearer line after a Basic one.
+  const split = upgradeHead(`/ws/chat/1/?token=${hub.token(3)}`, `Sec-WebSocket-Version: 13\r\nAuthorization: ${basic.Authorization}\r\nAuthorization: Bearer garbage\r\n`);
+  const cut = split.indexOf('Authorization: Bearer');
+  const answer = await new Promise((resolve) => {
+    const s = net.connect(hub.port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => { got += d; s.destroy(); });
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    s.write(split.slice(0, cut));
+    setTimeout(() => s.write(split.slice(cut)), 300);
+    setTimeout(() => s.destroy(), 3000);
+  });
+  assert.match(answer, /^HTTP\/1\.1 401 /, 'a split head');
   // One line's commas are its own (a Digest header quotes them): not two lines.
   const digest = 'Digest username="u", realm="Sales, Bearer dept", nonce="n", uri="/", response="r"';
   const d = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(3)}`), { headers: { Authorization: digest } });
