@@ -53,7 +53,7 @@ struct store {
     bool in_deferred; /* run_deferred() is on the stack and frees the store itself */
     store_pool_stats_t stats;
     struct {
-        const char *event; /* a string constant of the store's own; NULL: free */
+        const char *event, *level; /* string constants of the store's own; NULL: free */
         char kind[16];
         uint64_t logged_ms;
         unsigned held;
@@ -110,7 +110,9 @@ void
 store_event_limited(store_t *st, uint64_t now_ms, const char *level, const char *event,
                     const char *kind, const char *detail)
 {
-    size_t n = sizeof(st->limited) / sizeof(st->limited[0]), i, oldest = 0;
+    /* The last slot is shared by the kinds that find none free: more than
+     * seven at once within 10 s are limited together. */
+    size_t n = sizeof(st->limited) / sizeof(st->limited[0]) - 1, i, spare = n;
     char line[400];
 
     if (kind == NULL) {
@@ -121,25 +123,38 @@ store_event_limited(store_t *st, uint64_t now_ms, const char *level, const char 
             strncmp(st->limited[i].kind, kind, sizeof(st->limited[i].kind) - 1) == 0) {
             break;
         }
-        if (st->limited[i].event == NULL ||
-            (st->limited[oldest].event != NULL &&
-             st->limited[i].logged_ms < st->limited[oldest].logged_ms)) {
-            oldest = i; /* a free slot, else the one logged longest ago */
+        if (spare == n && (st->limited[i].event == NULL ||
+                           now_ms - st->limited[i].logged_ms >= LIMITED_EVERY_MS)) {
+            spare = i; /* free, or its 10 s are over */
         }
     }
-    if (i < n && now_ms - st->limited[i].logged_ms < LIMITED_EVERY_MS) {
+    if (st->limited[n].held > 0 && now_ms - st->limited[n].logged_ms >= LIMITED_EVERY_MS) {
+        snprintf(line, sizeof(line), "kind=* held=%u", st->limited[n].held);
+        store_event(st, st->limited[n].level, st->limited[n].event, line);
+        st->limited[n].held = 0; /* the shared slot's count, said once its 10 s are over */
+    }
+    if (i == n && spare < n) {
+        i = spare;
+        if (st->limited[i].event != NULL && st->limited[i].held > 0) {
+            snprintf(line, sizeof(line), "kind=%s held=%u", st->limited[i].kind,
+                     st->limited[i].held); /* what it held is not lost */
+            store_event(st, st->limited[i].level, st->limited[i].event, line);
+        }
+        st->limited[i].event = NULL;
+    } else if (i == n) {
+        kind = "*"; /* the shared slot: n itself */
+    }
+    if (st->limited[i].event != NULL && now_ms - st->limited[i].logged_ms < LIMITED_EVERY_MS) {
         st->limited[i].held++;
         store_event(st, "debug", event, detail);
         return;
     }
-    if (i < n && st->limited[i].held > 0) {
+    if (st->limited[i].event != NULL && st->limited[i].held > 0) {
         snprintf(line, sizeof(line), "%s held=%u", detail, st->limited[i].held);
         detail = line;
     }
-    if (i == n) {
-        i = oldest; /* a new kind: logged, in the slot it takes over */
-    }
     st->limited[i].event = event;
+    st->limited[i].level = level;
     snprintf(st->limited[i].kind, sizeof(st->limited[i].kind), "%s", kind);
     st->limited[i].logged_ms = now_ms;
     st->limited[i].held = 0;

@@ -36,6 +36,7 @@ static int fired;       /* callbacks so far: a call must never bump it itself */
 static struct {
     int up, down, connect_failed, applied, query_failed, lock_timeout, batch_split, retry;
     int loud_failed;     /* store.query_failed above debug */
+    int loud_held;       /* of which said how many were held */
     char last_loud[400]; /* its last detail */
     int leaked;          /* details that held the password or the whole conninfo */
 } ev;
@@ -57,6 +58,7 @@ on_event(void *ud, const char *level, const char *event, const char *detail)
     ev.query_failed += strcmp(event, "store.query_failed") == 0;
     if (strcmp(event, "store.query_failed") == 0 && strcmp(level, "debug") != 0) {
         ev.loud_failed++;
+        ev.loud_held += detail != NULL && strstr(detail, "held=") != NULL;
         snprintf(ev.last_loud, sizeof(ev.last_loud), "%s", detail != NULL ? detail : "");
     }
     ev.lock_timeout += strcmp(event, "migrate.lock_timeout") == 0;
