@@ -216,8 +216,8 @@ $('text').addEventListener('input', () => {
 });
 $('composer').addEventListener('submit', (ev) => {
   ev.preventDefault();
-  // As the hub counts blank: JavaScript's trim() keeps the zero-width ones.
-  const text = $('text').value.replace(/^[\s\u180e\u200b-\u200d\u2060]+|[\s\u180e\u200b-\u200d\u2060]+$/g, '');
+  // As the hub counts blank: JavaScript's trim() keeps the invisible ones.
+  const text = $('text').value.replace(/^[\p{White_Space}\p{Default_Ignorable_Code_Point}]+|[\p{White_Space}\p{Default_Ignorable_Code_Point}]+$/gu, '');
   if (!text) return;
   const clientId = chat.send(text);
   messageItem({ client_id: clientId, content: text, sender: { id: me, full_name: names.get(me) ?? 'me' } }, true);
