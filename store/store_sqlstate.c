@@ -62,7 +62,8 @@ store_sqlstate_refusing(const char *state)
     /* A function, table or column this binary needs and the database lacks:
      * a node started before `chathub migrate` ran (README's order is the
      * other one). Nothing was written, and the same request passes once the
-     * migration ran: unavailable, which clients retry, not internal. */
+     * migration ran: unavailable (safe to retry with the same client_id),
+     * not internal. */
     static const char *const schema_behind[] = {"42883", "42P01", "42703", NULL};
 
     return state != NULL && (state_is(state, refusing) || state_is(state, schema_behind));
