@@ -768,7 +768,6 @@ hub_conn_sweep(hub_t *hub)
     size_t i = 0;
     uint64_t key, now = hub_now_ms(hub);
     void *val;
-
     int64_t wall = (int64_t)time(NULL);
 
     while (hub_map_next(&hub->conns, &i, &key, &val)) {
@@ -777,10 +776,10 @@ hub_conn_sweep(hub_t *hub)
          * second, so the close comes within a second of it. */
         if (c->state == HUB_CONN_OPEN && c->auth.exp != 0 &&
             wall >= c->auth.exp + hub->cfg->jwt_leeway) {
-            /* The JWT this socket opened with has expired: it needs a new one. */
+            /* Closed "token_expired", not "unauthorized": a new token is all
+             * the client needs. */
             log_info("ws.token_expired", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
             hub_conn_send_error(c, PROTO_ERR_UNAUTHORIZED, "token expired", NULL);
-            /* Not "unauthorized": a new token is all the client needs. */
             hub_conn_close(c, PROTO_CLOSE_UNAUTHORIZED, "token_expired", false);
             continue;
         }
