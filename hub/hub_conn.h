@@ -80,6 +80,7 @@ typedef struct hub_conn {
     int64_t last_seq;   /* highest seq queued to this socket */
     bool catching_up;   /* resuming from the store: the room does not deliver here */
     bool resume_parked; /* catching up, the next page waits for the queue to drain */
+    bool resume_ending; /* parked until the whole replay has been written */
     int64_t resume_to;  /* the room's last seq when the resume began */
     int resume_page;    /* messages the next page asks for (hub_resume.c) */
     hub_buf_t **held;   /* room events that came while catching up (hub_conn_hold) */

@@ -5,12 +5,16 @@
  */
 #include "hub_resume.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "hub_deliver.h"
 #include "hub_log.h"
 #include "hub_room.h"
+#include "hub_sock.h"
 #include "proto_build.h"
 #include "store_msg.h"
 #include "xalloc.h"
@@ -18,6 +22,11 @@
 #define PAGE 500
 #define PAGE_BYTES ((size_t)1 << 20) /* about, once the room's message sizes are known */
 #define RETRY_MS 1000
+/* The kernel's unsent bytes while catching up (TCP_NOTSENT_LOWAT): past
+ * them a write takes no more, so the replay waits in the socket's queue, where
+ * it is written as the reader reads, and never fills a kernel buffer that
+ * live frames would wait behind. */
+#define UNSENT_MAX (128 * 1024)
 
 static void fetch(hub_conn_t *c);
 
@@ -57,6 +66,44 @@ page_fits(const hub_conn_t *c)
            c->qbytes <= HUB_CONN_OUT_HIGH / 2;
 }
 
+/* The whole replay has reached the kernel, which holds at most UNSENT_MAX of
+ * it unsent: live frames from now on find room there, as for any reader. */
+static bool
+replay_gone(const hub_conn_t *c)
+{
+    return c->qlen == 0 && !hub_sock_partial(c);
+}
+
+static void
+limit_unsent(hub_conn_t *c, int bytes)
+{
+    /* 0 restores the system's default. Not fatal: without it the kernel's
+     * buffer fills first, as it did before. */
+    (void)setsockopt(hub_sock_fd(c), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
+}
+
+/* Wait for the drain: the queue's next write calls hub_resume_on_drain. With
+ * nothing queued, only the end of a short write is left, which says so only
+ * when asked to. */
+static void
+park(hub_conn_t *c, bool ending)
+{
+    c->resume_parked = true;
+    c->resume_ending = ending;
+    if (c->qlen == 0) {
+        hub_sock_want_write(c);
+    }
+}
+
+static void
+finish(hub_conn_t *c)
+{
+    c->catching_up = false;
+    limit_unsent(c, 0);
+    log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
+    hub_conn_release_held(c);
+}
+
 static void
 on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *err)
 {
@@ -88,17 +135,18 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         }
     }
     next_page_size(c, n, bytes);
-    if (has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq)) {
-        if (!page_fits(c)) {
-            c->resume_parked = true; /* hub_resume_on_drain fetches it */
-            return;
-        }
+    bool more = has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq);
+    if (more ? !page_fits(c) : !replay_gone(c)) {
+        /* The end waits for the replay to leave, and then asks the store
+         * once more: the room may have delivered meanwhile. */
+        park(c, !more);
+        return;
+    }
+    if (more) {
         fetch(c);
         return;
     }
-    c->catching_up = false;
-    log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
-    hub_conn_release_held(c);
+    finish(c);
 }
 
 static void
@@ -130,14 +178,20 @@ hub_resume_start(hub_conn_t *c)
 
     c->resume_page = first < 1 ? 1 : first > PAGE ? PAGE : (int)first;
     c->catching_up = true;
+    limit_unsent(c, UNSENT_MAX);
     fetch(c);
 }
 
 void
 hub_resume_on_drain(hub_conn_t *c)
 {
-    if (c->resume_parked && c->catching_up && c->state == HUB_CONN_OPEN && page_fits(c)) {
+    if (!c->resume_parked || !c->catching_up || c->state != HUB_CONN_OPEN) {
+        return;
+    }
+    if (c->resume_ending ? replay_gone(c) : page_fits(c)) {
         c->resume_parked = false;
         fetch(c);
+    } else if (c->qlen == 0) {
+        hub_sock_want_write(c); /* a short write's end still to come */
     }
 }

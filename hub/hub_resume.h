@@ -4,8 +4,10 @@
  * skipped or repeated at the seam. While it catches up the room does not
  * deliver to it; it reads pages from the store until it has reached what the
  * room has delivered, and only then rejoins live delivery. A page is at most
- * half the socket's queue, and the next one is fetched only once it fits, so
- * a client that reads as fast as it can is never taken for a slow consumer.
+ * half the socket's queue, and the next one is fetched only once it fits; the
+ * kernel takes the replay only as the reader reads (TCP_NOTSENT_LOWAT), and
+ * live delivery waits until all of it is there, so a client that keeps
+ * reading, at any pace, is never taken for a slow consumer.
  */
 #ifndef CHATHUB_HUB_RESUME_H
 #define CHATHUB_HUB_RESUME_H

@@ -59,6 +59,11 @@ pop(hub_conn_t *c)
 
     c->qhead = (c->qhead + 1) % c->qcap;
     c->qlen--;
+    if (c->catching_up && c->qlen > 0) {
+        /* A replay waits on the reader, not on live traffic (hub_resume.c):
+         * its expiry runs from the last frame the reader took. */
+        c->q[c->qhead].queued_ms = hub_now_ms(c->hub);
+    }
     hub_conn_dequeued(c, hub_buf_len(b));
     return b;
 }

@@ -225,3 +225,52 @@ test('resume under a small HUB_CHANNEL_CAPACITY: a fast reader gets everything, 
     await h.stop();
   }
 });
+
+// A reader slower than the kernel's send buffer drains within
+// HUB_CHANNEL_EXPIRY: the resume filled the kernel page after page, and the
+// next page (or, after the catch-up, the next live frame) waited in the
+// hub's queue past the expiry and closed the socket with 4408. The resume now
+// goes at the reader's pace: the next page only once the kernel's unsent
+// bytes are low, and live delivery only once the replay has left.
+test('resume at a slow reader\'s pace: 4 MB at 400 KB/s under a 1 s HUB_CHANNEL_EXPIRY, no 4408', { timeout: 120000 }, async () => {
+  const h = await startHub({ env: { HUB_CHANNEL_EXPIRY: '1', HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' } });
+  try {
+    await seed(h);
+    const big = 'x'.repeat(8000);
+    for (let i = 0; i < 500; i++) {
+      const r = await h.api('POST', '/rooms/1/messages', { sender_id: 2, content: `${i} ${big}` });
+      assert.equal(r.status, 201, r.text);
+    }
+    const c = new Client(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}&last_seq=0`));
+    await c.opened;
+    // 40 KB per 100 ms: pause the socket once a window's budget is read.
+    const sock = c.ws._socket;
+    let windowBytes = 0;
+    sock.on('data', (d) => {
+      windowBytes += d.length;
+      if (windowBytes >= 40000) sock.pause();
+    });
+    const pacer = setInterval(() => { windowBytes = 0; sock.resume(); }, 100);
+    const sender = await connect(h.wsUrl(`/ws/chat/1/?token=${h.token(2)}`));
+    let sent = 0;
+    const live = setInterval(() => {
+      if (sent < 40) sender.send({ type: 'chat_message', message: `live ${sent++}`, client_id: `live-${sent}` });
+    }, 200);
+    try {
+      const closed = Promise.race([c.closed, sleep(60000).then(() => null)]);
+      const done = collectUntil(c, 540, 60000);
+      const first = await Promise.race([done, closed]);
+      assert.ok(Array.isArray(first), `closed mid-resume: ${JSON.stringify(first)}`);
+      assert.deepEqual(first, [...Array(540).keys()].map((i) => i + 1));
+      assert.equal(c.ws.readyState, 1, 'still open');
+    } finally {
+      clearInterval(pacer);
+      clearInterval(live);
+    }
+    sock.resume();
+    await c.close();
+    await sender.close();
+  } finally {
+    await h.stop();
+  }
+});
