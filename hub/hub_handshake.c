@@ -208,24 +208,19 @@ bearer_is_blank(const char *hdr)
     return s[strspn(s, " \t")] == '\0';
 }
 
-/* Whether a joined Authorization value (lws's, which cannot count its lines)
- * has a later line that is a Bearer one: a comma outside a quoted string
- * (a Digest line's realm="a, Bearer b" is its own) followed by "Bearer". */
-static bool
-later_line_is_bearer(const char *hdr)
+/* How many lines of h a head lws parsed has: lws keeps each as a fragment,
+ * an empty one too (its copy is 0 bytes, a missing one's -1). */
+static size_t
+lws_lines(const hub_hs_t *hs, hdr_t h)
 {
-    bool quoted = false;
+    char one[1];
+    int n = 0;
 
-    for (const char *p = hdr; *p != '\0'; p++) {
-        if (*p == '\\' && quoted && p[1] != '\0') {
-            p++;
-        } else if (*p == '"') {
-            quoted = !quoted;
-        } else if (*p == ',' && !quoted && proto_auth_is_bearer(p + 1)) {
-            return true;
-        }
+    while (lws_hdr_fragment_length(hs->wsi, h.token, n) > 0 ||
+           lws_hdr_copy_fragment(hs->wsi, one, sizeof(one), h.token, n) == 0) {
+        n++;
     }
-    return false;
+    return (size_t)n;
 }
 
 /* 0 with *tok, -1 no token anywhere, -2 an Authorization header that cannot
@@ -237,12 +232,12 @@ find_token(const hub_hs_t *hs, char *buf, size_t buflen, const char **tok, size_
     int n;
 
     n = copy_hdr(hs, H_AUTHORIZATION, buf, buflen);
-    /* Authorization is one line (RFC 9110 §11.6.2): of two, joined as one
-     * value, which to trust cannot be told (a Basic line first hid a bad
-     * Bearer, and ?token= decided). A head lws parsed (TLS, or one that
-     * came in pieces) is read from its joined value. */
-    if (hs->req != NULL ? proto_request_lines(hs->req, "Authorization") > 1
-                        : n > 0 && !proto_auth_is_bearer(buf) && later_line_is_bearer(buf)) {
+    /* Authorization is one line (RFC 9110 §11.6.2): of two, which to trust
+     * cannot be told (a Basic or an empty line first hid a bad Bearer, and
+     * ?token= decided), whoever parsed the head (lws: TLS, or one that came
+     * in pieces). */
+    if ((hs->req != NULL ? proto_request_lines(hs->req, "Authorization")
+                         : lws_lines(hs, H_AUTHORIZATION)) > 1) {
         return -2;
     }
     /* Only a Bearer header is a token source: browsers send Basic credentials
