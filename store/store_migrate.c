@@ -290,9 +290,25 @@ store_schema_latest(void)
 }
 
 typedef struct version_ctx {
+    store_t *st;
     store_version_cb cb;
     void *ud;
 } version_ctx_t;
+
+/* The table is there (its version failed for another reason, the server's)
+ * or not: a database nothing was migrated into is behind, not down. */
+static void
+on_table_absent(void *ctx, const PGresult *res, const char *err)
+{
+    version_ctx_t *v = ctx;
+
+    if (err == NULL && store_col_bool(res, 0, 0)) {
+        v->cb(v->ud, 0, NULL);
+    } else {
+        v->cb(v->ud, 0, store_err_unavailable);
+    }
+    free(v);
+}
 
 static void
 on_schema_version(void *ctx, const PGresult *res, const char *err)
@@ -300,6 +316,13 @@ on_schema_version(void *ctx, const PGresult *res, const char *err)
     version_ctx_t *v = ctx;
     int have = err == NULL ? (int)store_col_i64(res, 0, 0) : 0;
 
+    /* A missing table reads as unavailable (store_sqlstate.c: a schema
+     * behind the binary), as does a server that is down: ask which. */
+    if (err == store_err_unavailable &&
+        store_query(v->st, -1, "SELECT to_regclass('schema_migrations') IS NULL", 0, NULL,
+                    on_table_absent, v) == 0) {
+        return;
+    }
     v->cb(v->ud, have, err);
     free(v);
 }
@@ -309,6 +332,7 @@ store_schema_version(store_t *st, store_version_cb cb, void *ud)
 {
     version_ctx_t *v = xmalloc(sizeof(*v));
 
+    v->st = st;
     v->cb = cb;
     v->ud = ud;
     if (store_query(st, -1, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,

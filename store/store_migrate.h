@@ -19,8 +19,8 @@ typedef void (*store_migrate_cb)(void *ud, int applied, const char *err);
 int store_migrate(store_t *st, unsigned lock_wait_s, store_migrate_cb cb, void *ud)
     __attribute__((warn_unused_result));
 
-/* have: the highest version applied (0 when none is, or the table is missing:
- * err is then store_err_internal). */
+/* have: the highest version applied (0 when none is, or when the table is
+ * missing: nothing was migrated, which is not an error). */
 typedef void (*store_version_cb)(void *ud, int have, const char *err);
 
 /* The highest migration version this binary knows. */

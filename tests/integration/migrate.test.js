@@ -59,6 +59,25 @@ test('a node on a database behind its migrations: /ready 503 "schema" and one lo
   }
 });
 
+// On a database nothing was migrated into, the version query fails on the
+// missing table, which reads as a store away: /ready said "store":"down"
+// (an audit), when the database only needs `chathub migrate`.
+test('a node on an empty database: /ready 503 "schema", not "store" down', { timeout: 30000 }, async () => {
+  const database = createDatabase();
+  const h = await startHub({ database, migrate: false, wait: false });
+  try {
+    for (let i = 0; i < 100 && !(await fetch(`${h.url}/health`).then(() => true, () => false)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(await readyBecomes(h, 503, 15000));
+    const body = await (await fetch(`${h.url}/ready`)).json();
+    assert.deepEqual(body.failed, ['schema'], JSON.stringify(body));
+    assert.match(h.log, /event=store\.schema_behind have=0 /);
+  } finally {
+    await h.stop();
+  }
+});
+
 // A node started before `chathub migrate` calls insert functions the
 // database lacks: every send failed with internal (500), which clients do
 // not retry (an audit of rolling upgrades). It is unavailable (503): the
