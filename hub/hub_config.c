@@ -16,6 +16,7 @@
 #include "hub_log.h"
 #include "proto_request.h"
 #include "proto_url.h"
+#include "store.h"
 #include "xalloc.h"
 
 typedef enum { OPT_STR, OPT_LONG } opt_kind_t;
@@ -126,9 +127,10 @@ set_opt(hub_config_t *cfg, const opt_t *o, const char *val, char *err, size_t er
     char *end = NULL;
     errno = 0;
     long v = strtol(val, &end, 10);
-    /* strtol skips leading blanks; a setting with them is a typo too. */
+    /* strtol skips leading blanks and takes a sign: a setting with them is a
+     * typo too (a minus goes on to the range check). */
     if (errno != 0 || end == val || *end != '\0' || v < o->min || v > o->max ||
-        isspace((unsigned char)val[0])) {
+        !(isdigit((unsigned char)val[0]) || (val[0] == '-' && isdigit((unsigned char)val[1])))) {
         snprintf(err, errlen, "%s must be an integer in %ld..%ld", o->env, o->min, o->max);
         return -1;
     }
@@ -190,7 +192,7 @@ split_listen(hub_config_t *cfg, char *err, size_t errlen)
     }
     port = strtol(colon + 1, &end, 10);
     hlen = (size_t)(colon - cfg->listen);
-    if (end == colon + 1 || *end != '\0' || port < 0 || port > 65535 ||
+    if (!isdigit((unsigned char)colon[1]) || *end != '\0' || port > 65535 ||
         hlen >= sizeof(cfg->listen_host)) {
         snprintf(err, errlen, "HUB_LISTEN must be host:port");
         return -1;
@@ -314,6 +316,11 @@ hub_config_load(hub_config_t *cfg, char **env, int argc, char **argv, int *argi,
     if (cfg->database_url == NULL) {
         snprintf(err, errlen, "DATABASE_URL must not be empty (unset, it is %s)",
                  DATABASE_URL_DEFAULT);
+        return -1;
+    }
+    char why[96];
+    if (!store_conninfo_ok(cfg->database_url, why, sizeof(why))) {
+        snprintf(err, errlen, "DATABASE_URL: %s", why);
         return -1;
     }
     if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL)) {

@@ -83,6 +83,12 @@ typedef struct store_config {
     unsigned connect_timeout_ms; /* 0 means 5000 */
 } store_config_t;
 
+/* Whether conninfo is a connection string libpq reads (URI or key=value)
+ * with ports that are numbers from 1 to 65535: a mistake found at startup,
+ * not as a connect that can never start. why says what is wrong, never
+ * quoting the string (it may hold a password). */
+bool store_conninfo_ok(const char *conninfo, char *why, size_t len);
+
 /* A new store that starts connecting at once. hooks is copied. Free with store_free(). */
 store_t *store_new(const store_config_t *cfg, const store_hooks_t *hooks);
 

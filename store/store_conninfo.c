@@ -60,6 +60,53 @@ store_conninfo_fill(store_conninfo_t *ci, const store_config_t *cfg, const store
     ci->vals[n] = NULL;
 }
 
+/* Each comma-separated item of a port list empty (libpq's default) or a
+ * port number. */
+static bool
+ports_ok(const char *list)
+{
+    for (const char *p = list;; p++) {
+        size_t len = strcspn(p, ",");
+        long v = 0;
+
+        for (size_t i = 0; i < len; i++) {
+            if (p[i] < '0' || p[i] > '9' || (v = v * 10 + (p[i] - '0')) > 65535) {
+                return false;
+            }
+        }
+        if (len > 0 && v == 0) {
+            return false;
+        }
+        p += len;
+        if (*p == '\0') {
+            return true;
+        }
+    }
+}
+
+bool
+store_conninfo_ok(const char *conninfo, char *why, size_t len)
+{
+    char *errmsg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &errmsg);
+    bool ok = opts != NULL;
+
+    /* libpq's message may quote the string: not repeated. */
+    PQfreemem(errmsg);
+    if (!ok) {
+        snprintf(why, len, "not a connection string libpq reads (a URI or key=value pairs)");
+        return false;
+    }
+    for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "port") == 0 && o->val != NULL && !ports_ok(o->val)) {
+            snprintf(why, len, "a port must be a number from 1 to 65535");
+            ok = false;
+        }
+    }
+    PQconninfoFree(opts);
+    return ok;
+}
+
 /* The comma-separated items of list, as new strings; *n their count. */
 static char **
 split_list(const char *list, size_t *n)

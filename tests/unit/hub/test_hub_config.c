@@ -233,6 +233,19 @@ test_bad_redis_url_is_refused_without_echoing_it(void)
                strstr(err, "hunter2") == NULL,
            "refused, naming REDIS_URL but not the password: %s", bad[i][0] + 10);
     }
+    char *pg[][2] = {{"DATABASE_URL=postgres://u:hunter2@h:x/db", NULL},
+                     {"DATABASE_URL=postgres://u:hunter2@[h/db", NULL},
+                     {"DATABASE_URL=user=u password=hunter2 port=p", NULL}};
+    for (size_t i = 0; i < sizeof(pg) / sizeof(pg[0]); i++) {
+        hub_config_t cfg;
+        char *argv[] = {"chathub"};
+        int argi = 1;
+        err[0] = '\0';
+        ok(hub_config_load(&cfg, pg[i], 1, argv, &argi, err, sizeof(err)) < 0 &&
+               strstr(err, "DATABASE_URL") != NULL && strstr(err, "hunter2") == NULL,
+           "refused, naming DATABASE_URL but not the password: %s", err);
+        hub_config_clear(&cfg);
+    }
 }
 
 static void
@@ -305,6 +318,29 @@ test_switches_and_lists_take_only_their_values(void)
         {{"HUB_TLS_KEY=/k.pem", NULL}, false, "HUB_TLS_KEY without HUB_TLS_CERT is refused"},
         {{"HUB_RATE_LIMIT= 7", NULL}, false, "a blank before a number is refused"},
         {{"HUB_RATE_LIMIT=7", NULL}, true, "the number alone loads"},
+        /* An audit: a sign, and a port with a blank or a sign, loaded. */
+        {{"HUB_RATE_LIMIT=+7", NULL}, false, "a plus before a number is refused"},
+        {{"HUB_LISTEN=127.0.0.1:+80", NULL}, false, "HUB_LISTEN with a plus before the port"},
+        {{"HUB_LISTEN=127.0.0.1: 80", NULL}, false, "HUB_LISTEN with a blank before the port"},
+        {{"HUB_LISTEN=127.0.0.1:", NULL}, false, "HUB_LISTEN with no port"},
+        {{"HUB_LISTEN=127.0.0.1:80", NULL}, true, "HUB_LISTEN host:port loads"},
+        /* An audit: a DATABASE_URL libpq cannot even start with ran a node
+         * that could never connect. */
+        {{"DATABASE_URL=postgres://u:pw@127.0.0.1:notaport/db", NULL},
+         false,
+         "a DATABASE_URL whose port is not a number is refused"},
+        {{"DATABASE_URL=postgres://u:pw@[bad/db", NULL},
+         false,
+         "a DATABASE_URL libpq cannot parse is refused"},
+        {{"DATABASE_URL=host=a,b port=5432,0 dbname=x", NULL},
+         false,
+         "a port 0 in a DATABASE_URL's list is refused"},
+        {{"DATABASE_URL=host=a,b port=5432,5433 dbname=x", NULL},
+         true,
+         "a key=value DATABASE_URL with a port per host loads"},
+        {{"DATABASE_URL=postgres:///chathub?host=/run/postgresql", NULL},
+         true,
+         "a DATABASE_URL through a socket directory loads"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
