@@ -216,6 +216,22 @@ logged_path(const hub_http_req_t *req, char *out, size_t outlen)
     return out;
 }
 
+/* The method as written, for a log line (lws gives an index). */
+static const char *
+method_name(int method)
+{
+    static const char *const names[] = {
+        [LWSHUMETH_GET] = "GET",         [LWSHUMETH_POST] = "POST",
+        [LWSHUMETH_OPTIONS] = "OPTIONS", [LWSHUMETH_PUT] = "PUT",
+        [LWSHUMETH_PATCH] = "PATCH",     [LWSHUMETH_DELETE] = "DELETE",
+        [LWSHUMETH_CONNECT] = "CONNECT", [LWSHUMETH_HEAD] = "HEAD",
+        [LWSHUMETH_COLON_PATH] = "PATH",
+    };
+
+    return method >= 0 && (size_t)method < sizeof(names) / sizeof(names[0]) ? names[method]
+                                                                            : "other";
+}
+
 static int
 write_answer(struct lws *wsi, const hub_http_req_t *req)
 {
@@ -224,7 +240,7 @@ write_answer(struct lws *wsi, const hub_http_req_t *req)
 
     if (hub_log_level <= HUB_LOG_DEBUG) {
         char path[256];
-        log_debug("http.answer", "method=%d path=%s status=%d", req->method,
+        log_debug("http.answer", "method=%s path=%s status=%d", method_name(req->method),
                   logged_path(req, path, sizeof(path)), req->status);
     }
     return n;
