@@ -3,6 +3,7 @@
  * status, an error code and a sentence for the route it came on, and the
  * request an asynchronous answer belongs to (see hub_api_internal.h).
  */
+#include <libwebsockets.h>
 #include <stdlib.h>
 
 #include "hub_api_internal.h"
@@ -91,6 +92,9 @@ store_message(const hub_http_req_t *req, const char *err)
         return "this Idempotency-Key was used with another body";
     }
     if (err == store_err_unavailable || err == store_err_timeout || err == store_err_shutdown) {
+        if (req->method == LWSHUMETH_GET) {
+            return "the store is unavailable; retry later";
+        }
         /* Whether the write was made is unknown: only a keyed retry (an
          * Idempotency-Key, a client_id, a PUT) cannot make it twice. */
         return "the store is unavailable; the write may or may not have been made: retry it "

@@ -180,6 +180,13 @@ test('PostgreSQL restart: unavailable with client_id, 1013 at connect, recovery,
     const presence = await node.api('GET', '/rooms/1/presence');
     assert.equal(presence.status, 200, 'presence needs no store: the room check is skipped');
     assert.deepEqual(presence.json.online, [1]);
+    // A read that fails made no write: its message does not speak of one.
+    const stats = await node.api('GET', '/stats');
+    assert.equal(stats.status, 503);
+    assert.match(stats.json.error.message, /unavailable; retry later$/);
+    const write = await node.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'x', client_id: 'pg-api' });
+    assert.equal(write.status, 503);
+    assert.match(write.json.error.message, /may or may not have been made/);
     pg.start();
     let ok = null;
     for (let i = 0; i < 60 && !ok; i++) {
