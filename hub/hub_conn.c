@@ -19,6 +19,7 @@
 #include "hub_join.h"
 #include "hub_log.h"
 #include "hub_presence.h"
+#include "hub_resume.h"
 #include "hub_room.h"
 #include "hub_sock.h"
 #include "hub_wire.h"
@@ -377,10 +378,10 @@ hub_conn_writeable(hub_t *hub, hub_conn_t *c)
     if (c->close_sent) {
         return c->write_shut ? 0 : linger(c);
     }
-    if (c->qlen == 0) {
+    if (c->qlen == 0 && (c->state == HUB_CONN_CLOSING || !c->resume_parked)) {
         return c->state == HUB_CONN_CLOSING ? write_close(c) : 0;
     }
-    if (hub_wire_write(hub, c) < 0) {
+    if (hub_wire_write(hub, c) < 0) { /* a parked resume goes on from there */
         return -1;
     }
     if (c->qlen > 0 || c->state == HUB_CONN_CLOSING) {
@@ -418,18 +419,6 @@ queue_clear(hub_conn_t *c)
     c->qhead = 0;
 }
 
-/* Drop what is kept, sent or not. */
-static void
-held_clear(hub_conn_t *c)
-{
-    for (size_t i = 0; i < c->nheld; i++) {
-        hub_buf_unref(c->held[i]);
-    }
-    free(c->held);
-    c->held = NULL;
-    c->nheld = 0;
-}
-
 void
 hub_conn_on_closed(hub_t *hub, hub_pss_t *pss)
 {
@@ -458,7 +447,7 @@ hub_conn_free(hub_t *hub, hub_conn_t *c)
     hub_map_del(&hub->conns, c->id);
     hub_wire_forget(hub, c);
     queue_clear(c);
-    held_clear(c);
+    hub_resume_drop_held(c);
     log_debug("ws.closed", "conn=%" PRIu64 " user=%" PRId64, c->id, c->user.id);
     free(c->q);
     free(c->rx);
@@ -546,36 +535,6 @@ hub_conn_send(hub_conn_t *c, hub_buf_t *frame)
         return;
     }
     hub_sock_want_write(c);
-}
-
-void
-hub_conn_hold(hub_conn_t *c, hub_buf_t *frame)
-{
-    size_t n = c->nheld;
-
-    if (c->state == HUB_CONN_CLOSING) {
-        return;
-    }
-    if (n >= (size_t)c->hub->cfg->channel_capacity) {
-        log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " held=%zu", c->id,
-                 c->user.id, n);
-        c->hub->counters.slow_consumer_closes++;
-        hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
-        return;
-    }
-    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) { /* 4 slots, then doubled when full */
-        c->held = xrealloc(c->held, (n == 0 ? 4 : n * 2) * sizeof(*c->held));
-    }
-    c->held[c->nheld++] = hub_buf_ref(frame);
-}
-
-void
-hub_conn_release_held(hub_conn_t *c)
-{
-    for (size_t i = 0; i < c->nheld && c->state == HUB_CONN_OPEN; i++) {
-        hub_conn_send(c, c->held[i]);
-    }
-    held_clear(c);
 }
 
 void
@@ -782,6 +741,9 @@ hub_conn_sweep(hub_t *hub)
             hub_conn_send_error(c, PROTO_ERR_UNAUTHORIZED, "token expired", NULL);
             hub_conn_close(c, PROTO_CLOSE_UNAUTHORIZED, "token_expired", false);
             continue;
+        }
+        if (c->catching_up) {
+            hub_resume_sweep(c, now);
         }
         if (c->state != HUB_CONN_CLOSING && queue_is_stale(c, now)) {
             log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " queued=%zu", c->id,

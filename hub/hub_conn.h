@@ -77,13 +77,14 @@ typedef struct hub_conn {
     bool gone_overflow;
     hub_room_t *room; /* NULL when not joined */
     size_t room_index;
-    int64_t last_seq;   /* highest seq queued to this socket */
-    bool catching_up;   /* resuming from the store: the room does not deliver here */
-    bool resume_parked; /* catching up, the next page waits for the queue to drain */
-    bool resume_ending; /* parked until the whole replay has been written */
-    int64_t resume_to;  /* the room's last seq when the resume began */
-    int resume_page;    /* messages the next page asks for (hub_resume.c) */
-    hub_buf_t **held;   /* room events that came while catching up (hub_conn_hold) */
+    int64_t last_seq;       /* highest seq queued to this socket */
+    bool catching_up;       /* resuming from the store: the room does not deliver here */
+    bool resume_parked;     /* catching up, the next page waits for the queue to drain */
+    bool resume_ending;     /* parked until the whole replay has been written */
+    uint32_t resume_unsent; /* the kernel's unsent bytes at the last sweep (hub_resume.c) */
+    int64_t resume_to;      /* the room's last seq when the resume began */
+    int resume_page;        /* messages the next page asks for (hub_resume.c) */
+    hub_buf_t **held;       /* room events that came while catching up (hub_resume_hold) */
     size_t nheld;
     /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
     hub_qitem_t *q;
@@ -173,15 +174,6 @@ hub_conn_t *hub_conn_take_ref(void *ud);
 /* Queue a frame (takes its own reference). Past capacity or expiry the
  * connection is closed with 4408 instead. No-op when closing. */
 void hub_conn_send(hub_conn_t *c, hub_buf_t *frame);
-
-/* A room event (presence, typing, read) for a socket still catching up: kept
- * (its own reference) until the replay is done, because the replayed
- * messages come before live traffic (PROTOCOL.md §4). More than
- * HUB_CHANNEL_CAPACITY kept: closed with 4408, as a full queue is. */
-void hub_conn_hold(hub_conn_t *c, hub_buf_t *frame);
-
-/* The replay is done: send what hub_conn_hold() kept, in order. */
-void hub_conn_release_held(hub_conn_t *c);
 
 /* The socket has joined (hub_join.c): what came before the join is handled
  * now, in order, and reading resumes if it was paused; then a close the

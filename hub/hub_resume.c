@@ -5,11 +5,11 @@
  */
 #include "hub_resume.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <sys/socket.h>
+#include <sys/ioctl.h>
 
 #include "hub_deliver.h"
 #include "hub_log.h"
@@ -22,10 +22,9 @@
 #define PAGE 500
 #define PAGE_BYTES ((size_t)1 << 20) /* about, once the room's message sizes are known */
 #define RETRY_MS 1000
-/* The kernel's unsent bytes while catching up (TCP_NOTSENT_LOWAT): past
- * them a write takes no more, so the replay waits in the socket's queue, where
- * it is written as the reader reads, and never fills a kernel buffer that
- * live frames would wait behind. */
+/* The kernel's unsent bytes a catch-up may end with: live frames that come
+ * next must not wait behind megabytes of replay a slow reader has yet to
+ * take, past HUB_CHANNEL_EXPIRY. */
 #define UNSENT_MAX (128 * 1024)
 
 static void fetch(hub_conn_t *c);
@@ -66,42 +65,84 @@ page_fits(const hub_conn_t *c)
            c->qbytes <= HUB_CONN_OUT_HIGH / 2;
 }
 
-/* The whole replay has reached the kernel, which holds at most UNSENT_MAX of
- * it unsent: live frames from now on find room there, as for any reader. */
+/* The kernel's bytes not yet sent, or 0 when it cannot say. */
+static size_t
+kernel_unsent(const hub_conn_t *c)
+{
+    int n = 0;
+
+    return ioctl(hub_sock_fd(c), SIOCOUTQNSD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+/* The whole replay has reached the kernel, which has sent all but at most
+ * UNSENT_MAX of it: live frames from now on find room there. */
 static bool
 replay_gone(const hub_conn_t *c)
 {
-    return c->qlen == 0 && !hub_sock_partial(c);
-}
-
-static void
-limit_unsent(hub_conn_t *c, int bytes)
-{
-    /* 0 restores the system's default. Not fatal: without it the kernel's
-     * buffer fills first, as it did before. */
-    (void)setsockopt(hub_sock_fd(c), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
+    return c->qlen == 0 && !hub_sock_partial(c) && kernel_unsent(c) <= UNSENT_MAX;
 }
 
 /* Wait for the drain: the queue's next write calls hub_resume_on_drain. With
- * nothing queued, only the end of a short write is left, which says so only
- * when asked to. */
+ * nothing queued, the end of a short write says so only when asked to, and
+ * the kernel's unsent bytes never do: the sweep looks each second. */
 static void
 park(hub_conn_t *c, bool ending)
 {
     c->resume_parked = true;
     c->resume_ending = ending;
-    if (c->qlen == 0) {
+    if (c->qlen == 0 && hub_sock_partial(c)) {
         hub_sock_want_write(c);
     }
+}
+
+void
+hub_resume_drop_held(hub_conn_t *c)
+{
+    for (size_t i = 0; i < c->nheld; i++) {
+        hub_buf_unref(c->held[i]);
+    }
+    free(c->held);
+    c->held = NULL;
+    c->nheld = 0;
+}
+
+void
+hub_resume_hold(hub_conn_t *c, hub_buf_t *frame)
+{
+    size_t n = c->nheld;
+
+    if (c->state == HUB_CONN_CLOSING) {
+        return;
+    }
+    if (n >= (size_t)c->hub->cfg->channel_capacity) {
+        log_warn("ws.slow_consumer", "conn=%" PRIu64 " user=%" PRId64 " held=%zu", c->id,
+                 c->user.id, n);
+        c->hub->counters.slow_consumer_closes++;
+        hub_conn_close(c, PROTO_CLOSE_SLOW_CONSUMER, "slow consumer", true);
+        return;
+    }
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) { /* 4 slots, then doubled when full */
+        c->held = xrealloc(c->held, (n == 0 ? 4 : n * 2) * sizeof(*c->held));
+    }
+    c->held[c->nheld++] = hub_buf_ref(frame);
+}
+
+/* The replay is done: what was held goes out, in order. */
+static void
+release_held(hub_conn_t *c)
+{
+    for (size_t i = 0; i < c->nheld && c->state == HUB_CONN_OPEN; i++) {
+        hub_conn_send(c, c->held[i]);
+    }
+    hub_resume_drop_held(c);
 }
 
 static void
 finish(hub_conn_t *c)
 {
     c->catching_up = false;
-    limit_unsent(c, 0);
     log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
-    hub_conn_release_held(c);
+    release_held(c);
 }
 
 static void
@@ -178,7 +219,7 @@ hub_resume_start(hub_conn_t *c)
 
     c->resume_page = first < 1 ? 1 : first > PAGE ? PAGE : (int)first;
     c->catching_up = true;
-    limit_unsent(c, UNSENT_MAX);
+    c->resume_unsent = 0;
     fetch(c);
 }
 
@@ -191,7 +232,24 @@ hub_resume_on_drain(hub_conn_t *c)
     if (c->resume_ending ? replay_gone(c) : page_fits(c)) {
         c->resume_parked = false;
         fetch(c);
-    } else if (c->qlen == 0) {
+    } else if (c->qlen == 0 && hub_sock_partial(c)) {
         hub_sock_want_write(c); /* a short write's end still to come */
     }
+}
+
+/* Behind a full kernel buffer the queue's next frame goes in only once the
+ * reader has taken a third of it, which a slow reader may take longer than
+ * HUB_CHANNEL_EXPIRY to do: the unsent bytes going down since the last sweep
+ * say it reads, and a replay waits on the reader alone, so the queue's expiry
+ * runs from then. One that stops reading leaves them where they are. */
+void
+hub_resume_sweep(hub_conn_t *c, uint64_t now)
+{
+    size_t unsent = kernel_unsent(c);
+
+    if (c->qlen > 0 && unsent < c->resume_unsent) {
+        c->q[c->qhead].queued_ms = now;
+    }
+    c->resume_unsent = unsent > UINT32_MAX ? UINT32_MAX : (uint32_t)unsent;
+    hub_resume_on_drain(c); /* an end that waits for the kernel */
 }

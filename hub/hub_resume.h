@@ -4,10 +4,11 @@
  * skipped or repeated at the seam. While it catches up the room does not
  * deliver to it; it reads pages from the store until it has reached what the
  * room has delivered, and only then rejoins live delivery. A page is at most
- * half the socket's queue, and the next one is fetched only once it fits; the
- * kernel takes the replay only as the reader reads (TCP_NOTSENT_LOWAT), and
- * live delivery waits until all of it is there, so a client that keeps
- * reading, at any pace, is never taken for a slow consumer.
+ * half the socket's queue, and the next one is fetched only once it fits.
+ * While it waits there the replay's expiry runs from the reader's last
+ * progress, and live delivery waits until the kernel has sent all but a
+ * little of it, so a client that keeps reading is not taken for a slow
+ * consumer, nor are the live frames after the replay.
  */
 #ifndef CHATHUB_HUB_RESUME_H
 #define CHATHUB_HUB_RESUME_H
@@ -22,5 +23,18 @@ void hub_resume_start(hub_conn_t *c);
 /* c's queue was written: a page the queue had no room for is fetched now if
  * it fits (see resume_parked). */
 void hub_resume_on_drain(hub_conn_t *c);
+
+/* A room event (presence, typing, read) for a socket still catching up: kept
+ * (its own reference) until the replay is done, because the replayed
+ * messages come before live traffic (PROTOCOL.md §4). More than
+ * HUB_CHANNEL_CAPACITY kept: closed with 4408, as a full queue is. */
+void hub_resume_hold(hub_conn_t *c, hub_buf_t *frame);
+
+/* Drop what hub_resume_hold() kept, sent or not. */
+void hub_resume_drop_held(hub_conn_t *c);
+
+/* Run each second (hub_conn_sweep) while c catches up, before its queue's
+ * expiry is checked: a reader that reads keeps it from running out. */
+void hub_resume_sweep(hub_conn_t *c, uint64_t now);
 
 #endif

@@ -13,6 +13,7 @@
 #include "hub_log.h"
 #include "hub_presence_order.h"
 #include "hub_presence_settle.h"
+#include "hub_resume.h"
 #include "proto_build.h"
 #include "store_msg.h"
 #include "store_room.h"
@@ -417,7 +418,7 @@ hub_room_broadcast(hub_t *hub, int64_t room_id, hub_buf_t *frame, int64_t except
             continue;
         }
         if (c->catching_up) {
-            hub_conn_hold(c, frame); /* after the replayed messages */
+            hub_resume_hold(c, frame); /* after the replayed messages */
         } else {
             hub_conn_send(c, frame);
         }

@@ -281,3 +281,77 @@ test('resume at a slow reader\'s pace: 4 MB at 400 KB/s under a 1 s HUB_CHANNEL_
     await h.stop();
   }
 });
+
+// The end of a resume waits for the replay to leave the socket's queue and
+// the rest of a short write: a short last write that the reader drained later
+// was never followed up (the writeable callback stopped at the empty queue),
+// and the socket stayed out of live delivery for good. Replays of 10 to 49
+// messages behind readers that stop at once, then read: every one must get
+// the replay and then the live message.
+test('a resume whose last write was short still rejoins live delivery once the reader reads', { timeout: 60000 }, async () => {
+  const h = await startHub({ env: { HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' } });
+  try {
+    await seed(h);
+    const big = 'x'.repeat(8000);
+    for (let i = 0; i < 60; i++) {
+      const r = await h.api('POST', '/rooms/1/messages', { sender_id: 2, content: `${i} ${big}` });
+      assert.equal(r.status, 201, r.text);
+    }
+    const readers = [];
+    for (let k = 10; k < 50; k++) {
+      const c = new Client(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}&last_seq=${60 - k}`));
+      await c.opened;
+      c.ws._socket.pause();
+      readers.push({ c, from: 60 - k + 1 });
+    }
+    await sleep(2000);
+    for (const { c } of readers) c.ws._socket.resume();
+    await sleep(1000);
+    const r = await h.api('POST', '/rooms/1/messages', { sender_id: 2, content: 'live' });
+    assert.equal(r.status, 201, r.text);
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline && readers.some(({ c }) => (seqs(c).at(-1) ?? 0) < 61)) await sleep(50);
+    const stuck = readers.filter(({ c }) => (seqs(c).at(-1) ?? 0) < 61).map(({ from }) => 61 - from);
+    assert.deepEqual(stuck, [], `replays (messages) that never reached the live one: ${stuck}`);
+    for (const { c, from } of readers) {
+      assert.deepEqual(seqs(c), [...Array(62 - from).keys()].map((i) => i + from));
+      await c.close();
+    }
+  } finally {
+    await h.stop();
+  }
+});
+
+// A replay behind a full kernel buffer waits in the socket's queue, and the
+// queue takes its next frame only once the reader has taken a third of that
+// buffer: a steady reader of 50 KB/s was closed with 4408 under a 2 s expiry
+// (an audit). The expiry of a replay runs from the reader's last progress.
+test('a steady 50 KB/s reader catches up under a 2 s HUB_CHANNEL_EXPIRY', { timeout: 120000 }, async () => {
+  const h = await startHub({ env: { HUB_CHANNEL_EXPIRY: '2', HUB_RATE_LIMIT: '100000', HUB_RATE_BURST: '100000' } });
+  try {
+    await seed(h);
+    const body = 'x'.repeat(1000);
+    for (let i = 0; i < 400; i++) {
+      const r = await h.api('POST', '/rooms/1/messages', { sender_id: 2, content: `${i} ${body}` });
+      assert.equal(r.status, 201, r.text);
+    }
+    const c = new Client(h.wsUrl(`/ws/chat/1/?token=${h.token(1)}&last_seq=0`));
+    await c.opened;
+    // Each read is followed by the pause that makes 50 KB/s.
+    const sock = c.ws._socket;
+    let stopped = false;
+    sock.on('data', (d) => {
+      sock.pause();
+      setTimeout(() => { if (!stopped) sock.resume(); }, (d.length / 50000) * 1000);
+    });
+    const closed = Promise.race([c.closed, sleep(60000).then(() => null)]);
+    const first = await Promise.race([collectUntil(c, 400, 60000), closed]);
+    stopped = true;
+    sock.resume();
+    assert.ok(Array.isArray(first), `closed mid-resume: ${JSON.stringify(first)}`);
+    assert.deepEqual(first, [...Array(400).keys()].map((i) => i + 1));
+    await c.close();
+  } finally {
+    await h.stop();
+  }
+});
