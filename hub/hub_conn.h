@@ -52,6 +52,12 @@ typedef struct hub_qitem {
     uint64_t queued_ms;
 } hub_qitem_t;
 
+/* Live room traffic held while the socket catches up (hub_resume.h). */
+typedef struct hub_kept {
+    hub_buf_t *frame;
+    int64_t seq; /* a message's; 0 for an event */
+} hub_kept_t;
+
 typedef struct hub_conn {
     uint64_t id;
     uint64_t opened_ms; /* the loop's clock */
@@ -84,7 +90,7 @@ typedef struct hub_conn {
     uint32_t resume_unsent; /* the kernel's unsent bytes at the last sweep (hub_resume.c) */
     int64_t resume_to;      /* the room's last seq when the resume began */
     int resume_page;        /* messages the next page asks for (hub_resume.c) */
-    hub_buf_t **held;       /* room events that came while catching up (hub_resume_hold) */
+    hub_kept_t *held;       /* room traffic that came while catching up (hub_resume_hold) */
     size_t nheld;
     /* Outbound ring, bounded by HUB_CHANNEL_CAPACITY. */
     hub_qitem_t *q;

@@ -99,7 +99,7 @@ void
 hub_resume_drop_held(hub_conn_t *c)
 {
     for (size_t i = 0; i < c->nheld; i++) {
-        hub_buf_unref(c->held[i]);
+        hub_buf_unref(c->held[i].frame);
     }
     free(c->held);
     c->held = NULL;
@@ -107,7 +107,7 @@ hub_resume_drop_held(hub_conn_t *c)
 }
 
 void
-hub_resume_hold(hub_conn_t *c, hub_buf_t *frame)
+hub_resume_hold(hub_conn_t *c, int64_t seq, hub_buf_t *frame)
 {
     size_t n = c->nheld;
 
@@ -124,15 +124,36 @@ hub_resume_hold(hub_conn_t *c, hub_buf_t *frame)
     if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) { /* 4 slots, then doubled when full */
         c->held = xrealloc(c->held, (n == 0 ? 4 : n * 2) * sizeof(*c->held));
     }
-    c->held[c->nheld++] = hub_buf_ref(frame);
+    c->held[c->nheld++] = (hub_kept_t){hub_buf_ref(frame), seq};
 }
 
-/* The replay is done: what was held goes out, in order. */
+/* The first live message held, or 0: from it on the room's own delivery,
+ * held here in order with no gap, has what the replay would read. */
+static int64_t
+held_from(const hub_conn_t *c)
+{
+    for (size_t i = 0; i < c->nheld; i++) {
+        if (c->held[i].seq > 0) {
+            return c->held[i].seq;
+        }
+    }
+    return 0;
+}
+
+/* The replay is done: what was held goes out, in order, but for the
+ * messages the replay has sent already. */
 static void
 release_held(hub_conn_t *c)
 {
     for (size_t i = 0; i < c->nheld && c->state == HUB_CONN_OPEN; i++) {
-        hub_conn_send(c, c->held[i]);
+        const hub_kept_t *h = &c->held[i];
+        if (h->seq > 0 && h->seq <= c->last_seq) {
+            continue;
+        }
+        if (h->seq > 0) {
+            c->last_seq = h->seq;
+        }
+        hub_conn_send(c, h->frame);
     }
     hub_resume_drop_held(c);
 }
@@ -143,6 +164,29 @@ finish(hub_conn_t *c)
     c->catching_up = false;
     log_debug("ws.resumed", "conn=%" PRIu64 " at=%" PRId64, c->id, c->last_seq);
     release_held(c);
+}
+
+/* After a page, or a wait: read on, wait, or end. The replay is complete once
+ * it reaches the live messages held since it began (a catch-up that had to
+ * reach the room's delivered seq itself never ended while a busy room
+ * delivered faster than a loaded store answered: an audit's reconnect
+ * storm), or, with none held, the room's delivered seq. */
+static void
+step(hub_conn_t *c, bool has_more)
+{
+    int64_t from = held_from(c);
+    bool more = from != 0 ? c->last_seq + 1 < from
+                          : has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq);
+
+    if (more ? !page_fits(c) : !replay_gone(c)) {
+        park(c, !more); /* the end waits for the replay to leave */
+        return;
+    }
+    if (more) {
+        fetch(c);
+        return;
+    }
+    finish(c);
 }
 
 static void
@@ -176,18 +220,7 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         }
     }
     next_page_size(c, n, bytes);
-    bool more = has_more || (c->room != NULL && c->room->delivered_seq > c->last_seq);
-    if (more ? !page_fits(c) : !replay_gone(c)) {
-        /* The end waits for the replay to leave, and then asks the store
-         * once more: the room may have delivered meanwhile. */
-        park(c, !more);
-        return;
-    }
-    if (more) {
-        fetch(c);
-        return;
-    }
-    finish(c);
+    step(c, has_more);
 }
 
 static void
@@ -231,7 +264,11 @@ hub_resume_on_drain(hub_conn_t *c)
     }
     if (c->resume_ending ? replay_gone(c) : page_fits(c)) {
         c->resume_parked = false;
-        fetch(c);
+        if (c->resume_ending) {
+            step(c, false); /* the room may have delivered meanwhile */
+        } else {
+            fetch(c);
+        }
     } else if (c->qlen == 0 && hub_sock_partial(c)) {
         hub_sock_want_write(c); /* a short write's end still to come */
     }

@@ -24,11 +24,12 @@ void hub_resume_start(hub_conn_t *c);
  * it fits (see resume_parked). */
 void hub_resume_on_drain(hub_conn_t *c);
 
-/* A room event (presence, typing, read) for a socket still catching up: kept
- * (its own reference) until the replay is done, because the replayed
- * messages come before live traffic (PROTOCOL.md §4). More than
- * HUB_CHANNEL_CAPACITY kept: closed with 4408, as a full queue is. */
-void hub_resume_hold(hub_conn_t *c, hub_buf_t *frame);
+/* Live room traffic for a socket still catching up, a message (its seq) or
+ * an event (presence, typing, read: seq 0): kept (its own reference) until
+ * the replay is done, because the replayed messages come before live
+ * traffic (PROTOCOL.md §4). More than HUB_CHANNEL_CAPACITY kept: closed with
+ * 4408, as a full queue is. */
+void hub_resume_hold(hub_conn_t *c, int64_t seq, hub_buf_t *frame);
 
 /* Drop what hub_resume_hold() kept, sent or not. */
 void hub_resume_drop_held(hub_conn_t *c);

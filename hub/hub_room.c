@@ -139,7 +139,9 @@ deliver_now(hub_room_t *room, int64_t seq, hub_buf_t *frame)
             continue;
         }
         hub_conn_t *c = room->conns[i - 1];
-        if (seq > c->last_seq && !c->catching_up) {
+        if (seq > c->last_seq && c->catching_up) {
+            hub_resume_hold(c, seq, frame); /* after the replay, which may have it too */
+        } else if (seq > c->last_seq) {
             c->last_seq = seq;
             hub_conn_send(c, frame);
         }
@@ -418,7 +420,7 @@ hub_room_broadcast(hub_t *hub, int64_t room_id, hub_buf_t *frame, int64_t except
             continue;
         }
         if (c->catching_up) {
-            hub_resume_hold(c, frame); /* after the replayed messages */
+            hub_resume_hold(c, 0, frame); /* after the replayed messages */
         } else {
             hub_conn_send(c, frame);
         }

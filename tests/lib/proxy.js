@@ -2,7 +2,8 @@
 // to a server misbehave while other clients' links stay sound: lose the
 // server's replies (freeze: the statement itself ran), hold back or drop what
 // the client sends (hold, stall), hold back the server's replies from a
-// request on (holdReplies), or go away and come back (cut, restore).
+// request on (holdReplies), answer late (delayReplies), or go away and come
+// back (cut, restore).
 import net from 'node:net';
 
 /** Forward 127.0.0.1:<port> to 127.0.0.1:targetPort. */
@@ -12,6 +13,7 @@ export async function startProxy(targetPort) {
   let port = 0;
   let pattern = null;
   let replyPattern = null;
+  let replyDelay = 0;
 
   const pipe = (client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -27,6 +29,7 @@ export async function startProxy(targetPort) {
     upstream.on('data', (d) => {
       if (c.frozen) return;
       if (c.heldReplies !== null) c.heldReplies.push(d);
+      else if (replyDelay > 0) setTimeout(() => client.write(d), replyDelay); // in order: same delay
       else client.write(d);
     });
     const end = () => { client.destroy(); upstream.destroy(); conns.delete(c); };
@@ -77,6 +80,8 @@ export async function startProxy(targetPort) {
     holdReplies(text) { replyPattern = text; },
     /** How many connections hold replies back. */
     holdingReplies() { return [...conns].filter((c) => c.heldReplies !== null).length; },
+    /** Pass every server reply on ms late, as a far server's would come. */
+    delayReplies(ms) { replyDelay = ms; },
     /** Pass the held replies on, in order, and hold none more. */
     releaseReplies() {
       replyPattern = null;
