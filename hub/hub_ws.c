@@ -46,6 +46,14 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_HTTP:
         return hub_http_on_request(hub, wsi, pss, in);
     case LWS_CALLBACK_HTTP_BODY:
+        /* lws 4.1 on libuv reads a TLS record's text 4 KiB at a time and does
+         * not come back for what OpenSSL still holds (no new bytes on the
+         * socket wake it): a body stalled until lws's timeout, and the
+         * request was dropped unanswered (an audit: API bodies of 15 to
+         * 16 KB over TLS). A service pass reads on. */
+        if (lws_is_ssl(wsi)) {
+            lws_cancel_service(lws_get_context(wsi));
+        }
         return hub_http_on_body(hub, pss, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return hub_http_on_body_done(hub, wsi, pss);
