@@ -141,7 +141,7 @@ held_from(const hub_conn_t *c)
 }
 
 /* The replay is done: what was held goes out, in order, but for the
- * messages the replay has sent already. */
+ * messages the replay has sent already (live before the first held one). */
 static void
 release_held(hub_conn_t *c)
 {
@@ -205,8 +205,12 @@ on_page(void *ud, const proto_msg_t *msgs, size_t n, bool has_more, const char *
         return;
     }
     size_t bytes = 0;
+    int64_t from = held_from(c);
     for (size_t i = 0; i < n; i++) {
         bytes += msgs[i].content_len;
+        if (from != 0 && msgs[i].seq >= from) {
+            break; /* held, with the events that came between them live */
+        }
         if (msgs[i].seq != c->last_seq + 1) {
             continue; /* never a repeat; a hole cannot happen under seq's lock */
         }
