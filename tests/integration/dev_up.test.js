@@ -1,5 +1,6 @@
 // The README's first command: deploy/dev up starts PostgreSQL, Redis and the
 // hub, seeds the demo, prints working URLs, and stops everything on Ctrl-C.
+// Runs in the native pass only: deploy/dev up picks its nodes' server itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

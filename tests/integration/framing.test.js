@@ -4,6 +4,7 @@
 // unmasked frame without a close frame, where the hub's own sends 1002 (§5.1
 // allows either). The cases at the end are the hub's own server's alone;
 // protocol/README.md lists where lws 4.1 answers them differently.
+// Runs in the native pass only: it runs each case against both servers itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -3,6 +3,7 @@
 // message exactly once, on this node and on another, whether or not the
 // sender retries. The node under test reaches PostgreSQL through a proxy
 // that can freeze server->client bytes.
+// Runs in the native pass only: a lost PostgreSQL reply; no WebSocket part.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, seed, createDatabase, stopAll } from '../lib/hub.js';

@@ -1,5 +1,6 @@
 // Three nodes started at the same moment on one empty database all come up,
 // and exactly one applies the migrations (the advisory lock).
+// Runs in the native pass only: migrations; no WebSocket at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, createDatabase, psql, readyBecomes } from '../lib/hub.js';

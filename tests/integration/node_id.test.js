@@ -3,6 +3,7 @@
 // the one that started later says so in its log and its /ready answers 503
 // naming node_id; a node restarted under its own id after a crash is not
 // taken for a twin.
+// Runs in the native pass only: node ids, presence entries and /ready; no WebSocket part.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';

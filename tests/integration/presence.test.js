@@ -1,7 +1,7 @@
 // Presence, typing and read receipts across nodes (issue 5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, readyBecomes, WS_NATIVE } from '../lib/hub.js';
+import { startHub, seed, createDatabase, assertNoSanitizerReport, stopAll, readyBecomes, NATIVE_PASS_ONLY } from '../lib/hub.js';
 import { startRedis } from '../lib/servers.js';
 import { connect, sleep } from '../lib/ws.js';
 import { startProxy } from '../lib/proxy.js';
@@ -160,7 +160,7 @@ test('a connect storm: two tabs each of 20 users at once, one join and one leave
   await observer.close();
 });
 
-test('a node stopped while its presence calls wait on Redis exits cleanly', { timeout: 40000 }, async () => {
+test('a node stopped while its presence calls wait on Redis exits cleanly', { skip: NATIVE_PASS_ONLY, timeout: 40000 }, async () => {
   const users = Array.from({ length: 20 }, (_, i) => 70 + i);
   for (const id of users) await a.api('PUT', `/users/${id}`, { full_name: `Stop ${id}`, role: 'student', is_active: true });
   await a.api('PUT', '/rooms/34', { type: 'GROUP', name: 'T', members: users });
@@ -184,7 +184,7 @@ test('a node stopped while its presence calls wait on Redis exits cleanly', { ti
   execFileSync('redis-cli', ['-p', String(redis.port), 'CLIENT', 'UNPAUSE']);
 });
 
-test('a node killed with SIGKILL: its users go offline on the other nodes within 10 s', { timeout: 40000 }, async () => {
+test('a node killed with SIGKILL: its users go offline on the other nodes within 10 s', { skip: NATIVE_PASS_ONLY, timeout: 40000 }, async () => {
   await a.api('PUT', '/rooms/33', { type: 'GROUP', name: 'K', members: [20, 21] });
   const victim = await startHub({ ...shared(), nodeId: 'victim', migrate: false });
   const observer = await open(a, 21, 33);
@@ -334,7 +334,7 @@ test("a room leaves the node's presence set with its last user there", { timeout
 // reached an observer in either order, and the older event, arriving last,
 // left a stale "online" list as the room's last word. Redis now numbers each
 // room's events and a node never lets an older list follow a newer one.
-test('two leaves on two nodes at once: every observer ends with the true online list', { timeout: 90000 }, async () => {
+test('two leaves on two nodes at once: every observer ends with the true online list', { skip: NATIVE_PASS_ONLY, timeout: 90000 }, async () => {
   await a.api('PUT', '/rooms/36', { type: 'GROUP', name: 'O', members: [20, 21, 22, 23] });
   const observers = [await open(a, 22, 36), await open(b, 23, 36)];
   const stale = [];
@@ -395,7 +395,7 @@ async function cutOffPair(prefix, count = 2) {
 // unsubscribed, and their sockets kept the user online until the room's
 // next event. A node now compares each room's list with Redis's once its
 // subscription is confirmed, and tells its sockets the difference.
-test('after an outage of every node, a leave published by the first node back reaches a node back later', { timeout: 90000 }, async () => {
+test('after an outage of every node, a leave published by the first node back reaches a node back later', { skip: NATIVE_PASS_ONLY, timeout: 90000 }, async () => {
   // 40 more users online through q: q's read of the room carries a long list.
   const crowd = Array.from({ length: 40 }, (_, i) => 100 + i);
   await students(crowd);
@@ -438,7 +438,7 @@ test('after an outage of every node, a leave published by the first node back re
 // A first socket opened while Redis was away was counted in Redis when its
 // node came back, but never announced: the other nodes' sockets did not see
 // the user online until the room's next event.
-test('a user who came online during an outage is announced to every node afterwards, and sees who is online', { timeout: 90000 }, async () => {
+test('a user who came online during an outage is announced to every node afterwards, and sees who is online', { skip: NATIVE_PASS_ONLY, timeout: 90000 }, async () => {
   await a.api('PUT', '/rooms/39', { type: 'GROUP', name: 'Outage join', members: [22, 23] });
   const pair = await cutOffPair('cut-join');
   const [p, q] = pair.nodes;
@@ -471,7 +471,7 @@ test('a user who came online during an outage is announced to every node afterwa
 // The node where a user's last socket closed during an outage showed its own
 // sockets the leave at once; when Redis came back, the leave it published for
 // the other nodes reached its own sockets a second time.
-test('a leave during an outage reaches the sockets of its own node once, and the other nodes once', { timeout: 90000 }, async () => {
+test('a leave during an outage reaches the sockets of its own node once, and the other nodes once', { skip: NATIVE_PASS_ONLY, timeout: 90000 }, async () => {
   await studentRoom(40, 'Outage twice', [26, 27, 28]);
   const pair = await cutOffPair('cut-twice');
   const [p, q] = pair.nodes;
@@ -505,7 +505,7 @@ test('a leave during an outage reaches the sockets of its own node once, and the
 // last socket closed while it was away stayed online in the other nodes'
 // lists until the room's next event: their node now tells Redis, and the
 // other nodes send the leave when they compare the room's list.
-test('after a Redis that restarted empty, a user gone while it was away gets a leave on every node, and nobody else flaps', { timeout: 60000 }, async () => {
+test('after a Redis that restarted empty, a user gone while it was away gets a leave on every node, and nobody else flaps', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(41, 'Empty restart', [29, 30, 31]);
   const watcher = await open(a, 29, 41);
   const gone = await open(b, 30, 41);
@@ -637,7 +637,7 @@ test('a read asked for while one is in flight does not lose what the first finds
 // The user a late read found joined left after it, and the newer event the
 // sockets got already counted the leave: the answer's join went out with a
 // list that lacked the user, then the user's leave.
-test('a late read says nothing about a user the list the sockets see contradicts', { timeout: 60000 }, async () => {
+test('a late read says nothing about a user the list the sockets see contradicts', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(73, 'Late leave', [72, 73, 74, 75]);
   const trio = await cutOffPair('late-leave', 3);
   const [p, q, r] = trio.nodes;
@@ -679,7 +679,7 @@ test('a late read says nothing about a user the list the sockets see contradicts
 // are still open when it runs again: its first beat finds the key lapsed and
 // writes its entries back, and the others see the users join. (The WebSocket
 // server plays no part: run in the pass of the hub's own only.)
-test('a node stopped past its heartbeat puts its users back online when it runs again', { skip: !WS_NATIVE && 'no WebSocket part: the native pass runs it', timeout: 60000 }, async () => {
+test('a node stopped past its heartbeat puts its users back online when it runs again', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(83, 'Stopped', [22, 23]);
   const here = await open(a, 22, 83);
   const there = await open(b, 23, 83);
@@ -711,7 +711,7 @@ test('a node stopped past its heartbeat puts its users back online when it runs 
 // link, and the heartbeats lapse meanwhile. The first node back must not reap
 // the others before they are back too: nobody connected or left, so nobody
 // may see a leave and a join.
-test('a 5 s Redis stall makes no presence flap', { skip: !WS_NATIVE && 'no WebSocket part: the native pass runs it', timeout: 60000 }, async () => {
+test('a 5 s Redis stall makes no presence flap', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(84, 'Stall', [24, 25]);
   // Nodes of its own: their heartbeats' phase against the stall is then the
   // one that lapsed a heartbeat every time before the fix.
@@ -752,7 +752,7 @@ test('a user the server API removes leaves at once, without the grace period a r
 // sockets where a join writes 1 and the last leave takes 1 away: a user with
 // two tabs then stayed online for good once both closed (a soak: 8 users in 8
 // rooms after two Redis restarts).
-test('a user with two tabs when the Redis link comes back goes offline when both close', { timeout: 60000 }, async () => {
+test('a user with two tabs when the Redis link comes back goes offline when both close', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(87, 'Two tabs', [26, 27]);
   const pair = await cutOffPair('two-tabs', 1);
   const [p] = pair.nodes;
@@ -857,7 +857,7 @@ test("a new socket's online list counts an event its node delivered before the l
 // A node cut off from Redis announced to its own sockets the join of a user
 // whose first tab there opened, although they showed that user online
 // already (a tab on another node): two joins without a leave (an audit).
-test('while its Redis link is down, a user online elsewhere opening a tab on the node is no join to its sockets', { timeout: 60000 }, async () => {
+test('while its Redis link is down, a user online elsewhere opening a tab on the node is no join to its sockets', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(89, 'No second join', [32, 33]);
   const pair = await cutOffPair('no-second-join', 1);
   const [p] = pair.nodes;
@@ -890,7 +890,7 @@ test('while its Redis link is down, a user online elsewhere opening a tab on the
 // timed out with it in flight) was never announced: the script had run, so
 // Redis counted the user, but every node's sockets, its own too, kept the
 // user offline until the room's next event (an audit).
-test('a join whose Redis answer was lost is announced once the node is back on Redis', { timeout: 60000 }, async () => {
+test('a join whose Redis answer was lost is announced once the node is back on Redis', { skip: NATIVE_PASS_ONLY, timeout: 60000 }, async () => {
   await studentRoom(90, 'Lost join answer', [34, 35, 36]);
   const proxy = await splitHoldProxy();
   const q = await startHub({ ...shared(), nodeId: 'lost-join', redis: proxy.url, migrate: false });

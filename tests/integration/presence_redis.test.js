@@ -4,6 +4,7 @@
 // reconnects, so the node itself must write its entries again once Redis
 // takes writes (an audit: a refused leave left a ghost online for good, and
 // refused heartbeats past their 6 s had the nodes reap each other).
+// Runs in the native pass only: Redis's answers to presence; no WebSocket part.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -5,6 +5,7 @@
 // audit). After HUB_PRESENCE_SETTLE_MS a room is read again as settled:
 // whoever is still missing gets a leave, with their name from the store;
 // users on nodes that came back see no leave at all.
+// Runs in the native pass only: Redis and node outages; no WebSocket part.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, createDatabase, stopAll, readyBecomes } from '../lib/hub.js';

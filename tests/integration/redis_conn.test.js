@@ -2,6 +2,7 @@
 // refused password or an unresolvable host (/ready says redis failed, the node
 // retries with growing delays), and a server that accepts and then drops us
 // (the backoff is not reset by a link that does not hold).
+// Runs in the native pass only: the Redis link; no WebSocket part.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

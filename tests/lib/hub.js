@@ -14,6 +14,12 @@ const BASE_URL = process.env.TEST_DATABASE_URL;
 // libwebsockets, 1 the hub's own (hub_wsock.c); unset, the hub's default (1).
 const WS_NATIVE_ENV = process.env.TEST_HUB_WS_NATIVE;
 export const WS_NATIVE = (WS_NATIVE_ENV ?? '1') === '1';
+// A test's `skip` when what it checks does not go through the WebSocket
+// server (Redis and PostgreSQL outages, presence timing, the HTTP API):
+// CI runs the suite once per server, and such a test runs in the native
+// pass alone, which is also the sanitized one. Whole files say so with a
+// line `// Runs in the native pass only` that deploy/dev looks for.
+export const NATIVE_PASS_ONLY = !WS_NATIVE && 'no WebSocket part: the native pass runs it';
 
 export function requireServers(t) {
   if (!BASE_URL) {
