@@ -90,8 +90,9 @@ typedef struct hub {
      * with how many went unlogged (an outage fails every send). */
     uint64_t store_failed_logged_ms;
     unsigned store_failed_unlogged;
-    bool schema_behind; /* the store lacks a migration this binary knows (hub_schema.h) */
-    bool schema_ahead;  /* ... or has one this binary does not know */
+    bool schema_behind;   /* the store lacks a migration this binary knows (hub_schema.h) */
+    bool schema_ahead;    /* ... or has one this binary does not know */
+    bool store_read_only; /* ... or takes no writes: a standby, or set read-only */
     bool stopping;
     bool draining;
     int exit_code;

@@ -343,7 +343,7 @@ reply_ready(hub_t *hub, hub_http_req_t *req, const char *err, bool schema_behind
     if (req->answered) {
         return; /* the deadline came first, or the store's answer did */
     }
-    if (err != NULL) {
+    if (err != NULL || hub->store_read_only) {
         failed[nfailed++] = "store";
     } else if (schema_behind) {
         failed[nfailed++] = "schema"; /* a migration this binary needs is missing */
@@ -362,9 +362,10 @@ reply_ready(hub_t *hub, hub_http_req_t *req, const char *err, bool schema_behind
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "status", nfailed == 0 ? "ready" : "unavailable");
     cJSON_AddStringToObject(j, "store",
-                            err == NULL                ? "up"
-                            : err == store_err_timeout ? "slow"
-                                                       : "down");
+                            err == store_err_timeout ? "slow"
+                            : err != NULL            ? "down"
+                            : hub->store_read_only   ? "read_only"
+                                                     : "up");
     cJSON_AddStringToObject(j, "redis",
                             hub_channel_is_local(hub->channel) ? "off"
                             : hub_channel_is_up(hub->channel)  ? "up"

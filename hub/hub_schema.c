@@ -27,7 +27,7 @@ store_down(const char *err)
 }
 
 static void
-on_version(void *ud, int have, const char *err)
+on_version(void *ud, int have, bool read_only, const char *err)
 {
     schema_ask_t *a = ud;
     hub_t *hub = a->hub;
@@ -50,6 +50,16 @@ on_version(void *ud, int have, const char *err)
                      have, want);
         }
         hub->schema_ahead = err == NULL && have > want;
+        if (read_only != hub->store_read_only) {
+            if (read_only) {
+                log_error("store.read_only",
+                          "hint=\"a standby, or default_transaction_read_only: every send is "
+                          "unavailable until a primary takes writes\"");
+            } else {
+                log_info("store.writable", "have=%d", have);
+            }
+        }
+        hub->store_read_only = read_only;
     }
     if (a->cb != NULL) {
         a->cb(hub, a->ud, store_down(err) ? err : NULL, hub->schema_behind);
@@ -64,6 +74,6 @@ hub_schema_check(hub_t *hub, hub_schema_cb cb, void *ud)
 
     *a = (schema_ask_t){hub, cb, ud};
     if (store_schema_version(hub->store, on_version, a) < 0) {
-        on_version(a, 0, store_err_unavailable);
+        on_version(a, 0, false, store_err_unavailable);
     }
 }

@@ -303,9 +303,9 @@ on_table_absent(void *ctx, const PGresult *res, const char *err)
     version_ctx_t *v = ctx;
 
     if (err == NULL && store_col_bool(res, 0, 0)) {
-        v->cb(v->ud, 0, NULL);
+        v->cb(v->ud, 0, false, NULL);
     } else {
-        v->cb(v->ud, 0, store_err_unavailable);
+        v->cb(v->ud, 0, false, store_err_unavailable);
     }
     free(v);
 }
@@ -315,6 +315,7 @@ on_schema_version(void *ctx, const PGresult *res, const char *err)
 {
     version_ctx_t *v = ctx;
     int have = err == NULL ? (int)store_col_i64(res, 0, 0) : 0;
+    bool read_only = err == NULL && store_col_bool(res, 0, 1);
 
     /* A missing table reads as unavailable (store_sqlstate.c: a schema
      * behind the binary), as does a server that is down: ask which. */
@@ -323,7 +324,7 @@ on_schema_version(void *ctx, const PGresult *res, const char *err)
                     on_table_absent, v) == 0) {
         return;
     }
-    v->cb(v->ud, have, err);
+    v->cb(v->ud, have, read_only, err);
     free(v);
 }
 
@@ -335,8 +336,12 @@ store_schema_version(store_t *st, store_version_cb cb, void *ud)
     v->st = st;
     v->cb = cb;
     v->ud = ud;
-    if (store_query(st, -1, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL,
-                    on_schema_version, v) < 0) {
+    /* A server that takes no writes answers reads and refuses every send
+     * (25006, unavailable): /ready says so rather than 200. */
+    if (store_query(st, -1,
+                    "SELECT coalesce(max(version), 0), pg_is_in_recovery() OR "
+                    "current_setting('transaction_read_only') = 'on' FROM schema_migrations",
+                    0, NULL, on_schema_version, v) < 0) {
         free(v);
         return -1;
     }

@@ -20,8 +20,9 @@ int store_migrate(store_t *st, unsigned lock_wait_s, store_migrate_cb cb, void *
     __attribute__((warn_unused_result));
 
 /* have: the highest version applied (0 when none is, or when the table is
- * missing: nothing was migrated, which is not an error). */
-typedef void (*store_version_cb)(void *ud, int have, const char *err);
+ * missing: nothing was migrated, which is not an error). read_only: the
+ * server takes no writes (a standby, or default_transaction_read_only). */
+typedef void (*store_version_cb)(void *ud, int have, bool read_only, const char *err);
 
 /* The highest migration version this binary knows. */
 int store_schema_latest(void);

@@ -1,5 +1,6 @@
 // Three nodes started at the same moment on one empty database all come up,
-// and exactly one applies the migrations (the advisory lock).
+// and exactly one applies the migrations (the advisory lock); /ready on a
+// database behind, ahead of or unable to take writes.
 // Runs in the native pass only: migrations; no WebSocket at all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -125,6 +126,44 @@ test('a node on a database ahead of its migrations says so once and stays ready'
     for (let i = 0; i < 50 && !/store\.schema_ahead/.test(h.log); i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((h.log.match(/event=store\.schema_ahead/g) ?? []).length, 1, h.log);
     assert.match(h.log, new RegExp(`level=warn event=store\\.schema_ahead have=${latest + 1} know=${latest}`));
+  } finally {
+    await h.stop();
+  }
+});
+
+// A database that takes no writes (a standby the node's DATABASE_URL now
+// reaches after a failover, or default_transaction_read_only) answered
+// /ready 200 while every send was unavailable (an audit): a load balancer
+// kept the node. /ready says "store":"read_only", and sends land once the
+// database takes writes again.
+test('a database that takes no writes: /ready 503 "store":"read_only", sends unavailable until it does', { timeout: 40000 }, async () => {
+  const database = createDatabase();
+  const name = new URL(database).pathname.slice(1);
+  const h = await startHub({ database });
+  const reconnect = () => psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+  try {
+    await h.api('PUT', '/users/1', { full_name: 'Ivan Petrov', role: 'student', is_active: true });
+    await h.api('PUT', '/rooms/7', { type: 'GROUP', name: 'Standby', members: [1] });
+    psql(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+    reconnect();
+    let body; // "down" while the node reconnects
+    for (let i = 0; i < 150 && body?.store !== 'read_only'; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      body = await (await fetch(`${h.url}/ready`)).json();
+    }
+    assert.equal(body.store, 'read_only', JSON.stringify(body));
+    assert.deepEqual(body.failed, ['store']);
+    assert.match(h.log, /level=error event=store\.read_only /);
+    const send = () => h.api('POST', '/rooms/7/messages', { sender_id: 1, content: 'standby', client_id: 'ro-1' });
+    const r = await send();
+    assert.equal(r.status, 503, JSON.stringify(r.json));
+    assert.equal(r.json.error.code, 'unavailable');
+    psql(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+    reconnect();
+    assert.ok(await readyBecomes(h, 200, 15000), h.log);
+    assert.match(h.log, /event=store\.writable /);
+    assert.equal((await send()).status, 201);
+    assert.equal(psql("SELECT count(*) FROM messages WHERE client_id = 'ro-1'", database).trim(), '1');
   } finally {
     await h.stop();
   }
