@@ -132,7 +132,9 @@ stop(hub_t *hub, int exit_code)
     }
     hub->stopping = true;
     hub->exit_code = exit_code;
-    log_info("hub.stop", "node=%s exit=%d", hub->cfg->node_id, exit_code);
+    /* The exit code may still change (an interrupted migration fails once
+     * the store says so): hub.exit at the end of run() gives the last. */
+    log_info("hub.stop", "node=%s", hub->cfg->node_id);
     hub_listen_close(hub);
     hub_wsock_stop(hub); /* its sockets end with lws's, before the rooms go */
     if (hub->lws != NULL) {
@@ -483,6 +485,7 @@ run(hub_config_t *cfg, step_fn first)
     hub_heads_clear(&hub.heads);
     free(hub.peers);
     proto_jwt_key_free(hub.jwt_key);
+    log_info("hub.exit", "node=%s code=%d", cfg->node_id, hub.exit_code);
     return hub.exit_code;
 }
 

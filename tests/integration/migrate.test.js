@@ -168,3 +168,31 @@ test('a database that takes no writes: /ready 503 "store":"read_only", sends una
     await h.stop();
   }
 });
+
+// An interrupted `chathub migrate` exits 1, but its log said hub.stop
+// exit=0 first (an audit): the code was read before the store answered.
+// The last line now gives the code the process exits with.
+test('an interrupted chathub migrate exits 1 and its last log line says so', { timeout: 30000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('../lib/hub.js');
+  const database = createDatabase();
+  const holder = spawn('psql', [database, '-qAtc', 'SELECT pg_advisory_lock(7270736901); SELECT pg_sleep(25)'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 50; i++) { // the lock is held
+      if (psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted", database).trim() === '1') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const m = spawn(BIN, ['migrate'], { env: { PATH: process.env.PATH, DATABASE_URL: database }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    m.stderr.on('data', (d) => { log += d; });
+    await new Promise((r) => setTimeout(r, 1500));
+    m.kill('SIGTERM');
+    const code = await new Promise((r) => m.on('exit', (c) => r(c)));
+    assert.equal(code, 1, log);
+    const lines = log.trim().split('\n');
+    assert.match(lines[lines.length - 1], /event=hub\.exit node=\S+ code=1$/, log);
+    assert.doesNotMatch(log, /exit=0/, log);
+  } finally {
+    holder.kill('SIGKILL');
+  }
+});
