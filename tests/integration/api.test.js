@@ -259,10 +259,14 @@ test('GET /rooms/{id}/messages pages from the start, between two seqs, and reads
 test('GET /stats without Redis counts this node\'s connections', async () => {
   const c1 = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(1)}`));
   const c2 = await connect(hub.wsUrl(`/ws/chat/1/?token=${hub.token(2)}`));
+  assert.equal((await hub.api('POST', '/rooms/1/messages', { sender_id: 1, content: 'counted' })).status, 201);
   const r = await hub.api('GET', '/stats');
   assert.equal(r.status, 200);
   assert.equal(r.json.connections, 2);
-  assert.equal(typeof r.json.rooms, 'number');
+  assert.equal(r.json.rooms, Number(psql('SELECT count(*) FROM rooms', hub.database)));
+  // Counted from the rooms' last seqs (migration 0024), not the messages.
+  assert.ok(r.json.messages > 0);
+  assert.equal(r.json.messages, Number(psql('SELECT count(*) FROM messages', hub.database)));
   await Promise.all([c1.close(), c2.close()]);
 });
 
