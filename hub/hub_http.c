@@ -250,17 +250,20 @@ void
 hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
                size_t len)
 {
-    char head[1024];
+    char head[1024], keep[48] = "";
+    const char *extra = req->extra_headers != NULL ? req->extra_headers : "";
     int n;
 
     if (req->answered) {
         return;
     }
+    if (strstr(extra, "Connection: close") == NULL) {
+        snprintf(keep, sizeof(keep), "Keep-Alive: timeout=%d\r\n", HUB_HTTP_KEEPALIVE_S);
+    }
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\n%s\r\n",
-                 status, reason_phrase(status), content_type, len,
-                 req->extra_headers != NULL ? req->extra_headers : "");
+                 "Cache-Control: no-store\r\n%s%s\r\n",
+                 status, reason_phrase(status), content_type, len, keep, extra);
     if (req->method == LWSHUMETH_HEAD) {
         len = 0;
     }

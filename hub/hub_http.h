@@ -20,6 +20,11 @@
 struct lws;
 
 #define HUB_HTTP_BODY_MAX (1024 * 1024) /* request bodies past this get 413 */
+/* An idle keep-alive connection is closed after this (lws's
+ * keepalive_timeout); each answer that keeps its connection says so in a
+ * Keep-Alive header, so that a client's pool drops it first rather than
+ * send a request into the close (an audit: Node's fetch then failed a POST). */
+#define HUB_HTTP_KEEPALIVE_S 5
 /* A body still incomplete this long after its head is dropped with the
  * connection: lws's 10 s idle timer restarts at every byte, so a body sent a
  * byte at a time would hold its slot for ever. */

@@ -24,6 +24,7 @@
 #include "hub_clock.h"
 #include "hub_deliver.h"
 #include "hub_drain.h"
+#include "hub_http.h"
 #include "hub_listen.h"
 #include "hub_log.h"
 #include "hub_node_id.h"
@@ -283,6 +284,7 @@ bind_ws(hub_t *hub, const char *addr)
     info.retry_and_idle_policy = &no_idle_policy;
     info.max_http_header_data = 8192;
     info.timeout_secs = 10; /* handshake and HTTP idle: slowloris gets 10 s */
+    info.keepalive_timeout = HUB_HTTP_KEEPALIVE_S;
     if (cfg->tls_cert != NULL && cfg->tls_key != NULL) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
