@@ -230,7 +230,11 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
  * (one round trip and one transaction for many; spread over every connection
  * at 60,000-80,000/s the bench's PostgreSQL took 12-35 % more CPU), and the
  * next connection takes rooms only while the first lags or waits on a lock.
- * Other statements go to the least busy up connection, ties taken in turn.
+ * Other statements go to the least busy up connection, ties taken in turn;
+ * heavy ones (STORE_HEAVY) to one other than the first while there is one:
+ * an audit at scale had two GENERAL joins or /stats calls of a second each
+ * take both connections of the default pool, and every room's sends waited
+ * a second or more behind them.
  * With none up, only a store that has not finished its first connect queues
  * (startup); otherwise the caller hears store_err_unavailable at once rather
  * than waiting on a backoff.
@@ -251,10 +255,16 @@ pick(store_t *st, int64_t affinity)
     }
     for (unsigned k = 0; k < st->n; k++) {
         unsigned i = (start + k) % st->n;
+        if (affinity == STORE_HEAVY && i == 0 && st->n > 1) {
+            continue;
+        }
         if (store_pgconn_is_up(st->conns[i]) &&
             (best < 0 || store_pgconn_load(st->conns[i]) < store_pgconn_load(st->conns[best]))) {
             best = (int)i;
         }
+    }
+    if (best < 0 && affinity == STORE_HEAVY && store_pgconn_is_up(st->conns[0])) {
+        best = 0; /* the only one up */
     }
     for (unsigned k = 0; best < 0 && k < st->n; k++) {
         unsigned i = (start + k) % st->n;

@@ -24,10 +24,15 @@ typedef void (*store_result_fn)(void *ctx, const PGresult *res, const char *err)
  * pool. affinity >= 0 (a room id) keeps the statements of that affinity on
  * one connection while any of them is pending, so they run in the order
  * queued (store_affinity.h); otherwise it goes to the first connection that
- * is not behind, and -1 to the least busy one. With no connection up, fn gets
+ * is not behind, and -1 to the least busy one. STORE_HEAVY is -1 for a
+ * statement whose time grows with the tables rather than with its answer
+ * (GENERAL's participant list of every user, /stats): it stays off the
+ * first connection while another is up, so rooms' sends, which go there
+ * first, never wait behind it. With no connection up, fn gets
  * store_err_unavailable on the next loop turn.
  * Returns 0, or -1 when st is NULL or closing (nothing queued, fn never runs).
  */
+#define STORE_HEAVY (-2)
 int store_query(store_t *st, int64_t affinity, const char *sql, int nparams,
                 const char *const *params, store_result_fn fn, void *ctx);
 

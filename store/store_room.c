@@ -165,8 +165,8 @@ answer_batched_join(void *ctx, const PGresult *res, int row, const char *err)
         const char *params[] = {store_i64_str(uid, sizeof(uid), c->id),
                                 store_i64_str(kind, sizeof(kind), STORE_ROOM_GENERAL), "0"};
 
-        if (store_query(c->st, -1, "SELECT * FROM chathub_join($1, $2, $3)", 3, params, on_join,
-                        c) == 0) {
+        if (store_query(c->st, STORE_HEAVY, "SELECT * FROM chathub_join($1, $2, $3)", 3, params,
+                        on_join, c) == 0) {
             return;
         }
         err = store_err_unavailable;
@@ -211,8 +211,9 @@ store_room_join(store_t *st, int64_t user_id, store_room_kind_t kind, int64_t ro
         }
         return rc;
     }
-    return run(st, -1, valid ? "SELECT * FROM chathub_join($1, $2, $3)" : NULL, 3, params, on_join,
-               c, store_err_invalid);
+    /* GENERAL's list names every user, and the fallback may land there. */
+    return run(st, STORE_HEAVY, valid ? "SELECT * FROM chathub_join($1, $2, $3)" : NULL, 3, params,
+               on_join, c, store_err_invalid);
 }
 
 /* ---- rooms' last seqs ---- */

@@ -203,5 +203,5 @@ store_stats(store_t *st, store_stats_cb cb, void *ud)
     sync_ctx_t *c = ctx_new(ud);
 
     c->stats_cb = cb;
-    return run(st, -1, "SELECT * FROM chathub_stats()", 0, NULL, on_stats, c);
+    return run(st, STORE_HEAVY, "SELECT * FROM chathub_stats()", 0, NULL, on_stats, c);
 }

@@ -88,6 +88,35 @@ test_deadline_and_requeue(const char *url)
     store_free(st);
 }
 
+/* Heavy statements (GENERAL's joins, /stats) stay off connection 0: two of
+ * them took both connections of the default pool, and a room's send waited
+ * behind them (an audit at scale). */
+static void
+test_heavy_off_first(const char *url)
+{
+    store_t *st = open_store(url, 2, 5000, 3000);
+    res_t h1 = {0}, h2 = {0}, room = {0};
+    uint64_t t0, end;
+
+    wait_ups(2);
+    CALL(store_query(st, STORE_HEAVY, "SELECT pg_sleep(0.8)", 0, NULL, on_result, &h1));
+    CALL(store_query(st, STORE_HEAVY, "SELECT pg_sleep(0.8)", 0, NULL, on_result, &h2));
+    run_for(100);
+    t0 = now_ms();
+    CALL(store_query(st, 10, "SELECT 42", 0, NULL, on_result, &room));
+    for (end = now_ms() + 3000; room.at == 0 && now_ms() < end;) {
+        run_for(10);
+    }
+    ok(room.err == NULL && room.id == 42 && room.at - t0 < 400,
+       "a room's statement runs at once beside two heavy ones (%llu ms)",
+       (unsigned long long)(room.at - t0));
+    wait_all();
+    ok(h1.err == NULL && h2.err == NULL, "  both heavy statements ran");
+    ok(h2.at >= h1.at + 700, "  one after the other, on the same connection (%llu ms apart)",
+       (unsigned long long)(h2.at - h1.at));
+    store_free(st);
+}
+
 static void
 test_server_kills_sessions(const char *url, PGconn *adm)
 {
@@ -498,6 +527,7 @@ main(void)
     seed(url, adm);
     test_statement_timeout(url, adm);
     test_deadline_and_requeue(url);
+    test_heavy_off_first(url);
     test_server_kills_sessions(url, adm);
     test_prepared_plan_change(url, adm);
     test_limited_events(url);
