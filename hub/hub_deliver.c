@@ -90,10 +90,14 @@ static void
 on_stored(void *ud, const proto_msg_t *msg, bool duplicate, const char *err)
 {
     pending_send_t *ps = ud;
+    hub_room_t *room = hub_room_find(ps->hub, ps->room_id);
     hub_buf_t *frame = NULL;
     size_t len;
 
     ps->hub->pending_writes--;
+    if (room != NULL && (err == store_err_archived || (err == NULL && !duplicate))) {
+        room->archived = err != NULL; /* the store's newest word on it */
+    }
     if (err != NULL) {
         log_store_failed(ps->hub, ps->room_id, err);
         if (err == store_err_timeout || err == store_err_unavailable) {

@@ -105,6 +105,11 @@ handle_typing(hub_conn_t *c, const proto_in_t *in)
     if (in->is_typing && c->typing_ms != 0 && now - c->typing_ms < TYPING_INTERVAL_MS) {
         return;
     }
+    if (c->room != NULL && c->room->archived) {
+        /* Readable, not writable (PROTOCOL.md 6): nobody can answer. */
+        hub_conn_send_error(c, PROTO_ERR_ROOM_ARCHIVED, NULL, NULL);
+        return;
+    }
     c->typing_ms = in->is_typing ? now : 0;
     char *s = proto_build_typing(c->room_id, &c->user, in->is_typing, &len);
     hub_deliver_event(c->hub, c->room_id, s, len, c->user.id);

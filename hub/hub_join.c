@@ -46,6 +46,7 @@ join_err(const char *err)
 typedef struct join_copy {
     proto_room_t room;
     int64_t last_seq;
+    bool archived;
     proto_participant_t *parts;
     size_t nparts;
 } join_copy_t;
@@ -86,6 +87,7 @@ join_copy_new(const store_join_t *j)
     jc->room.type = put_str(&at, j->room.type);
     jc->room.name = put_str(&at, j->room.name);
     jc->last_seq = j->last_seq;
+    jc->archived = j->archived;
     jc->nparts = j->nparts;
     for (size_t i = 0; i < j->nparts; i++) {
         jc->parts[i] = j->parts[i];
@@ -173,6 +175,7 @@ on_presence_joined(hub_t *hub, uint64_t id, const int64_t *online, size_t n, voi
     if (c != NULL) {
         c->state = HUB_CONN_OPEN;
         hub_room_join(hub, c->room_id, jc->last_seq, c);
+        c->room->archived = jc->archived;
         /* Messages the room delivered here before this socket joined were sent
          * before it connected: it starts after them, as established says. */
         if (c->room->delivered_seq > c->last_seq) {

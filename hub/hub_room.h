@@ -32,6 +32,9 @@ typedef struct hub_room {
     size_t nconns;
     size_t cap;
     int64_t delivered_seq;
+    /* Writes refused here: the newest join's word, or a send's since. Typing
+     * is then answered room_archived instead of relayed. */
+    bool archived;
     hub_held_t *held; /* ascending seq, all > delivered_seq + 1 */
     size_t nheld, heldcap;
     bool filling;           /* a store fill is in flight */

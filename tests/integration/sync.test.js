@@ -149,7 +149,7 @@ test('unlink of what is not linked changes nothing; the tutor exception is per r
   assert.deepEqual(roomsOf(10000), ['FORUM_SUBJECT:1000,1001,1003:false', 'FORUM_TUTOR:1000,1002:false']);
 });
 
-test('is_active:false archives: history readable, sends get room_archived', async () => {
+test('is_active:false archives: history readable, sends and typing get room_archived', async () => {
   await users(500);
   await put('/enrollments/5000', { student_id: 500, teacher_id: 501, subject: 'Bio', is_active: true });
   const room = Number(psql("SELECT id FROM rooms WHERE enrollment_id = 5000", database));
@@ -164,6 +164,15 @@ test('is_active:false archives: history readable, sends get room_archived', asyn
   assert.equal(e.client_id, 'arch');
   c.send({ type: 'history' });
   assert.equal((await c.next('history')).messages.at(-1).content, 'before');
+  // Typing was relayed in the archived room, where nobody can answer (an
+  // audit): it is refused like a send, and the teacher sees nothing.
+  const t = await connect(a.wsUrl(`/ws/chat/${room}/?token=${a.token(501)}`));
+  c.send({ type: 'typing', is_typing: true });
+  const te = await c.next('error');
+  assert.equal(te.code, 'room_archived');
+  assert.equal(te.client_id, undefined);
+  await sleep(300);
+  assert.ok(!t.frames.some((f) => f.type === 'typing'), JSON.stringify(t.frames));
   const api = await a.api('POST', `/rooms/${room}/messages`, { sender_id: 500, content: 'api' });
   assert.equal(api.status, 409);
   // A refusal for the sender is theirs, answered with an error: a debug line,
@@ -176,6 +185,9 @@ test('is_active:false archives: history readable, sends get room_archived', asyn
   const m = await c.next('chat_message');
   assert.equal(m.message.content, 'revived');
   assert.equal(m.message.client_id, 'rev');
+  c.send({ type: 'typing', is_typing: true }); // the send told the node it is writable again
+  assert.equal((await t.next('typing')).user.id, 500);
+  await t.close();
   assert.equal((await put('/enrollments/5000', { student_id: 500, teacher_id: 501, is_active: false })).status, 200);
   await c.close();
   // Left out, is_active and subject keep what is stored: the enrollment stays archived.
