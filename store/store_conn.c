@@ -234,11 +234,25 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
  * heavy ones (STORE_HEAVY) to one other than the first while there is one:
  * an audit at scale had two GENERAL joins or /stats calls of a second each
  * take both connections of the default pool, and every room's sends waited
- * a second or more behind them.
+ * a second or more behind them. The first still takes a heavy one when it
+ * is idle and every other is behind (a second audit: one stuck there held
+ * /stats 3.5 s with the first idle), so sends wait behind at most one.
  * With none up, only a store that has not finished its first connect queues
  * (startup); otherwise the caller hears store_err_unavailable at once rather
  * than waiting on a backoff.
  */
+/* Every up connection but the first lags (store_pgconn_behind). */
+static bool
+all_behind_but_first(const store_t *st)
+{
+    for (unsigned i = 1; i < st->n; i++) {
+        if (store_pgconn_is_up(st->conns[i]) && !store_pgconn_behind(st->conns[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
 pick(store_t *st, int64_t affinity)
 {
@@ -263,8 +277,9 @@ pick(store_t *st, int64_t affinity)
             best = (int)i;
         }
     }
-    if (best < 0 && affinity == STORE_HEAVY && store_pgconn_is_up(st->conns[0])) {
-        best = 0; /* the only one up */
+    if (affinity == STORE_HEAVY && store_pgconn_is_up(st->conns[0]) &&
+        (best < 0 || (store_pgconn_load(st->conns[0]) == 0 && all_behind_but_first(st)))) {
+        best = 0; /* the only one up, or idle while the others lag */
     }
     for (unsigned k = 0; best < 0 && k < st->n; k++) {
         unsigned i = (start + k) % st->n;
