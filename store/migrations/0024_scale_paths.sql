@@ -7,7 +7,8 @@
 --   subquery ordered by rp.user_id, which the join keeps (907 ms to 374 ms
 --   for GENERAL). With the default random_page_cost of 4 the planner hashed
 --   all of users for any room of a few hundred members (13-45 ms); the join
---   functions plan with 1.1, a solid-state disk's (2.4-3.3 ms).
+--   functions plan with 1.1, a solid-state disk's (2.4-3.3 ms): a later
+--   CREATE OR REPLACE of either must say SET random_page_cost again.
 -- * GET /stats counted every message (1.9 s at 10 million, past the
 --   statement timeout at about 30 million, holding one of the pool's
 --   connections all the while). Seqs are gapless from 1 and a message only
@@ -19,7 +20,7 @@
 CREATE OR REPLACE FUNCTION chathub_join(p_user bigint, p_kind int, p_room bigint)
 RETURNS TABLE (status text, full_name text, role text, room_id bigint, room_type text,
                room_name text, archived boolean, last_seq bigint, parts json)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET random_page_cost = 1.1 AS $$
 #variable_conflict use_column
 DECLARE
     u users%ROWTYPE;
@@ -75,7 +76,7 @@ $$;
 CREATE OR REPLACE FUNCTION chathub_join_rooms(p_users bigint[], p_rooms bigint[])
 RETURNS TABLE (i int, status text, full_name text, role text, room_id bigint, room_type text,
                room_name text, archived boolean, last_seq bigint, parts json)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET random_page_cost = 1.1 AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
@@ -112,8 +113,6 @@ BEGIN
 END
 $$;
 
-ALTER FUNCTION chathub_join(bigint, int, bigint) SET random_page_cost = 1.1;
-ALTER FUNCTION chathub_join_rooms(bigint[], bigint[]) SET random_page_cost = 1.1;
 
 CREATE OR REPLACE FUNCTION chathub_stats()
 RETURNS TABLE (rooms bigint, messages bigint, participants bigint, room_types json)
