@@ -6,6 +6,7 @@
  */
 #include "hub_http.h"
 
+#include <ctype.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,18 +247,37 @@ write_answer(struct lws *wsi, const hub_http_req_t *req)
     return n;
 }
 
+/* The client's Connection header asks for the connection to close after
+ * this answer (lws then closes it). */
+static bool
+client_asks_close(struct lws *wsi)
+{
+    char v[64];
+    int n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION);
+
+    for (int i = 0; i < n; i++) {
+        v[i] = (char)tolower((unsigned char)v[i]);
+    }
+    return n > 0 && strstr(v, "close") != NULL;
+}
+
 void
 hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const char *body,
                size_t len)
 {
     char head[1024], keep[48] = "";
     const char *extra = req->extra_headers != NULL ? req->extra_headers : "";
+    bool says_close = strstr(extra, "Connection: close") != NULL;
     int n;
 
     if (req->answered) {
         return;
     }
-    if (strstr(extra, "Connection: close") == NULL) {
+    /* Keep-Alive only where the connection is kept; one that closes after
+     * this answer says so (an audit found both said on a closing one). */
+    if (!says_close && (req->close_after || req->stalled || client_asks_close(req->wsi))) {
+        snprintf(keep, sizeof(keep), "Connection: close\r\n");
+    } else if (!says_close) {
         snprintf(keep, sizeof(keep), "Keep-Alive: timeout=%d\r\n", HUB_HTTP_KEEPALIVE_S);
     }
     n = snprintf(head, sizeof(head),

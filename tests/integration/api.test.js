@@ -450,4 +450,14 @@ test('an answer says Keep-Alive: timeout=5, and the idle connection is kept that
   assert.ok(closedAt > 0, 'the hub closes it after the timeout');
   assert.ok(closedAt - idleFrom >= 4000, `closed after ${closedAt - idleFrom} ms idle`);
   sock.destroy();
+  // An answer after which the connection closes says Connection: close, not
+  // Keep-Alive: the client asked, or a body the hub will not read followed.
+  const asked = await rawHttp(hub.port, 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const keyless = await rawHttp(hub.port, 'PUT /api/v1/users/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+  for (const [name, r, status] of [['Connection: close', asked, 200], ['a body without the key', keyless, 401]]) {
+    assert.match(r.data, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${r.data}`);
+    assert.match(r.data, /\r\nConnection: close\r\n/i, `${name}: ${r.data}`);
+    assert.doesNotMatch(r.data, /Keep-Alive/i, `${name}: ${r.data}`);
+    assert.ok(r.closed, `${name}: closed`);
+  }
 });
