@@ -6,7 +6,6 @@
  */
 #include "hub_http.h"
 
-#include <ctype.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,18 +246,24 @@ write_answer(struct lws *wsi, const hub_http_req_t *req)
     return n;
 }
 
-/* The client's Connection header asks for the connection to close after
- * this answer (lws then closes it). */
+/* Whether lws closes the connection after this answer, by its own rule (lws
+ * 4.1's server.c): HTTP/1.0 unless the client says keep-alive, HTTP/1.1
+ * when it says close, the whole Connection value in any case. A head lws no
+ * longer holds (an answer that waited on the store) reads as kept. */
 static bool
-client_asks_close(struct lws *wsi)
+lws_closes_after(struct lws *wsi)
 {
-    char v[64];
-    int n = lws_hdr_copy(wsi, v, sizeof(v), WSI_TOKEN_CONNECTION);
+    char ver[16] = "", conn[20] = "";
+    int nver = lws_hdr_copy(wsi, ver, sizeof(ver), WSI_TOKEN_HTTP);
+    int nconn = lws_hdr_copy(wsi, conn, sizeof(conn), WSI_TOKEN_CONNECTION);
 
-    for (int i = 0; i < n; i++) {
-        v[i] = (char)tolower((unsigned char)v[i]);
+    if (nconn > 0 && strcasecmp(conn, "keep-alive") == 0) {
+        return false;
     }
-    return n > 0 && strstr(v, "close") != NULL;
+    if (nconn > 0 && strcasecmp(conn, "close") == 0) {
+        return true;
+    }
+    return nver > 7 && !(ver[5] == '1' && ver[7] == '1');
 }
 
 void
@@ -275,8 +280,9 @@ hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const 
     }
     /* Keep-Alive only where the connection is kept; one that closes after
      * this answer says so (an audit found both said on a closing one). */
-    if (!says_close && (req->close_after || req->stalled || client_asks_close(req->wsi))) {
+    if (!says_close && (req->close_after || req->stalled || lws_closes_after(req->wsi))) {
         snprintf(keep, sizeof(keep), "Connection: close\r\n");
+        req->close_after = true; /* closed as said, whatever lws would do */
     } else if (!says_close) {
         snprintf(keep, sizeof(keep), "Keep-Alive: timeout=%d\r\n", HUB_HTTP_KEEPALIVE_S);
     }
