@@ -223,6 +223,27 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
 
 /* ---- routing ---- */
 
+/* Of the up connections but the first, the least busy that keeps up
+ * (store_pgconn_behind), else the least busy; -1 when none is up. Ties are
+ * taken in turn from start. */
+static int
+least_busy_but_first(const store_t *st, unsigned start)
+{
+    int keeps = -1, lags = -1;
+
+    for (unsigned k = 0; k < st->n; k++) {
+        unsigned i = (start + k) % st->n;
+        if (i == 0 || !store_pgconn_is_up(st->conns[i])) {
+            continue;
+        }
+        int *best = store_pgconn_behind(st->conns[i]) ? &lags : &keeps;
+        if (*best < 0 || store_pgconn_load(st->conns[i]) < store_pgconn_load(st->conns[*best])) {
+            *best = (int)i;
+        }
+    }
+    return keeps >= 0 ? keeps : lags;
+}
+
 /*
  * A room's statements go where its pending ones are (store_affinity.h), while
  * that connection still holds them in order. A room with none pending goes to
@@ -230,29 +251,17 @@ defer(store_t *st, store_result_fn fn, void *ctx, const char *err)
  * (one round trip and one transaction for many; spread over every connection
  * at 60,000-80,000/s the bench's PostgreSQL took 12-35 % more CPU), and the
  * next connection takes rooms only while the first lags or waits on a lock.
- * Other statements go to the least busy up connection, ties taken in turn;
- * heavy ones (STORE_HEAVY) to one other than the first while there is one:
- * an audit at scale had two GENERAL joins or /stats calls of a second each
- * take both connections of the default pool, and every room's sends waited
- * a second or more behind them. The first still takes a heavy one when it
- * is idle and every other is behind (a second audit: one stuck there held
- * /stats 3.5 s with the first idle), so sends wait behind at most one.
+ * Other statements go to the least busy up connection, ties taken in turn.
+ * Heavy ones (STORE_HEAVY) go to one other than the first, one that keeps up
+ * if any: an audit at scale had two GENERAL joins or /stats calls of a
+ * second each take both connections of the default pool, and every room's
+ * sends waited a second or more behind them. The first still takes a heavy
+ * one while it is idle and every other lags (a second audit: one stuck there
+ * held /stats 3.5 s with the first idle), so sends wait behind one at most.
  * With none up, only a store that has not finished its first connect queues
  * (startup); otherwise the caller hears store_err_unavailable at once rather
  * than waiting on a backoff.
  */
-/* Every up connection but the first lags (store_pgconn_behind). */
-static bool
-all_behind_but_first(const store_t *st)
-{
-    for (unsigned i = 1; i < st->n; i++) {
-        if (store_pgconn_is_up(st->conns[i]) && !store_pgconn_behind(st->conns[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static int
 pick(store_t *st, int64_t affinity)
 {
@@ -267,19 +276,22 @@ pick(store_t *st, int64_t affinity)
             return (int)i;
         }
     }
-    for (unsigned k = 0; k < st->n; k++) {
-        unsigned i = (start + k) % st->n;
-        if (affinity == STORE_HEAVY && i == 0 && st->n > 1) {
-            continue;
+    if (affinity == STORE_HEAVY && st->n > 1) {
+        best = least_busy_but_first(st, start);
+        if (store_pgconn_is_up(st->conns[0]) &&
+            (best < 0 ||
+             (store_pgconn_behind(st->conns[best]) && store_pgconn_load(st->conns[0]) == 0))) {
+            best = 0; /* the only one up, or idle while the others lag */
         }
-        if (store_pgconn_is_up(st->conns[i]) &&
-            (best < 0 || store_pgconn_load(st->conns[i]) < store_pgconn_load(st->conns[best]))) {
-            best = (int)i;
+    } else {
+        for (unsigned k = 0; k < st->n; k++) {
+            unsigned i = (start + k) % st->n;
+            if (store_pgconn_is_up(st->conns[i]) &&
+                (best < 0 ||
+                 store_pgconn_load(st->conns[i]) < store_pgconn_load(st->conns[best]))) {
+                best = (int)i;
+            }
         }
-    }
-    if (affinity == STORE_HEAVY && store_pgconn_is_up(st->conns[0]) &&
-        (best < 0 || (store_pgconn_load(st->conns[0]) == 0 && all_behind_but_first(st)))) {
-        best = 0; /* the only one up, or idle while the others lag */
     }
     for (unsigned k = 0; best < 0 && k < st->n; k++) {
         unsigned i = (start + k) % st->n;

@@ -137,6 +137,32 @@ test_heavy_off_first(const char *url)
     store_free(st);
 }
 
+/* With three connections, heavy statements pass one stuck on a lock on
+ * another (an audit: ties by load sent half of them behind it). */
+static void
+test_heavy_pass_a_stuck_one(const char *url)
+{
+    store_t *st = open_store(url, 3, 5000, 3000);
+    res_t stuck = {0}, h[4] = {{0}};
+    uint64_t t0, slowest = 0;
+
+    wait_ups(3);
+    CALL(store_query(st, STORE_HEAVY, "SELECT pg_sleep(1.5)", 0, NULL, on_result, &stuck));
+    run_for(100);
+    t0 = now_ms();
+    for (int i = 0; i < 4; i++) {
+        CALL(store_query(st, STORE_HEAVY, "SELECT 44", 0, NULL, on_result, &h[i]));
+    }
+    for (int i = 0; i < 4; i++) {
+        uint64_t ms = answered_after(&h[i], t0);
+        slowest = ms > slowest ? ms : slowest;
+    }
+    ok(slowest < 500, "four heavy statements pass one stuck on another connection (%llu ms)",
+       (unsigned long long)slowest);
+    wait_all();
+    store_free(st);
+}
+
 static void
 test_server_kills_sessions(const char *url, PGconn *adm)
 {
@@ -548,6 +574,7 @@ main(void)
     test_statement_timeout(url, adm);
     test_deadline_and_requeue(url);
     test_heavy_off_first(url);
+    test_heavy_pass_a_stuck_one(url);
     test_server_kills_sessions(url, adm);
     test_prepared_plan_change(url, adm);
     test_limited_events(url);
