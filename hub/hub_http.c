@@ -272,7 +272,6 @@ hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const 
 {
     char head[1024], keep[48] = "";
     const char *extra = req->extra_headers != NULL ? req->extra_headers : "";
-    bool says_close = strstr(extra, "Connection: close") != NULL;
     int n;
 
     if (req->answered) {
@@ -280,10 +279,10 @@ hub_http_reply(hub_http_req_t *req, int status, const char *content_type, const 
     }
     /* Keep-Alive only where the connection is kept; one that closes after
      * this answer says so (an audit found both said on a closing one). */
-    if (!says_close && (req->close_after || req->stalled || lws_closes_after(req->wsi))) {
+    if (req->close_after || req->stalled || lws_closes_after(req->wsi)) {
         snprintf(keep, sizeof(keep), "Connection: close\r\n");
         req->close_after = true; /* closed as said, whatever lws would do */
-    } else if (!says_close) {
+    } else {
         snprintf(keep, sizeof(keep), "Keep-Alive: timeout=%d\r\n", HUB_HTTP_KEEPALIVE_S);
     }
     n = snprintf(head, sizeof(head),
@@ -595,8 +594,7 @@ static void
 refuse_body(hub_http_req_t *req, int status)
 {
     req->routed = true;
-    req->close_after = true;
-    req->extra_headers = "Connection: close\r\n";
+    req->close_after = true; /* which says Connection: close */
     hub_http_reply_error(req, status, NULL,
                          status == 411   ? "send the body with a Content-Length"
                          : status == 413 ? "request body too large"
